@@ -1,0 +1,69 @@
+// Package queue holds the bounded packet queues that carry datagrams between
+// the network goroutines and the caller's (Godot's main) thread.
+package queue
+
+import "sync"
+
+// Packets is a bounded FIFO of packets, safe for one or more producers and
+// consumers. Push never blocks: when the queue is full the new packet is
+// dropped and counted, so a slow game loop costs packets, never memory.
+type Packets struct {
+	mu      sync.Mutex
+	buf     [][]byte
+	head    int
+	n       int
+	dropped uint64
+}
+
+// NewPackets returns a queue holding at most capacity packets (minimum 1).
+func NewPackets(capacity int) *Packets {
+	if capacity < 1 {
+		capacity = 1
+	}
+	return &Packets{buf: make([][]byte, capacity)}
+}
+
+// Push appends p, taking ownership of it. It reports false (and counts a
+// drop) when the queue is full.
+func (q *Packets) Push(p []byte) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.n == len(q.buf) {
+		q.dropped++
+		return false
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = p
+	q.n++
+	return true
+}
+
+// Pop removes and returns the oldest packet, or nil and false when empty.
+func (q *Packets) Pop() ([]byte, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.n == 0 {
+		return nil, false
+	}
+	p := q.buf[q.head]
+	q.buf[q.head] = nil
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	return p, true
+}
+
+// Len is the exact number of queued packets.
+func (q *Packets) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
+}
+
+// Cap is the queue's capacity.
+func (q *Packets) Cap() int { return len(q.buf) }
+
+// Dropped is how many packets Push refused.
+func (q *Packets) Dropped() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.dropped
+}

@@ -1,0 +1,51 @@
+package queue
+
+import (
+	"sync"
+	"testing"
+)
+
+func TestPacketsOrderAndBound(t *testing.T) {
+	q := NewPackets(3)
+	for i := 0; i < 5; i++ {
+		q.Push([]byte{byte(i)})
+	}
+	if q.Len() != 3 || q.Dropped() != 2 {
+		t.Fatalf("len %d dropped %d, want 3 and 2", q.Len(), q.Dropped())
+	}
+	for want := 0; want < 3; want++ {
+		p, ok := q.Pop()
+		if !ok || p[0] != byte(want) {
+			t.Fatalf("pop %d: got %v %v", want, p, ok)
+		}
+	}
+	if _, ok := q.Pop(); ok {
+		t.Fatal("pop from empty queue succeeded")
+	}
+	// wrap-around keeps FIFO order
+	for i := 0; i < 10; i++ {
+		q.Push([]byte{byte(i)})
+		p, _ := q.Pop()
+		if p[0] != byte(i) {
+			t.Fatalf("wrap %d: got %d", i, p[0])
+		}
+	}
+}
+
+func TestPacketsConcurrentCountIsExact(t *testing.T) {
+	q := NewPackets(1000)
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 500; i++ {
+				q.Push([]byte{1})
+			}
+		}()
+	}
+	wg.Wait()
+	if q.Len()+int(q.Dropped()) != 2000 || q.Len() != 1000 {
+		t.Fatalf("len %d + dropped %d != 2000", q.Len(), q.Dropped())
+	}
+}

@@ -1,0 +1,181 @@
+package server
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/dtls/v2"
+	"github.com/pion/logging"
+	"github.com/pion/transport/v2/test"
+
+	"godtls/extension/credentials"
+	"godtls/extension/internal/testcert"
+	"godtls/extension/suites"
+)
+
+const testPSKIdentity = "player-1"
+
+var testPSKKey = []byte{0x13, 0x37, 0xca, 0xfe, 0xba, 0xbe, 0x00, 0x01}
+
+// startServer listens on 127.0.0.1 with the given credentials.
+func startServer(t testing.TB, kind suites.KeyKind, cfg Config) (*Server, testcert.Pair) {
+	t.Helper()
+	s := New(cfg)
+	var pair testcert.Pair
+	switch kind {
+	case suites.PreSharedKey:
+		p, err := credentials.NewPSK(map[string][]byte{testPSKIdentity: testPSKKey}, "hint")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPSK(p); err != nil {
+			t.Fatal(err)
+		}
+	default:
+		if kind == suites.RSAKey {
+			pair = testcert.RSA(t, 2048)
+		} else {
+			pair = testcert.ECDSA(t)
+		}
+		c, err := credentials.FromPEM(pair.KeyPEM, pair.CertPEM, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetCertificate(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Listen(0, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	return s, pair
+}
+
+func serverAddr(s *Server) string { return "127.0.0.1:" + strconv.Itoa(s.LocalPort()) }
+
+// clientConfig is the project's own Go client: ChaCha20 suites only.
+func clientConfig(kind suites.KeyKind) *dtls.Config {
+	cfg := &dtls.Config{
+		InsecureSkipVerify:   true,
+		ExtendedMasterSecret: dtls.RequireExtendedMasterSecret,
+		LoggerFactory:        &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
+	}
+	if kind == suites.PreSharedKey {
+		cfg.PSK = func([]byte) ([]byte, error) { return testPSKKey, nil }
+		cfg.PSKIdentityHint = []byte(testPSKIdentity)
+	}
+	suites.Apply(cfg, kind, false)
+	return cfg
+}
+
+// dial connects a pion client from a fresh local port.
+func dial(t testing.TB, s *Server, cfg *dtls.Config) *dtls.Conn {
+	t.Helper()
+	c, err := dialFrom(s, cfg, "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	return c
+}
+
+func dialFrom(s *Server, cfg *dtls.Config, local string) (*dtls.Conn, error) {
+	laddr, err := net.ResolveUDPAddr("udp", local)
+	if err != nil {
+		return nil, err
+	}
+	raddr, _ := net.ResolveUDPAddr("udp", serverAddr(s))
+	udp, err := net.DialUDP("udp", laddr, raddr)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := dtls.ClientWithContext(ctx, udp, cfg)
+	if err != nil {
+		_ = udp.Close()
+		return nil, err
+	}
+	udpMu.Lock()
+	udpConns[c] = udp
+	udpMu.Unlock()
+	return c, nil
+}
+
+// echoLoop plays the game loop: it takes connections and echoes every packet
+// until ctx ends. It runs on one goroutine, like Godot's main thread.
+func echoLoop(ctx context.Context, s *Server) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var peers []*Peer
+		for ctx.Err() == nil {
+			for p := s.TakeConnection(); p != nil; p = s.TakeConnection() {
+				peers = append(peers, p)
+			}
+			for _, p := range peers {
+				for b, ok := p.Receive(); ok; b, ok = p.Receive() {
+					_ = p.Send(b)
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	return done
+}
+
+// roundTrip sends msg and expects it back.
+func roundTrip(t testing.TB, c *dtls.Conn, msg string) {
+	t.Helper()
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	// pion keeps a goroutine per pending deadline: clear it after use
+	defer c.SetReadDeadline(time.Time{})
+	buf := make([]byte, 2048)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if string(buf[:n]) != msg {
+		t.Fatalf("echo: got %q want %q", buf[:n], msg)
+	}
+}
+
+// waitFor polls cond until it holds; the deadline only guards against a hung
+// test, it is not a performance assertion.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// nextEvent waits for an event of the given kind, discarding others.
+func nextEvent(t testing.TB, s *Server, kind EventKind) Event {
+	t.Helper()
+	var got Event
+	waitFor(t, "event", func() bool {
+		for ev, ok := s.NextEvent(); ok; ev, ok = s.NextEvent() {
+			if ev.Kind == kind {
+				got = ev
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// checkRoutines fails the test if goroutines started during it outlive it.
+func checkRoutines(t *testing.T) func() { return test.CheckRoutines(t) }
+
+var udpMu sync.Mutex

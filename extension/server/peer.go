@@ -1,0 +1,214 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/dtls/v2"
+
+	"godtls/extension/queue"
+	"godtls/extension/suites"
+)
+
+// Status values are Godot's PacketPeerDTLS.Status numbers.
+type Status int32
+
+// Peer statuses.
+const (
+	StatusDisconnected Status = 0
+	StatusHandshaking  Status = 1
+	StatusConnected    Status = 2
+	StatusError        Status = 3
+)
+
+// Errors of Send.
+var (
+	ErrNotConnected = errors.New("peer is not connected")
+	ErrTooBig       = errors.New("packet larger than the maximum payload")
+)
+
+// maxRecord is the largest DTLS plaintext (2^14), what a peer may send us.
+const maxRecord = 16384
+
+// cbcOverhead is the worst case of pion's CBC fallback: header, explicit IV,
+// HMAC-SHA256 and a full padding block.
+const cbcOverhead = 13 + 16 + 32 + 16
+
+// Peer is one connected client.
+type Peer struct {
+	srv  *Server
+	sess *session
+	conn *dtls.Conn
+	addr netip.AddrPort
+
+	status     atomic.Int32
+	recv       *queue.Packets
+	maxPayload int
+	identity   string
+	suite      dtls.CipherSuiteID
+
+	lastRecv atomic.Int64 // unix nanoseconds
+	lastErr  atomic.Pointer[string]
+
+	packetsIn, packetsOut atomic.Uint64
+	bytesIn, bytesOut     atomic.Uint64
+
+	closeOnce sync.Once
+	sendMu    sync.Mutex
+}
+
+func newPeer(s *Server, c *session, conn *dtls.Conn, mtu, recvQueue int) *Peer {
+	p := &Peer{srv: s, sess: c, conn: conn, addr: c.addr, recv: queue.NewPackets(recvQueue)}
+	c.mu.Lock()
+	p.identity = c.peerIdentity
+	for _, cs := range c.chacha {
+		if cs.IsInitialized() {
+			p.suite = cs.ID()
+		}
+	}
+	c.mu.Unlock()
+	overhead := cbcOverhead
+	if suites.IsChaCha(p.suite) {
+		overhead = suites.Overhead
+	} else {
+		p.suite = 0 // pion's CBC fallback; the exact ID is not exposed by pion v2
+	}
+	p.maxPayload = mtu - overhead
+	p.status.Store(int32(StatusConnected))
+	p.lastRecv.Store(time.Now().UnixNano())
+	return p
+}
+
+// readLoop moves decrypted packets from pion into the bounded queue.
+func (p *Peer) readLoop() {
+	defer p.srv.wg.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			p.fail(fmt.Sprintf("internal error: %v", r))
+		}
+	}()
+	buf := make([]byte, maxRecord)
+	for {
+		n, err := p.conn.Read(buf)
+		if err != nil {
+			switch {
+			case errors.Is(err, io.EOF):
+				p.close("the client closed the connection", false)
+			case p.Status() != StatusConnected:
+				// we closed it; the reason is already recorded
+			default:
+				p.fail(err.Error())
+			}
+			return
+		}
+		p.lastRecv.Store(time.Now().UnixNano())
+		p.packetsIn.Add(1)
+		p.bytesIn.Add(uint64(n))
+		p.srv.packetsIn.Add(1)
+		p.srv.bytesIn.Add(uint64(n))
+		if !p.recv.Push(append([]byte(nil), buf[:n]...)) {
+			p.srv.dropped.Add(1)
+		}
+	}
+}
+
+// Status is the peer's PacketPeerDTLS-compatible status.
+func (p *Peer) Status() Status { return Status(p.status.Load()) }
+
+// Addr is the remote address.
+func (p *Peer) Addr() netip.AddrPort { return p.addr }
+
+// Identity is the PSK identity the client used ("" with certificates).
+func (p *Peer) Identity() string { return p.identity }
+
+// CipherSuite is the negotiated ChaCha20 suite, or 0 for pion's CBC fallback.
+func (p *Peer) CipherSuite() dtls.CipherSuiteID { return p.suite }
+
+// MaxPayload is the largest packet Send accepts.
+func (p *Peer) MaxPayload() int { return p.maxPayload }
+
+// LastReceive is when the last packet arrived (the connection time before).
+func (p *Peer) LastReceive() time.Time { return time.Unix(0, p.lastRecv.Load()) }
+
+// LastError is the reason of the last failure or disconnection.
+func (p *Peer) LastError() string {
+	if e := p.lastErr.Load(); e != nil {
+		return *e
+	}
+	return ""
+}
+
+// Available is the exact number of queued packets.
+func (p *Peer) Available() int { return p.recv.Len() }
+
+// Receive pops the oldest queued packet. Queued packets stay readable after
+// the peer disconnects: nothing received is lost.
+func (p *Peer) Receive() ([]byte, bool) { return p.recv.Pop() }
+
+// Send encrypts and sends one packet without waiting for the network.
+func (p *Peer) Send(b []byte) error {
+	if p.Status() != StatusConnected {
+		return ErrNotConnected
+	}
+	if len(b) > p.maxPayload {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooBig, len(b), p.maxPayload)
+	}
+	p.sendMu.Lock()
+	_, err := p.conn.Write(b)
+	p.sendMu.Unlock()
+	if err != nil {
+		p.setErr(err.Error())
+		return err
+	}
+	p.packetsOut.Add(1)
+	p.bytesOut.Add(uint64(len(b)))
+	p.srv.packetsOut.Add(1)
+	p.srv.bytesOut.Add(uint64(len(b)))
+	return nil
+}
+
+// Close sends close_notify and ends the connection.
+func (p *Peer) Close() { p.close("closed by the server", true) }
+
+// close ends the peer once. notify says whether the client gets a
+// close_notify: not when the address already belongs to someone else.
+func (p *Peer) close(reason string, notify bool) {
+	p.end(StatusDisconnected, reason, notify)
+}
+
+func (p *Peer) fail(reason string) { p.end(StatusError, reason, false) }
+
+func (p *Peer) end(st Status, reason string, notify bool) {
+	p.closeOnce.Do(func() {
+		p.status.Store(int32(st))
+		p.setErr(reason)
+		if !notify {
+			p.sess.muted.Store(true)
+		}
+		_ = p.conn.Close()
+		_ = p.sess.Close()
+		p.srv.removePeer(p, reason)
+	})
+}
+
+func (p *Peer) setErr(s string) { p.lastErr.Store(&s) }
+
+// PeerStats are one peer's counters.
+type PeerStats struct {
+	PacketsIn, PacketsOut, BytesIn, BytesOut, Dropped uint64
+	Queued                                            int
+}
+
+// Stats returns the peer's counters.
+func (p *Peer) Stats() PeerStats {
+	return PeerStats{
+		PacketsIn: p.packetsIn.Load(), PacketsOut: p.packetsOut.Load(),
+		BytesIn: p.bytesIn.Load(), BytesOut: p.bytesOut.Load(),
+		Dropped: p.recv.Dropped(), Queued: p.recv.Len(),
+	}
+}

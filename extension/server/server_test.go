@@ -1,0 +1,458 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/dtls/v2"
+
+	"godtls/extension/credentials"
+	"godtls/extension/suites"
+)
+
+func TestEchoPion(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		kind suites.KeyKind
+	}{{"ECDSA", suites.ECDSAKey}, {"RSA", suites.RSAKey}, {"PSK", suites.PreSharedKey}} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer checkRoutines(t)()
+			s, _ := startServer(t, tc.kind, Config{})
+			defer s.Stop()
+			ctx, cancel := context.WithCancel(context.Background())
+			done := echoLoop(ctx, s)
+			defer func() { cancel(); <-done }()
+			c := dial(t, s, clientConfig(tc.kind))
+			defer c.Close()
+			roundTrip(t, c, "hello "+tc.name)
+			roundTrip(t, c, "again")
+			peers := s.Peers()
+			if len(peers) != 1 {
+				t.Fatalf("peers: %d", len(peers))
+			}
+			p := peers[0]
+			if !suites.IsChaCha(p.CipherSuite()) {
+				t.Fatalf("negotiated %#x, want a ChaCha20-Poly1305 suite", p.CipherSuite())
+			}
+			if tc.kind == suites.PreSharedKey && p.Identity() != testPSKIdentity {
+				t.Fatalf("PSK identity %q", p.Identity())
+			}
+			st := p.Stats()
+			if st.PacketsIn != 2 || st.PacketsOut != 2 {
+				t.Fatalf("peer stats %+v", st)
+			}
+		})
+	}
+}
+
+// A client that offers only pion's GCM suites must not get in: they are
+// never offered (CVE-2026-26014).
+func TestGCMNeverNegotiated(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	defer s.Stop()
+	cfg := clientConfig(suites.ECDSAKey)
+	cfg.CustomCipherSuites = nil
+	cfg.CipherSuites = []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_CCM}
+	if c, err := dialFrom(s, cfg, "127.0.0.1:0"); err == nil {
+		c.Close()
+		t.Fatal("a GCM/CCM-only client completed a handshake")
+	} else {
+		t.Logf("client error: %v", err)
+	}
+	ev := nextEvent(t, s, EventHandshakeFailed)
+	t.Logf("GCM-only client refused: %s", ev.Reason)
+
+	// A stock pion client (GCM and CBC offered) falls back to CBC.
+	cfg = clientConfig(suites.ECDSAKey)
+	cfg.CustomCipherSuites = nil
+	cfg.CipherSuites = nil
+	c := dial(t, s, cfg)
+	defer c.Close()
+	waitFor(t, "peer", func() bool { return len(s.Peers()) == 1 })
+	if id := s.Peers()[0].CipherSuite(); id != 0 {
+		t.Fatalf("stock pion client: suite %#x, want CBC fallback", id)
+	}
+}
+
+func TestCBCFallbackCanBeDisabled(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{DisableCBCFallback: true})
+	defer s.Stop()
+	cfg := clientConfig(suites.ECDSAKey)
+	cfg.CustomCipherSuites = nil
+	cfg.CipherSuites = nil // pion's defaults: GCM and CBC, no ChaCha20
+	if c, err := dialFrom(s, cfg, "127.0.0.1:0"); err == nil {
+		c.Close()
+		t.Fatal("handshake succeeded without a common ChaCha20 suite")
+	}
+}
+
+func TestManyClientsAtOnce(t *testing.T) {
+	defer checkRoutines(t)()
+	const n = 200
+	s, _ := startServer(t, suites.ECDSAKey, Config{MaxPendingHandshakes: n, MaxPendingPerIP: n})
+	defer s.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := echoLoop(ctx, s)
+	defer func() { cancel(); <-done }()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c, err := dialFrom(s, clientConfig(suites.ECDSAKey), "127.0.0.1:0")
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			msg := fmt.Sprintf("client %d", i)
+			if _, err := c.Write([]byte(msg)); err != nil {
+				errs <- err
+				return
+			}
+			_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			buf := make([]byte, 64)
+			k, err := c.Read(buf)
+			_ = c.SetReadDeadline(time.Time{})
+			if err != nil || string(buf[:k]) != msg {
+				errs <- fmt.Errorf("client %d echo: %q %v", i, buf[:k], err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if st := s.Stats(); st.HandshakesOK != n {
+		t.Fatalf("handshakes ok %d, want %d", st.HandshakesOK, n)
+	}
+}
+
+// halfHandshake sends one real ClientHello from a fresh port and walks away.
+func halfHandshake(t testing.TB, s *Server, hello []byte, from string) {
+	conn, err := net.ListenPacket("udp", from+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	dst, _ := net.ResolveUDPAddr("udp", serverAddr(s))
+	if _, err := conn.WriteTo(hello, dst); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// captureClientHello records the first datagram a pion client sends.
+func captureClientHello(t testing.TB) []byte {
+	t.Helper()
+	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	go func() {
+		c, err := net.Dial("udp", sink.LocalAddr().String())
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		_, _ = dtls.ClientWithContext(ctx, c, clientConfig(suites.ECDSAKey))
+		c.Close()
+	}()
+	buf := make([]byte, 4096)
+	_ = sink.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, _, err := sink.ReadFrom(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(400 * time.Millisecond) // let the capturing client give up
+	return append([]byte(nil), buf[:n]...)
+}
+
+func TestAbandonedHandshakesDoNotDelayARealClient(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{HandshakeTimeout: 30 * time.Second, MaxPendingPerIP: 64})
+	defer s.Stop()
+	hello := captureClientHello(t)
+
+	// Baseline: one handshake on an idle server.
+	start := time.Now()
+	c := dial(t, s, clientConfig(suites.ECDSAKey))
+	baseline := time.Since(start)
+	c.Close()
+	waitFor(t, "baseline peer gone", func() bool { return s.Stats().Peers == 0 })
+
+	for i := 0; i < 20; i++ {
+		halfHandshake(t, s, hello, "127.0.0.1")
+	}
+	waitFor(t, "20 pending handshakes", func() bool { return s.Stats().Pending == 20 })
+	start = time.Now()
+	c = dial(t, s, clientConfig(suites.ECDSAKey))
+	withAbandoned := time.Since(start)
+	defer c.Close()
+	// The structural claim: the real client finished while all 20 abandoned
+	// handshakes were still pending, so nothing queued it behind them.
+	if p := s.Stats().Pending; p != 20 {
+		t.Fatalf("pending handshakes after the real client got in: %d, want 20", p)
+	}
+	t.Logf("handshake on an idle server %v; with 20 abandoned half-handshakes pending %v", baseline, withAbandoned)
+}
+
+func TestSamePortReconnect(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	defer s.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := echoLoop(ctx, s)
+	defer func() { cancel(); <-done }()
+
+	// Pick a port, connect from it, then vanish without close_notify.
+	probe, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	local := probe.LocalAddr().String()
+	probe.Close()
+	first, err := dialFrom(s, clientConfig(suites.ECDSAKey), local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, first, "before crash")
+	// Closing the UDP socket underneath the DTLS conn: no alert is sent.
+	udpOf(first).Close()
+	_ = first.Close()
+
+	start := time.Now()
+	second, err := dialFrom(s, clientConfig(suites.ECDSAKey), local)
+	if err != nil {
+		t.Fatalf("reconnect from %s: %v", local, err)
+	}
+	defer second.Close()
+	t.Logf("same-port reconnect took %v", time.Since(start))
+	roundTrip(t, second, "after restart")
+	ev := nextEvent(t, s, EventDisconnected)
+	if ev.Addr.String() != local {
+		t.Fatalf("disconnected %v, want %v", ev.Addr, local)
+	}
+	t.Logf("old session reported: %s", ev.Reason)
+}
+
+// udpOf digs out the UDP socket under a client conn made by dialFrom.
+func udpOf(c *dtls.Conn) net.Conn {
+	udpMu.Lock()
+	defer udpMu.Unlock()
+	return udpConns[c]
+}
+
+var udpConns = map[*dtls.Conn]net.Conn{}
+
+func TestIdleTimeout(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{IdleTimeout: 300 * time.Millisecond})
+	defer s.Stop()
+	c := dial(t, s, clientConfig(suites.ECDSAKey))
+	defer c.Close()
+	p := func() *Peer {
+		var p *Peer
+		waitFor(t, "peer", func() bool { p = s.TakeConnection(); return p != nil })
+		return p
+	}()
+	ev := nextEvent(t, s, EventDisconnected)
+	if ev.Peer != p || p.Status() != StatusDisconnected {
+		t.Fatalf("idle peer: event %+v status %v", ev, p.Status())
+	}
+	t.Logf("idle peer closed: %s", ev.Reason)
+	// The client got a close_notify.
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 16)); err == nil {
+		t.Fatal("client read succeeded after idle close")
+	}
+	_ = c.SetReadDeadline(time.Time{})
+}
+
+func TestOversizeSendKeepsConnection(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{MTU: 600})
+	defer s.Stop()
+	c := dial(t, s, clientConfig(suites.ECDSAKey))
+	defer c.Close()
+	var p *Peer
+	waitFor(t, "peer", func() bool { p = s.TakeConnection(); return p != nil })
+	if p.MaxPayload() != 600-suites.Overhead {
+		t.Fatalf("max payload %d", p.MaxPayload())
+	}
+	if err := p.Send(make([]byte, p.MaxPayload()+1)); !errors.Is(err, ErrTooBig) {
+		t.Fatalf("oversize send: %v", err)
+	}
+	full := make([]byte, p.MaxPayload())
+	full[0] = 42
+	if err := p.Send(full); err != nil {
+		t.Fatalf("max-size send: %v", err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 2048)
+	n, err := c.Read(buf)
+	_ = c.SetReadDeadline(time.Time{})
+	if err != nil || n != len(full) || buf[0] != 42 {
+		t.Fatalf("read %d %v", n, err)
+	}
+	if p.Status() != StatusConnected {
+		t.Fatal("oversize packet closed the connection")
+	}
+}
+
+func TestGarbageDatagrams(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	defer s.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := echoLoop(ctx, s)
+	defer func() { cancel(); <-done }()
+	c := dial(t, s, clientConfig(suites.ECDSAKey))
+	defer c.Close()
+
+	g, _ := net.Dial("udp", serverAddr(s))
+	defer g.Close()
+	const n = 100000
+	buf := make([]byte, 200)
+	for i := 0; i < n; i++ {
+		for j := range buf {
+			buf[j] = byte(i*31 + j*7)
+		}
+		// some look like DTLS headers with lying lengths and epochs
+		if i%3 == 0 {
+			copy(buf, []byte{23, 0xfe, 0xfd, 0, 1})
+		}
+		_, _ = g.Write(buf[:1+i%len(buf)])
+		if i%1000 == 0 {
+			time.Sleep(time.Millisecond) // give the kernel buffer a chance
+		}
+	}
+	waitFor(t, "garbage counted", func() bool { return s.Stats().Garbage > 0 })
+	roundTrip(t, c, "still alive")
+	c2 := dial(t, s, clientConfig(suites.ECDSAKey))
+	defer c2.Close()
+	roundTrip(t, c2, "new client after garbage")
+	st := s.Stats()
+	t.Logf("garbage datagrams counted %d of %d sent (the rest lost in the kernel)", st.Garbage, n)
+	if st.Garbage > n {
+		t.Fatalf("counted more garbage than sent: %d", st.Garbage)
+	}
+}
+
+func TestSpoofedPortFloodBoundedAndRealClientGetsIn(t *testing.T) {
+	defer checkRoutines(t)()
+	const pendingCap = 64
+	s, _ := startServer(t, suites.ECDSAKey, Config{MaxPendingHandshakes: pendingCap, MaxPendingPerIP: 16, HandshakeTimeout: 20 * time.Second})
+	defer s.Stop()
+	// the server listens on 127.0.0.1; the flood comes from 127.0.0.2
+	hello := captureClientHello(t)
+	heapBefore := heapInUse()
+
+	stop := make(chan struct{})
+	var floodWG sync.WaitGroup
+	var sent int
+	var maxPending int
+	floodWG.Add(1)
+	go func() {
+		defer floodWG.Done()
+		for i := 0; i < 20000; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			halfHandshake(t, s, hello, "127.0.0.2")
+			sent++
+			if p := s.Stats().Pending; p > maxPending {
+				maxPending = p
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	c, err := dialFrom(s, clientConfig(suites.ECDSAKey), "127.0.0.1:0")
+	close(stop)
+	floodWG.Wait()
+	if err != nil {
+		t.Fatalf("real client during the flood: %v", err)
+	}
+	defer c.Close()
+	st := s.Stats()
+	growth := int64(heapInUse()) - int64(heapBefore)
+	t.Logf("flood: %d spoofed ClientHellos, pending peak %d, evicted %d, rejected %d, heap growth %d KiB", sent, maxPending, st.Evicted, st.Rejected, growth/1024)
+	if maxPending > pendingCap {
+		t.Fatalf("pending handshakes reached %d, cap %d", maxPending, pendingCap)
+	}
+	if st.Evicted+st.Rejected == 0 {
+		t.Fatal("the flood was never limited: the test did not reach the cap")
+	}
+}
+
+func TestStopWithLivePeers(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	var clients []*dtls.Conn
+	for i := 0; i < 5; i++ {
+		clients = append(clients, dial(t, s, clientConfig(suites.ECDSAKey)))
+	}
+	waitFor(t, "5 peers", func() bool { return s.Stats().Peers == 5 })
+	s.Stop()
+	s.Stop() // twice is fine
+	for _, c := range clients {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(make([]byte, 16)); err == nil {
+			t.Fatal("client read succeeded after Stop")
+		}
+		_ = c.SetReadDeadline(time.Time{})
+		c.Close()
+	}
+	if s.Listening() || s.LocalPort() != 0 {
+		t.Fatal("still listening after Stop")
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	s := New(Config{})
+	if err := s.Listen(0, "*"); !errors.Is(err, ErrNotConfigured) {
+		t.Fatalf("listen before setup: %v", err)
+	}
+	p, _ := credentials.NewPSK(map[string][]byte{"a": {1}}, "")
+	if err := s.SetPSK(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetPSK(p); !errors.Is(err, ErrAlreadyConfigured) {
+		t.Fatalf("setup twice: %v", err)
+	}
+	if err := s.Listen(70000, "*"); !errors.Is(err, ErrBadPort) {
+		t.Fatalf("bad port: %v", err)
+	}
+	if err := s.Listen(0, "not an address"); !errors.Is(err, ErrBadAddress) {
+		t.Fatalf("bad address: %v", err)
+	}
+	if err := s.Listen(0, "*"); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	if s.LocalPort() == 0 {
+		t.Fatal("port 0 did not pick a port")
+	}
+	if err := s.Listen(0, "*"); !errors.Is(err, ErrAlreadyListening) {
+		t.Fatalf("listen twice: %v", err)
+	}
+	other := New(Config{})
+	_ = other.SetPSK(p)
+	if err := other.Listen(s.LocalPort(), "*"); !errors.Is(err, ErrPortInUse) {
+		t.Fatalf("port in use: %v", err)
+	}
+	if s.TakeConnection() != nil || s.ConnectionAvailable() {
+		t.Fatal("a connection appeared from nowhere")
+	}
+	_ = netip.Addr{}
+}

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/dtls/v2"
+
+	"godtls/extension/wire"
+)
+
+var errSessionClosed = errors.New("session closed")
+
+// sessionInbound is how many datagrams may wait for pion to read them.
+const sessionInbound = 128
+
+// session is the datagram pipe between the demultiplexer and one pion
+// connection: the net.Conn pion reads from and writes to. It exists from the
+// first ClientHello of an address until the connection ends.
+type session struct {
+	srv     *Server
+	sock    *net.UDPConn // the socket as it was when the session began
+	addr    netip.AddrPort
+	random  [wire.RandomLen]byte
+	created time.Time
+
+	in        chan []byte
+	closed    chan struct{}
+	closeOnce sync.Once
+	// muted drops writes: set when the address now belongs to a new client,
+	// so the old connection's close_notify does not reach it.
+	muted atomic.Bool
+	// verified is set once the client echoed a cookie: it owns its address.
+	verified atomic.Bool
+	// evicted is set when a newer handshake pushed this unverified one out.
+	evicted atomic.Bool
+	// settled is set once the session no longer holds a pending-handshake slot.
+	settled atomic.Bool
+
+	mu           sync.Mutex
+	readDeadline time.Time
+	// deadlineChanged is closed (and replaced) whenever the deadline moves.
+	deadlineChanged chan struct{}
+	peer            *Peer
+	peerIdentity    string
+	chacha          []dtls.CipherSuite // the custom suites pion was given
+}
+
+func newSession(s *Server, addr netip.AddrPort, random [wire.RandomLen]byte) *session {
+	return &session{
+		srv:     s,
+		sock:    s.sock,
+		addr:    addr,
+		random:  random,
+		created: time.Now(),
+		in:      make(chan []byte, sessionInbound),
+		closed:  make(chan struct{}),
+
+		deadlineChanged: make(chan struct{}),
+	}
+}
+
+// deliver hands a datagram to pion without blocking the demultiplexer.
+func (c *session) deliver(b []byte) bool {
+	select {
+	case c.in <- b:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *session) Read(b []byte) (int, error) {
+	for {
+		c.mu.Lock()
+		dl, changed := c.readDeadline, c.deadlineChanged
+		c.mu.Unlock()
+		var timeout <-chan time.Time
+		var timer *time.Timer
+		if !dl.IsZero() {
+			d := time.Until(dl)
+			if d <= 0 {
+				return 0, os.ErrDeadlineExceeded
+			}
+			timer = time.NewTimer(d)
+			timeout = timer.C
+		}
+		select {
+		case p := <-c.in:
+			stopTimer(timer)
+			return copy(b, p), nil
+		case <-c.closed:
+			stopTimer(timer)
+			return 0, errSessionClosed
+		case <-timeout:
+			return 0, os.ErrDeadlineExceeded
+		case <-changed:
+			// pion interrupts a blocked Read by moving the deadline: look again
+			stopTimer(timer)
+		}
+	}
+}
+
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
+}
+
+func (c *session) Write(b []byte) (int, error) {
+	select {
+	case <-c.closed:
+		return 0, errSessionClosed
+	default:
+	}
+	if c.muted.Load() {
+		return len(b), nil
+	}
+	return c.sock.WriteToUDPAddrPort(b, c.addr)
+}
+
+func (c *session) Close() error {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		c.srv.forget(c)
+	})
+	return nil
+}
+
+func (c *session) isClosed() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *session) LocalAddr() net.Addr  { return c.sock.LocalAddr() }
+func (c *session) RemoteAddr() net.Addr { return net.UDPAddrFromAddrPort(c.addr) }
+
+func (c *session) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
+func (c *session) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.readDeadline = t
+	close(c.deadlineChanged)
+	c.deadlineChanged = make(chan struct{})
+	c.mu.Unlock()
+	return nil
+}
+func (c *session) SetWriteDeadline(time.Time) error { return nil }

@@ -1,0 +1,56 @@
+package suites
+
+import (
+	"github.com/pion/dtls/v2"
+)
+
+// KeyKind says which kind of credential a server or client uses.
+type KeyKind int
+
+// Credential kinds.
+const (
+	ECDSAKey KeyKind = iota
+	RSAKey
+	PreSharedKey
+)
+
+// CBCFallback is pion's built-in CBC suite for each kind, for clients that do
+// not speak ChaCha20-Poly1305 (pion v2 clients). CBC with HMAC-SHA1/SHA256
+// uses a random explicit IV, which is what CBC requires; pion's GCM and CCM
+// suites are never offered.
+func CBCFallback(k KeyKind) dtls.CipherSuiteID {
+	switch k {
+	case RSAKey:
+		return dtls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA
+	case PreSharedKey:
+		return dtls.TLS_PSK_WITH_AES_128_CBC_SHA256
+	}
+	return dtls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA
+}
+
+// ChaChaID is the ChaCha20-Poly1305 suite for a credential kind.
+func ChaChaID(k KeyKind) dtls.CipherSuiteID {
+	switch k {
+	case RSAKey:
+		return ECDHERSAChaCha20Poly1305
+	case PreSharedKey:
+		return PSKChaCha20Poly1305
+	}
+	return ECDHEECDSAChaCha20Poly1305
+}
+
+// Apply restricts cfg to the ChaCha20-Poly1305 suite of kind k and, when
+// allowCBC is set, pion's CBC suite of the same kind. An empty non-nil
+// CipherSuites list matters: a nil list would make pion add its defaults,
+// which include the GCM suites.
+func Apply(cfg *dtls.Config, k KeyKind, allowCBC bool) {
+	id := ChaChaID(k)
+	cfg.CustomCipherSuites = func() []dtls.CipherSuite { return []dtls.CipherSuite{New(id)} }
+	cfg.CipherSuites = []dtls.CipherSuiteID{}
+	if allowCBC {
+		cfg.CipherSuites = append(cfg.CipherSuites, CBCFallback(k))
+	}
+}
+
+// IsChaCha reports whether id is one of this package's suites.
+func IsChaCha(id dtls.CipherSuiteID) bool { return New(id) != nil }

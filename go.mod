@@ -1,0 +1,15 @@
+module godtls
+
+go 1.26.8
+
+require (
+	github.com/pion/dtls/v2 v2.2.12
+	github.com/pion/logging v0.2.2
+	github.com/pion/transport/v2 v2.2.4
+	golang.org/x/crypto v0.58.0
+)
+
+require (
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
