@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"strconv"
 	"sync"
@@ -179,3 +180,7 @@ func nextEvent(t testing.TB, s *Server, kind EventKind) Event {
 func checkRoutines(t *testing.T) func() { return test.CheckRoutines(t) }
 
 var udpMu sync.Mutex
+
+type tlsCertificate = tls.Certificate
+
+func mustPair(tb testing.TB) testcert.Pair { return testcert.ECDSA(tb) }

@@ -480,7 +480,11 @@ func (s *Server) pionConfig(c *session) *dtls.Config {
 	cfg.CustomCipherSuites = func() []dtls.CipherSuite {
 		list := factory()
 		c.mu.Lock()
-		c.chacha = list
+		// pion asks once per ClientHello (and at set-up): keep them all, the
+		// one it initialised is the one in use. A handful per handshake.
+		if len(c.chacha) < 16 {
+			c.chacha = append(c.chacha, list...)
+		}
 		c.mu.Unlock()
 		return list
 	}

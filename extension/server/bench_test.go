@@ -1,0 +1,236 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/dtls/v2"
+	"github.com/pion/logging"
+
+	"godtls/extension/credentials"
+	"godtls/extension/suites"
+)
+
+// TestMain doubles as the idle-client helper process of BenchmarkIdlePeers:
+// clients live in their own process so their memory is not the server's.
+func TestMain(m *testing.M) {
+	if addr := os.Getenv("GODTLS_HELPER_CLIENTS_ADDR"); addr != "" {
+		n, _ := strconv.Atoi(os.Getenv("GODTLS_HELPER_CLIENTS_N"))
+		os.Exit(helperClients(addr, n))
+	}
+	os.Exit(m.Run())
+}
+
+func helperClients(addr string, n int) int {
+	raddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return 2
+	}
+	var conns []*dtls.Conn
+	for i := 0; i < n; i++ {
+		udp, err := net.DialUDP("udp", nil, raddr)
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		c, err := dtls.ClientWithContext(ctx, udp, clientConfig(suites.ECDSAKey))
+		cancel()
+		if err != nil {
+			fmt.Println("error", err)
+			return 1
+		}
+		conns = append(conns, c)
+	}
+	fmt.Println("connected", len(conns))
+	// stay until the parent closes our stdin
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	return 0
+}
+
+// BenchmarkHandshake compares sequential handshakes through the engine with
+// raw pion v2 (dtls.Listen + Accept) in the same process, same certificate,
+// same ChaCha20 suite, same client.
+func BenchmarkHandshake(b *testing.B) {
+	b.Run("engine", func(b *testing.B) {
+		s, _ := startServer(b, suites.ECDSAKey, Config{})
+		defer s.Stop()
+		cfg := clientConfig(suites.ECDSAKey)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			c := dial(b, s, cfg)
+			p := waitTake(b, s)
+			_ = c.Close()
+			p.Close()
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+	})
+	b.Run("raw_pion", func(b *testing.B) {
+		pair := mustPair(b)
+		cert, err := credentials.FromPEM(pair.KeyPEM, pair.CertPEM, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		scfg := &dtls.Config{
+			Certificates:         []tlsCertificate{cert.TLS},
+			ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
+			LoggerFactory:        &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
+		}
+		suites.Apply(scfg, suites.ECDSAKey, true)
+		ln, err := dtls.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, scfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ln.Close()
+		accepted := make(chan net.Conn, 1)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					close(accepted)
+					return
+				}
+				accepted <- c
+			}
+		}()
+		raddr := ln.Addr().(*net.UDPAddr)
+		cfg := clientConfig(suites.ECDSAKey)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			udp, err := net.DialUDP("udp", nil, raddr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, err := dtls.Client(udp, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sc := <-accepted
+			_ = c.Close()
+			_ = sc.Close()
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+	})
+}
+
+func waitTake(b testing.TB, s *Server) *Peer {
+	var p *Peer
+	for p == nil {
+		if p = s.TakeConnection(); p == nil {
+			time.Sleep(20 * time.Microsecond) // a game loop polls; it does not spin
+		}
+	}
+	return p
+}
+
+// BenchmarkEcho measures round trips through the engine with one peer: the
+// client writes, the "game loop" receives and sends back, the client reads.
+func BenchmarkEcho(b *testing.B) {
+	for _, size := range []int{64, 1024} {
+		b.Run(strconv.Itoa(size)+"B", func(b *testing.B) {
+			s, _ := startServer(b, suites.ECDSAKey, Config{})
+			defer s.Stop()
+			c := dial(b, s, clientConfig(suites.ECDSAKey))
+			defer c.Close()
+			p := waitTake(b, s)
+			stop := make(chan struct{})
+			go func() {
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if pk, ok := p.Receive(); ok {
+						_ = p.Send(pk)
+					} else {
+						time.Sleep(20 * time.Microsecond)
+					}
+				}
+			}()
+			defer close(stop)
+			msg := make([]byte, size)
+			buf := make([]byte, 2048)
+			b.SetBytes(int64(size))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Read(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "echoes/s")
+		})
+	}
+}
+
+// BenchmarkIdlePeers connects 1,000 idle clients from a helper process and
+// reports what each connected peer costs the server: Go heap plus goroutine
+// stacks, and process RSS. Run it with -benchtime=1x.
+func BenchmarkIdlePeers(b *testing.B) {
+	const n = 1000
+	for i := 0; i < b.N; i++ {
+		s, _ := startServer(b, suites.ECDSAKey, Config{MaxPeers: 2 * n, RecvQueue: 64})
+		heap0, stack0 := memNow()
+		rss0 := rssKiB()
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "GODTLS_HELPER_CLIENTS_ADDR="+serverAddr(s), "GODTLS_HELPER_CLIENTS_N="+strconv.Itoa(n))
+		stdin, _ := cmd.StdinPipe()
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		if !strings.HasPrefix(line, "connected") {
+			b.Fatalf("helper: %q", line)
+		}
+		waitFor(b, "peers", func() bool { return s.Stats().Peers == n })
+		for s.TakeConnection() != nil {
+		}
+		heap1, stack1 := memNow()
+		rss1 := rssKiB()
+		b.ReportMetric(float64(heap1-heap0)/n/1024, "heapKiB/peer")
+		b.ReportMetric(float64(stack1-stack0)/n/1024, "stackKiB/peer")
+		b.ReportMetric(float64(heap1-heap0+stack1-stack0)/n/1024, "goKiB/peer")
+		b.ReportMetric(float64(rss1-rss0)/n, "rssKiB/peer")
+		_ = stdin.Close()
+		_ = cmd.Wait()
+		s.Stop()
+	}
+}
+
+func memNow() (heap, stack uint64) {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse, m.StackInuse
+}
+
+func rssKiB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			f := strings.Fields(l)
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			return v
+		}
+	}
+	return 0
+}
