@@ -475,18 +475,17 @@ func (s *Server) pionConfig(c *session) *dtls.Config {
 		cfg.Certificates = []tls.Certificate{s.cert.TLS}
 		suites.Apply(cfg, s.cert.Kind, !s.cfg.DisableCBCFallback)
 	}
-	// Remember which suite instance pion initialised, to report the suite.
+	// pion calls the factory for every suite ID a ClientHello offers; hand it
+	// the same instance each time, so the one it initialises is the one we
+	// can ask about afterwards.
 	factory := cfg.CustomCipherSuites
 	cfg.CustomCipherSuites = func() []dtls.CipherSuite {
-		list := factory()
 		c.mu.Lock()
-		// pion asks once per ClientHello (and at set-up): keep them all, the
-		// one it initialised is the one in use. A handful per handshake.
-		if len(c.chacha) < 16 {
-			c.chacha = append(c.chacha, list...)
+		defer c.mu.Unlock()
+		if c.chacha == nil {
+			c.chacha = factory()
 		}
-		c.mu.Unlock()
-		return list
+		return c.chacha
 	}
 	return cfg
 }

@@ -198,6 +198,9 @@ func TestAbandonedHandshakesDoNotDelayARealClient(t *testing.T) {
 	c = dial(t, s, clientConfig(suites.ECDSAKey))
 	withAbandoned := time.Since(start)
 	defer c.Close()
+	// The client can finish a moment before the server's goroutine publishes
+	// the peer; wait for that, then look at what is still pending.
+	waitTake(t, s)
 	// The structural claim: the real client finished while all 20 abandoned
 	// handshakes were still pending, so nothing queued it behind them.
 	if p := s.Stats().Pending; p != 20 {
@@ -453,4 +456,97 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatal("a connection appeared from nowhere")
 	}
 	_ = netip.Addr{}
+}
+
+func TestBroadcast(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	defer s.Stop()
+	var clients []*dtls.Conn
+	var peers []*Peer
+	for i := 0; i < 3; i++ {
+		clients = append(clients, dial(t, s, clientConfig(suites.ECDSAKey)))
+		var p *Peer
+		waitFor(t, "peer", func() bool { p = s.TakeConnection(); return p != nil })
+		peers = append(peers, p)
+	}
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
+	if n := s.Broadcast([]byte("to all but the first"), peers[0]); n != 2 {
+		t.Fatalf("broadcast reached %d peers, want 2", n)
+	}
+	for i, c := range clients[1:] {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		buf := make([]byte, 64)
+		n, err := c.Read(buf)
+		_ = c.SetReadDeadline(time.Time{})
+		if err != nil || string(buf[:n]) != "to all but the first" {
+			t.Fatalf("client %d: %q %v", i+1, buf[:n], err)
+		}
+	}
+	// the excluded client got nothing: a packet sent afterwards arrives first
+	if n := s.Broadcast([]byte("everyone"), nil); n != 3 {
+		t.Fatalf("broadcast to everyone reached %d", n)
+	}
+	_ = clients[0].SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 64)
+	n, err := clients[0].Read(buf)
+	_ = clients[0].SetReadDeadline(time.Time{})
+	if err != nil || string(buf[:n]) != "everyone" {
+		t.Fatalf("excluded client: %q %v", buf[:n], err)
+	}
+}
+
+func TestHandshakeTimeoutFreesTheSlot(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{HandshakeTimeout: 300 * time.Millisecond})
+	defer s.Stop()
+	hello := captureClientHello(t)
+	halfHandshake(t, s, hello, "127.0.0.1")
+	waitFor(t, "pending", func() bool { return s.Stats().Pending == 1 })
+	ev := nextEvent(t, s, EventHandshakeFailed)
+	if !ev.Addr.Addr().IsLoopback() || ev.Reason == "" {
+		t.Fatalf("handshake failure event %+v", ev)
+	}
+	waitFor(t, "slot freed", func() bool { return s.Stats().Pending == 0 })
+	if st := s.Stats(); st.HandshakesFailed != 1 {
+		t.Fatalf("failed handshakes %d", st.HandshakesFailed)
+	}
+	t.Logf("abandoned handshake reported: %s", ev.Reason)
+}
+
+func TestReceiveQueueOverflowCountsDrops(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{RecvQueue: 4})
+	defer s.Stop()
+	c := dial(t, s, clientConfig(suites.ECDSAKey))
+	defer c.Close()
+	var p *Peer
+	waitFor(t, "peer", func() bool { p = s.TakeConnection(); return p != nil })
+	for i := 0; i < 10; i++ {
+		if _, err := c.Write([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "10 packets seen", func() bool { return p.Stats().PacketsIn == 10 })
+	if p.Available() != 4 || p.Stats().Dropped != 6 {
+		t.Fatalf("available %d dropped %d, want 4 and 6", p.Available(), p.Stats().Dropped)
+	}
+	// the queue kept the oldest four, in order, and they survive a disconnect
+	p.Close()
+	if p.Status() != StatusDisconnected {
+		t.Fatalf("status after Close: %v", p.Status())
+	}
+	for want := 0; want < 4; want++ {
+		b, ok := p.Receive()
+		if !ok || b[0] != byte(want) {
+			t.Fatalf("packet %d after disconnect: %v %v", want, b, ok)
+		}
+	}
+	if p.LastError() == "" {
+		t.Fatal("no disconnect reason recorded")
+	}
 }
