@@ -23,19 +23,34 @@ find_godot() {
 build() {
 	say "go build ./..."
 	$GO build ./...
+	build_addon
+}
+
+build_addon() {
 	if [[ -d bridge ]] && ls bridge/*.go >/dev/null 2>&1; then
 		local out=godot_project/addons/dtls_server/bin
 		mkdir -p "$out"
 		say "building the GDExtension library"
-		$GO build -buildmode=c-shared -trimpath -ldflags="-s -w" \
-			-o "$out/libdtls_server.linux.x86_64.so" ./bridge
+		$GO build -buildmode=c-shared -trimpath \
+			-ldflags="-s -w -extldflags=-Wl,--version-script=$PWD/bridge/exports.map" \
+		-o "$out/libdtls_server.linux.x86_64.so" ./bridge
 		rm -f "$out/libdtls_server.linux.x86_64.h"
 		cp dtls_server.gdextension godot_project/addons/dtls_server/
 		mkdir -p godot_project/.godot
 		echo "res://addons/dtls_server/dtls_server.gdextension" > godot_project/.godot/extension_list.cfg
-	else
-		echo "(no bridge/ yet: the Godot library is built once the bridge exists)"
 	fi
+}
+
+run_demo() {
+	local godot
+	godot=$(find_godot || true)
+	if [[ -z "$godot" ]]; then
+		echo "(no Godot 4 binary: set GODOT or put godot on PATH to run the demo)"
+		return 0
+	fi
+	say "running the demo headless with $godot"
+	timeout 120 "$godot" --headless --path godot_project 2>&1 | grep -v "^$"
+	return "${PIPESTATUS[0]}"
 }
 
 test_go() {
@@ -62,13 +77,16 @@ test_godot() {
 		echo "############################################################"
 		return 0
 	fi
-	build
+	build_addon
 	say "Godot engine suite with $godot"
 	godot_project/tests/run.sh "$godot"
 }
 
 case "${1:-build}" in
-build) build ;;
+build)
+	build
+	run_demo
+	;;
 test)
 	test_go
 	test_godot

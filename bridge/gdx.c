@@ -1,0 +1,335 @@
+// gdx.c: the entry symbol, the loaded interface, the callbacks Godot calls
+// (each forwards to an exported Go function with integer handles), and thin
+// wrappers so Go never calls a C function pointer itself.
+#include <string.h>
+#include "gdx.h"
+#include "_cgo_export.h"
+
+#ifdef _WIN32
+#include <windows.h>
+#endif
+
+gdx_interface gdx;
+
+static void on_initialize(void *userdata, uint32_t level) { goInitialize(level); }
+static void on_deinitialize(void *userdata, uint32_t level) { goDeinitialize(level); }
+
+#define LOAD(name) gdx.name = (void *)get_proc(#name)
+
+// Entry symbol named in dtls_server.gdextension.
+__attribute__((visibility("default")))
+gdx_bool dtls_server_library_init(gdx_get_proc_address get_proc, void *library, gdx_initialization *init) {
+	if (get_proc == NULL || library == NULL || init == NULL) {
+		return 0;
+	}
+	memset(&gdx, 0, sizeof(gdx));
+	LOAD(get_godot_version);
+	LOAD(print_error_with_message);
+	if (gdx.get_godot_version == NULL || gdx.print_error_with_message == NULL) {
+		return 0;
+	}
+	gdx.get_godot_version(&gdx.version);
+	if (gdx.version.major != 4 || gdx.version.minor < 3) {
+		gdx.print_error_with_message("GoDTLS needs Godot 4.3 or newer", gdx.version.string ? gdx.version.string : "",
+				"dtls_server_library_init", __FILE__, __LINE__, 1);
+		return 0;
+	}
+#ifdef _WIN32
+	// Godot frees extension DLLs at exit and on editor reload; a Go runtime
+	// cannot be unloaded, so pin this DLL for the life of the process.
+	HMODULE self;
+	GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_PIN | GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
+			(LPCWSTR)(void *)&dtls_server_library_init, &self);
+#endif
+	LOAD(print_warning_with_message);
+	LOAD(variant_new_copy);
+	LOAD(variant_new_nil);
+	LOAD(variant_destroy);
+	LOAD(variant_get_type);
+	LOAD(variant_call);
+	LOAD(variant_construct);
+	LOAD(variant_set);
+	LOAD(variant_get);
+	LOAD(variant_get_indexed);
+	LOAD(get_variant_from_type_constructor);
+	LOAD(get_variant_to_type_constructor);
+	LOAD(variant_get_ptr_destructor);
+	LOAD(variant_get_ptr_constructor);
+	LOAD(variant_get_ptr_builtin_method);
+	LOAD(string_new_with_utf8_chars_and_len2);
+	LOAD(string_to_utf8_chars);
+	LOAD(string_name_new_with_latin1_chars);
+	LOAD(packed_byte_array_operator_index);
+	LOAD(packed_byte_array_operator_index_const);
+	LOAD(object_method_bind_call);
+	LOAD(object_method_bind_ptrcall);
+	LOAD(object_destroy);
+	LOAD(object_set_instance);
+	LOAD(object_get_instance_id);
+	LOAD(object_get_instance_from_id);
+	LOAD(ref_get_object);
+	LOAD(ref_set_object);
+	LOAD(classdb_construct_object);
+	LOAD(classdb_get_method_bind);
+	LOAD(classdb_register_extension_class2);
+	LOAD(classdb_register_extension_class_method);
+	LOAD(classdb_register_extension_class_integer_constant);
+	LOAD(classdb_register_extension_class_property);
+	LOAD(classdb_register_extension_class_signal);
+	LOAD(classdb_unregister_extension_class);
+	LOAD(editor_help_load_xml_from_utf8_chars_and_len);
+	// Everything but editor help is required.
+	void **fns = (void **)&gdx.get_godot_version;
+	void **last = (void **)&gdx.classdb_unregister_extension_class;
+	for (void **f = fns; f <= last; f++) {
+		if (*f == NULL) {
+			gdx.print_error_with_message("GoDTLS: this Godot build lacks a GDExtension function the addon needs",
+					"was the engine built with deprecated=no?", "dtls_server_library_init", __FILE__, __LINE__, 1);
+			return 0;
+		}
+	}
+	gdx.library = library;
+	init->minimum_initialization_level = 2; // SCENE
+	init->userdata = NULL;
+	init->initialize = on_initialize;
+	init->deinitialize = on_deinitialize;
+	return 1;
+}
+
+// ---- callbacks Godot calls ------------------------------------------------
+
+static gdx_ptr create_instance(void *class_userdata) {
+	return (gdx_ptr)goCreateInstance((uintptr_t)class_userdata);
+}
+
+static void free_instance(void *class_userdata, gdx_ptr inst) {
+	goFreeInstance((uintptr_t)class_userdata, (uintptr_t)inst);
+}
+
+static void *virtual_call_data(void *class_userdata, gdx_cptr name) {
+	return (void *)goVirtualData((uintptr_t)class_userdata, (void *)name);
+}
+
+static void call_virtual(gdx_ptr inst, gdx_cptr name, void *vdata, const gdx_cptr *args, gdx_ptr r_ret) {
+	goCallVirtual((uintptr_t)inst, (uintptr_t)vdata, (void *)args, r_ret);
+}
+
+static void method_call(void *mud, gdx_ptr inst, const gdx_cptr *args, gdx_int argc, gdx_ptr r_ret, gdx_call_error *err) {
+	goMethodCall((uintptr_t)mud, (uintptr_t)inst, (void *)args, argc, r_ret, err);
+}
+
+static void method_ptrcall(void *mud, gdx_ptr inst, const gdx_cptr *args, gdx_ptr r_ret) {
+	goMethodPtrcall((uintptr_t)mud, (uintptr_t)inst, (void *)args, r_ret);
+}
+
+// ---- wrappers Go calls ------------------------------------------------------
+
+static const char *here = "GoDTLS";
+
+void gdx_print_error(const char *desc, const char *msg, const char *func) {
+	gdx.print_error_with_message(desc, msg, func, here, 0, 1);
+}
+
+void gdx_print_warning(const char *desc, const char *msg, const char *func) {
+	gdx.print_warning_with_message(desc, msg, func, here, 0, 1);
+}
+
+void gdx_variant_from(uint32_t type, gdx_ptr r_variant, gdx_ptr src) {
+	void (*f)(gdx_ptr, gdx_ptr) = gdx.get_variant_from_type_constructor(type);
+	f(r_variant, src);
+}
+
+void gdx_variant_to(uint32_t type, gdx_ptr r_dst, gdx_ptr variant) {
+	void (*f)(gdx_ptr, gdx_ptr) = gdx.get_variant_to_type_constructor(type);
+	f(r_dst, variant);
+}
+
+void gdx_destroy(uint32_t type, gdx_ptr value) {
+	void (*f)(gdx_ptr) = gdx.variant_get_ptr_destructor(type);
+	if (f != NULL) {
+		f(value);
+	}
+}
+
+void gdx_variant_destroy(gdx_ptr v) { gdx.variant_destroy(v); }
+void gdx_variant_new_nil(gdx_ptr v) { gdx.variant_new_nil(v); }
+void gdx_variant_new_copy(gdx_ptr dst, gdx_cptr src) { gdx.variant_new_copy(dst, src); }
+uint32_t gdx_variant_type(gdx_cptr v) { return gdx.variant_get_type(v); }
+
+void gdx_variant_construct(uint32_t type, gdx_ptr r_variant) {
+	gdx_call_error err;
+	gdx.variant_construct(type, r_variant, NULL, 0, &err);
+}
+
+gdx_bool gdx_variant_set(gdx_ptr self, gdx_cptr key, gdx_cptr value) {
+	gdx_bool valid = 0;
+	gdx.variant_set(self, key, value, &valid);
+	return valid;
+}
+
+gdx_bool gdx_variant_get(gdx_cptr self, gdx_cptr key, gdx_ptr r_ret) {
+	gdx_bool valid = 0;
+	gdx.variant_get(self, key, r_ret, &valid);
+	return valid;
+}
+
+gdx_bool gdx_variant_get_indexed(gdx_cptr self, gdx_int i, gdx_ptr r_ret) {
+	gdx_bool valid = 0, oob = 0;
+	gdx.variant_get_indexed(self, i, r_ret, &valid, &oob);
+	return valid && !oob;
+}
+
+// args points at argc consecutive Variants; the pointer array lives here, on
+// the C stack, because Go memory may not hold pointers handed to C.
+void gdx_variant_call(gdx_ptr self, gdx_cptr method, gdx_ptr variants, int argc, gdx_ptr r_ret, gdx_call_error *err) {
+	gdx_cptr args[GDX_MAX_ARGS];
+	for (int i = 0; i < argc && i < GDX_MAX_ARGS; i++) {
+		args[i] = (char *)variants + i * GDX_VARIANT_SIZE;
+	}
+	gdx.variant_call(self, method, args, argc, r_ret, err);
+}
+
+void gdx_string_new(gdx_ptr r_string, const char *utf8, gdx_int len) {
+	gdx.string_new_with_utf8_chars_and_len2(r_string, utf8, len);
+}
+
+gdx_int gdx_string_to_utf8(gdx_cptr s, char *buf, gdx_int max) {
+	return gdx.string_to_utf8_chars(s, buf, max);
+}
+
+void gdx_string_from_name(gdx_ptr r_string, gdx_cptr name) {
+	void (*ctor)(gdx_ptr, const gdx_cptr *) = gdx.variant_get_ptr_constructor(GDX_STRING, 2);
+	gdx_cptr args[1] = { name };
+	ctor(r_string, args);
+}
+
+void gdx_string_name_new(gdx_ptr r_name, const char *latin1) {
+	gdx.string_name_new_with_latin1_chars(r_name, latin1, 0);
+}
+
+typedef void (*builtin_method)(gdx_ptr base, const gdx_cptr *args, gdx_ptr r_ret, int argc);
+static builtin_method pba_size, pba_resize;
+
+// Builtin method hashes from the 4.x API (stable since 4.1).
+int gdx_cache_builtins(void) {
+	uint8_t sn[8];
+	gdx_string_name_new(sn, "size");
+	pba_size = (builtin_method)gdx.variant_get_ptr_builtin_method(GDX_PACKED_BYTE_ARRAY, sn, 3173160232);
+	gdx_destroy(GDX_STRING_NAME, sn);
+	gdx_string_name_new(sn, "resize");
+	pba_resize = (builtin_method)gdx.variant_get_ptr_builtin_method(GDX_PACKED_BYTE_ARRAY, sn, 848867239);
+	gdx_destroy(GDX_STRING_NAME, sn);
+	return pba_size != NULL && pba_resize != NULL;
+}
+
+void gdx_pba_new(gdx_ptr r_pba, const uint8_t *data, gdx_int len) {
+	void (*ctor)(gdx_ptr, const gdx_cptr *) = gdx.variant_get_ptr_constructor(GDX_PACKED_BYTE_ARRAY, 0);
+	ctor(r_pba, NULL);
+	if (len <= 0) {
+		return;
+	}
+	int64_t n = len, ret = 0;
+	gdx_cptr args[1] = { &n };
+	pba_resize(r_pba, args, &ret, 1);
+	uint8_t *dst = gdx.packed_byte_array_operator_index(r_pba, 0);
+	if (dst != NULL) {
+		memcpy(dst, data, (size_t)len);
+	}
+}
+
+const uint8_t *gdx_pba_data(gdx_cptr pba, gdx_int *r_len) {
+	int64_t n = 0;
+	pba_size((gdx_ptr)pba, NULL, &n, 0);
+	*r_len = n;
+	return n > 0 ? gdx.packed_byte_array_operator_index_const(pba, 0) : NULL;
+}
+
+void gdx_bind_call(gdx_ptr mb, gdx_ptr obj, gdx_ptr variants, int argc, gdx_ptr r_ret, gdx_call_error *err) {
+	gdx_cptr args[GDX_MAX_ARGS];
+	for (int i = 0; i < argc && i < GDX_MAX_ARGS; i++) {
+		args[i] = (char *)variants + i * GDX_VARIANT_SIZE;
+	}
+	gdx.object_method_bind_call(mb, obj, args, argc, r_ret, err);
+}
+
+void gdx_bind_ptrcall(gdx_ptr mb, gdx_ptr obj, gdx_ptr slots, int argc, gdx_ptr r_ret) {
+	gdx_cptr args[GDX_MAX_ARGS];
+	for (int i = 0; i < argc && i < GDX_MAX_ARGS; i++) {
+		args[i] = (char *)slots + i * GDX_SLOT_SIZE;
+	}
+	gdx.object_method_bind_ptrcall(mb, obj, args, r_ret);
+}
+
+gdx_ptr gdx_method_bind(const char *cls, const char *method, gdx_int hash) {
+	uint8_t c[8], m[8];
+	gdx_string_name_new(c, cls);
+	gdx_string_name_new(m, method);
+	gdx_ptr mb = gdx.classdb_get_method_bind(c, m, hash);
+	gdx_destroy(GDX_STRING_NAME, c);
+	gdx_destroy(GDX_STRING_NAME, m);
+	return mb;
+}
+
+void gdx_object_destroy(gdx_ptr obj) { gdx.object_destroy(obj); }
+void gdx_object_set_instance(gdx_ptr obj, gdx_cptr class_name, uintptr_t handle) {
+	gdx.object_set_instance(obj, class_name, (gdx_ptr)handle);
+}
+uint64_t gdx_object_id(gdx_cptr obj) { return gdx.object_get_instance_id(obj); }
+gdx_ptr gdx_object_from_id(uint64_t id) { return gdx.object_get_instance_from_id(id); }
+gdx_ptr gdx_ref_get(gdx_cptr slot) { return slot == NULL ? NULL : gdx.ref_get_object(slot); }
+void gdx_ref_set(gdx_ptr slot, gdx_ptr obj) { gdx.ref_set_object(slot, obj); }
+gdx_ptr gdx_construct(gdx_cptr class_name) { return gdx.classdb_construct_object(class_name); }
+
+void gdx_register_class(gdx_cptr name, gdx_cptr parent, uintptr_t class_id, int with_virtuals) {
+	gdx_class_info2 info;
+	memset(&info, 0, sizeof(info));
+	info.is_exposed = 1;
+	info.create_instance_func = create_instance;
+	info.free_instance_func = free_instance;
+	if (with_virtuals) {
+		info.get_virtual_call_data_func = virtual_call_data;
+		info.call_virtual_with_data_func = call_virtual;
+	}
+	info.class_userdata = (void *)class_id;
+	gdx.classdb_register_extension_class2(gdx.library, name, parent, &info);
+}
+
+void gdx_register_method(gdx_cptr cls, gdx_method_info *info, uintptr_t method_id) {
+	info->method_userdata = (void *)method_id;
+	info->call_func = method_call;
+	info->ptrcall_func = method_ptrcall;
+	gdx.classdb_register_extension_class_method(gdx.library, cls, info);
+}
+
+void gdx_register_constant(gdx_cptr cls, gdx_cptr enum_name, gdx_cptr name, gdx_int value) {
+	gdx.classdb_register_extension_class_integer_constant(gdx.library, cls, enum_name, name, value, 0);
+}
+
+void gdx_register_property(gdx_cptr cls, gdx_property_info *info, gdx_cptr setter, gdx_cptr getter) {
+	gdx.classdb_register_extension_class_property(gdx.library, cls, info, setter, getter);
+}
+
+void gdx_register_signal(gdx_cptr cls, gdx_cptr name, gdx_property_info *args, gdx_int argc) {
+	gdx.classdb_register_extension_class_signal(gdx.library, cls, name, args, argc);
+}
+
+void gdx_unregister_class(gdx_cptr name) {
+	gdx.classdb_unregister_extension_class(gdx.library, name);
+}
+
+int gdx_editor_help(const char *xml, gdx_int len) {
+	if (gdx.editor_help_load_xml_from_utf8_chars_and_len == NULL) {
+		return 0;
+	}
+	gdx.editor_help_load_xml_from_utf8_chars_and_len(xml, len);
+	return 1;
+}
+
+// _get_packet: args[0] is a slot holding `const uint8_t **`, args[1] a slot
+// holding `int32_t *` (Godot's own output variables).
+void gdx_set_packet(const gdx_cptr *args, const uint8_t *buf, int32_t len) {
+	const uint8_t **out_buf = *(const uint8_t ***)args[0];
+	int32_t *out_len = *(int32_t **)args[1];
+	*out_buf = buf;
+	*out_len = len;
+}

@@ -1,0 +1,192 @@
+// gdx.h: the part of Godot's GDExtension C interface this addon uses,
+// declared by hand from the documented interface (compatibility_minimum 4.3).
+// Every pointer Godot keeps (instances, method userdata, virtual data) is an
+// integer handle cast to void* on the C side; no Go pointer crosses over.
+#ifndef GDX_H
+#define GDX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int64_t gdx_int;
+typedef uint8_t gdx_bool;
+// Plain macros, not typedefs, so cgo maps them to unsafe.Pointer.
+#define gdx_ptr void *
+#define gdx_cptr const void *
+
+// Variant type tags used here.
+enum {
+	GDX_NIL = 0, GDX_BOOL = 1, GDX_INT = 2, GDX_FLOAT = 3, GDX_STRING = 4,
+	GDX_STRING_NAME = 21, GDX_OBJECT = 24, GDX_DICTIONARY = 27, GDX_ARRAY = 28,
+	GDX_PACKED_BYTE_ARRAY = 29,
+};
+
+// A Variant is 24 bytes in single-precision builds (the official ones).
+#define GDX_VARIANT_SIZE 24
+// A ptrcall slot big enough for every argument type used here (PBA is 16).
+#define GDX_SLOT_SIZE 16
+#define GDX_MAX_ARGS 8
+
+typedef struct {
+	int32_t error;
+	int32_t argument;
+	int32_t expected;
+} gdx_call_error;
+
+typedef struct {
+	uint32_t major, minor, patch;
+	const char *string;
+} gdx_version;
+
+typedef struct {
+	uint32_t type; // enum in C: 4 bytes
+	gdx_ptr name;       // StringName*
+	gdx_ptr class_name; // StringName*
+	uint32_t hint;
+	gdx_ptr hint_string; // String*
+	uint32_t usage;
+} gdx_property_info;
+
+typedef void (*gdx_method_call)(void *mud, gdx_ptr inst, const gdx_cptr *args, gdx_int argc, gdx_ptr r_ret, gdx_call_error *err);
+typedef void (*gdx_method_ptrcall)(void *mud, gdx_ptr inst, const gdx_cptr *args, gdx_ptr r_ret);
+
+typedef struct {
+	gdx_ptr name; // StringName*
+	void *method_userdata;
+	gdx_method_call call_func;
+	gdx_method_ptrcall ptrcall_func;
+	uint32_t method_flags;
+	gdx_bool has_return_value;
+	gdx_property_info *return_value_info;
+	uint32_t return_value_metadata;
+	uint32_t argument_count;
+	gdx_property_info *arguments_info;
+	uint32_t *arguments_metadata;
+	uint32_t default_argument_count;
+	gdx_ptr *default_arguments; // Variant* array
+} gdx_method_info;
+
+// GDExtensionClassCreationInfo2 (4.2 layout, accepted by 4.2 ... 4.7).
+typedef struct {
+	gdx_bool is_virtual;
+	gdx_bool is_abstract;
+	gdx_bool is_exposed;
+	void *set_func;
+	void *get_func;
+	void *get_property_list_func;
+	void *free_property_list_func;
+	void *property_can_revert_func;
+	void *property_get_revert_func;
+	void *validate_property_func;
+	void *notification_func;
+	void *to_string_func;
+	void *reference_func;
+	void *unreference_func;
+	gdx_ptr (*create_instance_func)(void *class_userdata);
+	void (*free_instance_func)(void *class_userdata, gdx_ptr inst);
+	void *recreate_instance_func;
+	void *get_virtual_func;
+	void *(*get_virtual_call_data_func)(void *class_userdata, gdx_cptr name);
+	void (*call_virtual_with_data_func)(gdx_ptr inst, gdx_cptr name, void *vdata, const gdx_cptr *args, gdx_ptr r_ret);
+	void *get_rid_func;
+	void *class_userdata;
+} gdx_class_info2;
+
+typedef struct {
+	uint32_t minimum_initialization_level;
+	void *userdata;
+	void (*initialize)(void *userdata, uint32_t level);
+	void (*deinitialize)(void *userdata, uint32_t level);
+} gdx_initialization;
+
+typedef void *(*gdx_get_proc_address)(const char *name);
+
+// Loaded interface. NULL means "not available in this engine".
+typedef struct {
+	void *library;
+	gdx_version version;
+	void (*get_godot_version)(gdx_version *);
+	void (*print_error_with_message)(const char *, const char *, const char *, const char *, int32_t, gdx_bool);
+	void (*print_warning_with_message)(const char *, const char *, const char *, const char *, int32_t, gdx_bool);
+	void (*variant_new_copy)(gdx_ptr, gdx_cptr);
+	void (*variant_new_nil)(gdx_ptr);
+	void (*variant_destroy)(gdx_ptr);
+	uint32_t (*variant_get_type)(gdx_cptr);
+	void (*variant_call)(gdx_ptr, gdx_cptr, const gdx_cptr *, gdx_int, gdx_ptr, gdx_call_error *);
+	void (*variant_construct)(uint32_t, gdx_ptr, const gdx_cptr *, int32_t, gdx_call_error *);
+	void (*variant_set)(gdx_ptr, gdx_cptr, gdx_cptr, gdx_bool *);
+	void (*variant_get)(gdx_cptr, gdx_cptr, gdx_ptr, gdx_bool *);
+	void (*variant_get_indexed)(gdx_cptr, gdx_int, gdx_ptr, gdx_bool *, gdx_bool *);
+	void *(*get_variant_from_type_constructor)(uint32_t);
+	void *(*get_variant_to_type_constructor)(uint32_t);
+	void *(*variant_get_ptr_destructor)(uint32_t);
+	void *(*variant_get_ptr_constructor)(uint32_t, int32_t);
+	void *(*variant_get_ptr_builtin_method)(uint32_t, gdx_cptr, gdx_int);
+	gdx_int (*string_new_with_utf8_chars_and_len2)(gdx_ptr, const char *, gdx_int);
+	gdx_int (*string_to_utf8_chars)(gdx_cptr, char *, gdx_int);
+	void (*string_name_new_with_latin1_chars)(gdx_ptr, const char *, gdx_bool);
+	uint8_t *(*packed_byte_array_operator_index)(gdx_ptr, gdx_int);
+	const uint8_t *(*packed_byte_array_operator_index_const)(gdx_cptr, gdx_int);
+	void (*object_method_bind_call)(gdx_ptr, gdx_ptr, const gdx_cptr *, gdx_int, gdx_ptr, gdx_call_error *);
+	void (*object_method_bind_ptrcall)(gdx_ptr, gdx_ptr, const gdx_cptr *, gdx_ptr);
+	void (*object_destroy)(gdx_ptr);
+	void (*object_set_instance)(gdx_ptr, gdx_cptr, gdx_ptr);
+	uint64_t (*object_get_instance_id)(gdx_cptr);
+	gdx_ptr (*object_get_instance_from_id)(uint64_t);
+	gdx_ptr (*ref_get_object)(gdx_cptr);
+	void (*ref_set_object)(gdx_ptr, gdx_ptr);
+	gdx_ptr (*classdb_construct_object)(gdx_cptr);
+	gdx_ptr (*classdb_get_method_bind)(gdx_cptr, gdx_cptr, gdx_int);
+	void (*classdb_register_extension_class2)(void *, gdx_cptr, gdx_cptr, const gdx_class_info2 *);
+	void (*classdb_register_extension_class_method)(void *, gdx_cptr, const gdx_method_info *);
+	void (*classdb_register_extension_class_integer_constant)(void *, gdx_cptr, gdx_cptr, gdx_cptr, gdx_int, gdx_bool);
+	void (*classdb_register_extension_class_property)(void *, gdx_cptr, const gdx_property_info *, gdx_cptr, gdx_cptr);
+	void (*classdb_register_extension_class_signal)(void *, gdx_cptr, gdx_cptr, const gdx_property_info *, gdx_int);
+	void (*classdb_unregister_extension_class)(void *, gdx_cptr);
+	void (*editor_help_load_xml_from_utf8_chars_and_len)(const char *, gdx_int);
+} gdx_interface;
+
+extern gdx_interface gdx;
+
+// Helpers implemented in gdx.c; Go calls these, never a function pointer.
+void gdx_print_error(const char *desc, const char *msg, const char *func);
+void gdx_print_warning(const char *desc, const char *msg, const char *func);
+void gdx_variant_from(uint32_t type, gdx_ptr r_variant, gdx_ptr src);
+void gdx_variant_to(uint32_t type, gdx_ptr r_dst, gdx_ptr variant);
+void gdx_destroy(uint32_t type, gdx_ptr value);
+void gdx_variant_destroy(gdx_ptr v);
+void gdx_variant_new_nil(gdx_ptr v);
+void gdx_variant_new_copy(gdx_ptr dst, gdx_cptr src);
+uint32_t gdx_variant_type(gdx_cptr v);
+void gdx_variant_construct(uint32_t type, gdx_ptr r_variant);
+gdx_bool gdx_variant_set(gdx_ptr self, gdx_cptr key, gdx_cptr value);
+gdx_bool gdx_variant_get(gdx_cptr self, gdx_cptr key, gdx_ptr r_ret);
+gdx_bool gdx_variant_get_indexed(gdx_cptr self, gdx_int i, gdx_ptr r_ret);
+void gdx_variant_call(gdx_ptr self, gdx_cptr method, gdx_ptr variants, int argc, gdx_ptr r_ret, gdx_call_error *err);
+void gdx_string_new(gdx_ptr r_string, const char *utf8, gdx_int len);
+gdx_int gdx_string_to_utf8(gdx_cptr s, char *buf, gdx_int max);
+void gdx_string_from_name(gdx_ptr r_string, gdx_cptr name);
+void gdx_string_name_new(gdx_ptr r_name, const char *latin1);
+int gdx_cache_builtins(void);
+void gdx_pba_new(gdx_ptr r_pba, const uint8_t *data, gdx_int len);
+const uint8_t *gdx_pba_data(gdx_cptr pba, gdx_int *r_len);
+void gdx_bind_call(gdx_ptr mb, gdx_ptr obj, gdx_ptr variants, int argc, gdx_ptr r_ret, gdx_call_error *err);
+void gdx_bind_ptrcall(gdx_ptr mb, gdx_ptr obj, gdx_ptr slots, int argc, gdx_ptr r_ret);
+gdx_ptr gdx_method_bind(const char *cls, const char *method, gdx_int hash);
+void gdx_object_destroy(gdx_ptr obj);
+void gdx_object_set_instance(gdx_ptr obj, gdx_cptr class_name, uintptr_t handle);
+uint64_t gdx_object_id(gdx_cptr obj);
+gdx_ptr gdx_object_from_id(uint64_t id);
+gdx_ptr gdx_ref_get(gdx_cptr slot);
+void gdx_ref_set(gdx_ptr slot, gdx_ptr obj);
+gdx_ptr gdx_construct(gdx_cptr class_name);
+void gdx_register_class(gdx_cptr name, gdx_cptr parent, uintptr_t class_id, int with_virtuals);
+void gdx_register_method(gdx_cptr cls, gdx_method_info *info, uintptr_t method_id);
+void gdx_register_constant(gdx_cptr cls, gdx_cptr enum_name, gdx_cptr name, gdx_int value);
+void gdx_register_property(gdx_cptr cls, gdx_property_info *info, gdx_cptr setter, gdx_cptr getter);
+void gdx_register_signal(gdx_cptr cls, gdx_cptr name, gdx_property_info *args, gdx_int argc);
+void gdx_unregister_class(gdx_cptr name);
+int gdx_editor_help(const char *xml, gdx_int len);
+void gdx_set_packet(const gdx_cptr *args, const uint8_t *buf, int32_t len);
+
+#endif

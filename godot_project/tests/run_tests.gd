@@ -1,0 +1,446 @@
+# Headless test suite for GoDTLSServer / GoDTLSPeer, with Godot's own
+# PacketPeerDTLS (mbedTLS) as the client. Run by tests/run.sh:
+#   godot --headless --path godot_project -s res://tests/run_tests.gd
+# Prints one line per test and closes with "N passed, N failed".
+extends SceneTree
+
+const OK_ := 0
+const ERR_UNAVAILABLE_ := 2
+const ERR_UNCONFIGURED_ := 3
+const ERR_ALREADY_IN_USE_ := 22
+const ERR_INVALID_DATA_ := 30
+const ERR_INVALID_PARAMETER_ := 31
+
+var tests_passed := 0
+var tests_failed := 0
+var test_name := ""
+var test_ok := true
+
+var rsa_key: CryptoKey
+var rsa_cert: X509Certificate
+var ec_key_pem := ""
+var ec_cert_pem := ""
+
+# Kept alive until the engine quits: the last test leaves live connections.
+var keep_server: GoDTLSServer
+var keep_clients: Array = []
+
+
+func _initialize() -> void:
+	_run.call_deferred()
+
+
+func _run() -> void:
+	var crypto := Crypto.new()
+	rsa_key = crypto.generate_rsa(2048)
+	rsa_cert = crypto.generate_self_signed_certificate(rsa_key, "CN=localhost,O=GoDTLS tests,C=US")
+	ec_key_pem = FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_key.pem")
+	ec_cert_pem = FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_cert.pem")
+
+	begin("class registration and enum"); await test_classes(); end()
+	begin("setup errors"); await test_setup_errors(); end()
+	begin("listen errors"); await test_listen_errors(); end()
+	begin("RSA TLSOptions: connect, signals, packets, vars"); await test_rsa_roundtrip(); end()
+	begin("ECDSA PEM setup_pem"); await test_ecdsa_pem(); end()
+	begin("PSK setup"); await test_psk_setup(); end()
+	begin("properties"); await test_properties(); end()
+	begin("oversize packet keeps the connection"); await test_oversize(); end()
+	begin("50 clients"); await test_fifty_clients(); end()
+	begin("broadcast with exclude"); await test_broadcast(); end()
+	begin("idle timeout"); await test_idle_timeout(); end()
+	begin("disconnect_from_peer"); await test_disconnect_from_peer(); end()
+	begin("stop with live peers"); await test_stop(); end()
+	begin("peer outlives its server"); await test_peer_outlives_server(); end()
+	begin("untyped calls and defaults"); await test_untyped_calls(); end()
+	begin("call cost of get_packet / put_packet"); await test_call_cost(); end()
+	begin("quit with live connections (set up)"); await test_quit_setup(); end()
+
+	print("%d passed, %d failed" % [tests_passed, tests_failed])
+	quit(0 if tests_failed == 0 else 1)
+
+
+# ---- harness -----------------------------------------------------------------
+
+func begin(name: String) -> void:
+	test_name = name
+	test_ok = true
+
+
+func end() -> void:
+	if test_ok:
+		tests_passed += 1
+		print("PASS  ", test_name)
+	else:
+		tests_failed += 1
+		print("FAIL  ", test_name)
+
+
+func check(cond: bool, what: String) -> void:
+	if not cond:
+		test_ok = false
+		print("  check failed in '%s': %s" % [test_name, what])
+
+
+# Polls the server and clients every frame until cond holds or timeout_s
+# passes (a guard against hanging, not a performance assertion).
+func wait_until(cond: Callable, server: GoDTLSServer, clients: Array, timeout_s := 20.0) -> bool:
+	var deadline := Time.get_ticks_msec() + int(timeout_s * 1000)
+	while Time.get_ticks_msec() < deadline:
+		if server:
+			server.poll()
+		for c in clients:
+			c.poll()
+		if cond.call():
+			return true
+		await process_frame
+	return false
+
+
+func rsa_server() -> GoDTLSServer:
+	var s := GoDTLSServer.new()
+	check(s.setup(TLSOptions.server(rsa_key, rsa_cert)) == OK_, "setup(TLSOptions.server(rsa))")
+	check(s.listen(0, "127.0.0.1") == OK_, "listen(0)")
+	return s
+
+
+func new_client(port: int) -> PacketPeerDTLS:
+	var udp := PacketPeerUDP.new()
+	udp.connect_to_host("127.0.0.1", port)
+	var c := PacketPeerDTLS.new()
+	c.connect_to_peer(udp, "localhost", TLSOptions.client_unsafe())
+	return c
+
+
+func all_connected(clients: Array) -> Callable:
+	return func() -> bool:
+		for c in clients:
+			if c.get_status() != PacketPeerDTLS.STATUS_CONNECTED:
+				return false
+		return true
+
+
+func take(server: GoDTLSServer, clients: Array) -> GoDTLSPeer:
+	var got: Array = []
+	await wait_until(func() -> bool:
+		var p := server.take_connection()
+		if p:
+			got.append(p)
+		return not got.is_empty(), server, clients)
+	return got[0] if not got.is_empty() else null
+
+
+# ---- tests -------------------------------------------------------------------
+
+func test_classes() -> void:
+	check(ClassDB.class_exists("GoDTLSServer"), "GoDTLSServer registered")
+	check(ClassDB.class_exists("GoDTLSPeer"), "GoDTLSPeer registered")
+	check(ClassDB.is_parent_class("GoDTLSPeer", "PacketPeer"), "GoDTLSPeer is a PacketPeer")
+	check(GoDTLSPeer.STATUS_DISCONNECTED == 0 and GoDTLSPeer.STATUS_HANDSHAKING == 1, "Status enum 0/1")
+	check(GoDTLSPeer.STATUS_CONNECTED == PacketPeerDTLS.STATUS_CONNECTED, "STATUS_CONNECTED matches PacketPeerDTLS")
+	check(GoDTLSPeer.STATUS_ERROR == PacketPeerDTLS.STATUS_ERROR, "STATUS_ERROR matches PacketPeerDTLS")
+	var lone := GoDTLSPeer.new()
+	check(lone.get_status() == GoDTLSPeer.STATUS_DISCONNECTED, "a new peer is disconnected")
+	check(lone.put_packet(PackedByteArray([1])) != OK_, "put_packet on a never-connected peer fails")
+	check(lone.get_available_packet_count() == 0, "no packets on a lone peer")
+	var s := GoDTLSServer.new()
+	check(not s.is_listening() and s.get_local_port() == 0, "a new server is idle")
+	check(s.take_connection() == null and not s.is_connection_available(), "nothing to take")
+	check(s.get_peers().is_empty(), "no peers")
+
+
+func test_setup_errors() -> void:
+	var s := GoDTLSServer.new()
+	check(s.listen(0) == ERR_UNCONFIGURED_, "listen before setup -> ERR_UNCONFIGURED")
+	check(s.setup(null) == ERR_INVALID_PARAMETER_, "setup(null)")
+	check(s.setup(TLSOptions.client()) == ERR_INVALID_PARAMETER_, "setup(client options)")
+	check(s.setup_pem("not a key", "not a cert") == ERR_INVALID_DATA_, "setup_pem with garbage -> ERR_INVALID_DATA")
+	check(s.setup_pem("", ec_cert_pem) == ERR_INVALID_PARAMETER_, "setup_pem without a key")
+	check(s.setup_pem(ec_key_pem, rsa_cert.save_to_string()) == ERR_INVALID_PARAMETER_, "key does not match the certificate")
+	check(s.setup_psk({}) == ERR_INVALID_PARAMETER_, "setup_psk with no keys")
+	check(s.setup_psk({"id": "not bytes"}) == ERR_INVALID_PARAMETER_, "setup_psk with a String key")
+	check(s.setup_psk({42: PackedByteArray([1])}) == ERR_INVALID_PARAMETER_, "setup_psk with a non-String identity")
+	check(s.setup(TLSOptions.server(rsa_key, rsa_cert)) == OK_, "setup after failures")
+	check(s.setup(TLSOptions.server(rsa_key, rsa_cert)) == ERR_ALREADY_IN_USE_, "setup twice -> ERR_ALREADY_IN_USE")
+	check(s.setup_pem(ec_key_pem, ec_cert_pem) == ERR_ALREADY_IN_USE_, "setup_pem after setup")
+
+
+func test_listen_errors() -> void:
+	var a := rsa_server()
+	var port := a.get_local_port()
+	check(port > 0, "port 0 picked a port")
+	check(a.listen(0) == ERR_ALREADY_IN_USE_, "listen twice")
+	var b := GoDTLSServer.new()
+	b.setup(TLSOptions.server(rsa_key, rsa_cert))
+	check(b.listen(port, "127.0.0.1") == ERR_ALREADY_IN_USE_, "port in use -> ERR_ALREADY_IN_USE")
+	check(b.listen(70000) == ERR_INVALID_PARAMETER_, "port out of range")
+	check(b.listen(0, "not-an-ip") == ERR_INVALID_PARAMETER_, "bad bind address")
+	check(b.listen(0) == OK_ and b.is_listening(), "listen on * works")
+	a.stop()
+	b.stop()
+	check(not a.is_listening() and not b.is_listening(), "stopped")
+
+
+func test_rsa_roundtrip() -> void:
+	var s := rsa_server()
+	var events := {"connected": [], "disconnected": []}
+	s.peer_connected.connect(func(p: GoDTLSPeer) -> void: events.connected.append(p))
+	s.peer_disconnected.connect(func(p: GoDTLSPeer, reason: String) -> void: events.disconnected.append(reason))
+	var c := new_client(s.get_local_port())
+	check(await wait_until(all_connected([c]), s, [c]), "mbedTLS client connected")
+	check(await wait_until(func() -> bool: return events.connected.size() == 1, s, [c]), "peer_connected emitted")
+	var peer := await take(s, [c])
+	check(peer != null, "take_connection returned the peer")
+	if peer == null:
+		return
+	check(peer.get_status() == PacketPeerDTLS.STATUS_CONNECTED, "peer status CONNECTED")
+	check(peer.get_packet_ip() == "127.0.0.1" and peer.get_packet_port() > 0, "remote address")
+	check(peer.get_max_packet_size() > 1000, "max packet size %d" % peer.get_max_packet_size())
+	check(abs(peer.get_last_packet_time() - Time.get_unix_time_from_system()) < 60.0, "last packet time is a unix time")
+	check(s.get_peers().size() == 1 and s.get_peers()[0] == peer, "get_peers returns the same object")
+	# three packets in one frame: all of them are readable at once
+	for i in 3:
+		c.put_packet(("hello %d" % i).to_utf8_buffer())
+	check(await wait_until(func() -> bool: return peer.get_available_packet_count() == 3, s, [c]), "3 packets queued")
+	for i in 3:
+		check(peer.get_packet().get_string_from_utf8() == "hello %d" % i, "packet %d in order" % i)
+	check(peer.get_packet().is_empty() and peer.get_packet_error() == ERR_UNAVAILABLE_, "empty queue -> ERR_UNAVAILABLE")
+	# typed messages both ways
+	check(peer.put_var({"type": "welcome", "id": 7}) == OK_, "put_var")
+	check(await wait_until(func() -> bool: return c.get_available_packet_count() > 0, s, [c]), "client got the var")
+	var msg = c.get_var()
+	check(msg is Dictionary and msg.get("id") == 7, "client decoded the Dictionary")
+	c.put_var(Vector2(1.5, -2))
+	check(await wait_until(func() -> bool: return peer.get_available_packet_count() > 0, s, [c]), "server got the var")
+	check(peer.get_var() == Vector2(1.5, -2), "server decoded the Vector2")
+	var st := peer.get_stats()
+	check(st.get("packets_in", 0) == 4 and st.get("packets_out", 0) == 1, "peer stats %s" % st)
+	var ss := s.get_stats()
+	check(ss.get("handshakes_ok", 0) == 1 and ss.get("peers", 0) == 1, "server stats %s" % ss)
+	c.disconnect_from_peer()
+	check(await wait_until(func() -> bool: return peer.get_status() == GoDTLSPeer.STATUS_DISCONNECTED, s, []), "client close seen")
+	check(await wait_until(func() -> bool: return events.disconnected.size() == 1, s, []), "peer_disconnected emitted")
+	check(peer.put_packet(PackedByteArray([1])) != OK_, "put_packet after disconnect fails")
+	s.stop()
+
+
+func test_ecdsa_pem() -> void:
+	var s := GoDTLSServer.new()
+	check(s.setup_pem(ec_key_pem, ec_cert_pem) == OK_, "setup_pem ECDSA")
+	check(s.listen(0, "127.0.0.1") == OK_, "listen")
+	var c := new_client(s.get_local_port())
+	check(await wait_until(all_connected([c]), s, [c]), "mbedTLS client connected to ECDSA server")
+	var peer := await take(s, [c])
+	if peer:
+		c.put_packet("ecdsa".to_utf8_buffer())
+		check(await wait_until(func() -> bool: return peer.get_available_packet_count() == 1, s, [c]), "packet arrived")
+		check(peer.get_packet().get_string_from_utf8() == "ecdsa", "payload")
+	s.stop()
+
+
+func test_psk_setup() -> void:
+	# Godot's PacketPeerDTLS has no PSK support, so the PSK handshake itself is
+	# tested in Go with OpenSSL and GnuTLS clients; here: the GDScript API.
+	var s := GoDTLSServer.new()
+	check(s.setup_psk({"player-1": PackedByteArray([1, 2, 3, 4])}, "game") == OK_, "setup_psk")
+	check(s.setup_psk({"x": PackedByteArray([1])}) == ERR_ALREADY_IN_USE_, "setup_psk twice")
+	check(s.listen(0, "127.0.0.1") == OK_, "listen with PSK")
+	s.stop()
+
+
+func test_properties() -> void:
+	var s := GoDTLSServer.new()
+	check(s.max_peers == 4096 and s.max_pending_handshakes == 128, "limits defaults")
+	check(is_equal_approx(s.handshake_timeout, 10.0) and s.idle_timeout == 0.0 and s.mtu == 1400, "timeouts/mtu defaults")
+	s.max_peers = 10
+	s.idle_timeout = 2.5
+	s.mtu = 1200
+	check(s.max_peers == 10 and is_equal_approx(s.idle_timeout, 2.5) and s.mtu == 1200, "set values")
+	s.max_peers = 0
+	s.mtu = 10
+	s.handshake_timeout = -1.0
+	check(s.max_peers == 10 and s.mtu == 1200 and is_equal_approx(s.handshake_timeout, 10.0), "invalid values are refused")
+
+
+func test_oversize() -> void:
+	var s := rsa_server()
+	var c := new_client(s.get_local_port())
+	await wait_until(all_connected([c]), s, [c])
+	var peer := await take(s, [c])
+	if peer == null:
+		check(false, "no peer")
+		return
+	var too_big := PackedByteArray()
+	too_big.resize(peer.get_max_packet_size() + 1)
+	check(peer.put_packet(too_big) == ERR_INVALID_PARAMETER_, "oversize -> ERR_INVALID_PARAMETER")
+	check(peer.get_status() == GoDTLSPeer.STATUS_CONNECTED, "still connected")
+	var fits := PackedByteArray()
+	fits.resize(peer.get_max_packet_size())
+	fits[0] = 9
+	check(peer.put_packet(fits) == OK_, "max-size packet sent")
+	check(await wait_until(func() -> bool: return c.get_available_packet_count() > 0, s, [c]), "client received it")
+	check(c.get_packet().size() == fits.size(), "size preserved")
+	s.stop()
+
+
+func test_fifty_clients() -> void:
+	var s := rsa_server()
+	var clients: Array = []
+	for i in 50:
+		clients.append(new_client(s.get_local_port()))
+	check(await wait_until(all_connected(clients), s, clients, 60.0), "50 clients connected")
+	var peers: Array = []
+	await wait_until(func() -> bool:
+		var p := s.take_connection()
+		while p:
+			peers.append(p)
+			p = s.take_connection()
+		return peers.size() == 50, s, clients)
+	check(peers.size() == 50, "50 peers taken (got %d)" % peers.size())
+	for i in clients.size():
+		clients[i].put_packet(("c%d" % i).to_utf8_buffer())
+	# echo every packet back, like a game server
+	var echoed := 0
+	var got: Dictionary = {}
+	await wait_until(func() -> bool:
+		for p in peers:
+			while p.get_available_packet_count() > 0:
+				p.put_packet(p.get_packet())
+				echoed += 1
+		for i in clients.size():
+			while clients[i].get_available_packet_count() > 0:
+				got[clients[i].get_packet().get_string_from_utf8()] = i
+		return got.size() == 50, s, clients, 30.0)
+	check(echoed == 50, "server echoed 50 (got %d)" % echoed)
+	check(got.size() == 50, "every client got its echo (%d)" % got.size())
+	check(s.get_stats().get("peers") == 50, "stats: 50 peers")
+	s.stop()
+
+
+func test_broadcast() -> void:
+	var s := rsa_server()
+	var clients: Array = [new_client(s.get_local_port()), new_client(s.get_local_port()), new_client(s.get_local_port())]
+	await wait_until(all_connected(clients), s, clients)
+	await wait_until(func() -> bool: return s.get_peers().size() == 3, s, clients)
+	var peers := s.get_peers()
+	var excluded: GoDTLSPeer = peers[0]
+	check(s.broadcast("news".to_utf8_buffer(), excluded) == 2, "broadcast reached 2 of 3")
+	check(s.broadcast("all".to_utf8_buffer()) == 3, "broadcast without exclude reached 3")
+	await wait_until(func() -> bool:
+		var n := 0
+		for c in clients:
+			n += c.get_available_packet_count()
+		return n == 5, s, clients)
+	var by_port := {}
+	for c in clients:
+		var got: Array = []
+		while c.get_available_packet_count() > 0:
+			got.append(c.get_packet().get_string_from_utf8())
+		by_port[got.size()] = by_port.get(got.size(), 0) + 1
+	check(by_port.get(2, 0) == 2 and by_port.get(1, 0) == 1, "two clients got 2 packets, the excluded one got 1: %s" % by_port)
+	s.stop()
+
+
+func test_idle_timeout() -> void:
+	var s := GoDTLSServer.new()
+	s.setup(TLSOptions.server(rsa_key, rsa_cert))
+	s.idle_timeout = 0.5
+	s.listen(0, "127.0.0.1")
+	var reasons: Array = []
+	s.peer_disconnected.connect(func(_p: GoDTLSPeer, r: String) -> void: reasons.append(r))
+	var c := new_client(s.get_local_port())
+	await wait_until(all_connected([c]), s, [c])
+	check(await wait_until(func() -> bool: return reasons.size() == 1, s, [c]), "idle peer reported")
+	check(reasons.size() == 1 and "idle" in reasons[0], "reason names the idle timeout: %s" % [reasons])
+	check(await wait_until(func() -> bool: return c.get_status() != PacketPeerDTLS.STATUS_CONNECTED, s, [c]), "client saw the close_notify")
+	s.stop()
+
+
+func test_disconnect_from_peer() -> void:
+	var s := rsa_server()
+	var c := new_client(s.get_local_port())
+	await wait_until(all_connected([c]), s, [c])
+	var peer := await take(s, [c])
+	if peer == null:
+		check(false, "no peer")
+		return
+	peer.disconnect_from_peer()
+	check(peer.get_status() == GoDTLSPeer.STATUS_DISCONNECTED, "server side disconnected")
+	check(await wait_until(func() -> bool: return c.get_status() == PacketPeerDTLS.STATUS_DISCONNECTED, s, [c]), "client got close_notify")
+	s.stop()
+
+
+func test_stop() -> void:
+	var s := rsa_server()
+	var clients: Array = [new_client(s.get_local_port()), new_client(s.get_local_port())]
+	await wait_until(all_connected(clients), s, clients)
+	s.stop()
+	s.stop()
+	check(not s.is_listening(), "not listening after stop")
+	check(await wait_until(func() -> bool:
+		return clients[0].get_status() == PacketPeerDTLS.STATUS_DISCONNECTED and clients[1].get_status() == PacketPeerDTLS.STATUS_DISCONNECTED, null, clients), "clients got close_notify")
+	check(s.listen(0, "127.0.0.1") == OK_, "listen again after stop")
+	s.stop()
+
+
+func test_peer_outlives_server() -> void:
+	var s := rsa_server()
+	var c := new_client(s.get_local_port())
+	await wait_until(all_connected([c]), s, [c])
+	var peer := await take(s, [c])
+	if peer == null:
+		check(false, "no peer")
+		return
+	c.put_packet("kept".to_utf8_buffer())
+	await wait_until(func() -> bool: return peer.get_available_packet_count() == 1, s, [c])
+	s = null # the server is freed with a live peer
+	check(peer.get_status() == GoDTLSPeer.STATUS_DISCONNECTED, "peer disconnected with its server")
+	check(peer.get_packet().get_string_from_utf8() == "kept", "a packet received before is still readable")
+	check(peer.put_packet(PackedByteArray([1])) != OK_, "put_packet refused")
+
+
+func test_untyped_calls() -> void:
+	var s: Variant = GoDTLSServer.new()
+	check(s.call("setup_pem", ec_key_pem, ec_cert_pem) == OK_, "call() setup_pem")
+	check(s.call("listen", 0) == OK_, "call() listen with the default bind address")
+	check(s.call("get_local_port") > 0, "call() get_local_port")
+	check(s.call("take_connection") == null, "call() take_connection with the default argument")
+	check(s.call("broadcast", PackedByteArray([1])) == 0, "call() broadcast with no peers")
+	check(s.callv("get_stats", []) is Dictionary, "callv get_stats")
+	s.call("stop")
+
+
+func test_call_cost() -> void:
+	var s := rsa_server()
+	var c := new_client(s.get_local_port())
+	await wait_until(all_connected([c]), s, [c])
+	var peer := await take(s, [c])
+	if peer == null:
+		check(false, "no peer")
+		return
+	var pkt := PackedByteArray()
+	pkt.resize(64)
+	var n := 2000
+	var t0 := Time.get_ticks_usec()
+	for i in n:
+		peer.put_packet(pkt)
+	var put_ns := float(Time.get_ticks_usec() - t0) * 1000.0 / n
+	s.max_peers = s.max_peers # no-op: keeps s used
+	for i in 500:
+		c.put_packet(pkt)
+	await wait_until(func() -> bool: return peer.get_available_packet_count() == 500, s, [c])
+	check(peer.get_available_packet_count() == 500, "500 packets queued (%d)" % peer.get_available_packet_count())
+	t0 = Time.get_ticks_usec()
+	var got := 0
+	while peer.get_available_packet_count() > 0:
+		got += peer.get_packet().size()
+	var get_ns := float(Time.get_ticks_usec() - t0) * 1000.0 / 500.0
+	check(got == 500 * 64, "all bytes read")
+	print("  measured: put_packet %.0f ns/call (64 B, encrypt + send), get_packet %.0f ns/call (64 B, from the queue)" % [put_ns, get_ns])
+	s.stop()
+
+
+func test_quit_setup() -> void:
+	keep_server = rsa_server()
+	for i in 3:
+		keep_clients.append(new_client(keep_server.get_local_port()))
+	check(await wait_until(all_connected(keep_clients), keep_server, keep_clients), "3 live connections left for quit")
