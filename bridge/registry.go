@@ -68,10 +68,6 @@ func propertyInfo(p *C.gdx_property_info, typ uint32, name, class string, usage 
 	p.name = unsafe.Pointer(sn(name))
 	p.class_name = unsafe.Pointer(sn(class))
 	p.hint = 0
-	if typ == tObject && class != "" {
-		p.hint = 17 // PROPERTY_HINT_RESOURCE_TYPE, as the engine does for Ref<T>
-		p.hint_string = unsafe.Pointer(emptyString)
-	}
 	p.hint_string = emptyString
 	p.usage = C.uint32_t(usage)
 }

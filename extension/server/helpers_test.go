@@ -184,3 +184,7 @@ var udpMu sync.Mutex
 type tlsCertificate = tls.Certificate
 
 func mustPair(tb testing.TB) testcert.Pair { return testcert.ECDSA(tb) }
+
+func credentialsFromPair(p testcert.Pair) (*credentials.Certificate, error) {
+	return credentials.FromPEM(p.KeyPEM, p.CertPEM, time.Now())
+}

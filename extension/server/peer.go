@@ -43,7 +43,7 @@ const cbcOverhead = 13 + 16 + 32 + 16
 type Peer struct {
 	srv  *Server
 	sess *session
-	conn *dtls.Conn
+	conn atomic.Pointer[dtls.Conn] // set when the handshake finishes
 	addr netip.AddrPort
 
 	status     atomic.Int32
@@ -62,8 +62,16 @@ type Peer struct {
 	sendMu    sync.Mutex
 }
 
-func newPeer(s *Server, c *session, conn *dtls.Conn, mtu, recvQueue int) *Peer {
-	p := &Peer{srv: s, sess: c, conn: conn, addr: c.addr, recv: queue.NewPackets(recvQueue)}
+func newPeer(s *Server, c *session, recvQueue int) *Peer {
+	p := &Peer{srv: s, sess: c, addr: c.addr, recv: queue.NewPackets(recvQueue)}
+	p.status.Store(int32(StatusHandshaking))
+	p.lastRecv.Store(time.Now().UnixNano())
+	return p
+}
+
+// establish records the finished handshake and starts delivering packets.
+func (p *Peer) establish(conn *dtls.Conn, mtu int) {
+	c := p.sess
 	c.mu.Lock()
 	p.identity = c.peerIdentity
 	for _, cs := range c.chacha {
@@ -79,13 +87,38 @@ func newPeer(s *Server, c *session, conn *dtls.Conn, mtu, recvQueue int) *Peer {
 		p.suite = 0 // pion's CBC fallback; the exact ID is not exposed by pion v2
 	}
 	p.maxPayload = mtu - overhead
-	p.status.Store(int32(StatusConnected))
 	p.lastRecv.Store(time.Now().UnixNano())
-	return p
+	p.conn.Store(conn)
+	if p.status.CompareAndSwap(int32(StatusHandshaking), int32(StatusConnected)) {
+		p.srv.wg.Add(1)
+		go p.readLoop(conn)
+	}
+}
+
+// Feed hands the engine a datagram the caller received for this peer
+// (attach mode). It never blocks; a full pipe drops and counts.
+func (p *Peer) Feed(b []byte) bool {
+	if p.sess.out == nil || p.sess.isClosed() {
+		return false
+	}
+	if !p.sess.deliver(append([]byte(nil), b...)) {
+		p.srv.dropped.Add(1)
+		return false
+	}
+	return true
+}
+
+// Outbound pops the next datagram the caller must send for this peer
+// (attach mode): handshake flights, retransmissions, records, alerts.
+func (p *Peer) Outbound() ([]byte, bool) {
+	if p.sess.out == nil {
+		return nil, false
+	}
+	return p.sess.out.Pop()
 }
 
 // readLoop moves decrypted packets from pion into the bounded queue.
-func (p *Peer) readLoop() {
+func (p *Peer) readLoop(conn *dtls.Conn) {
 	defer p.srv.wg.Done()
 	defer func() {
 		if r := recover(); r != nil {
@@ -94,7 +127,7 @@ func (p *Peer) readLoop() {
 	}()
 	buf := make([]byte, maxRecord)
 	for {
-		n, err := p.conn.Read(buf)
+		n, err := conn.Read(buf)
 		if err != nil {
 			switch {
 			case errors.Is(err, io.EOF):
@@ -158,8 +191,12 @@ func (p *Peer) Send(b []byte) error {
 	if len(b) > p.maxPayload {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooBig, len(b), p.maxPayload)
 	}
+	conn := p.conn.Load()
+	if conn == nil {
+		return ErrNotConnected
+	}
 	p.sendMu.Lock()
-	_, err := p.conn.Write(b)
+	_, err := conn.Write(b)
 	p.sendMu.Unlock()
 	if err != nil {
 		p.setErr(err.Error())
@@ -190,7 +227,9 @@ func (p *Peer) end(st Status, reason string, notify bool) {
 		if !notify {
 			p.sess.muted.Store(true)
 		}
-		_ = p.conn.Close()
+		if conn := p.conn.Load(); conn != nil {
+			_ = conn.Close()
+		}
 		_ = p.sess.Close()
 		p.srv.removePeer(p, reason)
 	})

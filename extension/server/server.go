@@ -17,6 +17,7 @@ import (
 	"github.com/pion/logging"
 
 	"godtls/extension/credentials"
+	"godtls/extension/queue"
 	"godtls/extension/suites"
 	"godtls/extension/wire"
 )
@@ -30,6 +31,8 @@ var (
 	ErrPortInUse         = errors.New("port already in use")
 	ErrBadAddress        = errors.New("invalid bind address")
 	ErrBadPort           = errors.New("port must be between 0 and 65535")
+	ErrModeMixed         = errors.New("listen() and take_connection(udp_peer) cannot be mixed on one server")
+	ErrBusy              = errors.New("too many peers or pending handshakes")
 )
 
 // Stats are the server's counters.
@@ -54,7 +57,10 @@ type Server struct {
 
 	// lifecycle
 	mu       sync.Mutex
-	sock     *net.UDPConn
+	running  bool                  // Listen or Attach started the goroutines; Stop ends them
+	attached bool                  // running in attach mode: the caller moves the datagrams
+	sock     *net.UDPConn          // the socket in listen mode
+	pipes    map[*session]struct{} // attach-mode sessions
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -153,6 +159,9 @@ func (s *Server) Listen(port int, bindAddress string) error {
 	if s.sock != nil {
 		return ErrAlreadyListening
 	}
+	if s.attached {
+		return ErrModeMixed
+	}
 	laddr, err := net.ResolveUDPAddr("udp", net.JoinHostPort(host, strconv.Itoa(port)))
 	if err != nil {
 		return fmt.Errorf("%w %q: %v", ErrBadAddress, bindAddress, err)
@@ -168,16 +177,59 @@ func (s *Server) Listen(port int, bindAddress string) error {
 	_ = sock.SetReadBuffer(4 << 20)
 	_ = sock.SetWriteBuffer(4 << 20)
 	s.sock = sock
+	s.startLocked()
+	s.wg.Add(1)
+	go s.readLoop(sock)
+	return nil
+}
+
+// startLocked prepares the state both modes share and starts the janitor.
+func (s *Server) startLocked() {
+	s.running = true
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.sessions = make(map[netip.AddrPort]*session)
+	s.pipes = make(map[*session]struct{})
 	s.perIP = make(map[netip.Addr]int)
 	s.peers = make(map[*Peer]struct{})
 	s.ready = nil
 	s.pending = 0
-	s.wg.Add(2)
-	go s.readLoop(sock)
+	s.wg.Add(1)
 	go s.janitor(s.ctx)
-	return nil
+}
+
+// Attach starts a handshake with a remote address whose datagrams the caller
+// moves itself (Godot's UDPServer and PacketPeerUDP own the socket): the
+// caller hands received datagrams to Peer.Feed and sends what Peer.Outbound
+// returns. The handshake runs on a goroutine; the peer is returned at once in
+// StatusHandshaking and keeps its identity through the cookie exchange.
+func (s *Server) Attach(addr netip.AddrPort) (*Peer, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cert == nil && s.psk == nil {
+		return nil, ErrNotConfigured
+	}
+	if s.sock != nil {
+		return nil, ErrModeMixed
+	}
+	if !s.running {
+		s.startLocked()
+		s.attached = true
+	}
+	if len(s.peers)+s.pending >= s.cfg.MaxPeers || s.pending >= s.cfg.MaxPendingHandshakes {
+		s.rejected.Add(1)
+		return nil, ErrBusy
+	}
+	c := newSession(s, addr, [wire.RandomLen]byte{})
+	c.out = queue.NewPackets(sessionOutbound)
+	c.verified.Store(true) // the caller's UDPServer decided to take it; never evicted
+	p := newPeer(s, c, s.cfg.RecvQueue)
+	c.peer = p
+	s.pipes[c] = struct{}{}
+	s.pending++
+	s.perIP[addr.Addr()]++
+	s.wg.Add(1)
+	go s.handshake(s.ctx, c)
+	return p, nil
 }
 
 // Listening reports whether the socket is open.
@@ -201,12 +253,14 @@ func (s *Server) LocalPort() int {
 // every goroutine of the server has returned. It is safe to call twice.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	sock := s.sock
-	if sock == nil {
+	if !s.running {
 		s.mu.Unlock()
 		return
 	}
+	sock := s.sock
 	s.sock = nil
+	s.running = false
+	s.attached = false
 	cancel := s.cancel
 	peers := make([]*Peer, 0, len(s.peers))
 	for p := range s.peers {
@@ -215,6 +269,12 @@ func (s *Server) Stop() {
 	sessions := make([]*session, 0, len(s.sessions))
 	for _, c := range s.sessions {
 		sessions = append(sessions, c)
+	}
+	for c := range s.pipes {
+		sessions = append(sessions, c)
+		if c.peer != nil && c.peer.Status() == StatusHandshaking {
+			peers = append(peers, c.peer)
+		}
 	}
 	s.mu.Unlock()
 
@@ -226,7 +286,9 @@ func (s *Server) Stop() {
 		_ = c.Close()
 	}
 	// Closing the socket after the peers lets their close_notify go out.
-	_ = sock.Close()
+	if sock != nil {
+		_ = sock.Close()
+	}
 	s.wg.Wait()
 }
 
@@ -336,7 +398,7 @@ func (s *Server) route(b []byte, addr netip.AddrPort) {
 		return
 	}
 	s.mu.Lock()
-	if s.sock == nil {
+	if !s.running {
 		s.mu.Unlock()
 		return
 	}
@@ -449,6 +511,7 @@ func (s *Server) forget(c *session) {
 	if s.sessions[c.addr] == c {
 		delete(s.sessions, c.addr)
 	}
+	delete(s.pipes, c)
 	s.releasePendingLocked(c)
 }
 
@@ -516,26 +579,39 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 		s.failHandshake(c, err.Error())
 		return
 	}
-	peer := newPeer(s, c, conn, mtu, recvQueue)
 	s.mu.Lock()
-	if s.sock == nil || c.isClosed() {
+	peer := c.peer // attach mode: the caller already holds it
+	s.mu.Unlock()
+	if peer == nil {
+		peer = newPeer(s, c, recvQueue)
+	}
+	peer.establish(conn, mtu)
+	s.mu.Lock()
+	if !s.running || c.isClosed() || peer.Status() != StatusConnected {
 		s.mu.Unlock()
+		peer.close("the server stopped during the handshake", false)
 		_ = conn.Close()
 		return
 	}
 	s.releasePendingLocked(c)
-	c.peer = peer
+	if c.peer == nil {
+		c.peer = peer
+		s.ready = append(s.ready, peer)
+	}
 	s.peers[peer] = struct{}{}
-	s.ready = append(s.ready, peer)
 	s.mu.Unlock()
 	s.handshakesOK.Add(1)
 	s.events.push(Event{Kind: EventConnected, Peer: peer, Addr: c.addr})
-	s.wg.Add(1)
-	go peer.readLoop()
 }
 
 func (s *Server) failHandshake(c *session, reason string) {
 	s.handshakesFailed.Add(1)
+	s.mu.Lock()
+	p := c.peer
+	s.mu.Unlock()
+	if p != nil {
+		p.fail("handshake failed: " + reason)
+	}
 	_ = c.Close()
 	s.events.push(Event{Kind: EventHandshakeFailed, Addr: c.addr, Reason: reason})
 }

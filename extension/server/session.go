@@ -11,13 +11,18 @@ import (
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/queue"
 	"godtls/extension/wire"
 )
 
 var errSessionClosed = errors.New("session closed")
 
-// sessionInbound is how many datagrams may wait for pion to read them.
-const sessionInbound = 128
+// sessionInbound is how many datagrams may wait for pion to read them, and
+// sessionOutbound how many may wait for the caller to send them (attach mode).
+const (
+	sessionInbound  = 128
+	sessionOutbound = 256
+)
 
 // session is the datagram pipe between the demultiplexer and one pion
 // connection: the net.Conn pion reads from and writes to. It exists from the
@@ -30,6 +35,7 @@ type session struct {
 	created time.Time
 
 	in        chan []byte
+	out       *queue.Packets // attach mode: datagrams for the caller to send
 	closed    chan struct{}
 	closeOnce sync.Once
 	// muted drops writes: set when the address now belongs to a new client,
@@ -121,6 +127,12 @@ func (c *session) Write(b []byte) (int, error) {
 	if c.muted.Load() {
 		return len(b), nil
 	}
+	if c.out != nil {
+		if !c.out.Push(append([]byte(nil), b...)) {
+			c.srv.dropped.Add(1)
+		}
+		return len(b), nil
+	}
 	return c.sock.WriteToUDPAddrPort(b, c.addr)
 }
 
@@ -141,7 +153,12 @@ func (c *session) isClosed() bool {
 	}
 }
 
-func (c *session) LocalAddr() net.Addr  { return c.sock.LocalAddr() }
+func (c *session) LocalAddr() net.Addr {
+	if c.sock == nil {
+		return &net.UDPAddr{}
+	}
+	return c.sock.LocalAddr()
+}
 func (c *session) RemoteAddr() net.Addr { return net.UDPAddrFromAddrPort(c.addr) }
 
 func (c *session) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }

@@ -1,0 +1,239 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/dtls/v2"
+
+	"godtls/extension/suites"
+)
+
+// udpPump plays Godot's UDPServer + PacketPeerUDP + the script's loop: it
+// owns the socket, attaches a peer for every new address, and each "frame"
+// moves datagrams both ways. frame sets the loop period (60 Hz by default).
+type udpPump struct {
+	s     *Server
+	sock  *net.UDPConn
+	frame time.Duration
+
+	mu    sync.Mutex
+	peers map[netip.AddrPort]*Peer
+	// statuses seen right after Attach, per address
+	firstStatus []Status
+	echo        bool
+}
+
+func newPump(t testing.TB, s *Server, frame time.Duration) *udpPump {
+	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &udpPump{s: s, sock: sock, frame: frame, peers: map[netip.AddrPort]*Peer{}}
+}
+
+func (u *udpPump) addr() string { return u.sock.LocalAddr().String() }
+
+func (u *udpPump) run(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65536)
+		for ctx.Err() == nil {
+			// UDPServer.poll(): read everything that arrived
+			_ = u.sock.SetReadDeadline(time.Now().Add(u.frame))
+			for {
+				n, from, err := u.sock.ReadFromUDPAddrPort(buf)
+				if err != nil {
+					break
+				}
+				from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+				u.mu.Lock()
+				p := u.peers[from]
+				if p == nil {
+					var aerr error
+					p, aerr = u.s.Attach(from)
+					if aerr != nil {
+						u.mu.Unlock()
+						continue
+					}
+					u.peers[from] = p
+					u.firstStatus = append(u.firstStatus, p.Status())
+				}
+				u.mu.Unlock()
+				p.Feed(buf[:n])
+			}
+			// the script's per-peer poll(): send what the engine wants sent
+			u.mu.Lock()
+			for a, p := range u.peers {
+				for b, ok := p.Outbound(); ok; b, ok = p.Outbound() {
+					_, _ = u.sock.WriteToUDPAddrPort(b, a)
+				}
+				if u.echo {
+					for b, ok := p.Receive(); ok; b, ok = p.Receive() {
+						_ = p.Send(b)
+					}
+					for b, ok := p.Outbound(); ok; b, ok = p.Outbound() {
+						_, _ = u.sock.WriteToUDPAddrPort(b, a)
+					}
+				}
+			}
+			u.mu.Unlock()
+		}
+	}()
+	return done
+}
+
+func dialPump(u *udpPump, cfg *dtls.Config) (*dtls.Conn, error) {
+	raddr, _ := net.ResolveUDPAddr("udp", u.addr())
+	udp, err := net.DialUDP("udp", nil, raddr)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := dtls.ClientWithContext(ctx, udp, cfg)
+	if err != nil {
+		udp.Close()
+	}
+	return c, err
+}
+
+func newAttachServer(t testing.TB) *Server {
+	s := New(Config{})
+	pair := mustPair(t)
+	c, err := credentialsFromPair(pair)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCertificate(c); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestAttachModeHandshakeAndEcho(t *testing.T) {
+	defer checkRoutines(t)()
+	s := newAttachServer(t)
+	defer s.Stop()
+	u := newPump(t, s, 16*time.Millisecond) // a 60 Hz game loop
+	defer u.sock.Close()
+	u.echo = true
+	ctx, cancel := context.WithCancel(context.Background())
+	done := u.run(ctx)
+	defer func() { cancel(); <-done }()
+
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c, err := dialPump(u, clientConfig(suites.ECDSAKey))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			msg := fmt.Sprintf("attach %d", i)
+			_, _ = c.Write([]byte(msg))
+			_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			buf := make([]byte, 64)
+			k, err := c.Read(buf)
+			_ = c.SetReadDeadline(time.Time{})
+			if err != nil || string(buf[:k]) != msg {
+				errs <- fmt.Errorf("client %d: %q %v", i, buf[:k], err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	// Every genuine client was attached once and got in on that attempt:
+	// the cookie exchange did not cost it its peer.
+	if len(u.firstStatus) != n {
+		t.Fatalf("%d attaches for %d clients", len(u.firstStatus), n)
+	}
+	notHandshaking := 0
+	for _, st := range u.firstStatus {
+		if st != StatusHandshaking {
+			notHandshaking++
+		}
+	}
+	if notHandshaking != 0 {
+		t.Fatalf("%d of %d attached peers were not HANDSHAKING", notHandshaking, n)
+	}
+	if st := s.Stats(); st.HandshakesOK != n {
+		t.Fatalf("handshakes ok %d", st.HandshakesOK)
+	}
+}
+
+func TestAttachModeSlowLoopStillConnects(t *testing.T) {
+	defer checkRoutines(t)()
+	s := newAttachServer(t)
+	defer s.Stop()
+	u := newPump(t, s, 100*time.Millisecond) // 10 Hz: retransmission timers must cope
+	defer u.sock.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := u.run(ctx)
+	defer func() { cancel(); <-done }()
+	c, err := dialPump(u, clientConfig(suites.ECDSAKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}
+
+func TestModesDoNotMix(t *testing.T) {
+	defer checkRoutines(t)()
+	s := newAttachServer(t)
+	if _, err := s.Attach(netip.MustParseAddrPort("127.0.0.1:9")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(0, "127.0.0.1"); !errors.Is(err, ErrModeMixed) {
+		t.Fatalf("listen after attach: %v", err)
+	}
+	s.Stop()
+	if err := s.Listen(0, "127.0.0.1"); err != nil {
+		t.Fatalf("listen after stop: %v", err)
+	}
+	if _, err := s.Attach(netip.MustParseAddrPort("127.0.0.1:9")); !errors.Is(err, ErrModeMixed) {
+		t.Fatalf("attach while listening: %v", err)
+	}
+	s.Stop()
+}
+
+func TestAttachHandshakeFailureMarksPeer(t *testing.T) {
+	defer checkRoutines(t)()
+	s := newAttachServer(t)
+	s.SetConfig(Config{HandshakeTimeout: 200 * time.Millisecond})
+	defer s.Stop()
+	p, err := s.Attach(netip.MustParseAddrPort("127.0.0.1:9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status() != StatusHandshaking {
+		t.Fatalf("status %v", p.Status())
+	}
+	p.Feed([]byte("not dtls at all"))
+	waitFor(t, "handshake failure", func() bool { return p.Status() == StatusError })
+	if p.LastError() == "" {
+		t.Fatal("no reason")
+	}
+	if err := p.Send([]byte("x")); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("send on failed peer: %v", err)
+	}
+	ev := nextEvent(t, s, EventHandshakeFailed)
+	t.Logf("failed: %s", ev.Reason)
+}
