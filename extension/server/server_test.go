@@ -187,8 +187,10 @@ func TestAbandonedHandshakesDoNotDelayARealClient(t *testing.T) {
 	start := time.Now()
 	c := dial(t, s, clientConfig(suites.ECDSAKey))
 	baseline := time.Since(start)
+	// Close from the server: a pion v2 client's Close() occasionally sends no
+	// close_notify at all (seen: no datagram reaches the socket).
+	waitTake(t, s).Close()
 	c.Close()
-	waitFor(t, "baseline peer gone", func() bool { return s.Stats().Peers == 0 })
 
 	for i := 0; i < 20; i++ {
 		halfHandshake(t, s, hello, "127.0.0.1")
