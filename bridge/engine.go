@@ -18,6 +18,9 @@ var binds struct {
 	unreference                                   unsafe.Pointer
 	emitSignal                                    unsafe.Pointer
 	isClass                                       unsafe.Pointer
+	reference                                     unsafe.Pointer
+	ppGetPacket, ppPutPacket, ppAvailable         unsafe.Pointer
+	udpPacketIP, udpPacketPort, udpIsConnected    unsafe.Pointer
 }
 
 func bindEngineMethods() {
@@ -35,6 +38,65 @@ func bindEngineMethods() {
 	binds.unreference = b("RefCounted", "unreference", 2240911060)
 	binds.emitSignal = b("Object", "emit_signal", 4047867050)
 	binds.isClass = b("Object", "is_class", 3927539163)
+	binds.reference = b("RefCounted", "reference", 2240911060)
+	binds.ppGetPacket = b("PacketPeer", "get_packet", 2115431945)
+	binds.ppPutPacket = b("PacketPeer", "put_packet", 680677267)
+	binds.ppAvailable = b("PacketPeer", "get_available_packet_count", 3905245786)
+	binds.udpPacketIP = b("PacketPeerUDP", "get_packet_ip", 201670096)
+	binds.udpPacketPort = b("PacketPeerUDP", "get_packet_port", 3905245786)
+	binds.udpIsConnected = b("PacketPeerUDP", "is_socket_connected", 36873697)
+}
+
+// retain takes our own reference on a RefCounted argument we keep.
+func retain(obj unsafe.Pointer) {
+	var ok uint8
+	C.gdx_bind_ptrcall(binds.reference, obj, nil, 0, unsafe.Pointer(&ok))
+}
+
+// udpPeer is a PacketPeerUDP from UDPServer.take_connection(), which owns
+// the socket and queues this address's datagrams.
+type udpPeer struct{ obj unsafe.Pointer }
+
+func (u udpPeer) connected() bool {
+	var ok uint8
+	C.gdx_bind_ptrcall(binds.udpIsConnected, u.obj, nil, 0, unsafe.Pointer(&ok))
+	return ok != 0
+}
+
+func (u udpPeer) available() int {
+	var n int64
+	C.gdx_bind_ptrcall(binds.ppAvailable, u.obj, nil, 0, unsafe.Pointer(&n))
+	return int(n)
+}
+
+// next pops one datagram with its source address.
+func (u udpPeer) next() ([]byte, string, int) {
+	var pba [16]byte
+	C.gdx_pba_new(unsafe.Pointer(&pba[0]), nil, 0)
+	C.gdx_bind_ptrcall(binds.ppGetPacket, u.obj, nil, 0, unsafe.Pointer(&pba[0]))
+	b := goBytes(unsafe.Pointer(&pba[0]))
+	C.gdx_destroy(tBytes, unsafe.Pointer(&pba[0]))
+	var s [8]byte
+	newString(unsafe.Pointer(&s[0]), "")
+	C.gdx_bind_ptrcall(binds.udpPacketIP, u.obj, nil, 0, unsafe.Pointer(&s[0]))
+	ip := goString(unsafe.Pointer(&s[0]))
+	C.gdx_destroy(tString, unsafe.Pointer(&s[0]))
+	var port int64
+	C.gdx_bind_ptrcall(binds.udpPacketPort, u.obj, nil, 0, unsafe.Pointer(&port))
+	return b, ip, int(port)
+}
+
+func (u udpPeer) send(b []byte) int64 {
+	var args slots
+	var data *C.uint8_t
+	if len(b) > 0 {
+		data = (*C.uint8_t)(unsafe.Pointer(&b[0]))
+	}
+	C.gdx_pba_new(args.cell(0), data, C.gdx_int(len(b)))
+	var ret int64
+	C.gdx_bind_ptrcall(binds.ppPutPacket, u.obj, args.ptr(), 1, unsafe.Pointer(&ret))
+	C.gdx_destroy(tBytes, args.cell(0))
+	return ret
 }
 
 // slots is ptrcall argument storage: fixed 16-byte cells in Go memory that

@@ -25,6 +25,32 @@ type gdPeer struct {
 	// until the next _get_packet or until the object is freed.
 	buf    unsafe.Pointer
 	bufCap int
+
+	// udp is set in DTLSServer-compatible mode: the PacketPeerUDP we hold a
+	// reference on, through which poll() moves the datagrams.
+	udp udpPeer
+}
+
+// pump moves datagrams between the PacketPeerUDP and the engine: copying
+// only, on the caller's thread; the crypto runs on the engine's goroutines.
+func (gp *gdPeer) pump() {
+	if gp.udp.obj == nil || gp.p == nil {
+		return
+	}
+	for n := gp.udp.available(); n > 0; n-- {
+		b, _, _ := gp.udp.next()
+		gp.p.Feed(b)
+	}
+	gp.flush()
+}
+
+func (gp *gdPeer) flush() {
+	if gp.udp.obj == nil || gp.p == nil {
+		return
+	}
+	for b, ok := gp.p.Outbound(); ok; b, ok = gp.p.Outbound() {
+		gp.udp.send(b)
+	}
 }
 
 const peerName = "GoDTLSPeer"
@@ -43,6 +69,14 @@ func newPeerObject(p *server.Peer, owner *gdServer) *gdPeer {
 func (gp *gdPeer) free() {
 	if gp.owner != nil {
 		gp.owner.forgetPeer(gp)
+	}
+	if gp.udp.obj != nil {
+		// Like PacketPeerDTLS, dropping the peer ends its connection, so that
+		// UDPServer stops routing the address to a dead peer.
+		gp.p.Close()
+		gp.flush()
+		release(gp.udp.obj)
+		gp.udp.obj = nil
 	}
 	if gp.buf != nil {
 		C.free(gp.buf)
@@ -153,6 +187,7 @@ func (gp *gdPeer) putPacket(data unsafe.Pointer, size int64) int64 {
 		pushError(m, err.Error())
 		return errConnectionError
 	}
+	gp.flush()
 	return errOK
 }
 
@@ -181,14 +216,15 @@ func peerMethods() []*methodDef {
 		}
 	}
 	ms := []*methodDef{
-		// Listen-mode peers are fed by goroutines; poll() exists so the
-		// PacketPeerDTLS loop (poll, then read) works unchanged.
-		{name: "poll", impl: self(func(gp *gdPeer, a []value) result { return nil })},
+		// Listen-mode peers are fed by goroutines and poll() has nothing to
+		// do; UDPServer-mode peers move their datagrams here.
+		{name: "poll", impl: self(func(gp *gdPeer, a []value) result { gp.pump(); return nil })},
 		{name: "get_status", ret: tInt, retEnum: "GoDTLSPeer.Status", isConst: true,
 			impl: self(func(gp *gdPeer, a []value) result { return gp.status() })},
 		{name: "disconnect_from_peer", impl: self(func(gp *gdPeer, a []value) result {
 			if gp.p != nil {
 				gp.p.Close()
+				gp.flush() // the close_notify
 			}
 			return nil
 		})},

@@ -8,6 +8,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 	"unsafe"
@@ -169,6 +170,9 @@ func (s *gdServer) listen(a []value) result {
 	case errors.Is(err, server.ErrPortInUse):
 		pushError(m, fmt.Sprintf("port %d is already in use", a[0].i))
 		return int64(errAlreadyInUse)
+	case errors.Is(err, server.ErrModeMixed):
+		pushError(m, "this server already serves UDPServer peers through take_connection(udp_peer); use another GoDTLSServer to listen")
+		return int64(errAlreadyInUse)
 	case errors.Is(err, server.ErrAlreadyListening):
 		pushError(m, "already listening; call stop() first")
 		return int64(errAlreadyInUse)
@@ -203,14 +207,58 @@ func (s *gdServer) poll() result {
 
 func (s *gdServer) takeConnection(a []value) result {
 	if a[0].obj != nil {
-		pushError(srvName+".take_connection", "take_connection(udp_peer) (the DTLSServer-compatible mode) is not available yet; call listen() and then take_connection() with no argument")
-		return nil
+		return s.attach(a[0].obj)
 	}
 	p := s.srv.TakeConnection()
 	if p == nil {
 		return nil
 	}
 	return s.peerObject(p)
+}
+
+// attach is DTLSServer.take_connection(udp_peer): the handshake runs on a
+// goroutine over the datagrams GoDTLSPeer.poll() moves through udp_peer.
+func (s *gdServer) attach(obj unsafe.Pointer) result {
+	const m = srvName + ".take_connection"
+	if !isClass(obj, "PacketPeerUDP") {
+		pushError(m, "udp_peer is not a PacketPeerUDP")
+		return nil
+	}
+	u := udpPeer{obj}
+	if !u.connected() {
+		pushError(m, "udp_peer is not connected to a remote address; pass the PacketPeerUDP returned by UDPServer.take_connection()")
+		return nil
+	}
+	// UDPServer.poll() already queued the first datagram (the ClientHello):
+	// it carries the remote address.
+	var first [][]byte
+	ip, port := "", 0
+	for u.available() > 0 && len(first) < 64 {
+		b, pip, pport := u.next()
+		first = append(first, b)
+		ip, port = pip, pport
+	}
+	addr, _ := netip.ParseAddr(ip)
+	p, err := s.srv.Attach(netip.AddrPortFrom(addr.Unmap(), uint16(port)))
+	switch {
+	case errors.Is(err, server.ErrNotConfigured):
+		pushError(m, "call setup(), setup_pem() or setup_psk() first")
+		return nil
+	case errors.Is(err, server.ErrModeMixed):
+		pushError(m, "this server is listening on its own socket; use take_connection() with no argument, or another GoDTLSServer for UDPServer peers")
+		return nil
+	case err != nil:
+		pushError(m, err.Error())
+		return nil
+	}
+	for _, b := range first {
+		p.Feed(b)
+	}
+	o := s.peerObject(p)
+	gp := instanceOf(o.obj).(*gdPeer)
+	retain(obj)
+	gp.udp = u
+	return o
 }
 
 func (s *gdServer) broadcast(a []value) result {
