@@ -4,6 +4,8 @@
 #                       library into godot_project/ once bridge/ exists)
 #   ./build.sh test     vet, the Go tests with -race, then the Godot suite
 #   ./build.sh bench    the Go benchmarks (engine vs raw pion, echo, memory)
+#   ./build.sh all      the library for every target this machine can build
+#   ./build.sh package  dist/dtls_server-<version>.zip with addons/dtls_server/
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -26,19 +28,103 @@ build() {
 	build_addon
 }
 
+ADDON=godot_project/addons/dtls_server
+LINUX_EXPORTS="-extldflags=-Wl,--version-script=$PWD/bridge/exports.map"
+# Go writes a .def of every //export unless --export-all-symbols is present;
+# --exclude-all-symbols then leaves only our .def: the entry symbol.
+WINDOWS_EXPORTS="'-extldflags=-Wl,--export-all-symbols -Wl,--exclude-all-symbols $PWD/bridge/exports.def'"
+
+# lib GOOS GOARCH CC OUTPUT: one c-shared build of the bridge, stripped.
+lib() {
+	local goos=$1 goarch=$2 cc=$3 out=$4 exports
+	case $goos in
+	windows) exports=$WINDOWS_EXPORTS ;;
+	darwin) exports="" ;;
+	*) exports=$LINUX_EXPORTS ;;
+	esac
+	say "building $out ($goos/$goarch)"
+	GOOS=$goos GOARCH=$goarch CC=$cc $GO build -buildmode=c-shared -trimpath -tags netgo \
+		-ldflags="-s -w $exports" -o "$ADDON/bin/$out" ./bridge
+	rm -f "$ADDON/bin/${out%.*}.h"
+}
+
+install_addon_files() {
+	cp dtls_server.gdextension "$ADDON/"
+	mkdir -p godot_project/.godot
+	echo "res://addons/dtls_server/dtls_server.gdextension" > godot_project/.godot/extension_list.cfg
+}
+
 build_addon() {
-	if [[ -d bridge ]] && ls bridge/*.go >/dev/null 2>&1; then
-		local out=godot_project/addons/dtls_server/bin
-		mkdir -p "$out"
-		say "building the GDExtension library"
-		$GO build -buildmode=c-shared -trimpath \
-			-ldflags="-s -w -extldflags=-Wl,--version-script=$PWD/bridge/exports.map" \
-		-o "$out/libdtls_server.linux.x86_64.so" ./bridge
-		rm -f "$out/libdtls_server.linux.x86_64.h"
-		cp dtls_server.gdextension godot_project/addons/dtls_server/
-		mkdir -p godot_project/.godot
-		echo "res://addons/dtls_server/dtls_server.gdextension" > godot_project/.godot/extension_list.cfg
+	mkdir -p "$ADDON/bin"
+	lib "$(go env GOOS)" "$(go env GOARCH)" "${CC:-gcc}" "$(native_name)"
+	install_addon_files
+}
+
+native_name() {
+	case "$(go env GOOS)/$(go env GOARCH)" in
+	linux/amd64) echo libdtls_server.linux.x86_64.so ;;
+	linux/arm64) echo libdtls_server.linux.arm64.so ;;
+	windows/amd64) echo dtls_server.windows.x86_64.dll ;;
+	darwin/*) echo libdtls_server.macos.universal.dylib ;;
+	*) echo "unsupported host $(go env GOOS)/$(go env GOARCH)" >&2; exit 1 ;;
+	esac
+}
+
+build_all() {
+	mkdir -p "$ADDON/bin"
+	if [[ "$(go env GOOS)" == darwin ]]; then
+		lib darwin arm64 clang libdtls_server.macos.arm64.dylib
+		lib darwin amd64 clang libdtls_server.macos.amd64.dylib
+		lipo -create "$ADDON/bin/libdtls_server.macos.arm64.dylib" "$ADDON/bin/libdtls_server.macos.amd64.dylib" \
+			-output "$ADDON/bin/libdtls_server.macos.universal.dylib"
+		rm -f "$ADDON/bin/libdtls_server.macos."{arm64,amd64}.dylib
+	else
+		lib linux amd64 "${CC_LINUX_AMD64:-gcc}" libdtls_server.linux.x86_64.so
+		if command -v aarch64-linux-gnu-gcc >/dev/null; then
+			lib linux arm64 aarch64-linux-gnu-gcc libdtls_server.linux.arm64.so
+		else
+			echo "(skipping linux arm64: apt-get install gcc-aarch64-linux-gnu)"
+		fi
+		if command -v x86_64-w64-mingw32-gcc >/dev/null; then
+			lib windows amd64 x86_64-w64-mingw32-gcc dtls_server.windows.x86_64.dll
+		else
+			echo "(skipping windows x86_64: apt-get install gcc-mingw-w64-x86-64)"
+		fi
+		echo "(macOS universal: run ./build.sh all on a Mac)"
 	fi
+	install_addon_files
+	ls -la "$ADDON/bin"
+}
+
+# package: the zip users download; addons/dtls_server/ at its root.
+package() {
+	local version stage zip
+	version=$(cat VERSION)
+	stage=$(mktemp -d)
+	zip="dist/dtls_server-$version.zip"
+	ls "$ADDON"/bin/* >/dev/null 2>&1 || build_all
+	mkdir -p "$stage/addons/dtls_server" dist
+	cp -r "$ADDON/bin" "$ADDON/icons" dtls_server.gdextension "$stage/addons/dtls_server/"
+	cp LICENSE "$stage/addons/dtls_server/LICENSE"
+	cp "$(go env GOROOT)/LICENSE" "$stage/addons/dtls_server/LICENSE.go"
+	# one license per Go module compiled into the library
+	local modcache mod path ver
+	modcache=$(go env GOMODCACHE)
+	while read -r mod path ver; do
+		[[ $mod == dep ]] || continue
+		local lic
+		lic=$(ls "$modcache/$(echo "$path" | sed 's/[A-Z]/!\L&/g')@$ver"/LICENSE* 2>/dev/null | head -1)
+		if [[ -z $lic ]]; then
+			echo "no license file found for $path@$ver" >&2
+			exit 1
+		fi
+		cp "$lic" "$stage/addons/dtls_server/LICENSE.$(echo "$path" | tr '/' '_')"
+	done < <(go version -m "$ADDON/bin/$(native_name)" | awk '{print $1, $2, $3}')
+	rm -f "$zip"
+	(cd "$stage" && find addons -type f | sort | zip -q -X "$OLDPWD/$zip" -@)
+	rm -rf "$stage"
+	say "wrote $zip"
+	unzip -l "$zip"
 }
 
 run_demo() {
@@ -91,6 +177,8 @@ test)
 	test_go
 	test_godot
 	;;
+all) build_all ;;
+package) package ;;
 bench)
 	say "benchmarks (engine vs raw pion, echo)"
 	$GO test -run '^$' -bench 'Handshake|Echo' -benchtime=2s -count="${COUNT:-3}" ./extension/server
@@ -100,7 +188,7 @@ bench)
 	done
 	;;
 *)
-	echo "usage: $0 [build|test|bench]" >&2
+	echo "usage: $0 [build|test|bench|all|package]" >&2
 	exit 2
 	;;
 esac

@@ -17,7 +17,11 @@ static void on_deinitialize(void *userdata, uint32_t level) { goDeinitialize(lev
 #define LOAD(name) gdx.name = (void *)get_proc(#name)
 
 // Entry symbol named in dtls_server.gdextension.
+#ifdef _WIN32
+__declspec(dllexport)
+#else
 __attribute__((visibility("default")))
+#endif
 gdx_bool dtls_server_library_init(gdx_get_proc_address get_proc, void *library, gdx_initialization *init) {
 	if (get_proc == NULL || library == NULL || init == NULL) {
 		return 0;
