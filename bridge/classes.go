@@ -6,7 +6,10 @@ package main
 */
 import "C"
 
-import "unsafe"
+import (
+	"embed"
+	"unsafe"
+)
 
 func initNames() {
 	emptyString = C.malloc(8)
@@ -60,7 +63,20 @@ func unregisterClasses() {
 	}
 }
 
-// loadEditorHelp loads the class reference at the EDITOR level. The XML
-// class docs arrive with the packaging work; until then there is nothing to
-// load and the editor shows the generated member lists.
-func loadEditorHelp() {}
+//go:embed doc_classes/*.xml
+var docClasses embed.FS
+
+// loadEditorHelp gives the editor the class reference (F1) at the EDITOR
+// level, through the 4.3+ editor_help_load_xml_from_utf8_chars_and_len.
+func loadEditorHelp() {
+	entries, _ := docClasses.ReadDir("doc_classes")
+	for _, e := range entries {
+		xml, err := docClasses.ReadFile("doc_classes/" + e.Name())
+		if err != nil || len(xml) == 0 {
+			continue
+		}
+		cx := C.CBytes(xml)
+		C.gdx_editor_help((*C.char)(cx), C.gdx_int(len(xml)))
+		C.free(cx)
+	}
+}

@@ -11,6 +11,18 @@
 
 gdx_interface gdx;
 
+#ifdef _WIN32
+// Godot frees extension DLLs at exit, on editor reload, and when the entry
+// symbol refuses to initialize. The Go runtime started its threads when the
+// DLL was loaded and cannot be unloaded, so pin the DLL at load time, before
+// anything can fail.
+__attribute__((constructor)) static void pin_self(void) {
+	HMODULE self;
+	GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_PIN | GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
+			(LPCWSTR)(void *)&pin_self, &self);
+}
+#endif
+
 static void on_initialize(void *userdata, uint32_t level) { goInitialize(level); }
 static void on_deinitialize(void *userdata, uint32_t level) { goDeinitialize(level); }
 
@@ -38,13 +50,6 @@ gdx_bool dtls_server_library_init(gdx_get_proc_address get_proc, void *library, 
 				"dtls_server_library_init", __FILE__, __LINE__, 1);
 		return 0;
 	}
-#ifdef _WIN32
-	// Godot frees extension DLLs at exit and on editor reload; a Go runtime
-	// cannot be unloaded, so pin this DLL for the life of the process.
-	HMODULE self;
-	GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_PIN | GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
-			(LPCWSTR)(void *)&dtls_server_library_init, &self);
-#endif
 	LOAD(print_warning_with_message);
 	LOAD(variant_new_copy);
 	LOAD(variant_new_nil);
