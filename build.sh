@@ -203,12 +203,23 @@ test)
 all) build_all ;;
 package) package ;;
 bench)
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
 	say "benchmarks (engine vs raw pion, echo)"
 	$GO test -run '^$' -bench 'Handshake|Echo' -benchtime=2s -count="${COUNT:-3}" ./extension/server
 	say "memory per idle peer at 1,000 peers (one process per run: RSS never shrinks)"
 	for _ in $(seq "${COUNT:-3}"); do
 		$GO test -run '^$' -bench IdlePeers -benchtime=1x -count=1 ./extension/server | grep Benchmark
 	done
+	godot=$(find_godot || true)
+	if [[ -z "$godot" ]]; then
+		echo "# SKIPPED: the Godot benchmarks need a Godot 4 binary (GODOT or godot on PATH)"
+	else
+		build_addon
+		say "Godot benchmarks: DTLSServer vs GoDTLSServer vs raw pion (writes docs/benchmarks.md, docs/join_storm.svg)"
+		$GO build -o "$tmp/loadgen" ./extension/loadgen
+		$GO run ./extension/benchrun -godot "$godot" -project godot_project -loadgen "$tmp/loadgen" -out docs -runs "${COUNT:-3}" ${QUICK:+-quick}
+	fi
 	;;
 *)
 	echo "usage: $0 [build|test|bench|all|package]" >&2

@@ -1,0 +1,270 @@
+// Command benchrun runs the Godot benchmarks side by side and writes the
+// results table and the join-storm plot:
+//
+//	benchrun -godot $GODOT -project godot_project -loadgen /path/loadgen -out docs -runs 3
+//
+// Every scenario runs the same GDScript server logic (godot_project/bench)
+// on Godot's DTLSServer, on GoDTLSServer with take_connection(udp_peer), and
+// on GoDTLSServer with listen(), against the load generator in a separate
+// process; the join storm also runs against a raw pion v2 server (one
+// goroutine per handshake) in this process. Results are medians of -runs
+// runs, reported with their spread, and ratios to DTLSServer.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pion/dtls/v2"
+	"github.com/pion/logging"
+	"github.com/pion/transport/v2/udp"
+
+	"godtls/extension/credentials"
+	"godtls/extension/suites"
+)
+
+var (
+	godot   = flag.String("godot", os.Getenv("GODOT"), "Godot 4 binary")
+	project = flag.String("project", "godot_project", "Godot project with bench/bench_server.gd")
+	loadgen = flag.String("loadgen", "", "loadgen binary")
+	outDir  = flag.String("out", "docs", "where to write benchmarks.md and join_storm.svg")
+	runs    = flag.Int("runs", 3, "runs per scenario")
+	quick   = flag.Bool("quick", false, "smaller scenarios (a smoke test of the harness)")
+)
+
+var modes = []string{"builtin", "go_udp", "go_listen"}
+
+var modeName = map[string]string{
+	"builtin":   "DTLSServer (built-in)",
+	"go_udp":    "GoDTLSServer take_connection(udp)",
+	"go_listen": "GoDTLSServer listen()",
+	"raw_pion":  "raw pion v2",
+}
+
+// godotResult is what bench_server.gd writes.
+type godotResult struct {
+	Mode      string    `json:"mode"`
+	Frames    int       `json:"frames"`
+	FrameMs   []float64 `json:"frame_ms"`
+	WorkMs    []float64 `json:"work_ms"`
+	FrameAtMs []float64 `json:"frame_at_ms"`
+	Connected []int     `json:"connected"`
+	Echoed    int       `json:"echoed"`
+	RSSStart  int       `json:"rss_start_kib"`
+	RSSEnd    int       `json:"rss_end_kib"`
+	Peers     int       `json:"peers_connected"`
+	Godot     string    `json:"godot"`
+}
+
+type loadResult struct {
+	Connected      int     `json:"connected"`
+	Failed         int     `json:"failed"`
+	FirstError     string  `json:"first_error"`
+	AllConnectedMs float64 `json:"all_connected_ms"`
+	Echo           *struct {
+		Sent     uint64  `json:"sent"`
+		Received uint64  `json:"received"`
+		Lost     uint64  `json:"lost"`
+		PPS      float64 `json:"packets_per_second"`
+	} `json:"echo"`
+}
+
+type scenario struct {
+	name     string
+	key      string
+	fps      int
+	seconds  float64
+	loadArgs []string
+	modes    []string
+}
+
+func main() {
+	flag.Parse()
+	if *godot == "" || *loadgen == "" {
+		log.Fatal("benchrun needs -godot and -loadgen")
+	}
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		log.Fatal(err)
+	}
+	n, echoClients, memPeers, scalePeers := 100, 50, 1000, 2000
+	echoSecs := "10s"
+	if *quick {
+		n, echoClients, memPeers, scalePeers, echoSecs = 20, 10, 50, 100, "3s"
+	}
+	scen := []scenario{
+		{name: "join storm RSA-4096", key: "rsa4096", fps: 60, seconds: 20, loadArgs: []string{"-clients", itoa(n)}, modes: modes},
+		{name: "join storm ECDSA P-256", key: "ecdsa", fps: 60, seconds: 15, loadArgs: []string{"-clients", itoa(n)}, modes: modes},
+		{name: "echo 8 x 1 KiB in flight", key: "ecdsa", fps: 0, seconds: 25, loadArgs: []string{"-clients", itoa(echoClients), "-echo", echoSecs, "-size", "1024", "-inflight", "8"}, modes: modes},
+		{name: "idle peers memory", key: "ecdsa", fps: 60, seconds: 45, loadArgs: []string{"-clients", itoa(memPeers), "-join-rate", "200", "-hold", "3s"}, modes: modes},
+		{name: "scale 10 pkt/s per peer", key: "ecdsa", fps: 0, seconds: 45, loadArgs: []string{"-clients", itoa(scalePeers), "-join-rate", "400", "-echo", "10s", "-rate", "10", "-size", "64"}, modes: []string{"go_listen", "go_udp"}},
+	}
+	var sections []string
+	var stormRuns = map[string]godotResult{}
+	for _, sc := range scen {
+		res := map[string][]godotResult{}
+		loads := map[string][]loadResult{}
+		for r := 0; r < *runs; r++ {
+			for _, m := range sc.modes {
+				g, l, err := runOne(sc, m, r)
+				if err != nil {
+					log.Printf("%s / %s run %d: %v", sc.name, m, r, err)
+					continue
+				}
+				res[m] = append(res[m], g)
+				loads[m] = append(loads[m], l)
+				if sc.key == "rsa4096" && strings.HasPrefix(sc.name, "join") && r == 0 {
+					stormRuns[m] = g
+				}
+			}
+			if strings.HasPrefix(sc.name, "join") {
+				l, err := rawPionJoin(sc)
+				if err != nil {
+					log.Printf("raw pion: %v", err)
+				} else {
+					loads["raw_pion"] = append(loads["raw_pion"], l)
+				}
+			}
+		}
+		sections = append(sections, table(sc, res, loads))
+	}
+	if err := os.WriteFile(filepath.Join(*outDir, "join_storm.svg"), []byte(plot(stormRuns)), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	md := "# Benchmarks: GoDTLSServer vs Godot's DTLSServer\n\n" +
+		fmt.Sprintf("Generated by `./build.sh bench` (`extension/benchrun`) on %s, %s, %d runs per scenario; medians with [min–max] across runs. The load generator (`extension/loadgen`) runs in its own process on loopback. Ratios are to DTLSServer in the same run set.\n\n", host, time.Now().UTC().Format("2006-01-02"), *runs) +
+		"![frame time during the RSA-4096 join storm](join_storm.svg)\n\n" + strings.Join(sections, "\n")
+	if err := os.WriteFile(filepath.Join(*outDir, "benchmarks.md"), []byte(md), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(md)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// runOne starts Godot with the bench scene, waits for it to listen, runs the
+// load generator against it and collects both reports.
+func runOne(sc scenario, mode string, run int) (godotResult, loadResult, error) {
+	var g godotResult
+	var l loadResult
+	out := filepath.Join(os.TempDir(), fmt.Sprintf("godtls-bench-%d-%s.json", os.Getpid(), mode))
+	defer os.Remove(out)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(sc.seconds+120)*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, *godot, "--headless", "--path", *project, "-s", "res://bench/bench_server.gd", "--",
+		"mode="+mode, "key="+sc.key, "fps="+itoa(sc.fps), fmt.Sprintf("seconds=%g", sc.seconds), "out="+out)
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return g, l, err
+	}
+	defer func() { _ = cmd.Wait() }()
+	port := ""
+	sc2 := bufio.NewScanner(stdout)
+	for sc2.Scan() {
+		if f := strings.Fields(sc2.Text()); len(f) == 3 && f[0] == "BENCH" && f[1] == "READY" {
+			port = f[2]
+			break
+		}
+	}
+	if port == "" {
+		return g, l, fmt.Errorf("godot never printed BENCH READY")
+	}
+	go func() {
+		for sc2.Scan() {
+		}
+	}()
+	args := append([]string{"-addr", "127.0.0.1:" + port}, sc.loadArgs...)
+	lo, err := exec.CommandContext(ctx, *loadgen, args...).Output()
+	if err != nil {
+		return g, l, fmt.Errorf("loadgen: %v", err)
+	}
+	if err := json.Unmarshal(lo, &l); err != nil {
+		return g, l, err
+	}
+	if err := cmd.Wait(); err != nil {
+		return g, l, fmt.Errorf("godot: %v", err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		return g, l, err
+	}
+	err = json.Unmarshal(b, &g)
+	log.Printf("%s / %s run %d: %d/%d connected in %.0f ms, worst frame %.1f ms", sc.name, mode, run, l.Connected, l.Connected+l.Failed, l.AllConnectedMs, maxOf(g.FrameMs))
+	return g, l, err
+}
+
+// rawPionJoin measures the join storm against a raw pion v2 server: one
+// goroutine per handshake behind pion's own UDP demultiplexer.
+func rawPionJoin(sc scenario) (loadResult, error) {
+	var l loadResult
+	pair, err := keyPair(sc.key)
+	if err != nil {
+		return l, err
+	}
+	cfg := &dtls.Config{
+		Certificates:         []tlsCert{pair.TLS},
+		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
+		LoggerFactory:        &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
+	}
+	suites.Apply(cfg, pair.Kind, true)
+	ln, err := udp.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return l, err
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				dc, err := dtls.ServerWithContext(ctx, c, cfg)
+				if err != nil {
+					c.Close()
+					return
+				}
+				defer dc.Close()
+				buf := make([]byte, 16384)
+				for {
+					n, err := dc.Read(buf)
+					if err != nil {
+						return
+					}
+					_, _ = dc.Write(buf[:n])
+				}
+			}()
+		}
+	}()
+	args := append([]string{"-addr", ln.Addr().String()}, sc.loadArgs...)
+	out, err := exec.Command(*loadgen, args...).Output()
+	if err != nil {
+		return l, err
+	}
+	err = json.Unmarshal(out, &l)
+	return l, err
+}
+
+func keyPair(kind string) (*credentials.Certificate, error) {
+	dir := filepath.Join(*project, "tests", "fixtures")
+	if kind == "ecdsa" {
+		k, _ := os.ReadFile(filepath.Join(dir, "ecdsa_key.pem"))
+		c, _ := os.ReadFile(filepath.Join(dir, "ecdsa_cert.pem"))
+		return credentials.FromPEM(k, c, time.Now())
+	}
+	return rsaPair(4096)
+}

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math"
+	"math/big"
+	"sort"
+	"strings"
+	"time"
+
+	"godtls/extension/credentials"
+)
+
+type tlsCert = tls.Certificate
+
+func rsaPair(bits int) (*credentials.Certificate, error) {
+	k, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		return nil, err
+	}
+	return credentials.FromPEM(
+		pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), time.Now())
+}
+
+func maxOf(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = math.Max(m, x)
+	}
+	return m
+}
+
+func percentile(v []float64, q float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))]
+}
+
+// spread is a median with its range across runs.
+type spread struct{ med, lo, hi float64 }
+
+func over(vals []float64) spread {
+	if len(vals) == 0 {
+		return spread{math.NaN(), math.NaN(), math.NaN()}
+	}
+	s := append([]float64(nil), vals...)
+	sort.Float64s(s)
+	return spread{s[len(s)/2], s[0], s[len(s)-1]}
+}
+
+func (s spread) String() string {
+	if math.IsNaN(s.med) {
+		return "–"
+	}
+	return fmt.Sprintf("%s [%s–%s]", num(s.med), num(s.lo), num(s.hi))
+}
+
+func num(f float64) string {
+	switch {
+	case f >= 100:
+		return fmt.Sprintf("%.0f", f)
+	case f >= 10:
+		return fmt.Sprintf("%.1f", f)
+	}
+	return fmt.Sprintf("%.2f", f)
+}
+
+func ratio(a, b spread) string {
+	if math.IsNaN(a.med) || math.IsNaN(b.med) || b.med == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.3g×", a.med/b.med)
+}
+
+// stormWindow is the frames from the start until every client was in.
+func stormWindow(g godotResult, want int) []float64 {
+	end := len(g.FrameMs)
+	for i, c := range g.Connected {
+		if c >= want {
+			end = i + 1
+			break
+		}
+	}
+	return g.FrameMs[:end]
+}
+
+func table(sc scenario, res map[string][]godotResult, loads map[string][]loadResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %s\n\n", sc.name)
+	collect := func(m string, f func(godotResult, loadResult) float64) spread {
+		var v []float64
+		for i, g := range res[m] {
+			v = append(v, f(g, loads[m][i]))
+		}
+		return over(v)
+	}
+	switch {
+	case strings.HasPrefix(sc.name, "join"):
+		b.WriteString("| server | worst frame ms | p99 frame ms | all clients in, ms | connected | worst frame vs DTLSServer | all-in vs raw pion |\n|---|---|---|---|---|---|---|\n")
+		worst := map[string]spread{}
+		allIn := map[string]spread{}
+		for _, m := range append(append([]string{}, sc.modes...), "raw_pion") {
+			var allv []float64
+			for _, l := range loads[m] {
+				allv = append(allv, l.AllConnectedMs)
+			}
+			allIn[m] = over(allv)
+		}
+		for _, m := range sc.modes {
+			worst[m] = collect(m, func(g godotResult, l loadResult) float64 { return maxOf(stormWindow(g, l.Connected)) })
+		}
+		for _, m := range sc.modes {
+			p99 := collect(m, func(g godotResult, l loadResult) float64 { return percentile(stormWindow(g, l.Connected), 0.99) })
+			conn := collect(m, func(g godotResult, l loadResult) float64 { return float64(l.Connected) })
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", modeName[m], worst[m], p99, allIn[m], conn, ratio(worst[m], worst["builtin"]), ratio(allIn[m], allIn["raw_pion"]))
+		}
+		fmt.Fprintf(&b, "| %s | – | – | %s | %s | – | 1× |\n", modeName["raw_pion"], allIn["raw_pion"], connectedOf(loads["raw_pion"]))
+		b.WriteString("\nGoals: worst frame ≤ 1/50 of DTLSServer's; all clients in ≤ 1.2× raw pion.\n\n")
+	case strings.HasPrefix(sc.name, "echo"):
+		b.WriteString("| server | echoed packets/s | lost | vs DTLSServer |\n|---|---|---|---|\n")
+		pps := map[string]spread{}
+		for _, m := range sc.modes {
+			pps[m] = collect(m, func(g godotResult, l loadResult) float64 { return echoPPS(l) })
+		}
+		for _, m := range sc.modes {
+			lost := collect(m, func(g godotResult, l loadResult) float64 { return echoLost(l) })
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", modeName[m], pps[m], lost, ratio(pps[m], pps["builtin"]))
+		}
+		b.WriteString("\nGoal: ≥ 3× DTLSServer with none lost.\n\n")
+	case strings.HasPrefix(sc.name, "idle"):
+		b.WriteString("| server | peers | RSS per connected peer, KiB | vs DTLSServer |\n|---|---|---|---|\n")
+		per := map[string]spread{}
+		for _, m := range sc.modes {
+			per[m] = collect(m, func(g godotResult, l loadResult) float64 {
+				if g.Peers == 0 {
+					return math.NaN()
+				}
+				return float64(g.RSSEnd-g.RSSStart) / float64(g.Peers)
+			})
+		}
+		for _, m := range sc.modes {
+			peers := collect(m, func(g godotResult, l loadResult) float64 { return float64(g.Peers) })
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", modeName[m], peers, per[m], ratio(per[m], per["builtin"]))
+		}
+		b.WriteString("\nGoal: ≤ DTLSServer's. RSS is read from /proc/self/status at the start and at the end, with every peer connected and idle.\n\n")
+	default:
+		b.WriteString("| server | peers | p99 frame ms | worst frame ms | echoed packets/s |\n|---|---|---|---|---|\n")
+		for _, m := range sc.modes {
+			peers := collect(m, func(g godotResult, l loadResult) float64 { return float64(l.Connected) })
+			p99 := collect(m, func(g godotResult, l loadResult) float64 { return percentile(g.FrameMs, 0.99) })
+			worst := collect(m, func(g godotResult, l loadResult) float64 { return maxOf(g.FrameMs) })
+			pps := collect(m, func(g godotResult, l loadResult) float64 { return echoPPS(l) })
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", modeName[m], peers, p99, worst, pps)
+		}
+		b.WriteString("\nGoal: p99 frame ≤ 16.7 ms. DTLSServer is not run here: it lets about one client in per cookie round trip with 16 pending slots.\n\n")
+	}
+	return b.String()
+}
+
+func connectedOf(ls []loadResult) spread {
+	var v []float64
+	for _, l := range ls {
+		v = append(v, float64(l.Connected))
+	}
+	return over(v)
+}
+
+func echoPPS(l loadResult) float64 {
+	if l.Echo == nil {
+		return math.NaN()
+	}
+	return l.Echo.PPS
+}
+
+func echoLost(l loadResult) float64 {
+	if l.Echo == nil {
+		return math.NaN()
+	}
+	return float64(l.Echo.Lost)
+}
+
+// plot draws frame time against time for each server during the storm.
+func plot(runs map[string]godotResult) string {
+	const w, h, left, bottom, top, right = 900.0, 420.0, 60.0, 40.0, 30.0, 20.0
+	maxT, maxY := 1000.0, 20.0
+	for _, g := range runs {
+		end := len(g.FrameAtMs)
+		for i, c := range g.Connected {
+			if c > 0 && i+1 < end && c == g.Connected[len(g.Connected)-1] {
+				end = min(len(g.FrameAtMs), i+60)
+				break
+			}
+		}
+		if end > 0 {
+			maxT = math.Max(maxT, g.FrameAtMs[end-1])
+		}
+		maxY = math.Max(maxY, maxOf(g.FrameMs))
+	}
+	x := func(t float64) float64 { return left + (w-left-right)*t/maxT }
+	y := func(v float64) float64 { return h - bottom - (h-bottom-top)*math.Min(v, maxY)/maxY }
+	colors := map[string]string{"builtin": "#d9534f", "go_udp": "#5b8def", "go_listen": "#2ca02c"}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="12">`, w, h)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%.0f" y="18">Frame time during a join storm of clients (RSA-4096 key, Engine.max_fps 60)</text>`, left)
+	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="black"/><line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="black"/>`, left, h-bottom, w-right, h-bottom, left, top, left, h-bottom)
+	for i := 0; i <= 4; i++ {
+		v := maxY * float64(i) / 4
+		fmt.Fprintf(&b, `<text x="5" y="%.0f">%.0f ms</text><line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#ddd"/>`, y(v)+4, v, left, y(v), w-right, y(v))
+		t := maxT * float64(i) / 4
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f">%.1f s</text>`, x(t)-10, h-bottom+18, t/1000)
+	}
+	legend := 0
+	for _, m := range modes {
+		g, ok := runs[m]
+		if !ok {
+			continue
+		}
+		var pts []string
+		for i, t := range g.FrameAtMs {
+			if t > maxT {
+				break
+			}
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(t), y(g.FrameMs[i])))
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.2" points="%s"/>`, colors[m], strings.Join(pts, " "))
+		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="12" fill="%s"/><text x="%.0f" y="%.0f">%s (worst %.1f ms)</text>`, w-330, top+10+float64(legend)*18, colors[m], w-312, top+21+float64(legend)*18, modeName[m], maxOf(g.FrameMs))
+		legend++
+	}
+	b.WriteString("</svg>\n")
+	return b.String()
+}

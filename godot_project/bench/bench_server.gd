@@ -1,0 +1,143 @@
+# Benchmark server: the same echo logic on three servers, selected by
+# command-line arguments after "--":
+#   mode=builtin  Godot's UDPServer + DTLSServer (the documented loop)
+#   mode=go_udp   UDPServer + GoDTLSServer.take_connection(udp_peer)
+#   mode=go_listen GoDTLSServer.listen()
+#   key=rsa4096|ecdsa  fps=60|0  seconds=N  out=/path/result.json
+# It records the duration of every frame, peers connected over time, packets
+# echoed and the process memory, prints "BENCH READY <port>" once listening,
+# and writes JSON when the time is up.
+extends SceneTree
+
+var args := {}
+var mode := "go_listen"
+var udp_server: UDPServer
+var dtls_builtin: DTLSServer
+var go_server: GoDTLSServer
+var peers: Array = []
+
+var started_usec := 0
+var last_frame_usec := 0
+var frames: PackedFloat32Array = PackedFloat32Array()      # frame-to-frame time, ms
+var work: PackedFloat32Array = PackedFloat32Array()        # time inside the server logic, ms
+var frame_at: PackedFloat32Array = PackedFloat32Array()    # when each frame ended, ms since start
+var connected_at: PackedInt32Array = PackedInt32Array()    # peers connected at that frame
+var echoed := 0
+var rss_start_kib := 0
+var rss_peak_kib := 0
+var seconds := 10.0
+
+
+func _initialize() -> void:
+	for a in OS.get_cmdline_user_args():
+		var kv := a.split("=", true, 1)
+		if kv.size() == 2:
+			args[kv[0]] = kv[1]
+	mode = args.get("mode", "go_listen")
+	seconds = float(args.get("seconds", "10"))
+	Engine.max_fps = int(args.get("fps", "0"))
+	var key: CryptoKey
+	var cert: X509Certificate
+	if args.get("key", "rsa4096") == "ecdsa":
+		key = CryptoKey.new()
+		key.load_from_string(FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_key.pem"))
+		cert = X509Certificate.new()
+		cert.load_from_string(FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_cert.pem"))
+	else:
+		var crypto := Crypto.new()
+		key = crypto.generate_rsa(4096) # Godot's documented default
+		cert = crypto.generate_self_signed_certificate(key, "CN=localhost,O=GoDTLS bench,C=US")
+	var port := 0
+	match mode:
+		"builtin", "go_udp":
+			udp_server = UDPServer.new()
+			udp_server.max_pending_connections = int(args.get("pending", "16"))
+			udp_server.listen(0, "127.0.0.1")
+			port = udp_server.get_local_port()
+			if mode == "builtin":
+				dtls_builtin = DTLSServer.new()
+				dtls_builtin.setup(TLSOptions.server(key, cert))
+			else:
+				go_server = GoDTLSServer.new()
+				go_server.setup(TLSOptions.server(key, cert))
+		_:
+			go_server = GoDTLSServer.new()
+			go_server.max_peers = 10000
+			go_server.max_pending_handshakes = 256
+			go_server.setup(TLSOptions.server(key, cert))
+			go_server.listen(0, "127.0.0.1")
+			port = go_server.get_local_port()
+	rss_start_kib = rss_kib()
+	print("BENCH READY %d" % port)
+	started_usec = Time.get_ticks_usec()
+	last_frame_usec = started_usec
+
+
+func _process(_delta: float) -> bool:
+	var t0 := Time.get_ticks_usec()
+	var n_connected := 0
+	match mode:
+		"builtin", "go_udp":
+			udp_server.poll()
+			while udp_server.is_connection_available():
+				var udp: PacketPeerUDP = udp_server.take_connection()
+				var p = dtls_builtin.take_connection(udp) if mode == "builtin" else go_server.take_connection(udp)
+				if p.get_status() == PacketPeerDTLS.STATUS_HANDSHAKING:
+					peers.append(p)
+			for p in peers:
+				p.poll()
+				if p.get_status() == PacketPeerDTLS.STATUS_CONNECTED:
+					n_connected += 1
+					while p.get_available_packet_count() > 0:
+						p.put_packet(p.get_packet())
+						echoed += 1
+		_:
+			go_server.poll()
+			var p := go_server.take_connection()
+			while p:
+				peers.append(p)
+				p = go_server.take_connection()
+			for q in peers:
+				if q.get_status() == PacketPeerDTLS.STATUS_CONNECTED:
+					n_connected += 1
+					while q.get_available_packet_count() > 0:
+						q.put_packet(q.get_packet())
+						echoed += 1
+	var t1 := Time.get_ticks_usec()
+	work.append((t1 - t0) / 1000.0)
+	frames.append((t1 - last_frame_usec) / 1000.0)
+	last_frame_usec = t1
+	frame_at.append((t1 - started_usec) / 1000.0)
+	connected_at.append(n_connected)
+	if frames.size() % 30 == 0:
+		rss_peak_kib = max(rss_peak_kib, rss_kib())
+	if (t1 - started_usec) / 1e6 >= seconds:
+		finish(n_connected)
+		return true
+	return false
+
+
+func finish(n_connected: int) -> void:
+	var rss := rss_kib()
+	var out := {
+		"mode": mode, "key": args.get("key", "rsa4096"), "fps": Engine.max_fps,
+		"frames": frames.size(), "frame_ms": Array(frames), "work_ms": Array(work),
+		"frame_at_ms": Array(frame_at), "connected": Array(connected_at),
+		"peers_connected": n_connected, "echoed": echoed,
+		"rss_start_kib": rss_start_kib, "rss_end_kib": rss, "rss_peak_kib": max(rss_peak_kib, rss),
+		"godot": Engine.get_version_info().string,
+	}
+	var f := FileAccess.open(args.get("out", "user://bench.json"), FileAccess.WRITE)
+	f.store_string(JSON.stringify(out))
+	f.close()
+	if go_server:
+		go_server.stop()
+	print("BENCH DONE")
+
+
+func rss_kib() -> int:
+	var status := FileAccess.get_file_as_string("/proc/self/status")
+	for line in status.split("\n"):
+		if line.begins_with("VmRSS:"):
+			return int(line.split(":")[1].strip_edges().split(" ")[0])
+	return 0
