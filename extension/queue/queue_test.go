@@ -49,3 +49,34 @@ func TestPacketsConcurrentCountIsExact(t *testing.T) {
 		t.Fatalf("len %d + dropped %d != 2000", q.Len(), q.Dropped())
 	}
 }
+
+func TestPacketsGrowKeepsOrder(t *testing.T) {
+	q := NewPackets(100)
+	// interleave so the ring wraps before it grows
+	for i := 0; i < 5; i++ {
+		q.Push([]byte{byte(i)})
+	}
+	for i := 0; i < 3; i++ {
+		q.Pop()
+	}
+	for i := 5; i < 100; i++ {
+		if !q.Push([]byte{byte(i)}) {
+			t.Fatalf("push %d refused below the limit", i)
+		}
+	}
+	if q.Len() != 97 || q.Cap() != 100 {
+		t.Fatalf("len %d cap %d", q.Len(), q.Cap())
+	}
+	for want := 3; want < 100; want++ {
+		p, _ := q.Pop()
+		if p[0] != byte(want) {
+			t.Fatalf("got %d want %d", p[0], want)
+		}
+	}
+	for i := 0; i < 101; i++ {
+		q.Push([]byte{1})
+	}
+	if q.Len() != 100 || q.Dropped() != 1 {
+		t.Fatalf("limit: len %d dropped %d", q.Len(), q.Dropped())
+	}
+}

@@ -20,7 +20,7 @@ var errSessionClosed = errors.New("session closed")
 // sessionInbound is how many datagrams may wait for pion to read them, and
 // sessionOutbound how many may wait for the caller to send them (attach mode).
 const (
-	sessionInbound  = 128
+	sessionInbound  = 64
 	sessionOutbound = 256
 )
 
