@@ -8,6 +8,7 @@ package main
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
 
@@ -185,6 +186,9 @@ func (gp *gdPeer) putPacket(data unsafe.Pointer, size int64) int64 {
 	}
 	if err := gp.p.Send(b); err != nil {
 		pushError(m, err.Error())
+		if errors.Is(err, server.ErrSendQueueFull) {
+			return errBusy
+		}
 		return errConnectionError
 	}
 	gp.flush()
@@ -259,6 +263,14 @@ func peerMethods() []*methodDef {
 			return gp.p.LastError()
 		})},
 		{name: "get_stats", ret: tDictionary, impl: self(func(gp *gdPeer, a []value) result { return gp.stats() })},
+		// PacketPeer keeps get_max_packet_size() for engine code; scripts
+		// get the truth from here: the MTU minus the record overhead.
+		{name: "get_max_packet_size", ret: tInt, isConst: true, impl: self(func(gp *gdPeer, a []value) result {
+			if gp.p == nil {
+				return int64(0)
+			}
+			return int64(gp.p.MaxPayload())
+		})},
 	}
 	for _, m := range ms {
 		m.class = peerName

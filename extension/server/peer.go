@@ -59,11 +59,11 @@ type Peer struct {
 	bytesIn, bytesOut     atomic.Uint64
 
 	closeOnce sync.Once
-	sendMu    sync.Mutex
+	writer    uint32 // which writer goroutine sends for this peer (keeps order)
 }
 
 func newPeer(s *Server, c *session, recvQueue int) *Peer {
-	p := &Peer{srv: s, sess: c, addr: c.addr, recv: queue.NewPackets(recvQueue)}
+	p := &Peer{srv: s, sess: c, addr: c.addr, recv: queue.NewPackets(recvQueue), writer: s.nextWriter.Add(1)}
 	p.status.Store(int32(StatusHandshaking))
 	p.lastRecv.Store(time.Now().UnixNano())
 	return p
@@ -183,7 +183,9 @@ func (p *Peer) Available() int { return p.recv.Len() }
 // the peer disconnects: nothing received is lost.
 func (p *Peer) Receive() ([]byte, bool) { return p.recv.Pop() }
 
-// Send encrypts and sends one packet without waiting for the network.
+// Send queues one packet for encryption and sending and returns at once:
+// the caller's thread never does the crypto. Packets to one peer keep their
+// order. The packet must not be modified afterwards.
 func (p *Peer) Send(b []byte) error {
 	if p.Status() != StatusConnected {
 		return ErrNotConnected
@@ -191,22 +193,23 @@ func (p *Peer) Send(b []byte) error {
 	if len(b) > p.maxPayload {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooBig, len(b), p.maxPayload)
 	}
+	return p.srv.enqueue(p, b)
+}
+
+// write runs on a writer goroutine.
+func (p *Peer) write(b []byte) {
 	conn := p.conn.Load()
-	if conn == nil {
-		return ErrNotConnected
+	if conn == nil || p.Status() != StatusConnected {
+		return
 	}
-	p.sendMu.Lock()
-	_, err := conn.Write(b)
-	p.sendMu.Unlock()
-	if err != nil {
+	if _, err := conn.Write(b); err != nil {
 		p.setErr(err.Error())
-		return err
+		return
 	}
 	p.packetsOut.Add(1)
 	p.bytesOut.Add(uint64(len(b)))
 	p.srv.packetsOut.Add(1)
 	p.srv.bytesOut.Add(uint64(len(b)))
-	return nil
 }
 
 // Close sends close_notify and ends the connection.

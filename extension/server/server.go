@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,7 @@ var (
 	ErrBadPort           = errors.New("port must be between 0 and 65535")
 	ErrModeMixed         = errors.New("listen() and take_connection(udp_peer) cannot be mixed on one server")
 	ErrBusy              = errors.New("too many peers or pending handshakes")
+	ErrSendQueueFull     = errors.New("send queue full: packets are sent faster than the network takes them")
 )
 
 // Stats are the server's counters.
@@ -72,6 +74,14 @@ type Server struct {
 
 	events *events
 
+	// Sends go through writer goroutines: pion's Conn.Write starts and joins
+	// a goroutine per call, which costs tens of microseconds on the caller's
+	// (Godot's main) thread. sendMu guards writers against Stop closing them.
+	sendMu     sync.RWMutex
+	writers    []chan sendJob
+	writerWG   sync.WaitGroup
+	nextWriter atomic.Uint32
+
 	handshakesOK, handshakesFailed atomic.Uint64
 	packetsIn, packetsOut          atomic.Uint64
 	bytesIn, bytesOut              atomic.Uint64
@@ -79,6 +89,12 @@ type Server struct {
 	rejected, evicted              atomic.Uint64
 
 	loggers logging.LoggerFactory
+
+	// cryptoSlots bounds handshakes computing their signed server flight at
+	// once to GOMAXPROCS-1. Every call from Godot into Go needs a free Go
+	// processor; with all of them busy signing (RSA-4096: ~8 ms each) the
+	// game's thread would wait for the scheduler instead of doing no work.
+	cryptoSlots chan struct{}
 }
 
 // New returns a server with the given limits; it does nothing until it is
@@ -86,9 +102,10 @@ type Server struct {
 func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	return &Server{
-		cfg:     cfg,
-		events:  newEvents(cfg.EventQueue),
-		loggers: &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
+		cfg:         cfg,
+		cryptoSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1)),
+		events:      newEvents(cfg.EventQueue),
+		loggers:     &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
 	}
 }
 
@@ -195,6 +212,58 @@ func (s *Server) startLocked() {
 	s.pending = 0
 	s.wg.Add(1)
 	go s.janitor(s.ctx)
+	s.sendMu.Lock()
+	s.writers = make([]chan sendJob, max(2, runtime.GOMAXPROCS(0)))
+	for i := range s.writers {
+		s.writers[i] = make(chan sendJob, writerQueue)
+		s.writerWG.Add(1)
+		go s.writer(s.writers[i])
+	}
+	s.sendMu.Unlock()
+}
+
+// writerQueue bounds the packets waiting in one writer.
+const writerQueue = 8192
+
+type sendJob struct {
+	p *Peer
+	b []byte
+}
+
+// writer encrypts and sends queued packets until its channel is closed.
+func (s *Server) writer(jobs chan sendJob) {
+	defer s.writerWG.Done()
+	defer s.recoverTo("writer")
+	for j := range jobs {
+		j.p.write(j.b)
+	}
+}
+
+// enqueue hands a packet to the peer's writer without blocking.
+func (s *Server) enqueue(p *Peer, b []byte) error {
+	s.sendMu.RLock()
+	defer s.sendMu.RUnlock()
+	if len(s.writers) == 0 {
+		return ErrNotConnected
+	}
+	select {
+	case s.writers[p.writer%uint32(len(s.writers))] <- sendJob{p, b}:
+		return nil
+	default:
+		s.dropped.Add(1)
+		return ErrSendQueueFull
+	}
+}
+
+// closeWriters lets the writers send what is queued, then ends them.
+func (s *Server) closeWriters() {
+	s.sendMu.Lock()
+	for _, w := range s.writers {
+		close(w)
+	}
+	s.writers = nil
+	s.sendMu.Unlock()
+	s.writerWG.Wait()
 }
 
 // Attach starts a handshake with a remote address whose datagrams the caller
@@ -278,6 +347,8 @@ func (s *Server) Stop() {
 	}
 	s.mu.Unlock()
 
+	// Packets already sent by the game go out before the close_notify.
+	s.closeWriters()
 	for _, p := range peers {
 		p.close("server stopped", true)
 	}
@@ -424,6 +495,14 @@ func (s *Server) route(b []byte, addr netip.AddrPort) {
 			s.garbage.Add(1)
 			return
 		}
+		if info.HasCookie {
+			// The answer to a cookie from a session that no longer exists
+			// (evicted or timed out). pion needs a fresh handshake that starts
+			// at message 0; the client starts one when it gives up on this.
+			s.mu.Unlock()
+			s.rejected.Add(1)
+			return
+		}
 		c = s.admitLocked(addr, info)
 		if c == nil {
 			s.mu.Unlock()
@@ -467,13 +546,20 @@ func (s *Server) admitLocked(addr netip.AddrPort, info wire.Info) *session {
 	return c
 }
 
+// evictGrace is how long a new handshake is safe from eviction: time for a
+// genuine client to answer the cookie, even one polled once per game frame
+// across the internet. Younger handshakes are never pushed out; when every
+// slot is that young, new ClientHellos wait for the client's retransmission.
+const evictGrace = time.Second
+
 // evictLocked ends the oldest unverified pending handshake that matches.
 // An unverified handshake is one whose client never came back with the
-// cookie: a spoofed source, or a client that went away.
+// cookie within evictGrace: a spoofed source, or a client that went away.
 func (s *Server) evictLocked(match func(*session) bool) bool {
 	var oldest *session
+	now := time.Now()
 	for _, c := range s.sessions {
-		if c.settled.Load() || c.verified.Load() || !match(c) {
+		if c.settled.Load() || c.verified.Load() || !match(c) || now.Sub(c.created) < evictGrace {
 			continue
 		}
 		if oldest == nil || c.created.Before(oldest.created) {

@@ -20,8 +20,8 @@ var errSessionClosed = errors.New("session closed")
 // sessionInbound is how many datagrams may wait for pion to read them, and
 // sessionOutbound how many may wait for the caller to send them (attach mode).
 const (
-	sessionInbound  = 64
-	sessionOutbound = 256
+	sessionInbound  = 512
+	sessionOutbound = 512
 )
 
 // session is the datagram pipe between the demultiplexer and one pion
@@ -34,7 +34,8 @@ type session struct {
 	random  [wire.RandomLen]byte
 	created time.Time
 
-	in        chan []byte
+	in        *queue.Packets // datagrams for pion; grows on demand
+	inReady   chan struct{}  // wakes a Read waiting for in
 	out       *queue.Packets // attach mode: datagrams for the caller to send
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -47,6 +48,10 @@ type session struct {
 	evicted atomic.Bool
 	// settled is set once the session no longer holds a pending-handshake slot.
 	settled atomic.Bool
+
+	// holdsCryptoSlot is set while this session's server flight (with its
+	// signature) is being computed; see Server.cryptoSlots.
+	holdsCryptoSlot atomic.Bool
 
 	mu           sync.Mutex
 	readDeadline time.Time
@@ -64,7 +69,8 @@ func newSession(s *Server, addr netip.AddrPort, random [wire.RandomLen]byte) *se
 		addr:    addr,
 		random:  random,
 		created: time.Now(),
-		in:      make(chan []byte, sessionInbound),
+		in:      queue.NewPackets(sessionInbound),
+		inReady: make(chan struct{}, 1),
 		closed:  make(chan struct{}),
 
 		deadlineChanged: make(chan struct{}),
@@ -73,12 +79,14 @@ func newSession(s *Server, addr netip.AddrPort, random [wire.RandomLen]byte) *se
 
 // deliver hands a datagram to pion without blocking the demultiplexer.
 func (c *session) deliver(b []byte) bool {
-	select {
-	case c.in <- b:
-		return true
-	default:
+	if !c.in.Push(b) {
 		return false
 	}
+	select {
+	case c.inReady <- struct{}{}:
+	default:
+	}
+	return true
 }
 
 func (c *session) Read(b []byte) (int, error) {
@@ -96,10 +104,20 @@ func (c *session) Read(b []byte) (int, error) {
 			timer = time.NewTimer(d)
 			timeout = timer.C
 		}
-		select {
-		case p := <-c.in:
+		if p, ok := c.in.Pop(); ok {
 			stopTimer(timer)
+			if wire.Classify(p).HasCookie && !c.holdsCryptoSlot.Load() {
+				// pion signs its next flight as soon as it reads this; wait
+				// for a crypto slot first (only pion's goroutine waits).
+				if !c.acquireCryptoSlot() {
+					return 0, errSessionClosed
+				}
+			}
 			return copy(b, p), nil
+		}
+		select {
+		case <-c.inReady:
+			stopTimer(timer) // look at the queue again
 		case <-c.closed:
 			stopTimer(timer)
 			return 0, errSessionClosed
@@ -124,6 +142,8 @@ func (c *session) Write(b []byte) (int, error) {
 		return 0, errSessionClosed
 	default:
 	}
+	// The first flight after the cookie carries the signature: it is done.
+	c.releaseCryptoSlot()
 	if c.muted.Load() {
 		return len(b), nil
 	}
@@ -136,8 +156,27 @@ func (c *session) Write(b []byte) (int, error) {
 	return c.sock.WriteToUDPAddrPort(b, c.addr)
 }
 
+// acquireCryptoSlot waits for one of the server's crypto slots, or for the
+// session to close.
+func (c *session) acquireCryptoSlot() bool {
+	select {
+	case c.srv.cryptoSlots <- struct{}{}:
+		c.holdsCryptoSlot.Store(true)
+		return true
+	case <-c.closed:
+		return false
+	}
+}
+
+func (c *session) releaseCryptoSlot() {
+	if c.holdsCryptoSlot.CompareAndSwap(true, false) {
+		<-c.srv.cryptoSlots
+	}
+}
+
 func (c *session) Close() error {
 	c.closeOnce.Do(func() {
+		c.releaseCryptoSlot()
 		close(c.closed)
 		c.srv.forget(c)
 	})
