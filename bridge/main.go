@@ -16,11 +16,19 @@ import "C"
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"unsafe"
 )
 
 func main() {}
+
+// One Go processor more than the machine has cores: handshake signing may
+// then use every core while a processor stays free for calls coming in from
+// Godot's threads (the engine bounds signing to GOMAXPROCS-1 at a time).
+func init() {
+	runtime.GOMAXPROCS(runtime.NumCPU() + 1)
+}
 
 // Initialization levels.
 const (

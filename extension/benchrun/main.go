@@ -41,6 +41,7 @@ var (
 	outDir  = flag.String("out", "docs", "where to write benchmarks.md and join_storm.svg")
 	runs    = flag.Int("runs", 3, "runs per scenario")
 	quick   = flag.Bool("quick", false, "smaller scenarios (a smoke test of the harness)")
+	only    = flag.String("only", "", "run only the scenarios whose name starts with this")
 )
 
 var modes = []string{"builtin", "go_udp", "go_listen"}
@@ -64,6 +65,8 @@ type godotResult struct {
 	RSSStart  int       `json:"rss_start_kib"`
 	RSSEnd    int       `json:"rss_end_kib"`
 	Peers     int       `json:"peers_connected"`
+	PeakPeers int       `json:"peak_peers"`
+	RSSAtPeak int       `json:"rss_at_peak_kib"`
 	Godot     string    `json:"godot"`
 }
 
@@ -106,12 +109,15 @@ func main() {
 		{name: "join storm RSA-4096", key: "rsa4096", fps: 60, seconds: 20, loadArgs: []string{"-clients", itoa(n)}, modes: modes},
 		{name: "join storm ECDSA P-256", key: "ecdsa", fps: 60, seconds: 15, loadArgs: []string{"-clients", itoa(n)}, modes: modes},
 		{name: "echo 8 x 1 KiB in flight", key: "ecdsa", fps: 0, seconds: 25, loadArgs: []string{"-clients", itoa(echoClients), "-echo", echoSecs, "-size", "1024", "-inflight", "8"}, modes: modes},
-		{name: "idle peers memory", key: "ecdsa", fps: 60, seconds: 45, loadArgs: []string{"-clients", itoa(memPeers), "-join-rate", "200", "-hold", "3s"}, modes: modes},
+		{name: "idle peers memory", key: "ecdsa", fps: 60, seconds: 45, loadArgs: []string{"-clients", itoa(memPeers), "-join-rate", "200", "-hold", "10s"}, modes: modes},
 		{name: "scale 10 pkt/s per peer", key: "ecdsa", fps: 0, seconds: 45, loadArgs: []string{"-clients", itoa(scalePeers), "-join-rate", "400", "-echo", "10s", "-rate", "10", "-size", "64"}, modes: []string{"go_listen", "go_udp"}},
 	}
 	var sections []string
 	var stormRuns = map[string]godotResult{}
 	for _, sc := range scen {
+		if !strings.HasPrefix(sc.name, *only) {
+			continue
+		}
 		res := map[string][]godotResult{}
 		loads := map[string][]loadResult{}
 		for r := 0; r < *runs; r++ {
@@ -201,7 +207,7 @@ func runOne(sc scenario, mode string, run int) (godotResult, loadResult, error) 
 		return g, l, err
 	}
 	err = json.Unmarshal(b, &g)
-	log.Printf("%s / %s run %d: %d/%d connected in %.0f ms, worst frame %.1f ms", sc.name, mode, run, l.Connected, l.Connected+l.Failed, l.AllConnectedMs, maxOf(g.FrameMs))
+	log.Printf("%s / %s run %d: %d/%d connected in %.0f ms, worst frame %.1f ms, worst main-thread work %.1f ms", sc.name, mode, run, l.Connected, l.Connected+l.Failed, l.AllConnectedMs, maxOf(g.FrameMs), maxOf(g.WorkMs))
 	return g, l, err
 }
 

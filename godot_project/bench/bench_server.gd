@@ -25,6 +25,8 @@ var connected_at: PackedInt32Array = PackedInt32Array()    # peers connected at 
 var echoed := 0
 var rss_start_kib := 0
 var rss_peak_kib := 0
+var peak_peers := 0
+var rss_at_peak_kib := 0
 var seconds := 10.0
 
 
@@ -110,7 +112,11 @@ func _process(_delta: float) -> bool:
 	frame_at.append((t1 - started_usec) / 1000.0)
 	connected_at.append(n_connected)
 	if frames.size() % 30 == 0:
-		rss_peak_kib = max(rss_peak_kib, rss_kib())
+		var rss := rss_kib()
+		rss_peak_kib = max(rss_peak_kib, rss)
+		if n_connected >= peak_peers and n_connected > 0:
+			peak_peers = n_connected
+			rss_at_peak_kib = rss
 	if (t1 - started_usec) / 1e6 >= seconds:
 		finish(n_connected)
 		return true
@@ -125,6 +131,7 @@ func finish(n_connected: int) -> void:
 		"frame_at_ms": Array(frame_at), "connected": Array(connected_at),
 		"peers_connected": n_connected, "echoed": echoed,
 		"rss_start_kib": rss_start_kib, "rss_end_kib": rss, "rss_peak_kib": max(rss_peak_kib, rss),
+		"peak_peers": peak_peers, "rss_at_peak_kib": rss_at_peak_kib,
 		"godot": Engine.get_version_info().string,
 	}
 	var f := FileAccess.open(args.get("out", "user://bench.json"), FileAccess.WRITE)
