@@ -36,20 +36,20 @@ type objResult struct {
 type argSpec struct {
 	name  string
 	typ   uint32
-	class string        // Object arguments
-	def   func() value  // nil: required
+	class string         // Object arguments
+	def   func() value   // nil: required
 	defV  func() variant // the default as Godot sees it (docs, editor)
 }
 
 type methodDef struct {
-	class     string
-	name      string
-	args      []argSpec
-	ret       uint32 // tNil: void
-	retClass  string
-	retEnum   string
-	isConst   bool
-	impl      func(inst any, a []value) result
+	class    string
+	name     string
+	args     []argSpec
+	ret      uint32 // tNil: void
+	retClass string
+	retEnum  string
+	isConst  bool
+	impl     func(inst any, a []value) result
 }
 
 var methods []*methodDef
