@@ -166,6 +166,11 @@ test_godot() {
 	build_addon
 	say "Godot engine suite with $godot"
 	godot_project/tests/run.sh "$godot"
+	# GODOT_COMPAT: more engines to run the same suite on (space-separated)
+	for extra in ${GODOT_COMPAT:-}; do
+		say "Godot engine suite with $extra (compatibility)"
+		godot_project/tests/run.sh "$extra"
+	done
 	say "package test: the zip in a fresh project"
 	package >/dev/null
 	godot_project/tests/package_test.sh "$godot" "dist/dtls_server-$(cat VERSION).zip"
