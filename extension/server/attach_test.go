@@ -142,14 +142,8 @@ func TestAttachModeHandshakeAndEcho(t *testing.T) {
 				return
 			}
 			defer c.Close()
-			msg := fmt.Sprintf("attach %d", i)
-			_, _ = c.Write([]byte(msg))
-			_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-			buf := make([]byte, 64)
-			k, err := c.Read(buf)
-			_ = c.SetReadDeadline(time.Time{})
-			if err != nil || string(buf[:k]) != msg {
-				errs <- fmt.Errorf("client %d: %q %v", i, buf[:k], err)
+			if err := echoCheck(c, fmt.Sprintf("attach %d", i)); err != nil {
+				errs <- fmt.Errorf("client %d: %w", i, err)
 			}
 		}(i)
 	}

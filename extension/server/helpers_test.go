@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -128,22 +129,31 @@ func echoLoop(ctx context.Context, s *Server) <-chan struct{} {
 	return done
 }
 
-// roundTrip sends msg and expects it back.
-func roundTrip(t testing.TB, c *dtls.Conn, msg string) {
-	t.Helper()
+// echoCheck sends msg and expects it back within 20 s; safe to call from
+// any goroutine.
+func echoCheck(c *dtls.Conn, msg string) error {
 	if _, err := c.Write([]byte(msg)); err != nil {
-		t.Fatalf("write: %v", err)
+		return fmt.Errorf("write: %w", err)
 	}
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	// pion keeps a goroutine per pending deadline: clear it after use
 	defer c.SetReadDeadline(time.Time{})
 	buf := make([]byte, 2048)
 	n, err := c.Read(buf)
 	if err != nil {
-		t.Fatalf("read: %v", err)
+		return fmt.Errorf("read: %w", err)
 	}
 	if string(buf[:n]) != msg {
-		t.Fatalf("echo: got %q want %q", buf[:n], msg)
+		return fmt.Errorf("echo: got %q want %q", buf[:n], msg)
+	}
+	return nil
+}
+
+// roundTrip is echoCheck for the test's own goroutine.
+func roundTrip(t testing.TB, c *dtls.Conn, msg string) {
+	t.Helper()
+	if err := echoCheck(c, msg); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -112,17 +112,8 @@ func TestManyClientsAtOnce(t *testing.T) {
 				return
 			}
 			defer c.Close()
-			msg := fmt.Sprintf("client %d", i)
-			if _, err := c.Write([]byte(msg)); err != nil {
-				errs <- err
-				return
-			}
-			_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-			buf := make([]byte, 64)
-			k, err := c.Read(buf)
-			_ = c.SetReadDeadline(time.Time{})
-			if err != nil || string(buf[:k]) != msg {
-				errs <- fmt.Errorf("client %d echo: %q %v", i, buf[:k], err)
+			if err := echoCheck(c, fmt.Sprintf("client %d", i)); err != nil {
+				errs <- fmt.Errorf("client %d: %w", i, err)
 			}
 		}(i)
 	}

@@ -106,6 +106,17 @@ func rsa_server() -> GoDTLSServer:
 	return s
 
 
+# A listening RSA server with one connected Godot client and its taken peer:
+# [server, client, peer]; peer is null (and the check failed) if it never came.
+func connected_pair() -> Array:
+	var s := rsa_server()
+	var c := new_client(s.get_local_port())
+	await wait_until(all_connected([c]), s, [c])
+	var peer := await take(s, [c])
+	check(peer != null, "a client connected and was taken")
+	return [s, c, peer]
+
+
 func new_client(port: int) -> PacketPeerDTLS:
 	var udp := PacketPeerUDP.new()
 	udp.connect_to_host("127.0.0.1", port)
@@ -265,12 +276,11 @@ func test_properties() -> void:
 
 
 func test_oversize() -> void:
-	var s := rsa_server()
-	var c := new_client(s.get_local_port())
-	await wait_until(all_connected([c]), s, [c])
-	var peer := await take(s, [c])
+	var pair := await connected_pair()
+	var s: GoDTLSServer = pair[0]
+	var c: PacketPeerDTLS = pair[1]
+	var peer: GoDTLSPeer = pair[2]
 	if peer == null:
-		check(false, "no peer")
 		return
 	var too_big := PackedByteArray()
 	too_big.resize(peer.get_max_packet_size() + 1)
@@ -359,12 +369,11 @@ func test_idle_timeout() -> void:
 
 
 func test_disconnect_from_peer() -> void:
-	var s := rsa_server()
-	var c := new_client(s.get_local_port())
-	await wait_until(all_connected([c]), s, [c])
-	var peer := await take(s, [c])
+	var pair := await connected_pair()
+	var s: GoDTLSServer = pair[0]
+	var c: PacketPeerDTLS = pair[1]
+	var peer: GoDTLSPeer = pair[2]
 	if peer == null:
-		check(false, "no peer")
 		return
 	peer.disconnect_from_peer()
 	check(peer.get_status() == GoDTLSPeer.STATUS_DISCONNECTED, "server side disconnected")
@@ -426,12 +435,11 @@ func test_untyped_calls() -> void:
 
 
 func test_call_cost() -> void:
-	var s := rsa_server()
-	var c := new_client(s.get_local_port())
-	await wait_until(all_connected([c]), s, [c])
-	var peer := await take(s, [c])
+	var pair := await connected_pair()
+	var s: GoDTLSServer = pair[0]
+	var c: PacketPeerDTLS = pair[1]
+	var peer: GoDTLSPeer = pair[2]
 	if peer == null:
-		check(false, "no peer")
 		return
 	var pkt := PackedByteArray()
 	pkt.resize(64)
