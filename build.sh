@@ -171,6 +171,8 @@ test_godot() {
 		say "Godot engine suite with $extra (compatibility)"
 		godot_project/tests/run.sh "$extra"
 	done
+	say "class reference vs the registered API"
+	godot_project/tests/docs_test.sh "$godot"
 	say "package test: the zip in a fresh project"
 	package >/dev/null
 	godot_project/tests/package_test.sh "$godot" "dist/dtls_server-$(cat VERSION).zip"

@@ -49,6 +49,7 @@ func _run() -> void:
 	begin("broadcast with exclude"); await test_broadcast(); end()
 	begin("idle timeout"); await test_idle_timeout(); end()
 	begin("disconnect_from_peer"); await test_disconnect_from_peer(); end()
+	begin("handshake_failed signal"); await test_handshake_failed(); end()
 	begin("stop with live peers"); await test_stop(); end()
 	begin("peer outlives its server"); await test_peer_outlives_server(); end()
 	begin("untyped calls and defaults"); await test_untyped_calls(); end()
@@ -378,6 +379,24 @@ func test_disconnect_from_peer() -> void:
 	peer.disconnect_from_peer()
 	check(peer.get_status() == GoDTLSPeer.STATUS_DISCONNECTED, "server side disconnected")
 	check(await wait_until(func() -> bool: return c.get_status() == PacketPeerDTLS.STATUS_DISCONNECTED, s, [c]), "client got close_notify")
+	s.stop()
+
+
+func test_handshake_failed() -> void:
+	var s := GoDTLSServer.new()
+	s.setup(TLSOptions.server(rsa_key, rsa_cert))
+	s.handshake_timeout = 0.5
+	s.listen(0, "127.0.0.1")
+	var failures: Array = []
+	s.handshake_failed.connect(func(ip: String, port: int, reason: String) -> void: failures.append([ip, port, reason]))
+	# A client that sends its ClientHello and then never answers again.
+	var c := new_client(s.get_local_port())
+	c.poll()
+	check(await wait_until(func() -> bool: return failures.size() > 0, s, []), "handshake_failed emitted")
+	if failures.size() > 0:
+		check(failures[0][0] == "127.0.0.1" and failures[0][1] > 0, "address and port: %s" % [failures[0]])
+		check(failures[0][2] != "", "a reason: %s" % failures[0][2])
+	check(s.get_stats().get("handshakes_failed", 0) >= 1, "counted")
 	s.stop()
 
 
