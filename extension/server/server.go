@@ -654,8 +654,17 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 	s.mu.Unlock()
 
 	hctx, cancel := context.WithTimeout(ctx, timeout)
+	// Watchdog: whatever pion is waiting for when the deadline passes,
+	// closing its pipe makes the handshake end.
+	stopWatchdog := context.AfterFunc(hctx, func() {
+		if !c.settled.Load() {
+			_ = c.Close()
+		}
+	})
 	conn, err := dtls.ServerWithContext(hctx, c, cfg)
+	stopWatchdog()
 	cancel()
+	c.releaseCryptoSlot()
 	if err != nil {
 		if c.evicted.Load() || ctx.Err() != nil {
 			// evicted by a flood or server stopping: not worth an event each

@@ -543,3 +543,20 @@ func TestReceiveQueueOverflowCountsDrops(t *testing.T) {
 		t.Fatal("no disconnect reason recorded")
 	}
 }
+
+// A crypto slot only smooths the load: with every slot held (as by a
+// connection that read a retransmitted cookie ClientHello and never answered)
+// a new client must still get in.
+func TestHeldCryptoSlotsDoNotStallHandshakes(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{HandshakeTimeout: 5 * time.Second})
+	defer s.Stop()
+	for i := 0; i < cap(s.cryptoSlots); i++ {
+		s.cryptoSlots <- struct{}{}
+	}
+	c := dial(t, s, clientConfig(suites.ECDSAKey))
+	c.Close()
+	for i := 0; i < cap(s.cryptoSlots); i++ {
+		<-s.cryptoSlots
+	}
+}

@@ -106,10 +106,10 @@ func (c *session) Read(b []byte) (int, error) {
 		}
 		if p, ok := c.in.Pop(); ok {
 			stopTimer(timer)
-			if wire.Classify(p).HasCookie && !c.holdsCryptoSlot.Load() {
+			if !c.settled.Load() && !c.holdsCryptoSlot.Load() && wire.Classify(p).HasCookie {
 				// pion signs its next flight as soon as it reads this; wait
 				// for a crypto slot first (only pion's goroutine waits).
-				if !c.acquireCryptoSlot() {
+				if !c.acquireCryptoSlot(changed) {
 					return 0, errSessionClosed
 				}
 			}
@@ -156,15 +156,26 @@ func (c *session) Write(b []byte) (int, error) {
 	return c.sock.WriteToUDPAddrPort(b, c.addr)
 }
 
-// acquireCryptoSlot waits for one of the server's crypto slots, or for the
-// session to close.
-func (c *session) acquireCryptoSlot() bool {
+// cryptoSlotWait bounds the wait for a slot: a slot only smooths the load,
+// it must never stall a handshake.
+const cryptoSlotWait = time.Second
+
+// acquireCryptoSlot waits for one of the server's crypto slots. It gives up
+// waiting (and goes on without a slot) after cryptoSlotWait or when pion
+// moves the read deadline, and reports false only when the session closed.
+func (c *session) acquireCryptoSlot(deadlineChanged <-chan struct{}) bool {
+	t := time.NewTimer(cryptoSlotWait)
+	defer t.Stop()
 	select {
 	case c.srv.cryptoSlots <- struct{}{}:
 		c.holdsCryptoSlot.Store(true)
 		return true
 	case <-c.closed:
 		return false
+	case <-deadlineChanged:
+		return true
+	case <-t.C:
+		return true
 	}
 }
 

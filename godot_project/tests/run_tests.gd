@@ -392,7 +392,7 @@ func test_handshake_failed() -> void:
 	# A client that sends its ClientHello and then never answers again.
 	var c := new_client(s.get_local_port())
 	c.poll()
-	check(await wait_until(func() -> bool: return failures.size() > 0, s, []), "handshake_failed emitted")
+	check(await wait_until(func() -> bool: return failures.size() > 0, s, []), "handshake_failed emitted (client status %d, stats %s)" % [c.get_status(), s.get_stats()])
 	if failures.size() > 0:
 		check(failures[0][0] == "127.0.0.1" and failures[0][1] > 0, "address and port: %s" % [failures[0]])
 		check(failures[0][2] != "", "a reason: %s" % failures[0][2])
