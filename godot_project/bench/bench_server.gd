@@ -142,9 +142,13 @@ func finish(n_connected: int) -> void:
 	print("BENCH DONE")
 
 
+# /proc files report a size of 0, so read line by line, not by length.
 func rss_kib() -> int:
-	var status := FileAccess.get_file_as_string("/proc/self/status")
-	for line in status.split("\n"):
+	var f := FileAccess.open("/proc/self/status", FileAccess.READ)
+	if f == null:
+		return 0
+	while not f.eof_reached():
+		var line := f.get_line()
 		if line.begins_with("VmRSS:"):
 			return int(line.split(":")[1].strip_edges().split(" ")[0])
 	return 0
