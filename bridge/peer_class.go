@@ -210,15 +210,7 @@ func (gp *gdPeer) stats() result {
 }
 
 func peerMethods() []*methodDef {
-	self := func(f func(gp *gdPeer, a []value) result) func(any, []value) result {
-		return func(inst any, a []value) result {
-			gp, ok := inst.(*gdPeer)
-			if !ok {
-				return nil
-			}
-			return f(gp, a)
-		}
-	}
+	self := bind[*gdPeer]
 	ms := []*methodDef{
 		// Listen-mode peers are fed by goroutines and poll() has nothing to
 		// do; UDPServer-mode peers move their datagrams here.

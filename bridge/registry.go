@@ -54,6 +54,18 @@ type methodDef struct {
 
 var methods []*methodDef
 
+// bind adapts a method of one instance type to the registry's signature;
+// a call on an instance of another type (never expected) returns nothing.
+func bind[T any](f func(T, []value) result) func(any, []value) result {
+	return func(inst any, a []value) result {
+		t, ok := inst.(T)
+		if !ok {
+			return nil
+		}
+		return f(t, a)
+	}
+}
+
 // Usage flags.
 const (
 	usageDefault     = 6

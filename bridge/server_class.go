@@ -335,15 +335,7 @@ func (s *gdServer) config() server.Config {
 }
 
 func serverMethods() []*methodDef {
-	self := func(f func(s *gdServer, a []value) result) func(any, []value) result {
-		return func(inst any, a []value) result {
-			s, ok := inst.(*gdServer)
-			if !ok {
-				return nil
-			}
-			return f(s, a)
-		}
-	}
+	self := bind[*gdServer]
 	d, dv := defString("*")
 	nd, ndv := defNull()
 	hd, hdv := defString("")

@@ -130,28 +130,14 @@ func TestAttachModeHandshakeAndEcho(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	const n = 20
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			c, err := dialPump(u, clientConfig(suites.ECDSAKey))
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			if err := echoCheck(c, fmt.Sprintf("attach %d", i)); err != nil {
-				errs <- fmt.Errorf("client %d: %w", i, err)
-			}
-		}(i)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	concurrently(t, n, func(i int) error {
+		c, err := dialPump(u, clientConfig(suites.ECDSAKey))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return echoCheck(c, fmt.Sprintf("attach %d", i))
+	})
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	// Every genuine client was attached once and got in on that attempt:

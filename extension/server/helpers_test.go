@@ -198,3 +198,24 @@ func mustPair(tb testing.TB) testcert.Pair { return testcert.ECDSA(tb) }
 func credentialsFromPair(p testcert.Pair) (*credentials.Certificate, error) {
 	return credentials.FromPEM(p.KeyPEM, p.CertPEM, time.Now())
 }
+
+// concurrently runs f(0..n-1) on n goroutines and reports every error.
+func concurrently(t testing.TB, n int, f func(i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if err := f(i); err != nil {
+				errs <- fmt.Errorf("client %d: %w", i, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

@@ -100,28 +100,14 @@ func TestManyClientsAtOnce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := echoLoop(ctx, s)
 	defer func() { cancel(); <-done }()
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			c, err := dialFrom(s, clientConfig(suites.ECDSAKey), "127.0.0.1:0")
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer c.Close()
-			if err := echoCheck(c, fmt.Sprintf("client %d", i)); err != nil {
-				errs <- fmt.Errorf("client %d: %w", i, err)
-			}
-		}(i)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	concurrently(t, n, func(i int) error {
+		c, err := dialFrom(s, clientConfig(suites.ECDSAKey), "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return echoCheck(c, fmt.Sprintf("client %d", i))
+	})
 	if st := s.Stats(); st.HandshakesOK != n {
 		t.Fatalf("handshakes ok %d, want %d", st.HandshakesOK, n)
 	}
