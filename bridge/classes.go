@@ -32,7 +32,7 @@ func registerClasses() {
 	for _, p := range []struct {
 		name string
 		typ  uint32
-	}{{"max_peers", tInt}, {"max_pending_handshakes", tInt}, {"handshake_timeout", tFloat}, {"idle_timeout", tFloat}, {"mtu", tInt}} {
+	}{{"max_peers", tInt}, {"max_peers_per_ip", tInt}, {"max_pending_handshakes", tInt}, {"handshake_timeout", tFloat}, {"idle_timeout", tFloat}, {"mtu", tInt}} {
 		info := (*C.gdx_property_info)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gdx_property_info{}))))
 		propertyInfo(info, p.typ, p.name, "", usageDefault)
 		C.gdx_register_property(unsafe.Pointer(sn(srvName)), info, unsafe.Pointer(sn("set_"+p.name)), unsafe.Pointer(sn("get_"+p.name)))

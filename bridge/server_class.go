@@ -201,6 +201,8 @@ func (s *gdServer) poll() result {
 			emit(s.obj, "peer_disconnected", variantObject(o.obj), variantString(ev.Reason))
 		case server.EventHandshakeFailed:
 			emit(s.obj, "handshake_failed", variantString(ev.Addr.Addr().String()), variantInt(int64(ev.Addr.Port())), variantString(ev.Reason))
+		case server.EventInternalError:
+			pushError(srvName+".poll", ev.Reason)
 		}
 	}
 }
@@ -290,6 +292,8 @@ func (s *gdServer) stats() result {
 	d.setInt("handshakes_failed", int64(st.HandshakesFailed))
 	d.setInt("peers", int64(st.Peers))
 	d.setInt("pending_handshakes", int64(st.Pending))
+	d.setInt("unverified_handshakes", int64(st.Unverified))
+	d.setInt("queued_hellos", int64(st.Queued))
 	d.setInt("packets_in", int64(st.PacketsIn))
 	d.setInt("packets_out", int64(st.PacketsOut))
 	d.setInt("bytes_in", int64(st.BytesIn))
@@ -298,34 +302,47 @@ func (s *gdServer) stats() result {
 	d.setInt("garbage", int64(st.Garbage))
 	d.setInt("rejected", int64(st.Rejected))
 	d.setInt("evicted", int64(st.Evicted))
+	d.setInt("oversize", int64(st.Oversize))
+	d.setInt("stray", int64(st.Stray))
+	d.setInt("spoofed", int64(st.Spoofed))
+	d.setInt("epoch_zero_dropped", int64(st.EpochZero))
+	d.setInt("internal_errors", int64(st.Panics))
+	d.setInt("events_dropped", int64(st.EventsDropped))
 	return d
 }
 
-// Properties. Changes apply to new handshakes and peers.
-func (s *gdServer) setInt(name string, v int64, apply func(*server.Config, int)) result {
-	if v < 1 {
-		pushError(srvName+".set_"+name, fmt.Sprintf("%s must be at least 1, got %d", name, v))
-		return nil
-	}
+// Properties. Changes apply to new handshakes and peers. Config.Validate is
+// the one source of the limits; here only GDScript's meanings of 0 are
+// mapped (the engine's Config reads 0 as "the default").
+func (s *gdServer) setConfig(prop string, apply func(*server.Config)) result {
 	s.mu.Lock()
-	apply(&s.cfg, int(v))
 	cfg := s.cfg
+	apply(&cfg)
+	err := s.srv.SetConfig(cfg)
+	if err == nil {
+		s.cfg = s.srv.Config()
+	}
 	s.mu.Unlock()
-	s.srv.SetConfig(cfg)
+	if err != nil {
+		pushError(srvName+".set_"+prop, err.Error()+"; the value is unchanged")
+	}
 	return nil
 }
 
-func (s *gdServer) setSeconds(name string, v float64, allowZero bool, apply func(*server.Config, time.Duration)) result {
-	if v < 0 || (!allowZero && v == 0) || v > 86400 {
-		pushError(srvName+".set_"+name, fmt.Sprintf("%s out of range: %g seconds", name, v))
+// setAtLeastOne sets a limit GDScript may not set to 0.
+func (s *gdServer) setAtLeastOne(prop string, v int64, apply func(*server.Config, int)) result {
+	if v < 1 {
+		pushError(srvName+".set_"+prop, fmt.Sprintf("%s must be at least 1, got %d; the value is unchanged", prop, v))
 		return nil
 	}
-	s.mu.Lock()
-	apply(&s.cfg, time.Duration(v*float64(time.Second)))
-	cfg := s.cfg
-	s.mu.Unlock()
-	s.srv.SetConfig(cfg)
-	return nil
+	return s.setConfig(prop, func(c *server.Config) { apply(c, int(v)) })
+}
+
+func seconds(v float64) time.Duration {
+	if v < 0 {
+		return -1 // Validate refuses it with the reason
+	}
+	return time.Duration(min(v, 1e6) * float64(time.Second))
 }
 
 func (s *gdServer) config() server.Config {
@@ -367,13 +384,28 @@ func serverMethods() []*methodDef {
 		// properties
 		{name: "set_max_peers", args: []argSpec{{name: "value", typ: tInt}},
 			impl: self(func(s *gdServer, a []value) result {
-				return s.setInt("max_peers", a[0].i, func(c *server.Config, v int) { c.MaxPeers = v })
+				return s.setAtLeastOne("max_peers", a[0].i, func(c *server.Config, v int) { c.MaxPeers = v })
 			})},
 		{name: "get_max_peers", ret: tInt, isConst: true,
 			impl: self(func(s *gdServer, a []value) result { return int64(s.config().MaxPeers) })},
+		{name: "set_max_peers_per_ip", args: []argSpec{{name: "value", typ: tInt}},
+			impl: self(func(s *gdServer, a []value) result {
+				if a[0].i < 0 {
+					pushError(srvName+".set_max_peers_per_ip", fmt.Sprintf("max_peers_per_ip must be at least 1, or 0 for no limit; got %d", a[0].i))
+					return nil
+				}
+				return s.setConfig("max_peers_per_ip", func(c *server.Config) {
+					c.MaxPeersPerIP = int(a[0].i)
+					if a[0].i == 0 {
+						c.MaxPeersPerIP = server.NoLimit
+					}
+				})
+			})},
+		{name: "get_max_peers_per_ip", ret: tInt, isConst: true,
+			impl: self(func(s *gdServer, a []value) result { return int64(max(0, s.config().MaxPeersPerIP)) })},
 		{name: "set_max_pending_handshakes", args: []argSpec{{name: "value", typ: tInt}},
 			impl: self(func(s *gdServer, a []value) result {
-				return s.setInt("max_pending_handshakes", a[0].i, func(c *server.Config, v int) {
+				return s.setAtLeastOne("max_pending_handshakes", a[0].i, func(c *server.Config, v int) {
 					c.MaxPendingHandshakes = v
 					c.MaxPendingPerIP = 0 // derived again from the new cap
 				})
@@ -382,23 +414,23 @@ func serverMethods() []*methodDef {
 			impl: self(func(s *gdServer, a []value) result { return int64(s.config().MaxPendingHandshakes) })},
 		{name: "set_handshake_timeout", args: []argSpec{{name: "seconds", typ: tFloat}},
 			impl: self(func(s *gdServer, a []value) result {
-				return s.setSeconds("handshake_timeout", a[0].f, false, func(c *server.Config, d time.Duration) { c.HandshakeTimeout = d })
+				if a[0].f <= 0 {
+					pushError(srvName+".set_handshake_timeout", fmt.Sprintf("handshake_timeout must be more than 0 seconds, got %g; the value is unchanged", a[0].f))
+					return nil
+				}
+				return s.setConfig("handshake_timeout", func(c *server.Config) { c.HandshakeTimeout = seconds(a[0].f) })
 			})},
 		{name: "get_handshake_timeout", ret: tFloat, isConst: true,
 			impl: self(func(s *gdServer, a []value) result { return s.config().HandshakeTimeout.Seconds() })},
 		{name: "set_idle_timeout", args: []argSpec{{name: "seconds", typ: tFloat}},
 			impl: self(func(s *gdServer, a []value) result {
-				return s.setSeconds("idle_timeout", a[0].f, true, func(c *server.Config, d time.Duration) { c.IdleTimeout = d })
+				return s.setConfig("idle_timeout", func(c *server.Config) { c.IdleTimeout = seconds(a[0].f) })
 			})},
 		{name: "get_idle_timeout", ret: tFloat, isConst: true,
 			impl: self(func(s *gdServer, a []value) result { return s.config().IdleTimeout.Seconds() })},
 		{name: "set_mtu", args: []argSpec{{name: "bytes", typ: tInt}},
 			impl: self(func(s *gdServer, a []value) result {
-				if a[0].i < server.MinMTU || a[0].i > server.MaxMTU {
-					pushError(srvName+".set_mtu", fmt.Sprintf("mtu must be between %d and %d, got %d", server.MinMTU, server.MaxMTU, a[0].i))
-					return nil
-				}
-				return s.setInt("mtu", a[0].i, func(c *server.Config, v int) { c.MTU = v })
+				return s.setAtLeastOne("mtu", a[0].i, func(c *server.Config, v int) { c.MTU = v })
 			})},
 		{name: "get_mtu", ret: tInt, isConst: true,
 			impl: self(func(s *gdServer, a []value) result { return int64(s.config().MTU) })},

@@ -5,12 +5,16 @@ package queue
 import "sync"
 
 // Packets is a bounded FIFO of packets, safe for one or more producers and
-// consumers. Push never blocks: when the queue is full the new packet is
-// dropped and counted, so a slow game loop costs packets, never memory.
+// consumers. It is bounded twice, in packets and in bytes: a count alone lets
+// a peer that sends large datagrams hold count x 64 KiB. Push never blocks:
+// when either bound would be passed the new packet is dropped and counted, so
+// a slow game loop costs packets, never memory.
 type Packets struct {
 	mu      sync.Mutex
 	buf     [][]byte // ring storage; grows on demand up to limit
 	limit   int
+	byteCap int
+	bytes   int
 	head    int
 	n       int
 	dropped uint64
@@ -21,12 +25,12 @@ type Packets struct {
 // reserve room for a thousand.
 const initialRing = 8
 
-// NewPackets returns a queue holding at most capacity packets (minimum 1).
-func NewPackets(capacity int) *Packets {
-	if capacity < 1 {
-		capacity = 1
-	}
-	return &Packets{buf: make([][]byte, min(capacity, initialRing)), limit: capacity}
+// NewPackets returns a queue holding at most capacity packets (minimum 1)
+// and at most byteCap bytes of them (minimum 1; one packet larger than
+// byteCap is never accepted).
+func NewPackets(capacity, byteCap int) *Packets {
+	capacity = max(capacity, 1)
+	return &Packets{buf: make([][]byte, min(capacity, initialRing)), limit: capacity, byteCap: max(byteCap, 1)}
 }
 
 // growLocked doubles the ring (up to the limit), keeping FIFO order.
@@ -43,6 +47,10 @@ func (q *Packets) growLocked() {
 func (q *Packets) Push(p []byte) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.bytes+len(p) > q.byteCap {
+		q.dropped++
+		return false
+	}
 	if q.n == len(q.buf) {
 		if len(q.buf) == q.limit {
 			q.dropped++
@@ -52,6 +60,7 @@ func (q *Packets) Push(p []byte) bool {
 	}
 	q.buf[(q.head+q.n)%len(q.buf)] = p
 	q.n++
+	q.bytes += len(p)
 	return true
 }
 
@@ -66,6 +75,7 @@ func (q *Packets) Pop() ([]byte, bool) {
 	q.buf[q.head] = nil
 	q.head = (q.head + 1) % len(q.buf)
 	q.n--
+	q.bytes -= len(p)
 	return p, true
 }
 
@@ -74,6 +84,13 @@ func (q *Packets) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.n
+}
+
+// Bytes is the exact number of queued bytes.
+func (q *Packets) Bytes() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.bytes
 }
 
 // Cap is the queue's capacity.

@@ -6,7 +6,7 @@ import (
 )
 
 func TestPacketsOrderAndBound(t *testing.T) {
-	q := NewPackets(3)
+	q := NewPackets(3, 1<<20)
 	for i := 0; i < 5; i++ {
 		q.Push([]byte{byte(i)})
 	}
@@ -33,7 +33,7 @@ func TestPacketsOrderAndBound(t *testing.T) {
 }
 
 func TestPacketsConcurrentCountIsExact(t *testing.T) {
-	q := NewPackets(1000)
+	q := NewPackets(1000, 1<<20)
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
 		wg.Add(1)
@@ -51,7 +51,7 @@ func TestPacketsConcurrentCountIsExact(t *testing.T) {
 }
 
 func TestPacketsGrowKeepsOrder(t *testing.T) {
-	q := NewPackets(100)
+	q := NewPackets(100, 1<<20)
 	// interleave so the ring wraps before it grows
 	for i := 0; i < 5; i++ {
 		q.Push([]byte{byte(i)})
@@ -78,5 +78,22 @@ func TestPacketsGrowKeepsOrder(t *testing.T) {
 	}
 	if q.Len() != 100 || q.Dropped() != 1 {
 		t.Fatalf("limit: len %d dropped %d", q.Len(), q.Dropped())
+	}
+}
+
+func TestByteBound(t *testing.T) {
+	q := NewPackets(100, 10)
+	if !q.Push(make([]byte, 6)) || q.Push(make([]byte, 5)) {
+		t.Fatal("the second packet would pass 10 bytes and must be refused")
+	}
+	if !q.Push(make([]byte, 4)) || q.Bytes() != 10 || q.Dropped() != 1 {
+		t.Fatalf("bytes %d dropped %d", q.Bytes(), q.Dropped())
+	}
+	q.Pop()
+	if q.Bytes() != 4 || !q.Push(make([]byte, 6)) {
+		t.Fatal("popping must give the bytes back")
+	}
+	if NewPackets(10, 8).Push(make([]byte, 9)) {
+		t.Fatal("a packet larger than the byte bound is never accepted")
 	}
 }

@@ -13,6 +13,9 @@ const (
 	EventConnected EventKind = iota
 	EventDisconnected
 	EventHandshakeFailed
+	// EventInternalError reports a bug of ours that the engine recovered
+	// from (a panic on network input); the server keeps running.
+	EventInternalError
 )
 
 // Event is something the caller learns about on its own thread by draining
@@ -21,7 +24,7 @@ type Event struct {
 	Kind   EventKind
 	Peer   *Peer // Connected, Disconnected
 	Addr   netip.AddrPort
-	Reason string // Disconnected, HandshakeFailed
+	Reason string // Disconnected, HandshakeFailed, InternalError
 }
 
 // events is a bounded event queue: a full queue drops the new event and

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 
 	"godtls/extension/queue"
 	"godtls/extension/suites"
+	"godtls/extension/wire"
 )
 
 // Status values are Godot's PacketPeerDTLS.Status numbers.
@@ -26,20 +28,16 @@ const (
 	StatusError        Status = 3
 )
 
-// Errors of Send.
-var (
-	ErrNotConnected = errors.New("peer is not connected")
-	ErrTooBig       = errors.New("packet larger than the maximum payload")
-)
-
-// maxRecord is the largest DTLS plaintext (2^14), what a peer may send us.
-const maxRecord = 16384
+// maxRecord is the largest plaintext pion can hand us: it reads datagrams of
+// at most wire.MaxDatagram bytes.
+const maxRecord = wire.MaxDatagram
 
 // cbcOverhead is the worst case of pion's CBC fallback: header, explicit IV,
 // HMAC-SHA256 and a full padding block.
 const cbcOverhead = 13 + 16 + 32 + 16
 
-// Peer is one connected client.
+// Peer is one client: connected, or (in attach mode, from Attach on) still
+// handshaking.
 type Peer struct {
 	srv  *Server
 	sess *session
@@ -62,8 +60,8 @@ type Peer struct {
 	writer    uint32 // which writer goroutine sends for this peer (keeps order)
 }
 
-func newPeer(s *Server, c *session, recvQueue int) *Peer {
-	p := &Peer{srv: s, sess: c, addr: c.addr, recv: queue.NewPackets(recvQueue), writer: s.nextWriter.Add(1)}
+func newPeer(s *Server, c *session, recvQueue, recvBytes int) *Peer {
+	p := &Peer{srv: s, sess: c, addr: c.addr, recv: queue.NewPackets(recvQueue, recvBytes), writer: s.nextWriter.Add(1)}
 	p.status.Store(int32(StatusHandshaking))
 	p.lastRecv.Store(time.Now().UnixNano())
 	return p
@@ -96,13 +94,31 @@ func (p *Peer) establish(conn *dtls.Conn, mtu int) {
 }
 
 // Feed hands the engine a datagram the caller received for this peer
-// (attach mode). It never blocks; a full pipe drops and counts.
+// (attach mode), under the same rules as the demultiplexer's. It never
+// blocks; it reports whether the datagram went to pion.
 func (p *Peer) Feed(b []byte) bool {
-	if p.sess.out == nil || p.sess.isClosed() {
+	c := p.sess
+	if c.out == nil || c.isClosed() {
 		return false
 	}
-	if !p.sess.deliver(append([]byte(nil), b...)) {
-		p.srv.dropped.Add(1)
+	s := p.srv
+	if len(b) > wire.MaxDatagram {
+		s.oversize.Add(1)
+		return false
+	}
+	info := wire.Classify(b)
+	if info.Kind == wire.Garbage {
+		s.garbage.Add(1)
+		return false
+	}
+	s.mu.Lock()
+	to, data := s.filterAttachedLocked(c, b, info)
+	s.unlock()
+	if to == nil {
+		return false
+	}
+	if !to.deliver(data) {
+		s.dropped.Add(1)
 		return false
 	}
 	return true
@@ -134,8 +150,13 @@ func (p *Peer) readLoop(conn *dtls.Conn) {
 				p.close("the client closed the connection", false)
 			case p.Status() != StatusConnected:
 				// we closed it; the reason is already recorded
-			default:
+			case errors.Is(err, net.ErrClosed), errors.Is(err, dtls.ErrConnClosed):
 				p.fail(err.Error())
+			default:
+				// pion passes non-fatal trouble to Read (a warning alert, a
+				// record it could not use) and keeps the connection: so do we.
+				p.srv.dropped.Add(1)
+				continue
 			}
 			return
 		}

@@ -1,7 +1,8 @@
 package server
 
 import (
-	"errors"
+	"container/list"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -15,66 +16,120 @@ import (
 	"godtls/extension/wire"
 )
 
-var errSessionClosed = errors.New("session closed")
+// phase is where a session stands. It only moves forward; changes happen
+// under Server.mu, reads may be lock-free.
+type phase int32
 
-// sessionInbound is how many datagrams may wait for pion to read them, and
-// sessionOutbound how many may wait for the caller to send them (attach mode).
 const (
-	sessionInbound  = 512
-	sessionOutbound = 512
+	// phaseQueued: attach mode only, waiting in the admission queue; no
+	// goroutine yet, its ClientHellos wait in the inbound queue.
+	phaseQueued phase = iota
+	// phaseUnverified: pion runs and has sent its HelloVerifyRequest (or is
+	// about to); the client has not echoed the cookie. Only ClientHello
+	// records reach pion, and the session may be evicted.
+	phaseUnverified
+	// phaseVerified: the client echoed exactly the cookie pion sent it, so it
+	// receives at its address. The handshake proceeds; never evicted.
+	phaseVerified
+	// phaseEstablished: the handshake finished; a Peer carries the session.
+	phaseEstablished
+)
+
+// Budgets of what one session may hand pion before its handshake ends: pion
+// v2 keeps every in-order handshake message in an unbounded cache, so the
+// engine bounds what reaches it.
+const (
+	unverifiedDatagrams = 8 // a ClientHello and its retransmissions
+	unverifiedBytes     = 16 << 10
+	handshakeDatagrams  = 256
+	handshakeBytes      = 256 << 10
+
+	// queued for pion's reader at once, in every phase
+	sessionInbound      = 512
+	sessionInboundBytes = 1 << 20
+	// attach mode: queued for the caller to send
+	sessionOutbound      = 512
+	sessionOutboundBytes = 1 << 20
 )
 
 // session is the datagram pipe between the demultiplexer and one pion
 // connection: the net.Conn pion reads from and writes to. It exists from the
 // first ClientHello of an address until the connection ends.
 type session struct {
-	srv     *Server
-	sock    *net.UDPConn // the socket as it was when the session began
-	addr    netip.AddrPort
-	random  [wire.RandomLen]byte
-	created time.Time
+	srv      *Server
+	sock     *net.UDPConn // the socket as it was when the session began
+	addr     netip.AddrPort
+	random   [wire.RandomLen]byte
+	created  time.Time
+	attached bool // attach mode: the caller moves the datagrams (out != nil)
 
-	in        *queue.Packets // datagrams for pion; grows on demand
-	inReady   chan struct{}  // wakes a Read waiting for in
-	out       *queue.Packets // attach mode: datagrams for the caller to send
-	closed    chan struct{}
+	phase atomic.Int32 // a phase; changed under srv.mu
+
+	// Guarded by srv.mu.
+	candidate      bool          // started beside a live session at the same address
+	pool           *list.Element // position in the unverified pool
+	counted        bool          // holds a slot in the per-IP peer count
+	settled        bool          // no longer counted as a verified handshake in progress
+	delivered      int           // datagrams handed to pion before establishment
+	deliveredBytes int
+
+	// cookie is the one pion put in its HelloVerifyRequest to this address.
+	cookie atomic.Pointer[[]byte]
+
+	in      *queue.Packets // datagrams for pion; grows on demand
+	inReady chan struct{}  // wakes a Read waiting for in
+	out     *queue.Packets // attach mode: datagrams for the caller to send
+	closed  chan struct{}
+
 	closeOnce sync.Once
-	// muted drops writes: set when the address now belongs to a new client,
-	// so the old connection's close_notify does not reach it.
+	// muted drops writes: set when the address belongs to a new client, so
+	// the old connection's flights and close_notify do not reach it.
 	muted atomic.Bool
-	// verified is set once the client echoed a cookie: it owns its address.
-	verified atomic.Bool
-	// evicted is set when a newer handshake pushed this unverified one out.
-	evicted atomic.Bool
-	// settled is set once the session no longer holds a pending-handshake slot.
-	settled atomic.Bool
+	// quiet is set when the engine itself ended the handshake for a reason
+	// it already counted (evicted, replaced, server stopping): no event.
+	quiet atomic.Bool
 
-	// holdsCryptoSlot is set while this session's server flight (with its
-	// signature) is being computed; see Server.cryptoSlots.
+	// The crypto slot (see Server.cryptoSlots): taken when pion reads the
+	// verified ClientHello, given back when pion writes its next flight, when
+	// the session closes, or at the latest after cryptoSlotHold, so that a
+	// datagram pion answers with nothing can never keep it.
 	holdsCryptoSlot atomic.Bool
+	usedCryptoSlot  atomic.Bool
 
 	mu           sync.Mutex
 	readDeadline time.Time
 	// deadlineChanged is closed (and replaced) whenever the deadline moves.
 	deadlineChanged chan struct{}
+	slotTimer       *time.Timer
 	peer            *Peer
 	peerIdentity    string
 	chacha          []dtls.CipherSuite // the custom suites pion was given
+	failure         string             // why the engine ended it, for the event
 }
 
-func newSession(s *Server, addr netip.AddrPort, random [wire.RandomLen]byte) *session {
-	return &session{
+func newSession(s *Server, addr netip.AddrPort, random [wire.RandomLen]byte, now time.Time) *session {
+	c := &session{
 		srv:     s,
 		sock:    s.sock,
 		addr:    addr,
 		random:  random,
-		created: time.Now(),
-		in:      queue.NewPackets(sessionInbound),
+		created: now,
+		in:      queue.NewPackets(sessionInbound, sessionInboundBytes),
 		inReady: make(chan struct{}, 1),
 		closed:  make(chan struct{}),
 
 		deadlineChanged: make(chan struct{}),
 	}
+	c.phase.Store(int32(phaseUnverified))
+	return c
+}
+
+func (c *session) phaseNow() phase { return phase(c.phase.Load()) }
+
+// cookieMatches reports whether a ClientHello's cookie is the one pion sent.
+func (c *session) cookieMatches(got []byte) bool {
+	sent := c.cookie.Load()
+	return sent != nil && wire.CookieEqual(got, *sent)
 }
 
 // deliver hands a datagram to pion without blocking the demultiplexer.
@@ -89,7 +144,30 @@ func (c *session) deliver(b []byte) bool {
 	return true
 }
 
-func (c *session) Read(b []byte) (int, error) {
+// withinBudget counts a datagram against the session's handshake budget and
+// reports whether pion may see it. Called with srv.mu held.
+func (c *session) withinBudget(n int) bool {
+	var maxN, maxBytes int
+	switch c.phaseNow() {
+	case phaseEstablished:
+		return true
+	case phaseVerified:
+		maxN, maxBytes = handshakeDatagrams, handshakeBytes
+	default:
+		maxN, maxBytes = unverifiedDatagrams, unverifiedBytes
+	}
+	if c.delivered+1 > maxN || c.deliveredBytes+n > maxBytes {
+		return false
+	}
+	c.delivered++
+	c.deliveredBytes += n
+	return true
+}
+
+// Read is pion's read. Recovering here keeps a bug of ours from taking the
+// host process down through pion's goroutine.
+func (c *session) Read(b []byte) (n int, err error) {
+	defer c.srv.recoverSession(c, "read", &err)
 	for {
 		c.mu.Lock()
 		dl, changed := c.readDeadline, c.deadlineChanged
@@ -106,7 +184,7 @@ func (c *session) Read(b []byte) (int, error) {
 		}
 		if p, ok := c.in.Pop(); ok {
 			stopTimer(timer)
-			if !c.settled.Load() && !c.holdsCryptoSlot.Load() && wire.Classify(p).HasCookie {
+			if c.phaseNow() == phaseVerified && !c.usedCryptoSlot.Load() && wire.Classify(p).HasCookie {
 				// pion signs its next flight as soon as it reads this; wait
 				// for a crypto slot first (only pion's goroutine waits).
 				if !c.acquireCryptoSlot(changed) {
@@ -136,14 +214,25 @@ func stopTimer(t *time.Timer) {
 	}
 }
 
-func (c *session) Write(b []byte) (int, error) {
+// Write is pion's write: flights, records, alerts for this address.
+func (c *session) Write(b []byte) (n int, err error) {
+	defer c.srv.recoverSession(c, "write", &err)
 	select {
 	case <-c.closed:
 		return 0, errSessionClosed
 	default:
 	}
-	// The first flight after the cookie carries the signature: it is done.
-	c.releaseCryptoSlot()
+	if c.phaseNow() <= phaseUnverified {
+		// Remember the cookie pion hands this address: only a ClientHello
+		// echoing exactly it proves the client receives here.
+		if ck, ok := wire.HelloVerifyCookie(b); ok {
+			cp := append([]byte(nil), ck...)
+			c.cookie.Store(&cp)
+		}
+	} else {
+		// The first flight after the cookie carries the signature: it is done.
+		c.releaseCryptoSlot()
+	}
 	if c.muted.Load() {
 		return len(b), nil
 	}
@@ -156,19 +245,27 @@ func (c *session) Write(b []byte) (int, error) {
 	return c.sock.WriteToUDPAddrPort(b, c.addr)
 }
 
-// cryptoSlotWait bounds the wait for a slot: a slot only smooths the load,
-// it must never stall a handshake.
-const cryptoSlotWait = time.Second
+// cryptoSlotWait bounds the wait for a slot, and cryptoSlotHold how long a
+// slot may be held: a slot only smooths the load, it must never stall a
+// handshake. RSA-4096 signing takes ~8 ms on this project's machines.
+const (
+	cryptoSlotWait = time.Second
+	cryptoSlotHold = 250 * time.Millisecond
+)
 
 // acquireCryptoSlot waits for one of the server's crypto slots. It gives up
 // waiting (and goes on without a slot) after cryptoSlotWait or when pion
 // moves the read deadline, and reports false only when the session closed.
 func (c *session) acquireCryptoSlot(deadlineChanged <-chan struct{}) bool {
+	c.usedCryptoSlot.Store(true)
 	t := time.NewTimer(cryptoSlotWait)
 	defer t.Stop()
 	select {
 	case c.srv.cryptoSlots <- struct{}{}:
 		c.holdsCryptoSlot.Store(true)
+		c.mu.Lock()
+		c.slotTimer = time.AfterFunc(cryptoSlotHold, c.releaseCryptoSlot)
+		c.mu.Unlock()
 		return true
 	case <-c.closed:
 		return false
@@ -182,7 +279,25 @@ func (c *session) acquireCryptoSlot(deadlineChanged <-chan struct{}) bool {
 func (c *session) releaseCryptoSlot() {
 	if c.holdsCryptoSlot.CompareAndSwap(true, false) {
 		<-c.srv.cryptoSlots
+		c.mu.Lock()
+		stopTimer(c.slotTimer)
+		c.slotTimer = nil
+		c.mu.Unlock()
 	}
+}
+
+// end closes a session the engine gave up on, recording why (for the
+// handshake_failed event) unless quiet.
+func (c *session) end(reason string, quiet bool) {
+	c.mu.Lock()
+	if c.failure == "" {
+		c.failure = reason
+	}
+	c.mu.Unlock()
+	if quiet {
+		c.quiet.Store(true)
+	}
+	_ = c.Close()
 }
 
 func (c *session) Close() error {
@@ -221,3 +336,6 @@ func (c *session) SetReadDeadline(t time.Time) error {
 	return nil
 }
 func (c *session) SetWriteDeadline(time.Time) error { return nil }
+
+// String names the session in panics and logs.
+func (c *session) String() string { return fmt.Sprintf("session %v", c.addr) }

@@ -77,3 +77,108 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+// helloVerify builds a HelloVerifyRequest record as pion sends it.
+func helloVerify(cookie []byte) []byte {
+	body := append([]byte{0xfe, 0xff, byte(len(cookie))}, cookie...)
+	hs := make([]byte, HandshakeHeaderLen)
+	hs[0] = HandshakeHelloVerifyRequest
+	hs[3] = byte(len(body))
+	hs[11] = byte(len(body))
+	hs = append(hs, body...)
+	rec := []byte{ContentHandshake, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint16(rec[11:], uint16(len(hs)))
+	return append(rec, hs...)
+}
+
+func record(ct byte, epoch uint16, body ...byte) []byte {
+	rec := []byte{ct, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint16(rec[3:], epoch)
+	binary.BigEndian.PutUint16(rec[11:], uint16(len(body)))
+	return append(rec, body...)
+}
+
+func TestCookies(t *testing.T) {
+	cookie := []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}
+	got, ok := HelloVerifyCookie(helloVerify(cookie))
+	if !ok || !CookieEqual(got, cookie) {
+		t.Fatalf("HelloVerifyRequest cookie: %v %v", got, ok)
+	}
+	if _, ok := HelloVerifyCookie(clientHello(1, cookie)); ok {
+		t.Fatal("a ClientHello is not a HelloVerifyRequest")
+	}
+	if _, ok := HelloVerifyCookie(helloVerify(nil)); ok {
+		t.Fatal("an empty cookie is not a cookie")
+	}
+	info := Classify(clientHello(3, cookie))
+	if !CookieEqual(info.Cookie, cookie) {
+		t.Fatalf("ClientHello cookie %v", info.Cookie)
+	}
+	other := append([]byte(nil), cookie...)
+	other[19] ^= 1
+	if CookieEqual(other, cookie) || CookieEqual(cookie[:19], cookie) || CookieEqual(nil, nil) {
+		t.Fatal("CookieEqual accepted a different cookie")
+	}
+	lying := clientHello(3, cookie)
+	lying[RecordHeaderLen+HandshakeHeaderLen+2+RandomLen+1] = 200 // cookie length beyond the message
+	if info := Classify(lying); info.HasCookie || len(info.Cookie) != 0 {
+		t.Fatalf("a cookie length past the end must not yield a cookie: %+v", info)
+	}
+}
+
+func TestStripEpochZero(t *testing.T) {
+	cke := record(ContentHandshake, 0, 16, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 7)
+	ccs := record(ContentChangeCipherSpec, 0, 1)
+	fin := record(ContentHandshake, 1, 9, 9, 9)
+	app := record(ContentApplicationData, 1, 5, 5)
+	flight := append(append(append([]byte(nil), cke...), ccs...), fin...)
+	out, dropped, ok := StripEpochZero(flight)
+	if !ok || dropped != 2 || string(out) != string(fin) {
+		t.Fatalf("retransmitted flight: out %v dropped %d ok %v", out, dropped, ok)
+	}
+	out, dropped, ok = StripEpochZero(append([]byte(nil), app...))
+	if !ok || dropped != 0 || string(out) != string(app) {
+		t.Fatal("epoch-1 data must pass untouched")
+	}
+	alert := record(ContentAlert, 0, 2, 40)
+	if out, _, ok := StripEpochZero(alert); !ok || len(out) != 0 {
+		t.Fatal("an epoch-0 alert must be dropped")
+	}
+	if _, _, ok := StripEpochZero(append(append([]byte(nil), app...), 0xfe)); ok {
+		t.Fatal("trailing garbage must fail")
+	}
+}
+
+func TestOnlyClientHellos(t *testing.T) {
+	if !OnlyClientHellos(clientHello(1, nil)) {
+		t.Fatal("a ClientHello")
+	}
+	two := append(clientHello(1, nil), clientHello(1, nil)...)
+	if !OnlyClientHellos(two) {
+		t.Fatal("two ClientHello records")
+	}
+	if OnlyClientHellos(append(clientHello(1, nil), 1, 2, 3)) {
+		t.Fatal("stray bytes after a ClientHello")
+	}
+	if OnlyClientHellos(record(ContentHandshake, 0, 16, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1)) {
+		t.Fatal("an epoch-0 ClientKeyExchange is not a ClientHello")
+	}
+	if OnlyClientHellos(record(ContentAlert, 0, 2, 40)) || OnlyClientHellos(nil) {
+		t.Fatal("alerts and empty datagrams are not ClientHellos")
+	}
+}
+
+// FuzzStrip: no input may panic, and the output is never longer than the input.
+func FuzzStrip(f *testing.F) {
+	f.Add(clientHello(1, nil))
+	f.Add(append(record(ContentHandshake, 0, 1, 2), record(ContentApplicationData, 1, 3)...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		in := len(b)
+		out, _, _ := StripEpochZero(b)
+		if len(out) > in {
+			t.Fatalf("grew from %d to %d", in, len(out))
+		}
+		_ = OnlyClientHellos(b)
+		_, _ = HelloVerifyCookie(b)
+	})
+}

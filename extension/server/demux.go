@@ -1,0 +1,257 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"godtls/extension/wire"
+)
+
+// readLoop is the demultiplexer: the only reader of the socket. A panic while
+// routing one datagram drops that datagram, is counted and reported as an
+// EventInternalError, and the loop goes on: the server never goes deaf while
+// it says it is listening.
+func (s *Server) readLoop(sock *net.UDPConn) {
+	defer s.wg.Done()
+	// One byte more than pion reads tells an oversize datagram from a full one.
+	buf := make([]byte, wire.MaxDatagram+1)
+	for {
+		n, addr, err := sock.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// ICMP port-unreachable and friends surface here on some systems.
+			continue
+		}
+		s.routeSafely(buf[:n], netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()))
+	}
+}
+
+// routeHook lets a test make routing panic.
+var routeHook atomic.Pointer[func([]byte)]
+
+func (s *Server) routeSafely(b []byte, addr netip.AddrPort) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.panics.Add(1)
+			s.events.push(Event{Kind: EventInternalError, Addr: addr,
+				Reason: fmt.Sprintf("internal error in the demultiplexer (datagram from %v dropped, server still running): %v", addr, r)})
+		}
+	}()
+	if h := routeHook.Load(); h != nil {
+		(*h)(b)
+	}
+	s.route(b, addr, time.Now())
+}
+
+// route delivers one datagram: to the session of its address, to a new
+// handshake, or nowhere. b is the reader's buffer: whatever is kept is
+// copied.
+func (s *Server) route(b []byte, addr netip.AddrPort, now time.Time) {
+	if len(b) > wire.MaxDatagram {
+		s.oversize.Add(1)
+		return
+	}
+	info := wire.Classify(b)
+	if info.Kind == wire.Garbage {
+		s.garbage.Add(1)
+		return
+	}
+	s.mu.Lock()
+	if !s.running || s.attached {
+		s.unlock()
+		return
+	}
+	to, data := s.routeLocked(b, addr, info, now)
+	s.unlock()
+	if to != nil && !to.deliver(data) {
+		s.dropped.Add(1)
+	}
+}
+
+// routeLocked decides where a datagram goes and returns the session and the
+// bytes to hand it (a copy), or nil. The rules, per address:
+//   - a cookieless ClientHello from an unknown address is admitted (or
+//     queued); one with the random of the handshake in progress is its
+//     retransmission; one with a new random replaces an unverified handshake
+//     (the client restarted) but only starts a candidate beside a verified
+//     handshake or a connected peer: RFC 6347 §4.2.8 keeps the old
+//     association until the new client completes a cookie exchange;
+//   - a ClientHello with a cookie reaches pion only if the cookie is exactly
+//     the one pion sent that address (a made-up cookie would make pion abort
+//     the real client's handshake); a candidate whose cookie verifies takes
+//     the address over, ending the old connection;
+//   - before the cookie, nothing but ClientHello records reaches pion;
+//   - after the handshake, epoch-0 records are dropped (an epoch-0 alert or
+//     application data from a spoofer would make pion end the connection);
+//   - until the handshake ends, each session has a byte budget.
+func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now time.Time) (*session, []byte) {
+	cur, cand := s.sessions[addr], s.candidates[addr]
+	if info.Kind == wire.ClientHello && !info.HasCookie {
+		switch {
+		case cur == nil:
+			s.admitLocked(addr, b, info.Random, now)
+			return nil, nil
+		case info.Random == cur.random:
+			if cur.phaseNow() == phaseUnverified {
+				return s.budgeted(cur, b)
+			}
+			return nil, nil // pion is past it
+		case cand != nil && info.Random == cand.random:
+			return s.budgeted(cand, b)
+		default:
+			// A new client at this address: admitLocked replaces an
+			// unverified handshake, or starts a candidate beside a live one.
+			s.admitLocked(addr, b, info.Random, now)
+			return nil, nil
+		}
+	}
+	if info.Kind == wire.ClientHello {
+		switch {
+		case cand != nil && cand.cookieMatches(info.Cookie):
+			if !s.verifyLocked(cand) {
+				return nil, nil
+			}
+			s.promoteLocked(cand, cur)
+			return s.budgeted(cand, b)
+		case cur != nil && cur.phaseNow() <= phaseVerified && cur.cookieMatches(info.Cookie):
+			if !s.verifyLocked(cur) {
+				return nil, nil
+			}
+			return s.budgeted(cur, b)
+		}
+		s.spoofed.Add(1)
+		return nil, nil
+	}
+	if cur == nil {
+		s.stray.Add(1)
+		return nil, nil
+	}
+	switch cur.phaseNow() {
+	case phaseUnverified:
+		// Before the cookie only ClientHellos reach pion (see above).
+		s.spoofed.Add(1)
+		return nil, nil
+	case phaseVerified:
+		// An epoch-0 alert or application data would make pion abort the
+		// handshake: from a spoofer that is all it is for.
+		if info.Epoch == 0 && (info.ContentType == wire.ContentAlert || info.ContentType == wire.ContentApplicationData) {
+			s.spoofed.Add(1)
+			return nil, nil
+		}
+		return s.budgeted(cur, b)
+	default:
+		kept, dropped, ok := wire.StripEpochZero(b)
+		if dropped > 0 {
+			s.epochZero.Add(uint64(dropped))
+		}
+		if !ok {
+			s.garbage.Add(1)
+			return nil, nil
+		}
+		if len(kept) == 0 {
+			return nil, nil
+		}
+		return cur, append([]byte(nil), kept...)
+	}
+}
+
+// budgeted returns a copy of b for c if c's handshake budget allows it.
+func (s *Server) budgeted(c *session, b []byte) (*session, []byte) {
+	if !c.withinBudget(len(b)) {
+		s.dropped.Add(1)
+		return nil, nil
+	}
+	return c, append([]byte(nil), b...)
+}
+
+// promoteLocked makes a candidate whose cookie verified the address's
+// session, ending the connection it replaces without a close_notify (the
+// address belongs to the new client now).
+func (s *Server) promoteLocked(cand, cur *session) {
+	delete(s.candidates, cand.addr)
+	cand.candidate = false
+	s.sessions[cand.addr] = cand
+	if cur == nil {
+		return
+	}
+	cur.muted.Store(true)
+	s.later(func() {
+		cur.mu.Lock()
+		p := cur.peer
+		cur.mu.Unlock()
+		if p != nil && p.Status() == StatusConnected {
+			p.close("the client reconnected from the same address", false)
+		}
+		cur.end("replaced: the client reconnected from the same address", true)
+	})
+}
+
+// later runs f once s.mu is released: closing sessions takes s.mu again.
+// Called with s.mu held.
+func (s *Server) later(f func()) { s.deferred = append(s.deferred, f) }
+
+// unlock releases s.mu after admitting queued ClientHellos into slots that
+// freed while it was held, then runs what was deferred.
+func (s *Server) unlock() {
+	if s.slotFreed {
+		s.admitQueuedLocked(time.Now())
+	}
+	fs := s.deferred
+	s.deferred = nil
+	s.mu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+}
+
+// filterAttachedLocked applies routeLocked's rules to a datagram the caller
+// moved for an attach-mode session. UDPServer already chose the session by
+// address; a client that restarts from the same port gets no candidate here
+// (the peer object is the connection), it retries once the old one ends.
+func (s *Server) filterAttachedLocked(c *session, b []byte, info wire.Info) (*session, []byte) {
+	switch c.phaseNow() {
+	case phaseQueued, phaseUnverified:
+		switch {
+		case info.Kind == wire.ClientHello && !info.HasCookie:
+			if c.random == ([wire.RandomLen]byte{}) {
+				c.random = info.Random
+			}
+			if info.Random != c.random {
+				s.spoofed.Add(1)
+				return nil, nil
+			}
+			return s.budgeted(c, b)
+		case info.Kind == wire.ClientHello && c.cookieMatches(info.Cookie):
+			if !s.verifyLocked(c) {
+				return nil, nil
+			}
+			return s.budgeted(c, b)
+		}
+		s.spoofed.Add(1)
+		return nil, nil
+	case phaseVerified:
+		if info.Epoch == 0 && (info.ContentType == wire.ContentAlert || info.ContentType == wire.ContentApplicationData) {
+			s.spoofed.Add(1)
+			return nil, nil
+		}
+		return s.budgeted(c, b)
+	}
+	kept, dropped, ok := wire.StripEpochZero(b)
+	if dropped > 0 {
+		s.epochZero.Add(uint64(dropped))
+	}
+	if !ok {
+		s.garbage.Add(1)
+		return nil, nil
+	}
+	if len(kept) == 0 {
+		return nil, nil
+	}
+	return c, append([]byte(nil), kept...)
+}

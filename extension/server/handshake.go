@@ -1,0 +1,195 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pion/dtls/v2"
+	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
+
+	"godtls/extension/suites"
+)
+
+// pionConfig is the pion configuration of one session. Called with s.mu held.
+func (s *Server) pionConfig(c *session) *dtls.Config {
+	cfg := &dtls.Config{
+		MTU:                  s.cfg.MTU,
+		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
+		LoggerFactory:        s.loggers,
+		FlightInterval:       time.Second,
+	}
+	if s.psk != nil {
+		psk := s.psk
+		// pion calls this on its own goroutine with the client's identity.
+		cfg.PSK = func(identity []byte) (key []byte, err error) {
+			defer s.recoverSession(c, "PSK lookup", &err)
+			c.mu.Lock()
+			c.peerIdentity = string(identity)
+			c.mu.Unlock()
+			return psk.Lookup(identity)
+		}
+		cfg.PSKIdentityHint = []byte(psk.Hint)
+		suites.Apply(cfg, suites.PreSharedKey, !s.cfg.DisableCBCFallback)
+	} else {
+		cfg.Certificates = []tls.Certificate{s.cert.TLS}
+		suites.Apply(cfg, s.cert.Kind, !s.cfg.DisableCBCFallback)
+	}
+	// pion calls the factory for every suite ID a ClientHello offers; hand it
+	// the same instances each time, so the one it initialises is the one we
+	// can ask about afterwards. Each is wrapped so that a panic in our suite
+	// code, which pion runs on its own goroutines, ends only this session.
+	factory := cfg.CustomCipherSuites
+	cfg.CustomCipherSuites = func() []dtls.CipherSuite {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.chacha == nil {
+			for _, cs := range factory() {
+				c.chacha = append(c.chacha, guardedSuite{CipherSuite: cs, c: c})
+			}
+		}
+		return c.chacha
+	}
+	return cfg
+}
+
+// guardedSuite recovers panics in a custom cipher suite.
+type guardedSuite struct {
+	dtls.CipherSuite
+	c *session
+}
+
+func (g guardedSuite) Init(masterSecret, clientRandom, serverRandom []byte, isClient bool) (err error) {
+	defer g.c.srv.recoverSession(g.c, "cipher suite Init", &err)
+	return g.CipherSuite.Init(masterSecret, clientRandom, serverRandom, isClient)
+}
+
+func (g guardedSuite) Encrypt(pkt *recordlayer.RecordLayer, raw []byte) (out []byte, err error) {
+	defer g.c.srv.recoverSession(g.c, "cipher suite Encrypt", &err)
+	return g.CipherSuite.Encrypt(pkt, raw)
+}
+
+func (g guardedSuite) Decrypt(in []byte) (out []byte, err error) {
+	defer g.c.srv.recoverSession(g.c, "cipher suite Decrypt", &err)
+	return g.CipherSuite.Decrypt(in)
+}
+
+// recoverSession turns a panic in code of ours that pion runs on its own
+// goroutines into an error, counts it and ends that one session. Deferred
+// directly by the function it guards.
+func (s *Server) recoverSession(c *session, where string, err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	s.panics.Add(1)
+	msg := fmt.Sprintf("internal error in %s: %v", where, r)
+	*err = errors.New(msg)
+	c.mu.Lock()
+	p := c.peer
+	c.mu.Unlock()
+	if p != nil && p.Status() == StatusConnected {
+		go p.fail(msg) // not on pion's goroutine: closing waits for it
+	}
+	c.end(msg, false)
+}
+
+// handshake runs one pion server handshake on the session's pipe.
+func (s *Server) handshake(ctx context.Context, c *session) {
+	defer s.wg.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			s.panics.Add(1)
+			s.failHandshake(c, fmt.Sprintf("internal error: %v", r))
+		}
+	}()
+	s.mu.Lock()
+	cfg := s.pionConfig(c)
+	timeout := s.cfg.HandshakeTimeout
+	mtu, recvQueue, recvBytes := s.cfg.MTU, s.cfg.RecvQueue, s.cfg.RecvQueueBytes
+	s.mu.Unlock()
+
+	hctx, cancel := context.WithTimeout(ctx, timeout)
+	// Watchdog: whatever pion is waiting for when the deadline passes,
+	// closing its pipe makes the handshake end.
+	stopWatchdog := context.AfterFunc(hctx, func() {
+		if c.phaseNow() < phaseEstablished {
+			if c.phaseNow() == phaseUnverified {
+				c.end(fmt.Sprintf("timed out after %v: the client never echoed its cookie", timeout), false)
+			} else {
+				c.end(fmt.Sprintf("timed out after %v", timeout), false)
+			}
+		}
+	})
+	conn, err := dtls.ServerWithContext(hctx, c, cfg)
+	stopWatchdog()
+	cancel()
+	c.releaseCryptoSlot()
+	if err != nil {
+		if ctx.Err() != nil {
+			c.quiet.Store(true) // the server is stopping
+		}
+		s.failHandshake(c, err.Error())
+		return
+	}
+	c.mu.Lock()
+	peer := c.peer // attach mode: the caller already holds it
+	c.mu.Unlock()
+	if peer == nil {
+		peer = newPeer(s, c, recvQueue, recvBytes)
+	}
+	peer.establish(conn, mtu)
+	s.mu.Lock()
+	if !s.running || c.isClosed() || peer.Status() != StatusConnected {
+		s.unlock()
+		peer.close("the server stopped during the handshake", false)
+		_ = conn.Close()
+		return
+	}
+	s.settleLocked(c)
+	c.phase.Store(int32(phaseEstablished))
+	c.mu.Lock()
+	fresh := c.peer == nil
+	c.peer = peer
+	c.mu.Unlock()
+	if fresh {
+		s.ready = append(s.ready, peer)
+	}
+	s.peers[peer] = struct{}{}
+	s.unlock()
+	s.handshakesOK.Add(1)
+	s.events.push(Event{Kind: EventConnected, Peer: peer, Addr: c.addr})
+}
+
+// failHandshake ends a handshake that did not finish. The engine's own
+// reason (timeout, eviction, budget) wins over pion's error text.
+func (s *Server) failHandshake(c *session, pionErr string) {
+	s.handshakesFailed.Add(1)
+	c.mu.Lock()
+	p := c.peer
+	reason := c.failure
+	c.mu.Unlock()
+	if reason == "" {
+		reason = pionErr
+	}
+	if p != nil {
+		p.fail("handshake failed: " + reason)
+	}
+	_ = c.Close()
+	if !c.quiet.Load() {
+		s.events.push(Event{Kind: EventHandshakeFailed, Addr: c.addr, Reason: reason})
+	}
+}
+
+// removePeer is called once when a peer ends.
+func (s *Server) removePeer(p *Peer, reason string) {
+	s.mu.Lock()
+	_, known := s.peers[p]
+	delete(s.peers, p)
+	s.unlock()
+	if known {
+		s.events.push(Event{Kind: EventDisconnected, Peer: p, Addr: p.addr, Reason: reason})
+	}
+}

@@ -1,0 +1,160 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/dtls/v2"
+	"github.com/pion/logging"
+	"github.com/pion/transport/v2/udp"
+
+	"godtls/extension/credentials"
+	"godtls/extension/internal/testcert"
+	"godtls/extension/suites"
+)
+
+// BenchmarkJoinStorm: 100 clients start at once, from one address (players
+// behind one NAT) or from 100 (127.0.0.1-100), against the engine with its
+// default limits and against raw pion v2 (one goroutine per handshake behind
+// pion's own UDP listener), in the same process with the same certificate,
+// suite and clients. Reports milliseconds until every client is in; the
+// ratio engine/raw pion is the number that matters (run both side by side:
+// go test -run '^$' -bench JoinStorm -benchtime 1x -count 3).
+func BenchmarkJoinStorm(b *testing.B) {
+	const clients = 100
+	ecdsa := testcert.ECDSA(b)
+	rsa := testcert.RSA(b, 4096)
+	for _, key := range []struct {
+		name string
+		kind suites.KeyKind
+		pair testcert.Pair
+	}{{"ecdsa", suites.ECDSAKey, ecdsa}, {"rsa4096", suites.RSAKey, rsa}} {
+		cert, err := credentials.FromPEM(key.pair.KeyPEM, key.pair.CertPEM, time.Now())
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, sources := range []int{1, 100} {
+			for _, target := range []string{"engine", "raw_pion"} {
+				b.Run(fmt.Sprintf("%s/%d_addresses/%s", key.name, sources, target), func(b *testing.B) {
+					var all []float64
+					for i := 0; i < b.N; i++ {
+						addr, stop := joinTarget(b, target, key.kind, cert)
+						ms, err := storm(addr, clients, sources, key.kind)
+						stop()
+						if err != nil {
+							b.Fatal(err)
+						}
+						all = append(all, ms)
+					}
+					sort.Float64s(all)
+					b.ReportMetric(all[len(all)/2], "ms_all_in")
+				})
+			}
+		}
+	}
+}
+
+// joinTarget starts the engine or a raw pion server and returns its address.
+func joinTarget(b *testing.B, target string, kind suites.KeyKind, cert *credentials.Certificate) (string, func()) {
+	if target == "engine" {
+		s := New(Config{})
+		if err := s.SetCertificate(cert); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Listen(0, "127.0.0.1"); err != nil {
+			b.Fatal(err)
+		}
+		return serverAddr(s), s.Stop
+	}
+	cfg := &dtls.Config{
+		Certificates:         []tlsCertificate{cert.TLS},
+		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
+		LoggerFactory:        &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
+	}
+	suites.Apply(cfg, kind, true)
+	ln, err := udp.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				dc, err := dtls.ServerWithContext(ctx, c, cfg)
+				if err != nil {
+					c.Close()
+					return
+				}
+				mu.Lock()
+				conns = append(conns, dc)
+				mu.Unlock()
+			}()
+		}
+	}()
+	return ln.Addr().String(), func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}
+}
+
+// storm starts n clients at once from the given number of source addresses
+// and returns the milliseconds until the last one is in.
+func storm(addr string, n, sources int, kind suites.KeyKind) (float64, error) {
+	raddr, _ := net.ResolveUDPAddr("udp", addr)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	conns := make([]*dtls.Conn, n)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			laddr := &net.UDPAddr{IP: net.IPv4(127, 0, 0, byte(1+i%sources))}
+			u, err := net.DialUDP("udp", laddr, raddr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c, err := dtls.ClientWithContext(ctx, u, clientConfig(kind))
+			if err != nil {
+				u.Close()
+				errs <- err
+				return
+			}
+			conns[i] = c
+		}(i)
+	}
+	wg.Wait()
+	ms := float64(time.Since(start).Microseconds()) / 1000
+	for _, c := range conns {
+		if c != nil {
+			_ = c.Close()
+		}
+	}
+	close(errs)
+	return ms, <-errs
+}
