@@ -214,6 +214,8 @@ bench)
 	trap 'rm -rf "$tmp"' EXIT
 	say "benchmarks (engine vs raw pion, echo)"
 	$GO test -run '^$' -bench 'Handshake|Echo' -benchtime=2s -count="${COUNT:-3}" ./extension/server
+	say "join storms vs raw pion, spoofed flood, cost of an unverified address (docs/benchmarks-engine.md)"
+	$GO test -run '^$' -bench 'JoinStorm|SpoofedFlood|UnverifiedCost' -benchtime=1x -count="${COUNT:-3}" ./extension/server
 	say "memory per idle peer at 1,000 peers (one process per run: RSS never shrinks)"
 	for _ in $(seq "${COUNT:-3}"); do
 		$GO test -run '^$' -bench IdlePeers -benchtime=1x -count=1 ./extension/server | grep Benchmark

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"runtime"
 	"sort"
 	"sync"
 	"testing"
@@ -157,4 +158,79 @@ func storm(addr string, n, sources int, kind suites.KeyKind) (float64, error) {
 	}
 	close(errs)
 	return ms, <-errs
+}
+
+// BenchmarkSpoofedFlood: a sustained flood of cookieless ClientHellos with
+// fresh randoms from 2,048 ports on 16 addresses (127.0.0.100-115) at
+// 10,000 per second, while 20 genuine clients, each from its own address,
+// join. Reports the genuine clients' join times, the most ClientHellos one
+// needed (2 = no retransmission), heap growth and the sessions the flood made
+// pion start. Default limits.
+func BenchmarkSpoofedFlood(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		s, _ := startServer(b, suites.ECDSAKey, Config{})
+		hello := captureClientHello(b)
+		heapBefore := heapInUse()
+		stop := make(chan struct{})
+		sent, wait := floodFrom(b, s, hello, 2048, 10000, stop)
+		time.Sleep(time.Second) // the flood is in full swing
+		var mu sync.Mutex
+		var joins []float64
+		worst := 0
+		concurrently(b, 20, func(i int) error {
+			t0 := time.Now()
+			c, hellos, err := dialCounting(s, clientConfig(suites.ECDSAKey), "127.0.0."+itoa(2+i)+":0")
+			if err != nil {
+				return err
+			}
+			c.Close()
+			mu.Lock()
+			joins = append(joins, float64(time.Since(t0).Microseconds())/1000)
+			worst = max(worst, hellos)
+			mu.Unlock()
+			return nil
+		})
+		time.Sleep(time.Second)
+		growth := int64(heapInUse()) - int64(heapBefore)
+		close(stop)
+		wait()
+		st := s.Stats()
+		s.Stop()
+		sort.Float64s(joins)
+		if len(joins) == 0 {
+			b.Fatal("no genuine client got in")
+		}
+		b.ReportMetric(joins[len(joins)/2], "join_p50_ms")
+		b.ReportMetric(joins[len(joins)-1], "join_max_ms")
+		b.ReportMetric(float64(worst), "max_hellos")
+		b.ReportMetric(float64(growth)/(1<<20), "heap_growth_MiB")
+		b.ReportMetric(float64(sent.Load()), "flood_hellos")
+		b.ReportMetric(float64(st.Evicted)+float64(st.Unverified), "flood_sessions")
+	}
+}
+
+// BenchmarkUnverifiedCost: what one address that sent a ClientHello and
+// never echoed its cookie costs: goroutines and heap per unverified session,
+// 1,000 of them (default pool 1,024), from 1,000 ports on 10 addresses.
+func BenchmarkUnverifiedCost(b *testing.B) {
+	const n = 1000
+	for i := 0; i < b.N; i++ {
+		s, _ := startServer(b, suites.ECDSAKey, Config{HandshakeTimeout: time.Minute})
+		hello := captureClientHello(b)
+		dst, _ := net.ResolveUDPAddr("udp", serverAddr(s))
+		heap0, stack0 := memNow()
+		g0 := runtime.NumGoroutine()
+		for k := 0; k < n; k++ {
+			sock := listenOn(b, "127.0.0."+itoa(100+k%10)+":0")
+			sock.WriteTo(withRandom(hello, byte(k)), dst)
+		}
+		waitFor(b, "unverified sessions", func() bool { return s.Stats().Unverified == n })
+		time.Sleep(200 * time.Millisecond)
+		heap1, stack1 := memNow()
+		g1 := runtime.NumGoroutine()
+		b.ReportMetric(float64(g1-g0)/n, "goroutines/addr")
+		b.ReportMetric(float64(int64(heap1)-int64(heap0))/n/1024, "heap_KiB/addr")
+		b.ReportMetric(float64(int64(stack1)-int64(stack0))/n/1024, "stack_KiB/addr")
+		s.Stop()
+	}
 }

@@ -264,7 +264,7 @@ func test_psk_setup() -> void:
 
 func test_properties() -> void:
 	var s := GoDTLSServer.new()
-	check(s.max_peers == 4096 and s.max_pending_handshakes == 128, "limits defaults")
+	check(s.max_peers == 4096 and s.max_pending_handshakes == 1024 and s.max_peers_per_ip == 512, "limits defaults")
 	check(is_equal_approx(s.handshake_timeout, 10.0) and s.idle_timeout == 0.0 and s.mtu == 1400, "timeouts/mtu defaults")
 	s.max_peers = 10
 	s.idle_timeout = 2.5
@@ -272,8 +272,11 @@ func test_properties() -> void:
 	check(s.max_peers == 10 and is_equal_approx(s.idle_timeout, 2.5) and s.mtu == 1200, "set values")
 	s.max_peers = 0
 	s.mtu = 10
+	s.mtu = 16384
 	s.handshake_timeout = -1.0
 	check(s.max_peers == 10 and s.mtu == 1200 and is_equal_approx(s.handshake_timeout, 10.0), "invalid values are refused")
+	s.max_peers_per_ip = 0
+	check(s.max_peers_per_ip == 0, "max_peers_per_ip 0 turns it off")
 
 
 func test_oversize() -> void:
