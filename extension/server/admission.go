@@ -129,18 +129,8 @@ func (s *Server) evictForLocked(ip netip.Addr, now time.Time) bool {
 	if victim == nil {
 		return false
 	}
-	c := victim
 	s.evicted.Add(1)
-	s.leavePoolLocked(c)
-	if s.sessions[c.addr] == c {
-		delete(s.sessions, c.addr)
-	}
-	if s.candidates[c.addr] == c {
-		delete(s.candidates, c.addr)
-	}
-	c.muted.Store(true)
-	// Closing ends pion's handshake; Close takes s.mu, so not here.
-	s.later(func() { c.end("evicted: it never echoed its cookie", true) })
+	s.dropSessionLocked(victim, "evicted: it never echoed its cookie")
 	return true
 }
 
@@ -250,7 +240,8 @@ func (s *Server) startUnverifiedLocked(addr netip.AddrPort, random [wire.RandomL
 	go s.handshake(s.ctx, c)
 }
 
-// dropSessionLocked ends a pending session the engine replaces.
+// dropSessionLocked ends a pending session the engine evicts or replaces.
+// Closing ends pion's handshake; Close takes s.mu, so it runs after unlock.
 func (s *Server) dropSessionLocked(c *session, reason string) {
 	s.leavePoolLocked(c)
 	if s.sessions[c.addr] == c {

@@ -132,33 +132,39 @@ func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now 
 		s.stray.Add(1)
 		return nil, nil
 	}
-	switch cur.phaseNow() {
-	case phaseUnverified:
+	if cur.phaseNow() <= phaseUnverified {
 		// Before the cookie only ClientHellos reach pion (see above).
 		s.spoofed.Add(1)
 		return nil, nil
-	case phaseVerified:
-		// An epoch-0 alert or application data would make pion abort the
-		// handshake: from a spoofer that is all it is for.
+	}
+	return s.afterCookieLocked(cur, b, info)
+}
+
+// afterCookieLocked filters a non-ClientHello datagram for a session whose
+// client proved its address: during the handshake an epoch-0 alert or
+// application data would make pion abort it (from a spoofer that is all it
+// is for), and the rest counts against the budget; after the handshake,
+// epoch-0 records are dropped.
+func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*session, []byte) {
+	if c.phaseNow() == phaseVerified {
 		if info.Epoch == 0 && (info.ContentType == wire.ContentAlert || info.ContentType == wire.ContentApplicationData) {
 			s.spoofed.Add(1)
 			return nil, nil
 		}
-		return s.budgeted(cur, b)
-	default:
-		kept, dropped, ok := wire.StripEpochZero(b)
-		if dropped > 0 {
-			s.epochZero.Add(uint64(dropped))
-		}
-		if !ok {
-			s.garbage.Add(1)
-			return nil, nil
-		}
-		if len(kept) == 0 {
-			return nil, nil
-		}
-		return cur, append([]byte(nil), kept...)
+		return s.budgeted(c, b)
 	}
+	kept, dropped, ok := wire.StripEpochZero(b)
+	if dropped > 0 {
+		s.epochZero.Add(uint64(dropped))
+	}
+	if !ok {
+		s.garbage.Add(1)
+		return nil, nil
+	}
+	if len(kept) == 0 {
+		return nil, nil
+	}
+	return c, append([]byte(nil), kept...)
 }
 
 // budgeted returns a copy of b for c if c's handshake budget allows it.
@@ -235,23 +241,6 @@ func (s *Server) filterAttachedLocked(c *session, b []byte, info wire.Info) (*se
 		}
 		s.spoofed.Add(1)
 		return nil, nil
-	case phaseVerified:
-		if info.Epoch == 0 && (info.ContentType == wire.ContentAlert || info.ContentType == wire.ContentApplicationData) {
-			s.spoofed.Add(1)
-			return nil, nil
-		}
-		return s.budgeted(c, b)
 	}
-	kept, dropped, ok := wire.StripEpochZero(b)
-	if dropped > 0 {
-		s.epochZero.Add(uint64(dropped))
-	}
-	if !ok {
-		s.garbage.Add(1)
-		return nil, nil
-	}
-	if len(kept) == 0 {
-		return nil, nil
-	}
-	return c, append([]byte(nil), kept...)
+	return s.afterCookieLocked(c, b, info)
 }
