@@ -216,7 +216,6 @@ func (s *Server) startUnverifiedLocked(addr netip.AddrPort, random [wire.RandomL
 			if old := s.candidates[addr]; old != nil {
 				s.dropSessionLocked(old, "replaced by a newer ClientHello")
 			}
-			c.candidate = true
 			s.candidates[addr] = c
 			if cur.phaseNow() == phaseVerified {
 				// its retransmitted flights would confuse a restarted client

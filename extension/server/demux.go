@@ -181,7 +181,6 @@ func (s *Server) budgeted(c *session, b []byte) (*session, []byte) {
 // address belongs to the new client now).
 func (s *Server) promoteLocked(cand, cur *session) {
 	delete(s.candidates, cand.addr)
-	cand.candidate = false
 	s.sessions[cand.addr] = cand
 	if cur == nil {
 		return

@@ -2,7 +2,6 @@ package server
 
 import (
 	"container/list"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -66,7 +65,6 @@ type session struct {
 	phase atomic.Int32 // a phase; changed under srv.mu
 
 	// Guarded by srv.mu.
-	candidate      bool          // started beside a live session at the same address
 	pool           *list.Element // position in the unverified pool
 	counted        bool          // holds a slot in the per-IP peer count
 	settled        bool          // no longer counted as a verified handshake in progress
@@ -336,6 +334,3 @@ func (c *session) SetReadDeadline(t time.Time) error {
 	return nil
 }
 func (c *session) SetWriteDeadline(time.Time) error { return nil }
-
-// String names the session in panics and logs.
-func (c *session) String() string { return fmt.Sprintf("session %v", c.addr) }
