@@ -6,6 +6,8 @@
 #   ./build.sh bench    the Go benchmarks (engine vs raw pion, echo, memory)
 #   ./build.sh all      the library for every target this machine can build
 #   ./build.sh package  dist/dtls_server-<version>.zip with addons/dtls_server/
+#   ./build.sh cgocheck the Godot suite against a library built with
+#                       GOEXPERIMENT=cgocheck2, run with GODEBUG=cgocheck=1,invalidptr=1
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -43,7 +45,7 @@ lib() {
 	*) exports=$LINUX_EXPORTS ;;
 	esac
 	say "building $out ($goos/$goarch)"
-	GOOS=$goos GOARCH=$goarch CC=$cc $GO build -buildmode=c-shared -trimpath -tags netgo \
+	GOOS=$goos GOARCH=$goarch CC=$cc GOEXPERIMENT=${LIB_GOEXPERIMENT:-${GOEXPERIMENT:-}} $GO build -buildmode=c-shared -trimpath -tags netgo \
 		-ldflags="-s -w $exports" -o "$ADDON/bin/$out" ./bridge
 	rm -f "$ADDON/bin/${out%.*}.h"
 }
@@ -208,6 +210,13 @@ test)
 	test_godot
 	;;
 all) build_all ;;
+cgocheck)
+	# Every pointer passed between Go and C is checked (cgocheck2: also
+	# stores of Go pointers into C memory); a violation aborts the engine
+	# with a Go traceback, so the suite fails.
+	export LIB_GOEXPERIMENT=cgocheck2 GODEBUG=cgocheck=1,invalidptr=1
+	test_godot
+	;;
 package) package ;;
 bench)
 	tmp=$(mktemp -d)
@@ -226,12 +235,12 @@ bench)
 	else
 		build_addon
 		say "Godot benchmarks: DTLSServer vs GoDTLSServer vs raw pion (writes docs/benchmarks.md, docs/join_storm.svg)"
-		$GO build -o "$tmp/loadgen" ./extension/loadgen
-		$GO run ./extension/benchrun -godot "$godot" -project godot_project -loadgen "$tmp/loadgen" -out docs -runs "${COUNT:-3}" ${QUICK:+-quick}
+		$GO build -o "$tmp/loadgen" ./extension/cmd/loadgen
+		$GO run ./extension/cmd/benchrun -godot "$godot" -project godot_project -loadgen "$tmp/loadgen" -out docs -runs "${COUNT:-3}" ${QUICK:+-quick}
 	fi
 	;;
 *)
-	echo "usage: $0 [build|test|bench|all|package]" >&2
+	echo "usage: $0 [build|test|bench|all|package|cgocheck]" >&2
 	exit 2
 	;;
 esac

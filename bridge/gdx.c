@@ -26,7 +26,62 @@ __attribute__((constructor)) static void pin_self(void) {
 static void on_initialize(void *userdata, uint32_t level) { goInitialize(level); }
 static void on_deinitialize(void *userdata, uint32_t level) { goDeinitialize(level); }
 
-#define LOAD(name) gdx.name = (void *)get_proc(#name)
+// One interface function: its name and the field of gdx it is loaded into.
+typedef struct {
+	const char *name;
+	void **field;
+} gdx_function;
+
+#define FN(name) { #name, (void **)&gdx.name }
+
+// Every function the addon calls. A missing one refuses the library with
+// one error naming it (an engine built with deprecated=no lacks some), rather
+// than crashing on the first call.
+static const gdx_function required[] = {
+	FN(print_warning_with_message),
+	FN(variant_new_copy),
+	FN(variant_new_nil),
+	FN(variant_destroy),
+	FN(variant_get_type),
+	FN(variant_call),
+	FN(variant_construct),
+	FN(variant_set),
+	FN(variant_get),
+	FN(variant_get_indexed),
+	FN(get_variant_from_type_constructor),
+	FN(get_variant_to_type_constructor),
+	FN(variant_get_ptr_destructor),
+	FN(variant_get_ptr_constructor),
+	FN(variant_get_ptr_builtin_method),
+	FN(string_new_with_utf8_chars_and_len2),
+	FN(string_to_utf8_chars),
+	FN(string_name_new_with_latin1_chars),
+	FN(packed_byte_array_operator_index),
+	FN(packed_byte_array_operator_index_const),
+	FN(object_method_bind_call),
+	FN(object_method_bind_ptrcall),
+	FN(object_destroy),
+	FN(object_set_instance),
+	FN(object_get_instance_id),
+	FN(object_get_instance_from_id),
+	FN(ref_get_object),
+	FN(ref_set_object),
+	FN(classdb_construct_object),
+	FN(classdb_get_method_bind),
+	FN(classdb_register_extension_class2),
+	FN(classdb_register_extension_class_method),
+	FN(classdb_register_extension_class_integer_constant),
+	FN(classdb_register_extension_class_property),
+	FN(classdb_register_extension_class_signal),
+	FN(classdb_unregister_extension_class),
+};
+
+// Functions the addon uses when present: the class reference in the editor.
+static const gdx_function optional[] = {
+	FN(editor_help_load_xml_from_utf8_chars_and_len),
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 // Entry symbol named in dtls_server.gdextension.
 #ifdef _WIN32
@@ -39,8 +94,8 @@ gdx_bool dtls_server_library_init(gdx_get_proc_address get_proc, void *library, 
 		return 0;
 	}
 	memset(&gdx, 0, sizeof(gdx));
-	LOAD(get_godot_version);
-	LOAD(print_error_with_message);
+	gdx.get_godot_version = (void *)get_proc("get_godot_version");
+	gdx.print_error_with_message = (void *)get_proc("print_error_with_message");
 	if (gdx.get_godot_version == NULL || gdx.print_error_with_message == NULL) {
 		return 0;
 	}
@@ -50,55 +105,19 @@ gdx_bool dtls_server_library_init(gdx_get_proc_address get_proc, void *library, 
 				"dtls_server_library_init", __FILE__, __LINE__, 1);
 		return 0;
 	}
-	LOAD(print_warning_with_message);
-	LOAD(variant_new_copy);
-	LOAD(variant_new_nil);
-	LOAD(variant_destroy);
-	LOAD(variant_get_type);
-	LOAD(variant_call);
-	LOAD(variant_construct);
-	LOAD(variant_set);
-	LOAD(variant_get);
-	LOAD(variant_get_indexed);
-	LOAD(get_variant_from_type_constructor);
-	LOAD(get_variant_to_type_constructor);
-	LOAD(variant_get_ptr_destructor);
-	LOAD(variant_get_ptr_constructor);
-	LOAD(variant_get_ptr_builtin_method);
-	LOAD(string_new_with_utf8_chars_and_len2);
-	LOAD(string_to_utf8_chars);
-	LOAD(string_name_new_with_latin1_chars);
-	LOAD(packed_byte_array_operator_index);
-	LOAD(packed_byte_array_operator_index_const);
-	LOAD(object_method_bind_call);
-	LOAD(object_method_bind_ptrcall);
-	LOAD(object_destroy);
-	LOAD(object_set_instance);
-	LOAD(object_get_instance_id);
-	LOAD(object_get_instance_from_id);
-	LOAD(ref_get_object);
-	LOAD(ref_set_object);
-	LOAD(classdb_construct_object);
-	LOAD(classdb_get_method_bind);
-	LOAD(classdb_register_extension_class2);
-	LOAD(classdb_register_extension_class_method);
-	LOAD(classdb_register_extension_class_integer_constant);
-	LOAD(classdb_register_extension_class_property);
-	LOAD(classdb_register_extension_class_signal);
-	LOAD(classdb_unregister_extension_class);
-	LOAD(editor_help_load_xml_from_utf8_chars_and_len);
-	// Everything but editor help is required.
-	void **fns = (void **)&gdx.get_godot_version;
-	void **last = (void **)&gdx.classdb_unregister_extension_class;
-	for (void **f = fns; f <= last; f++) {
-		if (*f == NULL) {
-			gdx.print_error_with_message("GoDTLS: this Godot build lacks a GDExtension function the addon needs",
-					"was the engine built with deprecated=no?", "dtls_server_library_init", __FILE__, __LINE__, 1);
+	for (size_t i = 0; i < COUNT(required); i++) {
+		*required[i].field = (void *)get_proc(required[i].name);
+		if (*required[i].field == NULL) {
+			gdx.print_error_with_message("GoDTLS: this Godot build lacks a GDExtension function the addon needs (was it built with deprecated=no?)",
+					required[i].name, "dtls_server_library_init", __FILE__, __LINE__, 1);
 			return 0;
 		}
 	}
+	for (size_t i = 0; i < COUNT(optional); i++) {
+		*optional[i].field = (void *)get_proc(optional[i].name);
+	}
 	gdx.library = library;
-	init->minimum_initialization_level = 2; // SCENE
+	init->minimum_initialization_level = GDX_INIT_SCENE;
 	init->userdata = NULL;
 	init->initialize = on_initialize;
 	init->deinitialize = on_deinitialize;
@@ -190,9 +209,23 @@ gdx_bool gdx_variant_get_indexed(gdx_cptr self, gdx_int i, gdx_ptr r_ret) {
 
 // args points at argc consecutive Variants; the pointer array lives here, on
 // the C stack, because Go memory may not hold pointers handed to C.
+// too_many refuses a call with more arguments than the pointer arrays hold.
+static int too_many(int argc, gdx_call_error *err) {
+	if (argc >= 0 && argc <= GDX_MAX_ARGS) {
+		return 0;
+	}
+	err->error = GDX_CALL_ERROR_TOO_MANY_ARGUMENTS;
+	err->argument = 0;
+	err->expected = GDX_MAX_ARGS;
+	return 1;
+}
+
 void gdx_variant_call(gdx_ptr self, gdx_cptr method, gdx_ptr variants, int argc, gdx_ptr r_ret, gdx_call_error *err) {
+	if (too_many(argc, err)) {
+		return;
+	}
 	gdx_cptr args[GDX_MAX_ARGS];
-	for (int i = 0; i < argc && i < GDX_MAX_ARGS; i++) {
+	for (int i = 0; i < argc; i++) {
 		args[i] = (char *)variants + i * GDX_VARIANT_SIZE;
 	}
 	gdx.variant_call(self, method, args, argc, r_ret, err);
@@ -221,7 +254,7 @@ static builtin_method pba_size, pba_resize;
 
 // Builtin method hashes from the 4.x API (stable since 4.1).
 int gdx_cache_builtins(void) {
-	uint8_t sn[8];
+	uint8_t sn[GDX_STRING_NAME_SIZE];
 	gdx_string_name_new(sn, "size");
 	pba_size = (builtin_method)gdx.variant_get_ptr_builtin_method(GDX_PACKED_BYTE_ARRAY, sn, 3173160232);
 	gdx_destroy(GDX_STRING_NAME, sn);
@@ -254,23 +287,34 @@ const uint8_t *gdx_pba_data(gdx_cptr pba, gdx_int *r_len) {
 }
 
 void gdx_bind_call(gdx_ptr mb, gdx_ptr obj, gdx_ptr variants, int argc, gdx_ptr r_ret, gdx_call_error *err) {
+	if (too_many(argc, err)) {
+		return;
+	}
+	if (mb == NULL || obj == NULL) {
+		err->error = GDX_CALL_ERROR_INSTANCE_IS_NULL;
+		return;
+	}
 	gdx_cptr args[GDX_MAX_ARGS];
-	for (int i = 0; i < argc && i < GDX_MAX_ARGS; i++) {
+	for (int i = 0; i < argc; i++) {
 		args[i] = (char *)variants + i * GDX_VARIANT_SIZE;
 	}
 	gdx.object_method_bind_call(mb, obj, args, argc, r_ret, err);
 }
 
-void gdx_bind_ptrcall(gdx_ptr mb, gdx_ptr obj, gdx_ptr slots, int argc, gdx_ptr r_ret) {
+int gdx_bind_ptrcall(gdx_ptr mb, gdx_ptr obj, gdx_ptr slots, int argc, gdx_ptr r_ret) {
+	if (argc < 0 || argc > GDX_MAX_ARGS || mb == NULL || obj == NULL) {
+		return 0;
+	}
 	gdx_cptr args[GDX_MAX_ARGS];
-	for (int i = 0; i < argc && i < GDX_MAX_ARGS; i++) {
+	for (int i = 0; i < argc; i++) {
 		args[i] = (char *)slots + i * GDX_SLOT_SIZE;
 	}
 	gdx.object_method_bind_ptrcall(mb, obj, args, r_ret);
+	return 1;
 }
 
 gdx_ptr gdx_method_bind(const char *cls, const char *method, gdx_int hash) {
-	uint8_t c[8], m[8];
+	uint8_t c[GDX_STRING_NAME_SIZE], m[GDX_STRING_NAME_SIZE];
 	gdx_string_name_new(c, cls);
 	gdx_string_name_new(m, method);
 	gdx_ptr mb = gdx.classdb_get_method_bind(c, m, hash);

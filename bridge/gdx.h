@@ -21,11 +21,61 @@ enum {
 	GDX_PACKED_BYTE_ARRAY = 29,
 };
 
-// A Variant is 24 bytes in single-precision builds (the official ones).
-#define GDX_VARIANT_SIZE 24
-// A ptrcall slot big enough for every argument type used here (PBA is 16).
+// Variant storage owned by this library. A Variant is 24 bytes in
+// single-precision engines (the official builds) and 40 in `precision=double`
+// ones; every slot we own is sized for the larger layout, and bytes are never
+// copied into or out of a Variant Godot owns (variant_new_copy does that), so
+// one library serves both.
+#define GDX_VARIANT_SIZE 40
+// A ptrcall slot big enough for every argument type used here (a
+// PackedByteArray is 16 bytes; String, StringName and Object pointers 8).
 #define GDX_SLOT_SIZE 16
+// The most arguments any call through these wrappers passes; the wrappers
+// refuse more (GDX_CALL_ERROR_TOO_MANY_ARGUMENTS) instead of reading past
+// their pointer arrays.
 #define GDX_MAX_ARGS 8
+
+// Sizes of builtin values in ptrcall slots (the same in both precisions).
+#define GDX_STRING_SIZE 8
+#define GDX_STRING_NAME_SIZE 8
+#define GDX_PACKED_ARRAY_SIZE 16
+
+// GDExtensionCallErrorType.
+enum {
+	GDX_CALL_OK = 0,
+	GDX_CALL_ERROR_INVALID_METHOD = 1,
+	GDX_CALL_ERROR_INVALID_ARGUMENT = 2,
+	GDX_CALL_ERROR_TOO_MANY_ARGUMENTS = 3,
+	GDX_CALL_ERROR_TOO_FEW_ARGUMENTS = 4,
+	GDX_CALL_ERROR_INSTANCE_IS_NULL = 5,
+};
+
+// GDExtensionClassMethodFlags.
+enum {
+	GDX_METHOD_FLAG_NORMAL = 1,
+	GDX_METHOD_FLAG_CONST = 4,
+};
+
+// GDExtensionClassMethodArgumentMetadata.
+enum {
+	GDX_METADATA_NONE = 0,
+	GDX_METADATA_INT_IS_INT64 = 4,
+	GDX_METADATA_REAL_IS_DOUBLE = 10,
+};
+
+// PropertyUsageFlags.
+enum {
+	GDX_USAGE_STORAGE = 2,
+	GDX_USAGE_EDITOR = 4,
+	GDX_USAGE_DEFAULT = GDX_USAGE_STORAGE | GDX_USAGE_EDITOR,
+	GDX_USAGE_CLASS_IS_ENUM = 1 << 16,
+};
+
+// Initialization levels.
+enum {
+	GDX_INIT_SCENE = 2,
+	GDX_INIT_EDITOR = 3,
+};
 
 typedef struct {
 	int32_t error;
@@ -101,7 +151,8 @@ typedef struct {
 
 typedef void *(*gdx_get_proc_address)(const char *name);
 
-// Loaded interface. NULL means "not available in this engine".
+// Loaded interface. gdx.c loads every field by name; the functions in its
+// `required` list must be present, the others (editor help) are optional.
 typedef struct {
 	void *library;
 	gdx_version version;
@@ -171,7 +222,7 @@ int gdx_cache_builtins(void);
 void gdx_pba_new(gdx_ptr r_pba, const uint8_t *data, gdx_int len);
 const uint8_t *gdx_pba_data(gdx_cptr pba, gdx_int *r_len);
 void gdx_bind_call(gdx_ptr mb, gdx_ptr obj, gdx_ptr variants, int argc, gdx_ptr r_ret, gdx_call_error *err);
-void gdx_bind_ptrcall(gdx_ptr mb, gdx_ptr obj, gdx_ptr slots, int argc, gdx_ptr r_ret);
+int gdx_bind_ptrcall(gdx_ptr mb, gdx_ptr obj, gdx_ptr slots, int argc, gdx_ptr r_ret);
 gdx_ptr gdx_method_bind(const char *cls, const char *method, gdx_int hash);
 void gdx_object_destroy(gdx_ptr obj);
 void gdx_object_set_instance(gdx_ptr obj, gdx_cptr class_name, uintptr_t handle);

@@ -10,96 +10,107 @@ import (
 	"unsafe"
 )
 
-// Class IDs passed to Godot as class_userdata.
-const (
-	classServer = 1
-	classPeer   = 2
-)
+// Instances: Godot holds each object's Go side as an integer handle (no Go
+// pointer crosses into C); this table maps handles and object pointers back.
+// free_instance may run on any thread, so the table is locked; the lock is
+// never held across a call into Godot.
 
-// Godot holds instances as integer handles; this table maps them back.
-// free_instance may run on any thread, so it is guarded; the lock is never
-// held across a call into Godot.
+type instanceRecord struct {
+	inst instance
+	obj  unsafe.Pointer
+}
+
 var (
 	handlesMu  sync.Mutex
-	handles    = map[uintptr]any{}
+	handles    = map[uintptr]instanceRecord{}
 	byObject   = map[unsafe.Pointer]uintptr{}
 	nextHandle uintptr
 )
 
-func newHandle(inst any, obj unsafe.Pointer) uintptr {
+// construct makes a Godot object of class c: the parent engine object with
+// make's instance attached. GDScript's new() and Go code both come here.
+func construct(c *classDef, make func(obj unsafe.Pointer) instance) (unsafe.Pointer, instance) {
+	obj := C.gdx_construct(sn(c.parent).ptr())
+	if obj == nil {
+		panic("cannot construct " + c.parent + " for " + c.name)
+	}
+	inst := make(obj)
 	handlesMu.Lock()
-	defer handlesMu.Unlock()
 	nextHandle++
-	handles[nextHandle] = inst
-	byObject[obj] = nextHandle
-	return nextHandle
+	h := nextHandle
+	handles[h] = instanceRecord{inst, obj}
+	byObject[obj] = h
+	handlesMu.Unlock()
+	C.gdx_object_set_instance(obj, sn(c.name).ptr(), C.uintptr_t(h))
+	return obj, inst
 }
 
-func instance(h uintptr) any {
+// constructNamed constructs an object of a registered class by name.
+func constructNamed(class string, make func(obj unsafe.Pointer) instance) (unsafe.Pointer, instance) {
+	c := classByName(class)
+	if c == nil {
+		panic(class + " is not registered")
+	}
+	return construct(c, make)
+}
+
+// createInstance answers create_instance (GDScript's new()).
+func createInstance(classID uintptr) unsafe.Pointer {
+	c := classByID(classID)
+	if c == nil || c.create == nil {
+		return nil
+	}
+	obj, _ := construct(c, c.create)
+	return obj
+}
+
+func instanceAt(h uintptr) instance {
 	handlesMu.Lock()
 	defer handlesMu.Unlock()
-	return handles[h]
+	return handles[h].inst
 }
 
 // instanceOf finds our instance behind an Object pointer, or nil if the
 // object is not one of ours.
-func instanceOf(obj unsafe.Pointer) any {
+func instanceOf(obj unsafe.Pointer) instance {
 	if obj == nil {
 		return nil
 	}
 	handlesMu.Lock()
 	defer handlesMu.Unlock()
 	if h, ok := byObject[obj]; ok {
-		return handles[h]
+		return handles[h].inst
 	}
 	return nil
 }
 
-func createInstance(classID C.uintptr_t) uintptr {
-	switch classID {
-	case classServer:
-		obj := C.gdx_construct(unsafe.Pointer(sn("RefCounted")))
-		s := newGDServer(obj)
-		h := newHandle(s, obj)
-		C.gdx_object_set_instance(obj, unsafe.Pointer(sn("GoDTLSServer")), C.uintptr_t(h))
-		return uintptr(obj)
-	case classPeer:
-		return uintptr(newPeerObject(nil, nil).obj)
-	}
-	return 0
-}
-
+// freeInstance answers free_instance: forget the handle, then let the
+// instance release its state (outside the lock).
 func freeInstance(h uintptr) {
 	handlesMu.Lock()
-	inst := handles[h]
+	rec, ok := handles[h]
 	delete(handles, h)
-	switch x := inst.(type) {
-	case *gdServer:
-		delete(byObject, x.obj)
-	case *gdPeer:
-		delete(byObject, x.obj)
+	if ok {
+		delete(byObject, rec.obj)
 	}
 	handlesMu.Unlock()
-	switch x := inst.(type) {
-	case *gdServer:
-		x.free()
-	case *gdPeer:
-		x.free()
+	if ok {
+		rec.inst.free()
 	}
 }
 
-// stopAllServers runs at deinit: the engine is quitting, maybe with live
-// connections. Every server sends close_notify and its goroutines end.
-func stopAllServers() {
+// shutdownAll runs at deinitialization: the engine is quitting, maybe with
+// live connections. Each live instance that has work to do does it now.
+func shutdownAll() {
 	handlesMu.Lock()
-	var servers []*gdServer
-	for _, inst := range handles {
-		if s, ok := inst.(*gdServer); ok {
-			servers = append(servers, s)
+	var live []shutdowner
+	for _, rec := range handles {
+		if s, ok := rec.inst.(shutdowner); ok {
+			live = append(live, s)
 		}
 	}
 	handlesMu.Unlock()
-	for _, s := range servers {
-		s.srv.Stop()
+	for _, s := range live {
+		s.shutdown()
 	}
 }

@@ -1,0 +1,337 @@
+package main
+
+/*
+#include "gdx.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// Calls into extension classes: Godot → C trampoline (gdx.c) → Go export
+// (main.go) → here: find the method and the instance, decode the arguments,
+// run the method, write its result in the form the caller expects.
+
+// callMethod serves untyped calls, call(), signals and Callables: it checks
+// the count and types itself and applies defaults, as Godot expects of an
+// extension's call_func.
+func callMethod(id, handle uintptr, argp unsafe.Pointer, argc int, ret unsafe.Pointer, err *C.gdx_call_error) {
+	m := methodByID(id)
+	inst := instanceAt(handle)
+	if m == nil || inst == nil {
+		err.error = callInstanceIsNull
+		return
+	}
+	required := len(m.args) - len(defaultsOf(m))
+	if argc < required {
+		err.error, err.expected = callTooFewArguments, C.int32_t(required)
+		return
+	}
+	if argc > len(m.args) {
+		err.error, err.expected = callTooManyArguments, C.int32_t(len(m.args))
+		return
+	}
+	var argv []unsafe.Pointer
+	if argc > 0 {
+		argv = unsafe.Slice((*unsafe.Pointer)(argp), argc)
+	}
+	vals := make(args, len(m.args))
+	defer vals.destroy()
+	for i, a := range m.args {
+		if i >= argc {
+			vals[i] = defaultValue(a)
+			continue
+		}
+		v, ok := fromVariant((*variant)(argv[i]), a)
+		if !ok {
+			err.error, err.argument, err.expected = callInvalidArgument, C.int32_t(i), C.int32_t(a.typ)
+			return
+		}
+		vals[i] = v
+	}
+	r := m.impl(inst, vals)
+	if ret == nil {
+		discard(r)
+		return
+	}
+	writeVariant(ret, m.name, m.ret, r)
+}
+
+// callMethodPtr serves typed GDScript calls and engine calls: Godot has
+// checked the types; every argument is present.
+func callMethodPtr(id, handle uintptr, argp unsafe.Pointer, ret unsafe.Pointer) {
+	m := methodByID(id)
+	inst := instanceAt(handle)
+	if m == nil || inst == nil {
+		return
+	}
+	n := len(m.args)
+	var argv []unsafe.Pointer
+	if n > 0 {
+		argv = unsafe.Slice((*unsafe.Pointer)(argp), n)
+	}
+	vals := make(args, n)
+	defer vals.destroy()
+	for i, a := range m.args {
+		vals[i] = fromSlot(argv[i], a)
+	}
+	r := m.impl(inst, vals)
+	if ret == nil {
+		discard(r)
+		return
+	}
+	writeSlot(ret, m.name, m.ret, r)
+}
+
+// virtualData encodes a class and its virtual for Godot to hand back.
+func virtualData(c *classDef, i int) uintptr { return c.id<<16 | uintptr(i+1) }
+
+// findVirtual answers get_virtual_call_data: 0 means "not overridden".
+func findVirtual(classID uintptr, name unsafe.Pointer) uintptr {
+	c := classByID(classID)
+	if c == nil {
+		return 0
+	}
+	key := snKey(name)
+	for i, v := range c.virtuals {
+		if v.key == key {
+			return virtualData(c, i)
+		}
+	}
+	return 0
+}
+
+// callVirtual runs a virtual override and writes its typed result.
+func callVirtual(handle, data uintptr, argp unsafe.Pointer, ret unsafe.Pointer) {
+	c := classByID(data >> 16)
+	i := int(data&0xffff) - 1
+	if c == nil || i < 0 || i >= len(c.virtuals) {
+		panic(fmt.Sprintf("virtual call data %#x names no virtual", data))
+	}
+	v := c.virtuals[i]
+	inst := instanceAt(handle)
+	if inst == nil {
+		writeSlot(ret, v.name, v.ret, v.gone)
+		return
+	}
+	var argv []unsafe.Pointer
+	if v.argc > 0 { // a virtual without arguments receives NULL
+		argv = unsafe.Slice((*unsafe.Pointer)(argp), v.argc)
+	}
+	writeSlot(ret, v.name, v.ret, v.impl(inst, argv))
+}
+
+func (a args) destroy() {
+	for _, v := range a {
+		if v.dict != nil {
+			v.dict.destroy()
+		}
+	}
+}
+
+func fromVariant(v *variant, a argSpec) (value, bool) {
+	var out value
+	t := v.typ()
+	switch a.typ {
+	case tInt:
+		switch t {
+		case tInt:
+			variantInto(tInt, unsafe.Pointer(&out.i), v)
+		case tFloat:
+			var f float64
+			variantInto(tFloat, unsafe.Pointer(&f), v)
+			out.i = int64(f)
+		default:
+			return out, false
+		}
+	case tFloat:
+		switch t {
+		case tFloat:
+			variantInto(tFloat, unsafe.Pointer(&out.f), v)
+		case tInt:
+			var i int64
+			variantInto(tInt, unsafe.Pointer(&i), v)
+			out.f = float64(i)
+		default:
+			return out, false
+		}
+	case tBool:
+		if t != tBool {
+			return out, false
+		}
+		var b uint8
+		variantInto(tBool, unsafe.Pointer(&b), v)
+		out.b = b != 0
+	case tString:
+		s, ok := stringOf(v)
+		if !ok {
+			return out, false
+		}
+		out.s = s
+	case tBytes:
+		b, ok := bytesOf(v)
+		if !ok {
+			return out, false
+		}
+		out.bytes = b
+	case tObject:
+		switch t {
+		case tNil:
+		case tObject:
+			variantInto(tObject, unsafe.Pointer(&out.obj), v)
+		default:
+			return out, false
+		}
+	case tDictionary:
+		if t != tDictionary {
+			return out, false
+		}
+		c := copyVariant(v.ptr())
+		out.dict = &c
+	default:
+		panic(fmt.Sprintf("argument %s: type %v is not supported by the binding", a.name, a.typ))
+	}
+	return out, true
+}
+
+func fromSlot(p unsafe.Pointer, a argSpec) value {
+	var out value
+	if p == nil { // a null Object argument arrives as a NULL slot pointer
+		return out
+	}
+	switch a.typ {
+	case tInt:
+		out.i = *(*int64)(p)
+	case tFloat:
+		out.f = *(*float64)(p)
+	case tBool:
+		out.b = *(*uint8)(p) != 0
+	case tString:
+		out.s = goString(p)
+	case tBytes:
+		out.bytes = goBytes(p)
+	case tObject:
+		out.obj = *(*unsafe.Pointer)(p)
+	case tDictionary:
+		d := variantFrom(tDictionary, p)
+		out.dict = &d
+	default:
+		panic(fmt.Sprintf("argument %s: type %v is not supported by the binding", a.name, a.typ))
+	}
+	return out
+}
+
+// mismatch is the panic for a result that is not of the declared type.
+func mismatch(name string, t vtype, r result) string {
+	return fmt.Sprintf("%s is declared to return %v but returned %T", name, t, r)
+}
+
+// writeVariant stores r into the caller's initialized Variant. The value is
+// built in our own storage and copied with variant_new_copy, which is right
+// for both Variant sizes (single and double precision).
+func writeVariant(ret unsafe.Pointer, name string, t vtype, r result) {
+	var v variant
+	switch x := r.(type) {
+	case nil:
+		if t != tNil && t != tObject {
+			panic(mismatch(name, t, r))
+		}
+		return
+	case int64:
+		checkType(name, t, tInt, r)
+		v = variantInt(x)
+	case gdError:
+		checkType(name, t, tInt, r)
+		v = variantInt(int64(x))
+	case bool:
+		checkType(name, t, tBool, r)
+		v = variantBool(x)
+	case float64:
+		checkType(name, t, tFloat, r)
+		v = variantFloat(x)
+	case string:
+		checkType(name, t, tString, r)
+		v = variantString(x)
+	case objResult:
+		checkType(name, t, tObject, r)
+		v = variantObject(x.obj)
+	case *dict:
+		checkType(name, t, tDictionary, r)
+		v = x.v
+	case *array:
+		checkType(name, t, tArray, r)
+		v = x.v
+	default:
+		panic(mismatch(name, t, r))
+	}
+	C.gdx_variant_destroy(ret)
+	C.gdx_variant_new_copy(ret, v.ptr())
+	v.destroy()
+}
+
+func checkType(name string, declared, got vtype, r result) {
+	if declared != got {
+		panic(mismatch(name, declared, r))
+	}
+}
+
+// writeSlot stores r into a ptrcall return slot of the declared type.
+func writeSlot(ret unsafe.Pointer, name string, t vtype, r result) {
+	switch x := r.(type) {
+	case nil:
+		// void, or a null Object: the slot already holds null
+		if t != tNil && t != tObject {
+			panic(mismatch(name, t, r))
+		}
+	case int64:
+		checkType(name, t, tInt, r)
+		*(*int64)(ret) = x
+	case gdError:
+		checkType(name, t, tInt, r)
+		*(*int64)(ret) = int64(x)
+	case bool:
+		checkType(name, t, tBool, r)
+		*(*uint8)(ret) = 0
+		if x {
+			*(*uint8)(ret) = 1
+		}
+	case float64:
+		checkType(name, t, tFloat, r)
+		*(*float64)(ret) = x
+	case string:
+		checkType(name, t, tString, r)
+		destroyBuiltin(tString, ret)
+		newString(ret, x)
+	case objResult:
+		checkType(name, t, tObject, r)
+		C.gdx_ref_set(ret, x.obj)
+	case *dict:
+		checkType(name, t, tDictionary, r)
+		destroyBuiltin(tDictionary, ret)
+		variantInto(tDictionary, ret, &x.v)
+		x.v.destroy()
+	case *array:
+		checkType(name, t, tArray, r)
+		destroyBuiltin(tArray, ret)
+		variantInto(tArray, ret, &x.v)
+		x.v.destroy()
+	default:
+		panic(mismatch(name, t, r))
+	}
+}
+
+// discard releases a result nobody receives.
+func discard(r result) {
+	switch x := r.(type) {
+	case objResult:
+		if x.fresh {
+			C.gdx_object_destroy(x.obj)
+		}
+	case *dict:
+		x.v.destroy()
+	case *array:
+		x.v.destroy()
+	}
+}

@@ -1,0 +1,161 @@
+package main
+
+/*
+#include <stdlib.h>
+#include "gdx.h"
+*/
+import "C"
+
+import (
+	"strconv"
+	"unsafe"
+)
+
+// Calls from the bridge into engine classes: method binds resolved once at
+// SCENE init, and the small wrappers the classes use. The hashes are the
+// 4.3+ ones; Godot keeps old hashes working as compatibility binds. Only
+// call these on Godot's threads with no Go lock held.
+
+type methodBind struct {
+	class, method string
+	hash          int64
+	ptr           unsafe.Pointer
+}
+
+var (
+	bindTLSIsServer       = &methodBind{class: "TLSOptions", method: "is_server", hash: 36873697}
+	bindTLSPrivateKey     = &methodBind{class: "TLSOptions", method: "get_private_key", hash: 2119971811}
+	bindTLSOwnCertificate = &methodBind{class: "TLSOptions", method: "get_own_certificate", hash: 1120709175}
+	bindKeySaveToString   = &methodBind{class: "CryptoKey", method: "save_to_string", hash: 32795936}
+	bindCertSaveToString  = &methodBind{class: "X509Certificate", method: "save_to_string", hash: 2841200299}
+	bindReference         = &methodBind{class: "RefCounted", method: "reference", hash: 2240911060}
+	bindUnreference       = &methodBind{class: "RefCounted", method: "unreference", hash: 2240911060}
+	bindEmitSignal        = &methodBind{class: "Object", method: "emit_signal", hash: 4047867050}
+	bindIsClass           = &methodBind{class: "Object", method: "is_class", hash: 3927539163}
+	bindGetPacket         = &methodBind{class: "PacketPeer", method: "get_packet", hash: 2115431945}
+	bindPutPacket         = &methodBind{class: "PacketPeer", method: "put_packet", hash: 680677267}
+	bindAvailable         = &methodBind{class: "PacketPeer", method: "get_available_packet_count", hash: 3905245786}
+	bindUDPPacketIP       = &methodBind{class: "PacketPeerUDP", method: "get_packet_ip", hash: 201670096}
+	bindUDPPacketPort     = &methodBind{class: "PacketPeerUDP", method: "get_packet_port", hash: 3905245786}
+	bindUDPIsConnected    = &methodBind{class: "PacketPeerUDP", method: "is_socket_connected", hash: 36873697}
+)
+
+var engineBinds = []*methodBind{
+	bindTLSIsServer, bindTLSPrivateKey, bindTLSOwnCertificate, bindKeySaveToString, bindCertSaveToString,
+	bindReference, bindUnreference, bindEmitSignal, bindIsClass,
+	bindGetPacket, bindPutPacket, bindAvailable, bindUDPPacketIP, bindUDPPacketPort, bindUDPIsConnected,
+}
+
+// bindEngineMethods resolves every bind; a missing one is reported by name
+// (its calls then do nothing: gdx_bind_ptrcall refuses a NULL bind).
+func bindEngineMethods() {
+	for _, b := range engineBinds {
+		cls, m := C.CString(b.class), C.CString(b.method)
+		b.ptr = C.gdx_method_bind(cls, m, C.gdx_int(b.hash))
+		C.free(unsafe.Pointer(cls))
+		C.free(unsafe.Pointer(m))
+		if b.ptr == nil {
+			pushError("GoDTLS initialize", "this engine has no "+b.class+"."+b.method+" with the expected signature")
+		}
+	}
+}
+
+// slots is ptrcall argument storage: fixed cells in Go memory that hold
+// only Godot values, never Go pointers.
+type slots [maxArgs][C.GDX_SLOT_SIZE]byte
+
+func (s *slots) ptr() unsafe.Pointer       { return unsafe.Pointer(&s[0][0]) }
+func (s *slots) cell(i int) unsafe.Pointer { return unsafe.Pointer(&s[i][0]) }
+
+// ptrcall calls b on obj with argc arguments from a (nil: none) into ret.
+func (b *methodBind) ptrcall(obj unsafe.Pointer, a *slots, argc int, ret unsafe.Pointer) bool {
+	var ap unsafe.Pointer
+	if a != nil {
+		ap = a.ptr()
+	}
+	return C.gdx_bind_ptrcall(b.ptr, obj, ap, C.int(argc), ret) != 0
+}
+
+// retain takes our own reference on a RefCounted argument we keep.
+func retain(obj unsafe.Pointer) {
+	var ok uint8
+	bindReference.ptrcall(obj, nil, 0, unsafe.Pointer(&ok))
+}
+
+// release drops a reference a ptrcall handed us, freeing the object when it
+// was the last one.
+func release(obj unsafe.Pointer) {
+	if obj == nil {
+		return
+	}
+	var last uint8
+	if bindUnreference.ptrcall(obj, nil, 0, unsafe.Pointer(&last)) && last != 0 {
+		C.gdx_object_destroy(obj)
+	}
+}
+
+// isClass asks Object.is_class(name).
+func isClass(obj unsafe.Pointer, name string) bool {
+	if obj == nil {
+		return false
+	}
+	var a slots
+	newString(a.cell(0), name)
+	defer destroyBuiltin(tString, a.cell(0))
+	var ret uint8
+	return bindIsClass.ptrcall(obj, &a, 1, unsafe.Pointer(&ret)) && ret != 0
+}
+
+// callString calls a method returning a String (args as given).
+func callString(b *methodBind, obj unsafe.Pointer, a *slots, argc int) string {
+	s := makeString("")
+	defer s.destroy()
+	b.ptrcall(obj, a, argc, s.ptr())
+	return s.String()
+}
+
+// tlsOptionsPEM reads the server key and certificate of a TLSOptions as PEM
+// through its 4.3+ getters.
+func tlsOptionsPEM(opts unsafe.Pointer) (keyPEM, certPEM string, isServer bool) {
+	var srv uint8
+	bindTLSIsServer.ptrcall(opts, nil, 0, unsafe.Pointer(&srv))
+	if srv == 0 {
+		return "", "", false
+	}
+	var keySlot, certSlot unsafe.Pointer
+	bindTLSPrivateKey.ptrcall(opts, nil, 0, unsafe.Pointer(&keySlot))
+	bindTLSOwnCertificate.ptrcall(opts, nil, 0, unsafe.Pointer(&certSlot))
+	key := C.gdx_ref_get(unsafe.Pointer(&keySlot))
+	cert := C.gdx_ref_get(unsafe.Pointer(&certSlot))
+	if key != nil {
+		var a slots // public_only = false
+		keyPEM = callString(bindKeySaveToString, key, &a, 1)
+		release(key)
+	}
+	if cert != nil {
+		certPEM = callString(bindCertSaveToString, cert, nil, 0)
+		release(cert)
+	}
+	return keyPEM, certPEM, true
+}
+
+// emit sends a signal from obj and destroys args. Call only on Godot's
+// thread, with no Go lock held: the handlers run inside this call and may
+// call back into us.
+func emit(obj unsafe.Pointer, signal string, args ...variant) {
+	all := make([]variant, 0, len(args)+1)
+	all = append(all, variantStringName(sn(signal)))
+	all = append(all, args...)
+	defer func() {
+		for i := range all {
+			all[i].destroy()
+		}
+	}()
+	var ret variant
+	var err C.gdx_call_error
+	C.gdx_bind_call(bindEmitSignal.ptr, obj, all[0].ptr(), C.int(len(all)), ret.ptr(), &err)
+	ret.destroy()
+	if err.error != callOK {
+		pushError("emit_signal", signal+": the call was refused (error "+strconv.Itoa(int(err.error))+")")
+	}
+}

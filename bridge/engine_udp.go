@@ -1,0 +1,44 @@
+package main
+
+import (
+	"unsafe"
+)
+
+// udpPeer is a PacketPeerUDP from UDPServer.take_connection(), which owns
+// the socket and queues this address's datagrams (DTLSServer-compatible
+// mode). Calls go through engine method binds, on Godot's thread.
+type udpPeer struct{ obj unsafe.Pointer }
+
+func (u udpPeer) connected() bool {
+	var ok uint8
+	bindUDPIsConnected.ptrcall(u.obj, nil, 0, unsafe.Pointer(&ok))
+	return ok != 0
+}
+
+func (u udpPeer) available() int {
+	var n int64
+	bindAvailable.ptrcall(u.obj, nil, 0, unsafe.Pointer(&n))
+	return int(n)
+}
+
+// next pops one datagram with its source address.
+func (u udpPeer) next() ([]byte, string, int) {
+	pkt := makePackedBytes(nil)
+	bindGetPacket.ptrcall(u.obj, nil, 0, pkt.ptr())
+	b := pkt.bytes()
+	pkt.destroy()
+	ip := callString(bindUDPPacketIP, u.obj, nil, 0)
+	var port int64
+	bindUDPPacketPort.ptrcall(u.obj, nil, 0, unsafe.Pointer(&port))
+	return b, ip, int(port)
+}
+
+// send queues one datagram; the result is the Error put_packet returned.
+func (u udpPeer) send(b []byte) gdError {
+	var a slots
+	newPackedBytes(a.cell(0), b)
+	defer destroyBuiltin(tBytes, a.cell(0))
+	var ret int64
+	bindPutPacket.ptrcall(u.obj, &a, 1, unsafe.Pointer(&ret))
+	return gdError(ret)
+}

@@ -1,0 +1,268 @@
+package main
+
+/*
+#include <stdlib.h>
+#include <string.h>
+#include "gdx.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"godtls/extension/server"
+)
+
+// GoDTLSPeer: one client of a GoDTLSServer (connected, or in take_connection
+// (udp_peer) mode still handshaking), a PacketPeer through its virtuals.
+// Everything Godot sees of the class is declared in peerClass.
+
+const peerName = "GoDTLSPeer"
+
+func peerClass() *classDef {
+	return &classDef{
+		name:   peerName,
+		parent: "PacketPeerExtension",
+		create: func(obj unsafe.Pointer) instance { return newGDPeer(obj, nil, nil) },
+		methods: []*methodDef{
+			method("poll", (*gdPeer).poll),
+			method("get_status", (*gdPeer).status).returnsEnum(peerName + ".Status").readOnly(),
+			method("disconnect_from_peer", (*gdPeer).disconnect),
+			method("get_packet_ip", (*gdPeer).packetIP).returns(tString).readOnly(),
+			method("get_packet_port", (*gdPeer).packetPort).returns(tInt).readOnly(),
+			method("get_last_packet_time", (*gdPeer).lastPacketTime).returns(tFloat).readOnly(),
+			method("get_psk_identity", (*gdPeer).pskIdentity).returns(tString).readOnly(),
+			method("get_last_error", (*gdPeer).lastError).returns(tString).readOnly(),
+			method("get_stats", (*gdPeer).stats).returns(tDictionary),
+			// PacketPeer keeps get_max_packet_size() for engine code; scripts
+			// get the truth from here: the MTU minus the record overhead.
+			method("get_max_packet_size", (*gdPeer).maxPacketSize).returns(tInt).readOnly(),
+		},
+		enums: []enumDef{
+			{name: "Status", values: []string{"STATUS_DISCONNECTED", "STATUS_HANDSHAKING", "STATUS_CONNECTED", "STATUS_ERROR"}},
+		},
+		virtuals: []*virtualDef{
+			virtual("_get_packet", 2, tInt, errUnconfigured, (*gdPeer).getPacket),
+			virtual("_put_packet", 2, tInt, errUnconfigured, (*gdPeer).putPacket),
+			virtual("_get_available_packet_count", 0, tInt, int64(0), (*gdPeer).available),
+			virtual("_get_max_packet_size", 0, tInt, int64(0), (*gdPeer).maxPacketSizeVirtual),
+		},
+	}
+}
+
+// gdPeer is the Go side of one GoDTLSPeer object.
+type gdPeer struct {
+	obj   unsafe.Pointer
+	id    uint64       // the object's instance id, to tell whether obj is still alive
+	p     *server.Peer // nil for a GoDTLSPeer.new() that never connected
+	owner *gdServer
+
+	// buf holds the packet handed to Godot by _get_packet: C memory, valid
+	// until the next _get_packet or until the object is freed.
+	buf    unsafe.Pointer
+	bufCap int
+
+	// udp is set in DTLSServer-compatible mode: the PacketPeerUDP we hold a
+	// reference on, through which poll() moves the datagrams.
+	udp udpPeer
+}
+
+func newGDPeer(obj unsafe.Pointer, p *server.Peer, owner *gdServer) *gdPeer {
+	return &gdPeer{obj: obj, id: uint64(C.gdx_object_id(obj)), p: p, owner: owner}
+}
+
+// newPeerObject makes the Godot object for a peer of owner.
+func newPeerObject(p *server.Peer, owner *gdServer) *gdPeer {
+	_, inst := constructNamed(peerName, func(obj unsafe.Pointer) instance { return newGDPeer(obj, p, owner) })
+	return inst.(*gdPeer)
+}
+
+// alive tells whether Godot still has this peer's object.
+func (gp *gdPeer) alive() bool {
+	return C.gdx_object_from_id(C.uint64_t(gp.id)) == gp.obj
+}
+
+// free releases Go and C state. A listen-mode connection belongs to the
+// server: dropping the object does not disconnect (disconnect_from_peer
+// does).
+func (gp *gdPeer) free() {
+	if gp.owner != nil {
+		gp.owner.forgetPeer(gp)
+	}
+	if gp.udp.obj != nil {
+		// Like PacketPeerDTLS, dropping the peer ends its connection, so that
+		// UDPServer stops routing the address to a dead peer.
+		gp.p.Close()
+		gp.flush()
+		release(gp.udp.obj)
+		gp.udp.obj = nil
+	}
+	if gp.buf != nil {
+		C.free(gp.buf)
+		gp.buf = nil
+	}
+}
+
+// poll: listen-mode peers are fed by goroutines and have nothing to do;
+// UDPServer-mode peers move their datagrams here (copying only, on the
+// caller's thread; the crypto runs on the engine's goroutines).
+func (gp *gdPeer) poll(args) result {
+	if gp.udp.obj == nil || gp.p == nil {
+		return nil
+	}
+	for n := gp.udp.available(); n > 0; n-- {
+		b, _, _ := gp.udp.next()
+		gp.p.Feed(b)
+	}
+	gp.flush()
+	return nil
+}
+
+// flush sends what the engine queued for a UDPServer-mode peer.
+func (gp *gdPeer) flush() {
+	if gp.udp.obj == nil || gp.p == nil {
+		return
+	}
+	for b, ok := gp.p.Outbound(); ok; b, ok = gp.p.Outbound() {
+		gp.udp.send(b)
+	}
+}
+
+func (gp *gdPeer) status(args) result {
+	if gp.p == nil {
+		return int64(server.StatusDisconnected)
+	}
+	return int64(gp.p.Status())
+}
+
+func (gp *gdPeer) disconnect(args) result {
+	if gp.p != nil {
+		gp.p.Close()
+		gp.flush() // the close_notify
+	}
+	return nil
+}
+
+func (gp *gdPeer) packetIP(args) result {
+	if gp.p == nil {
+		return ""
+	}
+	return gp.p.Addr().Addr().String()
+}
+
+func (gp *gdPeer) packetPort(args) result {
+	if gp.p == nil {
+		return int64(0)
+	}
+	return int64(gp.p.Addr().Port())
+}
+
+func (gp *gdPeer) lastPacketTime(args) result {
+	if gp.p == nil {
+		return float64(0)
+	}
+	return float64(gp.p.LastReceive().UnixNano()) / 1e9
+}
+
+func (gp *gdPeer) pskIdentity(args) result {
+	if gp.p == nil {
+		return ""
+	}
+	return gp.p.Identity()
+}
+
+func (gp *gdPeer) lastError(args) result {
+	if gp.p == nil {
+		return "never connected"
+	}
+	return gp.p.LastError()
+}
+
+func (gp *gdPeer) stats(args) result {
+	d := newDict()
+	if gp.p != nil {
+		st := gp.p.Stats()
+		d.setInt("packets_in", int64(st.PacketsIn))
+		d.setInt("packets_out", int64(st.PacketsOut))
+		d.setInt("bytes_in", int64(st.BytesIn))
+		d.setInt("bytes_out", int64(st.BytesOut))
+		d.setInt("dropped", int64(st.Dropped))
+		d.setInt("queued", int64(st.Queued))
+	}
+	return d
+}
+
+func (gp *gdPeer) maxPacketSize(args) result { return gp.maxPacketSizeVirtual(nil) }
+
+// Virtuals of PacketPeerExtension.
+
+func (gp *gdPeer) maxPacketSizeVirtual([]unsafe.Pointer) result {
+	if gp.p == nil {
+		return int64(0)
+	}
+	return int64(gp.p.MaxPayload())
+}
+
+func (gp *gdPeer) available([]unsafe.Pointer) result {
+	if gp.p == nil {
+		return int64(0)
+	}
+	return int64(gp.p.Available())
+}
+
+// getPacket is _get_packet(r_buffer: const uint8_t **, r_buffer_size:
+// int32_t *): the buffer must stay valid after we return, so the packet is
+// copied into C memory the peer owns.
+func (gp *gdPeer) getPacket(a []unsafe.Pointer) result {
+	if gp.p == nil {
+		return errUnavailable
+	}
+	pkt, ok := gp.p.Receive()
+	if !ok {
+		return errUnavailable
+	}
+	if len(pkt) > gp.bufCap {
+		c := max(len(pkt), 2048)
+		nb := C.realloc(gp.buf, C.size_t(c))
+		if nb == nil {
+			pushError(peerName+".get_packet", "out of memory")
+			return errOutOfMemory
+		}
+		gp.buf, gp.bufCap = nb, c
+	}
+	if len(pkt) > 0 {
+		C.memcpy(gp.buf, unsafe.Pointer(&pkt[0]), C.size_t(len(pkt)))
+	}
+	C.gdx_set_packet((*unsafe.Pointer)(unsafe.Pointer(&a[0])), (*C.uint8_t)(gp.buf), C.int32_t(len(pkt)))
+	return errOK
+}
+
+// putPacket is _put_packet(p_buffer: const uint8_t *, p_buffer_size: int).
+func (gp *gdPeer) putPacket(a []unsafe.Pointer) result {
+	const m = peerName + ".put_packet"
+	data := *(*unsafe.Pointer)(a[0])
+	size := *(*int64)(a[1])
+	if gp.p == nil || gp.p.Status() != server.StatusConnected {
+		pushError(m, "the peer is not connected")
+		return errUnconfigured
+	}
+	if size < 0 || size > int64(gp.p.MaxPayload()) {
+		pushError(m, fmt.Sprintf("packet of %d bytes is larger than get_max_packet_size() (%d); the connection stays open", size, gp.p.MaxPayload()))
+		return errInvalidParameter
+	}
+	var b []byte
+	if size > 0 {
+		b = C.GoBytes(data, C.int(size))
+	}
+	if err := gp.p.Send(b); err != nil {
+		pushError(m, err.Error())
+		if errors.Is(err, server.ErrSendQueueFull) {
+			return errBusy
+		}
+		return errConnectionError
+	}
+	gp.flush()
+	return errOK
+}

@@ -1,0 +1,446 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+	"unsafe"
+
+	"godtls/extension/credentials"
+	"godtls/extension/server"
+)
+
+// GoDTLSServer: a DTLS server on its own socket (listen), or DTLSServer's
+// take_connection(udp_peer) over a UDPServer. Everything Godot sees of the
+// class is declared in serverClass.
+
+const srvName = "GoDTLSServer"
+
+func serverClass() *classDef {
+	return &classDef{
+		name:   srvName,
+		parent: "RefCounted",
+		create: func(obj unsafe.Pointer) instance { return newGDServer(obj) },
+		methods: []*methodDef{
+			method("setup", (*gdServer).setup).objectArg("server_options", "TLSOptions").returnsEnum("Error"),
+			method("setup_pem", (*gdServer).setupPEMArgs).arg("private_key_pem", tString).arg("certificate_chain_pem", tString).returnsEnum("Error"),
+			method("setup_psk", (*gdServer).setupPSK).arg("keys", tDictionary).arg("identity_hint", tString).or("").returnsEnum("Error"),
+			method("listen", (*gdServer).listen).arg("port", tInt).arg("bind_address", tString).or("*").returnsEnum("Error"),
+			method("is_listening", (*gdServer).isListening).returns(tBool).readOnly(),
+			method("get_local_port", (*gdServer).localPort).returns(tInt).readOnly(),
+			method("poll", (*gdServer).poll),
+			method("is_connection_available", (*gdServer).connectionAvailable).returns(tBool).readOnly(),
+			method("take_connection", (*gdServer).takeConnection).objectArg("udp_peer", "PacketPeerUDP").or(nil).returnsObject(peerName),
+			method("broadcast", (*gdServer).broadcast).arg("packet", tBytes).objectArg("exclude", peerName).or(nil).returns(tInt),
+			method("get_peers", (*gdServer).getPeers).returns(tArray),
+			method("stop", (*gdServer).stop),
+			method("get_stats", (*gdServer).stats).returns(tDictionary),
+		},
+		properties: []propertyDef{
+			property("max_peers", tInt, int64(server.DefaultMaxPeers), (*gdServer).maxPeers, (*gdServer).setMaxPeers),
+			property("max_peers_per_ip", tInt, int64(server.DefaultMaxPeersPerIP), (*gdServer).maxPeersPerIP, (*gdServer).setMaxPeersPerIP),
+			property("max_pending_handshakes", tInt, int64(server.DefaultMaxPendingHandshakes), (*gdServer).maxPending, (*gdServer).setMaxPending),
+			property("handshake_timeout", tFloat, server.DefaultHandshakeTimeout.Seconds(), (*gdServer).handshakeTimeout, (*gdServer).setHandshakeTimeout),
+			property("idle_timeout", tFloat, float64(0), (*gdServer).idleTimeout, (*gdServer).setIdleTimeout),
+			property("mtu", tInt, int64(server.DefaultMTU), (*gdServer).mtu, (*gdServer).setMTU),
+		},
+		signals: []signalDef{
+			signal("peer_connected", objectParam("peer", peerName)),
+			signal("peer_disconnected", objectParam("peer", peerName), param("reason", tString)),
+			signal("handshake_failed", param("address", tString), param("port", tInt), param("reason", tString)),
+		},
+	}
+}
+
+// gdServer is the Go side of one GoDTLSServer object.
+type gdServer struct {
+	obj unsafe.Pointer // the Godot object; valid while Godot holds it
+	srv *server.Server
+
+	mu    sync.Mutex
+	cfg   server.Config
+	peers map[*server.Peer]*gdPeer // peer objects alive in Godot (weak)
+}
+
+func newGDServer(obj unsafe.Pointer) *gdServer {
+	// Cheap and side-effect free: the editor instantiates classes to read
+	// their defaults. No socket, no goroutine until listen().
+	srv := server.New(server.Config{})
+	return &gdServer{obj: obj, srv: srv, cfg: srv.Config(), peers: map[*server.Peer]*gdPeer{}}
+}
+
+// free runs when the last reference goes: the object is half destroyed, so
+// only Go state is touched.
+func (s *gdServer) free() {
+	s.srv.Stop()
+	s.mu.Lock()
+	for _, p := range s.peers {
+		p.owner = nil
+	}
+	s.peers = nil
+	s.mu.Unlock()
+}
+
+// shutdown runs when the engine quits with the server alive: close_notify
+// to every peer, goroutines end.
+func (s *gdServer) shutdown() { s.srv.Stop() }
+
+// peerObject returns the Godot object of p: the live one if GDScript still
+// holds it, otherwise a fresh one.
+func (s *gdServer) peerObject(p *server.Peer) objResult {
+	s.mu.Lock()
+	gp := s.peers[p]
+	s.mu.Unlock()
+	if gp != nil && gp.alive() {
+		return objResult{obj: gp.obj}
+	}
+	gp = newPeerObject(p, s)
+	s.mu.Lock()
+	if s.peers != nil {
+		s.peers[p] = gp
+	}
+	s.mu.Unlock()
+	return objResult{obj: gp.obj, fresh: true}
+}
+
+func (s *gdServer) forgetPeer(gp *gdPeer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.peers != nil && s.peers[gp.p] == gp {
+		delete(s.peers, gp.p)
+	}
+}
+
+func (s *gdServer) setup(a args) result {
+	const m = srvName + ".setup"
+	opts := a[0].obj
+	if opts == nil {
+		pushError(m, "server_options is null; pass TLSOptions.server(key, certificate)")
+		return errInvalidParameter
+	}
+	if !isClass(opts, "TLSOptions") {
+		pushError(m, "server_options is not a TLSOptions")
+		return errInvalidParameter
+	}
+	key, cert, isServer := tlsOptionsPEM(opts)
+	if !isServer {
+		pushError(m, "server_options is a client TLSOptions; use TLSOptions.server(key, certificate)")
+		return errInvalidParameter
+	}
+	return s.setupPEM(m, key, cert)
+}
+
+func (s *gdServer) setupPEMArgs(a args) result {
+	return s.setupPEM(srvName+".setup_pem", a[0].s, a[1].s)
+}
+
+func (s *gdServer) setupPEM(m, key, chain string) gdError {
+	if s.srv.Configured() {
+		pushError(m, "the server is already set up; create a new GoDTLSServer for other credentials")
+		return errAlreadyInUse
+	}
+	c, err := credentials.FromPEM([]byte(key), []byte(chain), time.Now())
+	if err != nil {
+		pushError(m, err.Error())
+		switch {
+		case errors.Is(err, credentials.ErrKeyMismatch), errors.Is(err, credentials.ErrNoKey), errors.Is(err, credentials.ErrNoCertificate):
+			return errInvalidParameter
+		}
+		return errInvalidData
+	}
+	for _, w := range c.Warnings {
+		pushWarning(m, w)
+	}
+	if err := s.srv.SetCertificate(c); err != nil {
+		pushError(m, err.Error())
+		return errAlreadyInUse
+	}
+	return errOK
+}
+
+func (s *gdServer) setupPSK(a args) result {
+	const m = srvName + ".setup_psk"
+	if s.srv.Configured() {
+		pushError(m, "the server is already set up")
+		return errAlreadyInUse
+	}
+	keys, values := dictEntries(a[0].dict)
+	defer func() {
+		for i := range keys {
+			keys[i].destroy()
+			values[i].destroy()
+		}
+	}()
+	table := map[string][]byte{}
+	for i := range keys {
+		id, ok := stringOf(&keys[i])
+		if !ok {
+			pushError(m, fmt.Sprintf("key %d is not a String identity", i))
+			return errInvalidParameter
+		}
+		b, ok := bytesOf(&values[i])
+		if !ok {
+			pushError(m, fmt.Sprintf("the key for identity %q is not a PackedByteArray", id))
+			return errInvalidParameter
+		}
+		table[id] = b
+	}
+	p, err := credentials.NewPSK(table, a[1].s)
+	if err != nil {
+		pushError(m, err.Error())
+		return errInvalidParameter
+	}
+	if err := s.srv.SetPSK(p); err != nil {
+		pushError(m, err.Error())
+		return errAlreadyInUse
+	}
+	return errOK
+}
+
+func (s *gdServer) listen(a args) result {
+	const m = srvName + ".listen"
+	err := s.srv.Listen(int(a[0].i), a[1].s)
+	switch {
+	case err == nil:
+		return errOK
+	case errors.Is(err, server.ErrNotConfigured):
+		pushError(m, "call setup(), setup_pem() or setup_psk() first")
+		return errUnconfigured
+	case errors.Is(err, server.ErrPortInUse):
+		pushError(m, fmt.Sprintf("port %d is already in use", a[0].i))
+		return errAlreadyInUse
+	case errors.Is(err, server.ErrModeMixed):
+		pushError(m, "this server already serves UDPServer peers through take_connection(udp_peer); use another GoDTLSServer to listen")
+		return errAlreadyInUse
+	case errors.Is(err, server.ErrAlreadyListening):
+		pushError(m, "already listening; call stop() first")
+		return errAlreadyInUse
+	case errors.Is(err, server.ErrBadPort), errors.Is(err, server.ErrBadAddress):
+		pushError(m, err.Error())
+		return errInvalidParameter
+	}
+	pushError(m, err.Error())
+	return errCantCreate
+}
+
+func (s *gdServer) isListening(args) result         { return s.srv.Listening() }
+func (s *gdServer) localPort(args) result           { return int64(s.srv.LocalPort()) }
+func (s *gdServer) connectionAvailable(args) result { return s.srv.ConnectionAvailable() }
+
+func (s *gdServer) stop(args) result {
+	s.srv.Stop()
+	return nil
+}
+
+// poll emits the signals for what happened since the last call. Each event
+// is taken first; its signal handlers then run with no lock held.
+func (s *gdServer) poll(args) result {
+	for {
+		ev, ok := s.srv.NextEvent()
+		if !ok {
+			return nil
+		}
+		switch ev.Kind {
+		case server.EventConnected:
+			o := s.peerObject(ev.Peer)
+			emit(s.obj, "peer_connected", variantObject(o.obj))
+		case server.EventDisconnected:
+			o := s.peerObject(ev.Peer)
+			emit(s.obj, "peer_disconnected", variantObject(o.obj), variantString(ev.Reason))
+		case server.EventHandshakeFailed:
+			emit(s.obj, "handshake_failed", variantString(ev.Addr.Addr().String()), variantInt(int64(ev.Addr.Port())), variantString(ev.Reason))
+		case server.EventInternalError:
+			pushError(srvName+".poll", ev.Reason)
+		}
+	}
+}
+
+func (s *gdServer) takeConnection(a args) result {
+	if a[0].obj != nil {
+		return s.attach(a[0].obj)
+	}
+	p := s.srv.TakeConnection()
+	if p == nil {
+		return nil
+	}
+	return s.peerObject(p)
+}
+
+// attach is DTLSServer.take_connection(udp_peer): the handshake runs on a
+// goroutine over the datagrams GoDTLSPeer.poll() moves through udp_peer.
+func (s *gdServer) attach(obj unsafe.Pointer) result {
+	const m = srvName + ".take_connection"
+	if !isClass(obj, "PacketPeerUDP") {
+		pushError(m, "udp_peer is not a PacketPeerUDP")
+		return nil
+	}
+	u := udpPeer{obj}
+	if !u.connected() {
+		pushError(m, "udp_peer is not connected to a remote address; pass the PacketPeerUDP returned by UDPServer.take_connection()")
+		return nil
+	}
+	// UDPServer.poll() already queued the first datagram (the ClientHello):
+	// it carries the remote address.
+	var first [][]byte
+	ip, port := "", 0
+	for u.available() > 0 && len(first) < 64 {
+		b, pip, pport := u.next()
+		first = append(first, b)
+		ip, port = pip, pport
+	}
+	addr, _ := netip.ParseAddr(ip)
+	p, err := s.srv.Attach(netip.AddrPortFrom(addr.Unmap(), uint16(port)))
+	switch {
+	case errors.Is(err, server.ErrNotConfigured):
+		pushError(m, "call setup(), setup_pem() or setup_psk() first")
+		return nil
+	case errors.Is(err, server.ErrModeMixed):
+		pushError(m, "this server is listening on its own socket; use take_connection() with no argument, or another GoDTLSServer for UDPServer peers")
+		return nil
+	case err != nil:
+		pushError(m, err.Error())
+		return nil
+	}
+	for _, b := range first {
+		p.Feed(b)
+	}
+	o := s.peerObject(p)
+	gp := as[*gdPeer](instanceOf(o.obj), m)
+	retain(obj)
+	gp.udp = u
+	return o
+}
+
+func (s *gdServer) broadcast(a args) result {
+	var except *server.Peer
+	if a[1].obj != nil {
+		gp, ok := instanceOf(a[1].obj).(*gdPeer)
+		if !ok {
+			pushError(srvName+".broadcast", "exclude is not a GoDTLSPeer")
+			return int64(0)
+		}
+		except = gp.p
+	}
+	return int64(s.srv.Broadcast(a[0].bytes, except))
+}
+
+func (s *gdServer) getPeers(args) result {
+	arr := newArray()
+	for _, p := range s.srv.Peers() {
+		o := s.peerObject(p)
+		arr.append(variantObject(o.obj))
+	}
+	return arr
+}
+
+func (s *gdServer) stats(args) result {
+	st := s.srv.Stats()
+	d := newDict()
+	for _, kv := range []struct {
+		key string
+		n   uint64
+	}{
+		{"handshakes_ok", st.HandshakesOK}, {"handshakes_failed", st.HandshakesFailed},
+		{"peers", uint64(st.Peers)}, {"pending_handshakes", uint64(st.Pending)},
+		{"unverified_handshakes", uint64(st.Unverified)}, {"queued_hellos", uint64(st.Queued)},
+		{"packets_in", st.PacketsIn}, {"packets_out", st.PacketsOut},
+		{"bytes_in", st.BytesIn}, {"bytes_out", st.BytesOut},
+		{"dropped", st.Dropped}, {"garbage", st.Garbage}, {"rejected", st.Rejected},
+		{"evicted", st.Evicted}, {"oversize", st.Oversize}, {"stray", st.Stray},
+		{"spoofed", st.Spoofed}, {"epoch_zero_dropped", st.EpochZero},
+		{"internal_errors", st.Panics}, {"events_dropped", st.EventsDropped},
+	} {
+		d.setInt(kv.key, int64(kv.n))
+	}
+	return d
+}
+
+// Properties. Changes apply to new handshakes and peers. Config.Validate is
+// the one source of the limits; here only GDScript's meanings of 0 are
+// mapped (the engine's Config reads 0 as "the default").
+
+func (s *gdServer) config() server.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
+
+func (s *gdServer) setConfig(prop string, apply func(*server.Config)) {
+	s.mu.Lock()
+	cfg := s.cfg
+	apply(&cfg)
+	err := s.srv.SetConfig(cfg)
+	if err == nil {
+		s.cfg = s.srv.Config()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		pushError(srvName+".set_"+prop, err.Error()+"; the value is unchanged")
+	}
+}
+
+// setAtLeastOne sets a limit GDScript may not set to 0 (which the engine
+// would read as "the default").
+func (s *gdServer) setAtLeastOne(prop string, v int64, apply func(*server.Config, int)) {
+	if v < 1 {
+		pushError(srvName+".set_"+prop, fmt.Sprintf("%s must be at least 1, got %d; the value is unchanged", prop, v))
+		return
+	}
+	s.setConfig(prop, func(c *server.Config) { apply(c, int(v)) })
+}
+
+func seconds(v float64) time.Duration {
+	if v < 0 {
+		return -1 // Validate refuses it with the reason
+	}
+	return time.Duration(min(v, 1e6) * float64(time.Second))
+}
+
+func (s *gdServer) maxPeers() result { return int64(s.config().MaxPeers) }
+func (s *gdServer) setMaxPeers(v value) {
+	s.setAtLeastOne("max_peers", v.i, func(c *server.Config, n int) { c.MaxPeers = n })
+}
+
+// max_peers_per_ip: 0 in GDScript is "no limit".
+func (s *gdServer) maxPeersPerIP() result { return int64(max(0, s.config().MaxPeersPerIP)) }
+func (s *gdServer) setMaxPeersPerIP(v value) {
+	if v.i < 0 {
+		pushError(srvName+".set_max_peers_per_ip", fmt.Sprintf("max_peers_per_ip must be at least 1, or 0 for no limit; got %d; the value is unchanged", v.i))
+		return
+	}
+	s.setConfig("max_peers_per_ip", func(c *server.Config) {
+		c.MaxPeersPerIP = int(v.i)
+		if v.i == 0 {
+			c.MaxPeersPerIP = server.NoLimit
+		}
+	})
+}
+
+func (s *gdServer) maxPending() result { return int64(s.config().MaxPendingHandshakes) }
+func (s *gdServer) setMaxPending(v value) {
+	s.setAtLeastOne("max_pending_handshakes", v.i, func(c *server.Config, n int) {
+		c.MaxPendingHandshakes = n
+		c.MaxPendingPerIP = 0 // 0 is "derive from the pool": derived again from the new cap
+	})
+}
+
+func (s *gdServer) handshakeTimeout() result { return s.config().HandshakeTimeout.Seconds() }
+func (s *gdServer) setHandshakeTimeout(v value) {
+	if v.f <= 0 {
+		pushError(srvName+".set_handshake_timeout", fmt.Sprintf("handshake_timeout must be more than 0 seconds, got %g; the value is unchanged", v.f))
+		return
+	}
+	s.setConfig("handshake_timeout", func(c *server.Config) { c.HandshakeTimeout = seconds(v.f) })
+}
+
+func (s *gdServer) idleTimeout() result { return s.config().IdleTimeout.Seconds() }
+func (s *gdServer) setIdleTimeout(v value) {
+	s.setConfig("idle_timeout", func(c *server.Config) { c.IdleTimeout = seconds(v.f) })
+}
+
+func (s *gdServer) mtu() result { return int64(s.config().MTU) }
+func (s *gdServer) setMTU(v value) {
+	s.setAtLeastOne("mtu", v.i, func(c *server.Config, n int) { c.MTU = n })
+}
