@@ -1,10 +1,7 @@
 package server
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -12,8 +9,8 @@ import (
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/link"
 	"godtls/extension/queue"
-	"godtls/extension/suites"
 	"godtls/extension/wire"
 )
 
@@ -27,14 +24,6 @@ const (
 	StatusConnected    Status = 2
 	StatusError        Status = 3
 )
-
-// maxRecord is the largest plaintext pion can hand us: it reads datagrams of
-// at most wire.MaxDatagram bytes.
-const maxRecord = wire.MaxDatagram
-
-// cbcOverhead is the worst case of pion's CBC fallback: header, explicit IV,
-// HMAC-SHA256 and a full padding block.
-const cbcOverhead = 13 + 16 + 32 + 16
 
 // Peer is one client: connected, or (in attach mode, from Attach on) still
 // handshaking.
@@ -53,8 +42,7 @@ type Peer struct {
 	lastRecv atomic.Int64 // unix nanoseconds
 	lastErr  atomic.Pointer[string]
 
-	packetsIn, packetsOut atomic.Uint64
-	bytesIn, bytesOut     atomic.Uint64
+	counts link.Counters
 
 	closeOnce sync.Once
 	writer    uint32 // which writer goroutine sends for this peer (keeps order)
@@ -72,19 +60,9 @@ func (p *Peer) establish(conn *dtls.Conn, mtu int) {
 	c := p.sess
 	c.mu.Lock()
 	p.identity = c.peerIdentity
-	for _, cs := range c.chacha {
-		if cs.IsInitialized() {
-			p.suite = cs.ID()
-		}
-	}
+	p.suite = link.NegotiatedSuite(c.chacha)
 	c.mu.Unlock()
-	overhead := cbcOverhead
-	if suites.IsChaCha(p.suite) {
-		overhead = suites.Overhead
-	} else {
-		p.suite = 0 // pion's CBC fallback; the exact ID is not exposed by pion v2
-	}
-	p.maxPayload = mtu - overhead
+	p.maxPayload = link.MaxPayload(mtu, p.suite)
 	p.lastRecv.Store(time.Now().UnixNano())
 	p.conn.Store(conn)
 	if p.status.CompareAndSwap(int32(StatusHandshaking), int32(StatusConnected)) {
@@ -136,40 +114,33 @@ func (p *Peer) Outbound() ([]byte, bool) {
 // readLoop moves decrypted packets from pion into the bounded queue.
 func (p *Peer) readLoop(conn *dtls.Conn) {
 	defer p.srv.wg.Done()
-	defer func() {
-		if r := recover(); r != nil {
-			p.fail(fmt.Sprintf("internal error: %v", r))
-		}
-	}()
-	buf := make([]byte, maxRecord)
-	for {
-		n, err := conn.Read(buf)
-		if err != nil {
-			switch {
-			case errors.Is(err, io.EOF):
-				p.close("the client closed the connection", false)
-			case p.Status() != StatusConnected:
-				// we closed it; the reason is already recorded
-			case errors.Is(err, net.ErrClosed), errors.Is(err, dtls.ErrConnClosed):
-				p.fail(err.Error())
-			default:
-				// pion passes non-fatal trouble to Read (a warning alert, a
-				// record it could not use) and keeps the connection: so do we.
-				p.srv.dropped.Add(1)
-				continue
-			}
-			return
-		}
-		p.lastRecv.Store(time.Now().UnixNano())
-		p.packetsIn.Add(1)
-		p.bytesIn.Add(uint64(n))
-		p.srv.packetsIn.Add(1)
-		p.srv.bytesIn.Add(uint64(n))
-		if !p.recv.Push(append([]byte(nil), buf[:n]...)) {
-			p.srv.dropped.Add(1)
-		}
-	}
+	link.ReadLoop(conn, p.recv, (*peerSink)(p))
 }
+
+// peerSink is what the read loop reports to.
+type peerSink Peer
+
+func (ps *peerSink) Received(n int) {
+	p := (*Peer)(ps)
+	p.lastRecv.Store(time.Now().UnixNano())
+	p.counts.PacketsIn.Add(1)
+	p.counts.BytesIn.Add(uint64(n))
+	p.srv.packetsIn.Add(1)
+	p.srv.bytesIn.Add(uint64(n))
+}
+
+func (ps *peerSink) Dropped() { ps.srv.dropped.Add(1) }
+
+// Trouble: pion passes non-fatal trouble to Read (a warning alert, a record
+// it could not use) and keeps the connection: so do we.
+func (ps *peerSink) Trouble(error) bool {
+	ps.srv.dropped.Add(1)
+	return false
+}
+
+func (ps *peerSink) Closed()              { (*Peer)(ps).close("the client closed the connection", false) }
+func (ps *peerSink) Failed(reason string) { (*Peer)(ps).fail(reason) }
+func (ps *peerSink) Ours() bool           { return (*Peer)(ps).Status() != StatusConnected }
 
 // Status is the peer's PacketPeerDTLS-compatible status.
 func (p *Peer) Status() Status { return Status(p.status.Load()) }
@@ -217,8 +188,14 @@ func (p *Peer) Send(b []byte) error {
 	return p.srv.enqueue(p, b)
 }
 
-// write runs on a writer goroutine.
-func (p *Peer) write(b []byte) {
+// peerWriter is what a writer goroutine sends for.
+type peerWriter Peer
+
+func (w *peerWriter) setErr(s string) { (*Peer)(w).setErr(s) }
+
+// Write runs on a writer goroutine.
+func (w *peerWriter) Write(b []byte) {
+	p := (*Peer)(w)
 	conn := p.conn.Load()
 	if conn == nil || p.Status() != StatusConnected {
 		return
@@ -227,8 +204,8 @@ func (p *Peer) write(b []byte) {
 		p.setErr(err.Error())
 		return
 	}
-	p.packetsOut.Add(1)
-	p.bytesOut.Add(uint64(len(b)))
+	p.counts.PacketsOut.Add(1)
+	p.counts.BytesOut.Add(uint64(len(b)))
 	p.srv.packetsOut.Add(1)
 	p.srv.bytesOut.Add(uint64(len(b)))
 }
@@ -270,8 +247,8 @@ type PeerStats struct {
 // Stats returns the peer's counters.
 func (p *Peer) Stats() PeerStats {
 	return PeerStats{
-		PacketsIn: p.packetsIn.Load(), PacketsOut: p.packetsOut.Load(),
-		BytesIn: p.bytesIn.Load(), BytesOut: p.bytesOut.Load(),
+		PacketsIn: p.counts.PacketsIn.Load(), PacketsOut: p.counts.PacketsOut.Load(),
+		BytesIn: p.counts.BytesIn.Load(), BytesOut: p.counts.BytesOut.Load(),
 		Dropped: p.recv.Dropped(), Queued: p.recv.Len(),
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/logging"
 
 	"godtls/extension/credentials"
+	"godtls/extension/link"
 	"godtls/extension/queue"
 	"godtls/extension/wire"
 )
@@ -68,11 +69,8 @@ type Server struct {
 
 	events *events
 
-	sendMu      sync.RWMutex // guards writers against Stop closing them
-	writers     []chan sendJob
-	writerWG    sync.WaitGroup
-	writerBytes atomic.Int64
-	nextWriter  atomic.Uint32
+	writers    atomic.Pointer[link.Writers] // nil while stopped
+	nextWriter atomic.Uint32
 
 	handshakesOK, handshakesFailed atomic.Uint64
 	packetsIn, packetsOut          atomic.Uint64

@@ -3,12 +3,12 @@ package server
 import (
 	"fmt"
 	"runtime"
+
+	"godtls/extension/link"
 )
 
-// Sends go through writer goroutines: pion's Conn.Write starts and joins a
-// goroutine per call, which costs tens of microseconds on the caller's
-// (Godot's main) thread. Each peer always uses the same writer, which keeps
-// its packets in order.
+// Sends go through writer goroutines (link.Writers): pion's Conn.Write
+// costs tens of microseconds on the caller's (Godot's main) thread.
 
 // Writer queue bounds, per writer: packets and bytes.
 const (
@@ -16,74 +16,35 @@ const (
 	writerQueueBytes = 16 << 20
 )
 
-type sendJob struct {
-	p *Peer
-	b []byte
-}
-
 // startWritersLocked starts the writer goroutines. Called with s.mu held.
 func (s *Server) startWritersLocked() {
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
-	s.writers = make([]chan sendJob, max(2, runtime.GOMAXPROCS(0)))
-	s.writerBytes.Store(0)
-	for i := range s.writers {
-		s.writers[i] = make(chan sendJob, writerQueue)
-		s.writerWG.Add(1)
-		go s.writer(s.writers[i])
-	}
-}
-
-// writer encrypts and sends queued packets until its channel is closed. A
-// panic in one send is counted and the writer goes on with the next.
-func (s *Server) writer(jobs chan sendJob) {
-	defer s.writerWG.Done()
-	for j := range jobs {
-		s.writeOne(j)
-	}
-}
-
-func (s *Server) writeOne(j sendJob) {
-	defer s.writerBytes.Add(-int64(len(j.b)))
-	defer func() {
-		if r := recover(); r != nil {
-			s.panics.Add(1)
-			j.p.setErr(fmt.Sprintf("internal error while sending: %v", r))
-		}
-	}()
-	j.p.write(j.b)
+	n := max(2, runtime.GOMAXPROCS(0))
+	s.writers.Store(link.NewWriters(n, writerQueue, writerQueueBytes*int64(n), func(to link.Target, r any) {
+		s.panics.Add(1)
+		to.(*peerWriter).setErr(fmt.Sprintf("internal error while sending: %v", r))
+	}))
 }
 
 // enqueue hands a packet to the peer's writer without blocking.
 func (s *Server) enqueue(p *Peer, b []byte) error {
-	s.sendMu.RLock()
-	defer s.sendMu.RUnlock()
-	if len(s.writers) == 0 {
+	w := s.writers.Load()
+	if w == nil {
 		return ErrNotConnected
 	}
-	// All writers share one byte budget: bytes waiting for encryption.
-	if s.writerBytes.Add(int64(len(b))) > writerQueueBytes*int64(len(s.writers)) {
-		s.writerBytes.Add(-int64(len(b)))
-		s.dropped.Add(1)
-		return ErrSendQueueFull
-	}
-	select {
-	case s.writers[p.writer%uint32(len(s.writers))] <- sendJob{p, b}:
+	switch err := w.Enqueue(p.writer, (*peerWriter)(p), b); err {
+	case nil:
 		return nil
-	default:
-		s.writerBytes.Add(-int64(len(b)))
+	case link.ErrQueueFull:
 		s.dropped.Add(1)
 		return ErrSendQueueFull
+	default:
+		return ErrNotConnected
 	}
 }
 
 // closeWriters lets the writers send what is queued, then ends them.
 func (s *Server) closeWriters() {
-	s.sendMu.Lock()
-	for _, w := range s.writers {
-		close(w)
+	if w := s.writers.Swap(nil); w != nil {
+		w.Stop()
 	}
-	s.writers = nil
-	s.sendMu.Unlock()
-	s.writerWG.Wait()
 }

@@ -1,0 +1,514 @@
+// Package client is the DTLS 1.2 client behind GoDTLSClient: its own UDP
+// socket, name resolution and the handshake on goroutines, the same bounded
+// queues, writer goroutine and read loop as the server's peers (package
+// link), and a failure reason for every way a connection attempt ends.
+// Nothing here calls into Godot.
+package client
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/pion/dtls/v2"
+	"github.com/pion/logging"
+
+	"godtls/extension/link"
+	"godtls/extension/queue"
+	"godtls/extension/suites"
+)
+
+// Status values are Godot's PacketPeerDTLS.Status numbers.
+type Status int32
+
+// Client statuses.
+const (
+	StatusDisconnected          Status = 0
+	StatusHandshaking           Status = 1
+	StatusConnected             Status = 2
+	StatusError                 Status = 3
+	StatusErrorHostnameMismatch Status = 4
+)
+
+// Defaults and bounds.
+const (
+	DefaultHandshakeTimeout = 10 * time.Second
+	MaxHandshakeTimeout     = 24 * time.Hour
+	DefaultMTU              = 1400
+	MinMTU                  = 256
+	MaxMTU                  = link.MaxRecord
+	DefaultRecvQueue        = 1024
+	DefaultRecvQueueBytes   = 1 << 20
+	sendQueue               = 8192
+	sendQueueBytes          = 16 << 20
+	// unreachableLimit is how many ICMP port-unreachable reports in a row,
+	// with no packet from the server between them, end a connection: one
+	// spoofed report must not.
+	unreachableLimit = 3
+)
+
+// Config describes one connection attempt. Certificates are verified
+// against RootCAs (nil: the system's roots) and ServerName unless Insecure;
+// with a PSKIdentity the handshake uses the pre-shared key instead.
+type Config struct {
+	RootCAs    *x509.CertPool
+	ServerName string // what the certificate must name; "" means the host
+	Insecure   bool   // no certificate verification (tests only)
+
+	PSKIdentity string
+	PSKKey      []byte
+
+	HandshakeTimeout time.Duration // 0: DefaultHandshakeTimeout
+	MTU              int           // 0: DefaultMTU
+	RecvQueue        int           // packets; 0: DefaultRecvQueue
+	RecvQueueBytes   int           // 0: DefaultRecvQueueBytes
+
+	// Resolve looks a host name up; nil uses the system resolver.
+	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+}
+
+// Errors of Connect (the arguments) and Send.
+var (
+	ErrBadConfig       = errors.New("invalid client configuration")
+	ErrNotConnected    = errors.New("not connected")
+	ErrTooBig          = errors.New("packet larger than the maximum payload")
+	ErrSendQueueFull   = link.ErrQueueFull
+	errClosedByCaller  = errors.New("closed")
+	errTooManyRefusals = errors.New("the server's port answered unreachable")
+)
+
+// Client is one connection attempt and, if it succeeds, the connection.
+// Methods are safe for concurrent use.
+type Client struct {
+	cfg  Config
+	host string
+	port int
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	status  atomic.Int32
+	failure atomic.Pointer[Failure]
+	events  *eventQueue
+
+	mu         sync.Mutex // guards conn and the fields set at connection
+	conn       *dtls.Conn
+	remote     netip.AddrPort
+	peerCerts  [][]byte
+	maxPayload int
+	suite      dtls.CipherSuiteID
+	closed     bool
+
+	recv      *queue.Packets
+	writers   *link.Writers
+	counts    link.Counters
+	lastRecv  atomic.Int64
+	refusals  atomic.Int32
+	closeOnce sync.Once
+}
+
+// Validate reports the first setting that is out of range.
+func (c Config) Validate() error {
+	switch {
+	case c.HandshakeTimeout < 0 || c.HandshakeTimeout > MaxHandshakeTimeout:
+		return fmt.Errorf("%w: handshake_timeout must be between 0 and %v, got %v", ErrBadConfig, MaxHandshakeTimeout, c.HandshakeTimeout)
+	case c.MTU != 0 && (c.MTU < MinMTU || c.MTU > MaxMTU):
+		return fmt.Errorf("%w: mtu must be between %d and %d, got %d", ErrBadConfig, MinMTU, MaxMTU, c.MTU)
+	case c.RecvQueue < 0 || c.RecvQueueBytes < 0:
+		return fmt.Errorf("%w: queue sizes must not be negative", ErrBadConfig)
+	case c.PSKIdentity != "" && len(c.PSKKey) == 0:
+		return fmt.Errorf("%w: the PSK key is empty", ErrBadConfig)
+	case c.PSKIdentity == "" && len(c.PSKKey) > 0:
+		return fmt.Errorf("%w: the PSK identity is empty", ErrBadConfig)
+	case len(c.PSKIdentity) > 128:
+		return fmt.Errorf("%w: the PSK identity is longer than 128 bytes", ErrBadConfig)
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.HandshakeTimeout == 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.MTU == 0 {
+		c.MTU = DefaultMTU
+	}
+	if c.RecvQueue == 0 {
+		c.RecvQueue = DefaultRecvQueue
+	}
+	if c.RecvQueueBytes == 0 {
+		c.RecvQueueBytes = DefaultRecvQueueBytes
+	}
+	return c
+}
+
+// Connect starts connecting to host:port and returns at once: resolution
+// and the handshake run on goroutines, and the outcome arrives as an event
+// (and in Status). Only invalid arguments are refused here.
+func Connect(host string, port int, cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if host == "" {
+		return nil, fmt.Errorf("%w: the address is empty", ErrBadConfig)
+	}
+	if port < 1 || port > 65535 {
+		return nil, fmt.Errorf("%w: port must be between 1 and 65535, got %d", ErrBadConfig, port)
+	}
+	cfg = cfg.withDefaults()
+	if cfg.ServerName == "" {
+		cfg.ServerName = host
+	}
+	c := &Client{cfg: cfg, host: host, port: port, events: newEventQueue(), recv: queue.NewPackets(cfg.RecvQueue, cfg.RecvQueueBytes)}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.status.Store(int32(StatusHandshaking))
+	c.wg.Add(1)
+	go c.run()
+	return c, nil
+}
+
+// run resolves, dials and handshakes; on success it starts the read loop.
+func (c *Client) run() {
+	defer c.wg.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			c.failWith(&Failure{Kind: FailInternal, Detail: fmt.Sprint(r)})
+		}
+	}()
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.HandshakeTimeout)
+	defer cancel()
+	addr, err := c.resolve(ctx)
+	if err != nil {
+		c.failWith(classify(ctx, err, c.cfg))
+		return
+	}
+	udp, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
+	if err != nil {
+		c.failWith(classify(ctx, err, c.cfg))
+		return
+	}
+	offered, pcfg := c.pionConfig()
+	counted := &countingConn{Conn: udp}
+	conn, err := dtls.ClientWithContext(ctx, counted, pcfg)
+	if err != nil {
+		_ = udp.Close()
+		f := classify(ctx, err, c.cfg)
+		if f.Kind == FailTimeout && c.cfg.PSKIdentity != "" && counted.reads.Load() > 0 {
+			// The server answered our hello, then went silent after our
+			// key exchange: it could not decrypt our Finished. pion
+			// servers drop such records without an alert.
+			f = &Failure{Kind: FailPSKKey, Detail: "the server stopped answering after the key exchange"}
+		}
+		c.failWith(f)
+		return
+	}
+	state := conn.ConnectionState()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		_ = conn.Close()
+		return
+	}
+	c.conn = conn
+	c.remote = addr
+	c.peerCerts = state.PeerCertificates
+	c.suite = link.NegotiatedSuite(offered)
+	c.maxPayload = link.MaxPayload(c.cfg.MTU, c.suite)
+	c.writers = link.NewWriters(1, sendQueue, sendQueueBytes, nil)
+	c.mu.Unlock()
+	c.lastRecv.Store(time.Now().UnixNano())
+	if !c.status.CompareAndSwap(int32(StatusHandshaking), int32(StatusConnected)) {
+		return
+	}
+	c.events.push(Event{Kind: EventConnected})
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		link.ReadLoop(conn, c.recv, (*clientSink)(c))
+	}()
+}
+
+func (c *Client) resolve(ctx context.Context) (netip.AddrPort, error) {
+	if a, err := netip.ParseAddr(c.host); err == nil {
+		return netip.AddrPortFrom(a.Unmap(), uint16(c.port)), nil
+	}
+	lookup := c.cfg.Resolve
+	if lookup == nil {
+		lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		}
+	}
+	addrs, err := lookup(ctx, c.host)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	if len(addrs) == 0 {
+		return netip.AddrPort{}, &net.DNSError{Err: "no addresses", Name: c.host, IsNotFound: true}
+	}
+	// Prefer IPv4: a game server on IPv4 only is the common case, and one
+	// address is tried within the handshake timeout.
+	for _, a := range addrs {
+		if a.Unmap().Is4() {
+			return netip.AddrPortFrom(a.Unmap(), uint16(c.port)), nil
+		}
+	}
+	return netip.AddrPortFrom(addrs[0], uint16(c.port)), nil
+}
+
+// pionConfig offers our ChaCha20-Poly1305 suites first and pion's CBC suites
+// after them, never pion's GCM/CCM (their nonces repeat: CVE-2026-26014).
+// offered is the list of our suite instances, to learn which one was chosen.
+func (c *Client) pionConfig() (offered []dtls.CipherSuite, cfg *dtls.Config) {
+	cfg = &dtls.Config{
+		MTU:                  c.cfg.MTU,
+		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
+		FlightInterval:       time.Second,
+		LoggerFactory:        quietLoggers,
+	}
+	var kinds []suites.KeyKind
+	if c.cfg.PSKIdentity != "" {
+		key := append([]byte(nil), c.cfg.PSKKey...)
+		cfg.PSK = func([]byte) ([]byte, error) { return key, nil }
+		cfg.PSKIdentityHint = []byte(c.cfg.PSKIdentity)
+		kinds = []suites.KeyKind{suites.PreSharedKey}
+	} else {
+		cfg.RootCAs = c.cfg.RootCAs
+		cfg.ServerName = c.cfg.ServerName
+		cfg.InsecureSkipVerify = c.cfg.Insecure
+		kinds = []suites.KeyKind{suites.ECDSAKey, suites.RSAKey}
+	}
+	cfg.CipherSuites = []dtls.CipherSuiteID{}
+	for _, k := range kinds {
+		offered = append(offered, suites.New(suites.ChaChaID(k)))
+		cfg.CipherSuites = append(cfg.CipherSuites, suites.CBCFallback(k))
+	}
+	// pion asks for the custom suites once per connection; hand it these
+	// instances so the one it initialises is the one we ask afterwards.
+	cfg.CustomCipherSuites = func() []dtls.CipherSuite { return offered }
+	return offered, cfg
+}
+
+var quietLoggers = func() logging.LoggerFactory {
+	f := logging.NewDefaultLoggerFactory()
+	f.DefaultLogLevel = logging.LogLevelDisabled
+	return f
+}()
+
+// countingConn counts datagrams received during the handshake.
+type countingConn struct {
+	net.Conn
+	reads atomic.Int32
+}
+
+func (cc *countingConn) Read(b []byte) (int, error) {
+	n, err := cc.Conn.Read(b)
+	if err == nil {
+		cc.reads.Add(1)
+	}
+	return n, err
+}
+
+// clientSink is what the read loop reports to.
+type clientSink Client
+
+func (cs *clientSink) Received(n int) {
+	c := (*Client)(cs)
+	c.lastRecv.Store(time.Now().UnixNano())
+	c.refusals.Store(0)
+	c.counts.PacketsIn.Add(1)
+	c.counts.BytesIn.Add(uint64(n))
+}
+
+func (cs *clientSink) Dropped() {}
+
+// Trouble: warning alerts and unusable records are survived. ICMP port
+// unreachable reports end the connection only several in a row, with no
+// packet from the server between them (the server is gone; a single
+// report may be spoofed).
+func (cs *clientSink) Trouble(err error) bool {
+	c := (*Client)(cs)
+	if errors.Is(err, syscall.ECONNREFUSED) && c.refusals.Add(1) >= unreachableLimit {
+		c.end(StatusError, &Failure{Kind: FailUnreachable, Detail: errTooManyRefusals.Error()}, false)
+		return true
+	}
+	return false
+}
+
+func (cs *clientSink) Closed() {
+	(*Client)(cs).end(StatusDisconnected, &Failure{Kind: FailClosedByServer, Detail: "the server closed the connection"}, false)
+}
+
+func (cs *clientSink) Failed(reason string) {
+	(*Client)(cs).end(StatusError, &Failure{Kind: FailNetwork, Detail: reason}, false)
+}
+
+func (cs *clientSink) Ours() bool { return (*Client)(cs).Status() != StatusConnected }
+
+// failWith ends a connection attempt that never connected.
+func (c *Client) failWith(f *Failure) {
+	st := StatusError
+	if f.Kind == FailHostname {
+		st = StatusErrorHostnameMismatch
+	}
+	c.failure.Store(f)
+	if c.status.CompareAndSwap(int32(StatusHandshaking), int32(st)) {
+		c.events.push(Event{Kind: EventFailed, Failure: f})
+	}
+}
+
+// end ends an established connection once.
+func (c *Client) end(st Status, f *Failure, notify bool) {
+	c.closeOnce.Do(func() {
+		c.failure.Store(f)
+		wasConnected := c.status.Swap(int32(st)) == int32(StatusConnected)
+		c.mu.Lock()
+		conn, w := c.conn, c.writers
+		c.mu.Unlock()
+		if w != nil {
+			w.Stop() // packets the game sent go out before the close_notify
+		}
+		if conn != nil {
+			if notify {
+				_ = conn.Close()
+			} else {
+				go func() { _ = conn.Close() }() // the read loop is this goroutine
+			}
+		}
+		if wasConnected {
+			c.events.push(Event{Kind: EventDisconnected, Failure: f})
+		}
+	})
+}
+
+// Close ends the attempt or the connection (with a close_notify) and waits
+// for the goroutines. It is safe to call more than once.
+func (c *Client) Close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	if c.Status() == StatusHandshaking {
+		c.failure.Store(&Failure{Kind: FailClosedByCaller, Detail: errClosedByCaller.Error()})
+		c.status.CompareAndSwap(int32(StatusHandshaking), int32(StatusDisconnected))
+	}
+	c.end(StatusDisconnected, &Failure{Kind: FailClosedByCaller, Detail: "disconnected"}, true)
+	c.wg.Wait()
+}
+
+// Status is the PacketPeerDTLS-compatible status.
+func (c *Client) Status() Status { return Status(c.status.Load()) }
+
+// Failure is why the attempt failed or the connection ended (nil if it
+// has not).
+func (c *Client) Failure() *Failure { return c.failure.Load() }
+
+// LastError is Failure in words, or "".
+func (c *Client) LastError() string {
+	if f := c.Failure(); f != nil {
+		return f.Error()
+	}
+	return ""
+}
+
+// NextEvent pops the oldest event not yet taken.
+func (c *Client) NextEvent() (Event, bool) { return c.events.pop() }
+
+// RemoteAddr is the address the client connects to (valid once connected).
+func (c *Client) RemoteAddr() netip.AddrPort {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.remote
+}
+
+// PeerCertificates is the server's chain, DER, leaf first (nil with PSK).
+func (c *Client) PeerCertificates() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.peerCerts
+}
+
+// MaxPayload is the largest packet Send accepts (0 before connecting).
+func (c *Client) MaxPayload() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.maxPayload
+}
+
+// CipherSuite is the negotiated ChaCha20 suite, or 0 for pion's CBC.
+func (c *Client) CipherSuite() dtls.CipherSuiteID {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.suite
+}
+
+// Available is the number of queued packets.
+func (c *Client) Available() int { return c.recv.Len() }
+
+// Receive pops the oldest packet. Packets stay readable after the
+// connection ends: nothing received is lost.
+func (c *Client) Receive() ([]byte, bool) { return c.recv.Pop() }
+
+// Send queues one packet for encryption and sending and returns at once.
+func (c *Client) Send(b []byte) error {
+	if c.Status() != StatusConnected {
+		return ErrNotConnected
+	}
+	c.mu.Lock()
+	w, maxPayload := c.writers, c.maxPayload
+	c.mu.Unlock()
+	if len(b) > maxPayload {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooBig, len(b), maxPayload)
+	}
+	if err := w.Enqueue(0, (*clientWriter)(c), b); err != nil {
+		if errors.Is(err, link.ErrStopped) {
+			return ErrNotConnected
+		}
+		return err
+	}
+	return nil
+}
+
+// clientWriter is what the writer goroutine sends for.
+type clientWriter Client
+
+func (cw *clientWriter) Write(b []byte) {
+	c := (*Client)(cw)
+	c.mu.Lock()
+	conn := c.conn
+	c.mu.Unlock()
+	if conn == nil {
+		return
+	}
+	if _, err := conn.Write(b); err == nil {
+		c.counts.PacketsOut.Add(1)
+		c.counts.BytesOut.Add(uint64(len(b)))
+	}
+}
+
+// Stats are the connection's counters.
+type Stats struct {
+	PacketsIn, PacketsOut, BytesIn, BytesOut, Dropped uint64
+	Queued                                            int
+	LastReceive                                       time.Time
+}
+
+func (c *Client) Stats() Stats {
+	return Stats{
+		PacketsIn: c.counts.PacketsIn.Load(), PacketsOut: c.counts.PacketsOut.Load(),
+		BytesIn: c.counts.BytesIn.Load(), BytesOut: c.counts.BytesOut.Load(),
+		Dropped: c.recv.Dropped(), Queued: c.recv.Len(),
+		LastReceive: time.Unix(0, c.lastRecv.Load()),
+	}
+}
+
+// String names the target, for logs.
+func (c *Client) String() string { return net.JoinHostPort(c.host, strconv.Itoa(c.port)) }

@@ -1,0 +1,482 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/dtls/v2"
+	"github.com/pion/transport/v2/test"
+
+	"godtls/extension/credentials"
+	"godtls/extension/internal/testcert"
+	"godtls/extension/server"
+)
+
+// Tests run against real servers: this repository's engine, pion's own
+// server, and (interop_test.go) openssl and gnutls. Every wait has a
+// generous deadline that only a hang reaches; nothing asserts a time.
+
+const wait = 20 * time.Second
+
+func pool(t *testing.T, pemCerts ...[]byte) *x509.CertPool {
+	t.Helper()
+	p := x509.NewCertPool()
+	for _, c := range pemCerts {
+		if !p.AppendCertsFromPEM(c) {
+			t.Fatal("bad PEM")
+		}
+	}
+	return p
+}
+
+// ourServer starts the repository's engine with pair's credentials and an
+// echo loop; it stops with the test.
+func ourServer(t *testing.T, pair testcert.Pair, psk map[string][]byte) *server.Server {
+	t.Helper()
+	s := server.New(server.Config{})
+	if psk != nil {
+		p, err := credentials.NewPSK(psk, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetPSK(p); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		c, err := credentials.FromPEM(pair.KeyPEM, pair.CertPEM, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetCertificate(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Listen(0, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { // echo every packet of every peer
+		defer close(done)
+		for ctx.Err() == nil {
+			for p := s.TakeConnection(); p != nil; p = s.TakeConnection() {
+			}
+			for _, p := range s.Peers() {
+				for b, ok := p.Receive(); ok; b, ok = p.Receive() {
+					_ = p.Send(b)
+				}
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		s.Stop()
+	})
+	return s
+}
+
+func connect(t *testing.T, port int, cfg Config) *Client {
+	t.Helper()
+	c, err := Connect("127.0.0.1", port, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// outcome waits for the first event and returns it.
+func outcome(t *testing.T, c *Client) Event {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		if ev, ok := c.NextEvent(); ok {
+			return ev
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("no outcome for %v after %v (status %d)", c, wait, c.Status())
+	return Event{}
+}
+
+func mustConnect(t *testing.T, c *Client) {
+	t.Helper()
+	if ev := outcome(t, c); ev.Kind != EventConnected {
+		t.Fatalf("connect failed: %v", ev.Failure)
+	}
+	if c.Status() != StatusConnected {
+		t.Fatalf("status %d after the connected event", c.Status())
+	}
+}
+
+func mustFail(t *testing.T, c *Client, kind FailureKind, status Status) *Failure {
+	t.Helper()
+	ev := outcome(t, c)
+	if ev.Kind != EventFailed {
+		t.Fatalf("event %d, want a failure of kind %d", ev.Kind, kind)
+	}
+	if ev.Failure.Kind != kind {
+		t.Fatalf("failure %q (kind %d), want kind %d", ev.Failure, ev.Failure.Kind, kind)
+	}
+	if c.Status() != status {
+		t.Fatalf("status %d, want %d", c.Status(), status)
+	}
+	if c.LastError() == "" {
+		t.Fatal("no last error")
+	}
+	return ev.Failure
+}
+
+// echo sends msg and waits for it to come back.
+func echo(t *testing.T, c *Client, msg string) {
+	t.Helper()
+	if err := c.Send([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		if b, ok := c.Receive(); ok {
+			if string(b) != msg {
+				t.Fatalf("echo %q, want %q", b, msg)
+			}
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatalf("no echo of %q", msg)
+}
+
+func TestCertificateChainAndHostname(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	issued := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
+	s := ourServer(t, issued.Pair, nil)
+	c := connect(t, s.LocalPort(), Config{RootCAs: pool(t, issued.CAPEM), ServerName: "game.example"})
+	mustConnect(t, c)
+	echo(t, c, "hello over ChaCha20")
+	if c.CipherSuite() == 0 {
+		t.Error("the client and our server did not agree on ChaCha20-Poly1305")
+	}
+	if len(c.PeerCertificates()) == 0 {
+		t.Error("no peer certificate")
+	}
+	if c.MaxPayload() <= 0 || c.MaxPayload() >= DefaultMTU {
+		t.Errorf("max payload %d", c.MaxPayload())
+	}
+	c.Close()
+	if c.Status() != StatusDisconnected {
+		t.Errorf("status %d after Close", c.Status())
+	}
+}
+
+func TestHostnameMismatch(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	issued := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
+	s := ourServer(t, issued.Pair, nil)
+	c := connect(t, s.LocalPort(), Config{RootCAs: pool(t, issued.CAPEM), ServerName: "other.example"})
+	mustFail(t, c, FailHostname, StatusErrorHostnameMismatch)
+}
+
+func TestUnknownCA(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	issued := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
+	other := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
+	s := ourServer(t, issued.Pair, nil)
+	c := connect(t, s.LocalPort(), Config{RootCAs: pool(t, other.CAPEM), ServerName: "game.example"})
+	mustFail(t, c, FailUnknownCA, StatusError)
+}
+
+func TestExpiredCertificate(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	issued := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"},
+		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
+	s := ourServer(t, issued.Pair, nil)
+	c := connect(t, s.LocalPort(), Config{RootCAs: pool(t, issued.CAPEM), ServerName: "game.example"})
+	mustFail(t, c, FailExpired, StatusError)
+}
+
+func TestInsecureSkipsVerification(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	pair := testcert.ECDSA(t)
+	s := ourServer(t, pair, nil)
+	c := connect(t, s.LocalPort(), Config{Insecure: true})
+	mustConnect(t, c)
+	echo(t, c, "unsafe but encrypted")
+}
+
+func TestPSK(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	key := []byte("0123456789abcdef")
+	s := ourServer(t, testcert.Pair{}, map[string][]byte{"player-1": key})
+	t.Run("ok", func(t *testing.T) {
+		c := connect(t, s.LocalPort(), Config{PSKIdentity: "player-1", PSKKey: key})
+		mustConnect(t, c)
+		echo(t, c, "psk")
+		if c.PeerCertificates() != nil {
+			t.Error("a PSK connection has no certificate")
+		}
+	})
+	// Our server (pion) refuses an unknown identity with InternalError and
+	// drops a wrong key's records silently; the client tells them apart.
+	t.Run("unknown identity", func(t *testing.T) {
+		c := connect(t, s.LocalPort(), Config{PSKIdentity: "stranger", PSKKey: key, HandshakeTimeout: 3 * time.Second})
+		t.Log(mustFail(t, c, FailPSKIdentity, StatusError))
+	})
+	t.Run("wrong key", func(t *testing.T) {
+		c := connect(t, s.LocalPort(), Config{PSKIdentity: "player-1", PSKKey: []byte("wrong key 012345"), HandshakeTimeout: 3 * time.Second})
+		t.Log(mustFail(t, c, FailPSKKey, StatusError))
+	})
+}
+
+// A server that reads and never answers.
+func TestTimeout(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	c := connect(t, sock.LocalAddr().(*net.UDPAddr).Port, Config{Insecure: true, HandshakeTimeout: 1500 * time.Millisecond})
+	mustFail(t, c, FailTimeout, StatusError)
+}
+
+// Nothing listens: the kernel answers ICMP port unreachable.
+func TestPortUnreachable(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := sock.LocalAddr().(*net.UDPAddr).Port
+	sock.Close()
+	c := connect(t, port, Config{Insecure: true})
+	mustFail(t, c, FailUnreachable, StatusError)
+}
+
+func TestDNSFailure(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	c, err := Connect("no-such-host.invalid", 4433, Config{Insecure: true, HandshakeTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mustFail(t, c, FailDNS, StatusError)
+}
+
+func TestResolverIsUsed(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	s := ourServer(t, testcert.ECDSA(t), nil)
+	asked := ""
+	c, err := Connect("game.example", s.LocalPort(), Config{Insecure: true, Resolve: func(_ context.Context, host string) ([]netip.Addr, error) {
+		asked = host
+		return []netip.Addr{netip.MustParseAddr("::1"), netip.MustParseAddr("127.0.0.1")}, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mustConnect(t, c)
+	if asked != "game.example" || !c.RemoteAddr().Addr().Is4() {
+		t.Errorf("resolver asked %q, connected to %v", asked, c.RemoteAddr())
+	}
+}
+
+// A pion server that only speaks AES-GCM: no common suite, a fatal alert.
+func TestServerAlert(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	pair := testcert.ECDSA(t)
+	cert, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := dtls.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, &dtls.Config{
+		Certificates: []tls.Certificate{cert},
+		CipherSuites: []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
+	c := connect(t, ln.Addr().(*net.UDPAddr).Port, Config{Insecure: true})
+	f := mustFail(t, c, FailAlert, StatusError)
+	t.Logf("reason: %v", f)
+}
+
+func TestArgumentsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		host string
+		port int
+		cfg  Config
+	}{
+		{"", 4433, Config{}},
+		{"127.0.0.1", 0, Config{}},
+		{"127.0.0.1", 70000, Config{}},
+		{"127.0.0.1", 4433, Config{MTU: 100}},
+		{"127.0.0.1", 4433, Config{MTU: 9000}},
+		{"127.0.0.1", 4433, Config{HandshakeTimeout: -1}},
+		{"127.0.0.1", 4433, Config{PSKIdentity: "x"}},
+		{"127.0.0.1", 4433, Config{PSKKey: []byte("k")}},
+	} {
+		if c, err := Connect(tc.host, tc.port, tc.cfg); err == nil {
+			c.Close()
+			t.Errorf("Connect(%q, %d, %+v) accepted", tc.host, tc.port, tc.cfg)
+		}
+	}
+}
+
+// Closed mid-handshake (the server never answers): returns, goroutines end.
+func TestCloseMidHandshake(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	c, err := Connect("127.0.0.1", sock.LocalAddr().(*net.UDPAddr).Port, Config{Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	_ = sock.SetReadDeadline(time.Now().Add(wait))
+	if _, err := sock.Read(buf); err != nil { // the ClientHello arrived
+		t.Fatal(err)
+	}
+	c.Close()
+	if c.Status() != StatusDisconnected {
+		t.Errorf("status %d", c.Status())
+	}
+	if ev, ok := c.NextEvent(); ok {
+		t.Errorf("an event after Close: %+v", ev)
+	}
+}
+
+// The server stops: the client hears close_notify and reports it; packets
+// that arrived before stay readable.
+func TestServerStops(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	pair := testcert.ECDSA(t)
+	s := ourServer(t, pair, nil)
+	c := connect(t, s.LocalPort(), Config{Insecure: true})
+	mustConnect(t, c)
+	echo(t, c, "one")
+	if err := c.Send([]byte("left behind")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for c.Available() == 0 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	s.Stop()
+	ev := outcome(t, c)
+	if ev.Kind != EventDisconnected || ev.Failure.Kind != FailClosedByServer {
+		t.Fatalf("event %+v (%v)", ev, ev.Failure)
+	}
+	if b, ok := c.Receive(); !ok || string(b) != "left behind" {
+		t.Errorf("packet before the close: %q %v", b, ok)
+	}
+	if err := c.Send([]byte("x")); err != ErrNotConnected {
+		t.Errorf("Send after the close: %v", err)
+	}
+}
+
+// relay forwards datagrams between one client and target; closing it makes
+// the server vanish from the client's point of view, with no close_notify:
+// the client's packets then draw ICMP port unreachable.
+type relay struct {
+	front, back *net.UDPConn
+	done        chan struct{}
+}
+
+func newRelay(t *testing.T, target int) *relay {
+	t.Helper()
+	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{front: front, back: back, done: make(chan struct{})}
+	var client atomic.Pointer[net.UDPAddr]
+	go func() {
+		buf := make([]byte, 9000)
+		for {
+			n, from, err := front.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			client.Store(from)
+			_, _ = back.Write(buf[:n])
+		}
+	}()
+	go func() {
+		defer close(r.done)
+		buf := make([]byte, 9000)
+		for {
+			n, err := back.Read(buf)
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				continue
+			}
+			if to := client.Load(); to != nil {
+				_, _ = front.WriteToUDP(buf[:n], to)
+			}
+		}
+	}()
+	return r
+}
+
+func (r *relay) port() int { return r.front.LocalAddr().(*net.UDPAddr).Port }
+
+func (r *relay) close() {
+	r.front.Close()
+	r.back.Close()
+	<-r.done
+}
+
+// The server vanishes without a word: the client's packets draw ICMP port
+// unreachable; a few in a row (never one) end the connection.
+func TestServerVanishes(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	s := ourServer(t, testcert.ECDSA(t), nil)
+	r := newRelay(t, s.LocalPort())
+	c := connect(t, r.port(), Config{Insecure: true})
+	mustConnect(t, c)
+	echo(t, c, "before")
+	r.close()
+	deadline := time.Now().Add(wait)
+	sent := 0
+	for c.Status() == StatusConnected && time.Now().Before(deadline) {
+		if c.Send([]byte("anyone there?")) == nil {
+			sent++
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ev := outcome(t, c)
+	if ev.Kind != EventDisconnected || ev.Failure.Kind != FailUnreachable {
+		t.Fatalf("event %+v (%v)", ev, ev.Failure)
+	}
+	if sent < unreachableLimit {
+		t.Errorf("the connection ended after %d refused packets; one spoofed report must not end it", sent)
+	}
+}

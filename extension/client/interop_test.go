@@ -1,0 +1,234 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"godtls/extension/internal/testcert"
+)
+
+// The client against servers this repository does not own: openssl
+// s_server -dtls1_2 and gnutls-serv --udp, started by the test.
+
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s not found: .ci/run must install it", name)
+		}
+		t.Skipf("SKIPPED: %s not installed (apt-get install openssl gnutls-bin)", name)
+	}
+	return path
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// freePort finds a UDP port nobody uses right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// external runs a DTLS server process until the test ends; it returns its
+// stdin and output.
+func external(t *testing.T, ready string, argv ...string) (io.Writer, *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		cancel()
+		_ = cmd.Wait()
+	})
+	if ready != "" {
+		waitForOutput(t, out, ready)
+	}
+	return stdin, out
+}
+
+// waitBound waits until something listens on the UDP port (binding it
+// fails): gnutls-serv buffers its output when it is not a terminal.
+func waitBound(t *testing.T, port int) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		if err != nil {
+			return
+		}
+		c.Close()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("nothing listens on port %d", port)
+}
+
+func waitForOutput(t *testing.T, out *lockedBuffer, want string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for !strings.Contains(out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in output:\n%s", want, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func receive(t *testing.T, c *Client, want string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		if b, ok := c.Receive(); ok {
+			if strings.Contains(string(b), want) {
+				return
+			}
+			continue
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("nothing containing %q arrived", want)
+}
+
+func writeFiles(t *testing.T, files map[string][]byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestInteropOpenSSLServer(t *testing.T) {
+	openssl := needTool(t, "openssl")
+	issued := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
+	dir := writeFiles(t, map[string][]byte{"cert.pem": issued.CertPEM, "key.pem": issued.KeyPEM})
+	key := []byte("0123456789abcdef")
+	for _, tc := range []struct {
+		name   string
+		server []string
+		cfg    Config
+		suite  string
+		fail   FailureKind
+	}{
+		{name: "certificate", server: []string{"-cert", filepath.Join(dir, "cert.pem"), "-key", filepath.Join(dir, "key.pem")},
+			cfg: Config{RootCAs: pool(t, issued.CAPEM), ServerName: "game.example"}, suite: "ECDHE-ECDSA-CHACHA20-POLY1305"},
+		{name: "hostname mismatch", server: []string{"-cert", filepath.Join(dir, "cert.pem"), "-key", filepath.Join(dir, "key.pem")},
+			cfg: Config{RootCAs: pool(t, issued.CAPEM), ServerName: "other.example"}, fail: FailHostname},
+		{name: "PSK", server: []string{"-nocert", "-psk", hex.EncodeToString(key), "-psk_identity", "player-1", "-cipher", "PSK-CHACHA20-POLY1305"},
+			cfg: Config{PSKIdentity: "player-1", PSKKey: key}, suite: "PSK-CHACHA20-POLY1305"},
+		{name: "PSK wrong key", server: []string{"-nocert", "-psk", hex.EncodeToString([]byte("another key 0123")), "-psk_identity", "player-1", "-cipher", "PSK-CHACHA20-POLY1305"},
+			cfg: Config{PSKIdentity: "player-1", PSKKey: key, HandshakeTimeout: 5 * time.Second}, fail: FailPSKKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port := freePort(t)
+			argv := append([]string{openssl, "s_server", "-dtls1_2", "-accept", "127.0.0.1:" + strconv.Itoa(port)}, tc.server...)
+			stdin, out := external(t, "ACCEPT", argv...)
+			c := connect(t, port, tc.cfg)
+			if tc.fail != 0 {
+				t.Log(mustFail(t, c, tc.fail, map[bool]Status{true: StatusErrorHostnameMismatch, false: StatusError}[tc.fail == FailHostname]))
+				return
+			}
+			mustConnect(t, c)
+			if err := c.Send([]byte("hello from GoDTLSClient\n")); err != nil {
+				t.Fatal(err)
+			}
+			waitForOutput(t, out, "hello from GoDTLSClient")
+			if _, err := io.WriteString(stdin, "hello from openssl\n"); err != nil {
+				t.Fatal(err)
+			}
+			receive(t, c, "hello from openssl")
+			if !strings.Contains(out.String(), tc.suite) {
+				t.Errorf("openssl did not report %s:\n%s", tc.suite, out.String())
+			}
+			if c.CipherSuite() == 0 {
+				t.Error("not ChaCha20-Poly1305 on the client side")
+			}
+		})
+	}
+}
+
+func TestInteropGnuTLSServer(t *testing.T) {
+	gnutls := needTool(t, "gnutls-serv")
+	issued := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
+	key := []byte("0123456789abcdef")
+	dir := writeFiles(t, map[string][]byte{
+		"cert.pem": issued.CertPEM, "key.pem": issued.KeyPEM,
+		"psk.txt": []byte("player-1:" + hex.EncodeToString(key) + "\n"),
+	})
+	for _, tc := range []struct {
+		name   string
+		server []string
+		cfg    Config
+		fail   FailureKind
+	}{
+		{name: "certificate", server: []string{"--x509certfile", filepath.Join(dir, "cert.pem"), "--x509keyfile", filepath.Join(dir, "key.pem")},
+			cfg: Config{RootCAs: pool(t, issued.CAPEM), ServerName: "game.example"}},
+		{name: "unknown CA", server: []string{"--x509certfile", filepath.Join(dir, "cert.pem"), "--x509keyfile", filepath.Join(dir, "key.pem")},
+			cfg: Config{RootCAs: pool(t, testcert.Issue(t, testcert.Leaf{}).CAPEM), ServerName: "game.example"}, fail: FailUnknownCA},
+		{name: "PSK", server: []string{"--pskpasswd", filepath.Join(dir, "psk.txt"), "--priority", "NORMAL:-KX-ALL:+PSK"},
+			cfg: Config{PSKIdentity: "player-1", PSKKey: key}},
+		// gnutls answers an unknown identity as if the key were wrong, as
+		// RFC 4279 section 2 allows (it hides which identities exist).
+		{name: "PSK unknown identity", server: []string{"--pskpasswd", filepath.Join(dir, "psk.txt"), "--priority", "NORMAL:-KX-ALL:+PSK"},
+			cfg: Config{PSKIdentity: "stranger", PSKKey: key, HandshakeTimeout: 5 * time.Second}, fail: FailPSKKey},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port := freePort(t)
+			argv := append([]string{gnutls, "--udp", "--echo", "-p", strconv.Itoa(port)}, tc.server...)
+			_, _ = external(t, "", argv...)
+			waitBound(t, port)
+			c := connect(t, port, tc.cfg)
+			if tc.fail != 0 {
+				t.Log(mustFail(t, c, tc.fail, StatusError))
+				return
+			}
+			mustConnect(t, c)
+			echo(t, c, "echo through gnutls")
+			if c.CipherSuite() == 0 {
+				t.Error("not ChaCha20-Poly1305 on the client side")
+			}
+		})
+	}
+}

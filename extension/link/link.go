@@ -1,0 +1,108 @@
+// Package link is what both ends of an established DTLS association share,
+// the server's peers and the client: the goroutine that reads decrypted
+// packets from pion into a bounded queue, the writer goroutines that keep
+// pion's Write off the caller's thread, the counters, and the payload size
+// a negotiated suite leaves. Nothing here calls into Godot.
+package link
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync/atomic"
+
+	"github.com/pion/dtls/v2"
+
+	"godtls/extension/queue"
+	"godtls/extension/suites"
+	"godtls/extension/wire"
+)
+
+// MaxRecord is the largest plaintext pion can hand us: it reads datagrams of
+// at most wire.MaxDatagram bytes.
+const MaxRecord = wire.MaxDatagram
+
+// cbcOverhead is the worst case of pion's CBC fallback: header, explicit IV,
+// HMAC-SHA256 and a full padding block.
+const cbcOverhead = 13 + 16 + 32 + 16
+
+// MaxPayload is the largest packet one record carries at this MTU with the
+// negotiated suite (a ChaCha20 suite of ours, or 0 for pion's CBC fallback).
+func MaxPayload(mtu int, suite dtls.CipherSuiteID) int {
+	if suites.IsChaCha(suite) {
+		return mtu - suites.Overhead
+	}
+	return mtu - cbcOverhead
+}
+
+// NegotiatedSuite returns the suite pion initialised among our ChaCha20
+// instances (the ones handed to its CustomCipherSuites), or 0 when it chose
+// its CBC fallback (pion v2 does not expose that ID).
+func NegotiatedSuite(offered []dtls.CipherSuite) dtls.CipherSuiteID {
+	for _, cs := range offered {
+		if cs.IsInitialized() {
+			return cs.ID()
+		}
+	}
+	return 0
+}
+
+// Counters are one association's traffic counts.
+type Counters struct {
+	PacketsIn, PacketsOut, BytesIn, BytesOut atomic.Uint64
+}
+
+// Sink is told what a read loop sees. Its methods run on the loop's
+// goroutine.
+type Sink interface {
+	// Received: one packet of n bytes arrived (queued or not).
+	Received(n int)
+	// Dropped: a packet could not be queued.
+	Dropped()
+	// Trouble: pion reported an error it survives (a warning alert, a
+	// record it could not use, a socket error such as an ICMP port
+	// unreachable). The loop goes on unless Trouble says to stop.
+	Trouble(err error) (stop bool)
+	// Closed: the association ended from the other side: a close_notify,
+	// or a fatal alert (pion closes its Conn on either).
+	Closed()
+	// Failed: the connection broke; reason is in words.
+	Failed(reason string)
+	// Ours reports whether we closed the connection ourselves: its read
+	// errors are then expected and reported nowhere.
+	Ours() bool
+}
+
+// ReadLoop moves decrypted packets from conn into q until the association
+// ends. pion's non-fatal read errors do not end it: one bad or spoofed
+// record must never cost a player the session.
+func ReadLoop(conn *dtls.Conn, q *queue.Packets, s Sink) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.Failed(fmt.Sprintf("internal error: %v", r))
+		}
+	}()
+	buf := make([]byte, MaxRecord)
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			switch {
+			case errors.Is(err, io.EOF):
+				s.Closed()
+			case s.Ours():
+			case errors.Is(err, net.ErrClosed), errors.Is(err, dtls.ErrConnClosed):
+				s.Failed(err.Error())
+			default:
+				if !s.Trouble(err) {
+					continue
+				}
+			}
+			return
+		}
+		s.Received(n)
+		if !q.Push(append([]byte(nil), buf[:n]...)) {
+			s.Dropped()
+		}
+	}
+}
