@@ -6,4 +6,5 @@ package main
 var classList = []func() *classDef{
 	serverClass,
 	peerClass,
+	clientClass,
 }

@@ -28,6 +28,10 @@ var (
 	bindTLSOwnCertificate = &methodBind{class: "TLSOptions", method: "get_own_certificate", hash: 1120709175}
 	bindKeySaveToString   = &methodBind{class: "CryptoKey", method: "save_to_string", hash: 32795936}
 	bindCertSaveToString  = &methodBind{class: "X509Certificate", method: "save_to_string", hash: 2841200299}
+	bindTLSIsUnsafe       = &methodBind{class: "TLSOptions", method: "is_unsafe_client", hash: 36873697}
+	bindTLSTrustedChain   = &methodBind{class: "TLSOptions", method: "get_trusted_ca_chain", hash: 1120709175}
+	bindTLSNameOverride   = &methodBind{class: "TLSOptions", method: "get_common_name_override", hash: 201670096}
+	bindCertLoadString    = &methodBind{class: "X509Certificate", method: "load_from_string", hash: 166001499}
 	bindReference         = &methodBind{class: "RefCounted", method: "reference", hash: 2240911060}
 	bindUnreference       = &methodBind{class: "RefCounted", method: "unreference", hash: 2240911060}
 	bindEmitSignal        = &methodBind{class: "Object", method: "emit_signal", hash: 4047867050}
@@ -42,6 +46,7 @@ var (
 
 var engineBinds = []*methodBind{
 	bindTLSIsServer, bindTLSPrivateKey, bindTLSOwnCertificate, bindKeySaveToString, bindCertSaveToString,
+	bindTLSIsUnsafe, bindTLSTrustedChain, bindTLSNameOverride, bindCertLoadString,
 	bindReference, bindUnreference, bindEmitSignal, bindIsClass,
 	bindGetPacket, bindPutPacket, bindAvailable, bindUDPPacketIP, bindUDPPacketPort, bindUDPIsConnected,
 }
@@ -137,6 +142,51 @@ func tlsOptionsPEM(opts unsafe.Pointer) (keyPEM, certPEM string, isServer bool) 
 		release(cert)
 	}
 	return keyPEM, certPEM, true
+}
+
+// clientOptions is what a client TLSOptions says.
+type clientOptions struct {
+	isServer     bool
+	unsafe       bool
+	chainPEM     string // the trusted chain, "" for the system's roots
+	nameOverride string
+}
+
+// readClientOptions reads a TLSOptions through its 4.3+ getters.
+func readClientOptions(opts unsafe.Pointer) clientOptions {
+	var o clientOptions
+	var b uint8
+	bindTLSIsServer.ptrcall(opts, nil, 0, unsafe.Pointer(&b))
+	o.isServer = b != 0
+	b = 0
+	bindTLSIsUnsafe.ptrcall(opts, nil, 0, unsafe.Pointer(&b))
+	o.unsafe = b != 0
+	var chainSlot unsafe.Pointer
+	bindTLSTrustedChain.ptrcall(opts, nil, 0, unsafe.Pointer(&chainSlot))
+	if chain := C.gdx_ref_get(unsafe.Pointer(&chainSlot)); chain != nil {
+		o.chainPEM = callString(bindCertSaveToString, chain, nil, 0)
+		release(chain)
+	}
+	o.nameOverride = callString(bindTLSNameOverride, opts, nil, 0)
+	return o
+}
+
+// newX509Certificate makes an X509Certificate holding pemText; the object
+// has no reference yet (the caller hands it to Godot as a fresh result).
+func newX509Certificate(pemText string) unsafe.Pointer {
+	obj := C.gdx_construct(sn("X509Certificate").ptr())
+	if obj == nil {
+		return nil
+	}
+	var a slots
+	newString(a.cell(0), pemText)
+	defer destroyBuiltin(tString, a.cell(0))
+	var ret int64
+	if !bindCertLoadString.ptrcall(obj, &a, 1, unsafe.Pointer(&ret)) || ret != int64(errOK) {
+		C.gdx_object_destroy(obj)
+		return nil
+	}
+	return obj
 }
 
 // emit sends a signal from obj and destroys args. Call only on Godot's

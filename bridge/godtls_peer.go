@@ -1,15 +1,12 @@
 package main
 
 /*
-#include <stdlib.h>
-#include <string.h>
 #include "gdx.h"
 */
 import "C"
 
 import (
 	"errors"
-	"fmt"
 	"unsafe"
 
 	"godtls/extension/server"
@@ -59,10 +56,7 @@ type gdPeer struct {
 	p     *server.Peer // nil for a GoDTLSPeer.new() that never connected
 	owner *gdServer
 
-	// buf holds the packet handed to Godot by _get_packet: C memory, valid
-	// until the next _get_packet or until the object is freed.
-	buf    unsafe.Pointer
-	bufCap int
+	pkt packetBuffer // what _get_packet hands Godot
 
 	// udp is set in DTLSServer-compatible mode: the PacketPeerUDP we hold a
 	// reference on, through which poll() moves the datagrams.
@@ -99,10 +93,7 @@ func (gp *gdPeer) free() {
 		release(gp.udp.obj)
 		gp.udp.obj = nil
 	}
-	if gp.buf != nil {
-		C.free(gp.buf)
-		gp.buf = nil
-	}
+	gp.pkt.free()
 }
 
 // poll: listen-mode peers are fed by goroutines and have nothing to do;
@@ -212,9 +203,6 @@ func (gp *gdPeer) available([]unsafe.Pointer) result {
 	return int64(gp.p.Available())
 }
 
-// getPacket is _get_packet(r_buffer: const uint8_t **, r_buffer_size:
-// int32_t *): the buffer must stay valid after we return, so the packet is
-// copied into C memory the peer owns.
 func (gp *gdPeer) getPacket(a []unsafe.Pointer) result {
 	if gp.p == nil {
 		return errUnavailable
@@ -223,38 +211,18 @@ func (gp *gdPeer) getPacket(a []unsafe.Pointer) result {
 	if !ok {
 		return errUnavailable
 	}
-	if len(pkt) > gp.bufCap {
-		c := max(len(pkt), 2048)
-		nb := C.realloc(gp.buf, C.size_t(c))
-		if nb == nil {
-			pushError(peerName+".get_packet", "out of memory")
-			return errOutOfMemory
-		}
-		gp.buf, gp.bufCap = nb, c
-	}
-	if len(pkt) > 0 {
-		C.memcpy(gp.buf, unsafe.Pointer(&pkt[0]), C.size_t(len(pkt)))
-	}
-	C.gdx_set_packet((*unsafe.Pointer)(unsafe.Pointer(&a[0])), (*C.uint8_t)(gp.buf), C.int32_t(len(pkt)))
-	return errOK
+	return gp.pkt.handOver(peerName+".get_packet", a, pkt)
 }
 
-// putPacket is _put_packet(p_buffer: const uint8_t *, p_buffer_size: int).
 func (gp *gdPeer) putPacket(a []unsafe.Pointer) result {
 	const m = peerName + ".put_packet"
-	data := *(*unsafe.Pointer)(a[0])
-	size := *(*int64)(a[1])
 	if gp.p == nil || gp.p.Status() != server.StatusConnected {
 		pushError(m, "the peer is not connected")
 		return errUnconfigured
 	}
-	if size < 0 || size > int64(gp.p.MaxPayload()) {
-		pushError(m, fmt.Sprintf("packet of %d bytes is larger than get_max_packet_size() (%d); the connection stays open", size, gp.p.MaxPayload()))
+	b, ok := packetArg(m, a, gp.p.MaxPayload())
+	if !ok {
 		return errInvalidParameter
-	}
-	var b []byte
-	if size > 0 {
-		b = C.GoBytes(data, C.int(size))
 	}
 	if err := gp.p.Send(b); err != nil {
 		pushError(m, err.Error())

@@ -203,6 +203,29 @@ func TestExpiredCertificate(t *testing.T) {
 	mustFail(t, c, FailExpired, StatusError)
 }
 
+// A certificate that names its host only in the Common Name, as Godot's
+// Crypto.generate_self_signed_certificate makes them: accepted for that
+// name (as PacketPeerDTLS does), refused for another.
+func TestCommonNameOnlyCertificate(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	issued := testcert.Issue(t, testcert.Leaf{CommonName: "localhost"})
+	s := ourServer(t, issued.Pair, nil)
+	mustConnect(t, connect(t, s.LocalPort(), Config{RootCAs: pool(t, issued.CAPEM), ServerName: "localhost"}))
+	mustFail(t, connect(t, s.LocalPort(), Config{RootCAs: pool(t, issued.CAPEM), ServerName: "other.example"}), FailHostname, StatusErrorHostnameMismatch)
+}
+
+// TLSOptions.client_unsafe(chain): the chain is verified, the name is not.
+func TestAnyName(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	issued := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
+	s := ourServer(t, issued.Pair, nil)
+	c := connect(t, s.LocalPort(), Config{RootCAs: pool(t, issued.CAPEM), ServerName: "other.example", AnyName: true})
+	mustConnect(t, c)
+	other := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
+	c2 := connect(t, s.LocalPort(), Config{RootCAs: pool(t, other.CAPEM), AnyName: true})
+	mustFail(t, c2, FailUnknownCA, StatusError)
+}
+
 func TestInsecureSkipsVerification(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
 	pair := testcert.ECDSA(t)

@@ -1,4 +1,5 @@
-# Runs the chat server and three clients in one process. In the editor it
+# Runs the chat server and three clients in one process: two on GoDTLSClient,
+# one on Godot's PacketPeerDTLS (both work against GoDTLSServer). In the editor it
 # keeps running; headless (./build.sh) it quits once every client has heard
 # every chat line, or after 20 s with an error.
 extends Node
@@ -16,7 +17,8 @@ func _ready() -> void:
 	add_child(server)
 	var port: int = server.server.get_local_port()
 	for i in CLIENTS:
-		var c := preload("res://demo/chat_client.tscn").instantiate()
+		var scene := preload("res://demo/chat_client.tscn") if i == CLIENTS - 1 else preload("res://demo/chat_client_go.tscn")
+		var c := scene.instantiate()
 		c.port = port
 		c.player_name = "player-%d" % i
 		c.chat_received.connect(_on_chat.bind(c))

@@ -74,9 +74,10 @@ type Issued struct {
 
 // Leaf describes a certificate to issue.
 type Leaf struct {
-	Hosts     []string // DNS names
-	NotBefore time.Time
-	NotAfter  time.Time
+	Hosts      []string // DNS names
+	CommonName string   // the subject's name; "" means "game server"
+	NotBefore  time.Time
+	NotAfter   time.Time
 }
 
 // Issue makes a CA and an ECDSA leaf it signs, as a game's own small PKI
@@ -114,9 +115,12 @@ func Issue(tb testing.TB, leaf Leaf) Issued {
 	if leaf.NotAfter.IsZero() {
 		leaf.NotAfter = time.Now().Add(24 * time.Hour)
 	}
+	if leaf.CommonName == "" {
+		leaf.CommonName = "game server"
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "game server"},
+		Subject:      pkix.Name{CommonName: leaf.CommonName},
 		DNSNames:     leaf.Hosts,
 		NotBefore:    leaf.NotBefore,
 		NotAfter:     leaf.NotAfter,

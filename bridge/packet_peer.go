@@ -1,0 +1,65 @@
+package main
+
+/*
+#include <stdlib.h>
+#include <string.h>
+#include "gdx.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// What every PacketPeerExtension class of ours needs for its _get_packet
+// and _put_packet virtuals.
+
+// packetBuffer holds the packet handed to Godot by _get_packet: Godot reads
+// it after the virtual returns, so it lives in C memory the object owns,
+// valid until the next _get_packet or until the object is freed.
+type packetBuffer struct {
+	buf unsafe.Pointer
+	cap int
+}
+
+// handOver copies pkt into the buffer and points _get_packet's out
+// arguments (a[0]: const uint8_t **, a[1]: int32_t *) at it.
+func (p *packetBuffer) handOver(m string, a []unsafe.Pointer, pkt []byte) result {
+	if len(pkt) > p.cap {
+		c := max(len(pkt), 2048)
+		nb := C.realloc(p.buf, C.size_t(c))
+		if nb == nil {
+			pushError(m, "out of memory")
+			return errOutOfMemory
+		}
+		p.buf, p.cap = nb, c
+	}
+	if len(pkt) > 0 {
+		C.memcpy(p.buf, unsafe.Pointer(&pkt[0]), C.size_t(len(pkt)))
+	}
+	C.gdx_set_packet((*unsafe.Pointer)(unsafe.Pointer(&a[0])), (*C.uint8_t)(p.buf), C.int32_t(len(pkt)))
+	return errOK
+}
+
+func (p *packetBuffer) free() {
+	if p.buf != nil {
+		C.free(p.buf)
+		p.buf, p.cap = nil, 0
+	}
+}
+
+// packetArg reads _put_packet's arguments (a[0]: const uint8_t *, a[1]:
+// int) into Go memory, refusing a packet larger than maxPayload.
+func packetArg(m string, a []unsafe.Pointer, maxPayload int) ([]byte, bool) {
+	data := *(*unsafe.Pointer)(a[0])
+	size := *(*int64)(a[1])
+	if size < 0 || size > int64(maxPayload) {
+		pushError(m, fmt.Sprintf("packet of %d bytes is larger than get_max_packet_size() (%d); the connection stays open", size, maxPayload))
+		return nil, false
+	}
+	if size == 0 {
+		return []byte{}, true
+	}
+	return C.GoBytes(data, C.int(size)), true
+}
