@@ -53,12 +53,7 @@ func clientClass() *classDef {
 		enums: []enumDef{
 			{name: "Status", values: []string{"STATUS_DISCONNECTED", "STATUS_HANDSHAKING", "STATUS_CONNECTED", "STATUS_ERROR", "STATUS_ERROR_HOSTNAME_MISMATCH"}},
 		},
-		virtuals: []*virtualDef{
-			virtual("_get_packet", 2, tInt, errUnconfigured, (*gdClient).getPacket),
-			virtual("_put_packet", 2, tInt, errUnconfigured, (*gdClient).putPacket),
-			virtual("_get_available_packet_count", 0, tInt, int64(0), (*gdClient).available),
-			virtual("_get_max_packet_size", 0, tInt, int64(0), (*gdClient).maxPacketSizeVirtual),
-		},
+		virtuals: packetPeerVirtuals[*gdClient](),
 	}
 }
 

@@ -40,12 +40,7 @@ func peerClass() *classDef {
 		enums: []enumDef{
 			{name: "Status", values: []string{"STATUS_DISCONNECTED", "STATUS_HANDSHAKING", "STATUS_CONNECTED", "STATUS_ERROR"}},
 		},
-		virtuals: []*virtualDef{
-			virtual("_get_packet", 2, tInt, errUnconfigured, (*gdPeer).getPacket),
-			virtual("_put_packet", 2, tInt, errUnconfigured, (*gdPeer).putPacket),
-			virtual("_get_available_packet_count", 0, tInt, int64(0), (*gdPeer).available),
-			virtual("_get_max_packet_size", 0, tInt, int64(0), (*gdPeer).maxPacketSizeVirtual),
-		},
+		virtuals: packetPeerVirtuals[*gdPeer](),
 	}
 }
 

@@ -63,3 +63,23 @@ func packetArg(m string, a []unsafe.Pointer, maxPayload int) ([]byte, bool) {
 	}
 	return C.GoBytes(data, C.int(size)), true
 }
+
+// packetPeer is what a PacketPeerExtension class of ours implements.
+type packetPeer interface {
+	instance
+	getPacket(a []unsafe.Pointer) result
+	putPacket(a []unsafe.Pointer) result
+	available([]unsafe.Pointer) result
+	maxPacketSizeVirtual([]unsafe.Pointer) result
+}
+
+// packetPeerVirtuals overrides PacketPeerExtension's virtuals for class T.
+// A freed object answers ERR_UNCONFIGURED and counts of 0.
+func packetPeerVirtuals[T packetPeer]() []*virtualDef {
+	return []*virtualDef{
+		virtual("_get_packet", 2, tInt, errUnconfigured, T.getPacket),
+		virtual("_put_packet", 2, tInt, errUnconfigured, T.putPacket),
+		virtual("_get_available_packet_count", 0, tInt, int64(0), T.available),
+		virtual("_get_max_packet_size", 0, tInt, int64(0), T.maxPacketSizeVirtual),
+	}
+}

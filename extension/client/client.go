@@ -27,16 +27,16 @@ import (
 	"godtls/extension/suites"
 )
 
-// Status values are Godot's PacketPeerDTLS.Status numbers.
-type Status int32
+// Status values are Godot's PacketPeerDTLS.Status numbers (package link).
+type Status = link.Status
 
 // Client statuses.
 const (
-	StatusDisconnected          Status = 0
-	StatusHandshaking           Status = 1
-	StatusConnected             Status = 2
-	StatusError                 Status = 3
-	StatusErrorHostnameMismatch Status = 4
+	StatusDisconnected          = link.StatusDisconnected
+	StatusHandshaking           = link.StatusHandshaking
+	StatusConnected             = link.StatusConnected
+	StatusError                 = link.StatusError
+	StatusErrorHostnameMismatch = link.StatusErrorHostnameMismatch
 )
 
 // Defaults and bounds.

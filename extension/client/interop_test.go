@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"io"
@@ -11,44 +10,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/testtool"
 )
 
 // The client against servers this repository does not own: openssl
 // s_server -dtls1_2 and gnutls-serv --udp, started by the test.
-
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found: .ci/run must install it", name)
-		}
-		t.Skipf("SKIPPED: %s not installed (apt-get install openssl gnutls-bin)", name)
-	}
-	return path
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // freePort finds a UDP port nobody uses right now.
 func freePort(t *testing.T) int {
@@ -63,11 +33,11 @@ func freePort(t *testing.T) int {
 
 // external runs a DTLS server process until the test ends; it returns its
 // stdin and output.
-func external(t *testing.T, ready string, argv ...string) (io.Writer, *lockedBuffer) {
+func external(t *testing.T, ready string, argv ...string) (io.Writer, *testtool.Output) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	out := &lockedBuffer{}
+	out := &testtool.Output{}
 	cmd.Stdout, cmd.Stderr = out, out
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -82,7 +52,7 @@ func external(t *testing.T, ready string, argv ...string) (io.Writer, *lockedBuf
 		_ = cmd.Wait()
 	})
 	if ready != "" {
-		waitForOutput(t, out, ready)
+		out.WaitFor(t, ready)
 	}
 	return stdin, out
 }
@@ -101,17 +71,6 @@ func waitBound(t *testing.T, port int) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("nothing listens on port %d", port)
-}
-
-func waitForOutput(t *testing.T, out *lockedBuffer, want string) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !strings.Contains(out.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in output:\n%s", want, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func receive(t *testing.T, c *Client, want string) {
@@ -141,7 +100,7 @@ func writeFiles(t *testing.T, files map[string][]byte) string {
 }
 
 func TestInteropOpenSSLServer(t *testing.T) {
-	openssl := needTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	issued := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
 	dir := writeFiles(t, map[string][]byte{"cert.pem": issued.CertPEM, "key.pem": issued.KeyPEM})
 	key := []byte("0123456789abcdef")
@@ -174,7 +133,7 @@ func TestInteropOpenSSLServer(t *testing.T) {
 			if err := c.Send([]byte("hello from GoDTLSClient\n")); err != nil {
 				t.Fatal(err)
 			}
-			waitForOutput(t, out, "hello from GoDTLSClient")
+			out.WaitFor(t, "hello from GoDTLSClient")
 			if _, err := io.WriteString(stdin, "hello from openssl\n"); err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +149,7 @@ func TestInteropOpenSSLServer(t *testing.T) {
 }
 
 func TestInteropGnuTLSServer(t *testing.T) {
-	gnutls := needTool(t, "gnutls-serv")
+	gnutls := testtool.Need(t, "gnutls-serv")
 	issued := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
 	key := []byte("0123456789abcdef")
 	dir := writeFiles(t, map[string][]byte{

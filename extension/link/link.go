@@ -19,6 +19,18 @@ import (
 	"godtls/extension/wire"
 )
 
+// Status values are Godot's PacketPeerDTLS.Status numbers, for both ends.
+type Status int32
+
+// Statuses.
+const (
+	StatusDisconnected          Status = 0
+	StatusHandshaking           Status = 1
+	StatusConnected             Status = 2
+	StatusError                 Status = 3
+	StatusErrorHostnameMismatch Status = 4 // the client's only
+)
+
 // MaxRecord is the largest plaintext pion can hand us: it reads datagrams of
 // at most wire.MaxDatagram bytes.
 const MaxRecord = wire.MaxDatagram

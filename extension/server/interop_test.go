@@ -1,52 +1,18 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"io"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"godtls/extension/internal/testtool"
 	"godtls/extension/suites"
 )
-
-// needTool finds an interop client. A missing tool skips the test on a
-// developer machine but fails in CI, where .ci/run installs it.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found: .ci/run must install it", name)
-		}
-		t.Skipf("SKIPPED: %s not installed (apt-get install openssl gnutls-bin)", name)
-	}
-	return path
-}
-
-// lockedBuffer collects a process's output while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // runInterop starts an external DTLS client, waits for the handshake marker,
 // sends a line, and waits for the echo. It returns everything it printed.
@@ -55,7 +21,7 @@ func runInterop(t *testing.T, s *Server, ready string, argv ...string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	out := &lockedBuffer{}
+	out := &testtool.Output{}
 	cmd.Stdout, cmd.Stderr = out, out
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -69,28 +35,17 @@ func runInterop(t *testing.T, s *Server, ready string, argv ...string) string {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	}()
-	waitForOutput(t, out, ready)
+	out.WaitFor(t, ready)
 	msg := "ping-from-" + strings.TrimSuffix(argv[0][strings.LastIndex(argv[0], "/")+1:], "-cli")
 	if _, err := io.WriteString(stdin, msg+"\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitForOutput(t, out, msg)
+	out.WaitFor(t, msg)
 	return out.String()
 }
 
-func waitForOutput(t *testing.T, out *lockedBuffer, want string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(out.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q in output:\n%s", want, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestInteropOpenSSL(t *testing.T) {
-	openssl := needTool(t, "openssl")
+	openssl := testtool.Need(t, "openssl")
 	for _, tc := range []struct {
 		name  string
 		kind  suites.KeyKind
@@ -123,7 +78,7 @@ func TestInteropOpenSSL(t *testing.T) {
 }
 
 func TestInteropGnuTLS(t *testing.T) {
-	gnutls := needTool(t, "gnutls-cli")
+	gnutls := testtool.Need(t, "gnutls-cli")
 	for _, tc := range []struct {
 		name  string
 		kind  suites.KeyKind

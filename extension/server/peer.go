@@ -14,15 +14,15 @@ import (
 	"godtls/extension/wire"
 )
 
-// Status values are Godot's PacketPeerDTLS.Status numbers.
-type Status int32
+// Status values are Godot's PacketPeerDTLS.Status numbers (package link).
+type Status = link.Status
 
 // Peer statuses.
 const (
-	StatusDisconnected Status = 0
-	StatusHandshaking  Status = 1
-	StatusConnected    Status = 2
-	StatusError        Status = 3
+	StatusDisconnected = link.StatusDisconnected
+	StatusHandshaking  = link.StatusHandshaking
+	StatusConnected    = link.StatusConnected
+	StatusError        = link.StatusError
 )
 
 // Peer is one client: connected, or (in attach mode, from Attach on) still
