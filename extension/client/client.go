@@ -431,7 +431,14 @@ func (c *Client) end(st Status, f *Failure, notify bool) {
 			if notify {
 				_ = conn.Close()
 			} else {
-				go func() { _ = conn.Close() }() // the read loop is this goroutine
+				// Called from the read loop, which Conn.Close waits for: close
+				// on another goroutine. The read loop holds a count on wg, so
+				// this Add cannot race a finished Wait.
+				c.wg.Add(1)
+				go func() {
+					defer c.wg.Done()
+					_ = conn.Close()
+				}()
 			}
 		}
 		if wasConnected {
