@@ -25,6 +25,7 @@ import (
 	"godtls/extension/link"
 	"godtls/extension/queue"
 	"godtls/extension/suites"
+	"godtls/extension/wire"
 )
 
 // Status values are Godot's PacketPeerDTLS.Status numbers (package link).
@@ -106,6 +107,7 @@ type Client struct {
 
 	mu         sync.Mutex // guards conn and the fields set at connection
 	conn       *dtls.Conn
+	guard      *guardConn
 	remote     netip.AddrPort
 	peerCerts  [][]byte
 	maxPayload int
@@ -201,12 +203,12 @@ func (c *Client) run() {
 		return
 	}
 	offered, pcfg := c.pionConfig()
-	counted := &countingConn{Conn: udp}
-	conn, err := dtls.ClientWithContext(ctx, counted, pcfg)
+	guard := &guardConn{Conn: udp}
+	conn, err := dtls.ClientWithContext(ctx, guard, pcfg)
 	if err != nil {
 		_ = udp.Close()
 		f := classify(ctx, err, c.cfg)
-		if f.Kind == FailTimeout && c.cfg.PSKIdentity != "" && counted.reads.Load() > 0 {
+		if f.Kind == FailTimeout && c.cfg.PSKIdentity != "" && guard.reads.Load() > 0 {
 			// The server answered our hello, then went silent after our
 			// key exchange: it could not decrypt our Finished. pion
 			// servers drop such records without an alert.
@@ -215,6 +217,7 @@ func (c *Client) run() {
 		c.failWith(f)
 		return
 	}
+	guard.established.Store(true)
 	state := conn.ConnectionState()
 	c.mu.Lock()
 	if c.closed {
@@ -223,6 +226,7 @@ func (c *Client) run() {
 		return
 	}
 	c.conn = conn
+	c.guard = guard
 	c.remote = addr
 	c.peerCerts = state.PeerCertificates
 	c.suite = link.NegotiatedSuite(offered)
@@ -354,18 +358,39 @@ var quietLoggers = func() logging.LoggerFactory {
 	return f
 }()
 
-// countingConn counts datagrams received during the handshake.
-type countingConn struct {
+// guardConn is the socket as pion sees it. During the handshake it counts
+// the datagrams the server sent (to tell a wrong PSK from silence); once
+// the handshake is over it strips epoch-0 records before pion reads them:
+// after it they are stale or forged, and pion v2 would end the connection on
+// an epoch-0 alert or application data from anyone who can spoof the
+// server's address.
+type guardConn struct {
 	net.Conn
-	reads atomic.Int32
+	reads       atomic.Int32
+	established atomic.Bool
+	epochZero   atomic.Uint64 // records stripped
+	garbage     atomic.Uint64 // datagrams that were not DTLS records
 }
 
-func (cc *countingConn) Read(b []byte) (int, error) {
-	n, err := cc.Conn.Read(b)
-	if err == nil {
-		cc.reads.Add(1)
+func (g *guardConn) Read(b []byte) (int, error) {
+	for {
+		n, err := g.Conn.Read(b)
+		if err != nil {
+			return n, err
+		}
+		if !g.established.Load() {
+			g.reads.Add(1)
+			return n, nil
+		}
+		kept, dropped, ok := wire.StripEpochZero(b[:n])
+		g.epochZero.Add(uint64(dropped))
+		switch {
+		case !ok:
+			g.garbage.Add(1)
+		case len(kept) > 0:
+			return copy(b, kept), nil
+		}
 	}
-	return n, err
 }
 
 // clientSink is what the read loop reports to.
@@ -552,15 +577,27 @@ func (cw *clientWriter) Write(b []byte) {
 	}
 }
 
-// Stats are the connection's counters.
+// Stats are the connection's counters. EpochZero counts records stripped
+// after the handshake (stale or forged), Garbage datagrams that were not
+// DTLS.
 type Stats struct {
 	PacketsIn, PacketsOut, BytesIn, BytesOut, Dropped uint64
+	EpochZero, Garbage                                uint64
 	Queued                                            int
 	LastReceive                                       time.Time
 }
 
+// Stats returns the connection's counters.
 func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	g := c.guard
+	c.mu.Unlock()
+	var epochZero, garbage uint64
+	if g != nil {
+		epochZero, garbage = g.epochZero.Load(), g.garbage.Load()
+	}
 	return Stats{
+		EpochZero: epochZero, Garbage: garbage,
 		PacketsIn: c.counts.PacketsIn.Load(), PacketsOut: c.counts.PacketsOut.Load(),
 		BytesIn: c.counts.BytesIn.Load(), BytesOut: c.counts.BytesOut.Load(),
 		Dropped: c.recv.Dropped(), Queued: c.recv.Len(),

@@ -424,8 +424,11 @@ func TestServerStops(t *testing.T) {
 // the client's packets then draw ICMP port unreachable.
 type relay struct {
 	front, back *net.UDPConn
+	client      atomic.Pointer[net.UDPAddr]
 	done        chan struct{}
 }
+
+func (r *relay) lastClient() *net.UDPAddr { return r.client.Load() }
 
 func newRelay(t *testing.T, target int) *relay {
 	t.Helper()
@@ -438,7 +441,7 @@ func newRelay(t *testing.T, target int) *relay {
 		t.Fatal(err)
 	}
 	r := &relay{front: front, back: back, done: make(chan struct{})}
-	var client atomic.Pointer[net.UDPAddr]
+	client := &r.client
 	go func() {
 		buf := make([]byte, 9000)
 		for {
@@ -475,6 +478,36 @@ func (r *relay) close() {
 	r.front.Close()
 	r.back.Close()
 	<-r.done
+}
+
+// A forged epoch-0 fatal alert and epoch-0 application data from the
+// server's address (here: injected by the relay, which the client is
+// connected to) after the handshake: both are stripped before pion, which
+// would otherwise end the session.
+func TestSpoofedEpochZeroAfterHandshake(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	s := ourServer(t, testcert.ECDSA(t), nil)
+	r := newRelay(t, s.LocalPort())
+	defer r.close()
+	c := connect(t, r.port(), Config{Insecure: true})
+	mustConnect(t, c)
+	echo(t, c, "before")
+	local := r.lastClient()
+	alert := []byte{21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 2, 2, 40}         // epoch 0, fatal handshake_failure
+	data := []byte{23, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 10, 0, 3, 'b', 'a', 'd'} // epoch 0 "application data"
+	for _, forged := range [][]byte{alert, data, []byte("not dtls at all")} {
+		if _, err := r.front.WriteToUDP(forged, local); err != nil {
+			t.Fatal(err)
+		}
+	}
+	echo(t, c, "after")
+	if c.Status() != StatusConnected {
+		t.Fatalf("status %d after forged records", c.Status())
+	}
+	st := c.Stats()
+	if st.EpochZero != 2 || st.Garbage != 1 {
+		t.Errorf("stripped %d epoch-0 records and %d garbage datagrams, want 2 and 1", st.EpochZero, st.Garbage)
+	}
 }
 
 // The server vanishes without a word: the client's packets draw ICMP port
