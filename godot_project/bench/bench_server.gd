@@ -86,13 +86,18 @@ func _process(_delta: float) -> bool:
 				var p = dtls_builtin.take_connection(udp) if mode == "builtin" else go_server.take_connection(udp)
 				if p.get_status() == PacketPeerDTLS.STATUS_HANDSHAKING:
 					peers.append(p)
+			var live: Array = []
 			for p in peers:
 				p.poll()
-				if p.get_status() == PacketPeerDTLS.STATUS_CONNECTED:
+				var st: int = p.get_status()
+				if st == PacketPeerDTLS.STATUS_CONNECTED:
 					n_connected += 1
 					while p.get_available_packet_count() > 0:
 						p.put_packet(p.get_packet())
 						echoed += 1
+				if st == PacketPeerDTLS.STATUS_CONNECTED or st == PacketPeerDTLS.STATUS_HANDSHAKING:
+					live.append(p)
+			peers = live # a game drops peers that failed or left (a flood leaves many)
 		_:
 			go_server.poll()
 			var p := go_server.take_connection()

@@ -39,6 +39,10 @@ type options struct {
 	rate      float64
 	hold      time.Duration
 	handshake time.Duration
+
+	floodRate    int
+	floodSources int
+	floodLead    time.Duration
 }
 
 // Report is the JSON printed at the end.
@@ -51,6 +55,7 @@ type Report struct {
 	JoinMs          Percents `json:"join_ms"`
 	ConnectedOverMs []Point  `json:"connected_over_time"`
 	Echo            *Echo    `json:"echo,omitempty"`
+	Flood           *Flood   `json:"flood,omitempty"`
 }
 
 // Percents summarises a distribution.
@@ -88,6 +93,9 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 0, "packets per second per client instead of a window (0: window mode)")
 	flag.DurationVar(&o.hold, "hold", 0, "keep the connections open this long after the echo phase")
 	flag.DurationVar(&o.handshake, "handshake-timeout", 30*time.Second, "per-client handshake timeout")
+	flag.IntVar(&o.floodRate, "flood-rate", 0, "spoofed cookieless ClientHellos per second during the joins (0: none)")
+	flag.IntVar(&o.floodSources, "flood-sources", 2048, "sockets the flood comes from (on 127.0.0.100-115)")
+	flag.DurationVar(&o.floodLead, "flood-lead", time.Second, "how long the flood runs before the clients start")
 	flag.Parse()
 	if o.size < 16 {
 		o.size = 16
@@ -111,12 +119,26 @@ func clientConfig() *dtls.Config {
 	return cfg
 }
 
-func run(o options) Report {
-	rep := Report{Clients: o.clients}
+func run(o options) (rep Report) {
+	rep = Report{Clients: o.clients}
 	raddr, err := net.ResolveUDPAddr("udp", o.addr)
 	if err != nil {
 		rep.FirstError = err.Error()
 		return rep
+	}
+	if o.floodRate > 0 {
+		stopFlood := make(chan struct{})
+		f, wait, err := startFlood(raddr, o.floodRate, o.floodSources, stopFlood)
+		if err != nil {
+			rep.FirstError = err.Error()
+			return rep
+		}
+		defer func() {
+			close(stopFlood)
+			wait()
+			rep.Flood = f
+		}()
+		time.Sleep(o.floodLead)
 	}
 	conns := make([]*dtls.Conn, o.clients)
 	joinMs := make([]float64, o.clients)

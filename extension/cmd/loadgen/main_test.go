@@ -54,3 +54,33 @@ func TestLoadgenAgainstEngine(t *testing.T) {
 	}
 	t.Logf("20 clients in %.0f ms; echo %.0f pkt/s, lost %d, rtt p50 %.2f ms", rep.AllConnectedMs, rep.Echo.PPS, rep.Echo.Lost, rep.Echo.RTTMs.P50)
 }
+
+// The flood option: spoofed ClientHellos land in the engine's unverified
+// pool while the genuine clients join.
+func TestLoadgenFlood(t *testing.T) {
+	pair := testcert.ECDSA(t)
+	cert, err := credentials.FromPEM(pair.KeyPEM, pair.CertPEM, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := server.New(server.Config{})
+	_ = s.SetCertificate(cert)
+	if err := s.Listen(0, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	rep := run(options{
+		addr: "127.0.0.1:" + strconv.Itoa(s.LocalPort()), clients: 5, joinWait: 30 * time.Second, handshake: 20 * time.Second,
+		floodRate: 1000, floodSources: 64, floodLead: 300 * time.Millisecond,
+	})
+	if rep.Connected != 5 {
+		t.Fatalf("connected %d: %s", rep.Connected, rep.FirstError)
+	}
+	if rep.Flood == nil || rep.Flood.Sent < 100 {
+		t.Fatalf("flood %+v", rep.Flood)
+	}
+	if st := s.Stats(); st.Unverified+int(st.Evicted) == 0 && st.Spoofed == 0 {
+		t.Fatalf("the server saw no flood: %+v", st)
+	}
+	t.Logf("5 clients in %.0f ms beside %d spoofed hellos", rep.AllConnectedMs, rep.Flood.Sent)
+}
