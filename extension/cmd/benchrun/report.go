@@ -89,8 +89,12 @@ func ratio(a, b spread) string {
 }
 
 // stormWindow is the frames from the start until every client was in.
+// When no client got in, it is the whole run.
 func stormWindow(g godotResult, want int) []float64 {
 	end := len(g.FrameMs)
+	if want <= 0 {
+		return g.FrameMs
+	}
 	for i, c := range g.Connected {
 		if c >= want {
 			end = i + 1
