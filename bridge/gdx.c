@@ -264,6 +264,30 @@ int gdx_cache_builtins(void) {
 	return pba_size != NULL && pba_resize != NULL;
 }
 
+// gdx_engine_variant_size measures the engine's Variant: it writes the
+// Variant with the largest inline payload (a Vector4: four real_t) into
+// scratch memory filled with a pattern, twice with two patterns, and returns
+// the end of the last byte written, rounded up to 8. 24 in single-precision
+// engines, 40 in double-precision ones.
+int gdx_engine_variant_size(void) {
+	uint8_t scratch[128];
+	double src[4] = { 1.5, -2.25, 3.125, -4.0625 };
+	int last = -1;
+	for (int pass = 0; pass < 2; pass++) {
+		uint8_t fill = pass == 0 ? 0xAA : 0x55;
+		memset(scratch, fill, sizeof(scratch));
+		gdx_variant_from(GDX_VECTOR4, scratch, src);
+		for (int i = (int)sizeof(scratch) - 1; i > last; i--) {
+			if (scratch[i] != fill) {
+				last = i;
+				break;
+			}
+		}
+		gdx.variant_destroy(scratch);
+	}
+	return (last + 1 + 7) / 8 * 8;
+}
+
 void gdx_pba_new(gdx_ptr r_pba, const uint8_t *data, gdx_int len) {
 	void (*ctor)(gdx_ptr, const gdx_cptr *) = gdx.variant_get_ptr_constructor(GDX_PACKED_BYTE_ARRAY, 0);
 	ctor(r_pba, NULL);

@@ -16,7 +16,7 @@ typedef uint8_t gdx_bool;
 
 // Variant type tags used here.
 enum {
-	GDX_NIL = 0, GDX_BOOL = 1, GDX_INT = 2, GDX_FLOAT = 3, GDX_STRING = 4,
+	GDX_NIL = 0, GDX_BOOL = 1, GDX_INT = 2, GDX_FLOAT = 3, GDX_STRING = 4, GDX_VECTOR4 = 12,
 	GDX_STRING_NAME = 21, GDX_OBJECT = 24, GDX_DICTIONARY = 27, GDX_ARRAY = 28,
 	GDX_PACKED_BYTE_ARRAY = 29,
 };
@@ -219,6 +219,7 @@ gdx_int gdx_string_to_utf8(gdx_cptr s, char *buf, gdx_int max);
 void gdx_string_from_name(gdx_ptr r_string, gdx_cptr name);
 void gdx_string_name_new(gdx_ptr r_name, const char *latin1);
 int gdx_cache_builtins(void);
+int gdx_engine_variant_size(void);
 void gdx_pba_new(gdx_ptr r_pba, const uint8_t *data, gdx_int len);
 const uint8_t *gdx_pba_data(gdx_cptr pba, gdx_int *r_len);
 void gdx_bind_call(gdx_ptr mb, gdx_ptr obj, gdx_ptr variants, int argc, gdx_ptr r_ret, gdx_call_error *err);

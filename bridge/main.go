@@ -18,6 +18,7 @@ package main
 import "C"
 
 import (
+	"fmt"
 	"unsafe"
 )
 
@@ -35,6 +36,12 @@ func goInitialize(level C.uint32_t) {
 	defer guard("GoDTLS initialize")
 	switch level {
 	case levelScene:
+		if size := int(C.gdx_engine_variant_size()); size > C.GDX_VARIANT_SIZE {
+			// Our Variant slots would be too small: refuse rather than let
+			// the engine write past them.
+			pushError("GoDTLS initialize", fmt.Sprintf("this engine's Variant is %d bytes; the addon supports engines whose Variant is at most %d bytes (single and double precision); the classes are not registered", size, C.GDX_VARIANT_SIZE))
+			return
+		}
 		if C.gdx_cache_builtins() == 0 {
 			pushError("GoDTLS initialize", "PackedByteArray builtins not found; the classes are not registered")
 			return

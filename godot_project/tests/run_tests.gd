@@ -200,6 +200,10 @@ func test_setup_errors() -> void:
 	check(s.setup_psk({}) == ERR_INVALID_PARAMETER_, "setup_psk with no keys")
 	check(s.setup_psk({"id": "not bytes"}) == ERR_INVALID_PARAMETER_, "setup_psk with a String key")
 	check(s.setup_psk({42: PackedByteArray([1])}) == ERR_INVALID_PARAMETER_, "setup_psk with a non-String identity")
+	# The largest inline Variants (40 bytes in double-precision engines) pass
+	# through the binding's own Variant storage here.
+	check(s.setup_psk({"id": Vector4(1, 2, 3, 4)}) == ERR_INVALID_PARAMETER_, "setup_psk with a Vector4 key")
+	check(s.setup_psk({Plane(1, 2, 3, 4): PackedByteArray([1])}) == ERR_INVALID_PARAMETER_, "setup_psk with a Plane identity")
 	check(s.setup(TLSOptions.server(rsa_key, rsa_cert)) == OK_, "setup after failures")
 	check(s.setup(TLSOptions.server(rsa_key, rsa_cert)) == ERR_ALREADY_IN_USE_, "setup twice -> ERR_ALREADY_IN_USE")
 	check(s.setup_pem(ec_key_pem, ec_cert_pem) == ERR_ALREADY_IN_USE_, "setup_pem after setup")
