@@ -184,7 +184,7 @@ func BenchmarkEcho(b *testing.B) {
 func BenchmarkIdlePeers(b *testing.B) {
 	const n = 1000
 	for i := 0; i < b.N; i++ {
-		s, _ := startServer(b, suites.ECDSAKey, Config{MaxPeers: 2 * n})
+		s, _ := startServer(b, suites.ECDSAKey, Config{MaxPeers: 2 * n, MaxPeersPerIP: NoLimit}) // one helper process, one address
 		heap0, stack0 := memNow()
 		rss0 := rssKiB()
 		g0 := runtime.NumGoroutine()

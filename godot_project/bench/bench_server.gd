@@ -61,6 +61,8 @@ func _initialize() -> void:
 				dtls_builtin.setup(TLSOptions.server(key, cert))
 			else:
 				go_server = GoDTLSServer.new()
+				go_server.max_peers = 10000
+				go_server.max_peers_per_ip = 0 # the load generator's clients share one address
 				go_server.setup(TLSOptions.server(key, cert))
 		_:
 			go_server = GoDTLSServer.new()

@@ -64,6 +64,7 @@ func _run() -> void:
 	begin("client: trusted chain + hostname, packets, vars, certificate"); await test_client_certificate(); end()
 	begin("client: hostname mismatch"); await test_client_hostname_mismatch(); end()
 	begin("client: unknown authority"); await test_client_unknown_ca(); end()
+	begin("client: expired certificate, server alert"); await test_client_expired_and_alert(); end()
 	begin("client: PSK, wrong key, unknown identity"); await test_client_psk(); end()
 	begin("client: port unreachable, timeout, DNS failure"); await test_client_unreachable(); end()
 	begin("client: server stops, client freed mid-handshake"); await test_client_endings(); end()
@@ -716,6 +717,30 @@ func test_client_unknown_ca() -> void:
 	u.connect_to_host("127.0.0.1", s.get_local_port(), "", TLSOptions.client_unsafe())
 	check(await outcome(u, useen, s) and useen.connected == 1, "client_unsafe connects")
 	s.stop()
+
+
+func test_client_expired_and_alert() -> void:
+	var crypto := Crypto.new()
+	var key := crypto.generate_rsa(2048)
+	var old := crypto.generate_self_signed_certificate(key, "CN=localhost", "20200101000000", "20210101000000")
+	var s := GoDTLSServer.new()
+	check(s.setup(TLSOptions.server(key, old)) == OK_, "the server takes an expired certificate (with a warning)")
+	check(s.listen(0, "127.0.0.1") == OK_, "listen")
+	var c := GoDTLSClient.new()
+	var seen := watch(c)
+	c.connect_to_host("127.0.0.1", s.get_local_port(), "localhost", TLSOptions.client(old))
+	await expect_failure(c, seen, GoDTLSClient.STATUS_ERROR, "expired", s)
+	s.stop()
+	# a PSK-only server and a certificate client share no cipher suite: the
+	# server answers with a fatal alert
+	var p := GoDTLSServer.new()
+	p.setup_psk({"id": PackedByteArray([1, 2, 3, 4])})
+	p.listen(0, "127.0.0.1")
+	var a := GoDTLSClient.new()
+	var aseen := watch(a)
+	a.connect_to_host("127.0.0.1", p.get_local_port(), "", TLSOptions.client_unsafe())
+	await expect_failure(a, aseen, GoDTLSClient.STATUS_ERROR, "alert", p)
+	p.stop()
 
 
 func test_client_psk() -> void:
