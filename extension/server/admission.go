@@ -57,6 +57,11 @@ type queuedHello struct {
 type admission struct {
 	pool       *list.List // unverified sessions, oldest first
 	poolPerIP  map[netip.Addr]int
+	// ipsWith[k] is how many IPs hold k sessions of the pool; heaviest is
+	// the largest k with ipsWith[k] > 0. Kept in step with poolPerIP so
+	// that eviction finds the heaviest IP in O(1).
+	ipsWith  map[int]int
+	heaviest int
 	verified   int // handshakes in progress whose client proved its address
 	peersPerIP map[netip.Addr]int
 
@@ -69,6 +74,7 @@ func newAdmission() admission {
 	return admission{
 		pool:       list.New(),
 		poolPerIP:  map[netip.Addr]int{},
+		ipsWith:    map[int]int{},
 		peersPerIP: map[netip.Addr]int{},
 		queuePerIP: map[netip.Addr]int{},
 	}
@@ -87,20 +93,21 @@ func (s *Server) serverFullLocked(ip netip.Addr) bool {
 // evictForLocked frees a pool slot for a newcomer from ip by ending the
 // oldest unverified session that may be evicted, and reports whether it did.
 //
-// The victim is chosen fairly between source IPs: the oldest session of an
-// IP that holds more of the pool than the newcomer's IP does (and at least
-// two entries). A flood from a set of addresses therefore evicts itself, and
-// a genuine client alone on its address keeps its session long enough to
-// echo its cookie: once evicted after its HelloVerifyRequest, a client keeps
-// retransmitting a cookie no session knows and cannot recover until it gives
-// up. Only when every IP holds one entry (sources spread over the whole
-// address space) does the oldest go, whoever it is.
+// The victim is chosen fairly between source IPs: the oldest session of the
+// IP that holds the most of the pool (at least two entries), whatever the
+// newcomer's own share. A flood from a set of addresses therefore evicts
+// itself, and a genuine client on an address that holds less of the pool
+// than the flood's keeps its session however long it takes to echo its
+// cookie (a busy machine can delay that by hundreds of milliseconds): once
+// evicted after its HelloVerifyRequest, a client keeps retransmitting a
+// cookie no session knows and cannot recover until it gives up. Only when
+// every IP holds one entry (sources spread over the whole address space)
+// does the oldest go, whoever it is.
 func (s *Server) evictForLocked(ip netip.Addr, now time.Time) bool {
 	global, perIP := s.poolFullLocked(ip)
 	if !global && !perIP {
 		return true
 	}
-	need := max(s.adm.poolPerIP[ip]+1, 2)
 	var victim *session
 	for e := s.adm.pool.Front(); e != nil; e = e.Next() {
 		c := e.Value.(*session)
@@ -116,14 +123,13 @@ func (s *Server) evictForLocked(ip netip.Addr, now time.Time) bool {
 		if age < evictFloorGlobal {
 			break // the rest are younger still
 		}
-		if s.adm.poolPerIP[c.addr.Addr()] >= need {
-			victim = c
+		if s.adm.heaviest < 2 {
+			victim = c // every IP holds one entry: the oldest goes
 			break
 		}
-	}
-	if victim == nil && !perIP {
-		if e := s.adm.pool.Front(); e != nil && now.Sub(e.Value.(*session).created) >= evictFloorGlobal {
-			victim = e.Value.(*session)
+		if s.adm.poolPerIP[c.addr.Addr()] == s.adm.heaviest {
+			victim = c
+			break
 		}
 	}
 	if victim == nil {
@@ -134,10 +140,34 @@ func (s *Server) evictForLocked(ip netip.Addr, now time.Time) bool {
 	return true
 }
 
+// countPoolIP moves ip's pool count by delta (±1), keeping ipsWith and
+// heaviest in step.
+func (s *Server) countPoolIP(ip netip.Addr, delta int) {
+	old := s.adm.poolPerIP[ip]
+	n := old + delta
+	if old > 0 {
+		if s.adm.ipsWith[old]--; s.adm.ipsWith[old] == 0 {
+			delete(s.adm.ipsWith, old)
+		}
+	}
+	if n > 0 {
+		s.adm.poolPerIP[ip] = n
+		s.adm.ipsWith[n]++
+	} else {
+		delete(s.adm.poolPerIP, ip)
+	}
+	switch {
+	case n > s.adm.heaviest:
+		s.adm.heaviest = n
+	case old == s.adm.heaviest && s.adm.ipsWith[old] == 0:
+		s.adm.heaviest = max(n, 0) // this IP was the only one that heavy
+	}
+}
+
 // joinPoolLocked puts a new session into the unverified pool.
 func (s *Server) joinPoolLocked(c *session) {
 	c.pool = s.adm.pool.PushBack(c)
-	s.adm.poolPerIP[c.addr.Addr()]++
+	s.countPoolIP(c.addr.Addr(), +1)
 }
 
 // leavePoolLocked takes a session out of the unverified pool, once.
@@ -147,7 +177,7 @@ func (s *Server) leavePoolLocked(c *session) {
 	}
 	s.adm.pool.Remove(c.pool)
 	c.pool = nil
-	decrement(s.adm.poolPerIP, c.addr.Addr())
+	s.countPoolIP(c.addr.Addr(), -1)
 	s.slotFreed = true
 }
 

@@ -671,3 +671,42 @@ func TestAttachModeVerifiesByTheCookiePionSent(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// A genuine client alone on its address keeps its unverified session while
+// a flood churns the full pool, however long it takes to echo its cookie:
+// the flood's newcomers evict the oldest sessions of the heaviest address,
+// never a lighter address's, even when the genuine session is the oldest of
+// all and the newcomers come from the heaviest address themselves. (With
+// "the globally oldest" as the fallback for that case, the genuine session
+// went first, and its client could then never recover.)
+func TestFloodChurnSparesALighterAddress(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{MaxPendingHandshakes: 64, MaxPendingPerIP: 16, HandshakeTimeout: time.Minute})
+	defer s.Stop()
+	hello := captureClientHello(t)
+	dst, _ := net.ResolveUDPAddr("udp", serverAddr(s))
+	genuine := listenOn(t, "127.0.0.50:0")
+	mine := withRandom(hello, 0xee)
+	cookie := cookieFor(t, genuine, s, mine) // the oldest session of the pool
+
+	// every flood hello from a new port: 63 on 8 addresses fill the pool
+	// (8 per address, under the per-IP cap of 16; 127.0.0.100 holds 8)
+	send := func(n, from int, ip func(k int) int) {
+		for k := 0; k < n; k++ {
+			listenOn(t, "127.0.0."+itoa(ip(from+k))+":0").WriteTo(withRandom(hello, byte(from+k)), dst)
+		}
+	}
+	send(63, 0, func(k int) int { return 100 + k%8 })
+	waitFor(t, "a full pool", func() bool { return s.Stats().Unverified == 64 })
+	time.Sleep(2 * evictFloorGlobal)
+	// newcomers from the heaviest address
+	send(6, 100, func(int) int { return 100 })
+	waitFor(t, "the flood evicted", func() bool { return s.Stats().Evicted >= 6 })
+	if _, err := genuine.WriteTo(withCookie(mine, cookie), dst); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the genuine client verified", func() bool {
+		st := s.Stats()
+		return st.Pending-st.Unverified == 1
+	})
+}

@@ -178,7 +178,12 @@ func (s *Server) failHandshake(c *session, pionErr string) {
 		p.fail("handshake failed: " + reason)
 	}
 	_ = c.Close()
-	if !c.quiet.Load() {
+	// An address that never echoed its cookie has not shown it receives
+	// there: its failure is counted, not reported. Reporting it would turn a
+	// spoofed flood into one signal per forged address on the game's thread.
+	// (An attach-mode session is reported: the game holds its peer.)
+	unproven := p == nil && c.phaseNow() < phaseVerified
+	if !c.quiet.Load() && !unproven {
 		s.events.push(Event{Kind: EventHandshakeFailed, Addr: c.addr, Reason: reason})
 	}
 }

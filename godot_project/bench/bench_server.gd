@@ -140,6 +140,7 @@ func finish(n_connected: int) -> void:
 		"rss_start_kib": rss_start_kib, "rss_end_kib": rss, "rss_peak_kib": max(rss_peak_kib, rss),
 		"peak_peers": peak_peers, "rss_at_peak_kib": rss_at_peak_kib,
 		"godot": Engine.get_version_info().string,
+		"server_stats": go_server.get_stats() if go_server else {},
 	}
 	var f := FileAccess.open(args.get("out", "user://bench.json"), FileAccess.WRITE)
 	f.store_string(JSON.stringify(out))

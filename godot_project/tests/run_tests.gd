@@ -425,14 +425,25 @@ func test_handshake_failed() -> void:
 	s.listen(0, "127.0.0.1")
 	var failures: Array = []
 	s.handshake_failed.connect(func(ip: String, port: int, reason: String) -> void: failures.append([ip, port, reason]))
-	# A client that sends its ClientHello and then never answers again.
-	var c := new_client(s.get_local_port())
+	# A client that never answers the HelloVerifyRequest has not shown it
+	# owns its address (it may be forged): counted, never signalled.
+	# (connect_to_peer sends the ClientHello; the client is never polled.)
+	var _silent := new_client(s.get_local_port())
+	check(await wait_until(func() -> bool: return s.get_stats().get("handshakes_failed", 0) >= 1, s, []), "the unverified attempt timed out")
+	check(failures.is_empty(), "no handshake_failed for an address that never echoed its cookie")
+	# A client that echoes its cookie and then stops answering is reported:
+	# polled exactly once, after the HelloVerifyRequest arrived.
+	var udp := PacketPeerUDP.new()
+	udp.connect_to_host("127.0.0.1", s.get_local_port())
+	var c := PacketPeerDTLS.new()
+	c.connect_to_peer(udp, "localhost", TLSOptions.client_unsafe())
+	await wait_until(func() -> bool: return udp.get_available_packet_count() > 0, s, [])
 	c.poll()
 	check(await wait_until(func() -> bool: return failures.size() > 0, s, []), "handshake_failed emitted (client status %d, stats %s)" % [c.get_status(), s.get_stats()])
 	if failures.size() > 0:
 		check(failures[0][0] == "127.0.0.1" and failures[0][1] > 0, "address and port: %s" % [failures[0]])
 		check(failures[0][2] != "", "a reason: %s" % failures[0][2])
-	check(s.get_stats().get("handshakes_failed", 0) >= 1, "counted")
+	check(s.get_stats().get("handshakes_failed", 0) >= 2, "both counted")
 	s.stop()
 
 
