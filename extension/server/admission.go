@@ -55,13 +55,13 @@ type queuedHello struct {
 
 // admission is the state behind admission, guarded by Server.mu.
 type admission struct {
-	pool       *list.List // unverified sessions, oldest first
-	poolPerIP  map[netip.Addr]int
+	pool      *list.List // unverified sessions, oldest first
+	poolPerIP map[netip.Addr]int
 	// ipsWith[k] is how many IPs hold k sessions of the pool; heaviest is
 	// the largest k with ipsWith[k] > 0. Kept in step with poolPerIP so
 	// that eviction finds the heaviest IP in O(1).
-	ipsWith  map[int]int
-	heaviest int
+	ipsWith    map[int]int
+	heaviest   int
 	verified   int // handshakes in progress whose client proved its address
 	peersPerIP map[netip.Addr]int
 

@@ -11,7 +11,9 @@ import (
 	"godtls/extension/server"
 )
 
-func TestLoadgenAgainstEngine(t *testing.T) {
+// engine starts this repository's server engine on loopback for a test.
+func engine(t *testing.T) *server.Server {
+	t.Helper()
 	pair := testcert.ECDSA(t)
 	cert, err := credentials.FromPEM(pair.KeyPEM, pair.CertPEM, time.Now())
 	if err != nil {
@@ -22,7 +24,12 @@ func TestLoadgenAgainstEngine(t *testing.T) {
 	if err := s.Listen(0, "127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	defer s.Stop()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func TestLoadgenAgainstEngine(t *testing.T) {
+	s := engine(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { // echo loop
@@ -58,17 +65,7 @@ func TestLoadgenAgainstEngine(t *testing.T) {
 // The flood option: spoofed ClientHellos land in the engine's unverified
 // pool while the genuine clients join.
 func TestLoadgenFlood(t *testing.T) {
-	pair := testcert.ECDSA(t)
-	cert, err := credentials.FromPEM(pair.KeyPEM, pair.CertPEM, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := server.New(server.Config{})
-	_ = s.SetCertificate(cert)
-	if err := s.Listen(0, "127.0.0.1"); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop()
+	s := engine(t)
 	rep := run(options{
 		addr: "127.0.0.1:" + strconv.Itoa(s.LocalPort()), clients: 5, joinWait: 30 * time.Second, handshake: 20 * time.Second,
 		floodRate: 1000, floodSources: 64, floodLead: 300 * time.Millisecond,
