@@ -407,10 +407,22 @@ func TestServerStops(t *testing.T) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	s.Stop()
+	// The close_notify normally ends it. If that one datagram is lost (seen
+	// once, under a heavily loaded -race run), the client's own packets to
+	// the closed port end it as unreachable instead: keep sending, as a
+	// game does.
+	deadline = time.Now().Add(wait)
+	for c.Status() == StatusConnected && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		if c.Status() == StatusConnected {
+			_ = c.Send([]byte("still there?"))
+		}
+	}
 	ev := outcome(t, c)
-	if ev.Kind != EventDisconnected || ev.Failure.Kind != FailClosedByServer {
+	if ev.Kind != EventDisconnected || (ev.Failure.Kind != FailClosedByServer && ev.Failure.Kind != FailUnreachable) {
 		t.Fatalf("event %+v (%v)", ev, ev.Failure)
 	}
+	t.Logf("ended: %v", ev.Failure)
 	if b, ok := c.Receive(); !ok || string(b) != "left behind" {
 		t.Errorf("packet before the close: %q %v", b, ok)
 	}
