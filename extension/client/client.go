@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -206,6 +207,7 @@ func (c *Client) run() {
 	guard := &guardConn{Conn: udp}
 	conn, err := dtls.ClientWithContext(ctx, guard, pcfg)
 	if err != nil {
+		guard.release()
 		_ = udp.Close()
 		f := classify(ctx, err, c.cfg)
 		if f.Kind == FailTimeout && c.cfg.PSKIdentity != "" && guard.reads.Load() > 0 {
@@ -218,6 +220,7 @@ func (c *Client) run() {
 		return
 	}
 	guard.established.Store(true)
+	guard.release()
 	state := conn.ConnectionState()
 	c.mu.Lock()
 	if c.closed {
@@ -358,18 +361,38 @@ var quietLoggers = func() logging.LoggerFactory {
 	return f
 }()
 
+// cryptoSlots bounds the client handshakes computing at once, across every
+// client of the process, to GOMAXPROCS-1: every call from Godot's thread
+// into Go needs a free Go processor, and a hundred handshakes' elliptic-curve
+// work would otherwise take them all (the server bounds its signing the
+// same way).
+var cryptoSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
+
+const (
+	// cryptoSlotWait bounds the wait for a slot: past it the handshake goes
+	// on without one rather than risk its timeout.
+	cryptoSlotWait = 500 * time.Millisecond
+	// cryptoSlotHold bounds how long one handshake keeps a slot.
+	cryptoSlotHold = 250 * time.Millisecond
+)
+
 // guardConn is the socket as pion sees it. During the handshake it counts
-// the datagrams the server sent (to tell a wrong PSK from silence); once
-// the handshake is over it strips epoch-0 records before pion reads them:
-// after it they are stale or forged, and pion v2 would end the connection on
-// an epoch-0 alert or application data from anyone who can spoof the
-// server's address.
+// the datagrams the server sent (to tell a wrong PSK from silence) and holds
+// a crypto slot from a server flight's arrival until pion writes its answer
+// (the work between is the handshake's crypto); once the handshake is over
+// it strips epoch-0 records before pion reads them: after it they are stale
+// or forged, and pion v2 would end the connection on an epoch-0 alert or
+// application data from anyone who can spoof the server's address.
 type guardConn struct {
 	net.Conn
 	reads       atomic.Int32
 	established atomic.Bool
 	epochZero   atomic.Uint64 // records stripped
 	garbage     atomic.Uint64 // datagrams that were not DTLS records
+
+	slotMu   sync.Mutex
+	holding  bool
+	holdTill *time.Timer
 }
 
 func (g *guardConn) Read(b []byte) (int, error) {
@@ -380,6 +403,7 @@ func (g *guardConn) Read(b []byte) (int, error) {
 		}
 		if !g.established.Load() {
 			g.reads.Add(1)
+			g.acquire()
 			return n, nil
 		}
 		kept, dropped, ok := wire.StripEpochZero(b[:n])
@@ -391,6 +415,48 @@ func (g *guardConn) Read(b []byte) (int, error) {
 			return copy(b, kept), nil
 		}
 	}
+}
+
+func (g *guardConn) Write(b []byte) (int, error) {
+	g.release() // pion answered: its crypto for this flight is done
+	return g.Conn.Write(b)
+}
+
+// acquire takes a crypto slot unless this handshake holds one; it waits at
+// most cryptoSlotWait.
+func (g *guardConn) acquire() {
+	g.slotMu.Lock()
+	holding := g.holding
+	g.slotMu.Unlock()
+	if holding {
+		return
+	}
+	t := time.NewTimer(cryptoSlotWait)
+	defer t.Stop()
+	select {
+	case cryptoSlots <- struct{}{}:
+	case <-t.C:
+		return
+	}
+	g.slotMu.Lock()
+	g.holding = true
+	g.holdTill = time.AfterFunc(cryptoSlotHold, g.release)
+	g.slotMu.Unlock()
+}
+
+// release gives the slot back, once; safe from any goroutine.
+func (g *guardConn) release() {
+	g.slotMu.Lock()
+	defer g.slotMu.Unlock()
+	if !g.holding {
+		return
+	}
+	g.holding = false
+	if g.holdTill != nil {
+		g.holdTill.Stop()
+		g.holdTill = nil
+	}
+	<-cryptoSlots
 }
 
 // clientSink is what the read loop reports to.
@@ -435,8 +501,8 @@ func (c *Client) failWith(f *Failure) {
 	if f.Kind == FailHostname {
 		st = StatusErrorHostnameMismatch
 	}
-	c.failure.Store(f)
 	if c.status.CompareAndSwap(int32(StatusHandshaking), int32(st)) {
+		c.failure.Store(f)
 		c.events.push(Event{Kind: EventFailed, Failure: f})
 	}
 }
@@ -478,11 +544,12 @@ func (c *Client) Close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
-	c.cancel()
-	if c.Status() == StatusHandshaking {
+	// Before cancelling: the attempt's goroutine, seeing its context end,
+	// must find it already over (no failure event after Close).
+	if c.status.CompareAndSwap(int32(StatusHandshaking), int32(StatusDisconnected)) {
 		c.failure.Store(&Failure{Kind: FailClosedByCaller, Detail: errClosedByCaller.Error()})
-		c.status.CompareAndSwap(int32(StatusHandshaking), int32(StatusDisconnected))
 	}
+	c.cancel()
 	c.end(StatusDisconnected, &Failure{Kind: FailClosedByCaller, Detail: "disconnected"}, true)
 	c.wg.Wait()
 }
