@@ -389,6 +389,7 @@ type guardConn struct {
 	established atomic.Bool
 	epochZero   atomic.Uint64 // records stripped
 	garbage     atomic.Uint64 // datagrams that were not DTLS records
+	lingering   atomic.Bool   // see Close
 
 	slotMu   sync.Mutex
 	holding  bool
@@ -415,6 +416,34 @@ func (g *guardConn) Read(b []byte) (int, error) {
 			return copy(b, kept), nil
 		}
 	}
+}
+
+// While the client sends its close_notify (lingering), the socket stays
+// open and pion's read loop stays in Read: pion v2's Close cancels its read
+// loop before writing the close_notify, and that loop, leaving, closed the
+// connection under the write and sometimes dropped it. So a deadline pion
+// sets then is ignored, and pion's own Close of the socket only wakes the
+// read loop; the client closes the socket itself afterwards.
+
+func (g *guardConn) SetReadDeadline(t time.Time) error {
+	if g.lingering.Load() {
+		return nil
+	}
+	return g.Conn.SetReadDeadline(t)
+}
+
+func (g *guardConn) SetDeadline(t time.Time) error {
+	if g.lingering.Load() {
+		return g.Conn.SetWriteDeadline(t)
+	}
+	return g.Conn.SetDeadline(t)
+}
+
+func (g *guardConn) Close() error {
+	if g.lingering.Load() {
+		return g.Conn.SetReadDeadline(time.Unix(1, 0)) // wake the read loop
+	}
+	return g.Conn.Close()
 }
 
 func (g *guardConn) Write(b []byte) (int, error) {
@@ -513,14 +542,17 @@ func (c *Client) end(st Status, f *Failure, notify bool) {
 		c.failure.Store(f)
 		wasConnected := c.status.Swap(int32(st)) == int32(StatusConnected)
 		c.mu.Lock()
-		conn, w := c.conn, c.writers
+		conn, w, guard := c.conn, c.writers, c.guard
 		c.mu.Unlock()
 		if w != nil {
 			w.Stop() // packets the game sent go out before the close_notify
 		}
 		if conn != nil {
 			if notify {
+				guard.lingering.Store(true) // the socket stays open for the close_notify
 				_ = conn.Close()
+				guard.lingering.Store(false)
+				_ = guard.Conn.Close()
 			} else {
 				// Called from the read loop, which Conn.Close waits for: close
 				// on another goroutine. The read loop holds a count on wg, so

@@ -548,3 +548,39 @@ func TestServerVanishes(t *testing.T) {
 		t.Errorf("the connection ended after %d refused packets; one spoofed report must not end it", sent)
 	}
 }
+
+// Close sends a close_notify the server receives, every time: pion v2's
+// Close could drop it (its read loop, cancelled first, closed the socket
+// under the write); the client keeps the socket open until it is written.
+func TestCloseNotifyReachesTheServer(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	s := server.New(server.Config{})
+	pair := testcert.ECDSA(t)
+	cred, err := credentials.FromPEM(pair.KeyPEM, pair.CertPEM, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.SetCertificate(cred)
+	if err := s.Listen(0, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	for i := 0; i < 30; i++ {
+		c := connect(t, s.LocalPort(), Config{Insecure: true})
+		mustConnect(t, c)
+		c.Close()
+		deadline := time.Now().Add(wait)
+		got := ""
+		for got == "" && time.Now().Before(deadline) {
+			for ev, ok := s.NextEvent(); ok; ev, ok = s.NextEvent() {
+				if ev.Kind == server.EventDisconnected {
+					got = ev.Reason
+				}
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if got != "the client closed the connection" {
+			t.Fatalf("close %d: the server saw %q", i, got)
+		}
+	}
+}
