@@ -427,8 +427,20 @@ func test_handshake_failed() -> void:
 	s.handshake_failed.connect(func(ip: String, port: int, reason: String) -> void: failures.append([ip, port, reason]))
 	# A client that never answers the HelloVerifyRequest has not shown it
 	# owns its address (it may be forged): counted, never signalled.
-	# (connect_to_peer sends the ClientHello; the client is never polled.)
-	var _silent := new_client(s.get_local_port())
+	# Its ClientHello is captured from a PacketPeerDTLS talking to a local
+	# sink and sent from another socket that never reads: an address that
+	# cannot echo a cookie, as a forged one. (A PacketPeerDTLS itself may
+	# answer the HelloVerifyRequest inside connect_to_peer on loopback.)
+	var sink := PacketPeerUDP.new()
+	sink.bind(0, "127.0.0.1")
+	var probe_udp := PacketPeerUDP.new()
+	probe_udp.connect_to_host("127.0.0.1", sink.get_local_port())
+	var probe := PacketPeerDTLS.new()
+	probe.connect_to_peer(probe_udp, "localhost", TLSOptions.client_unsafe())
+	check(await wait_until(func() -> bool: return sink.get_available_packet_count() > 0, null, []), "captured a ClientHello")
+	var liar := PacketPeerUDP.new()
+	liar.connect_to_host("127.0.0.1", s.get_local_port())
+	liar.put_packet(sink.get_packet())
 	check(await wait_until(func() -> bool: return s.get_stats().get("handshakes_failed", 0) >= 1, s, []), "the unverified attempt timed out")
 	check(failures.is_empty(), "no handshake_failed for an address that never echoed its cookie")
 	# A client that echoes its cookie and then stops answering is reported:
