@@ -6,7 +6,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"net"
 	"net/netip"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/internal/flood"
 	"godtls/extension/suites"
 	"godtls/extension/wire"
 )
@@ -442,34 +442,12 @@ func TestRestartDuringHandshakeJoinsAtOnce(t *testing.T) {
 // floodFrom sends cookieless ClientHellos with fresh randoms from many
 // 127.0.0.x sockets until stop closes, at about rate per second.
 func floodFrom(t testing.TB, s *Server, hello []byte, sources, rate int, stop <-chan struct{}) (sent *atomic.Int64, wait func()) {
-	sent = new(atomic.Int64)
 	dst, _ := net.ResolveUDPAddr("udp", serverAddr(s))
 	var socks []net.PacketConn
 	for i := 0; i < sources; i++ {
 		socks = append(socks, listenOn(t, "127.0.0."+itoa(100+i%16)+":0"))
 	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		h := append([]byte(nil), hello...)
-		for n := 0; ; {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			for k := 0; k < rate/100; k++ {
-				rand.Read(h[wire.RecordHeaderLen+wire.HandshakeHeaderLen+2 : wire.RecordHeaderLen+wire.HandshakeHeaderLen+2+wire.RandomLen])
-				socks[n%len(socks)].WriteTo(h, dst)
-				n++
-				sent.Add(1)
-			}
-		}
-	}()
-	return sent, wg.Wait
+	return flood.Send(socks, dst, hello, rate, stop)
 }
 
 func TestSpoofedFloodFromManyAddressesGenuineClientsGetIn(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/dtls/v2"
 
 	"godtls/extension/credentials"
+	"godtls/extension/internal/flood"
 	"godtls/extension/suites"
 )
 
@@ -130,29 +131,11 @@ func halfHandshake(t testing.TB, s *Server, hello []byte, from string) {
 // captureClientHello records the first datagram a pion client sends.
 func captureClientHello(t testing.TB) []byte {
 	t.Helper()
-	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
+	hello, err := flood.CaptureClientHello(clientConfig(suites.ECDSAKey))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sink.Close()
-	go func() {
-		c, err := net.Dial("udp", sink.LocalAddr().String())
-		if err != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		defer cancel()
-		_, _ = dtls.ClientWithContext(ctx, c, clientConfig(suites.ECDSAKey))
-		c.Close()
-	}()
-	buf := make([]byte, 4096)
-	_ = sink.SetReadDeadline(time.Now().Add(10 * time.Second))
-	n, _, err := sink.ReadFrom(buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(400 * time.Millisecond) // let the capturing client give up
-	return append([]byte(nil), buf[:n]...)
+	return hello
 }
 
 func TestAbandonedHandshakesDoNotDelayARealClient(t *testing.T) {

@@ -1,17 +1,10 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
 	"fmt"
 	"net"
-	"sync"
-	"sync/atomic"
-	"time"
 
-	"github.com/pion/dtls/v2"
-
-	"godtls/extension/wire"
+	"godtls/extension/internal/flood"
 )
 
 // A spoofed flood beside the genuine clients: cookieless ClientHellos, each
@@ -28,11 +21,11 @@ type Flood struct {
 
 // startFlood sends rate ClientHellos per second to raddr until stop closes.
 func startFlood(raddr *net.UDPAddr, rate, sources int, stop <-chan struct{}) (*Flood, func(), error) {
-	hello, err := captureClientHello()
+	hello, err := flood.CaptureClientHello(clientConfig())
 	if err != nil {
 		return nil, nil, err
 	}
-	var socks []*net.UDPConn
+	var socks []net.PacketConn
 	for i := 0; i < sources; i++ {
 		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, byte(100+i%16))})
 		if err != nil {
@@ -44,61 +37,13 @@ func startFlood(raddr *net.UDPAddr, rate, sources int, stop <-chan struct{}) (*F
 		socks = append(socks, c)
 	}
 	f := &Flood{Rate: rate, Sources: sources}
-	var sent atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(10 * time.Millisecond)
-		defer tick.Stop()
-		h := append([]byte(nil), hello...)
-		at := wire.RecordHeaderLen + wire.HandshakeHeaderLen + 2
-		for n := 0; ; {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			for k := 0; k < rate/100; k++ {
-				_, _ = rand.Read(h[at : at+wire.RandomLen])
-				_, _ = socks[n%len(socks)].WriteToUDP(h, raddr)
-				n++
-				sent.Add(1)
-			}
-		}
-	}()
+	sent, done := flood.Send(socks, raddr, hello, rate, stop)
 	wait := func() {
-		wg.Wait()
+		done()
 		for _, s := range socks {
 			s.Close()
 		}
 		f.Sent = sent.Load()
 	}
 	return f, wait, nil
-}
-
-// captureClientHello records the first datagram a client of ours sends.
-func captureClientHello() ([]byte, error) {
-	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	defer sink.Close()
-	go func() {
-		c, err := net.Dial("udp", sink.LocalAddr().String())
-		if err != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-		defer cancel()
-		_, _ = dtls.ClientWithContext(ctx, c, clientConfig())
-		c.Close()
-	}()
-	buf := make([]byte, 4096)
-	_ = sink.SetReadDeadline(time.Now().Add(10 * time.Second))
-	n, _, err := sink.ReadFrom(buf)
-	if err != nil {
-		return nil, err
-	}
-	return append([]byte(nil), buf[:n]...), nil
 }
