@@ -223,102 +223,101 @@ func fromSlot(p unsafe.Pointer, a argSpec) value {
 	return out
 }
 
-// mismatch is the panic for a result that is not of the declared type.
-func mismatch(name string, t vtype, r result) string {
-	return fmt.Sprintf("%s is declared to return %v but returned %T", name, t, r)
+// resultType is the Variant type r is written as; false for a Go type the
+// binding does not write.
+func resultType(r result) (vtype, bool) {
+	switch r.(type) {
+	case nil:
+		return tNil, true
+	case int64, gdError:
+		return tInt, true
+	case bool:
+		return tBool, true
+	case float64:
+		return tFloat, true
+	case string:
+		return tString, true
+	case objResult:
+		return tObject, true
+	case *dict:
+		return tDictionary, true
+	case *array:
+		return tArray, true
+	}
+	return tNil, false
+}
+
+// checkResult panics (into guard) when r is not of the declared type; nil
+// stands for void and for a null Object.
+func checkResult(name string, declared vtype, r result) {
+	t, ok := resultType(r)
+	if ok && (t == declared || t == tNil && declared == tObject) {
+		return
+	}
+	panic(fmt.Sprintf("%s is declared to return %v but returned %T", name, declared, r))
 }
 
 // writeVariant stores r into the caller's initialized Variant. The value is
 // built in our own storage and copied with variant_new_copy, which is right
 // for both Variant sizes (single and double precision).
 func writeVariant(ret unsafe.Pointer, name string, t vtype, r result) {
+	checkResult(name, t, r)
 	var v variant
 	switch x := r.(type) {
 	case nil:
-		if t != tNil && t != tObject {
-			panic(mismatch(name, t, r))
-		}
 		return
 	case int64:
-		checkType(name, t, tInt, r)
 		v = variantInt(x)
 	case gdError:
-		checkType(name, t, tInt, r)
 		v = variantInt(int64(x))
 	case bool:
-		checkType(name, t, tBool, r)
 		v = variantBool(x)
 	case float64:
-		checkType(name, t, tFloat, r)
 		v = variantFloat(x)
 	case string:
-		checkType(name, t, tString, r)
 		v = variantString(x)
 	case objResult:
-		checkType(name, t, tObject, r)
 		v = variantObject(x.obj)
 	case *dict:
-		checkType(name, t, tDictionary, r)
 		v = x.v
 	case *array:
-		checkType(name, t, tArray, r)
 		v = x.v
-	default:
-		panic(mismatch(name, t, r))
 	}
 	C.gdx_variant_destroy(ret)
 	C.gdx_variant_new_copy(ret, v.ptr())
 	v.destroy()
 }
 
-func checkType(name string, declared, got vtype, r result) {
-	if declared != got {
-		panic(mismatch(name, declared, r))
-	}
-}
-
 // writeSlot stores r into a ptrcall return slot of the declared type.
 func writeSlot(ret unsafe.Pointer, name string, t vtype, r result) {
+	checkResult(name, t, r)
 	switch x := r.(type) {
 	case nil:
 		// void, or a null Object: the slot already holds null
-		if t != tNil && t != tObject {
-			panic(mismatch(name, t, r))
-		}
 	case int64:
-		checkType(name, t, tInt, r)
 		*(*int64)(ret) = x
 	case gdError:
-		checkType(name, t, tInt, r)
 		*(*int64)(ret) = int64(x)
 	case bool:
-		checkType(name, t, tBool, r)
 		*(*uint8)(ret) = 0
 		if x {
 			*(*uint8)(ret) = 1
 		}
 	case float64:
-		checkType(name, t, tFloat, r)
 		*(*float64)(ret) = x
 	case string:
-		checkType(name, t, tString, r)
 		destroyBuiltin(tString, ret)
 		newString(ret, x)
 	case objResult:
-		checkType(name, t, tObject, r)
 		C.gdx_ref_set(ret, x.obj)
 	case *dict:
-		checkType(name, t, tDictionary, r)
 		destroyBuiltin(tDictionary, ret)
 		variantInto(tDictionary, ret, &x.v)
 		x.v.destroy()
 	case *array:
-		checkType(name, t, tArray, r)
 		destroyBuiltin(tArray, ret)
 		variantInto(tArray, ret, &x.v)
 		x.v.destroy()
-	default:
-		panic(mismatch(name, t, r))
 	}
 }
 

@@ -82,10 +82,7 @@ func (b *methodBind) ptrcall(obj unsafe.Pointer, a *slots, argc int, ret unsafe.
 }
 
 // retain takes our own reference on a RefCounted argument we keep.
-func retain(obj unsafe.Pointer) {
-	var ok uint8
-	bindReference.ptrcall(obj, nil, 0, unsafe.Pointer(&ok))
-}
+func retain(obj unsafe.Pointer) { callBool(bindReference, obj) }
 
 // release drops a reference a ptrcall handed us, freeing the object when it
 // was the last one.
@@ -93,8 +90,7 @@ func release(obj unsafe.Pointer) {
 	if obj == nil {
 		return
 	}
-	var last uint8
-	if bindUnreference.ptrcall(obj, nil, 0, unsafe.Pointer(&last)) && last != 0 {
+	if callBool(bindUnreference, obj) { // it was the last reference
 		C.gdx_object_destroy(obj)
 	}
 }
@@ -119,28 +115,35 @@ func callString(b *methodBind, obj unsafe.Pointer, a *slots, argc int) string {
 	return s.String()
 }
 
+// callBool calls a method of obj that takes nothing and returns a bool.
+func callBool(b *methodBind, obj unsafe.Pointer) bool {
+	var ret uint8
+	return b.ptrcall(obj, nil, 0, unsafe.Pointer(&ret)) && ret != 0
+}
+
+// refPEM calls getter on obj, which returns a Ref to a resource (or null),
+// and returns the resource saved as PEM by save (saveArgc zero-valued
+// arguments: CryptoKey.save_to_string takes public_only = false), or "".
+func refPEM(obj unsafe.Pointer, getter, save *methodBind, saveArgc int) string {
+	var slot unsafe.Pointer
+	getter.ptrcall(obj, nil, 0, unsafe.Pointer(&slot))
+	res := C.gdx_ref_get(unsafe.Pointer(&slot))
+	if res == nil {
+		return ""
+	}
+	defer release(res)
+	var a slots
+	return callString(save, res, &a, saveArgc)
+}
+
 // tlsOptionsPEM reads the server key and certificate of a TLSOptions as PEM
 // through its 4.3+ getters.
 func tlsOptionsPEM(opts unsafe.Pointer) (keyPEM, certPEM string, isServer bool) {
-	var srv uint8
-	bindTLSIsServer.ptrcall(opts, nil, 0, unsafe.Pointer(&srv))
-	if srv == 0 {
+	if !callBool(bindTLSIsServer, opts) {
 		return "", "", false
 	}
-	var keySlot, certSlot unsafe.Pointer
-	bindTLSPrivateKey.ptrcall(opts, nil, 0, unsafe.Pointer(&keySlot))
-	bindTLSOwnCertificate.ptrcall(opts, nil, 0, unsafe.Pointer(&certSlot))
-	key := C.gdx_ref_get(unsafe.Pointer(&keySlot))
-	cert := C.gdx_ref_get(unsafe.Pointer(&certSlot))
-	if key != nil {
-		var a slots // public_only = false
-		keyPEM = callString(bindKeySaveToString, key, &a, 1)
-		release(key)
-	}
-	if cert != nil {
-		certPEM = callString(bindCertSaveToString, cert, nil, 0)
-		release(cert)
-	}
+	keyPEM = refPEM(opts, bindTLSPrivateKey, bindKeySaveToString, 1)
+	certPEM = refPEM(opts, bindTLSOwnCertificate, bindCertSaveToString, 0)
 	return keyPEM, certPEM, true
 }
 
@@ -154,21 +157,12 @@ type clientOptions struct {
 
 // readClientOptions reads a TLSOptions through its 4.3+ getters.
 func readClientOptions(opts unsafe.Pointer) clientOptions {
-	var o clientOptions
-	var b uint8
-	bindTLSIsServer.ptrcall(opts, nil, 0, unsafe.Pointer(&b))
-	o.isServer = b != 0
-	b = 0
-	bindTLSIsUnsafe.ptrcall(opts, nil, 0, unsafe.Pointer(&b))
-	o.unsafe = b != 0
-	var chainSlot unsafe.Pointer
-	bindTLSTrustedChain.ptrcall(opts, nil, 0, unsafe.Pointer(&chainSlot))
-	if chain := C.gdx_ref_get(unsafe.Pointer(&chainSlot)); chain != nil {
-		o.chainPEM = callString(bindCertSaveToString, chain, nil, 0)
-		release(chain)
+	return clientOptions{
+		isServer:     callBool(bindTLSIsServer, opts),
+		unsafe:       callBool(bindTLSIsUnsafe, opts),
+		chainPEM:     refPEM(opts, bindTLSTrustedChain, bindCertSaveToString, 0),
+		nameOverride: callString(bindTLSNameOverride, opts, nil, 0),
 	}
-	o.nameOverride = callString(bindTLSNameOverride, opts, nil, 0)
-	return o
 }
 
 // newX509Certificate makes an X509Certificate holding pemText; the object

@@ -9,11 +9,7 @@ import (
 // mode). Calls go through engine method binds, on Godot's thread.
 type udpPeer struct{ obj unsafe.Pointer }
 
-func (u udpPeer) connected() bool {
-	var ok uint8
-	bindUDPIsConnected.ptrcall(u.obj, nil, 0, unsafe.Pointer(&ok))
-	return ok != 0
-}
+func (u udpPeer) connected() bool { return callBool(bindUDPIsConnected, u.obj) }
 
 func (u udpPeer) available() int {
 	var n int64
