@@ -207,8 +207,15 @@ gdx_bool gdx_variant_get_indexed(gdx_cptr self, gdx_int i, gdx_ptr r_ret) {
 	return valid && !oob;
 }
 
-// args points at argc consecutive Variants; the pointer array lives here, on
-// the C stack, because Go memory may not hold pointers handed to C.
+// point_at fills out with pointers to argc consecutive values of size
+// stride at base: the pointer arrays live here, on the C stack, because Go
+// memory may not hold pointers handed to C. argc is at most GDX_MAX_ARGS.
+static void point_at(gdx_cptr *out, void *base, int argc, size_t stride) {
+	for (int i = 0; i < argc; i++) {
+		out[i] = (char *)base + (size_t)i * stride;
+	}
+}
+
 // too_many refuses a call with more arguments than the pointer arrays hold.
 static int too_many(int argc, gdx_call_error *err) {
 	if (argc >= 0 && argc <= GDX_MAX_ARGS) {
@@ -225,9 +232,7 @@ void gdx_variant_call(gdx_ptr self, gdx_cptr method, gdx_ptr variants, int argc,
 		return;
 	}
 	gdx_cptr args[GDX_MAX_ARGS];
-	for (int i = 0; i < argc; i++) {
-		args[i] = (char *)variants + i * GDX_VARIANT_SIZE;
-	}
+	point_at(args, variants, argc, GDX_VARIANT_SIZE); // variants: argc consecutive Variants
 	gdx.variant_call(self, method, args, argc, r_ret, err);
 }
 
@@ -319,9 +324,7 @@ void gdx_bind_call(gdx_ptr mb, gdx_ptr obj, gdx_ptr variants, int argc, gdx_ptr 
 		return;
 	}
 	gdx_cptr args[GDX_MAX_ARGS];
-	for (int i = 0; i < argc; i++) {
-		args[i] = (char *)variants + i * GDX_VARIANT_SIZE;
-	}
+	point_at(args, variants, argc, GDX_VARIANT_SIZE);
 	gdx.object_method_bind_call(mb, obj, args, argc, r_ret, err);
 }
 
@@ -330,9 +333,7 @@ int gdx_bind_ptrcall(gdx_ptr mb, gdx_ptr obj, gdx_ptr slots, int argc, gdx_ptr r
 		return 0;
 	}
 	gdx_cptr args[GDX_MAX_ARGS];
-	for (int i = 0; i < argc; i++) {
-		args[i] = (char *)slots + i * GDX_SLOT_SIZE;
-	}
+	point_at(args, slots, argc, GDX_SLOT_SIZE);
 	gdx.object_method_bind_ptrcall(mb, obj, args, r_ret);
 	return 1;
 }

@@ -392,7 +392,7 @@ type guardConn struct {
 	lingering   atomic.Bool   // see Close
 
 	slotMu   sync.Mutex
-	holding  bool
+	holding  atomic.Bool // changed under slotMu; read without it on every write
 	holdTill *time.Timer
 }
 
@@ -454,10 +454,7 @@ func (g *guardConn) Write(b []byte) (int, error) {
 // acquire takes a crypto slot unless this handshake holds one; it waits at
 // most cryptoSlotWait.
 func (g *guardConn) acquire() {
-	g.slotMu.Lock()
-	holding := g.holding
-	g.slotMu.Unlock()
-	if holding {
+	if g.holding.Load() { // only the read loop acquires: no race with itself
 		return
 	}
 	t := time.NewTimer(cryptoSlotWait)
@@ -468,19 +465,22 @@ func (g *guardConn) acquire() {
 		return
 	}
 	g.slotMu.Lock()
-	g.holding = true
+	g.holding.Store(true)
 	g.holdTill = time.AfterFunc(cryptoSlotHold, g.release)
 	g.slotMu.Unlock()
 }
 
 // release gives the slot back, once; safe from any goroutine.
 func (g *guardConn) release() {
-	g.slotMu.Lock()
-	defer g.slotMu.Unlock()
-	if !g.holding {
+	if !g.holding.Load() { // every write after the handshake: no lock
 		return
 	}
-	g.holding = false
+	g.slotMu.Lock()
+	defer g.slotMu.Unlock()
+	if !g.holding.Load() {
+		return
+	}
+	g.holding.Store(false)
 	if g.holdTill != nil {
 		g.holdTill.Stop()
 		g.holdTill = nil
