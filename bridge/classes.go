@@ -7,4 +7,5 @@ var classList = []func() *classDef{
 	serverClass,
 	peerClass,
 	clientClass,
+	multiplayerClass,
 }

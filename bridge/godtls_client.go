@@ -88,36 +88,47 @@ func (g *gdClient) shutdown() {
 
 func (g *gdClient) connectToHost(a args) result {
 	const m = clientName + ".connect_to_host"
-	cfg := client.Config{ServerName: a[2].s}
-	if opts := a[3].obj; opts != nil {
-		if !isClass(opts, "TLSOptions") {
-			pushError(m, "client_options is not a TLSOptions")
-			return errInvalidParameter
-		}
-		o := readClientOptions(opts)
-		if o.isServer {
-			pushError(m, "client_options is a server TLSOptions; use TLSOptions.client() or TLSOptions.client_unsafe()")
-			return errInvalidParameter
-		}
-		if o.chainPEM != "" {
-			roots, err := certPool(o.chainPEM)
-			if err != nil {
-				pushError(m, "the trusted chain of client_options: "+err.Error())
-				return errInvalidParameter
-			}
-			cfg.RootCAs = roots
-		}
-		if o.nameOverride != "" {
-			cfg.ServerName = o.nameOverride
-		}
-		if o.unsafe {
-			// client_unsafe(): no verification, or with a chain the chain
-			// only (Godot never checks the name in unsafe mode).
-			cfg.Insecure = o.chainPEM == ""
-			cfg.AnyName = o.chainPEM != ""
-		}
+	cfg, e := clientConfig(m, a[2].s, a[3].obj)
+	if e != errOK {
+		return e
 	}
 	return g.start(m, a[0].s, a[1].i, cfg)
+}
+
+// clientConfig reads what connect_to_host's hostname and client_options
+// (a client TLSOptions, or null: the system's roots) ask for.
+func clientConfig(m, hostname string, opts unsafe.Pointer) (client.Config, gdError) {
+	cfg := client.Config{ServerName: hostname}
+	if opts == nil {
+		return cfg, errOK
+	}
+	if !isClass(opts, "TLSOptions") {
+		pushError(m, "client_options is not a TLSOptions")
+		return cfg, errInvalidParameter
+	}
+	o := readClientOptions(opts)
+	if o.isServer {
+		pushError(m, "client_options is a server TLSOptions; use TLSOptions.client() or TLSOptions.client_unsafe()")
+		return cfg, errInvalidParameter
+	}
+	if o.chainPEM != "" {
+		roots, err := certPool(o.chainPEM)
+		if err != nil {
+			pushError(m, "the trusted chain of client_options: "+err.Error())
+			return cfg, errInvalidParameter
+		}
+		cfg.RootCAs = roots
+	}
+	if o.nameOverride != "" {
+		cfg.ServerName = o.nameOverride
+	}
+	if o.unsafe {
+		// client_unsafe(): no verification, or with a chain the chain
+		// only (Godot never checks the name in unsafe mode).
+		cfg.Insecure = o.chainPEM == ""
+		cfg.AnyName = o.chainPEM != ""
+	}
+	return cfg, errOK
 }
 
 func (g *gdClient) connectPSK(a args) result {

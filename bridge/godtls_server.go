@@ -62,6 +62,12 @@ type gdServer struct {
 	mu    sync.Mutex
 	cfg   server.Config
 	peers map[*server.Peer]*gdPeer // peer objects alive in Godot (weak)
+
+	// borrowed: this object is GoDTLSMultiplayerPeer.get_server(), a view
+	// of the multiplayer peer's server: freeing it leaves the server
+	// running, and what would change its socket or credentials is refused.
+	borrowed bool
+	id       uint64 // the object's instance id, to tell whether it is alive
 }
 
 func newGDServer(obj unsafe.Pointer) *gdServer {
@@ -74,7 +80,9 @@ func newGDServer(obj unsafe.Pointer) *gdServer {
 // free runs when the last reference goes: the object is half destroyed, so
 // only Go state is touched.
 func (s *gdServer) free() {
-	s.srv.Stop()
+	if !s.borrowed {
+		s.srv.Stop()
+	}
 	s.mu.Lock()
 	for _, p := range s.peers {
 		p.owner = nil
@@ -85,7 +93,19 @@ func (s *gdServer) free() {
 
 // shutdown runs when the engine quits with the server alive: close_notify
 // to every peer, goroutines end.
-func (s *gdServer) shutdown() { s.srv.Stop() }
+func (s *gdServer) shutdown() {
+	if !s.borrowed {
+		s.srv.Stop()
+	}
+}
+
+// refuseBorrowed reports (and says why) that m may not run on a view.
+func (s *gdServer) refuseBorrowed(m string) bool {
+	if s.borrowed {
+		pushError(m, "this GoDTLSServer belongs to a GoDTLSMultiplayerPeer (get_server()); set it up, listen and stop through the multiplayer peer")
+	}
+	return s.borrowed
+}
 
 // peerObject returns the Godot object of p: the live one if GDScript still
 // holds it, otherwise a fresh one.
@@ -114,8 +134,11 @@ func (s *gdServer) forgetPeer(gp *gdPeer) {
 }
 
 func (s *gdServer) setup(a args) result {
-	const m = srvName + ".setup"
-	opts := a[0].obj
+	return s.setupOptions(srvName+".setup", a[0].obj)
+}
+
+// setupOptions reads a server TLSOptions; m names the caller's method.
+func (s *gdServer) setupOptions(m string, opts unsafe.Pointer) gdError {
 	if opts == nil {
 		pushError(m, "server_options is null; pass TLSOptions.server(key, certificate)")
 		return errInvalidParameter
@@ -137,6 +160,9 @@ func (s *gdServer) setupPEMArgs(a args) result {
 }
 
 func (s *gdServer) setupPEM(m, key, chain string) gdError {
+	if s.refuseBorrowed(m) {
+		return errUnavailable
+	}
 	if s.srv.Configured() {
 		pushError(m, "the server is already set up; create a new GoDTLSServer for other credentials")
 		return errAlreadyInUse
@@ -161,12 +187,19 @@ func (s *gdServer) setupPEM(m, key, chain string) gdError {
 }
 
 func (s *gdServer) setupPSK(a args) result {
-	const m = srvName + ".setup_psk"
+	return s.setupPSKTable(srvName+".setup_psk", a[0].dict, a[1].s)
+}
+
+// setupPSKTable reads identities and keys from a Dictionary.
+func (s *gdServer) setupPSKTable(m string, dict *variant, hint string) gdError {
+	if s.refuseBorrowed(m) {
+		return errUnavailable
+	}
 	if s.srv.Configured() {
 		pushError(m, "the server is already set up")
 		return errAlreadyInUse
 	}
-	keys, values := dictEntries(a[0].dict)
+	keys, values := dictEntries(dict)
 	defer func() {
 		for i := range keys {
 			keys[i].destroy()
@@ -187,7 +220,7 @@ func (s *gdServer) setupPSK(a args) result {
 		}
 		table[id] = b
 	}
-	p, err := credentials.NewPSK(table, a[1].s)
+	p, err := credentials.NewPSK(table, hint)
 	if err != nil {
 		pushError(m, err.Error())
 		return errInvalidParameter
@@ -200,8 +233,15 @@ func (s *gdServer) setupPSK(a args) result {
 }
 
 func (s *gdServer) listen(a args) result {
-	const m = srvName + ".listen"
-	err := s.srv.Listen(int(a[0].i), a[1].s)
+	return s.listenOn(srvName+".listen", a[0].i, a[1].s)
+}
+
+// listenOn opens the socket; m names the caller's method.
+func (s *gdServer) listenOn(m string, port int64, bind string) gdError {
+	if s.refuseBorrowed(m) {
+		return errUnavailable
+	}
+	err := s.srv.Listen(int(port), bind)
 	switch {
 	case err == nil:
 		return errOK
@@ -209,7 +249,7 @@ func (s *gdServer) listen(a args) result {
 		pushError(m, "call setup(), setup_pem() or setup_psk() first")
 		return errUnconfigured
 	case errors.Is(err, server.ErrPortInUse):
-		pushError(m, fmt.Sprintf("port %d is already in use", a[0].i))
+		pushError(m, fmt.Sprintf("port %d is already in use", port))
 		return errAlreadyInUse
 	case errors.Is(err, server.ErrModeMixed):
 		pushError(m, "this server already serves UDPServer peers through take_connection(udp_peer); use another GoDTLSServer to listen")
@@ -230,6 +270,9 @@ func (s *gdServer) localPort(args) result           { return int64(s.srv.LocalPo
 func (s *gdServer) connectionAvailable(args) result { return s.srv.ConnectionAvailable() }
 
 func (s *gdServer) stop(args) result {
+	if s.refuseBorrowed(srvName + ".stop") {
+		return nil
+	}
 	s.srv.Stop()
 	return nil
 }
@@ -258,6 +301,9 @@ func (s *gdServer) poll(args) result {
 }
 
 func (s *gdServer) takeConnection(a args) result {
+	if s.refuseBorrowed(srvName + ".take_connection") {
+		return nil
+	}
 	if a[0].obj != nil {
 		return s.attach(a[0].obj)
 	}

@@ -121,6 +121,12 @@ type Client struct {
 	lastRecv  atomic.Int64
 	refusals  atomic.Int32
 	closeOnce sync.Once
+
+	// settled is closed when the attempt is over (connected, failed or
+	// closed), done when the connection or the attempt has ended: for a
+	// goroutine that builds on the client instead of the game polling it.
+	settled, done        chan struct{}
+	settleOnce, doneOnce sync.Once
 }
 
 // Validate reports the first setting that is out of range.
@@ -175,7 +181,8 @@ func Connect(host string, port int, cfg Config) (*Client, error) {
 	if cfg.ServerName == "" {
 		cfg.ServerName = host
 	}
-	c := &Client{cfg: cfg, host: host, port: port, events: newEventQueue(), recv: queue.NewPackets(cfg.RecvQueue, cfg.RecvQueueBytes)}
+	c := &Client{cfg: cfg, host: host, port: port, events: newEventQueue(), recv: queue.NewPackets(cfg.RecvQueue, cfg.RecvQueueBytes),
+		settled: make(chan struct{}), done: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.status.Store(int32(StatusHandshaking))
 	c.wg.Add(1)
@@ -241,6 +248,7 @@ func (c *Client) run() {
 		return
 	}
 	c.events.push(Event{Kind: EventConnected})
+	c.settle()
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -533,8 +541,22 @@ func (c *Client) failWith(f *Failure) {
 	if c.status.CompareAndSwap(int32(StatusHandshaking), int32(st)) {
 		c.failure.Store(f)
 		c.events.push(Event{Kind: EventFailed, Failure: f})
+		c.settle()
+		c.finish()
 	}
 }
+
+func (c *Client) settle() { c.settleOnce.Do(func() { close(c.settled) }) }
+func (c *Client) finish() { c.doneOnce.Do(func() { close(c.done) }) }
+
+// Settled is closed when the attempt is over: connected, failed or closed.
+func (c *Client) Settled() <-chan struct{} { return c.settled }
+
+// Done is closed when the attempt failed or the connection has ended.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Signal receives a value after a packet is queued (see queue.Signal).
+func (c *Client) Signal() <-chan struct{} { return c.recv.Signal() }
 
 // end ends an established connection once.
 func (c *Client) end(st Status, f *Failure, notify bool) {
@@ -567,6 +589,8 @@ func (c *Client) end(st Status, f *Failure, notify bool) {
 		if wasConnected {
 			c.events.push(Event{Kind: EventDisconnected, Failure: f})
 		}
+		c.settle()
+		c.finish()
 	})
 }
 

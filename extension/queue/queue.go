@@ -18,6 +18,7 @@ type Packets struct {
 	head    int
 	n       int
 	dropped uint64
+	signal  chan struct{} // nil until Signal is first called
 }
 
 // initialRing is where a queue starts: most peers of a game never have more
@@ -61,7 +62,25 @@ func (q *Packets) Push(p []byte) bool {
 	q.buf[(q.head+q.n)%len(q.buf)] = p
 	q.n++
 	q.bytes += len(p)
+	if q.signal != nil {
+		select {
+		case q.signal <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
 	return true
+}
+
+// Signal returns a channel that receives a value after a Push succeeds, for
+// a consumer goroutine that blocks instead of polling. One pending value
+// stands for any number of pushes: after waking, Pop until empty.
+func (q *Packets) Signal() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.signal == nil {
+		q.signal = make(chan struct{}, 1)
+	}
+	return q.signal
 }
 
 // Pop removes and returns the oldest packet, or nil and false when empty.

@@ -156,6 +156,10 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 	c.mu.Unlock()
 	if fresh {
 		s.ready = append(s.ready, peer)
+		select {
+		case s.readySig <- struct{}{}:
+		default:
+		}
 	}
 	s.peers[peer] = struct{}{}
 	s.unlock()

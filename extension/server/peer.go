@@ -45,11 +45,12 @@ type Peer struct {
 	counts link.Counters
 
 	closeOnce sync.Once
-	writer    uint32 // which writer goroutine sends for this peer (keeps order)
+	done      chan struct{} // closed when the peer ends
+	writer    uint32        // which writer goroutine sends for this peer (keeps order)
 }
 
 func newPeer(s *Server, c *session, recvQueue, recvBytes int) *Peer {
-	p := &Peer{srv: s, sess: c, addr: c.addr, recv: queue.NewPackets(recvQueue, recvBytes), writer: s.nextWriter.Add(1)}
+	p := &Peer{srv: s, sess: c, addr: c.addr, recv: queue.NewPackets(recvQueue, recvBytes), done: make(chan struct{}), writer: s.nextWriter.Add(1)}
 	p.status.Store(int32(StatusHandshaking))
 	p.lastRecv.Store(time.Now().UnixNano())
 	return p
@@ -168,6 +169,13 @@ func (p *Peer) LastError() string {
 	return ""
 }
 
+// Signal receives a value after a packet is queued (see queue.Signal): for
+// a goroutine that consumes this peer's packets instead of the game.
+func (p *Peer) Signal() <-chan struct{} { return p.recv.Signal() }
+
+// Done is closed when the peer has ended (disconnected or failed).
+func (p *Peer) Done() <-chan struct{} { return p.done }
+
 // Available is the exact number of queued packets.
 func (p *Peer) Available() int { return p.recv.Len() }
 
@@ -225,6 +233,7 @@ func (p *Peer) end(st Status, reason string, notify bool) {
 	p.closeOnce.Do(func() {
 		p.status.Store(int32(st))
 		p.setErr(reason)
+		defer close(p.done)
 		if !notify {
 			p.sess.muted.Store(true)
 		}

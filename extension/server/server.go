@@ -64,6 +64,7 @@ type Server struct {
 	adm        admission
 	peers      map[*Peer]struct{}
 	ready      []*Peer // connected peers not yet taken, oldest first
+	readySig   chan struct{}
 	deferred   []func()
 	slotFreed  bool
 
@@ -99,6 +100,7 @@ func New(cfg Config) *Server {
 	return &Server{
 		cfg:         cfg,
 		cryptoSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1)),
+		readySig:    make(chan struct{}, 1),
 		events:      newEvents(cfg.EventQueue),
 		loggers:     &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
 	}
@@ -344,6 +346,11 @@ func (s *Server) TakeConnection() *Peer {
 	}
 	return nil
 }
+
+// ReadySignal receives a value after a connected peer joins the ones
+// TakeConnection returns: for a goroutine that takes peers as they come
+// (one pending value stands for any number of peers).
+func (s *Server) ReadySignal() <-chan struct{} { return s.readySig }
 
 // ConnectionAvailable reports whether TakeConnection would return a peer.
 func (s *Server) ConnectionAvailable() bool {

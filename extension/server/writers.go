@@ -48,3 +48,25 @@ func (s *Server) closeWriters() {
 		w.Stop()
 	}
 }
+
+// peerCloser closes its peer from the writer queue, after the packets
+// queued before it.
+type peerCloser Peer
+
+func (c *peerCloser) Write([]byte) {
+	p := (*Peer)(c)
+	// Closing waits for pion; the writer goes on with other peers.
+	p.srv.wg.Add(1)
+	go func() {
+		defer p.srv.wg.Done()
+		p.Close()
+	}()
+}
+
+// CloseAfterQueued closes the peer (close_notify) once the packets already
+// passed to Send have gone out: a goodbye sent just before is not lost.
+func (p *Peer) CloseAfterQueued() {
+	if w := p.srv.writers.Load(); w == nil || w.Enqueue(p.writer, (*peerCloser)(p), nil) != nil {
+		p.Close()
+	}
+}

@@ -1,0 +1,629 @@
+package main
+
+/*
+#include "gdx.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+	"unsafe"
+
+	"godtls/extension/client"
+	"godtls/extension/multiplayer"
+	"godtls/extension/server"
+)
+
+// GoDTLSMultiplayerPeer: Godot's high-level multiplayer over GoDTLS. A
+// MultiplayerPeerExtension whose handshakes, retransmissions and
+// reassembly run on goroutines; _poll() only moves events and _get_packet
+// only copies. Everything Godot sees of the class is declared in
+// multiplayerClass.
+
+const mpName = "GoDTLSMultiplayerPeer"
+
+func multiplayerClass() *classDef {
+	return &classDef{
+		name:   mpName,
+		parent: "MultiplayerPeerExtension",
+		create: func(obj unsafe.Pointer) instance {
+			return &gdMultiplayer{obj: obj, timeout: multiplayer.DefaultTimeout, mode: multiplayer.Reliable}
+		},
+		methods: []*methodDef{
+			method("create_server", (*gdMultiplayer).createServer).arg("port", tInt).objectArg("server_options", "TLSOptions").
+				arg("bind_address", tString).or("*").arg("max_clients", tInt).or(int64(32)).returnsEnum("Error"),
+			method("create_server_psk", (*gdMultiplayer).createServerPSK).arg("port", tInt).arg("keys", tDictionary).
+				arg("bind_address", tString).or("*").arg("max_clients", tInt).or(int64(32)).returnsEnum("Error"),
+			method("create_client", (*gdMultiplayer).createClient).arg("address", tString).arg("port", tInt).
+				arg("hostname", tString).or("").objectArg("client_options", "TLSOptions").or(nil).returnsEnum("Error"),
+			method("create_client_psk", (*gdMultiplayer).createClientPSK).arg("address", tString).arg("port", tInt).
+				arg("identity", tString).arg("key", tBytes).returnsEnum("Error"),
+			method("get_server", (*gdMultiplayer).getServer).returnsObject(srvName),
+			method("get_peer_stats", (*gdMultiplayer).peerStats).arg("id", tInt).returns(tDictionary),
+			method("disconnect_peer_with_reason", (*gdMultiplayer).disconnectWithReason).arg("id", tInt).arg("reason", tString).
+				arg("force", tBool).or(false).returnsEnum("Error"),
+			method("get_close_reason", (*gdMultiplayer).closeReason).returns(tString).readOnly(),
+		},
+		properties: []propertyDef{
+			property("peer_timeout", tFloat, multiplayer.DefaultTimeout.Seconds(), (*gdMultiplayer).peerTimeout, (*gdMultiplayer).setPeerTimeout),
+		},
+		signals: []signalDef{
+			signal("peer_disconnected_reason", param("id", tInt), param("reason", tString)),
+		},
+		virtuals: append(packetPeerVirtuals[*gdMultiplayer](),
+			virtual("_get_packet_channel", 0, tInt, int64(0), (*gdMultiplayer).packetChannel),
+			virtual("_get_packet_mode", 0, tInt, int64(0), (*gdMultiplayer).packetMode),
+			virtual("_get_packet_peer", 0, tInt, int64(0), (*gdMultiplayer).packetPeer),
+			virtual("_set_transfer_channel", 1, tNil, nil, (*gdMultiplayer).setTransferChannel),
+			virtual("_get_transfer_channel", 0, tInt, int64(0), (*gdMultiplayer).transferChannel),
+			virtual("_set_transfer_mode", 1, tNil, nil, (*gdMultiplayer).setTransferMode),
+			virtual("_get_transfer_mode", 0, tInt, int64(multiplayer.Reliable), (*gdMultiplayer).transferMode),
+			virtual("_set_target_peer", 1, tNil, nil, (*gdMultiplayer).setTargetPeer),
+			virtual("_is_server", 0, tBool, false, (*gdMultiplayer).isServer),
+			virtual("_poll", 0, tNil, nil, (*gdMultiplayer).poll),
+			virtual("_close", 0, tNil, nil, (*gdMultiplayer).closeVirtual),
+			virtual("_disconnect_peer", 2, tNil, nil, (*gdMultiplayer).disconnectPeer),
+			virtual("_get_unique_id", 0, tInt, int64(0), (*gdMultiplayer).uniqueID),
+			virtual("_set_refuse_new_connections", 1, tNil, nil, (*gdMultiplayer).setRefusing),
+			virtual("_is_refusing_new_connections", 0, tBool, false, (*gdMultiplayer).refusing),
+			virtual("_is_server_relay_supported", 0, tBool, false, (*gdMultiplayer).relaySupported),
+			virtual("_get_connection_status", 0, tInt, int64(multiplayer.Disconnected), (*gdMultiplayer).connectionStatus),
+		),
+	}
+}
+
+// gdMultiplayer is the Go side of one GoDTLSMultiplayerPeer. Godot calls
+// it on one thread (SceneMultiplayer's); mu guards what free() reads.
+type gdMultiplayer struct {
+	obj unsafe.Pointer
+
+	mu  sync.Mutex
+	srv *multiplayer.Server // a server, or
+	cli *multiplayer.Client // a client, or neither
+
+	view    *gdServer // get_server()'s object while Godot holds it
+	viewObj unsafe.Pointer
+
+	// status is the client's status as the game has been told it: it
+	// changes when poll() emits the event, so SceneMultiplayer never sees
+	// CONNECTED before peer_connected(1).
+	status  multiplayer.Status
+	target  int32
+	channel int
+	mode    multiplayer.Mode
+	refuse  bool
+	timeout time.Duration
+	reason  string
+
+	pkt packetBuffer
+}
+
+func (g *gdMultiplayer) free() {
+	g.shutdown()
+	g.pkt.free()
+}
+
+// shutdown closes the server or client: goodbyes, close_notify, every
+// goroutine ended.
+func (g *gdMultiplayer) shutdown() {
+	g.mu.Lock()
+	srv, cli := g.srv, g.cli
+	g.srv, g.cli = nil, nil
+	g.mu.Unlock()
+	if srv != nil {
+		srv.Close("the server closed")
+	}
+	if cli != nil {
+		cli.Close("the client left")
+	}
+}
+
+func (g *gdMultiplayer) current() (*multiplayer.Server, *multiplayer.Client) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.srv, g.cli
+}
+
+// busy refuses to start while a server or client is active.
+func (g *gdMultiplayer) busy(m string) bool {
+	srv, cli := g.current()
+	if srv != nil || cli != nil {
+		pushError(m, "already active; call close() first")
+		return true
+	}
+	return false
+}
+
+func (g *gdMultiplayer) options() multiplayer.Options {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return multiplayer.Options{Timeout: g.timeout}
+}
+
+func (g *gdMultiplayer) createServer(a args) result {
+	const m = mpName + ".create_server"
+	return g.serve(m, a[0].i, a[2].s, a[3].i, func(s *gdServer) gdError { return s.setupOptions(m, a[1].obj) })
+}
+
+func (g *gdMultiplayer) createServerPSK(a args) result {
+	const m = mpName + ".create_server_psk"
+	return g.serve(m, a[0].i, a[2].s, a[3].i, func(s *gdServer) gdError { return s.setupPSKTable(m, a[1].dict, "") })
+}
+
+// serve sets up the DTLS server with setup, listens and starts the
+// multiplayer sessions on it.
+func (g *gdMultiplayer) serve(m string, port int64, bind string, maxClients int64, setup func(*gdServer) gdError) result {
+	if g.busy(m) {
+		return errAlreadyInUse
+	}
+	if maxClients < 1 || maxClients > server.DefaultMaxPeers {
+		pushError(m, fmt.Sprintf("max_clients must be between 1 and %d, got %d", server.DefaultMaxPeers, maxClients))
+		return errInvalidParameter
+	}
+	// The GoDTLSServer's Go side does the setup and listening (same checks
+	// and errors as GoDTLSServer); the object Godot sees comes later, from
+	// get_server().
+	dtls := newGDServer(nil)
+	cfg := dtls.srv.Config()
+	cfg.MaxPeers = int(maxClients)
+	if err := dtls.srv.SetConfig(cfg); err != nil {
+		pushError(m, err.Error())
+		return errInvalidParameter
+	}
+	if e := setup(dtls); e != errOK {
+		return e
+	}
+	if e := dtls.listenOn(m, port, bind); e != errOK {
+		return e
+	}
+	srv := multiplayer.NewServer(dtls.srv, int(maxClients), g.options())
+	g.mu.Lock()
+	g.srv, g.view, g.viewObj = srv, nil, nil
+	srv.SetRefusing(g.refuse)
+	g.reason = ""
+	g.mu.Unlock()
+	return errOK
+}
+
+func (g *gdMultiplayer) createClient(a args) result {
+	const m = mpName + ".create_client"
+	cfg, e := clientConfig(m, a[2].s, a[3].obj)
+	if e != errOK {
+		return e
+	}
+	return g.dial(m, a[0].s, a[1].i, cfg)
+}
+
+func (g *gdMultiplayer) createClientPSK(a args) result {
+	const m = mpName + ".create_client_psk"
+	if a[2].s == "" || len(a[3].bytes) == 0 {
+		pushError(m, "identity and key must not be empty")
+		return errInvalidParameter
+	}
+	return g.dial(m, a[0].s, a[1].i, client.Config{PSKIdentity: a[2].s, PSKKey: a[3].bytes})
+}
+
+func (g *gdMultiplayer) dial(m, address string, port int64, cfg client.Config) result {
+	if g.busy(m) {
+		return errAlreadyInUse
+	}
+	if port < 1 || port > 65535 {
+		pushError(m, fmt.Sprintf("port must be between 1 and 65535, got %d", port))
+		return errInvalidParameter
+	}
+	cli, err := multiplayer.Dial(address, int(port), cfg, g.options())
+	if err != nil {
+		pushError(m, err.Error())
+		return errInvalidParameter
+	}
+	g.mu.Lock()
+	g.cli, g.status, g.reason = cli, multiplayer.Connecting, ""
+	g.mu.Unlock()
+	return errOK
+}
+
+// getServer returns the GoDTLSServer of a server: the same object while
+// GDScript holds it, so its signal connections stay.
+func (g *gdMultiplayer) getServer(args) result {
+	srv, _ := g.current()
+	if srv == nil {
+		return nil
+	}
+	g.mu.Lock()
+	view, obj := g.view, g.viewObj
+	g.mu.Unlock()
+	if view != nil && C.gdx_object_from_id(C.uint64_t(view.id)) == obj {
+		return objResult{obj: obj}
+	}
+	obj, inst := constructNamed(srvName, func(obj unsafe.Pointer) instance {
+		v := newGDServer(obj)
+		v.srv, v.cfg, v.borrowed = srv.DTLS(), srv.DTLS().Config(), true
+		return v
+	})
+	view = inst.(*gdServer)
+	view.id = uint64(C.gdx_object_id(obj))
+	g.mu.Lock()
+	g.view, g.viewObj = view, obj
+	g.mu.Unlock()
+	return objResult{obj: obj, fresh: true}
+}
+
+func (g *gdMultiplayer) peerStats(a args) result {
+	const m = mpName + ".get_peer_stats"
+	srv, cli := g.current()
+	var st multiplayer.PeerStats
+	var err error
+	switch {
+	case srv != nil:
+		st, err = srv.Stats(int32(a[0].i))
+	case cli != nil && a[0].i == int64(multiplayer.ServerID):
+		var ok bool
+		if st, ok = cli.Stats(); !ok {
+			err = multiplayer.ErrNotReady
+		}
+	default:
+		err = multiplayer.ErrUnknownPeer
+	}
+	if err != nil {
+		pushError(m, fmt.Sprintf("peer %d: %v", a[0].i, err))
+		return newDict()
+	}
+	d := newDict()
+	d.set("rtt_ms", variantFloat(float64(st.RTT)/1e6))
+	d.set("last_rtt_ms", variantFloat(float64(st.LastRTT)/1e6))
+	d.set("loss", variantFloat(st.Loss))
+	d.setInt("packets_in", int64(st.PacketsIn))
+	d.setInt("packets_out", int64(st.PacketsOut))
+	d.setInt("bytes_in", int64(st.BytesIn))
+	d.setInt("bytes_out", int64(st.BytesOut))
+	d.setInt("retransmissions", int64(st.Retransmissions))
+	d.setInt("queued_in_bytes", int64(st.QueuedIn))
+	d.setInt("buffered_out_bytes", int64(st.BufferedOut))
+	return d
+}
+
+func (g *gdMultiplayer) disconnectWithReason(a args) result {
+	return g.disconnect(mpName+".disconnect_peer_with_reason", int32(a[0].i), a[1].s, a[2].b)
+}
+
+func (g *gdMultiplayer) disconnect(m string, id int32, reason string, force bool) gdError {
+	srv, cli := g.current()
+	switch {
+	case srv != nil:
+		if err := srv.Disconnect(id, reason, force); err != nil {
+			pushError(m, fmt.Sprintf("peer %d: %v", id, err))
+			return errInvalidParameter
+		}
+		return errOK
+	case cli != nil && id == multiplayer.ServerID:
+		g.closeAll(reason)
+		return errOK
+	}
+	pushError(m, fmt.Sprintf("peer %d: %v", id, multiplayer.ErrUnknownPeer))
+	return errInvalidParameter
+}
+
+func (g *gdMultiplayer) closeReason(args) result {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.reason
+}
+
+func (g *gdMultiplayer) peerTimeout() result {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.timeout.Seconds()
+}
+
+func (g *gdMultiplayer) setPeerTimeout(v value) {
+	d := seconds(v.f)
+	if err := (multiplayer.Options{Timeout: d}).Validate(); err != nil || d <= 0 {
+		pushError(mpName+".peer_timeout", fmt.Sprintf("must be more than 0 and at most %v seconds, got %v", multiplayer.MaxTimeout.Seconds(), v.f))
+		return
+	}
+	g.mu.Lock()
+	g.timeout = d
+	g.mu.Unlock()
+}
+
+// The packet path. Godot asks for the next packet's sender, channel and
+// mode before it takes the packet.
+
+// inbox is where packets come from: none on a client until the game has
+// been told it is connected.
+type inboxSource interface {
+	Available() int
+	Front() (multiplayer.Packet, bool)
+	Pop() (multiplayer.Packet, bool)
+}
+
+func (g *gdMultiplayer) source() inboxSource {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.srv != nil:
+		return g.srv
+	case g.cli != nil && g.status == multiplayer.Connected:
+		return g.cli
+	}
+	return nil
+}
+
+func (g *gdMultiplayer) available([]unsafe.Pointer) result {
+	if src := g.source(); src != nil {
+		return int64(src.Available())
+	}
+	return int64(0)
+}
+
+func (g *gdMultiplayer) front() (multiplayer.Packet, bool) {
+	if src := g.source(); src != nil {
+		return src.Front()
+	}
+	return multiplayer.Packet{}, false
+}
+
+func (g *gdMultiplayer) getPacket(a []unsafe.Pointer) result {
+	const m = mpName + "._get_packet"
+	src := g.source()
+	if src == nil {
+		pushError(m, "no packet available")
+		return errUnavailable
+	}
+	p, ok := src.Pop()
+	if !ok {
+		pushError(m, "no packet available")
+		return errUnavailable
+	}
+	return g.pkt.handOver(m, a, p.Data)
+}
+
+func (g *gdMultiplayer) putPacket(a []unsafe.Pointer) result {
+	const m = mpName + ".put_packet"
+	data, ok := packetArg(m, a, multiplayer.MaxMessage)
+	if !ok {
+		return errInvalidParameter
+	}
+	srv, cli := g.current()
+	g.mu.Lock()
+	target, channel, mode := g.target, g.channel, g.mode
+	g.mu.Unlock()
+	var err error
+	switch {
+	case srv != nil:
+		err = srv.Send(target, channel, mode, data)
+	case cli != nil:
+		err = cli.Send(channel, mode, data)
+	default:
+		pushError(m, "not active; call create_server() or create_client() first")
+		return errUnconfigured
+	}
+	switch {
+	case err == nil:
+		return errOK
+	case errors.Is(err, multiplayer.ErrUnknownPeer):
+		pushError(m, fmt.Sprintf("target peer %d is not connected", target))
+		return errInvalidParameter
+	case errors.Is(err, multiplayer.ErrSendBacklog):
+		pushError(m, err.Error())
+		return errBusy
+	case errors.Is(err, multiplayer.ErrNotReady):
+		pushError(m, "not connected yet")
+		return errUnconfigured
+	}
+	pushError(m, err.Error())
+	return errConnectionError
+}
+
+func (g *gdMultiplayer) maxPacketSizeVirtual([]unsafe.Pointer) result {
+	return int64(multiplayer.MaxMessage)
+}
+
+func (g *gdMultiplayer) packetChannel([]unsafe.Pointer) result {
+	p, _ := g.front()
+	return int64(p.Channel)
+}
+
+func (g *gdMultiplayer) packetMode([]unsafe.Pointer) result {
+	p, _ := g.front()
+	return int64(p.Mode)
+}
+
+func (g *gdMultiplayer) packetPeer([]unsafe.Pointer) result {
+	p, _ := g.front()
+	return int64(p.From)
+}
+
+func (g *gdMultiplayer) setTransferChannel(a []unsafe.Pointer) result {
+	ch := *(*int64)(a[0])
+	if ch < 0 || ch >= multiplayer.MaxChannels {
+		pushError(mpName+".transfer_channel", fmt.Sprintf("must be between 0 and %d, got %d", multiplayer.MaxChannels-1, ch))
+		return nil
+	}
+	g.mu.Lock()
+	g.channel = int(ch)
+	g.mu.Unlock()
+	return nil
+}
+
+func (g *gdMultiplayer) transferChannel([]unsafe.Pointer) result {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return int64(g.channel)
+}
+
+func (g *gdMultiplayer) setTransferMode(a []unsafe.Pointer) result {
+	mode := *(*int64)(a[0])
+	if mode < int64(multiplayer.Unreliable) || mode > int64(multiplayer.Reliable) {
+		pushError(mpName+".transfer_mode", fmt.Sprintf("unknown transfer mode %d", mode))
+		return nil
+	}
+	g.mu.Lock()
+	g.mode = multiplayer.Mode(mode)
+	g.mu.Unlock()
+	return nil
+}
+
+func (g *gdMultiplayer) transferMode([]unsafe.Pointer) result {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return int64(g.mode)
+}
+
+func (g *gdMultiplayer) setTargetPeer(a []unsafe.Pointer) result {
+	t := *(*int64)(a[0])
+	g.mu.Lock()
+	g.target = int32(max(min(t, 1<<31-1), -(1<<31 - 1)))
+	g.mu.Unlock()
+	return nil
+}
+
+func (g *gdMultiplayer) isServer([]unsafe.Pointer) result {
+	srv, _ := g.current()
+	return srv != nil
+}
+
+// poll emits what happened since the last call; signal handlers run with
+// no lock held.
+func (g *gdMultiplayer) poll([]unsafe.Pointer) result {
+	srv, cli := g.current()
+	if srv != nil {
+		g.pollDTLS()
+		for ev, ok := srv.NextEvent(); ok; ev, ok = srv.NextEvent() {
+			switch ev.Kind {
+			case multiplayer.PeerConnected:
+				emit(g.obj, "peer_connected", variantInt(int64(ev.Peer)))
+			case multiplayer.PeerDisconnected:
+				g.setReason(ev.Reason)
+				emit(g.obj, "peer_disconnected_reason", variantInt(int64(ev.Peer)), variantString(ev.Reason))
+				emit(g.obj, "peer_disconnected", variantInt(int64(ev.Peer)))
+			}
+		}
+	}
+	if cli != nil {
+		for ev, ok := cli.NextEvent(); ok; ev, ok = cli.NextEvent() {
+			switch ev.Kind {
+			case multiplayer.PeerConnected:
+				g.setStatus(multiplayer.Connected, "")
+				emit(g.obj, "peer_connected", variantInt(int64(multiplayer.ServerID)))
+			case multiplayer.ConnectFailed:
+				// SceneMultiplayer sees CONNECTING become DISCONNECTED and
+				// emits connection_failed.
+				g.setStatus(multiplayer.Disconnected, ev.Reason)
+			case multiplayer.PeerDisconnected:
+				g.setStatus(multiplayer.Disconnected, ev.Reason)
+				emit(g.obj, "peer_disconnected_reason", variantInt(int64(multiplayer.ServerID)), variantString(ev.Reason))
+				emit(g.obj, "peer_disconnected", variantInt(int64(multiplayer.ServerID)))
+			}
+		}
+	}
+	return nil
+}
+
+// pollDTLS emits get_server()'s signals, or drops the DTLS server's events
+// when GDScript does not hold that object.
+func (g *gdMultiplayer) pollDTLS() {
+	g.mu.Lock()
+	view, obj, srv := g.view, g.viewObj, g.srv
+	g.mu.Unlock()
+	if view != nil && C.gdx_object_from_id(C.uint64_t(view.id)) == obj {
+		view.poll(nil)
+		return
+	}
+	for _, ok := srv.DTLS().NextEvent(); ok; _, ok = srv.DTLS().NextEvent() {
+	}
+}
+
+func (g *gdMultiplayer) setStatus(st multiplayer.Status, reason string) {
+	g.mu.Lock()
+	g.status = st
+	if reason != "" {
+		g.reason = reason
+	}
+	g.mu.Unlock()
+}
+
+func (g *gdMultiplayer) setReason(reason string) {
+	g.mu.Lock()
+	g.reason = reason
+	g.mu.Unlock()
+}
+
+func (g *gdMultiplayer) closeVirtual([]unsafe.Pointer) result {
+	g.closeAll("")
+	return nil
+}
+
+// closeAll ends the server or the client; packets not yet taken are
+// dropped, as MultiplayerPeer.close() does.
+func (g *gdMultiplayer) closeAll(reason string) {
+	srv, cli := g.current()
+	if reason == "" {
+		reason = "the client left"
+		if srv != nil {
+			reason = "the server closed"
+		}
+	}
+	g.mu.Lock()
+	g.srv, g.cli, g.status, g.view, g.viewObj = nil, nil, multiplayer.Disconnected, nil, nil
+	g.mu.Unlock()
+	if srv != nil {
+		srv.Close(reason)
+	}
+	if cli != nil {
+		cli.Close(reason)
+	}
+}
+
+func (g *gdMultiplayer) disconnectPeer(a []unsafe.Pointer) result {
+	id := *(*int64)(a[0])
+	force := *(*uint8)(a[1]) != 0
+	g.disconnect(mpName+".disconnect_peer", int32(id), "disconnected by the server", force)
+	return nil
+}
+
+func (g *gdMultiplayer) uniqueID([]unsafe.Pointer) result {
+	srv, cli := g.current()
+	switch {
+	case srv != nil:
+		return int64(multiplayer.ServerID)
+	case cli != nil:
+		return int64(cli.ID())
+	}
+	return int64(0)
+}
+
+func (g *gdMultiplayer) setRefusing(a []unsafe.Pointer) result {
+	on := *(*uint8)(a[0]) != 0
+	g.mu.Lock()
+	g.refuse = on
+	srv := g.srv
+	g.mu.Unlock()
+	if srv != nil {
+		srv.SetRefusing(on)
+	}
+	return nil
+}
+
+func (g *gdMultiplayer) refusing([]unsafe.Pointer) result {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.refuse
+}
+
+func (g *gdMultiplayer) relaySupported([]unsafe.Pointer) result { return true }
+
+func (g *gdMultiplayer) connectionStatus([]unsafe.Pointer) result {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	switch {
+	case g.srv != nil:
+		return int64(multiplayer.Connected)
+	case g.cli != nil:
+		return int64(g.status)
+	}
+	return int64(multiplayer.Disconnected)
+}

@@ -1,0 +1,193 @@
+package multiplayer
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"godtls/extension/client"
+)
+
+// Status is a client's connection status, numbered as Godot's
+// MultiplayerPeer.ConnectionStatus.
+type Status int32
+
+// Statuses.
+const (
+	Disconnected Status = 0
+	Connecting   Status = 1
+	Connected    Status = 2
+)
+
+// ServerID is the server's peer id.
+const ServerID int32 = 1
+
+// Client is one multiplayer connection to a server: the DTLS handshake,
+// the session set up on it, and the peer id the server gives.
+type Client struct {
+	sh     *shared
+	dtls   *client.Client
+	status atomic.Int32
+	id     atomic.Int32
+	sess   atomic.Pointer[session]
+	done   chan struct{}
+
+	mu        sync.Mutex
+	announced bool
+	settled   bool
+}
+
+// Dial starts connecting and returns at once; the outcome arrives as an
+// event (PeerConnected with the server's id 1, or ConnectFailed).
+func Dial(host string, port int, cfg client.Config, opts Options) (*Client, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.HandshakeTimeout == 0 {
+		cfg.HandshakeTimeout = opts.withDefaults().SetupTimeout
+	}
+	c, err := client.Connect(host, port, cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := &Client{sh: newShared(opts, 2), dtls: c, done: make(chan struct{})}
+	m.sh.events.reserve(2) // connected or failed, then disconnected
+	m.status.Store(int32(Connecting))
+	m.sh.wg.Add(2)
+	go m.run()
+	go m.janitor()
+	return m, nil
+}
+
+func (m *Client) run() {
+	defer m.sh.wg.Done()
+	select {
+	case <-m.dtls.Settled():
+	case <-m.done:
+		return
+	}
+	if m.dtls.Status() != client.StatusConnected {
+		m.settle(false, m.dtls.LastError())
+		return
+	}
+	s := newSession(m.sh, m.dtls, false, m.ended)
+	s.id = ServerID
+	s.live.Store(true) // the server may send before our hello is read
+	m.sess.Store(s)
+	deadline := time.Now().Add(m.sh.opts.SetupTimeout)
+	if err := s.start(); err != nil {
+		s.end("setup failed: " + err.Error())
+		return
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case id := <-s.hello:
+		m.id.Store(id)
+		m.settle(true, "")
+	case <-s.ended:
+	case <-m.done:
+	case <-t.C:
+		s.end("the server sent no peer id in time")
+	}
+}
+
+// settle reports the outcome of the attempt once.
+func (m *Client) settle(ok bool, reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.settled {
+		return
+	}
+	m.settled = true
+	if ok {
+		m.announced = true
+		m.status.Store(int32(Connected))
+		m.sh.events.pushReserved(Event{Kind: PeerConnected, Peer: ServerID})
+		return
+	}
+	m.status.Store(int32(Disconnected))
+	m.sh.events.pushReserved(Event{Kind: ConnectFailed, Reason: reason})
+	m.sh.events.release(1)
+}
+
+// ended is the session's onEnd.
+func (m *Client) ended(s *session, reason string) {
+	m.mu.Lock()
+	if !m.settled {
+		m.mu.Unlock()
+		m.settle(false, reason)
+		return
+	}
+	defer m.mu.Unlock()
+	if m.announced {
+		m.announced = false
+		m.status.Store(int32(Disconnected))
+		m.sh.events.pushReserved(Event{Kind: PeerDisconnected, Peer: ServerID, Reason: reason})
+	}
+}
+
+func (m *Client) janitor() {
+	defer m.sh.wg.Done()
+	t := time.NewTicker(janitorTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.done:
+			return
+		case now := <-t.C:
+			if s := m.sess.Load(); s != nil && s.assoc.Load() != nil {
+				s.tend(now)
+			}
+		}
+	}
+}
+
+// Status is the connection status.
+func (m *Client) Status() Status { return Status(m.status.Load()) }
+
+// ID is the peer id the server gave, or 0 before.
+func (m *Client) ID() int32 { return m.id.Load() }
+
+// Send sends a message to the server.
+func (m *Client) Send(channel int, mode Mode, data []byte) error {
+	s := m.sess.Load()
+	if s == nil || m.Status() != Connected {
+		return ErrNotReady
+	}
+	return s.send(channel, mode, data)
+}
+
+// Stats describes the connection to the server.
+func (m *Client) Stats() (PeerStats, bool) {
+	s := m.sess.Load()
+	if s == nil {
+		return PeerStats{}, false
+	}
+	return s.stats(func() (pin, pout, bin, bout uint64) {
+		st := m.dtls.Stats()
+		return st.PacketsIn, st.PacketsOut, st.BytesIn, st.BytesOut
+	}), true
+}
+
+// Available, Front and Pop give the game its messages.
+func (m *Client) Available() int           { return m.sh.in.len() }
+func (m *Client) Front() (Packet, bool)    { return m.sh.in.front() }
+func (m *Client) Pop() (Packet, bool)      { return m.sh.in.pop() }
+func (m *Client) NextEvent() (Event, bool) { return m.sh.events.pop() }
+
+// Close says goodbye (the server reports reason), closes the connection
+// and waits for every goroutine. Queued messages stay readable.
+func (m *Client) Close(reason string) {
+	select {
+	case <-m.done:
+		return
+	default:
+	}
+	close(m.done)
+	if s := m.sess.Load(); s != nil {
+		s.leave(reason, false)
+	}
+	m.dtls.Close()
+	m.sh.wg.Wait()
+}

@@ -1,0 +1,166 @@
+package multiplayer
+
+import (
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// carrier is the DTLS connection a session runs over: a server's Peer or a
+// client. Send never blocks (a full send queue drops, which SCTP repairs
+// and unreliable traffic accepts); Receive pops what its read loop queued.
+type carrier interface {
+	Send(b []byte) error
+	Receive() ([]byte, bool)
+	Signal() <-chan struct{}
+	Done() <-chan struct{}
+	MaxPayload() int
+	Close()
+}
+
+// sctpConn is the net.Conn pion/sctp reads and writes: every SCTP packet
+// is one DTLS record behind the kindSCTP byte. Reading also dispatches the
+// records that are not SCTP (unreliable messages, pings, goodbyes) to the
+// session, so no goroutine of our own waits on the carrier.
+type sctpConn struct {
+	s      *session
+	car    carrier
+	closed chan struct{}
+	once   sync.Once
+
+	tsnMu sync.Mutex
+	tsn   tsnTracker
+
+	// stash holds SCTP packets that arrived during the RTT probe, before
+	// pion reads; only the probe and then pion's read loop touch it.
+	stash [][]byte
+
+	packetsIn, packetsOut atomic.Uint64
+}
+
+func newSCTPConn(s *session, car carrier) *sctpConn {
+	return &sctpConn{s: s, car: car, closed: make(chan struct{})}
+}
+
+// Read returns the next SCTP packet. It runs on pion/sctp's read loop.
+func (c *sctpConn) Read(b []byte) (int, error) {
+	if len(c.stash) > 0 {
+		pkt := c.stash[0]
+		c.stash = c.stash[1:]
+		c.packetsIn.Add(1)
+		return copy(b, pkt), nil
+	}
+	for {
+		if pkt, ok := c.car.Receive(); ok {
+			c.s.heard()
+			if len(pkt) == 0 {
+				continue
+			}
+			if pkt[0] == kindSCTP {
+				c.packetsIn.Add(1)
+				return copy(b, pkt[1:]), nil
+			}
+			c.s.onRecord(pkt)
+			continue
+		}
+		select {
+		case <-c.car.Signal():
+		case <-c.car.Done():
+			// what arrived before the end is still read
+			if pkt, ok := c.car.Receive(); ok {
+				c.s.heard()
+				if len(pkt) > 0 && pkt[0] == kindSCTP {
+					c.packetsIn.Add(1)
+					return copy(b, pkt[1:]), nil
+				}
+				if len(pkt) > 0 {
+					c.s.onRecord(pkt)
+				}
+				continue
+			}
+			return 0, io.EOF
+		case <-c.closed:
+			return 0, net.ErrClosed
+		}
+	}
+}
+
+// waitProbe reads records until the probe has its first answer or the
+// deadline passes, keeping SCTP packets for pion (a few: INIT is
+// retransmitted anyway).
+func (c *sctpConn) waitProbe(p *probe, deadline time.Time) (time.Duration, bool) {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for {
+		if rtt, ok := p.first(); ok {
+			return rtt, true
+		}
+		if pkt, ok := c.car.Receive(); ok {
+			c.s.heard()
+			switch {
+			case len(pkt) == 0:
+			case pkt[0] == kindSCTP:
+				if len(c.stash) < 8 {
+					c.stash = append(c.stash, pkt[1:])
+				}
+			default:
+				c.s.onRecord(pkt)
+			}
+			continue
+		}
+		select {
+		case <-c.car.Signal():
+		case <-c.car.Done():
+			return 0, false
+		case <-c.closed:
+			return 0, false
+		case <-timer.C:
+			return 0, false
+		}
+	}
+}
+
+// Write sends one SCTP packet. It runs on pion/sctp's write loop.
+func (c *sctpConn) Write(b []byte) (int, error) {
+	select {
+	case <-c.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	c.tsnMu.Lock()
+	c.tsn.observe(b)
+	c.tsnMu.Unlock()
+	rec := make([]byte, 1+len(b))
+	rec[0] = kindSCTP
+	copy(rec[1:], b)
+	// A full send queue loses the packet as the network would; SCTP
+	// retransmits it.
+	_ = c.car.Send(rec)
+	c.packetsOut.Add(1)
+	return len(b), nil
+}
+
+func (c *sctpConn) retransmissions() uint64 {
+	c.tsnMu.Lock()
+	defer c.tsnMu.Unlock()
+	return c.tsn.count
+}
+
+// Close ends Read and Write; the DTLS connection is the session's to close.
+func (c *sctpConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil
+}
+
+type sctpAddr struct{}
+
+func (sctpAddr) Network() string { return "dtls" }
+func (sctpAddr) String() string  { return "dtls" }
+
+func (c *sctpConn) LocalAddr() net.Addr              { return sctpAddr{} }
+func (c *sctpConn) RemoteAddr() net.Addr             { return sctpAddr{} }
+func (c *sctpConn) SetDeadline(time.Time) error      { return nil }
+func (c *sctpConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *sctpConn) SetWriteDeadline(time.Time) error { return nil }

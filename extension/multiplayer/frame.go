@@ -1,0 +1,144 @@
+// Package multiplayer is the engine behind GoDTLSMultiplayerPeer: Godot's
+// high-level multiplayer (transfer modes, channels, peer ids) over the DTLS
+// server and client of this module. Reliable messages and messages larger
+// than one datagram travel in an SCTP association inside the DTLS
+// connection (RFC 8261, pion/sctp, as WebRTC data channels do); unreliable
+// messages that fit one datagram go straight into a DTLS record, so neither
+// SCTP's congestion window nor its retransmissions ever hold them back.
+// Nothing here calls into Godot: the caller drains packets and events on
+// its own thread.
+package multiplayer
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// Mode is a transfer mode, numbered as Godot's MultiplayerPeer.TransferMode.
+type Mode uint8
+
+// Transfer modes.
+const (
+	Unreliable        Mode = 0 // may be lost, duplicated never, reordered yes
+	UnreliableOrdered Mode = 1 // may be lost; a packet older than one delivered is dropped
+	Reliable          Mode = 2 // delivered once, in order (per channel), under loss
+)
+
+// Limits of the protocol.
+const (
+	// MaxChannels is the number of channels (0 … MaxChannels-1).
+	MaxChannels = 256
+	// MaxMessage is the largest message in any mode (reliable messages
+	// are fragmented by SCTP, unreliable ones that do not fit a datagram
+	// too).
+	MaxMessage = 512 << 10
+)
+
+// Every DTLS record of a multiplayer session starts with one kind byte.
+const (
+	kindSCTP byte = 0x01 // an SCTP packet: control, reliable and large unreliable messages
+	kindData byte = 0x02 // one unreliable message: channel, mode, sequence, payload
+	kindPing byte = 0x03 // keepalive and RTT probe: sequence u32, send time i64
+	kindPong byte = 0x04 // a ping echoed
+	kindBye  byte = 0x05 // the sender is leaving: the reason in UTF-8
+)
+
+// dataHeader is kind, channel, mode and sequence of a kindData record;
+// unreliableHeader the same without the kind, in front of an unreliable
+// message on its SCTP stream.
+const (
+	dataHeader       = 1 + unreliableHeader
+	unreliableHeader = 1 + 1 + 4
+	pingSize         = 1 + 4 + 8
+	maxReason        = 512
+)
+
+// SCTP streams. Each side sends only on its own streams (the server on odd
+// identifiers, the client on even ones), so neither ever opens a stream the
+// other has opened: index 0 is control, 1 carries unreliable messages larger
+// than a datagram (unordered, never retransmitted), 2+c the reliable
+// messages of channel c (ordered).
+const (
+	streamControl    = 0
+	streamUnreliable = 1
+	streamReliable0  = 2
+	maxStreamIndex   = streamReliable0 + MaxChannels - 1
+)
+
+func streamID(index int, fromServer bool) uint16 {
+	id := uint16(2 * index)
+	if fromServer {
+		id++
+	}
+	return id
+}
+
+// streamIndex is the index of a stream the other side opened, or false if
+// the other side may not send on it.
+func streamIndex(id uint16, fromServer bool) (int, bool) {
+	if (id%2 == 1) != fromServer {
+		return 0, false
+	}
+	index := int(id / 2)
+	return index, index <= maxStreamIndex
+}
+
+// Control messages, on the control stream.
+const (
+	ctlHello byte = 1 // server → client: the client's peer id, u32
+	ctlBye   byte = 2 // either way: leaving, with the reason
+)
+
+var errMalformed = errors.New("malformed message")
+
+// putUnreliable writes channel, mode and sequence in front of a payload.
+func putUnreliable(b []byte, channel int, mode Mode, seq uint32) {
+	b[0] = byte(channel)
+	b[1] = byte(mode)
+	binary.BigEndian.PutUint32(b[2:6], seq)
+}
+
+// parseUnreliable reads what putUnreliable wrote.
+func parseUnreliable(b []byte) (channel int, mode Mode, seq uint32, payload []byte, err error) {
+	if len(b) < unreliableHeader {
+		return 0, 0, 0, nil, errMalformed
+	}
+	mode = Mode(b[1])
+	if mode != Unreliable && mode != UnreliableOrdered {
+		return 0, 0, 0, nil, errMalformed
+	}
+	return int(b[0]), mode, binary.BigEndian.Uint32(b[2:6]), b[unreliableHeader:], nil
+}
+
+// newer reports whether sequence a comes after b (serial arithmetic, so the
+// counter may wrap).
+func newer(a, b uint32) bool { return int32(a-b) > 0 }
+
+// retransmissions counts DATA chunks in outgoing SCTP packets whose TSN is
+// not above the highest sent before: SCTP retransmitting what was lost.
+type tsnTracker struct {
+	seen    bool
+	highest uint32
+	count   uint64
+}
+
+// observe reads the chunks of one outgoing SCTP packet (RFC 4960 §3).
+func (t *tsnTracker) observe(pkt []byte) {
+	const commonHeader, chunkHeader, dataChunk = 12, 4, 0
+	for off := commonHeader; off+chunkHeader <= len(pkt); {
+		typ := pkt[off]
+		length := int(binary.BigEndian.Uint16(pkt[off+2:]))
+		if length < chunkHeader {
+			return
+		}
+		if typ == dataChunk && off+8 <= len(pkt) {
+			tsn := binary.BigEndian.Uint32(pkt[off+4:])
+			if t.seen && !newer(tsn, t.highest) {
+				t.count++
+			} else {
+				t.seen, t.highest = true, tsn
+			}
+		}
+		off += (length + 3) &^ 3 // chunks are padded to 4 bytes
+	}
+}

@@ -1,0 +1,303 @@
+package multiplayer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"godtls/extension/server"
+)
+
+// Server runs multiplayer sessions over the peers of a DTLS server: it takes
+// every peer the server connects, sets up its session on a goroutine, gives
+// it a random peer id (≥ 2) and announces it once the client knows that id.
+type Server struct {
+	sh         *shared
+	srv        *server.Server
+	maxClients int
+	refusing   atomic.Bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	closed   bool
+	sessions map[int32]*session    // announced
+	setting  map[*session]struct{} // setting up, not yet announced
+}
+
+// ErrUnknownPeer: no connected peer has that id.
+var ErrUnknownPeer = errors.New("no connected peer has this id")
+
+// NewServer serves multiplayer sessions on srv, which must be listening
+// (or attached) already. maxClients bounds announced and setting-up
+// sessions together.
+func NewServer(srv *server.Server, maxClients int, opts Options) *Server {
+	m := &Server{
+		sh: newShared(opts, 2*maxClients+16), srv: srv, maxClients: maxClients,
+		sessions: map[int32]*session{}, setting: map[*session]struct{}{},
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.sh.wg.Add(2)
+	go m.acceptLoop()
+	go m.janitor()
+	return m
+}
+
+// DTLS is the DTLS server underneath (limits, stats, its own events).
+func (m *Server) DTLS() *server.Server { return m.srv }
+
+// SetRefusing makes the server turn new peers away (with a reason) or
+// accept them again.
+func (m *Server) SetRefusing(on bool) { m.refusing.Store(on) }
+
+// Refusing reports SetRefusing's state.
+func (m *Server) Refusing() bool { return m.refusing.Load() }
+
+func (m *Server) acceptLoop() {
+	defer m.sh.wg.Done()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-m.srv.ReadySignal():
+		}
+		for p := m.srv.TakeConnection(); p != nil; p = m.srv.TakeConnection() {
+			m.admit(p)
+		}
+	}
+}
+
+// admit starts a session for p, or turns p away with the reason.
+func (m *Server) admit(p *server.Peer) {
+	car := peerCarrier{p}
+	m.mu.Lock()
+	reason := ""
+	switch {
+	case m.closed:
+		reason = "the server is closing"
+	case m.refusing.Load():
+		reason = "the server refuses new connections"
+	case len(m.sessions)+len(m.setting) >= m.maxClients:
+		reason = "the server is full"
+	case !m.sh.events.reserve(2): // the game is not draining events
+		reason = "the server is busy"
+	}
+	if reason != "" {
+		m.mu.Unlock()
+		refuse(car, reason)
+		return
+	}
+	s := newSession(m.sh, car, true, m.ended)
+	s.id = m.newIDLocked() // before any reader can see the session
+	m.setting[s] = struct{}{}
+	m.mu.Unlock()
+	m.sh.wg.Add(1)
+	go m.setup(s)
+}
+
+// refuse tells a peer why it is turned away (twice: a datagram may be
+// lost) and closes the DTLS connection.
+func refuse(car carrier, reason string) {
+	bye := append([]byte{kindBye}, reason...)
+	_ = car.Send(bye)
+	_ = car.Send(bye)
+	car.Close()
+}
+
+func (m *Server) setup(s *session) {
+	defer m.sh.wg.Done()
+	if err := s.start(); err != nil {
+		s.end("setup failed: " + err.Error())
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s.gone {
+		return
+	}
+	hello := make([]byte, 5)
+	hello[0] = ctlHello
+	binary.BigEndian.PutUint32(hello[1:], uint32(s.id))
+	if err := s.write(streamControl, hello); err != nil {
+		go s.end("setup failed: " + err.Error())
+		return
+	}
+	delete(m.setting, s)
+	m.sessions[s.id] = s
+	s.announced = true
+	s.live.Store(true)
+	m.sh.events.pushReserved(Event{Kind: PeerConnected, Peer: s.id})
+}
+
+// newIDLocked picks a random unused id in [2, 2^31-1], as Godot's
+// generate_unique_id does.
+func (m *Server) newIDLocked() int32 {
+	var b [4]byte
+	for {
+		_, _ = rand.Read(b[:])
+		id := int32(binary.BigEndian.Uint32(b[:]) & 0x7fffffff)
+		if id >= 2 && m.sessions[id] == nil && !m.settingHasLocked(id) {
+			return id
+		}
+	}
+}
+
+func (m *Server) settingHasLocked(id int32) bool {
+	for s := range m.setting {
+		if s.id == id {
+			return true
+		}
+	}
+	return false
+}
+
+// ended is every session's onEnd.
+func (m *Server) ended(s *session, reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s.gone = true
+	delete(m.setting, s)
+	if !s.announced {
+		m.sh.events.release(2)
+		return
+	}
+	if m.sessions[s.id] == s {
+		delete(m.sessions, s.id)
+	}
+	m.sh.events.pushReserved(Event{Kind: PeerDisconnected, Peer: s.id, Reason: reason})
+}
+
+func (m *Server) janitor() {
+	defer m.sh.wg.Done()
+	t := time.NewTicker(janitorTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case now := <-t.C:
+			for _, s := range m.all() {
+				s.tend(now)
+			}
+		}
+	}
+}
+
+func (m *Server) all() []*session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*session, 0, len(m.sessions))
+	for _, s := range m.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+func (m *Server) session(id int32) *session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sessions[id]
+}
+
+// Send sends a message to target as Godot's set_target_peer means it: 0
+// every peer, a positive id that peer, a negative id every peer but that
+// one. It reports the first error (a peer whose send buffer is full does
+// not stop the others).
+func (m *Server) Send(target int32, channel int, mode Mode, data []byte) error {
+	if target > 0 {
+		s := m.session(target)
+		if s == nil {
+			return ErrUnknownPeer
+		}
+		return s.send(channel, mode, data)
+	}
+	var first error
+	for _, s := range m.all() {
+		if target < 0 && s.id == -target {
+			continue
+		}
+		if err := s.send(channel, mode, data); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Disconnect ends one peer with a reason its side reports: gracefully
+// (after the goodbye is acknowledged) or at once.
+func (m *Server) Disconnect(id int32, reason string, force bool) error {
+	s := m.session(id)
+	if s == nil {
+		return ErrUnknownPeer
+	}
+	s.leave(reason, !force)
+	return nil
+}
+
+// Peers lists the announced peer ids.
+func (m *Server) Peers() []int32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]int32, 0, len(m.sessions))
+	for id := range m.sessions {
+		out = append(out, id)
+	}
+	return out
+}
+
+// Stats describes one peer.
+func (m *Server) Stats(id int32) (PeerStats, error) {
+	s := m.session(id)
+	if s == nil {
+		return PeerStats{}, ErrUnknownPeer
+	}
+	return s.stats(s.car.(peerCarrier).counters), nil
+}
+
+// Available, Front and Pop give the game its messages.
+func (m *Server) Available() int           { return m.sh.in.len() }
+func (m *Server) Front() (Packet, bool)    { return m.sh.in.front() }
+func (m *Server) Pop() (Packet, bool)      { return m.sh.in.pop() }
+func (m *Server) Dropped() uint64          { return m.sh.in.droppedCount() }
+func (m *Server) NextEvent() (Event, bool) { return m.sh.events.pop() }
+
+// Close says goodbye to every peer, stops the DTLS server and waits for
+// every goroutine. Queued messages stay readable.
+func (m *Server) Close(reason string) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	list := make([]*session, 0, len(m.sessions)+len(m.setting))
+	for _, s := range m.sessions {
+		list = append(list, s)
+	}
+	for s := range m.setting {
+		list = append(list, s)
+	}
+	m.mu.Unlock()
+	for _, s := range list {
+		s.leave(reason, false)
+	}
+	m.cancel()
+	m.srv.Stop()
+	m.sh.wg.Wait()
+}
+
+// peerCarrier is a server peer as a session's carrier.
+type peerCarrier struct{ *server.Peer }
+
+// Close lets what the session queued (a goodbye) go out first.
+func (c peerCarrier) Close() { c.Peer.CloseAfterQueued() }
+
+func (c peerCarrier) counters() (pin, pout, bin, bout uint64) {
+	st := c.Peer.Stats()
+	return st.PacketsIn, st.PacketsOut, st.BytesIn, st.BytesOut
+}
