@@ -1,0 +1,335 @@
+extends Node
+# One process of the multiplayer scenario: a server (which runs the
+# scenario and judges it) or a client. tests/multiplayer_test.sh starts a
+# server, three "play" clients, one client with a wrong secret and two
+# "loss" clients behind lossy relays, each a separate Godot process.
+#
+#   --role=server
+#   --role=client --port=P --name=N --kind=play|loss|intruder [--secret=S]
+
+const SECRET := "letmein"
+const LOSS_RPCS := 10000
+
+var args := {}
+var peer: GoDTLSMultiplayerPeer
+var players: Node
+var spawner: MultiplayerSpawner
+var failures: Array[String] = []
+
+# server side
+var clients := {}       # peer id -> {name, kind, pid}
+var reports := {}       # peer id -> {what: true}
+var seq_next := {}      # loss client id -> next expected sequence number
+var seq_errors := 0
+var local_calls := 0
+var rejected := 0
+var disconnected := {}  # peer id -> msec when peer_disconnected came
+
+# client side
+var ord_last := -1
+var ord_ok := true
+var unrel_seen := 0
+
+
+func _ready() -> void:
+	for a in OS.get_cmdline_user_args():
+		if a.begins_with("--"):
+			var kv := a.substr(2).split("=", true, 1)
+			args[kv[0]] = kv[1] if kv.size() > 1 else ""
+	players = Node.new()
+	players.name = "Players"
+	add_child(players)
+	spawner = MultiplayerSpawner.new()
+	spawner.name = "Spawner"
+	add_child(spawner)
+	spawner.spawn_path = NodePath("../Players")
+	spawner.spawn_function = _spawn_player
+	var mp := multiplayer as SceneMultiplayer
+	mp.auth_callback = _auth
+	mp.auth_timeout = 15.0
+	mp.peer_authenticating.connect(_on_authenticating)
+	mp.peer_authentication_failed.connect(func(id): _say("AUTH_FAILED %d" % id))
+	if args.get("role", "server") == "server":
+		_server()
+	else:
+		_client()
+
+
+func _say(line: String) -> void:
+	print(line)
+
+
+func _fail(what: String) -> void:
+	failures.append(what)
+	_say("MP FAIL " + what)
+
+
+func _spawn_player(data: Variant) -> Node:
+	var p := Node2D.new()
+	p.name = str(data)
+	var sync := MultiplayerSynchronizer.new()
+	sync.name = "Sync"
+	var cfg := SceneReplicationConfig.new()
+	cfg.add_property(NodePath(".:position"))
+	sync.replication_config = cfg
+	p.add_child(sync)
+	return p
+
+
+func _until(cond: Callable, seconds: float, what: String) -> bool:
+	var deadline := Time.get_ticks_msec() + int(seconds * 1000)
+	while not cond.call():
+		if Time.get_ticks_msec() > deadline:
+			_fail("timed out waiting for: " + what)
+			return false
+		await get_tree().process_frame
+	_say("MP OK " + what)
+	return true
+
+
+# ---------------------------------------------------------------- server
+
+func _server() -> void:
+	var crypto := Crypto.new()
+	var key := crypto.generate_rsa(2048)
+	var cert := crypto.generate_self_signed_certificate(key, "CN=localhost")
+	peer = GoDTLSMultiplayerPeer.new()
+	peer.peer_timeout = 3.0
+	var err := peer.create_server(0, TLSOptions.server(key, cert), "127.0.0.1", 16)
+	if err != OK:
+		_fail("create_server: " + error_string(err))
+		get_tree().quit(1)
+		return
+	multiplayer.multiplayer_peer = peer
+	multiplayer.peer_connected.connect(func(id): _say("peer_connected %d" % id))
+	multiplayer.peer_disconnected.connect(func(id): disconnected[id] = Time.get_ticks_msec())
+	_say("PORT %d" % peer.get_server().get_local_port())
+
+	if not await _until(func(): return _of_kind("play").size() == 3 and _of_kind("loss").size() == 2 and rejected == 1, 90,
+			"3 play and 2 loss clients authenticated, the intruder rejected"):
+		return _end()
+	if not await _until(func(): return multiplayer.get_peers().size() == 5, 10, "SceneMultiplayer lists 5 peers"):
+		return _end()
+	var play := _of_kind("play")
+	if multiplayer.get_unique_id() != 1 or not multiplayer.is_server():
+		_fail("server id %d" % multiplayer.get_unique_id())
+	for id in play:
+		if id < 2:
+			_fail("client id %d is below 2" % id)
+
+	# every transfer mode, on its own channel; call_remote and call_local
+	for id in play:
+		r_rel.rpc_id(id, 1)
+		for i in 20:
+			r_unrel.rpc_id(id, i)
+			r_ord.rpc_id(id, i)
+		r_ord_done.rpc_id(id)
+	r_all.rpc("everyone")
+	r_local.rpc()
+	await _until(func(): return _all_reported(play, ["rel", "unrel", "ord_ok", "all", "local"]), 20,
+		"every play client got reliable, unreliable and ordered RPCs, a broadcast and a call_local")
+	if local_calls != 1:
+		_fail("call_local ran %d times on the server" % local_calls)
+
+	# spawning and synchronizing
+	for id in play:
+		var p := spawner.spawn(id)
+		(p as Node2D).position = Vector2(id % 1000, 7)
+	await _until(func(): return _all_reported(play, ["spawned_synced"]), 20,
+		"3 players spawned on every client with their synchronized positions")
+	var gone: int = play[2]
+	players.get_node(str(gone)).queue_free()
+	await _until(func(): return _all_reported(play, ["despawned"]), 20, "a despawn reached every client")
+
+	# server relay: client to client
+	do_relay.rpc_id(play[0], play[1])
+	await _until(func(): return reports.get(play[1], {}).has("relay_from_%d" % play[0]), 20,
+		"a client-to-client RPC relayed by the server")
+
+	# reliable RPCs under 5 % and 20 % loss
+	await _until(func(): return _loss_done(), 240, "10,000 reliable RPCs from each loss client, once and in order")
+	if seq_errors > 0:
+		_fail("%d reliable RPCs out of order or duplicated" % seq_errors)
+
+	# a kick with a reason, then a client killed with SIGKILL
+	_say("MP KICKED %s" % clients[play[1]].name)
+	_say("MP KILLED %s" % clients[play[2]].name)
+	peer.disconnect_peer_with_reason(play[1], "kicked by the test")
+	await _until(func(): return disconnected.has(play[1]), 10, "the kicked client is gone")
+	var killed: int = play[2]
+	var t0 := Time.get_ticks_msec()
+	OS.kill(clients[killed].pid)
+	if await _until(func(): return disconnected.has(killed), 20, "peer_disconnected for the client killed with SIGKILL"):
+		_say("MP INFO SIGKILL noticed after %d ms (peer_timeout 3 s)" % (disconnected[killed] - t0))
+	var st: Dictionary = peer.get_peer_stats(play[0])
+	_say("MP INFO stats of a play client: " + str(st))
+	if not st.has("rtt_ms") or int(st.packets_in) == 0:
+		_fail("get_peer_stats: " + str(st))
+	_end()
+
+
+func _end() -> void:
+	if failures.is_empty():
+		_say("MP PASS")
+	# quitting with clients connected: they must see server_disconnected
+	get_tree().quit(0 if failures.is_empty() else 1)
+
+
+func _of_kind(kind: String) -> Array:
+	var out := []
+	for id in clients:
+		if clients[id].kind == kind and not disconnected.has(id):
+			out.append(id)
+	out.sort()
+	return out
+
+
+func _all_reported(ids: Array, what: Array) -> bool:
+	for id in ids:
+		for w in what:
+			if not reports.get(id, {}).has(w):
+				return false
+	return true
+
+
+func _loss_done() -> bool:
+	for id in _of_kind("loss"):
+		if seq_next.get(id, 0) < LOSS_RPCS:
+			return false
+	return true
+
+
+func _auth(id: int, data: PackedByteArray) -> void:
+	var multi := multiplayer as SceneMultiplayer
+	if not multiplayer.is_server():
+		return
+	var parts := data.get_string_from_utf8().split("|")
+	if parts.size() != 4 or parts[0] != SECRET:
+		rejected += 1
+		_say("rejected peer %d" % id)
+		multi.disconnect_peer(id)
+		return
+	clients[id] = {"name": parts[1], "kind": parts[2], "pid": int(parts[3])}
+	multi.complete_auth(id)
+
+
+func _on_authenticating(id: int) -> void:
+	if multiplayer.is_server():
+		return
+	var multi := multiplayer as SceneMultiplayer
+	var data := "%s|%s|%s|%d" % [args.get("secret", SECRET), args.get("name", "?"), args.get("kind", "play"), OS.get_process_id()]
+	multi.send_auth(1, data.to_utf8_buffer())
+	multi.complete_auth(1)
+
+
+# ---------------------------------------------------------------- client
+
+func _client() -> void:
+	peer = GoDTLSMultiplayerPeer.new()
+	peer.peer_timeout = 3.0
+	var err := peer.create_client("127.0.0.1", int(args.get("port", "0")), "", TLSOptions.client_unsafe())
+	if err != OK:
+		_say("CREATE_CLIENT_FAILED " + error_string(err))
+		get_tree().quit(1)
+		return
+	multiplayer.multiplayer_peer = peer
+	multiplayer.connected_to_server.connect(_on_connected)
+	multiplayer.server_disconnected.connect(func():
+		_say("SERVER_DISCONNECTED reason=" + peer.get_close_reason())
+		get_tree().quit(0))
+	multiplayer.connection_failed.connect(func():
+		_say("CONNECTION_FAILED reason=" + peer.get_close_reason())
+		get_tree().quit(0))
+
+
+func _on_connected() -> void:
+	_say("CONNECTED id=%d" % multiplayer.get_unique_id())
+	if args.get("kind", "") == "loss":
+		for i in LOSS_RPCS:
+			seq.rpc_id(1, i)
+		_say("SENT %d" % LOSS_RPCS)
+
+
+func _process(_delta: float) -> void:
+	if args.get("role", "server") == "server" or multiplayer.multiplayer_peer == null:
+		return
+	if multiplayer.multiplayer_peer.get_connection_status() != MultiplayerPeer.CONNECTION_CONNECTED:
+		return
+	if players.get_child_count() == 3 and not get_meta("spawned", false):
+		var ok := true
+		for p in players.get_children():
+			if (p as Node2D).position != Vector2(str(p.name).to_int() % 1000, 7):
+				ok = false
+		if ok:
+			set_meta("spawned", true)
+			report.rpc_id(1, "spawned_synced")
+	if get_meta("spawned", false) and players.get_child_count() == 2 and not get_meta("despawned", false):
+		set_meta("despawned", true)
+		report.rpc_id(1, "despawned")
+
+
+# ---------------------------------------------------------------- RPCs
+
+@rpc("authority", "call_remote", "reliable", 0)
+func r_rel(_n: int) -> void:
+	report.rpc_id(1, "rel")
+
+
+@rpc("authority", "call_remote", "unreliable", 1)
+func r_unrel(_n: int) -> void:
+	unrel_seen += 1
+	if unrel_seen == 1:
+		report.rpc_id(1, "unrel")
+
+
+@rpc("authority", "call_remote", "unreliable_ordered", 2)
+func r_ord(n: int) -> void:
+	if n <= ord_last:
+		ord_ok = false
+	ord_last = n
+
+
+@rpc("authority", "call_remote", "reliable", 2)
+func r_ord_done() -> void:
+	# reliable on the same channel: by now most ordered RPCs arrived
+	report.rpc_id(1, "ord_ok" if ord_ok and ord_last >= 0 else "ord_bad")
+
+
+@rpc("authority", "call_remote", "reliable", 0)
+func r_all(_what: String) -> void:
+	report.rpc_id(1, "all")
+
+
+@rpc("authority", "call_local", "reliable", 0)
+func r_local() -> void:
+	if multiplayer.is_server():
+		local_calls += 1
+	else:
+		report.rpc_id(1, "local")
+
+
+@rpc("authority", "call_remote", "reliable", 0)
+func do_relay(target: int) -> void:
+	relay_msg.rpc_id(target, "hello")
+
+
+@rpc("any_peer", "call_remote", "reliable", 0)
+func relay_msg(_text: String) -> void:
+	report.rpc_id(1, "relay_from_%d" % multiplayer.get_remote_sender_id())
+
+
+@rpc("any_peer", "call_remote", "reliable", 3)
+func report(what: String) -> void:
+	var id := multiplayer.get_remote_sender_id()
+	if not reports.has(id):
+		reports[id] = {}
+	reports[id][what] = true
+
+
+@rpc("any_peer", "call_remote", "reliable", 4)
+func seq(n: int) -> void:
+	var id := multiplayer.get_remote_sender_id()
+	var want: int = seq_next.get(id, 0)
+	if n != want:
+		seq_errors += 1
+	seq_next[id] = n + 1

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The multiplayer scenario across separate Godot processes: a server, three
+# play clients, an intruder with a wrong secret, and two clients behind
+# lossy relays (5 % and 20 % loss, with reordering). The server process
+# runs and judges the scenario (tests/mp/mp_main.gd); this script starts
+# everything, then checks every log.
+# Usage: tests/multiplayer_test.sh GODOT LOSSYRELAY
+set -uo pipefail
+godot=${1:?usage: multiplayer_test.sh GODOT LOSSYRELAY}
+relay=${2:?usage: multiplayer_test.sh GODOT LOSSYRELAY}
+here=$(cd "$(dirname "$0")/.." && pwd)
+logs=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$logs"
+}
+trap cleanup EXIT
+
+run_godot() { # name, then user arguments
+	local name=$1
+	shift
+	timeout 300 "$godot" --headless --path "$here" res://tests/mp/mp_main.tscn -- "$@" >"$logs/$name.log" 2>&1 &
+	pids+=($!)
+}
+
+wait_line() { # file, pattern: prints the first matching line
+	for _ in $(seq 1 600); do
+		if line=$(grep -m1 -E "$2" "$1" 2>/dev/null); then
+			echo "$line"
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "multiplayer_test: no line /$2/ in $1:" >&2
+	cat "$1" >&2
+	return 1
+}
+
+run_godot server --role=server
+port=$(wait_line "$logs/server.log" '^PORT [0-9]+') || exit 1
+port=${port#PORT }
+
+# the relays read stdin until it closes: give them a pipe that stays open
+exec 3< <(sleep 600)
+pids+=($!)
+start_relay() {
+	"$relay" -to "127.0.0.1:$port" -loss "$2" -reorder 0.03 <&3 >"$logs/$1.log" 2>&1 &
+	pids+=($!)
+}
+start_relay relay5 0.05
+start_relay relay20 0.20
+r5=$(wait_line "$logs/relay5.log" '^RELAY [0-9]+') || exit 1
+r20=$(wait_line "$logs/relay20.log" '^RELAY [0-9]+') || exit 1
+
+for n in 1 2 3; do
+	run_godot "play$n" --role=client --port="$port" --name="play$n" --kind=play
+done
+run_godot intruder --role=client --port="$port" --name=intruder --kind=intruder --secret=wrong
+run_godot loss5 --role=client --port="${r5#RELAY }" --name=loss5 --kind=loss
+run_godot loss20 --role=client --port="${r20#RELAY }" --name=loss20 --kind=loss
+
+server_pid=${pids[0]}
+wait "$server_pid"
+server_code=$?
+# the clients that are left see server_disconnected and quit by themselves
+sleep 3
+
+fail=0
+echo "---- server"
+grep -E '^MP ' "$logs/server.log"
+if [[ $server_code -ne 0 ]] || ! grep -q '^MP PASS' "$logs/server.log"; then
+	echo "multiplayer_test: the server's scenario failed (exit $server_code)"
+	cat "$logs/server.log"
+	fail=1
+fi
+kicked=$(grep -m1 '^MP KICKED' "$logs/server.log" | cut -d' ' -f3)
+killed=$(grep -m1 '^MP KILLED' "$logs/server.log" | cut -d' ' -f3)
+stayed=
+for n in play1 play2 play3; do
+	[[ $n != "$kicked" && $n != "$killed" ]] && stayed=$n
+done
+for c in $stayed loss5 loss20; do
+	if ! grep -q '^SERVER_DISCONNECTED' "$logs/$c.log"; then
+		echo "multiplayer_test: $c did not see server_disconnected when the server quit"
+		cat "$logs/$c.log"
+		fail=1
+	fi
+done
+if [[ -z $kicked ]] || ! grep -q 'reason=kicked by the test' "$logs/$kicked.log"; then
+	echo "multiplayer_test: the kicked client ($kicked) did not see its reason"
+	cat "$logs/$kicked.log"
+	fail=1
+fi
+if grep -q '^CONNECTED' "$logs/intruder.log" && ! grep -qE '^(SERVER_DISCONNECTED|AUTH_FAILED)' "$logs/intruder.log"; then
+	echo "multiplayer_test: the intruder was not turned away"
+	cat "$logs/intruder.log"
+	fail=1
+fi
+for f in "$logs"/*.log; do
+	if grep -qE 'SCRIPT ERROR|Program crashed|Segmentation fault|panic:|fatal error:' "$f"; then
+		echo "multiplayer_test: error in $(basename "$f"):"
+		cat "$f"
+		fail=1
+	fi
+done
+for r in relay5 relay20; do
+	echo "$r: $(tail -1 "$logs/$r.log" 2>/dev/null)"
+done
+if [[ $fail -eq 0 ]]; then
+	echo "multiplayer_test: PASS"
+fi
+exit $fail
