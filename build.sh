@@ -166,13 +166,21 @@ test_godot() {
 		return 0
 	fi
 	build_addon
+	local relay
+	relay=$(mktemp -d)/lossyrelay
+	$GO build -o "$relay" ./extension/cmd/lossyrelay
 	say "Godot engine suite with $godot"
 	godot_project/tests/run.sh "$godot"
+	say "multiplayer across processes with $godot (SceneMultiplayer, lossy relays)"
+	godot_project/tests/multiplayer_test.sh "$godot" "$relay"
 	# GODOT_COMPAT: more engines to run the same suite on (space-separated)
 	for extra in ${GODOT_COMPAT:-}; do
 		say "Godot engine suite with $extra (compatibility)"
 		godot_project/tests/run.sh "$extra"
+		say "multiplayer across processes with $extra (compatibility)"
+		godot_project/tests/multiplayer_test.sh "$extra" "$relay"
 	done
+	rm -rf "$(dirname "$relay")"
 	say "class reference vs the registered API"
 	godot_project/tests/docs_test.sh "$godot"
 	say "package test: the zip in a fresh project"

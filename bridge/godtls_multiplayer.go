@@ -168,7 +168,9 @@ func (g *gdMultiplayer) serve(m string, port int64, bind string, maxClients int6
 	// get_server().
 	dtls := newGDServer(nil)
 	cfg := dtls.srv.Config()
-	cfg.MaxPeers = int(maxClients)
+	// Room above max_clients for a few more handshakes: a client the
+	// multiplayer layer turns away learns why ("the server is full").
+	cfg.MaxPeers = int(maxClients) + max(4, int(maxClients)/4)
 	if err := dtls.srv.SetConfig(cfg); err != nil {
 		pushError(m, err.Error())
 		return errInvalidParameter

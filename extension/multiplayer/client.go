@@ -67,7 +67,7 @@ func (m *Client) run() {
 		return
 	}
 	if m.dtls.Status() != client.StatusConnected {
-		m.settle(false, m.dtls.LastError())
+		m.settle(false, byeOr(m.dtls, m.dtls.LastError()))
 		return
 	}
 	s := newSession(m.sh, m.dtls, false, m.ended)
@@ -90,6 +90,17 @@ func (m *Client) run() {
 	case <-t.C:
 		s.end("the server sent no peer id in time")
 	}
+}
+
+// byeOr finds the reason a server gave before it closed the connection
+// (it turned us away before our session started), or returns otherwise.
+func byeOr(car carrier, otherwise string) string {
+	for rec, ok := car.Receive(); ok; rec, ok = car.Receive() {
+		if len(rec) > 0 && rec[0] == kindBye {
+			return string(rec[1:min(len(rec), 1+maxReason)])
+		}
+	}
+	return otherwise
 }
 
 // settle reports the outcome of the attempt once.
