@@ -138,6 +138,9 @@ run_demo() {
 	fi
 	say "running the demo headless with $godot"
 	timeout 120 "$godot" --headless --path godot_project 2>&1 | grep -v "^$"
+	[[ ${PIPESTATUS[0]} -eq 0 ]] || return 1
+	say "running the multiplayer demo headless with $godot"
+	timeout 120 "$godot" --headless --path godot_project res://demo/multiplayer/mp_demo.tscn 2>&1 | grep -v "^$"
 	return "${PIPESTATUS[0]}"
 }
 
