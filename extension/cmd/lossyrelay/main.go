@@ -1,4 +1,4 @@
-// Command lossyrelay forwards UDP between one client and a server while
+// Command lossyrelay forwards UDP between clients and a server while
 // losing and reordering datagrams, for the multiplayer tests in a real
 // engine. It prints "RELAY <port>" when ready and runs until stdin closes
 // or it is killed.

@@ -1,7 +1,7 @@
 // Package lossy is a UDP relay that loses and reorders datagrams: the
-// network the multiplayer tests and benchmarks put between a client and a
-// server on loopback. One relay serves one client address at a time (the
-// last one heard), which is what a test needs.
+// network the multiplayer tests and benchmarks put between clients and a
+// server on loopback. Each client address gets its own socket towards the
+// server (as a NAT would), so many clients can share one relay.
 package lossy
 
 import (
@@ -23,12 +23,12 @@ type Config struct {
 // Relay forwards between its front address and a target.
 type Relay struct {
 	cfg    Config
+	target *net.UDPAddr
 	front  *net.UDPConn
-	back   *net.UDPConn
-	client atomic.Pointer[net.UDPAddr]
 
-	mu  sync.Mutex
-	rng *rand.Rand
+	mu    sync.Mutex
+	rng   *rand.Rand
+	backs map[netipKey]*net.UDPConn
 
 	Forwarded, Dropped, Reordered atomic.Uint64
 
@@ -36,104 +36,148 @@ type Relay struct {
 	closed chan struct{}
 }
 
+type netipKey string
+
 // New starts a relay on 127.0.0.1 (a free port) towards target.
 func New(target *net.UDPAddr, cfg Config) (*Relay, error) {
 	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
-	back, err := net.DialUDP("udp", nil, target)
-	if err != nil {
-		front.Close()
-		return nil, err
-	}
+	_ = front.SetReadBuffer(4 << 20)
 	seed := cfg.Seed
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	r := &Relay{cfg: cfg, front: front, back: back, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), closed: make(chan struct{})}
-	r.wg.Add(2)
-	go r.pump(true)
-	go r.pump(false)
+	r := &Relay{cfg: cfg, target: target, front: front, backs: map[netipKey]*net.UDPConn{},
+		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), closed: make(chan struct{})}
+	r.wg.Add(1)
+	go r.pumpUp()
 	return r, nil
 }
 
 // Addr is where clients send.
 func (r *Relay) Addr() *net.UDPAddr { return r.front.LocalAddr().(*net.UDPAddr) }
 
-// pump moves one direction. A held-back datagram goes out after the next
-// one (or when the direction goes quiet for 50 ms).
-func (r *Relay) pump(up bool) {
+// fate decides a datagram's loss and reordering.
+func (r *Relay) fate() (lose, hold bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rng.Float64() < r.cfg.Loss, r.rng.Float64() < r.cfg.Reorder
+}
+
+// shaper applies loss and reordering to one direction of one client: a
+// held-back datagram goes out after the next one, or when the direction
+// goes quiet for 50 ms.
+type shaper struct {
+	r    *Relay
+	send func([]byte)
+	held []byte
+}
+
+func (s *shaper) push(pkt []byte) {
+	lose, hold := s.r.fate()
+	if lose {
+		s.r.Dropped.Add(1)
+		return
+	}
+	if hold && s.held == nil {
+		s.held = pkt
+		s.r.Reordered.Add(1)
+		return
+	}
+	s.out(pkt)
+	if s.held != nil {
+		s.out(s.held)
+		s.held = nil
+	}
+}
+
+func (s *shaper) idle() {
+	if s.held != nil {
+		s.out(s.held)
+		s.held = nil
+	}
+}
+
+func (s *shaper) out(pkt []byte) {
+	s.r.Forwarded.Add(1)
+	if s.r.cfg.Delay > 0 {
+		time.AfterFunc(s.r.cfg.Delay, func() { s.send(pkt) })
+		return
+	}
+	s.send(pkt)
+}
+
+// pumpUp reads what clients send and forwards it through each client's
+// own socket; the first datagram of a client starts its way back.
+func (r *Relay) pumpUp() {
 	defer r.wg.Done()
 	buf := make([]byte, 65536)
-	var held []byte
+	shapers := map[netipKey]*shaper{}
 	for {
-		var n int
-		var err error
-		if up {
-			_ = r.front.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-			var from *net.UDPAddr
-			n, from, err = r.front.ReadFromUDP(buf)
-			if err == nil {
-				r.client.Store(from)
-			}
-		} else {
-			_ = r.back.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-			n, err = r.back.Read(buf)
-		}
+		_ = r.front.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		n, from, err := r.front.ReadFromUDP(buf)
 		if err != nil {
 			select {
 			case <-r.closed:
 				return
 			default:
 			}
-			if ne, ok := err.(net.Error); ok && ne.Timeout() && held != nil {
-				r.send(up, held)
-				held = nil
+			for _, s := range shapers {
+				s.idle()
 			}
 			continue
 		}
-		pkt := append([]byte(nil), buf[:n]...)
-		r.mu.Lock()
-		lose, hold := r.rng.Float64() < r.cfg.Loss, r.rng.Float64() < r.cfg.Reorder
-		r.mu.Unlock()
-		if lose {
-			r.Dropped.Add(1)
-			continue
+		key := netipKey(from.String())
+		s := shapers[key]
+		if s == nil {
+			back, err := net.DialUDP("udp", nil, r.target)
+			if err != nil {
+				continue
+			}
+			_ = back.SetReadBuffer(1 << 20)
+			r.mu.Lock()
+			r.backs[key] = back
+			r.mu.Unlock()
+			s = &shaper{r: r, send: func(p []byte) { _, _ = back.Write(p) }}
+			shapers[key] = s
+			r.wg.Add(1)
+			go r.pumpDown(back, from)
 		}
-		if hold && held == nil {
-			held = pkt
-			r.Reordered.Add(1)
-			continue
-		}
-		r.send(up, pkt)
-		if held != nil {
-			r.send(up, held)
-			held = nil
-		}
+		s.push(append([]byte(nil), buf[:n]...))
 	}
 }
 
-func (r *Relay) send(up bool, pkt []byte) {
-	r.Forwarded.Add(1)
-	do := func() {
-		if up {
-			_, _ = r.back.Write(pkt)
-		} else if c := r.client.Load(); c != nil {
-			_, _ = r.front.WriteToUDP(pkt, c)
+// pumpDown moves one client's replies from the server back to it.
+func (r *Relay) pumpDown(back *net.UDPConn, client *net.UDPAddr) {
+	defer r.wg.Done()
+	buf := make([]byte, 65536)
+	s := &shaper{r: r, send: func(p []byte) { _, _ = r.front.WriteToUDP(p, client) }}
+	for {
+		_ = back.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		n, err := back.Read(buf)
+		if err != nil {
+			select {
+			case <-r.closed:
+				return
+			default:
+			}
+			s.idle()
+			continue
 		}
+		s.push(append([]byte(nil), buf[:n]...))
 	}
-	if r.cfg.Delay > 0 {
-		time.AfterFunc(r.cfg.Delay, do)
-		return
-	}
-	do()
 }
 
 // Close stops the relay.
 func (r *Relay) Close() {
 	close(r.closed)
 	r.front.Close()
-	r.back.Close()
+	r.mu.Lock()
+	for _, b := range r.backs {
+		b.Close()
+	}
+	r.mu.Unlock()
 	r.wg.Wait()
 }

@@ -1,0 +1,205 @@
+# Multiplayer benchmark: GoDTLSMultiplayerPeer against ENetMultiplayerPeer
+# with DTLS (ENetConnection.dtls_server_setup / dtls_client_setup), at the
+# MultiplayerPeer level SceneMultiplayer uses (an RPC is one packet).
+# bench/bench_mp.sh runs a server process and a client process per case:
+#
+#   --role=server|client --transport=go|enet --scenario=join|rpc|idle
+#   --clients=N --key=rsa4096|ecdsa [--port=P] [--inflight=K] [--seconds=S]
+#
+# join: the server's worst main-thread frame (its poll, where ENet does the
+#       handshakes) while N clients join at once, and the time until all are in.
+# rpc:  clients keep K reliable 64-byte messages in flight each; the server
+#       echoes them; clients report messages/s and p50/p99 round trip.
+# idle: the server's RSS growth with N idle clients connected.
+extends SceneTree
+
+var args := {}
+var peer: MultiplayerPeer
+var clients: Array = []
+var connected := 0 # a member: a lambda captures a local int by value
+
+
+func _initialize() -> void:
+	for a in OS.get_cmdline_user_args():
+		if a.begins_with("--"):
+			var kv := a.substr(2).split("=", true, 1)
+			args[kv[0]] = kv[1] if kv.size() > 1 else ""
+	if args.get("role") == "server":
+		_server()
+	else:
+		_client()
+
+
+func arg(name: String, default: Variant) -> Variant:
+	return type_convert(args.get(name, str(default)), typeof(default))
+
+
+func rss_kb() -> int:
+	var f := FileAccess.open("/proc/self/status", FileAccess.READ)
+	if f == null:
+		return -1
+	for line in f.get_as_text().split("\n"):
+		if line.begins_with("VmRSS:"):
+			return line.split(":")[1].strip_edges().split(" ")[0].to_int()
+	return -1
+
+
+func key_pair() -> Array:
+	var crypto := Crypto.new()
+	var key: CryptoKey
+	if arg("key", "ecdsa") == "rsa4096":
+		key = crypto.generate_rsa(4096)
+	else:
+		key = CryptoKey.new()
+		key.load_from_string(FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_key.pem"))
+	var cert: X509Certificate
+	if arg("key", "ecdsa") == "rsa4096":
+		cert = crypto.generate_self_signed_certificate(key, "CN=localhost")
+	else:
+		cert = X509Certificate.new()
+		cert.load_from_string(FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_cert.pem"))
+	return [key, cert]
+
+
+# ---------------------------------------------------------------- server
+
+func _server() -> void:
+	var n: int = arg("clients", 100)
+	var kc := key_pair()
+	var opts := TLSOptions.server(kc[0], kc[1])
+	var port := 0
+	if arg("transport", "go") == "go":
+		var g := GoDTLSMultiplayerPeer.new()
+		g.peer_timeout = 30.0
+		if g.create_server(0, opts, "127.0.0.1", n + 8) != OK:
+			quit(1)
+			return
+		g.get_server().max_peers_per_ip = 0
+		port = g.get_server().get_local_port()
+		peer = g
+	else:
+		var e := ENetMultiplayerPeer.new()
+		port = 20000 + randi() % 20000
+		if e.create_server(port, n + 8) != OK:
+			quit(1)
+			return
+		e.host.dtls_server_setup(opts)
+		peer = e
+	var base_rss := rss_kb()
+	print("PORT %d" % port)
+	peer.peer_connected.connect(func(_id): connected += 1)
+	var worst_us := 0
+	var first_us := 0
+	var scenario: String = arg("scenario", "join")
+	var deadline := Time.get_ticks_msec() + int(arg("seconds", 120.0) * 1000)
+	var all_in_us := 0
+	var echoed := 0
+	while Time.get_ticks_msec() < deadline:
+		var t0 := Time.get_ticks_usec()
+		peer.poll()
+		if scenario == "rpc":
+			while peer.get_available_packet_count() > 0:
+				var from := peer.get_packet_peer()
+				var pkt := peer.get_packet()
+				peer.transfer_mode = MultiplayerPeer.TRANSFER_MODE_RELIABLE
+				peer.set_target_peer(from)
+				peer.put_packet(pkt)
+				echoed += 1
+		var dt := Time.get_ticks_usec() - t0
+		if connected > 0 and first_us == 0:
+			first_us = t0
+		if first_us > 0 and all_in_us == 0:
+			worst_us = max(worst_us, dt)
+			if connected >= n:
+				all_in_us = Time.get_ticks_usec() - first_us
+				print("JOIN worst_frame_ms=%.2f all_in_ms=%.0f" % [worst_us / 1000.0, all_in_us / 1000.0])
+				if scenario == "join":
+					break
+				if scenario == "idle":
+					await create_timer(3.0).timeout
+					print("IDLE rss_growth_kb_per_client=%.1f" % ((rss_kb() - base_rss) / float(n)))
+					break
+		await process_frame
+	if all_in_us == 0:
+		print("JOIN incomplete connected=%d of %d" % [connected, n])
+	print("ECHOED %d" % echoed)
+	peer.close()
+	quit(0)
+
+
+# ---------------------------------------------------------------- client
+
+func _client() -> void:
+	var n: int = arg("clients", 100)
+	var port: int = arg("port", 0)
+	var go: bool = arg("transport", "go") == "go"
+	for i in n:
+		var p: MultiplayerPeer
+		if go:
+			var g := GoDTLSMultiplayerPeer.new()
+			g.peer_timeout = 30.0
+			g.create_client("127.0.0.1", port, "", TLSOptions.client_unsafe())
+			p = g
+		else:
+			var e := ENetMultiplayerPeer.new()
+			e.create_client("127.0.0.1", port)
+			e.host.dtls_client_setup("localhost", TLSOptions.client_unsafe())
+			p = e
+		clients.append(p)
+	var scenario: String = arg("scenario", "join")
+	var deadline := Time.get_ticks_msec() + int(arg("seconds", 120.0) * 1000)
+	while Time.get_ticks_msec() < deadline:
+		var up := 0
+		for p: MultiplayerPeer in clients:
+			p.poll()
+			if p.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED:
+				up += 1
+		if up == n:
+			break
+		await process_frame
+	if true:
+		var up := 0
+		for p: MultiplayerPeer in clients:
+			if p.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED:
+				up += 1
+		print("CLIENTS connected=%d of %d" % [up, n])
+	if scenario != "rpc":
+		await create_timer(6.0 if scenario == "idle" else 1.0).timeout
+		quit(0)
+		return
+	# rpc: K messages in flight per client; 1 s warm-up, then measure
+	var inflight: int = arg("inflight", 8)
+	var measure_s: float = arg("measure", 5.0)
+	var rtts: PackedInt64Array = []
+	var count := 0
+	var msg := PackedByteArray()
+	msg.resize(64)
+	for p: MultiplayerPeer in clients:
+		p.transfer_mode = MultiplayerPeer.TRANSFER_MODE_RELIABLE
+		p.set_target_peer(1)
+		for k in inflight:
+			msg.encode_s64(0, Time.get_ticks_usec())
+			p.put_packet(msg)
+	var start := Time.get_ticks_usec()
+	var warm := start + 1_000_000
+	var stop := warm + int(measure_s * 1_000_000)
+	while Time.get_ticks_usec() < stop:
+		for p: MultiplayerPeer in clients:
+			p.poll()
+			while p.get_available_packet_count() > 0:
+				var pkt: PackedByteArray = p.get_packet()
+				var now: int = Time.get_ticks_usec()
+				if now > warm:
+					rtts.append(now - pkt.decode_s64(0))
+					count += 1
+				msg.encode_s64(0, now)
+				p.put_packet(msg)
+		await process_frame
+	rtts.sort()
+	if rtts.is_empty():
+		print("RPC none")
+	else:
+		print("RPC msgs_per_s=%.0f p50_ms=%.2f p99_ms=%.2f" % [count / measure_s, rtts[rtts.size() / 2] / 1000.0, rtts[int(rtts.size() * 0.99)] / 1000.0])
+	for p: MultiplayerPeer in clients:
+		p.close()
+	quit(0)
