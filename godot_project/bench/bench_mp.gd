@@ -38,7 +38,9 @@ func rss_kb() -> int:
 	var f := FileAccess.open("/proc/self/status", FileAccess.READ)
 	if f == null:
 		return -1
-	for line in f.get_as_text().split("\n"):
+	# /proc files have no length: read lines until the end
+	while not f.eof_reached():
+		var line := f.get_line()
 		if line.begins_with("VmRSS:"):
 			return line.split(":")[1].strip_edges().split(" ")[0].to_int()
 	return -1
@@ -121,7 +123,7 @@ func _server() -> void:
 					break
 		await process_frame
 	if all_in_us == 0:
-		print("JOIN incomplete connected=%d of %d" % [connected, n])
+		print("JOIN incomplete connected=%d of %d worst_frame_ms=%.2f" % [connected, n, worst_us / 1000.0])
 	print("ECHOED %d" % echoed)
 	peer.close()
 	quit(0)
