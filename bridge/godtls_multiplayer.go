@@ -108,18 +108,7 @@ func (g *gdMultiplayer) free() {
 
 // shutdown closes the server or client: goodbyes, close_notify, every
 // goroutine ended.
-func (g *gdMultiplayer) shutdown() {
-	g.mu.Lock()
-	srv, cli := g.srv, g.cli
-	g.srv, g.cli = nil, nil
-	g.mu.Unlock()
-	if srv != nil {
-		srv.Close("the server closed")
-	}
-	if cli != nil {
-		cli.Close("the client left")
-	}
-}
+func (g *gdMultiplayer) shutdown() { g.closeAll("") }
 
 func (g *gdMultiplayer) current() (*multiplayer.Server, *multiplayer.Client) {
 	g.mu.Lock()
@@ -212,10 +201,7 @@ func (g *gdMultiplayer) dial(m, address string, port int64, cfg client.Config) r
 	if g.busy(m) {
 		return errAlreadyInUse
 	}
-	if port < 1 || port > 65535 {
-		pushError(m, fmt.Sprintf("port must be between 1 and 65535, got %d", port))
-		return errInvalidParameter
-	}
+	// Dial refuses a bad address or port with the reason.
 	cli, err := multiplayer.Dial(address, int(port), cfg, g.options())
 	if err != nil {
 		pushError(m, err.Error())
@@ -234,10 +220,7 @@ func (g *gdMultiplayer) getServer(args) result {
 	if srv == nil {
 		return nil
 	}
-	g.mu.Lock()
-	view, obj := g.view, g.viewObj
-	g.mu.Unlock()
-	if view != nil && C.gdx_object_from_id(C.uint64_t(view.id)) == obj {
+	if _, obj := g.liveView(); obj != nil {
 		return objResult{obj: obj}
 	}
 	obj, inst := constructNamed(srvName, func(obj unsafe.Pointer) instance {
@@ -245,12 +228,23 @@ func (g *gdMultiplayer) getServer(args) result {
 		v.srv, v.cfg, v.borrowed = srv.DTLS(), srv.DTLS().Config(), true
 		return v
 	})
-	view = inst.(*gdServer)
+	view := inst.(*gdServer)
 	view.id = uint64(C.gdx_object_id(obj))
 	g.mu.Lock()
 	g.view, g.viewObj = view, obj
 	g.mu.Unlock()
 	return objResult{obj: obj, fresh: true}
+}
+
+// liveView is get_server()'s object if Godot still has it.
+func (g *gdMultiplayer) liveView() (*gdServer, unsafe.Pointer) {
+	g.mu.Lock()
+	view, obj := g.view, g.viewObj
+	g.mu.Unlock()
+	if view != nil && C.gdx_object_from_id(C.uint64_t(view.id)) == obj {
+		return view, obj
+	}
+	return nil, nil
 }
 
 func (g *gdMultiplayer) peerStats(a args) result {
@@ -493,15 +487,14 @@ func (g *gdMultiplayer) isServer([]unsafe.Pointer) result {
 func (g *gdMultiplayer) poll([]unsafe.Pointer) result {
 	srv, cli := g.current()
 	if srv != nil {
-		g.pollDTLS()
+		g.pollDTLS(srv)
 		for ev, ok := srv.NextEvent(); ok; ev, ok = srv.NextEvent() {
 			switch ev.Kind {
 			case multiplayer.PeerConnected:
 				emit(g.obj, "peer_connected", variantInt(int64(ev.Peer)))
 			case multiplayer.PeerDisconnected:
 				g.setReason(ev.Reason)
-				emit(g.obj, "peer_disconnected_reason", variantInt(int64(ev.Peer)), variantString(ev.Reason))
-				emit(g.obj, "peer_disconnected", variantInt(int64(ev.Peer)))
+				g.emitLeft(ev.Peer, ev.Reason)
 			}
 		}
 	}
@@ -517,21 +510,24 @@ func (g *gdMultiplayer) poll([]unsafe.Pointer) result {
 				g.setStatus(multiplayer.Disconnected, ev.Reason)
 			case multiplayer.PeerDisconnected:
 				g.setStatus(multiplayer.Disconnected, ev.Reason)
-				emit(g.obj, "peer_disconnected_reason", variantInt(int64(multiplayer.ServerID)), variantString(ev.Reason))
-				emit(g.obj, "peer_disconnected", variantInt(int64(multiplayer.ServerID)))
+				g.emitLeft(multiplayer.ServerID, ev.Reason)
 			}
 		}
 	}
 	return nil
 }
 
+// emitLeft reports a peer that left: the reason first, then the signal
+// SceneMultiplayer listens to.
+func (g *gdMultiplayer) emitLeft(id int32, reason string) {
+	emit(g.obj, "peer_disconnected_reason", variantInt(int64(id)), variantString(reason))
+	emit(g.obj, "peer_disconnected", variantInt(int64(id)))
+}
+
 // pollDTLS emits get_server()'s signals, or drops the DTLS server's events
 // when GDScript does not hold that object.
-func (g *gdMultiplayer) pollDTLS() {
-	g.mu.Lock()
-	view, obj, srv := g.view, g.viewObj, g.srv
-	g.mu.Unlock()
-	if view != nil && C.gdx_object_from_id(C.uint64_t(view.id)) == obj {
+func (g *gdMultiplayer) pollDTLS(srv *multiplayer.Server) {
+	if view, _ := g.liveView(); view != nil {
 		view.poll(nil)
 		return
 	}
@@ -562,16 +558,17 @@ func (g *gdMultiplayer) closeVirtual([]unsafe.Pointer) result {
 // closeAll ends the server or the client; packets not yet taken are
 // dropped, as MultiplayerPeer.close() does.
 func (g *gdMultiplayer) closeAll(reason string) {
-	srv, cli := g.current()
+	// taken and cleared under one lock: free() may come from another thread
+	g.mu.Lock()
+	srv, cli := g.srv, g.cli
+	g.srv, g.cli, g.status, g.view, g.viewObj = nil, nil, multiplayer.Disconnected, nil, nil
+	g.mu.Unlock()
 	if reason == "" {
 		reason = "the client left"
 		if srv != nil {
 			reason = "the server closed"
 		}
 	}
-	g.mu.Lock()
-	g.srv, g.cli, g.status, g.view, g.viewObj = nil, nil, multiplayer.Disconnected, nil, nil
-	g.mu.Unlock()
 	if srv != nil {
 		srv.Close(reason)
 	}

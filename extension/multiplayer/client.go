@@ -55,7 +55,7 @@ func Dial(host string, port int, cfg client.Config, opts Options) (*Client, erro
 	m.status.Store(int32(Connecting))
 	m.sh.wg.Add(2)
 	go m.run()
-	go m.janitor()
+	go m.sh.janitor(m.done, m.tended)
 	return m, nil
 }
 
@@ -138,20 +138,13 @@ func (m *Client) ended(s *session, reason string) {
 	}
 }
 
-func (m *Client) janitor() {
-	defer m.sh.wg.Done()
-	t := time.NewTicker(janitorTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-m.done:
-			return
-		case now := <-t.C:
-			if s := m.sess.Load(); s != nil && s.assoc.Load() != nil {
-				s.tend(now)
-			}
-		}
+// tended is the session once its association is up (before, the setup
+// has its own deadline).
+func (m *Client) tended() []*session {
+	if s := m.sess.Load(); s != nil && s.assoc.Load() != nil {
+		return []*session{s}
 	}
+	return nil
 }
 
 // Status is the connection status.

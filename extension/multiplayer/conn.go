@@ -44,6 +44,25 @@ func newSCTPConn(s *session, car carrier) *sctpConn {
 	return &sctpConn{s: s, car: car, closed: make(chan struct{})}
 }
 
+// pop takes one record from the carrier: an SCTP packet is returned (not
+// nil, possibly empty), any other record is handled here (nil). ok is
+// false when nothing is queued.
+func (c *sctpConn) pop() (pkt []byte, ok bool) {
+	rec, ok := c.car.Receive()
+	if !ok {
+		return nil, false
+	}
+	c.s.heard()
+	switch {
+	case len(rec) == 0:
+	case rec[0] == kindSCTP:
+		return rec[1:], true
+	default:
+		c.s.onRecord(rec)
+	}
+	return nil, true
+}
+
 // Read returns the next SCTP packet. It runs on pion/sctp's read loop.
 func (c *sctpConn) Read(b []byte) (int, error) {
 	if len(c.stash) > 0 {
@@ -52,35 +71,22 @@ func (c *sctpConn) Read(b []byte) (int, error) {
 		c.packetsIn.Add(1)
 		return copy(b, pkt), nil
 	}
+	ended := false
 	for {
-		if pkt, ok := c.car.Receive(); ok {
-			c.s.heard()
-			if len(pkt) == 0 {
-				continue
-			}
-			if pkt[0] == kindSCTP {
+		if pkt, ok := c.pop(); ok {
+			if pkt != nil {
 				c.packetsIn.Add(1)
-				return copy(b, pkt[1:]), nil
+				return copy(b, pkt), nil
 			}
-			c.s.onRecord(pkt)
 			continue
+		}
+		if ended { // what arrived before the end has been read
+			return 0, io.EOF
 		}
 		select {
 		case <-c.car.Signal():
 		case <-c.car.Done():
-			// what arrived before the end is still read
-			if pkt, ok := c.car.Receive(); ok {
-				c.s.heard()
-				if len(pkt) > 0 && pkt[0] == kindSCTP {
-					c.packetsIn.Add(1)
-					return copy(b, pkt[1:]), nil
-				}
-				if len(pkt) > 0 {
-					c.s.onRecord(pkt)
-				}
-				continue
-			}
-			return 0, io.EOF
+			ended = true
 		case <-c.closed:
 			return 0, net.ErrClosed
 		}
@@ -97,16 +103,9 @@ func (c *sctpConn) waitProbe(p *probe, deadline time.Time) (time.Duration, bool)
 		if rtt, ok := p.first(); ok {
 			return rtt, true
 		}
-		if pkt, ok := c.car.Receive(); ok {
-			c.s.heard()
-			switch {
-			case len(pkt) == 0:
-			case pkt[0] == kindSCTP:
-				if len(c.stash) < 8 {
-					c.stash = append(c.stash, pkt[1:])
-				}
-			default:
-				c.s.onRecord(pkt)
+		if pkt, ok := c.pop(); ok {
+			if pkt != nil && len(c.stash) < 8 {
+				c.stash = append(c.stash, pkt)
 			}
 			continue
 		}

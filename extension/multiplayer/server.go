@@ -7,7 +7,6 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"godtls/extension/server"
 )
@@ -44,7 +43,7 @@ func NewServer(srv *server.Server, maxClients int, opts Options) *Server {
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.sh.wg.Add(2)
 	go m.acceptLoop()
-	go m.janitor()
+	go m.sh.janitor(m.ctx.Done(), m.all)
 	return m
 }
 
@@ -103,7 +102,7 @@ func (m *Server) admit(p *server.Peer) {
 // refuse tells a peer why it is turned away (twice: a datagram may be
 // lost) and closes the DTLS connection.
 func refuse(car carrier, reason string) {
-	bye := append([]byte{kindBye}, reason...)
+	bye := byeRecord(reason)
 	_ = car.Send(bye)
 	_ = car.Send(bye)
 	car.Close()
@@ -170,22 +169,6 @@ func (m *Server) ended(s *session, reason string) {
 		delete(m.sessions, s.id)
 	}
 	m.sh.events.pushReserved(Event{Kind: PeerDisconnected, Peer: s.id, Reason: reason})
-}
-
-func (m *Server) janitor() {
-	defer m.sh.wg.Done()
-	t := time.NewTicker(janitorTick)
-	defer t.Stop()
-	for {
-		select {
-		case <-m.ctx.Done():
-			return
-		case now := <-t.C:
-			for _, s := range m.all() {
-				s.tend(now)
-			}
-		}
-	}
 }
 
 func (m *Server) all() []*session {

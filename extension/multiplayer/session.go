@@ -480,6 +480,9 @@ func (s *session) ping() {
 	s.sendRecord(rec)
 }
 
+// byeRecord is a goodbye record carrying reason.
+func byeRecord(reason string) []byte { return append([]byte{kindBye}, reason...) }
+
 // leave says goodbye with a reason the other side reports. Gracefully, the
 // connection stays until the goodbye is acknowledged (at most byeLinger,
 // on a goroutine); otherwise it closes now.
@@ -487,7 +490,7 @@ func (s *session) leave(reason string, graceful bool) {
 	if len(reason) > maxReason {
 		reason = reason[:maxReason]
 	}
-	bye := append([]byte{kindBye}, reason...)
+	bye := byeRecord(reason)
 	s.sendRecord(bye) // at once, and again below: it may be lost
 	_ = s.write(streamControl, append([]byte{ctlBye}, reason...))
 	s.sendRecord(bye)
@@ -549,6 +552,24 @@ func (s *session) isEnded() bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// janitor tends the sessions list returns every janitorTick until stop
+// closes; each end runs one.
+func (sh *shared) janitor(stop <-chan struct{}, list func() []*session) {
+	defer sh.wg.Done()
+	t := time.NewTicker(janitorTick)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			for _, s := range list() {
+				s.tend(now)
+			}
+		}
 	}
 }
 

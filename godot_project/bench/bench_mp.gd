@@ -47,19 +47,14 @@ func rss_kb() -> int:
 
 
 func key_pair() -> Array:
-	var crypto := Crypto.new()
-	var key: CryptoKey
 	if arg("key", "ecdsa") == "rsa4096":
-		key = crypto.generate_rsa(4096)
-	else:
-		key = CryptoKey.new()
-		key.load_from_string(FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_key.pem"))
-	var cert: X509Certificate
-	if arg("key", "ecdsa") == "rsa4096":
-		cert = crypto.generate_self_signed_certificate(key, "CN=localhost")
-	else:
-		cert = X509Certificate.new()
-		cert.load_from_string(FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_cert.pem"))
+		var crypto := Crypto.new()
+		var rsa := crypto.generate_rsa(4096)
+		return [rsa, crypto.generate_self_signed_certificate(rsa, "CN=localhost")]
+	var key := CryptoKey.new()
+	key.load_from_string(FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_key.pem"))
+	var cert := X509Certificate.new()
+	cert.load_from_string(FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_cert.pem"))
 	return [key, cert]
 
 
@@ -159,12 +154,11 @@ func _client() -> void:
 		if up == n:
 			break
 		await process_frame
-	if true:
-		var up := 0
-		for p: MultiplayerPeer in clients:
-			if p.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED:
-				up += 1
-		print("CLIENTS connected=%d of %d" % [up, n])
+	var up_at_end := 0
+	for p: MultiplayerPeer in clients:
+		if p.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED:
+			up_at_end += 1
+	print("CLIENTS connected=%d of %d" % [up_at_end, n])
 	if scenario != "rpc":
 		await create_timer(6.0 if scenario == "idle" else 1.0).timeout
 		quit(0)
