@@ -381,3 +381,47 @@ func TestNoGoroutineOutlivesClose(t *testing.T) {
 		t.Fatalf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestMalformedRecordsKeepTheSession: an authenticated peer sending
+// truncated, unknown and out-of-range records inside its DTLS session
+// costs nothing but those records: the session goes on and nothing of
+// them reaches the game.
+func TestMalformedRecordsKeepTheSession(t *testing.T) {
+	m := startServer(t, 4, Options{})
+	c := dial(t, port(m), Options{})
+	waitEvent(t, c, PeerConnected)
+	waitEvent(t, m, PeerConnected)
+	car := c.sess.Load().car
+	junk := [][]byte{
+		{},                              // empty record
+		{0x7f, 1, 2, 3},                 // unknown kind
+		{kindData},                      // data without a header
+		{kindData, 0, 1, 0, 0},          // truncated sequence
+		{kindData, 0, 9, 0, 0, 0, 1, 5}, // unknown transfer mode
+		{kindData, 0, byte(Reliable), 0, 0, 0, 1, 5}, // reliable is never a data record
+		{kindPing, 1, 2}, // short ping
+		{kindPong, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1, 2}, // pong of no ping, wrong size
+		{kindPong, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1},    // pong of no ping
+		{kindSCTP},                         // empty SCTP packet
+		{kindSCTP, 0xde, 0xad, 0xbe, 0xef}, // SCTP garbage
+	}
+	for i := 0; i < 50; i++ {
+		for _, j := range junk {
+			if err := car.Send(j); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := c.Send(0, Reliable, []byte("still here")); err != nil {
+		t.Fatal(err)
+	}
+	if p := waitPacket(t, m); string(p.Data) != "still here" {
+		t.Fatalf("the game got %q (mode %d): a malformed record reached it", p.Data, p.Mode)
+	}
+	if n := m.Available(); n != 0 {
+		t.Fatalf("%d more packets reached the game", n)
+	}
+	if st, err := m.Stats(c.ID()); err != nil || st.RTT < 0 {
+		t.Fatalf("the session is gone: %v", err)
+	}
+}
