@@ -69,14 +69,14 @@ func (c *sctpConn) Read(b []byte) (int, error) {
 		pkt := c.stash[0]
 		c.stash = c.stash[1:]
 		c.packetsIn.Add(1)
-		return copy(b, pkt), nil
+		return c.deliver(b, pkt), nil
 	}
 	ended := false
 	for {
 		if pkt, ok := c.pop(); ok {
 			if pkt != nil {
 				c.packetsIn.Add(1)
-				return copy(b, pkt), nil
+				return c.deliver(b, pkt), nil
 			}
 			continue
 		}
@@ -91,6 +91,14 @@ func (c *sctpConn) Read(b []byte) (int, error) {
 			return 0, net.ErrClosed
 		}
 	}
+}
+
+// deliver copies an SCTP packet into pion's buffer, asking for an
+// immediate acknowledgement of its data.
+func (c *sctpConn) deliver(b, pkt []byte) int {
+	n := copy(b, pkt)
+	askImmediateAck(b[:n])
+	return n
 }
 
 // waitProbe reads records until the probe has its first answer or the

@@ -12,6 +12,7 @@ package multiplayer
 import (
 	"encoding/binary"
 	"errors"
+	"hash/crc32"
 )
 
 // Mode is a transfer mode, numbered as Godot's MultiplayerPeer.TransferMode.
@@ -122,23 +123,78 @@ type tsnTracker struct {
 	count   uint64
 }
 
-// observe reads the chunks of one outgoing SCTP packet (RFC 4960 §3).
+// observe reads the chunks of one outgoing SCTP packet.
 func (t *tsnTracker) observe(pkt []byte) {
-	const commonHeader, chunkHeader, dataChunk = 12, 4, 0
-	for off := commonHeader; off+chunkHeader <= len(pkt); {
-		typ := pkt[off]
-		length := int(binary.BigEndian.Uint16(pkt[off+2:]))
-		if length < chunkHeader {
+	forEachChunk(pkt, func(off int) {
+		if pkt[off] != sctpDataChunk || off+8 > len(pkt) {
 			return
 		}
-		if typ == dataChunk && off+8 <= len(pkt) {
-			tsn := binary.BigEndian.Uint32(pkt[off+4:])
-			if t.seen && !newer(tsn, t.highest) {
-				t.count++
-			} else {
-				t.seen, t.highest = true, tsn
-			}
+		tsn := binary.BigEndian.Uint32(pkt[off+4:])
+		if t.seen && !newer(tsn, t.highest) {
+			t.count++
+		} else {
+			t.seen, t.highest = true, tsn
 		}
-		off += (length + 3) &^ 3 // chunks are padded to 4 bytes
+	})
+}
+
+// SCTP packet layout (RFC 4960 §3): a 12-byte common header whose last
+// four bytes are the CRC32c checksum, then chunks of type, flags, length,
+// each padded to 4 bytes.
+const (
+	sctpCommonHeader = 12
+	sctpChunkHeader  = 4
+	sctpDataChunk    = 0
+	// sctpImmediateAck is the DATA chunk's I bit (RFC 7053): acknowledge
+	// this chunk now rather than after the delayed-ack timer.
+	sctpImmediateAck = 0x08
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// forEachChunk calls visit with the offset of every chunk header in pkt.
+func forEachChunk(pkt []byte, visit func(off int)) {
+	for off := sctpCommonHeader; off+sctpChunkHeader <= len(pkt); {
+		length := int(binary.BigEndian.Uint16(pkt[off+2:]))
+		if length < sctpChunkHeader {
+			return
+		}
+		visit(off)
+		off += (length + 3) &^ 3
 	}
+}
+
+// askImmediateAck sets the I bit on every DATA chunk of a received SCTP
+// packet before pion reads it, so pion acknowledges each packet at once.
+// pion otherwise waits up to 200 ms to acknowledge a lone packet, which
+// forces the retransmission timeout above 200 ms: a lost reliable message
+// would then stall its channel for a quarter second or more. The packet
+// arrived inside an authenticated DTLS record, so rewriting it changes
+// nothing of its integrity; the checksum is recomputed when one is set
+// (a zero checksum is RFC 9653's "the lower layer checks").
+func askImmediateAck(pkt []byte) {
+	if len(pkt) < sctpCommonHeader {
+		return
+	}
+	stored := binary.LittleEndian.Uint32(pkt[8:])
+	if stored != 0 && stored != sctpChecksum(pkt) {
+		return // pion refuses it as it is; do not make it valid
+	}
+	marked := false
+	forEachChunk(pkt, func(off int) {
+		if pkt[off] == sctpDataChunk && pkt[off+1]&sctpImmediateAck == 0 {
+			pkt[off+1] |= sctpImmediateAck
+			marked = true
+		}
+	})
+	if marked && stored != 0 {
+		binary.LittleEndian.PutUint32(pkt[8:], sctpChecksum(pkt))
+	}
+}
+
+// sctpChecksum is the CRC32c of pkt with its checksum field taken as zero.
+func sctpChecksum(pkt []byte) uint32 {
+	sum := crc32.Update(0, castagnoli, pkt[:8])
+	sum = crc32.Update(sum, castagnoli, []byte{0, 0, 0, 0})
+	return crc32.Update(sum, castagnoli, pkt[sctpCommonHeader:])
 }

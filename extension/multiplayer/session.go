@@ -91,15 +91,19 @@ const (
 	// byeLinger is how long a graceful goodbye waits for its
 	// acknowledgement before the connection closes anyway.
 	byeLinger = time.Second
+	// rtoSlack is the retransmission timeout above three round trips.
+	rtoSlack = 60 * time.Millisecond
 )
 
 // rtoFor picks SCTP's retransmission timeout cap from the RTT measured
 // before the association starts. pion/sctp never goes below one second on
-// its own; a game cannot wait that long for a lost message, but the cap
-// must stay above pion's delayed acknowledgement (200 ms) plus the round
-// trip, or every isolated message is retransmitted for nothing.
+// its own; a game cannot wait that long for a lost message. Every data
+// packet is acknowledged at once (askImmediateAck), so the timeout only
+// has to cover the round trip and the scheduling jitter of a busy
+// process; 60 ms of slack keeps spurious retransmissions rare on a loaded
+// 2-core machine.
 func rtoFor(rtt time.Duration) float64 {
-	rto := 250*time.Millisecond + 3*rtt
+	rto := rtoSlack + 3*rtt
 	return float64(min(rto, time.Second).Milliseconds())
 }
 

@@ -1,0 +1,66 @@
+package multiplayer
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+)
+
+// sctpPacket builds a packet of one DATA chunk (flags 0x03: one whole
+// message) and one SACK chunk, with the checksum pion would write.
+func sctpPacket(withChecksum bool) []byte {
+	pkt := make([]byte, 12)
+	binary.BigEndian.PutUint16(pkt[0:], 5000)
+	binary.BigEndian.PutUint16(pkt[2:], 5000)
+	data := []byte{sctpDataChunk, 0x03, 0, 0, 0, 0, 0, 7, 0, 1, 0, 0, 0, 0, 0, 51, 'h', 'i'}
+	binary.BigEndian.PutUint16(data[2:], uint16(len(data)))
+	pkt = append(pkt, data...)
+	pkt = append(pkt, 0, 0) // padding to 4 bytes
+	pkt = append(pkt, 3, 0, 0, 16, 0, 0, 0, 6, 0, 1, 0, 0, 0, 0, 0, 0) // SACK
+	if withChecksum {
+		binary.LittleEndian.PutUint32(pkt[8:], sctpChecksum(pkt))
+	}
+	return pkt
+}
+
+func TestAskImmediateAckSetsTheIBitAndKeepsTheChecksumValid(t *testing.T) {
+	pkt := sctpPacket(true)
+	askImmediateAck(pkt)
+	if pkt[12+1] != 0x03|sctpImmediateAck {
+		t.Fatalf("DATA flags %#x, want the I bit added to 0x03", pkt[13])
+	}
+	if pkt[32+1] != 0 {
+		t.Fatalf("SACK flags changed to %#x", pkt[33])
+	}
+	if got := binary.LittleEndian.Uint32(pkt[8:]); got != sctpChecksum(pkt) {
+		t.Fatalf("checksum %#x no longer matches %#x", got, sctpChecksum(pkt))
+	}
+}
+
+func TestAskImmediateAckLeavesAZeroChecksumZero(t *testing.T) {
+	pkt := sctpPacket(false)
+	askImmediateAck(pkt)
+	if pkt[13]&sctpImmediateAck == 0 || binary.LittleEndian.Uint32(pkt[8:]) != 0 {
+		t.Fatalf("flags %#x checksum %#x: want the I bit and a zero checksum", pkt[13], binary.LittleEndian.Uint32(pkt[8:]))
+	}
+}
+
+func TestAskImmediateAckDoesNotRepairABadChecksum(t *testing.T) {
+	pkt := sctpPacket(true)
+	pkt[len(pkt)-1] ^= 0xff // corrupted after the checksum was written
+	before := append([]byte(nil), pkt...)
+	askImmediateAck(pkt)
+	if !bytes.Equal(pkt, before) {
+		t.Fatal("a packet with a wrong checksum was rewritten; pion must still refuse it")
+	}
+}
+
+func TestAskImmediateAckSurvivesTruncatedPackets(t *testing.T) {
+	full := sctpPacket(false)
+	for n := range len(full) {
+		askImmediateAck(append([]byte(nil), full[:n]...)) // must not panic
+	}
+	bad := sctpPacket(false)
+	binary.BigEndian.PutUint16(bad[14:], 2) // a chunk length below its header
+	askImmediateAck(bad)
+}

@@ -1,0 +1,74 @@
+package multiplayer
+
+import (
+	"encoding/binary"
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	"godtls/extension/internal/lossy"
+)
+
+// BenchmarkReliableLatencyUnderLoss: one client keeps 8 reliable messages
+// in flight to an echoing server through a relay losing 5 % each way, and
+// reports the round-trip latency of each message (p50, p99, worst) and
+// SCTP's retransmissions. The tail is what a lost message costs: the
+// retransmission timeout and head-of-line blocking behind it.
+func BenchmarkReliableLatencyUnderLoss(b *testing.B) {
+	m := startServer(b, 4, Options{})
+	relay, err := lossy.New(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port(m)}, lossy.Config{Loss: 0.05})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer relay.Close()
+	c := dial(b, relay.Addr().Port, Options{Timeout: 30 * time.Second})
+	waitEvent(b, c, PeerConnected)
+	waitEvent(b, m, PeerConnected)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // the server echoes on the goroutine a game's poll would run on
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if p, ok := m.Pop(); ok {
+				_ = m.Send(p.From, p.Channel, Reliable, p.Data)
+				continue
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	}()
+	const inFlight, n = 8, 4000
+	var lat []time.Duration
+	send := func() {
+		msg := make([]byte, 64)
+		binary.BigEndian.PutUint64(msg, uint64(time.Now().UnixNano()))
+		for c.Send(0, Reliable, msg) != nil {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		lat = lat[:0]
+		for range inFlight {
+			send()
+		}
+		for len(lat) < n {
+			p := waitPacket(b, c)
+			lat = append(lat, time.Duration(time.Now().UnixNano()-int64(binary.BigEndian.Uint64(p.Data))))
+			send()
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	st, _ := c.Stats()
+	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
+	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+	b.ReportMetric(ms(lat[len(lat)-1]), "worst-ms")
+	b.ReportMetric(float64(st.Retransmissions), "retransmits")
+	b.ReportMetric(float64(relay.Dropped.Load()), "dropped")
+}
