@@ -6,6 +6,9 @@
 #   ./build.sh bench    the Go benchmarks (engine vs raw pion, echo, memory)
 #   ./build.sh all      the library for every target this machine can build
 #   ./build.sh package  dist/dtls_server-<version>.zip with addons/dtls_server/
+#   ./build.sh export   export the demo with templates built from source
+#                       (Linux; Windows run under wine; double precision;
+#                       what a Web export does) and run the exported game
 #   ./build.sh cgocheck the Godot suite against a library built with
 #                       GOEXPERIMENT=cgocheck2, run with GODEBUG=cgocheck=1,invalidptr=1
 set -euo pipefail
@@ -191,6 +194,54 @@ test_godot() {
 	godot_project/tests/package_test.sh "$godot" "dist/dtls_server-$(cat VERSION).zip"
 }
 
+skipped() {
+	echo "############################################################"
+	echo "# SKIPPED: $*"
+	echo "############################################################"
+}
+
+# The demo exported as a game developer exports it, then the exported game
+# run as a server (tests/export_test.sh). Templates are found through
+# GODOT_TEMPLATE_LINUX / _WINDOWS / _DOUBLE, or beside the editor binary
+# (bin/ of the same source tree, as scons names them).
+export_game() {
+	local godot bin linux windows double pcklist
+	godot=$(find_godot || true)
+	if [[ -z "$godot" ]] || ! "$godot" --headless --help 2>/dev/null | grep -q -- --export-release; then
+		skipped "export test: needs a Godot 4 editor binary (GODOT or godot on PATH; a template cannot export)"
+		return 0
+	fi
+	bin=$(dirname "$(readlink -f "$godot")")
+	linux=${GODOT_TEMPLATE_LINUX:-$bin/godot.linuxbsd.template_release.x86_64}
+	windows=${GODOT_TEMPLATE_WINDOWS:-$bin/godot.windows.template_release.x86_64.exe}
+	double=${GODOT_TEMPLATE_DOUBLE:-$bin/godot.linuxbsd.template_release.double.x86_64}
+	if [[ ! -f "$linux" ]]; then
+		skipped "export test: no Linux template_release (set GODOT_TEMPLATE_LINUX; looked for $linux)"
+		return 0
+	fi
+	build_addon
+	pcklist=$(mktemp -d)/pcklist
+	$GO build -o "$pcklist" ./extension/cmd/pcklist
+	say "export: Linux, with $linux"
+	godot_project/tests/export_test.sh "$godot" "$pcklist" Linux "$linux" dist/export/linux
+	say "export: what a Web export does with the addon"
+	godot_project/tests/export_web_test.sh "$godot" "$pcklist"
+	if [[ -f "$windows" ]] && command -v wine >/dev/null && command -v x86_64-w64-mingw32-gcc >/dev/null; then
+		lib windows amd64 x86_64-w64-mingw32-gcc dtls_server.windows.x86_64.dll
+		say "export: Windows, with $windows, run under wine; a Linux player connects"
+		godot_project/tests/export_test.sh "$godot" "$pcklist" Windows "$windows" dist/export/windows dist/export/linux/game.x86_64
+	else
+		skipped "Windows export: needs $windows (GODOT_TEMPLATE_WINDOWS), wine and MinGW"
+	fi
+	if [[ -f "$double" ]]; then
+		say "export: Linux double precision, with $double"
+		godot_project/tests/export_test.sh "$godot" "$pcklist" "Linux double precision" "$double" dist/export/linux-double
+	else
+		skipped "double-precision export: needs $double (GODOT_TEMPLATE_DOUBLE)"
+	fi
+	rm -rf "$(dirname "$pcklist")"
+}
+
 # The Windows build loaded under wine by a MinGW host program: exports only
 # the entry symbol, refuses a hostile get_proc_address cleanly, stays pinned.
 test_windows() {
@@ -219,7 +270,9 @@ test)
 	test_go
 	test_windows
 	test_godot
+	export_game
 	;;
+export) export_game ;;
 all) build_all ;;
 cgocheck)
 	# Every pointer passed between Go and C is checked (cgocheck2: also
@@ -251,7 +304,7 @@ bench)
 	fi
 	;;
 *)
-	echo "usage: $0 [build|test|bench|all|package|cgocheck]" >&2
+	echo "usage: $0 [build|test|bench|all|package|export|cgocheck]" >&2
 	exit 2
 	;;
 esac
