@@ -3,7 +3,9 @@
 #   ./build.sh          build everything that exists (Go engine; the GDExtension
 #                       library into godot_project/ once bridge/ exists)
 #   ./build.sh test     vet, the Go tests with -race, then the Godot suite
-#   ./build.sh bench    the Go benchmarks (engine vs raw pion, echo, memory)
+#   ./build.sh bench    the Go benchmarks (engine vs raw pion, echo, memory), then
+#                       with Godot the engine and multiplayer benchmarks (docs/)
+#                       MP_ONLY=1: only the multiplayer one
 #   ./build.sh all      the library for every target this machine can build
 #   ./build.sh package  dist/dtls_server-<version>.zip with addons/dtls_server/
 #   ./build.sh export   export the demo with templates built from source
@@ -285,22 +287,31 @@ package) package ;;
 bench)
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
-	say "benchmarks (engine vs raw pion, echo)"
-	$GO test -run '^$' -bench 'Handshake|Echo' -benchtime=2s -count="${COUNT:-3}" ./extension/server
-	say "join storms vs raw pion, spoofed flood, cost of an unverified address (docs/benchmarks-engine.md)"
-	$GO test -run '^$' -bench 'JoinStorm|SpoofedFlood|UnverifiedCost' -benchtime=1x -count="${COUNT:-3}" ./extension/server
-	say "memory per idle peer at 1,000 peers (one process per run: RSS never shrinks)"
-	for _ in $(seq "${COUNT:-3}"); do
-		$GO test -run '^$' -bench IdlePeers -benchtime=1x -count=1 ./extension/server | grep Benchmark
-	done
+	if [[ -z "${MP_ONLY:-}" ]]; then
+		say "benchmarks (engine vs raw pion, echo)"
+		$GO test -run '^$' -bench 'Handshake|Echo' -benchtime=2s -count="${COUNT:-3}" ./extension/server
+		say "join storms vs raw pion, spoofed flood, cost of an unverified address (docs/benchmarks-engine.md)"
+		$GO test -run '^$' -bench 'JoinStorm|SpoofedFlood|UnverifiedCost' -benchtime=1x -count="${COUNT:-3}" ./extension/server
+		say "memory per idle peer at 1,000 peers (one process per run: RSS never shrinks)"
+		for _ in $(seq "${COUNT:-3}"); do
+			$GO test -run '^$' -bench IdlePeers -benchtime=1x -count=1 ./extension/server | grep Benchmark
+		done
+		say "multiplayer: reliable latency under 5 % loss (Go, one client)"
+		$GO test -run '^$' -bench ReliableLatencyUnderLoss -benchtime=1x -count="${COUNT:-3}" ./extension/multiplayer
+	fi
 	godot=$(find_godot || true)
 	if [[ -z "$godot" ]]; then
 		echo "# SKIPPED: the Godot benchmarks need a Godot 4 binary (GODOT or godot on PATH)"
 	else
 		build_addon
-		say "Godot benchmarks: DTLSServer vs GoDTLSServer vs raw pion (writes docs/benchmarks.md, docs/join_storm.svg)"
-		$GO build -o "$tmp/loadgen" ./extension/cmd/loadgen
-		$GO run ./extension/cmd/benchrun -godot "$godot" -project godot_project -loadgen "$tmp/loadgen" -out docs -runs "${COUNT:-3}" ${QUICK:+-quick}
+		if [[ -z "${MP_ONLY:-}" ]]; then
+			say "Godot benchmarks: DTLSServer vs GoDTLSServer vs raw pion (writes docs/benchmarks.md, docs/join_storm.svg)"
+			$GO build -o "$tmp/loadgen" ./extension/cmd/loadgen
+			$GO run ./extension/cmd/benchrun -godot "$godot" -project godot_project -loadgen "$tmp/loadgen" -out docs -runs "${COUNT:-3}" ${QUICK:+-quick}
+		fi
+		say "multiplayer: GoDTLSMultiplayerPeer vs ENetMultiplayerPeer with DTLS (writes docs/benchmarks-multiplayer.md, docs/multiplayer.svg)"
+		$GO build -o "$tmp/lossyrelay" ./extension/cmd/lossyrelay
+		$GO run ./extension/cmd/benchrun -multiplayer -godot "$godot" -project godot_project -relay "$tmp/lossyrelay" -out docs -runs "${COUNT:-3}" ${QUICK:+-quick}
 	fi
 	;;
 *)
