@@ -26,6 +26,7 @@ import (
 	"godtls/extension/link"
 	"godtls/extension/queue"
 	"godtls/extension/suites"
+	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
 
@@ -205,7 +206,7 @@ func (c *Client) run() {
 		c.failWith(classify(ctx, err, c.cfg))
 		return
 	}
-	udp, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
+	udp, err := udpsock.Dial(net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		c.failWith(classify(ctx, err, c.cfg))
 		return

@@ -15,7 +15,7 @@ func sctpPacket(withChecksum bool) []byte {
 	data := []byte{sctpDataChunk, 0x03, 0, 0, 0, 0, 0, 7, 0, 1, 0, 0, 0, 0, 0, 51, 'h', 'i'}
 	binary.BigEndian.PutUint16(data[2:], uint16(len(data)))
 	pkt = append(pkt, data...)
-	pkt = append(pkt, 0, 0) // padding to 4 bytes
+	pkt = append(pkt, 0, 0)                                            // padding to 4 bytes
 	pkt = append(pkt, 3, 0, 0, 16, 0, 0, 0, 6, 0, 1, 0, 0, 0, 0, 0, 0) // SACK
 	if withChecksum {
 		binary.LittleEndian.PutUint32(pkt[8:], sctpChecksum(pkt))

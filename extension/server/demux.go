@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
 
@@ -15,7 +16,7 @@ import (
 // routing one datagram drops that datagram, is counted and reported as an
 // EventInternalError, and the loop goes on: the server never goes deaf while
 // it says it is listening.
-func (s *Server) readLoop(sock *net.UDPConn) {
+func (s *Server) readLoop(sock udpsock.PacketConn) {
 	defer s.wg.Done()
 	// One byte more than pion reads tells an oversize datagram from a full one.
 	buf := make([]byte, wire.MaxDatagram+1)

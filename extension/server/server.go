@@ -18,6 +18,7 @@ import (
 	"godtls/extension/credentials"
 	"godtls/extension/link"
 	"godtls/extension/queue"
+	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
 
@@ -54,7 +55,7 @@ type Server struct {
 	mu         sync.Mutex
 	running    bool                  // Listen or Attach started the goroutines; Stop ends them
 	attached   bool                  // running in attach mode: the caller moves the datagrams
-	sock       *net.UDPConn          // the socket in listen mode
+	sock       udpsock.PacketConn    // the socket in listen mode
 	pipes      map[*session]struct{} // attach-mode sessions
 	ctx        context.Context
 	cancel     context.CancelFunc
@@ -187,7 +188,7 @@ func (s *Server) Listen(port int, bindAddress string) error {
 	if err != nil {
 		return fmt.Errorf("%w %q: %v", ErrBadAddress, bindAddress, err)
 	}
-	sock, err := net.ListenUDP("udp", laddr)
+	sock, err := udpsock.Listen(laddr)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return fmt.Errorf("%w: %d", ErrPortInUse, port)

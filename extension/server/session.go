@@ -12,6 +12,7 @@ import (
 	"github.com/pion/dtls/v2"
 
 	"godtls/extension/queue"
+	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
 
@@ -56,7 +57,7 @@ const (
 // first ClientHello of an address until the connection ends.
 type session struct {
 	srv      *Server
-	sock     *net.UDPConn // the socket as it was when the session began
+	sock     udpsock.PacketConn // the socket as it was when the session began
 	addr     netip.AddrPort
 	random   [wire.RandomLen]byte
 	created  time.Time

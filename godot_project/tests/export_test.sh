@@ -87,9 +87,13 @@ if grep -E "^res://addons/dtls_server/bin/" "$stage/pack.txt"; then
 	fail "the pack holds a second copy of the library (above); it must sit beside the executable only"
 fi
 
+if [[ $preset == Windows ]]; then
+	export WINEPREFIX="$stage/wine" WINEDEBUG=-all
+	"$here/../bridge/testdata/windows/wineprefix.sh" "$WINEPREFIX" || fail "cannot make a wine prefix"
+fi
 run() { # how the exported game is started
 	if [[ $preset == Windows ]]; then
-		WINEDEBUG=-all wine "$out/${exe%.exe}.console.exe" "$@"
+		wine "$out/${exe%.exe}.console.exe" "$@"
 	else
 		"$out/$exe" "$@"
 	fi

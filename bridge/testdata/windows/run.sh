@@ -10,13 +10,7 @@ x86_64-w64-mingw32-gcc -O2 -o "$work/host.exe" "$here/host.c" || exit 1
 cp "$dll" "$work/"
 export WINEPREFIX="$work/prefix" WINEDEBUG=-all
 cd "$work"
-timeout 300 wineboot --init >/dev/null 2>&1
-# wine 8.0 (Debian 12) lacks bcryptprimitives.dll, which Go's runtime loads
-# from System32 only; put a stand-in there (test prefix only).
-sys32="$WINEPREFIX/drive_c/windows/system32"
-if [[ ! -e "$sys32/bcryptprimitives.dll" ]]; then
-	x86_64-w64-mingw32-gcc -O2 -shared -o "$sys32/bcryptprimitives.dll" "$here/bcryptprimitives.c" -ladvapi32 || exit 1
-fi
+"$here/wineprefix.sh" "$WINEPREFIX" || exit 1
 timeout 300 wine host.exe "$(basename "$dll")" > "$work/out" 2>&1
 code=$?
 cat "$work/out"

@@ -1,0 +1,16 @@
+//go:build !windows
+
+package udpsock
+
+import (
+	"errors"
+	"net"
+)
+
+// Go's own sockets have no known failure to work around here.
+func fallbackFor(error) bool { return false }
+
+var errNoFallback = errors.New("udpsock: no fallback socket on this platform")
+
+func listenOwn(*net.UDPAddr) (PacketConn, error) { return nil, errNoFallback }
+func dialOwn(*net.UDPAddr) (net.Conn, error)     { return nil, errNoFallback }
