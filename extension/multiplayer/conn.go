@@ -101,14 +101,14 @@ func (c *sctpConn) deliver(b, pkt []byte) int {
 	return n
 }
 
-// waitProbe reads records until the probe has its first answer or the
+// waitProbe reads records until answered reports an answer or the
 // deadline passes, keeping SCTP packets for pion (a few: INIT is
 // retransmitted anyway).
-func (c *sctpConn) waitProbe(p *probe, deadline time.Time) (time.Duration, bool) {
+func (c *sctpConn) waitProbe(answered func() (time.Duration, bool), deadline time.Time) (time.Duration, bool) {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	for {
-		if rtt, ok := p.first(); ok {
+		if rtt, ok := answered(); ok {
 			return rtt, true
 		}
 		if pkt, ok := c.pop(); ok {

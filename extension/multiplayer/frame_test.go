@@ -64,3 +64,32 @@ func TestAskImmediateAckSurvivesTruncatedPackets(t *testing.T) {
 	binary.BigEndian.PutUint16(bad[14:], 2) // a chunk length below its header
 	askImmediateAck(bad)
 }
+
+// TestProbeAnswerToIsThatPingsOwn: the second RTT sample of the setup
+// probe must be the answer to the ping sent after the first answer, not a
+// late answer to an older ping that waited in the peer's queue.
+func TestProbeAnswerToIsThatPingsOwn(t *testing.T) {
+	var p probe
+	old, oldAt := p.sent()
+	fresh, freshAt := p.sent()
+	if _, ok := p.answerTo(fresh); ok {
+		t.Fatal("an unanswered ping reports an RTT")
+	}
+	p.answer(old, oldAt)
+	if _, ok := p.answerTo(fresh); ok {
+		t.Fatal("the answer to an older ping was taken for the fresh one")
+	}
+	if _, ok := p.anyAnswer(); !ok {
+		t.Fatal("anyAnswer missed the old ping's answer")
+	}
+	p.answer(fresh, freshAt)
+	if rtt, ok := p.answerTo(fresh); !ok || rtt < 0 {
+		t.Fatalf("fresh ping: %v %v", rtt, ok)
+	}
+	// a forged answer (wrong send time) counts for nothing
+	forged, _ := p.sent()
+	p.answer(forged, 12345)
+	if _, ok := p.answerTo(forged); ok {
+		t.Fatal("a forged answer was accepted")
+	}
+}

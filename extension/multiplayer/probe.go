@@ -12,6 +12,7 @@ type probe struct {
 	next     uint32
 	sentAt   [probeWindow]int64
 	answered [probeWindow]bool
+	rtts     [probeWindow]time.Duration
 	lastSent int64
 	srtt     time.Duration
 	last     time.Duration
@@ -43,6 +44,7 @@ func (p *probe) answer(seq uint32, at int64) {
 	}
 	p.answered[i] = true
 	rtt := time.Duration(time.Now().UnixNano() - at)
+	p.rtts[i] = rtt
 	p.last = rtt
 	if p.samples == 0 {
 		p.srtt = rtt
@@ -58,10 +60,19 @@ func (p *probe) due(now time.Time) bool {
 	return now.UnixNano()-p.lastSent >= int64(pingInterval)
 }
 
-func (p *probe) first() (time.Duration, bool) {
+// anyAnswer is the RTT of the first answered ping.
+func (p *probe) anyAnswer() (time.Duration, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.last, p.samples > 0
+}
+
+// answerTo is the RTT of ping seq, once it is answered.
+func (p *probe) answerTo(seq uint32) (time.Duration, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i := seq % probeWindow
+	return p.rtts[i], p.answered[i] && p.next-seq <= probeWindow
 }
 
 // read returns the smoothed and last RTT and the loss among the window's

@@ -93,6 +93,9 @@ const (
 	byeLinger = time.Second
 	// rtoSlack is the retransmission timeout above three round trips.
 	rtoSlack = 60 * time.Millisecond
+	// unprobedRTT stands in for a round trip the probe could not measure
+	// (a retransmission timeout of about half a second).
+	unprobedRTT = 150 * time.Millisecond
 )
 
 // rtoFor picks SCTP's retransmission timeout cap from the RTT measured
@@ -240,7 +243,18 @@ func (s *session) start() error {
 func (s *session) measureRTT(deadline time.Time) (time.Duration, error) {
 	for time.Now().Before(deadline) {
 		s.ping()
-		if rtt, ok := s.conn.waitProbe(&s.probe, time.Now().Add(200*time.Millisecond)); ok {
+		if rtt, ok := s.conn.waitProbe(s.probe.anyAnswer, time.Now().Add(200*time.Millisecond)); ok {
+			// That answer may have waited in the peer's queue until its
+			// session started (a server pings a client still finishing its
+			// handshake; under a join storm, for most of a second), and the
+			// RTT sets the retransmission timeout for the whole session.
+			// One more ping, now that the peer answers: the smaller wins.
+			seq := s.ping()
+			again, ok := s.conn.waitProbe(func() (time.Duration, bool) { return s.probe.answerTo(seq) },
+				time.Now().Add(min(rtt, time.Second)+20*time.Millisecond))
+			if ok {
+				rtt = min(rtt, again)
+			}
 			return rtt, nil
 		}
 		select {
@@ -251,7 +265,9 @@ func (s *session) measureRTT(deadline time.Time) (time.Duration, error) {
 		default:
 		}
 	}
-	return time.Second, nil // no answer: pion's own timeout stands
+	// No answer in the probe's time (its pings lost, or a peer slow to
+	// start): assume a long round trip rather than pion's one second.
+	return unprobedRTT, nil
 }
 
 // acceptLoop reads the streams the other side opens, one goroutine each
@@ -475,13 +491,14 @@ func (s *session) bufferedOut() uint64 {
 	return n
 }
 
-func (s *session) ping() {
+func (s *session) ping() uint32 {
 	rec := make([]byte, pingSize)
 	rec[0] = kindPing
 	seq, at := s.probe.sent()
 	binary.BigEndian.PutUint32(rec[1:], seq)
 	binary.BigEndian.PutUint64(rec[5:], uint64(at))
 	s.sendRecord(rec)
+	return seq
 }
 
 // byeRecord is a goodbye record carrying reason.

@@ -110,6 +110,11 @@ func _server() -> void:
 			if connected >= n:
 				all_in_us = Time.get_ticks_usec() - first_us
 				print("JOIN worst_frame_ms=%.2f all_in_ms=%.0f connected=%d" % [worst_us / 1000.0, all_in_us / 1000.0, connected])
+				if scenario == "join":
+					# the last clients hear of their id a round trip after the
+					# server counts them: keep serving until the client side
+					# is done (it quits a second after all are in)
+					await _serve_for(3.0)
 				if scenario != "rpc":
 					break
 		await process_frame
@@ -122,6 +127,13 @@ func _server() -> void:
 	print("ECHOED %d" % echoed)
 	peer.close()
 	quit(0)
+
+
+func _serve_for(seconds: float) -> void:
+	var until := Time.get_ticks_msec() + int(seconds * 1000)
+	while Time.get_ticks_msec() < until:
+		peer.poll()
+		await process_frame
 
 
 # ---------------------------------------------------------------- client

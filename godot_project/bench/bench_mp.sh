@@ -29,4 +29,10 @@ timeout 300 "$godot" --headless --path "$here" -s res://bench/bench_mp.gd -- --r
 	--scenario="$scenario" --clients="$n" --port="$port" --seconds=60 "$@" >"$tmp/client.log" 2>&1
 if [[ $scenario == rpc ]]; then kill "$server" 2>/dev/null; fi
 wait "$server" 2>/dev/null
-grep -hE '^(JOIN|IDLE|RPC|ECHOED)' "$tmp/server.log" "$tmp/client.log"
+code=$?
+grep -hE '^(JOIN|IDLE|RPC|ECHOED|CLIENTS)' "$tmp/server.log" "$tmp/client.log"
+# A server that did not end by itself (rpc: killed on purpose) is worth a look.
+if [[ $scenario != rpc && $code -ne 0 ]]; then
+	echo "SERVER exit_code=$code"
+	tail -20 "$tmp/server.log" | sed 's/^/  server: /'
+fi
