@@ -207,7 +207,9 @@ func echoLost(l loadResult) float64 {
 
 // plot draws frame time against time for each server during the storm.
 func plot(runs map[string]godotResult) string {
-	const w, h, left, bottom, top, right = 900.0, 420.0, 60.0, 40.0, 30.0, 20.0
+	// the legend has its own column right of the plot (its labels are long)
+	const w, h, left, bottom, top, right, legendW = 1240.0, 420.0, 60.0, 40.0, 30.0, 20.0, 400.0
+	plotRight := w - legendW
 	maxT, maxY := 1000.0, 20.0
 	for _, g := range runs {
 		end := len(g.FrameAtMs)
@@ -222,16 +224,16 @@ func plot(runs map[string]godotResult) string {
 		}
 		maxY = math.Max(maxY, maxOf(g.FrameMs))
 	}
-	x := func(t float64) float64 { return left + (w-left-right)*t/maxT }
+	x := func(t float64) float64 { return left + (plotRight-left-right)*t/maxT }
 	y := func(v float64) float64 { return h - bottom - (h-bottom-top)*math.Min(v, maxY)/maxY }
 	colors := map[string]string{"builtin": "#d9534f", "go_udp": "#5b8def", "go_listen": "#2ca02c"}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="12">`, w, h)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%.0f" y="18">Frame time during a join storm of clients (RSA-4096 key, Engine.max_fps 60)</text>`, left)
-	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="black"/><line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="black"/>`, left, h-bottom, w-right, h-bottom, left, top, left, h-bottom)
+	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="black"/><line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="black"/>`, left, h-bottom, plotRight-right, h-bottom, left, top, left, h-bottom)
 	for i := 0; i <= 4; i++ {
 		v := maxY * float64(i) / 4
-		fmt.Fprintf(&b, `<text x="5" y="%.0f">%.0f ms</text><line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#ddd"/>`, y(v)+4, v, left, y(v), w-right, y(v))
+		fmt.Fprintf(&b, `<text x="5" y="%.0f">%.0f ms</text><line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#ddd"/>`, y(v)+4, v, left, y(v), plotRight-right, y(v))
 		t := maxT * float64(i) / 4
 		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f">%.1f s</text>`, x(t)-10, h-bottom+18, t/1000)
 	}
@@ -249,7 +251,7 @@ func plot(runs map[string]godotResult) string {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(t), y(g.FrameMs[i])))
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.2" points="%s"/>`, colors[m], strings.Join(pts, " "))
-		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="12" fill="%s"/><text x="%.0f" y="%.0f">%s (worst %.1f ms)</text>`, w-330, top+10+float64(legend)*18, colors[m], w-312, top+21+float64(legend)*18, modeName[m], maxOf(g.FrameMs))
+		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="12" fill="%s"/><text x="%.0f" y="%.0f">%s (worst %.1f ms)</text>`, plotRight, top+10+float64(legend)*18, colors[m], plotRight+18, top+21+float64(legend)*18, modeName[m], maxOf(g.FrameMs))
 		legend++
 	}
 	b.WriteString("</svg>\n")
