@@ -34,8 +34,10 @@ type sctpConn struct {
 	tsn   tsnTracker
 
 	// stash holds SCTP packets that arrived during the RTT probe, before
-	// pion reads; only the probe and then pion's read loop touch it.
-	stash [][]byte
+	// pion reads: the probe fills it, the first association's read loop
+	// empties it (a retried setup's old and new read loops may overlap).
+	stashMu sync.Mutex
+	stash   [][]byte
 
 	packetsIn, packetsOut atomic.Uint64
 }
@@ -63,16 +65,52 @@ func (c *sctpConn) pop() (pkt []byte, ok bool) {
 	return nil, true
 }
 
-// Read returns the next SCTP packet. It runs on pion/sctp's read loop.
-func (c *sctpConn) Read(b []byte) (int, error) {
-	if len(c.stash) > 0 {
-		pkt := c.stash[0]
-		c.stash = c.stash[1:]
+// attempt is the conn one SCTP association runs on. Closing it ends that
+// association's reads and writes only, so a failed setup can be retried
+// over the same DTLS connection; closing the sctpConn ends every attempt.
+type attempt struct {
+	*sctpConn
+	ended chan struct{}
+	once  sync.Once
+}
+
+func (c *sctpConn) attempt() *attempt {
+	return &attempt{sctpConn: c, ended: make(chan struct{})}
+}
+
+func (a *attempt) Read(b []byte) (int, error) { return a.read(b, a.ended) }
+
+func (a *attempt) Write(b []byte) (int, error) {
+	select {
+	case <-a.ended:
+		return 0, net.ErrClosed
+	default:
+	}
+	return a.sctpConn.Write(b)
+}
+
+func (a *attempt) Close() error {
+	a.once.Do(func() { close(a.ended) })
+	return nil
+}
+
+// Read returns the next SCTP packet.
+func (c *sctpConn) Read(b []byte) (int, error) { return c.read(b, nil) }
+
+// read returns the next SCTP packet, or net.ErrClosed once c or the
+// attempt (ended) is closed. It runs on pion/sctp's read loop.
+func (c *sctpConn) read(b []byte, ended <-chan struct{}) (int, error) {
+	if pkt, ok := c.unstash(); ok {
 		c.packetsIn.Add(1)
 		return c.deliver(b, pkt), nil
 	}
-	ended := false
+	carrierDone := false
 	for {
+		select {
+		case <-ended:
+			return 0, net.ErrClosed
+		default:
+		}
 		if pkt, ok := c.pop(); ok {
 			if pkt != nil {
 				c.packetsIn.Add(1)
@@ -80,17 +118,38 @@ func (c *sctpConn) Read(b []byte) (int, error) {
 			}
 			continue
 		}
-		if ended { // what arrived before the end has been read
+		if carrierDone { // what arrived before the end has been read
 			return 0, io.EOF
 		}
 		select {
 		case <-c.car.Signal():
 		case <-c.car.Done():
-			ended = true
+			carrierDone = true
 		case <-c.closed:
+			return 0, net.ErrClosed
+		case <-ended:
 			return 0, net.ErrClosed
 		}
 	}
+}
+
+func (c *sctpConn) stashPacket(pkt []byte) {
+	c.stashMu.Lock()
+	defer c.stashMu.Unlock()
+	if len(c.stash) < 8 {
+		c.stash = append(c.stash, pkt)
+	}
+}
+
+func (c *sctpConn) unstash() ([]byte, bool) {
+	c.stashMu.Lock()
+	defer c.stashMu.Unlock()
+	if len(c.stash) == 0 {
+		return nil, false
+	}
+	pkt := c.stash[0]
+	c.stash = c.stash[1:]
+	return pkt, true
 }
 
 // deliver copies an SCTP packet into pion's buffer, asking for an
@@ -112,8 +171,8 @@ func (c *sctpConn) waitProbe(answered func() (time.Duration, bool), deadline tim
 			return rtt, true
 		}
 		if pkt, ok := c.pop(); ok {
-			if pkt != nil && len(c.stash) < 8 {
-				c.stash = append(c.stash, pkt)
+			if pkt != nil {
+				c.stashPacket(pkt)
 			}
 			continue
 		}

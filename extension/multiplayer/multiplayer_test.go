@@ -425,3 +425,41 @@ func TestMalformedRecordsKeepTheSession(t *testing.T) {
 		t.Fatalf("the session is gone: %v", err)
 	}
 }
+
+// TestSlowServerSideSetupIsRetried: the server's side of a session starts
+// SCTP 1.5 s late (as under loss, when its round-trip probe needs
+// retries), longer than pion's 8 INIT retransmissions at a game's
+// retransmission timeout last. The client must start its association
+// over and connect, not fail the setup.
+func TestSlowServerSideSetupIsRetried(t *testing.T) {
+	testBeforeSCTP = func(isServer bool) {
+		if isServer {
+			time.Sleep(1500 * time.Millisecond)
+		}
+	}
+	t.Cleanup(func() { testBeforeSCTP = nil })
+	before := runtime.NumGoroutine()
+	func() {
+		m := startServer(t, 4, Options{})
+		defer m.Close("")
+		c := dial(t, port(m), Options{})
+		defer c.Close("")
+		waitEvent(t, c, PeerConnected)
+		waitEvent(t, m, PeerConnected)
+		if err := c.Send(0, Reliable, []byte("after a retried setup")); err != nil {
+			t.Fatal(err)
+		}
+		if p := waitPacket(t, m); string(p.Data) != "after a retried setup" {
+			t.Fatalf("got %q", p.Data)
+		}
+	}()
+	// the failed associations' goroutines ended with their attempts
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
+}

@@ -98,6 +98,9 @@ const (
 	unprobedRTT = 150 * time.Millisecond
 )
 
+// testBeforeSCTP, set by tests only, runs before a session sets up SCTP.
+var testBeforeSCTP func(isServer bool)
+
 // rtoFor picks SCTP's retransmission timeout cap from the RTT measured
 // before the association starts. pion/sctp never goes below one second on
 // its own; a game cannot wait that long for a lost message. Every data
@@ -199,18 +202,37 @@ func (s *session) start() error {
 		return err
 	}
 	cfg := sctp.Config{
-		NetConn: s.conn, LoggerFactory: s.sh.loggers,
+		LoggerFactory:        s.sh.loggers,
 		MaxReceiveBufferSize: recvWindow, MaxMessageSize: MaxMessage + unreliableHeader,
 		MTU: uint32(s.car.MaxPayload() - 1 - sctpMTUSlack), RTOMax: rtoFor(rtt),
 	}
 	// Closing the conn is the only way to stop pion's setup: it ends the
 	// read loop pion waits on.
 	timer := time.AfterFunc(time.Until(deadline), func() { _ = s.conn.Close() })
+	if testBeforeSCTP != nil {
+		testBeforeSCTP(s.isServer)
+	}
 	var a *sctp.Association
-	if s.isServer {
-		a, err = sctp.Server(cfg)
-	} else {
-		a, err = sctp.Client(cfg)
+	for {
+		try := s.conn.attempt()
+		cfg.NetConn = try
+		if s.isServer {
+			a, err = sctp.Server(cfg)
+		} else {
+			a, err = sctp.Client(cfg)
+		}
+		// pion gives up after 8 retransmissions of INIT (or COOKIE ECHO),
+		// which at a game's retransmission timeout is well under a second:
+		// a server whose side of the session is still measuring the round
+		// trip under loss may not have answered yet (1 client in ~250
+		// at 5 % loss). The failed association still reads its conn:
+		// closing that attempt ends it, and a new attempt starts over
+		// until the setup deadline.
+		if err == nil || !(errors.Is(err, sctp.ErrHandshakeInitAck) || errors.Is(err, sctp.ErrHandshakeCookieEcho)) ||
+			time.Now().After(deadline) {
+			break
+		}
+		_ = try.Close()
 	}
 	timer.Stop()
 	if err != nil {
