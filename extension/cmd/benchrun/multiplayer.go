@@ -38,7 +38,7 @@ var mpTransportName = map[string]string{
 // mpResult is what one run printed: every "KEY=value" of its result lines.
 type mpResult map[string]float64
 
-var mpField = regexp.MustCompile(`([a-z0-9_]+)=([0-9.]+)`)
+var mpField = regexp.MustCompile(`([a-z0-9_]+)=(-?[0-9.]+)`)
 
 func runMultiplayer(relay string) {
 	n, rpcClients, idleClients := 100, 50, 50
@@ -138,7 +138,7 @@ var mpColumns = map[string][]struct {
 var mpGoals = map[string]string{
 	"join": "Goal: GoDTLS's worst join frame ≤ 1/20 of ENet-DTLS's. *connected* is how many of the clients were in when the window closed (60 s); an incomplete join's worst frame covers the whole window.",
 	"rpc":  "Each client keeps 8 reliable 64-byte messages in flight to the server, which echoes them from its poll loop; measured over 5 s after 1 s of warm-up. Goals: throughput ≥ ENet-DTLS's; p99 at 5 % loss ≤ ENet-DTLS's.",
-	"idle": "RSS of the server process 3 s after every client is in, minus its RSS before the first client. Goal: within 2× of ENet-DTLS's.",
+	"idle": "RSS of the server process 3 s after every client is in (or the 60 s window closed), minus its RSS before the first client, per client that got in. Goal: within 2× of ENet-DTLS's. ENet-DTLS's growth is small enough for the allocator's own ups and downs to show: runs can come out negative.",
 }
 
 func mpTables(cases []mpCase, results map[string]map[string][]mpResult) string {
