@@ -576,6 +576,12 @@ func TestCloseNotifyReachesTheServer(t *testing.T) {
 				if ev.Kind == server.EventDisconnected {
 					got = ev.Reason
 				}
+				// A starved server goroutine can still be finishing its side
+				// of the handshake when the close_notify arrives: pion then
+				// ends the handshake with it, and the server says so.
+				if ev.Kind == server.EventHandshakeFailed && ev.Reason == server.ClientClosedDuringHandshake {
+					got = "the client closed the connection"
+				}
 			}
 			time.Sleep(2 * time.Millisecond)
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pion/dtls/v2"
@@ -131,7 +132,7 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 		if ctx.Err() != nil {
 			c.quiet.Store(true) // the server is stopping
 		}
-		s.failHandshake(c, err.Error())
+		s.failHandshake(c, handshakeFailure(err))
 		return
 	}
 	c.mu.Lock()
@@ -142,7 +143,7 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 	}
 	peer.establish(conn, mtu)
 	s.mu.Lock()
-	if !s.running || c.isClosed() || peer.Status() != StatusConnected {
+	if !s.running {
 		s.unlock()
 		peer.close("the server stopped during the handshake", false)
 		_ = conn.Close()
@@ -162,9 +163,35 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 		}
 	}
 	s.peers[peer] = struct{}{}
+	// Under the lock: a peer ending from now on reports its disconnection
+	// (removePeer takes the lock) after this connection, never before.
+	s.events.push(Event{Kind: EventConnected, Peer: peer, Addr: c.addr})
 	s.unlock()
 	s.handshakesOK.Add(1)
-	s.events.push(Event{Kind: EventConnected, Peer: peer, Addr: c.addr})
+	// A client can finish its handshake and close (or its session be
+	// ended) before this goroutine, starved of CPU, gets here: its end
+	// found the peer unknown and reported nothing, and the connection
+	// vanished, with whatever it had sent. It is reported as what it was,
+	// a connection and then its end; removePeer reports an end once.
+	if peer.Status() != StatusConnected {
+		_ = conn.Close() // an end before establish had no conn to close
+		s.removePeer(peer, peer.LastError())
+	}
+}
+
+// ClientClosedDuringHandshake is the reason reported for a client whose
+// close_notify reached pion before the server's side of the handshake was
+// over: a client that finished, connected and left at once, seen by a
+// server goroutine that had not yet run (pion v2 ends the handshake with
+// the alert as an error, and there is no connection to hand out).
+const ClientClosedDuringHandshake = "the client closed the connection as the handshake ended"
+
+// handshakeFailure is pion's handshake error in words.
+func handshakeFailure(err error) string {
+	if strings.Contains(err.Error(), "CloseNotify") { // pion's unexported alertError
+		return ClientClosedDuringHandshake
+	}
+	return err.Error()
 }
 
 // failHandshake ends a handshake that did not finish. The engine's own
