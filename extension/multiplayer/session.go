@@ -221,15 +221,16 @@ func (s *session) start() error {
 		} else {
 			a, err = sctp.Client(cfg)
 		}
-		// pion gives up after 8 retransmissions of INIT (or COOKIE ECHO),
-		// which at a game's retransmission timeout is well under a second:
-		// a server whose side of the session is still measuring the round
-		// trip under loss may not have answered yet (1 client in ~250
-		// at 5 % loss). The failed association still reads its conn:
-		// closing that attempt ends it, and a new attempt starts over
-		// until the setup deadline.
-		if err == nil || !(errors.Is(err, sctp.ErrHandshakeInitAck) || errors.Is(err, sctp.ErrHandshakeCookieEcho)) ||
-			time.Now().After(deadline) {
+		// pion gives up after 8 retransmissions of INIT, which at a game's
+		// retransmission timeout is well under a second: a server whose
+		// side of the session is still measuring the round trip under loss
+		// may not have answered yet (1 client in ~250 at 5 % loss). The
+		// failed association still reads its conn: closing that attempt
+		// ends it, and a new attempt starts over until the setup deadline.
+		// Only an unanswered INIT is retried: once the server has our
+		// COOKIE ECHO its association may be established, and pion does
+		// not restart an established association for a new INIT.
+		if err == nil || !errors.Is(err, sctp.ErrHandshakeInitAck) || time.Now().After(deadline) {
 			break
 		}
 		_ = try.Close()
