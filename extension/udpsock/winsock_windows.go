@@ -221,12 +221,22 @@ func (s *sock) setInt(opt, v int) error {
 }
 
 // Close waits for a blocked receive to reach its next poll tick (at most
-// pollInterval), then closes the handle.
+// pollInterval), then closes the handle. Where the receive timeout is not
+// honoured, the receive never comes out by itself (an exported game under
+// Wine sometimes did not exit): after a few ticks the handle is closed
+// under it, which ends the receive with an error its loop turns into
+// net.ErrClosed.
 func (s *sock) Close() error {
 	if s.closed.Swap(true) {
 		return &net.OpError{Op: "close", Net: "udp", Addr: s.local, Err: net.ErrClosed}
 	}
-	s.mu.Lock()
+	giveUp := time.Now().Add(4 * pollInterval)
+	for !s.mu.TryLock() {
+		if time.Now().After(giveUp) {
+			return syscall.Closesocket(s.fd)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	defer s.mu.Unlock()
 	return syscall.Closesocket(s.fd)
 }
