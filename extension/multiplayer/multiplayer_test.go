@@ -372,14 +372,7 @@ func TestNoGoroutineOutlivesClose(t *testing.T) {
 			c.Close("")
 		}
 	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<20)
-		t.Fatalf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
-	}
+	noGoroutineLeft(t, before)
 }
 
 // TestMalformedRecordsKeepTheSession: an authenticated peer sending
@@ -454,6 +447,13 @@ func TestSlowServerSideSetupIsRetried(t *testing.T) {
 		}
 	}()
 	// the failed associations' goroutines ended with their attempts
+	noGoroutineLeft(t, before)
+}
+
+// noGoroutineLeft fails when more goroutines run than before, once the
+// ones ending have had 5 s to end.
+func noGoroutineLeft(t *testing.T, before int) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
