@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"reflect"
 	"syscall"
 
 	"github.com/pion/dtls/v2/pkg/protocol/alert"
+
+	"godtls/extension/link"
 )
 
 // FailureKind says why a connection attempt failed or a connection ended.
@@ -78,29 +79,6 @@ func (f *Failure) Error() string {
 	return what + ": " + f.Detail
 }
 
-// alertOf finds the TLS alert inside a pion error. pion wraps alerts in an
-// unexported type that embeds *alert.Alert; the embedded field's name is
-// exported, so reflection can read it.
-func alertOf(err error) *alert.Alert {
-	var ae interface{ IsFatalOrCloseNotify() bool }
-	if !errors.As(err, &ae) {
-		return nil
-	}
-	v := reflect.ValueOf(ae)
-	if v.Kind() == reflect.Pointer {
-		v = v.Elem()
-	}
-	if v.Kind() != reflect.Struct {
-		return nil
-	}
-	f := v.FieldByName("Alert")
-	if !f.IsValid() || !f.CanInterface() {
-		return nil
-	}
-	a, _ := f.Interface().(*alert.Alert)
-	return a
-}
-
 // classify turns what ended a connection attempt into a Failure.
 func classify(ctx context.Context, err error, cfg Config) *Failure {
 	var dnsErr *net.DNSError
@@ -121,7 +99,7 @@ func classify(ctx context.Context, err error, cfg Config) *Failure {
 	case errors.As(err, &invalid):
 		return &Failure{Kind: FailBadCertificate, Detail: invalid.Error()}
 	}
-	if a := alertOf(err); a != nil && a.Level == alert.Fatal {
+	if a := link.AlertOf(err); a != nil && a.Level == alert.Fatal {
 		return alertFailure(a, cfg)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded {

@@ -5,12 +5,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/pion/dtls/v2"
+	"github.com/pion/dtls/v2/pkg/protocol/alert"
 	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
 
+	"godtls/extension/link"
 	"godtls/extension/suites"
 )
 
@@ -188,7 +189,7 @@ const ClientClosedDuringHandshake = "the client closed the connection as the han
 
 // handshakeFailure is pion's handshake error in words.
 func handshakeFailure(err error) string {
-	if strings.Contains(err.Error(), "CloseNotify") { // pion's unexported alertError
+	if a := link.AlertOf(err); a != nil && a.Description == alert.CloseNotify {
 		return ClientClosedDuringHandshake
 	}
 	return err.Error()
