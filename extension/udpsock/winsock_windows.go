@@ -58,11 +58,11 @@ func listenOwn(laddr *net.UDPAddr) (PacketConn, error) {
 func dialOwn(raddr *net.UDPAddr) (net.Conn, error) {
 	remote := raddr.AddrPort()
 	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
-	any := &net.UDPAddr{IP: net.IPv4zero}
+	wildcard := &net.UDPAddr{IP: net.IPv4zero}
 	if remote.Addr().Is6() {
-		any = &net.UDPAddr{IP: net.IPv6unspecified}
+		wildcard = &net.UDPAddr{IP: net.IPv6unspecified}
 	}
-	s, err := open(any)
+	s, err := open(wildcard)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +74,11 @@ func open(laddr *net.UDPAddr) (*sock, error) {
 		laddr = &net.UDPAddr{}
 	}
 	ip, ok := netip.AddrFromSlice(laddr.IP)
-	v6 := !ok || ip.Unmap().Is6() || ip.IsUnspecified() && !ip.Is4()
+	if !ok { // no address: every address of both families
+		ip = netip.IPv6Unspecified()
+	}
+	ip = ip.Unmap()
+	v6 := ip.Is6()
 	family := syscall.AF_INET
 	if v6 {
 		family = syscall.AF_INET6
@@ -100,11 +104,7 @@ func open(laddr *net.UDPAddr) (*sock, error) {
 		return fail("setsockopt", err)
 	}
 	s := &sock{fd: fd, v6: v6}
-	bindAt := netip.AddrPortFrom(ip.Unmap(), uint16(laddr.Port))
-	if !ok {
-		bindAt = netip.AddrPortFrom(netip.IPv6Unspecified(), uint16(laddr.Port))
-	}
-	if err := syscall.Bind(fd, s.sockaddr(bindAt)); err != nil {
+	if err := syscall.Bind(fd, s.sockaddr(netip.AddrPortFrom(ip, uint16(laddr.Port)))); err != nil {
 		return fail("bind", err)
 	}
 	sa, err := syscall.Getsockname(fd)
