@@ -80,7 +80,7 @@ func runMultiplayer(relay string) {
 	if err := os.WriteFile(filepath.Join(*outDir, "benchmarks-multiplayer.md"), []byte(md), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(*outDir, "multiplayer.svg"), []byte(mpPlot(results)), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(*outDir, "multiplayer.svg"), []byte(mpPlot(cases, results)), 0o644); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Print(md)
@@ -177,22 +177,18 @@ func mpTables(cases []mpCase, results map[string]map[string][]mpResult) string {
 // mpPlot draws, per case, GoDTLS's first measure relative to ENet-DTLS's
 // (1 = equal), on a log scale: left of the line is better where lower is
 // better, which the label says.
-func mpPlot(results map[string]map[string][]mpResult) string {
+func mpPlot(cases []mpCase, results map[string]map[string][]mpResult) string {
 	type bar struct {
 		label string
 		ratio float64
 	}
 	var bars []bar
-	for _, name := range []string{"join RSA-4096", "join ECDSA P-256", "reliable RPC echo, 0 % loss", "reliable RPC echo, 5 % loss", "idle clients memory"} {
-		res, ok := results[name]
+	for _, c := range cases {
+		res, ok := results[c.name]
 		if !ok {
 			continue
 		}
-		scenario := map[bool]string{true: "join", false: "rpc"}[strings.HasPrefix(name, "join")]
-		if strings.HasPrefix(name, "idle") {
-			scenario = "idle"
-		}
-		for _, col := range mpColumns[scenario] {
+		for _, col := range mpColumns[c.scenario] {
 			if col.field == "connected" || col.field == "p50_ms" {
 				continue
 			}
@@ -204,7 +200,7 @@ func mpPlot(results map[string]map[string][]mpResult) string {
 			if !col.lower {
 				better = "higher is better"
 			}
-			bars = append(bars, bar{fmt.Sprintf("%s: %s (%s)", name, col.title, better), g.med / e.med})
+			bars = append(bars, bar{fmt.Sprintf("%s: %s (%s)", c.name, col.title, better), g.med / e.med})
 		}
 	}
 	const w, left, right, rowH, top = 980.0, 20.0, 20.0, 34.0, 50.0
