@@ -20,6 +20,12 @@ export CGO_ENABLED=1
 GO=${GO:-go}
 
 say() { printf '\n==> %s\n' "$*"; }
+# skipped: a check that could not run here, said loudly
+skipped() {
+	echo "############################################################"
+	echo "# SKIPPED: $*"
+	echo "############################################################"
+}
 
 find_godot() {
 	if [[ -n "${GODOT:-}" && -x "${GODOT}" ]]; then
@@ -160,17 +166,11 @@ test_godot() {
 	local godot
 	godot=$(find_godot || true)
 	if [[ ! -d godot_project/tests ]]; then
-		echo "############################################################"
-		echo "# SKIPPED: Godot engine suite: godot_project/tests does not"
-		echo "# exist yet (the bridge issue adds it)."
-		echo "############################################################"
+		skipped "Godot engine suite: godot_project/tests does not exist yet (the bridge issue adds it)."
 		return 0
 	fi
 	if [[ -z "$godot" ]]; then
-		echo "############################################################"
-		echo "# SKIPPED: Godot engine suite: no Godot 4 binary (set GODOT"
-		echo "# or put 'godot' on PATH). Only the Go tests ran."
-		echo "############################################################"
+		skipped "Godot engine suite: no Godot 4 binary (set GODOT or put 'godot' on PATH). Only the Go tests ran."
 		return 0
 	fi
 	build_addon
@@ -194,12 +194,6 @@ test_godot() {
 	say "package test: the zip in a fresh project"
 	package >/dev/null
 	godot_project/tests/package_test.sh "$godot" "dist/dtls_server-$(cat VERSION).zip"
-}
-
-skipped() {
-	echo "############################################################"
-	echo "# SKIPPED: $*"
-	echo "############################################################"
 }
 
 # The demo exported as a game developer exports it, then the exported game
@@ -254,9 +248,7 @@ test_windows() {
 			echo "FAIL: windows DLL test needs gcc-mingw-w64-x86-64 and wine (.ci/run installs them)"
 			return 1
 		fi
-		echo "############################################################"
-		echo "# SKIPPED: Windows DLL test (apt-get install gcc-mingw-w64-x86-64 wine64)"
-		echo "############################################################"
+		skipped "Windows DLL test (apt-get install gcc-mingw-w64-x86-64 wine64)"
 		return 0
 	fi
 	mkdir -p "$ADDON/bin"
@@ -312,7 +304,7 @@ bench)
 	fi
 	godot=$(find_godot || true)
 	if [[ -z "$godot" ]]; then
-		echo "# SKIPPED: the Godot benchmarks need a Godot 4 binary (GODOT or godot on PATH)"
+		skipped "the Godot benchmarks need a Godot 4 binary (GODOT or godot on PATH)"
 	else
 		build_addon
 		if [[ -z "${MP_ONLY:-}" ]]; then
