@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v2"
-	"github.com/pion/logging"
 
 	"godtls/extension/link"
 	"godtls/extension/queue"
@@ -292,7 +291,7 @@ func (c *Client) pionConfig() (offered []dtls.CipherSuite, cfg *dtls.Config) {
 		MTU:                  c.cfg.MTU,
 		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
 		FlightInterval:       time.Second,
-		LoggerFactory:        quietLoggers,
+		LoggerFactory:        link.Quiet,
 	}
 	var kinds []suites.KeyKind
 	if c.cfg.PSKIdentity != "" {
@@ -363,12 +362,6 @@ func verifyServer(roots *x509.CertPool, name string) func([][]byte, [][]*x509.Ce
 		return leaf.VerifyHostname(name)
 	}
 }
-
-var quietLoggers = func() logging.LoggerFactory {
-	f := logging.NewDefaultLoggerFactory()
-	f.DefaultLogLevel = logging.LogLevelDisabled
-	return f
-}()
 
 // cryptoSlots bounds the client handshakes computing at once, across every
 // client of the process, to GOMAXPROCS-1: every call from Godot's thread

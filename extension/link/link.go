@@ -86,6 +86,15 @@ type Sink interface {
 	Ours() bool
 }
 
+// readBuffer is the loop's buffer, on the heap: allocated in ReadLoop it
+// would live on the goroutine's stack, which then holds 16 KiB per
+// association for as long as it lives (the runtime halves a stack only
+// when less than a quarter of it is in use, and this frame always uses the
+// 8 KiB). On the heap: 8 KiB, and a stack that shrinks to a few KiB.
+//
+//go:noinline
+func readBuffer() []byte { return make([]byte, MaxRecord) }
+
 // ReadLoop moves decrypted packets from conn into q until the association
 // ends. pion's non-fatal read errors do not end it: one bad or spoofed
 // record must never cost a player the session.
@@ -95,7 +104,7 @@ func ReadLoop(conn *dtls.Conn, q *queue.Packets, s Sink) {
 			s.Failed(fmt.Sprintf("internal error: %v", r))
 		}
 	}()
-	buf := make([]byte, MaxRecord)
+	buf := readBuffer()
 	for {
 		n, err := conn.Read(buf)
 		if err != nil {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/pion/logging"
 	"github.com/pion/sctp"
+
+	"godtls/extension/link"
 )
 
 // Options are the limits of a multiplayer server or client. Zero values
@@ -127,7 +129,7 @@ func newShared(opts Options, events int) *shared {
 	return &shared{
 		opts: opts, in: newInbox(opts.InboxPackets, opts.InboxBytes, opts.PeerInboxBytes),
 		events:  newEventQueue(events),
-		loggers: &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
+		loggers: link.Quiet,
 	}
 }
 

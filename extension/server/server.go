@@ -103,7 +103,7 @@ func New(cfg Config) *Server {
 		cryptoSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1)),
 		readySig:    make(chan struct{}, 1),
 		events:      newEvents(cfg.EventQueue),
-		loggers:     &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
+		loggers:     link.Quiet,
 	}
 }
 
