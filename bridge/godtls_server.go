@@ -33,6 +33,7 @@ func serverClass() *classDef {
 			method("poll", (*gdServer).poll),
 			method("is_connection_available", (*gdServer).connectionAvailable).returns(tBool).readOnly(),
 			method("take_connection", (*gdServer).takeConnection).objectArg("udp_peer", "PacketPeerUDP").or(nil).returnsObject(peerName),
+			method("receive_all", (*gdServer).receiveAll).arg("max_packets", tInt).or(int64(0)).returns(tArray),
 			method("broadcast", (*gdServer).broadcast).arg("packet", tBytes).objectArg("exclude", peerName).or(nil).returns(tInt),
 			method("get_peers", (*gdServer).getPeers).returns(tArray),
 			method("stop", (*gdServer).stop),
@@ -357,6 +358,54 @@ func (s *gdServer) attach(obj unsafe.Pointer) result {
 	retain(obj)
 	gp.udp = u
 	return o
+}
+
+// receiveAll is the bulk receive path: one call per frame instead of one
+// per peer (and per packet). In take_connection(udp_peer) mode it first
+// does what every peer's poll() does.
+func (s *gdServer) receiveAll(a args) result {
+	const m = srvName + ".receive_all"
+	if a[0].i < 0 {
+		pushError(m, fmt.Sprintf("max_packets must be 0 (no limit) or more, got %d", a[0].i))
+		return newArray()
+	}
+	if s.refuseBorrowed(m) {
+		return newArray()
+	}
+	s.pollAttached()
+	out := newArray()
+	var last *server.Peer
+	var lastObj variant
+	s.srv.ReceiveAll(int(a[0].i), func(p *server.Peer, b []byte) {
+		if p != last {
+			lastObj.destroy()
+			last, lastObj = p, variantObject(s.peerObject(p).obj)
+		}
+		pair := newArray()
+		pair.append(copyVariant(lastObj.ptr()))
+		pair.append(variantBytes(b))
+		out.append(pair.v)
+	})
+	lastObj.destroy()
+	return out
+}
+
+// pollAttached polls every take_connection(udp_peer) peer whose object is
+// alive; the peers are copied out first, as poll calls into Godot.
+func (s *gdServer) pollAttached() {
+	s.mu.Lock()
+	var attached []*gdPeer
+	for _, gp := range s.peers {
+		if gp.udp.obj != nil {
+			attached = append(attached, gp)
+		}
+	}
+	s.mu.Unlock()
+	for _, gp := range attached {
+		if gp.alive() {
+			gp.poll(nil)
+		}
+	}
 }
 
 func (s *gdServer) broadcast(a args) result {

@@ -524,6 +524,8 @@ func (cs *clientSink) Failed(reason string) {
 	(*Client)(cs).end(StatusError, &Failure{Kind: FailNetwork, Detail: reason}, false)
 }
 
+func (cs *clientSink) Queued() {}
+
 func (cs *clientSink) Ours() bool { return (*Client)(cs).Status() != StatusConnected }
 
 // failWith ends a connection attempt that never connected.

@@ -70,6 +70,8 @@ type Counters struct {
 type Sink interface {
 	// Received: one packet of n bytes arrived (queued or not).
 	Received(n int)
+	// Queued: that packet is now in the queue.
+	Queued()
 	// Dropped: a packet could not be queued.
 	Dropped()
 	// Trouble: pion reported an error it survives (a warning alert, a
@@ -122,7 +124,9 @@ func ReadLoop(conn *dtls.Conn, q *queue.Packets, s Sink) {
 			return
 		}
 		s.Received(n)
-		if !q.Push(append([]byte(nil), buf[:n]...)) {
+		if q.Push(append([]byte(nil), buf[:n]...)) {
+			s.Queued()
+		} else {
 			s.Dropped()
 		}
 	}

@@ -43,6 +43,7 @@ type Peer struct {
 	lastErr  atomic.Pointer[string]
 
 	counts link.Counters
+	listed atomic.Bool // in the server's inbox (ReceiveAll)
 
 	closeOnce sync.Once
 	done      chan struct{} // closed when the peer ends
@@ -129,6 +130,8 @@ func (ps *peerSink) Received(n int) {
 	p.srv.packetsIn.Add(1)
 	p.srv.bytesIn.Add(uint64(n))
 }
+
+func (ps *peerSink) Queued() { ps.srv.inbox.queued((*Peer)(ps)) }
 
 func (ps *peerSink) Dropped() { ps.srv.dropped.Add(1) }
 

@@ -70,6 +70,7 @@ type Server struct {
 	slotFreed  bool
 
 	events *events
+	inbox  inbox // peers with packets waiting, for ReceiveAll
 
 	writers    atomic.Pointer[link.Writers] // nil while stopped
 	nextWriter atomic.Uint32

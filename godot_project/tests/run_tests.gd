@@ -51,6 +51,7 @@ func _run() -> void:
 	begin("oversize packet keeps the connection"); await test_oversize(); end()
 	begin("50 clients"); await test_fifty_clients(); end()
 	begin("broadcast with exclude"); await test_broadcast(); end()
+	begin("receive_all: listen and take_connection(udp_peer) modes"); await test_receive_all(); end()
 	begin("idle timeout"); await test_idle_timeout(); end()
 	begin("disconnect_from_peer"); await test_disconnect_from_peer(); end()
 	begin("handshake_failed signal"); await test_handshake_failed(); end()
@@ -390,6 +391,83 @@ func test_broadcast() -> void:
 		by_port[g.size()] = by_port.get(g.size(), 0) + 1
 	check(by_port.get(2, 0) == 2 and by_port.get(1, 0) == 1, "two clients got 2 packets, the excluded one got 1: %s" % by_port)
 	s.stop()
+
+
+# The bulk path: every packet of every peer once, each peer's in order, the
+# cap honoured, the pairs' peers the objects the game took; in UDPServer
+# mode receive_all also moves the handshakes along (no per-peer poll()).
+func test_receive_all() -> void:
+	var s := rsa_server()
+	var clients: Array = []
+	for i in 5:
+		clients.append(new_client(s.get_local_port()))
+	check(await wait_until(all_connected(clients), s, clients), "5 clients connected")
+	var taken: Dictionary = {}
+	await wait_until(func() -> bool:
+		var p := s.take_connection()
+		while p:
+			taken[p] = true
+			p = s.take_connection()
+		return taken.size() == 5, s, clients)
+	for k in 4:
+		for i in clients.size():
+			clients[i].put_packet(("%d:%d" % [i, k]).to_utf8_buffer())
+	var got: Dictionary = {}  # client index -> packets in arrival order
+	var st := {"n": 0, "first": -1, "foreign": 0, "bad": 0}
+	check(await wait_until(func() -> bool:
+		var pairs := s.receive_all(3 if st.first < 0 else 0)
+		if st.first < 0 and not pairs.is_empty():
+			st.first = pairs.size()
+		for pair in pairs:
+			if not (pair is Array and pair.size() == 2 and pair[0] is GoDTLSPeer and pair[1] is PackedByteArray):
+				st.bad += 1
+				continue
+			if not taken.has(pair[0]):
+				st.foreign += 1
+			var text: String = pair[1].get_string_from_utf8()
+			var i := int(text.split(":")[0])
+			got[i] = got.get(i, []) + [text]
+			st.n += 1
+			pair[0].put_packet(pair[1])
+		return st.n >= 20, s, clients), "receive_all returned all 20 packets (got %d)" % st.n)
+	check(st.first == 3, "receive_all(3) returned 3 pairs (got %d)" % st.first)
+	check(st.bad == 0 and st.foreign == 0, "every pair is [the taken GoDTLSPeer, PackedByteArray] (bad %d, other objects %d)" % [st.bad, st.foreign])
+	var in_order := got.size() == 5
+	for i in got:
+		in_order = in_order and got[i] == ["%d:0" % i, "%d:1" % i, "%d:2" % i, "%d:3" % i]
+	check(in_order, "each client's packets once and in order: %s" % got)
+	check(s.receive_all().is_empty(), "nothing handed over twice")
+	var echoes := {"n": 0}
+	check(await wait_until(func() -> bool:
+		for c in clients:
+			while c.get_available_packet_count() > 0:
+				c.get_packet()
+				echoes.n += 1
+		return echoes.n >= 20, s, clients), "the clients got the 20 echoes sent through the pairs' peers (%d)" % echoes.n)
+	check(s.receive_all(-1).is_empty(), "receive_all(-1) is refused with an empty Array")
+	s.stop()
+
+	# UDPServer mode: no per-peer poll(), only UDPServer.poll() and receive_all().
+	var udp_server := UDPServer.new()
+	udp_server.listen(0, "127.0.0.1")
+	var g := GoDTLSServer.new()
+	g.setup(TLSOptions.server(rsa_key, rsa_cert))
+	var ucl: Array = [new_client(udp_server.get_local_port()), new_client(udp_server.get_local_port())]
+	var held: Array = []
+	var ust := {"n": 0}
+	check(await wait_until(func() -> bool:
+		udp_server.poll()
+		while udp_server.is_connection_available():
+			held.append(g.take_connection(udp_server.take_connection()))
+		for pair in g.receive_all():
+			ust.n += 1
+			pair[0].put_packet(pair[1])
+		for c in ucl:
+			if c.get_status() == PacketPeerDTLS.STATUS_CONNECTED and c.get_available_packet_count() == 0 and ust.n < 2:
+				c.put_packet("hi".to_utf8_buffer())
+		return ust.n >= 2, null, ucl), "UDPServer mode: handshakes and packets moved by receive_all alone (%d packets)" % ust.n)
+	g.stop()
+	udp_server.stop()
 
 
 func test_idle_timeout() -> void:
