@@ -268,7 +268,7 @@ func TestCookieHelloWithStrayBytesCannotHoldTheCryptoSlots(t *testing.T) {
 	dst, _ := net.ResolveUDPAddr("udp", serverAddr(s))
 	// Attackers that own their addresses: they echo the real cookie, with 3
 	// stray bytes inside the record, as many as there are slots and more.
-	for i := 0; i < cap(s.cryptoSlots)+1; i++ {
+	for i := 0; i < s.cryptoSlots.n+1; i++ {
 		sock := listenOn(t, "127.0.0.1:0")
 		h := withRandom(hello, byte(0x40+i))
 		bad := withCookie(h, cookieFor(t, sock, s, h))
@@ -282,7 +282,7 @@ func TestCookieHelloWithStrayBytesCannotHoldTheCryptoSlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	t.Logf("genuine client after %d stray-byte cookie hellos: %d ClientHellos", cap(s.cryptoSlots)+1, hellos)
+	t.Logf("genuine client after %d stray-byte cookie hellos: %d ClientHellos", s.cryptoSlots.n+1, hellos)
 	if hellos != 2 {
 		t.Fatalf("the genuine client needed %d ClientHellos: a slot was held", hellos)
 	}

@@ -84,11 +84,8 @@ type Server struct {
 
 	loggers logging.LoggerFactory
 
-	// cryptoSlots bounds handshakes computing their signed server flight at
-	// once to GOMAXPROCS-1. Every call from Godot into Go needs a free Go
-	// processor; with all of them busy signing (RSA-4096: ~8 ms each) the
-	// game's thread would wait for the scheduler instead of doing no work.
-	cryptoSlots chan struct{}
+	// cryptoSlots bounds the handshakes computing at once (cryptoslots.go).
+	cryptoSlots *cryptoSlots
 }
 
 // New returns a server with the given limits (see Config.Validate; invalid
@@ -101,7 +98,7 @@ func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	return &Server{
 		cfg:         cfg,
-		cryptoSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1)),
+		cryptoSlots: newCryptoSlots(max(1, min(runtime.GOMAXPROCS(0), runtime.NumCPU())-1)),
 		readySig:    make(chan struct{}, 1),
 		events:      newEvents(cfg.EventQueue),
 		loggers:     link.Quiet,

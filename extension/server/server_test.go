@@ -553,12 +553,12 @@ func TestHeldCryptoSlotsDoNotStallHandshakes(t *testing.T) {
 	defer checkRoutines(t)()
 	s, _ := startServer(t, suites.ECDSAKey, Config{HandshakeTimeout: 5 * time.Second})
 	defer s.Stop()
-	for i := 0; i < cap(s.cryptoSlots); i++ {
-		s.cryptoSlots <- struct{}{}
+	for i := 0; i < s.cryptoSlots.n; i++ {
+		s.cryptoSlots.acquire(true, nil, nil, nil)
 	}
 	c := dial(t, s, clientConfig(suites.ECDSAKey))
 	c.Close()
-	for i := 0; i < cap(s.cryptoSlots); i++ {
-		<-s.cryptoSlots
+	for i := 0; i < s.cryptoSlots.n; i++ {
+		s.cryptoSlots.release()
 	}
 }

@@ -88,12 +88,18 @@ type session struct {
 	// it already counted (evicted, replaced, server stopping): no event.
 	quiet atomic.Bool
 
-	// The crypto slot (see Server.cryptoSlots): taken when pion reads the
-	// verified ClientHello, given back when pion writes its next flight, when
-	// the session closes, or at the latest after cryptoSlotHold, so that a
-	// datagram pion answers with nothing can never keep it.
+	// The crypto slot (cryptoslots.go): taken before pion reads a datagram
+	// it answers with computation: the first cookieless ClientHello (a key
+	// pair, then the HelloVerifyRequest), the verified ClientHello (its key
+	// share and signature) and the client's key exchange flight (the shared
+	// secret, the keys, Finished); given back when pion writes its next
+	// flight, when the session closes, or at the latest after the hold time
+	// of its kind, so that a datagram pion answers with nothing can never
+	// keep it.
 	holdsCryptoSlot atomic.Bool
+	usedHelloSlot   atomic.Bool
 	usedCryptoSlot  atomic.Bool
+	usedKeySlot     atomic.Bool
 
 	mu           sync.Mutex
 	readDeadline time.Time
@@ -183,12 +189,8 @@ func (c *session) Read(b []byte) (n int, err error) {
 		}
 		if p, ok := c.in.Pop(); ok {
 			stopTimer(timer)
-			if c.phaseNow() == phaseVerified && !c.usedCryptoSlot.Load() && wire.Classify(p).HasCookie {
-				// pion signs its next flight as soon as it reads this; wait
-				// for a crypto slot first (only pion's goroutine waits).
-				if !c.acquireCryptoSlot(changed) {
-					return 0, errSessionClosed
-				}
+			if need, verified := c.needsCryptoSlot(p); need && !c.acquireCryptoSlot(changed, verified) {
+				return 0, errSessionClosed
 			}
 			return copy(b, p), nil
 		}
@@ -205,6 +207,38 @@ func (c *session) Read(b []byte) (n int, err error) {
 			stopTimer(timer)
 		}
 	}
+}
+
+// needsCryptoSlot reports whether pion's answer to datagram p is one of
+// the handshake's expensive steps, for which it first waits for a crypto
+// slot (only pion's goroutine waits), and whether the session is verified
+// (its waits go first): the first ClientHello, the verified ClientHello,
+// and the client's first epoch-0 handshake datagram after that (its key
+// exchange flight; a retransmitted ClientHello is not one).
+func (c *session) needsCryptoSlot(p []byte) (need, verified bool) {
+	switch c.phaseNow() {
+	case phaseVerified:
+	case phaseEstablished:
+		return false, false
+	default:
+		if c.usedHelloSlot.Load() || wire.Classify(p).Kind != wire.ClientHello {
+			return false, false
+		}
+		c.usedHelloSlot.Store(true)
+		return true, false
+	}
+	if !c.usedCryptoSlot.Load() {
+		return wire.Classify(p).HasCookie, true
+	}
+	if c.usedKeySlot.Load() {
+		return false, false
+	}
+	info := wire.Classify(p)
+	if info.Kind == wire.Record && info.ContentType == wire.ContentHandshake && info.Epoch == 0 {
+		c.usedKeySlot.Store(true)
+		return true, true
+	}
+	return false, false
 }
 
 func stopTimer(t *time.Timer) {
@@ -228,10 +262,9 @@ func (c *session) Write(b []byte) (n int, err error) {
 			cp := append([]byte(nil), ck...)
 			c.cookie.Store(&cp)
 		}
-	} else {
-		// The first flight after the cookie carries the signature: it is done.
-		c.releaseCryptoSlot()
 	}
+	// pion writes once it has computed its answer: the slot's work is done.
+	c.releaseCryptoSlot()
 	if c.muted.Load() {
 		return len(b), nil
 	}
@@ -246,38 +279,43 @@ func (c *session) Write(b []byte) (n int, err error) {
 
 // cryptoSlotWait bounds the wait for a slot, and cryptoSlotHold how long a
 // slot may be held: a slot only smooths the load, it must never stall a
-// handshake. RSA-4096 signing takes ~8 ms on this project's machines.
+// handshake. RSA-4096 signing takes ~8 ms on this project's machines; an
+// unverified session's key pair well under 1 ms, so it holds a slot for
+// at most helloSlotHold (a datagram pion answers with nothing must not
+// keep a slot from genuine clients for long). Under a flood an unverified
+// session is evicted long before it would give up waiting.
 const (
 	cryptoSlotWait = time.Second
 	cryptoSlotHold = 250 * time.Millisecond
+	helloSlotHold  = 20 * time.Millisecond
 )
 
 // acquireCryptoSlot waits for one of the server's crypto slots. It gives up
 // waiting (and goes on without a slot) after cryptoSlotWait or when pion
 // moves the read deadline, and reports false only when the session closed.
-func (c *session) acquireCryptoSlot(deadlineChanged <-chan struct{}) bool {
-	c.usedCryptoSlot.Store(true)
+func (c *session) acquireCryptoSlot(deadlineChanged <-chan struct{}, verified bool) bool {
+	if verified {
+		c.usedCryptoSlot.Store(true)
+	}
 	t := time.NewTimer(cryptoSlotWait)
 	defer t.Stop()
-	select {
-	case c.srv.cryptoSlots <- struct{}{}:
+	if c.srv.cryptoSlots.acquire(verified, c.closed, t.C, deadlineChanged) {
 		c.holdsCryptoSlot.Store(true)
+		hold := cryptoSlotHold
+		if !verified {
+			hold = helloSlotHold
+		}
 		c.mu.Lock()
-		c.slotTimer = time.AfterFunc(cryptoSlotHold, c.releaseCryptoSlot)
+		c.slotTimer = time.AfterFunc(hold, c.releaseCryptoSlot)
 		c.mu.Unlock()
 		return true
-	case <-c.closed:
-		return false
-	case <-deadlineChanged:
-		return true
-	case <-t.C:
-		return true
 	}
+	return !c.isClosed()
 }
 
 func (c *session) releaseCryptoSlot() {
 	if c.holdsCryptoSlot.CompareAndSwap(true, false) {
-		<-c.srv.cryptoSlots
+		c.srv.cryptoSlots.release()
 		c.mu.Lock()
 		stopTimer(c.slotTimer)
 		c.slotTimer = nil
