@@ -17,16 +17,23 @@ func (u udpPeer) available() int {
 	return int(n)
 }
 
-// next pops one datagram with its source address.
-func (u udpPeer) next() ([]byte, string, int) {
+// next pops one datagram.
+func (u udpPeer) next() []byte {
 	pkt := makePackedBytes(nil)
 	bindGetPacket.ptrcall(u.obj, nil, 0, pkt.ptr())
 	b := pkt.bytes()
 	pkt.destroy()
+	return b
+}
+
+// source is the address the last datagram came from. Only attach needs it:
+// every datagram of a connected PacketPeerUDP comes from the same address,
+// and building the address String per datagram cost the poll loop.
+func (u udpPeer) source() (string, int) {
 	ip := callString(bindUDPPacketIP, u.obj, nil, 0)
 	var port int64
 	bindUDPPacketPort.ptrcall(u.obj, nil, 0, unsafe.Pointer(&port))
-	return b, ip, int(port)
+	return ip, int(port)
 }
 
 // send queues one datagram; the result is the Error put_packet returned.

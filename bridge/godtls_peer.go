@@ -99,8 +99,7 @@ func (gp *gdPeer) poll(args) result {
 		return nil
 	}
 	for n := gp.udp.available(); n > 0; n-- {
-		b, _, _ := gp.udp.next()
-		gp.p.Feed(b)
+		gp.p.Feed(gp.udp.next())
 	}
 	gp.flush()
 	return nil

@@ -331,12 +331,10 @@ func (s *gdServer) attach(obj unsafe.Pointer) result {
 	// UDPServer.poll() already queued the first datagram (the ClientHello):
 	// it carries the remote address.
 	var first [][]byte
-	ip, port := "", 0
 	for u.available() > 0 && len(first) < 64 {
-		b, pip, pport := u.next()
-		first = append(first, b)
-		ip, port = pip, pport
+		first = append(first, u.next())
 	}
+	ip, port := u.source()
 	addr, _ := netip.ParseAddr(ip)
 	p, err := s.srv.Attach(netip.AddrPortFrom(addr.Unmap(), uint16(port)))
 	switch {

@@ -46,6 +46,7 @@ func goInitialize(level C.uint32_t) {
 			pushError("GoDTLS initialize", "PackedByteArray builtins not found; the classes are not registered")
 			return
 		}
+		startProfiling()
 		initNames()
 		bindEngineMethods()
 		registerClasses()
@@ -61,6 +62,7 @@ func goDeinitialize(level C.uint32_t) {
 		shutdownAll()
 		unregisterClasses()
 		freeNames()
+		stopProfiling()
 	}
 }
 
