@@ -2,10 +2,12 @@
 # command-line arguments after "--":
 #   mode=builtin  Godot's UDPServer + DTLSServer (the documented loop)
 #   mode=go_udp   UDPServer + GoDTLSServer.take_connection(udp_peer)
-#   mode=go_listen GoDTLSServer.listen()
+#   mode=go_listen GoDTLSServer.listen(), peer by peer
+#   mode=go_listen_bulk GoDTLSServer.listen(), GoDTLSServer.receive_all()
+#   mode=go_udp_bulk UDPServer + take_connection(udp_peer), receive_all()
 #   key=rsa4096|ecdsa  fps=60|0  seconds=N  out=/path/result.json
 # It records the duration of every frame, peers connected over time, packets
-# echoed and the process memory, prints "BENCH READY <port>" once listening,
+# echoed, the process CPU time (every 100 ms) and the process memory, prints "BENCH READY <port>" once listening,
 # and writes JSON when the time is up.
 extends SceneTree
 
@@ -28,6 +30,13 @@ var rss_peak_kib := 0
 var peak_peers := 0
 var rss_at_peak_kib := 0
 var seconds := 10.0
+# every 100 ms, and whenever a peer joined: [ms since start, process CPU
+# ms (all threads), echoed, connected, joined]
+var samples: Array = []
+var last_sample_usec := 0
+var sampled_joined := 0
+var joined := 0 # peers that finished their handshake, over the whole run
+var handshaking: Array = [] # UDPServer modes: taken, not connected yet
 
 
 func _initialize() -> void:
@@ -51,7 +60,7 @@ func _initialize() -> void:
 		cert = crypto.generate_self_signed_certificate(key, "CN=localhost,O=GoDTLS bench,C=US")
 	var port := 0
 	match mode:
-		"builtin", "go_udp":
+		"builtin", "go_udp", "go_udp_bulk":
 			udp_server = UDPServer.new()
 			udp_server.max_pending_connections = int(args.get("pending", "16"))
 			udp_server.listen(0, "127.0.0.1")
@@ -75,6 +84,8 @@ func _initialize() -> void:
 	print("BENCH READY %d" % port)
 	started_usec = Time.get_ticks_usec()
 	last_frame_usec = started_usec
+	last_sample_usec = started_usec
+	samples.append([0.0, cpu_ms(), 0, 0, 0])
 
 
 func _process(_delta: float) -> bool:
@@ -87,24 +98,63 @@ func _process(_delta: float) -> bool:
 				var udp: PacketPeerUDP = udp_server.take_connection()
 				var p = dtls_builtin.take_connection(udp) if mode == "builtin" else go_server.take_connection(udp)
 				if p.get_status() == PacketPeerDTLS.STATUS_HANDSHAKING:
-					peers.append(p)
-			var live: Array = []
-			for p in peers:
+					handshaking.append(p)
+			# a game drops peers that failed or left (a flood leaves many)
+			var still: Array = []
+			for p in handshaking:
 				p.poll()
 				var st: int = p.get_status()
 				if st == PacketPeerDTLS.STATUS_CONNECTED:
+					peers.append(p)
+					joined += 1
+				elif st == PacketPeerDTLS.STATUS_HANDSHAKING:
+					still.append(p)
+			handshaking = still
+			var live: Array = []
+			for p in peers:
+				p.poll()
+				if p.get_status() == PacketPeerDTLS.STATUS_CONNECTED:
 					n_connected += 1
 					while p.get_available_packet_count() > 0:
 						p.put_packet(p.get_packet())
 						echoed += 1
-				if st == PacketPeerDTLS.STATUS_CONNECTED or st == PacketPeerDTLS.STATUS_HANDSHAKING:
 					live.append(p)
-			peers = live # a game drops peers that failed or left (a flood leaves many)
+			peers = live
+		"go_udp_bulk":
+			# receive_all() does every attached peer's poll(): the script
+			# only takes connections and echoes.
+			udp_server.poll()
+			while udp_server.is_connection_available():
+				var p: GoDTLSPeer = go_server.take_connection(udp_server.take_connection())
+				if p:
+					peers.append(p)
+			for pair in go_server.receive_all():
+				pair[0].put_packet(pair[1])
+				echoed += 1
+			if frames.size() % 30 == 0:
+				joined = go_server.get_stats().handshakes_ok
+				var live: Array = []
+				for p in peers: # a game drops peers that failed or left
+					var st: int = p.get_status()
+					if st == PacketPeerDTLS.STATUS_CONNECTED or st == PacketPeerDTLS.STATUS_HANDSHAKING:
+						live.append(p)
+				peers = live
+		"go_listen_bulk":
+			go_server.poll()
+			var p := go_server.take_connection()
+			while p:
+				peers.append(p)
+				joined += 1
+				p = go_server.take_connection()
+			for pair in go_server.receive_all():
+				pair[0].put_packet(pair[1])
+				echoed += 1
 		_:
 			go_server.poll()
 			var p := go_server.take_connection()
 			while p:
 				peers.append(p)
+				joined += 1
 				p = go_server.take_connection()
 			for q in peers:
 				if q.get_status() == PacketPeerDTLS.STATUS_CONNECTED:
@@ -113,11 +163,19 @@ func _process(_delta: float) -> bool:
 						q.put_packet(q.get_packet())
 						echoed += 1
 	var t1 := Time.get_ticks_usec()
+	if mode.ends_with("_bulk"): # outside the work window: the bench's own bookkeeping
+		n_connected = go_server.get_stats().peers if frames.size() % 30 == 0 else last_connected()
 	work.append((t1 - t0) / 1000.0)
 	frames.append((t1 - last_frame_usec) / 1000.0)
 	last_frame_usec = t1
 	frame_at.append((t1 - started_usec) / 1000.0)
 	connected_at.append(n_connected)
+	# also whenever a peer joined: the joins of a storm are over within a
+	# sample period
+	if t1 - last_sample_usec >= 100000 or joined > sampled_joined:
+		last_sample_usec = t1
+		sampled_joined = joined
+		samples.append([(t1 - started_usec) / 1000.0, cpu_ms(), echoed, n_connected, joined])
 	if frames.size() % 30 == 0:
 		var rss := rss_kib()
 		rss_peak_kib = max(rss_peak_kib, rss)
@@ -141,6 +199,7 @@ func finish(n_connected: int) -> void:
 		"peak_peers": peak_peers, "rss_at_peak_kib": rss_at_peak_kib,
 		"godot": Engine.get_version_info().string,
 		"server_stats": go_server.get_stats() if go_server else {},
+		"samples": samples,
 	}
 	var f := FileAccess.open(args.get("out", "user://bench.json"), FileAccess.WRITE)
 	f.store_string(JSON.stringify(out))
@@ -148,6 +207,25 @@ func finish(n_connected: int) -> void:
 	if go_server:
 		go_server.stop()
 	print("BENCH DONE")
+
+
+# The bulk modes count connected peers from the server's stats every 30
+# frames (a game using receive_all() has no per-peer loop to count them in);
+# this is the count of the last frame.
+func last_connected() -> int:
+	return connected_at[connected_at.size() - 1] if connected_at.size() > 0 else 0
+
+
+# User + system CPU time of every thread of this process, in ms (from
+# /proc/self/stat, 10 ms ticks): the goroutines' work counts too.
+func cpu_ms() -> float:
+	var f := FileAccess.open("/proc/self/stat", FileAccess.READ)
+	if f == null:
+		return 0.0
+	var line := f.get_line()
+	# the command name (field 2) is in parentheses and may hold spaces
+	var fields := line.substr(line.rfind(")") + 2).split(" ")
+	return (int(fields[11]) + int(fields[12])) * 10.0
 
 
 # /proc files report a size of 0, so read line by line, not by length.

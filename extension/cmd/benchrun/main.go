@@ -35,24 +35,33 @@ import (
 )
 
 var (
-	godot   = flag.String("godot", os.Getenv("GODOT"), "Godot 4 binary")
-	project = flag.String("project", "godot_project", "Godot project with bench/bench_server.gd")
-	loadgen = flag.String("loadgen", "", "loadgen binary")
-	outDir  = flag.String("out", "docs", "where to write benchmarks.md and join_storm.svg")
-	runs    = flag.Int("runs", 3, "runs per scenario")
-	quick   = flag.Bool("quick", false, "smaller scenarios (a smoke test of the harness)")
-	only    = flag.String("only", "", "run only the scenarios whose name starts with this")
-	mp      = flag.Bool("multiplayer", false, "run the multiplayer benchmark instead (writes benchmarks-multiplayer.md, multiplayer.svg)")
-	relay   = flag.String("relay", "", "lossyrelay binary (-multiplayer)")
+	godot    = flag.String("godot", os.Getenv("GODOT"), "Godot 4 binary")
+	project  = flag.String("project", "godot_project", "Godot project with bench/bench_server.gd")
+	loadgen  = flag.String("loadgen", "", "loadgen binary")
+	outDir   = flag.String("out", "docs", "where to write benchmarks.md and join_storm.svg")
+	runs     = flag.Int("runs", 3, "runs per scenario")
+	quick    = flag.Bool("quick", false, "smaller scenarios (a smoke test of the harness)")
+	only     = flag.String("only", "", "run only the scenarios whose name starts with this")
+	onlyMode = flag.String("modes", "", "run only these servers (comma-separated: builtin,go_udp,go_udp_bulk,go_listen,go_listen_bulk)")
+	mp       = flag.Bool("multiplayer", false, "run the multiplayer benchmark instead (writes benchmarks-multiplayer.md, multiplayer.svg)")
+	relay    = flag.String("relay", "", "lossyrelay binary (-multiplayer)")
 )
 
-var modes = []string{"builtin", "go_udp", "go_listen"}
+// modes are the three servers the join storms compare; the receive path
+// scenarios add the bulk variants (receive_all() instead of a loop over
+// every peer) of both GoDTLSServer modes.
+var (
+	modes     = []string{"builtin", "go_udp", "go_listen"}
+	bulkModes = []string{"builtin", "go_udp", "go_udp_bulk", "go_listen", "go_listen_bulk"}
+)
 
 var modeName = map[string]string{
-	"builtin":   "DTLSServer (built-in)",
-	"go_udp":    "GoDTLSServer take_connection(udp)",
-	"go_listen": "GoDTLSServer listen()",
-	"raw_pion":  "raw pion v2",
+	"builtin":        "DTLSServer (built-in)",
+	"go_udp":         "GoDTLSServer take_connection(udp)",
+	"go_udp_bulk":    "GoDTLSServer take_connection(udp) + receive_all()",
+	"go_listen":      "GoDTLSServer listen()",
+	"go_listen_bulk": "GoDTLSServer listen() + receive_all()",
+	"raw_pion":       "raw pion v2",
 }
 
 // godotResult is what bench_server.gd writes.
@@ -70,6 +79,8 @@ type godotResult struct {
 	PeakPeers int       `json:"peak_peers"`
 	RSSAtPeak int       `json:"rss_at_peak_kib"`
 	Godot     string    `json:"godot"`
+	// Samples (see cpu.go).
+	Samples [][5]float64 `json:"samples"`
 }
 
 type loadResult struct {
@@ -92,6 +103,8 @@ type scenario struct {
 	seconds  float64
 	loadArgs []string
 	modes    []string
+	// godotArgs are more bench_server.gd arguments (key=value).
+	godotArgs []string
 }
 
 func main() {
@@ -114,27 +127,32 @@ func main() {
 	}
 	n, echoClients, memPeers, scalePeers, floodClients, floodRate := 100, 50, 1000, 2000, 20, 10000
 	echoSecs := "10s"
+	sweepCounts := []int{250, 500, 1000, 2000, 3000, 4000, 6000, 8000}
 	if *quick {
 		n, echoClients, memPeers, scalePeers, floodClients, floodRate, echoSecs = 20, 10, 50, 100, 10, 2000, "3s"
+		sweepCounts = []int{50, 100}
 	}
 	scen := []scenario{
 		{name: "join storm RSA-4096", key: "rsa4096", fps: 60, seconds: 20, loadArgs: []string{"-clients", itoa(n)}, modes: modes},
 		{name: "join storm ECDSA P-256", key: "ecdsa", fps: 60, seconds: 15, loadArgs: []string{"-clients", itoa(n)}, modes: modes},
 		{name: fmt.Sprintf("join storm ECDSA P-256 under a %d/s spoofed flood", floodRate), key: "ecdsa", fps: 60, seconds: 20, loadArgs: []string{"-clients", itoa(floodClients), "-flood-rate", itoa(floodRate), "-flood-sources", "2048"}, modes: modes},
-		{name: "echo 8 x 1 KiB in flight", key: "ecdsa", fps: 0, seconds: 25, loadArgs: []string{"-clients", itoa(echoClients), "-echo", echoSecs, "-size", "1024", "-inflight", "8"}, modes: modes},
+		{name: "echo 8 x 1 KiB in flight", key: "ecdsa", fps: 0, seconds: 25, loadArgs: []string{"-clients", itoa(echoClients), "-echo", echoSecs, "-size", "1024", "-inflight", "8"}, modes: bulkModes},
 		{name: "idle peers memory", key: "ecdsa", fps: 60, seconds: 45, loadArgs: []string{"-clients", itoa(memPeers), "-join-rate", "200", "-hold", "10s"}, modes: modes},
-		{name: "scale 10 pkt/s per peer", key: "ecdsa", fps: 0, seconds: 45, loadArgs: []string{"-clients", itoa(scalePeers), "-join-rate", "400", "-echo", "10s", "-rate", "10", "-size", "64"}, modes: []string{"go_listen", "go_udp"}},
+		{name: "scale 10 pkt/s per peer", key: "ecdsa", fps: 0, seconds: 45, loadArgs: []string{"-clients", itoa(scalePeers), "-join-rate", "400", "-echo", "10s", "-rate", "10", "-size", "64"}, modes: []string{"go_listen", "go_listen_bulk", "go_udp", "go_udp_bulk"}, godotArgs: []string{"pending=" + itoa(scalePeers)}},
 	}
 	var sections []string
 	var stormRuns = map[string]godotResult{}
 	for _, sc := range scen {
-		if !strings.HasPrefix(sc.name, *only) {
+		if !scenarioWanted(sc.name) {
 			continue
 		}
 		res := map[string][]godotResult{}
 		loads := map[string][]loadResult{}
 		for r := 0; r < *runs; r++ {
 			for _, m := range sc.modes {
+				if !modeWanted(m) {
+					continue
+				}
 				g, l, err := runOne(sc, m, r)
 				if err != nil {
 					log.Printf("%s / %s run %d: %v", sc.name, m, r, err)
@@ -157,8 +175,15 @@ func main() {
 		}
 		sections = append(sections, table(sc, res, loads))
 	}
+	if scenarioWanted(scaleSweepName) {
+		sec, svg := scaleSweep(sweepCounts)
+		sections = append(sections, sec)
+		if err := os.WriteFile(filepath.Join(*outDir, "scale.svg"), []byte(svg), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
 	for _, cs := range []struct{ name, key string }{{"client join storm RSA-4096", "rsa4096"}, {"client join storm ECDSA P-256", "ecdsa"}} {
-		if strings.HasPrefix(cs.name, *only) {
+		if scenarioWanted(cs.name) {
 			sections = append(sections, clientTable(cs.name, cs.key, n))
 		}
 	}
@@ -171,7 +196,7 @@ func main() {
 	md := "# Benchmarks: GoDTLSServer vs Godot's DTLSServer, GoDTLSClient vs PacketPeerDTLS\n\n" +
 		fmt.Sprintf("Generated by `./build.sh bench` (`extension/cmd/benchrun`) on %s, %s, %d runs per scenario; medians with [min–max] across runs. The load generator (`extension/cmd/loadgen`) runs in its own process on loopback. Ratios are to DTLSServer in the same run set.\n\n", host, time.Now().UTC().Format("2006-01-02"), *runs) +
 		"The multiplayer transport (GoDTLSMultiplayerPeer vs ENetMultiplayerPeer with DTLS) has its own page: [benchmarks-multiplayer.md](benchmarks-multiplayer.md).\n\n" +
-		"![frame time during the RSA-4096 join storm](join_storm.svg)\n\n" + strings.Join(sections, "\n")
+		"![frame time during the RSA-4096 join storm](join_storm.svg)\n\n" + strings.Join(sections, "\n") + cpuNote
 	if err := os.WriteFile(filepath.Join(*outDir, "benchmarks.md"), []byte(md), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -179,6 +204,17 @@ func main() {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func scenarioWanted(name string) bool {
+	if exact, ok := strings.CutSuffix(*only, "$"); ok {
+		return name == exact
+	}
+	return strings.HasPrefix(name, *only)
+}
+
+func modeWanted(m string) bool {
+	return *onlyMode == "" || strings.Contains(","+*onlyMode+",", ","+m+",")
+}
 
 // runOne starts Godot with the bench scene, waits for it to listen, runs the
 // load generator against it and collects both reports.
@@ -189,8 +225,8 @@ func runOne(sc scenario, mode string, run int) (godotResult, loadResult, error) 
 	defer os.Remove(out)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(sc.seconds+120)*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, *godot, "--headless", "--path", *project, "-s", "res://bench/bench_server.gd", "--",
-		"mode="+mode, "key="+sc.key, "fps="+itoa(sc.fps), fmt.Sprintf("seconds=%g", sc.seconds), "out="+out)
+	cmd := exec.CommandContext(ctx, *godot, append([]string{"--headless", "--path", *project, "-s", "res://bench/bench_server.gd", "--",
+		"mode=" + mode, "key=" + sc.key, "fps=" + itoa(sc.fps), fmt.Sprintf("seconds=%g", sc.seconds), "out=" + out}, sc.godotArgs...)...)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

@@ -54,7 +54,7 @@ func runMultiplayer(relay string) {
 	}
 	results := map[string]map[string][]mpResult{}
 	for _, c := range cases {
-		if !strings.HasPrefix(c.name, *only) {
+		if !scenarioWanted(c.name) {
 			continue
 		}
 		results[c.name] = map[string][]mpResult{}
