@@ -42,6 +42,7 @@ var (
 	bindUDPPacketIP       = &methodBind{class: "PacketPeerUDP", method: "get_packet_ip", hash: 201670096}
 	bindUDPPacketPort     = &methodBind{class: "PacketPeerUDP", method: "get_packet_port", hash: 3905245786}
 	bindUDPIsConnected    = &methodBind{class: "PacketPeerUDP", method: "is_socket_connected", hash: 36873697}
+	bindUDPLocalPort      = &methodBind{class: "PacketPeerUDP", method: "get_local_port", hash: 3905245786}
 )
 
 var engineBinds = []*methodBind{
@@ -49,6 +50,7 @@ var engineBinds = []*methodBind{
 	bindTLSIsUnsafe, bindTLSTrustedChain, bindTLSNameOverride, bindCertLoadString,
 	bindReference, bindUnreference, bindEmitSignal, bindIsClass,
 	bindGetPacket, bindPutPacket, bindAvailable, bindUDPPacketIP, bindUDPPacketPort, bindUDPIsConnected,
+	bindUDPLocalPort,
 }
 
 // bindEngineMethods resolves every bind; a missing one is reported by name

@@ -36,6 +36,13 @@ func (u udpPeer) source() (string, int) {
 	return ip, int(port)
 }
 
+// localPort is the port of the UDPServer socket the peer shares.
+func (u udpPeer) localPort() int {
+	var port int64
+	bindUDPLocalPort.ptrcall(u.obj, nil, 0, unsafe.Pointer(&port))
+	return int(port)
+}
+
 // send queues one datagram; the result is the Error put_packet returned.
 func (u udpPeer) send(b []byte) gdError {
 	var a slots

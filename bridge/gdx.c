@@ -255,7 +255,7 @@ void gdx_string_name_new(gdx_ptr r_name, const char *latin1) {
 }
 
 typedef void (*builtin_method)(gdx_ptr base, const gdx_cptr *args, gdx_ptr r_ret, int argc);
-static builtin_method pba_size, pba_resize;
+static builtin_method pba_size, pba_resize, array_append;
 
 // Builtin method hashes from the 4.x API (stable since 4.1).
 int gdx_cache_builtins(void) {
@@ -266,7 +266,10 @@ int gdx_cache_builtins(void) {
 	gdx_string_name_new(sn, "resize");
 	pba_resize = (builtin_method)gdx.variant_get_ptr_builtin_method(GDX_PACKED_BYTE_ARRAY, sn, 848867239);
 	gdx_destroy(GDX_STRING_NAME, sn);
-	return pba_size != NULL && pba_resize != NULL;
+	gdx_string_name_new(sn, "append");
+	array_append = (builtin_method)gdx.variant_get_ptr_builtin_method(GDX_ARRAY, sn, 3316032543);
+	gdx_destroy(GDX_STRING_NAME, sn);
+	return pba_size != NULL && pba_resize != NULL && array_append != NULL;
 }
 
 // gdx_engine_variant_size measures the engine's Variant: it writes the
@@ -306,6 +309,40 @@ void gdx_pba_new(gdx_ptr r_pba, const uint8_t *data, gdx_int len) {
 	if (dst != NULL) {
 		memcpy(dst, data, (size_t)len);
 	}
+}
+
+// Array values (a pointer to the shared array) for the bulk receive path.
+#define GDX_ARRAY_SIZE 8
+
+void gdx_array_ref(gdx_ptr r_array, gdx_cptr array_variant) {
+	gdx_variant_to(GDX_ARRAY, r_array, (gdx_ptr)array_variant);
+}
+
+void gdx_array_unref(gdx_ptr array) {
+	gdx_destroy(GDX_ARRAY, array);
+}
+
+// gdx_append_pair appends [value, PackedByteArray(data)] to array (an
+// Array value from gdx_array_ref): one call from Go per packet, and
+// Array.append through its builtin pointer rather than a call by name.
+void gdx_append_pair(gdx_ptr array, gdx_cptr value, const uint8_t *data, gdx_int len) {
+	uint8_t pair[GDX_ARRAY_SIZE], pba[GDX_PACKED_ARRAY_SIZE];
+	uint8_t v[GDX_VARIANT_SIZE], pv[GDX_VARIANT_SIZE];
+	void (*ctor)(gdx_ptr, const gdx_cptr *) = gdx.variant_get_ptr_constructor(GDX_ARRAY, 0);
+	ctor(pair, NULL);
+	gdx_cptr args[1] = { value };
+	array_append(pair, args, NULL, 1);
+	gdx_pba_new(pba, data, len);
+	gdx_variant_from(GDX_PACKED_BYTE_ARRAY, v, pba);
+	args[0] = v;
+	array_append(pair, args, NULL, 1);
+	gdx.variant_destroy(v);
+	gdx_destroy(GDX_PACKED_BYTE_ARRAY, pba);
+	gdx_variant_from(GDX_ARRAY, pv, pair);
+	args[0] = pv;
+	array_append(array, args, NULL, 1);
+	gdx.variant_destroy(pv);
+	gdx_destroy(GDX_ARRAY, pair);
 }
 
 const uint8_t *gdx_pba_data(gdx_cptr pba, gdx_int *r_len) {

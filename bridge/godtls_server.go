@@ -1,5 +1,10 @@
 package main
 
+/*
+#include "gdx.h"
+*/
+import "C"
+
 import (
 	"errors"
 	"fmt"
@@ -10,6 +15,7 @@ import (
 
 	"godtls/extension/credentials"
 	"godtls/extension/server"
+	"godtls/extension/udpsock"
 )
 
 // GoDTLSServer: a DTLS server on its own socket (listen), or DTLSServer's
@@ -69,6 +75,10 @@ type gdServer struct {
 	// running, and what would change its socket or credentials is refused.
 	borrowed bool
 	id       uint64 // the object's instance id, to tell whether it is alive
+
+	// grown holds the UDPServer ports whose socket's receive buffer
+	// take_connection(udp_peer) has grown (udpsock.GrowReceiveBuffer).
+	grown map[int]bool
 }
 
 func newGDServer(obj unsafe.Pointer) *gdServer {
@@ -328,6 +338,7 @@ func (s *gdServer) attach(obj unsafe.Pointer) result {
 		pushError(m, "udp_peer is not connected to a remote address; pass the PacketPeerUDP returned by UDPServer.take_connection()")
 		return nil
 	}
+	s.growUDPServerBuffer(u.localPort())
 	// UDPServer.poll() already queued the first datagram (the ClientHello):
 	// it carries the remote address.
 	var first [][]byte
@@ -372,6 +383,8 @@ func (s *gdServer) receiveAll(a args) result {
 	}
 	s.pollAttached()
 	out := newArray()
+	var ref uint64 // the Array value (one pointer) behind out's Variant
+	C.gdx_array_ref(unsafe.Pointer(&ref), out.v.ptr())
 	var last *server.Peer
 	var lastObj variant
 	s.srv.ReceiveAll(int(a[0].i), func(p *server.Peer, b []byte) {
@@ -379,12 +392,14 @@ func (s *gdServer) receiveAll(a args) result {
 			lastObj.destroy()
 			last, lastObj = p, variantObject(s.peerObject(p).obj)
 		}
-		pair := newArray()
-		pair.append(copyVariant(lastObj.ptr()))
-		pair.append(variantBytes(b))
-		out.append(pair.v)
+		var data *C.uint8_t
+		if len(b) > 0 {
+			data = (*C.uint8_t)(unsafe.Pointer(&b[0]))
+		}
+		C.gdx_append_pair(unsafe.Pointer(&ref), lastObj.ptr(), data, C.gdx_int(len(b)))
 	})
 	lastObj.destroy()
+	C.gdx_array_unref(unsafe.Pointer(&ref))
 	return out
 }
 
@@ -403,6 +418,30 @@ func (s *gdServer) pollAttached() {
 		if gp.alive() {
 			gp.poll(nil)
 		}
+	}
+}
+
+// udpServerBuffer is what take_connection(udp_peer) asks of the UDPServer
+// socket's receive buffer, as listen() does of its own: Godot drains that
+// socket once per frame, and 50 peers with 8 KiB in flight each overflow
+// Linux's 208 KiB default between two frames (measured: every packet the
+// echo benchmark lost in this mode was a kernel "receive buffer error").
+const udpServerBuffer = 4 << 20
+
+// growUDPServerBuffer grows the receive buffer of the UDPServer socket on
+// port, once per port. Where the process's sockets cannot be found by port
+// (Windows) or the system caps the size (net.core.rmem_max), it does what
+// it can and says nothing: the game works as before.
+func (s *gdServer) growUDPServerBuffer(port int) {
+	s.mu.Lock()
+	done := s.grown[port]
+	if s.grown == nil {
+		s.grown = map[int]bool{}
+	}
+	s.grown[port] = true
+	s.mu.Unlock()
+	if !done && port > 0 {
+		_, _ = udpsock.GrowReceiveBuffer(port, udpServerBuffer)
 	}
 }
 
