@@ -308,7 +308,7 @@ bench)
 	else
 		build_addon
 		if [[ -z "${MP_ONLY:-}" ]]; then
-			say "Godot benchmarks: DTLSServer vs GoDTLSServer vs raw pion (writes docs/benchmarks.md, docs/join_storm.svg)"
+			say "Godot benchmarks: DTLSServer vs GoDTLSServer vs raw pion (writes docs/benchmarks.md, docs/join_storm.svg, docs/scale.svg)"
 			$GO build -o "$tmp/loadgen" ./extension/cmd/loadgen
 			$GO run ./extension/cmd/benchrun -godot "$godot" -project godot_project -loadgen "$tmp/loadgen" -out docs -runs "${COUNT:-3}" ${QUICK:+-quick}
 		fi
