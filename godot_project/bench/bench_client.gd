@@ -8,6 +8,8 @@
 # total CPU time (all threads) until every client is in; then writes JSON.
 extends SceneTree
 
+const Proc = preload("res://bench/proc_stats.gd")
+
 var args := {}
 var mode := "go"
 var clients: Array = []
@@ -42,7 +44,7 @@ func _process(_delta: float) -> bool:
 		started = true
 		started_usec = t0
 		last_frame_usec = t0
-		cpu_start_ms = cpu_ms()
+		cpu_start_ms = Proc.cpu_ms()
 		var port := int(args.get("port", "4433"))
 		for i in int(args.get("clients", "100")):
 			if mode == "builtin":
@@ -71,7 +73,7 @@ func _process(_delta: float) -> bool:
 	connected_at.append(n)
 	if n == clients.size() and all_in_ms < 0:
 		all_in_ms = (t1 - started_usec) / 1000.0
-		cpu_all_in_ms = cpu_ms() - cpu_start_ms
+		cpu_all_in_ms = Proc.cpu_ms() - cpu_start_ms
 	if all_in_ms >= 0 or n + failed == clients.size() or (t1 - started_usec) / 1e6 >= seconds:
 		finish(n)
 		return true
@@ -82,7 +84,7 @@ func finish(n: int) -> void:
 	var out := {
 		"mode": mode, "clients": clients.size(), "connected": n, "failed": failed,
 		"frame_ms": Array(frames), "work_ms": Array(work), "connected_at": Array(connected_at),
-		"all_in_ms": all_in_ms, "cpu_ms": cpu_all_in_ms if cpu_all_in_ms >= 0 else cpu_ms() - cpu_start_ms,
+		"all_in_ms": all_in_ms, "cpu_ms": cpu_all_in_ms if cpu_all_in_ms >= 0 else Proc.cpu_ms() - cpu_start_ms,
 		"godot": Engine.get_version_info().string,
 	}
 	var f := FileAccess.open(args.get("out", "user://bench_client.json"), FileAccess.WRITE)
@@ -91,15 +93,3 @@ func finish(n: int) -> void:
 	for c in clients:
 		c.disconnect_from_peer()
 	print("BENCH DONE")
-
-
-# utime + stime of every thread of this process, from /proc/self/stat
-# (clock ticks of 10 ms on Linux).
-func cpu_ms() -> float:
-	var f := FileAccess.open("/proc/self/stat", FileAccess.READ)
-	if f == null:
-		return 0.0
-	var line := f.get_line()
-	var fields := line.substr(line.rfind(")") + 2).split(" ")
-	# fields[0] is field 3 (state); utime is field 14, stime field 15
-	return (float(fields[11]) + float(fields[12])) * 10.0

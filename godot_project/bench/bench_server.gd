@@ -11,6 +11,8 @@
 # and writes JSON when the time is up.
 extends SceneTree
 
+const Proc = preload("res://bench/proc_stats.gd")
+
 var args := {}
 var mode := "go_listen"
 var udp_server: UDPServer
@@ -80,12 +82,12 @@ func _initialize() -> void:
 			go_server.setup(TLSOptions.server(key, cert))
 			go_server.listen(0, "127.0.0.1")
 			port = go_server.get_local_port()
-	rss_start_kib = rss_kib()
+	rss_start_kib = Proc.rss_kib()
 	print("BENCH READY %d" % port)
 	started_usec = Time.get_ticks_usec()
 	last_frame_usec = started_usec
 	last_sample_usec = started_usec
-	samples.append([0.0, cpu_ms(), 0, 0, 0])
+	samples.append([0.0, Proc.cpu_ms(), 0, 0, 0])
 
 
 func _process(_delta: float) -> bool:
@@ -141,21 +143,13 @@ func _process(_delta: float) -> bool:
 				peers = live
 		"go_listen_bulk":
 			go_server.poll()
-			var p := go_server.take_connection()
-			while p:
-				peers.append(p)
-				joined += 1
-				p = go_server.take_connection()
+			take_listen_peers()
 			for pair in go_server.receive_all():
 				pair[0].put_packet(pair[1])
 				echoed += 1
 		_:
 			go_server.poll()
-			var p := go_server.take_connection()
-			while p:
-				peers.append(p)
-				joined += 1
-				p = go_server.take_connection()
+			take_listen_peers()
 			for q in peers:
 				if q.get_status() == PacketPeerDTLS.STATUS_CONNECTED:
 					n_connected += 1
@@ -175,9 +169,9 @@ func _process(_delta: float) -> bool:
 	if t1 - last_sample_usec >= 100000 or joined > sampled_joined:
 		last_sample_usec = t1
 		sampled_joined = joined
-		samples.append([(t1 - started_usec) / 1000.0, cpu_ms(), echoed, n_connected, joined])
+		samples.append([(t1 - started_usec) / 1000.0, Proc.cpu_ms(), echoed, n_connected, joined])
 	if frames.size() % 30 == 0:
-		var rss := rss_kib()
+		var rss := Proc.rss_kib()
 		rss_peak_kib = max(rss_peak_kib, rss)
 		if n_connected >= peak_peers and n_connected > 0:
 			peak_peers = n_connected
@@ -189,7 +183,7 @@ func _process(_delta: float) -> bool:
 
 
 func finish(n_connected: int) -> void:
-	var rss := rss_kib()
+	var rss := Proc.rss_kib()
 	var out := {
 		"mode": mode, "key": args.get("key", "rsa4096"), "fps": Engine.max_fps,
 		"frames": frames.size(), "frame_ms": Array(frames), "work_ms": Array(work),
@@ -209,32 +203,17 @@ func finish(n_connected: int) -> void:
 	print("BENCH DONE")
 
 
+# listen(): every peer whose handshake finished since the last frame.
+func take_listen_peers() -> void:
+	var p := go_server.take_connection()
+	while p:
+		peers.append(p)
+		joined += 1
+		p = go_server.take_connection()
+
+
 # The bulk modes count connected peers from the server's stats every 30
 # frames (a game using receive_all() has no per-peer loop to count them in);
 # this is the count of the last frame.
 func last_connected() -> int:
 	return connected_at[connected_at.size() - 1] if connected_at.size() > 0 else 0
-
-
-# User + system CPU time of every thread of this process, in ms (from
-# /proc/self/stat, 10 ms ticks): the goroutines' work counts too.
-func cpu_ms() -> float:
-	var f := FileAccess.open("/proc/self/stat", FileAccess.READ)
-	if f == null:
-		return 0.0
-	var line := f.get_line()
-	# the command name (field 2) is in parentheses and may hold spaces
-	var fields := line.substr(line.rfind(")") + 2).split(" ")
-	return (int(fields[11]) + int(fields[12])) * 10.0
-
-
-# /proc files report a size of 0, so read line by line, not by length.
-func rss_kib() -> int:
-	var f := FileAccess.open("/proc/self/status", FileAccess.READ)
-	if f == null:
-		return 0
-	while not f.eof_reached():
-		var line := f.get_line()
-		if line.begins_with("VmRSS:"):
-			return int(line.split(":")[1].strip_edges().split(" ")[0])
-	return 0
