@@ -92,7 +92,7 @@ func newGDServer(obj unsafe.Pointer) *gdServer {
 // only Go state is touched.
 func (s *gdServer) free() {
 	if !s.borrowed {
-		s.srv.Stop()
+		stopBounded(srvName, s.srv.Stop)
 	}
 	s.mu.Lock()
 	for _, p := range s.peers {
@@ -106,7 +106,7 @@ func (s *gdServer) free() {
 // to every peer, goroutines end.
 func (s *gdServer) shutdown() {
 	if !s.borrowed {
-		s.srv.Stop()
+		stopBounded(srvName, s.srv.Stop)
 	}
 }
 

@@ -144,8 +144,10 @@ fi
 wait "$server"
 code=$?
 tr -d '\r' <"$stage/server.log" | grep -E '^\[server\]|^SERVED|^serve' | sed 's/^/  server: /'
-grep -E "SCRIPT ERROR|ERROR: .*(GoDTLS|dtls_server|GDExtension)" "$stage/server.log" "$stage/player.log" &&
+if grep -E "SCRIPT ERROR|ERROR: .*(GoDTLS|dtls_server|GDExtension)" "$stage/server.log" "$stage/player.log"; then
+	cat "$stage/server.log" # the whole message (a stop that hung prints every goroutine)
 	fail "errors in the exported game's output"
+fi
 [[ $code -eq 0 ]] || { cat "$stage/server.log"; fail "the exported server exited $code"; }
 grep -q "serve: 2 players joined and left" "$stage/server.log" || fail "the server did not see both players leave"
 echo "PASS: export_test ($preset): the exported game served a PacketPeerDTLS player and openssl, and quit cleanly"
