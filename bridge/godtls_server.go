@@ -85,7 +85,7 @@ func newGDServer(obj unsafe.Pointer) *gdServer {
 	// Cheap and side-effect free: the editor instantiates classes to read
 	// their defaults. No socket, no goroutine until listen().
 	srv := server.New(server.Config{})
-	return &gdServer{obj: obj, srv: srv, cfg: srv.Config(), peers: map[*server.Peer]*gdPeer{}}
+	return &gdServer{obj: obj, srv: srv, cfg: srv.Config(), peers: map[*server.Peer]*gdPeer{}, grown: map[int]bool{}}
 }
 
 // free runs when the last reference goes: the object is half destroyed, so
@@ -435,9 +435,6 @@ const udpServerBuffer = 4 << 20
 func (s *gdServer) growUDPServerBuffer(port int) {
 	s.mu.Lock()
 	done := s.grown[port]
-	if s.grown == nil {
-		s.grown = map[int]bool{}
-	}
 	s.grown[port] = true
 	s.mu.Unlock()
 	if !done && port > 0 {

@@ -63,10 +63,8 @@ func (s *Server) ReceiveAll(limit int, visit func(p *Peer, packet []byte)) int {
 		// First call: list the peers that already have packets waiting.
 		s.mu.Lock()
 		for p := range s.peers {
-			if p.recv.Len() > 0 && p.listed.CompareAndSwap(false, true) {
-				in.mu.Lock()
-				in.list = append(in.list, p)
-				in.mu.Unlock()
+			if p.recv.Len() > 0 {
+				in.queued(p)
 			}
 		}
 		s.unlock()

@@ -228,7 +228,11 @@ func (c *session) needsCryptoSlot(p []byte) (need, verified bool) {
 		return true, false
 	}
 	if !c.usedCryptoSlot.Load() {
-		return wire.Classify(p).HasCookie, true
+		if !wire.Classify(p).HasCookie {
+			return false, false
+		}
+		c.usedCryptoSlot.Store(true)
+		return true, true
 	}
 	if c.usedKeySlot.Load() {
 		return false, false
@@ -294,9 +298,6 @@ const (
 // waiting (and goes on without a slot) after cryptoSlotWait or when pion
 // moves the read deadline, and reports false only when the session closed.
 func (c *session) acquireCryptoSlot(deadlineChanged <-chan struct{}, verified bool) bool {
-	if verified {
-		c.usedCryptoSlot.Store(true)
-	}
 	t := time.NewTimer(cryptoSlotWait)
 	defer t.Stop()
 	if c.srv.cryptoSlots.acquire(verified, c.closed, t.C, deadlineChanged) {

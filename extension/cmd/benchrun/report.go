@@ -116,6 +116,7 @@ func table(sc scenario, res map[string][]godotResult, loads map[string][]loadRes
 	}
 	switch {
 	case strings.HasPrefix(sc.name, "join"):
+		flood := strings.Contains(sc.name, "flood")
 		b.WriteString("| server | worst main-thread work in a frame, ms | p99 work ms | worst frame ms | p99 frame ms | all clients in, ms | connected | process CPU per handshake, ms | worst work vs DTLSServer | all-in vs raw pion |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		work := map[string]spread{}
 		allIn := map[string]spread{}
@@ -136,7 +137,7 @@ func table(sc scenario, res map[string][]godotResult, loads map[string][]loadRes
 			p99 := collect(m, func(g godotResult, l loadResult) float64 { return percentile(stormWindow(g, l.Connected), 0.99) })
 			conn := collect(m, func(g godotResult, l loadResult) float64 { return float64(l.Connected) })
 			cpu := collect(m, func(g godotResult, l loadResult) float64 {
-				if strings.Contains(sc.name, "flood") {
+				if flood {
 					return math.NaN() // the flood's CPU is not the genuine handshakes'
 				}
 				return cpuPerHandshake(g)
@@ -144,7 +145,7 @@ func table(sc scenario, res map[string][]godotResult, loads map[string][]loadRes
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", modeName[m], work[m], p99w, worst, p99, allIn[m], conn, cpu, ratio(work[m], work["builtin"]), ratio(allIn[m], allIn["raw_pion"]))
 		}
 		fmt.Fprintf(&b, "| %s | – | – | – | – | %s | %s | – | – | 1× |\n", modeName["raw_pion"], allIn["raw_pion"], connectedOf(loads["raw_pion"]))
-		if strings.Contains(sc.name, "flood") {
+		if flood {
 			b.WriteString("\nThe genuine clients start after one second of a flood of cookieless ClientHellos with fresh randoms from 2048 sockets on 127.0.0.100–115, which never answer a HelloVerifyRequest (as spoofed sources cannot); it goes on until the last genuine client is in.\n")
 		}
 		b.WriteString("\nThe window is from the start until every client was in. *Work* is the time the GDScript server logic (UDPServer.poll, take_connection, peer polls, echo) took inside a frame; *frame* is frame-to-frame time, which cannot drop below 16.7 ms at `max_fps` 60. Goals: worst work ≤ 1/50 of DTLSServer's; all clients in ≤ 1.2× raw pion. DTLSServer and `take_connection(udp)` share UDPServer's 16 pending connections, so their joins wait for client retransmissions.\n\n")
