@@ -297,7 +297,9 @@ bench)
 		$GO test -run '^$' -bench 'JoinStorm|SpoofedFlood|UnverifiedCost' -benchtime=1x -count="${COUNT:-3}" ./extension/server
 		say "memory per idle peer at 1,000 peers (one process per run: RSS never shrinks)"
 		for _ in $(seq "${COUNT:-3}"); do
-			$GO test -run '^$' -bench IdlePeers -benchtime=1x -count=1 ./extension/server | grep Benchmark
+			for mode in listen attach; do
+				$GO test -run '^$' -bench "IdlePeers/$mode" -benchtime=1x -count=1 ./extension/server | grep Benchmark
+			done
 		done
 		say "multiplayer: reliable latency under 5 % loss (Go, one client)"
 		$GO test -run '^$' -bench ReliableLatencyUnderLoss -benchtime=1x -count="${COUNT:-3}" ./extension/multiplayer

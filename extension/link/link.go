@@ -88,9 +88,9 @@ type Sink interface {
 	Ours() bool
 }
 
-// readBuffer is the loop's buffer, on the heap: allocated in ReadLoop it
-// would live on the goroutine's stack, which then holds 16 KiB per
-// association for as long as it lives (the runtime halves a stack only
+// readBuffer is the fallback loop's buffer, on the heap: allocated in
+// ReadLoop it would live on the goroutine's stack, which then holds 16 KiB
+// per association for as long as it lives (the runtime halves a stack only
 // when less than a quarter of it is in use, and this frame always uses the
 // 8 KiB). On the heap: 8 KiB, and a stack that shrinks to a few KiB.
 //
@@ -101,14 +101,34 @@ func readBuffer() []byte { return make([]byte, MaxRecord) }
 // ends. pion's non-fatal read errors do not end it: one bad or spoofed
 // record must never cost a player the session.
 func ReadLoop(conn *dtls.Conn, q *queue.Packets, s Sink) {
+	readLoop(conn, records(conn), q, s)
+}
+
+// readLoop takes the records from ch, pion's own channel, or through
+// conn.Read where ch is nil.
+func readLoop(conn *dtls.Conn, ch <-chan interface{}, q *queue.Packets, s Sink) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.Failed(fmt.Sprintf("internal error: %v", r))
 		}
 	}()
-	buf := readBuffer()
+	// Taken from pion's channel, a record is already the queue's own
+	// copy; through Read it is copied out of buf.
+	var buf []byte
+	if ch == nil {
+		buf = readBuffer()
+	}
 	for {
-		n, err := conn.Read(buf)
+		var pkt []byte
+		var err error
+		if ch != nil {
+			pkt, err = nextRecord(ch)
+		} else {
+			var n int
+			if n, err = conn.Read(buf); err == nil {
+				pkt = append([]byte(nil), buf[:n]...)
+			}
+		}
 		if err != nil {
 			switch {
 			case errors.Is(err, io.EOF):
@@ -123,8 +143,9 @@ func ReadLoop(conn *dtls.Conn, q *queue.Packets, s Sink) {
 			}
 			return
 		}
+		n := len(pkt)
 		s.Received(n)
-		if q.Push(append([]byte(nil), buf[:n]...)) {
+		if q.Push(pkt) {
 			s.Queued()
 		} else {
 			s.Dropped()

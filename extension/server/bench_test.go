@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -180,38 +181,94 @@ func BenchmarkEcho(b *testing.B) {
 
 // BenchmarkIdlePeers connects 1,000 idle clients from a helper process and
 // reports what each connected peer costs the server: Go heap plus goroutine
-// stacks, and process RSS. Run it with -benchtime=1x.
+// stacks, and process RSS. listen: the engine owns the socket; attach: the
+// take_connection(udp_peer) mode, the socket and the per-frame datagram
+// moves played by udpPump as Godot's UDPServer would. Run each in its own
+// process with -benchtime=1x: RSS never shrinks.
 func BenchmarkIdlePeers(b *testing.B) {
 	const n = 1000
-	for i := 0; i < b.N; i++ {
-		s, _ := startServer(b, suites.ECDSAKey, Config{MaxPeers: 2 * n, MaxPeersPerIP: NoLimit}) // one helper process, one address
-		heap0, stack0 := memNow()
-		rss0 := rssKiB()
-		g0 := runtime.NumGoroutine()
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "GODTLS_HELPER_CLIENTS_ADDR="+serverAddr(s), "GODTLS_HELPER_CLIENTS_N="+strconv.Itoa(n))
-		stdin, _ := cmd.StdinPipe()
-		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
+	b.Run("listen", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			s, _ := startServer(b, suites.ECDSAKey, Config{MaxPeers: 2 * n, MaxPeersPerIP: NoLimit}) // one helper process, one address
+			idlePeerCost(b, n, serverAddr(s), func() int { return s.Stats().Peers }, func() {
+				for s.TakeConnection() != nil {
+				}
+			})
+			s.Stop()
 		}
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
-		if !strings.HasPrefix(line, "connected") {
-			b.Fatalf("helper: %q", line)
+	})
+	b.Run("attach", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			s := newAttachServer(b)
+			if err := s.SetConfig(Config{MaxPeers: 2 * n, MaxPeersPerIP: NoLimit}); err != nil {
+				b.Fatal(err)
+			}
+			u := newPump(b, s, 2*time.Millisecond) // frames short enough that 1,000 sequential joins take seconds
+			ctx, cancel := context.WithCancel(context.Background())
+			done := u.run(ctx)
+			idlePeerCost(b, n, u.addr(), func() int {
+				u.mu.Lock()
+				defer u.mu.Unlock()
+				connected := 0
+				for _, p := range u.peers {
+					if p.Status() == StatusConnected {
+						connected++
+					}
+				}
+				return connected
+			}, func() {})
+			cancel()
+			<-done
+			_ = u.sock.Close()
+			s.Stop()
 		}
-		waitFor(b, "peers", func() bool { return s.Stats().Peers == n })
-		for s.TakeConnection() != nil {
-		}
-		heap1, stack1 := memNow()
-		rss1 := rssKiB()
-		b.ReportMetric(float64(runtime.NumGoroutine()-g0)/n, "goroutines/peer")
-		b.ReportMetric(float64(heap1-heap0)/n/1024, "heapKiB/peer")
-		b.ReportMetric(float64(stack1-stack0)/n/1024, "stackKiB/peer")
-		b.ReportMetric(float64(heap1-heap0+stack1-stack0)/n/1024, "goKiB/peer")
-		b.ReportMetric(float64(rss1-rss0)/n, "rssKiB/peer")
+	})
+}
+
+// idlePeerCost starts the helper's n clients against addr, waits until
+// connected() counts them all, runs settle, and reports the cost per peer.
+func idlePeerCost(b *testing.B, n int, addr string, connected func() int, settle func()) {
+	heap0, stack0 := memNow()
+	rss0 := rssKiB()
+	g0 := runtime.NumGoroutine()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "GODTLS_HELPER_CLIENTS_ADDR="+addr, "GODTLS_HELPER_CLIENTS_N="+strconv.Itoa(n))
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
 		_ = stdin.Close()
 		_ = cmd.Wait()
-		s.Stop()
+	}()
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if !strings.HasPrefix(line, "connected") {
+		b.Fatalf("helper: %q", line)
+	}
+	waitFor(b, "peers", func() bool { return connected() == n })
+	settle()
+	heap1, stack1 := memNow()
+	rss1 := rssKiB()
+	if path := os.Getenv("GODTLS_IDLE_HEAPPROFILE"); path != "" {
+		// what the idle peers hold, for go tool pprof -sample_index=inuse_space
+		writeHeapProfile(b, path+"."+strings.ReplaceAll(b.Name(), "/", "_"))
+	}
+	b.ReportMetric(float64(runtime.NumGoroutine()-g0)/float64(n), "goroutines/peer")
+	b.ReportMetric(float64(heap1-heap0)/float64(n)/1024, "heapKiB/peer")
+	b.ReportMetric(float64(stack1-stack0)/float64(n)/1024, "stackKiB/peer")
+	b.ReportMetric(float64(heap1-heap0+stack1-stack0)/float64(n)/1024, "goKiB/peer")
+	b.ReportMetric(float64(rss1-rss0)/float64(n), "rssKiB/peer")
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
 	}
 }
 
