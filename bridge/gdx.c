@@ -448,3 +448,62 @@ void gdx_set_packet(const gdx_cptr *args, const uint8_t *buf, int32_t len) {
 	*out_buf = buf;
 	*out_len = len;
 }
+
+// The take_connection(udp_peer) mode's datagram moves, one C call for many
+// PacketPeerUDPs: per datagram they are the calls Go made one by one
+// (get_packet into a PackedByteArray, put_packet from one), without a
+// crossing between Go and C for each. A bind the engine lacks moves nothing.
+gdx_int gdx_udp_drain(gdx_ptr available, gdx_ptr get_packet, const uintptr_t *objs, gdx_int n, gdx_int *next,
+		uint8_t *buf, gdx_int cap, gdx_dgram *out, gdx_int max_out) {
+	if (available == NULL || get_packet == NULL) {
+		*next = n;
+		return 0;
+	}
+	void (*ctor)(gdx_ptr, const gdx_cptr *) = gdx.variant_get_ptr_constructor(GDX_PACKED_BYTE_ARRAY, 0);
+	gdx_int used = 0, count = 0;
+	for (gdx_int i = *next; i < n; i++) {
+		gdx_ptr obj = (gdx_ptr)objs[i];
+		int64_t avail = 0;
+		gdx.object_method_bind_ptrcall(available, obj, NULL, &avail);
+		for (; avail > 0; avail--) {
+			if (count == max_out || cap - used < GDX_UDP_MAX) {
+				*next = i; // this peer's next datagram first, next call
+				return count;
+			}
+			uint8_t pba[GDX_PACKED_ARRAY_SIZE];
+			ctor(pba, NULL);
+			gdx.object_method_bind_ptrcall(get_packet, obj, NULL, pba);
+			gdx_int len = 0;
+			const uint8_t *data = gdx_pba_data(pba, &len);
+			if (len > GDX_UDP_MAX) {
+				len = 0; // not a UDPServer datagram; never larger
+			}
+			if (len > 0 && data != NULL) {
+				memcpy(buf + used, data, (size_t)len);
+			}
+			gdx_destroy(GDX_PACKED_BYTE_ARRAY, pba);
+			out[count].peer = (int32_t)i;
+			out[count].len = (int32_t)len;
+			count++;
+			used += len;
+		}
+	}
+	*next = n;
+	return count;
+}
+
+void gdx_udp_send(gdx_ptr put_packet, const uintptr_t *objs, const uint8_t *buf, const gdx_dgram *d, gdx_int n) {
+	if (put_packet == NULL) {
+		return;
+	}
+	gdx_int off = 0;
+	for (gdx_int k = 0; k < n; k++) {
+		uint8_t pba[GDX_PACKED_ARRAY_SIZE];
+		gdx_pba_new(pba, buf + off, d[k].len);
+		int64_t err = 0;
+		gdx_cptr args[1] = { pba };
+		gdx.object_method_bind_ptrcall(put_packet, (gdx_ptr)objs[d[k].peer], args, &err);
+		gdx_destroy(GDX_PACKED_BYTE_ARRAY, pba);
+		off += d[k].len;
+	}
+}

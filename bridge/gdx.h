@@ -244,4 +244,22 @@ void gdx_unregister_class(gdx_cptr name);
 int gdx_editor_help(const char *xml, gdx_int len);
 void gdx_set_packet(const gdx_cptr *args, const uint8_t *buf, int32_t len);
 
+// One datagram of a batch: the index of its PacketPeerUDP in the objects
+// array and its length; the bytes lie back to back in the batch's buffer.
+typedef struct {
+	int32_t peer;
+	int32_t len;
+} gdx_dgram;
+
+// The largest datagram UDPServer hands a peer (its receive buffer).
+#define GDX_UDP_MAX 65536
+
+// gdx_udp_drain moves the queued datagrams of objs[*next..n) into buf (cap
+// bytes) and out (max_out entries), stopping while room for one more is
+// not certain; *next says where to go on. Returns the datagrams moved.
+gdx_int gdx_udp_drain(gdx_ptr available, gdx_ptr get_packet, const uintptr_t *objs, gdx_int n, gdx_int *next,
+		uint8_t *buf, gdx_int cap, gdx_dgram *out, gdx_int max_out);
+// gdx_udp_send puts n datagrams from buf, each to its objs[peer].
+void gdx_udp_send(gdx_ptr put_packet, const uintptr_t *objs, const uint8_t *buf, const gdx_dgram *d, gdx_int n);
+
 #endif

@@ -98,10 +98,7 @@ func (gp *gdPeer) poll(args) result {
 	if gp.udp.obj == nil || gp.p == nil {
 		return nil
 	}
-	for n := gp.udp.available(); n > 0; n-- {
-		gp.p.Feed(gp.udp.next())
-	}
-	gp.flush()
+	exchangeUDP(func(dst []*gdPeer) []*gdPeer { return append(dst, gp) })
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -69,6 +70,10 @@ type gdServer struct {
 	mu    sync.Mutex
 	cfg   server.Config
 	peers map[*server.Peer]*gdPeer // peer objects alive in Godot (weak)
+	// attached lists the take_connection(udp_peer) peers' objects, which
+	// receive_all polls: a peer leaves it when its object is freed
+	// (forgetPeer), so the list needs no liveness check per frame.
+	attached []*gdPeer
 
 	// borrowed: this object is GoDTLSMultiplayerPeer.get_server(), a view
 	// of the multiplayer peer's server: freeing it leaves the server
@@ -98,7 +103,7 @@ func (s *gdServer) free() {
 	for _, p := range s.peers {
 		p.owner = nil
 	}
-	s.peers = nil
+	s.peers, s.attached = nil, nil
 	s.mu.Unlock()
 }
 
@@ -141,6 +146,9 @@ func (s *gdServer) forgetPeer(gp *gdPeer) {
 	defer s.mu.Unlock()
 	if s.peers != nil && s.peers[gp.p] == gp {
 		delete(s.peers, gp.p)
+	}
+	if i := slices.Index(s.attached, gp); i >= 0 {
+		s.attached = slices.Delete(s.attached, i, i+1)
 	}
 }
 
@@ -366,6 +374,11 @@ func (s *gdServer) attach(obj unsafe.Pointer) result {
 	gp := as[*gdPeer](instanceOf(o.obj), m)
 	retain(obj)
 	gp.udp = u
+	s.mu.Lock()
+	if s.peers != nil {
+		s.attached = append(s.attached, gp)
+	}
+	s.mu.Unlock()
 	return o
 }
 
@@ -403,22 +416,13 @@ func (s *gdServer) receiveAll(a args) result {
 	return out
 }
 
-// pollAttached polls every take_connection(udp_peer) peer whose object is
-// alive; the peers are copied out first, as poll calls into Godot.
+// pollAttached does every take_connection(udp_peer) peer's poll() at once.
 func (s *gdServer) pollAttached() {
-	s.mu.Lock()
-	var attached []*gdPeer
-	for _, gp := range s.peers {
-		if gp.udp.obj != nil {
-			attached = append(attached, gp)
-		}
-	}
-	s.mu.Unlock()
-	for _, gp := range attached {
-		if gp.alive() {
-			gp.poll(nil)
-		}
-	}
+	exchangeUDP(func(dst []*gdPeer) []*gdPeer {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return append(dst, s.attached...)
+	})
 }
 
 // udpServerBuffer is what take_connection(udp_peer) asks of the UDPServer
