@@ -42,14 +42,17 @@ var udpBatches = sync.Pool{New: func() any {
 func exchangeUDP(list func([]*gdPeer) []*gdPeer) {
 	b := udpBatches.Get().(*udpBatch)
 	defer udpBatches.Put(b)
-	b.peers = list(b.peers[:0])
-	defer clear(b.peers) // a pooled batch holds no peer
+	listed := list(b.peers[:0])
+	defer clear(listed) // a pooled batch holds no peer
+	b.peers, b.objs = listed[:0], b.objs[:0]
+	for _, gp := range listed {
+		if gp.udp.obj != nil && gp.p != nil { // freed since it was listed: skip
+			b.peers = append(b.peers, gp)
+			b.objs = append(b.objs, uintptr(gp.udp.obj))
+		}
+	}
 	if len(b.peers) == 0 {
 		return
-	}
-	b.objs = b.objs[:0]
-	for _, gp := range b.peers {
-		b.objs = append(b.objs, uintptr(gp.udp.obj))
 	}
 	b.receive()
 	b.send()
