@@ -40,6 +40,8 @@ type sctpConn struct {
 	stash   [][]byte
 
 	packetsIn, packetsOut atomic.Uint64
+
+	inits initGate // the server's: INITs of abandoned setup attempts
 }
 
 func newSCTPConn(s *session, car carrier) *sctpConn {
@@ -100,7 +102,14 @@ func (c *sctpConn) Read(b []byte) (int, error) { return c.read(b, nil) }
 // read returns the next SCTP packet, or net.ErrClosed once c or the
 // attempt (ended) is closed. It runs on pion/sctp's read loop.
 func (c *sctpConn) read(b []byte, ended <-chan struct{}) (int, error) {
-	if pkt, ok := c.unstash(); ok {
+	for {
+		pkt, ok := c.unstash()
+		if !ok {
+			break
+		}
+		if c.s.isServer && !c.inits.admit(pkt) {
+			continue
+		}
 		c.packetsIn.Add(1)
 		return c.deliver(b, pkt), nil
 	}
@@ -112,7 +121,7 @@ func (c *sctpConn) read(b []byte, ended <-chan struct{}) (int, error) {
 		default:
 		}
 		if pkt, ok := c.pop(); ok {
-			if pkt != nil {
+			if pkt != nil && !(c.s.isServer && !c.inits.admit(pkt)) {
 				c.packetsIn.Add(1)
 				return c.deliver(b, pkt), nil
 			}
