@@ -30,15 +30,15 @@ const (
 )
 
 // udpBatches lend a batch per call: receive_all and every peer's poll()
-// share them, from whichever thread calls.
+// share them.
 var udpBatches = sync.Pool{New: func() any {
 	return &udpBatch{buf: make([]byte, udpBatchBytes), dgrams: make([]C.gdx_dgram, udpBatchDgrams)}
 }}
 
 // exchangeUDP feeds the engine every datagram the PacketPeerUDPs of the
 // peers list appends hold, then sends what the engine queued for them.
-// Godot's thread only: the moves call into Godot (list runs before them,
-// so it may take a lock).
+// It runs on the caller's thread, as every call into Godot here does (list
+// runs before the moves, so it may take a lock the moves must not hold).
 func exchangeUDP(list func([]*gdPeer) []*gdPeer) {
 	b := udpBatches.Get().(*udpBatch)
 	defer udpBatches.Put(b)
