@@ -70,7 +70,6 @@ type recordingSink struct {
 	queued   int
 	closed   bool
 	failed   string
-	done     chan struct{}
 }
 
 func (r *recordingSink) Received(int)       { r.mu.Lock(); r.received++; r.mu.Unlock() }

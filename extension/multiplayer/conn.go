@@ -107,7 +107,7 @@ func (c *sctpConn) read(b []byte, ended <-chan struct{}) (int, error) {
 		if !ok {
 			break
 		}
-		if c.s.isServer && !c.inits.admit(pkt) {
+		if !c.forPion(pkt) {
 			continue
 		}
 		c.packetsIn.Add(1)
@@ -121,7 +121,7 @@ func (c *sctpConn) read(b []byte, ended <-chan struct{}) (int, error) {
 		default:
 		}
 		if pkt, ok := c.pop(); ok {
-			if pkt != nil && !(c.s.isServer && !c.inits.admit(pkt)) {
+			if pkt != nil && c.forPion(pkt) {
 				c.packetsIn.Add(1)
 				return c.deliver(b, pkt), nil
 			}
@@ -140,6 +140,12 @@ func (c *sctpConn) read(b []byte, ended <-chan struct{}) (int, error) {
 			return 0, net.ErrClosed
 		}
 	}
+}
+
+// forPion reports whether pion may read the SCTP packet pkt: on the
+// server, not an INIT of the client's abandoned setup attempt (initGate).
+func (c *sctpConn) forPion(pkt []byte) bool {
+	return !c.s.isServer || c.inits.admit(pkt)
 }
 
 func (c *sctpConn) stashPacket(pkt []byte) {

@@ -145,6 +145,8 @@ const (
 	sctpCommonHeader = 12
 	sctpChunkHeader  = 4
 	sctpDataChunk    = 0
+	sctpInitChunk    = 1
+	sctpSACKChunk    = 3
 	// sctpImmediateAck is the DATA chunk's I bit (RFC 7053): acknowledge
 	// this chunk now rather than after the delayed-ack timer.
 	sctpImmediateAck = 0x08

@@ -17,9 +17,11 @@ import (
 // ECHO of the new attempt then establishes an association the client
 // cannot hear (its packets carry the wrong tag) and whose DATA is outside
 // the expected TSNs. Nothing is delivered and nothing acknowledged, for
-// good (TestReliableUnderLoss at 20 % loss, a few runs in a hundred:
-// "stalled after 0 messages", with an INIT of the first attempt seen after
-// the second's).
+// good. (pion's handleInit sets the peer's tag and TSN from any INIT while
+// the association is not yet established.) Seen as TestReliableUnderLoss
+// at 20 % loss stalling "after 0 messages" in 10 runs of 100 under the race
+// detector; the failing run logged chunk by chunk had a client retry and
+// an INIT arriving late. 2 runs of 120 stalled with the gate.
 //
 // An initiate tag is retired when an INIT with another tag arrives; INITs
 // with a retired tag are dropped. Only the server's conn uses it (only
@@ -33,8 +35,6 @@ type initGate struct {
 // maxRetired bounds the tags kept: a client retries a few times within
 // its setup deadline.
 const maxRetired = 16
-
-const sctpInitChunk = 1
 
 // admit reports whether pion may read pkt.
 func (g *initGate) admit(pkt []byte) bool {

@@ -56,7 +56,7 @@ func TestSCTPChecksumIsPions(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		tap.mu.Lock()
 		for _, p := range tap.written {
-			if len(p) > 12 && p[12] == 3 {
+			if len(p) > sctpCommonHeader && p[sctpCommonHeader] == sctpSACKChunk {
 				sack = p
 			}
 		}
