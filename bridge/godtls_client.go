@@ -243,7 +243,8 @@ func (g *gdClient) stats(args) result {
 		d.setInt("bytes_out", int64(st.BytesOut))
 		d.setInt("dropped", int64(st.Dropped))
 		d.setInt("queued", int64(st.Queued))
-		d.setInt("epoch_zero_dropped", int64(st.EpochZero))
+		d.setInt("post_handshake_dropped", int64(st.PostHandshakeDropped))
+		d.setInt("auth_failed", int64(st.AuthFailed))
 		d.setInt("garbage", int64(st.Garbage))
 		d.set("last_packet_time", variantFloat(float64(st.LastReceive.UnixNano())/1e9))
 	}

@@ -482,7 +482,8 @@ func (s *gdServer) stats(args) result {
 		{"bytes_in", st.BytesIn}, {"bytes_out", st.BytesOut},
 		{"dropped", st.Dropped}, {"garbage", st.Garbage}, {"rejected", st.Rejected},
 		{"evicted", st.Evicted}, {"oversize", st.Oversize}, {"stray", st.Stray},
-		{"spoofed", st.Spoofed}, {"epoch_zero_dropped", st.EpochZero},
+		{"spoofed", st.Spoofed}, {"post_handshake_dropped", st.PostHandshakeDropped},
+		{"auth_failed", st.AuthFailed},
 		{"internal_errors", st.Panics}, {"events_dropped", st.EventsDropped},
 	} {
 		d.setInt(kv.key, int64(kv.n))

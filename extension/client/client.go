@@ -115,12 +115,14 @@ type Client struct {
 	suite      dtls.CipherSuiteID
 	closed     bool
 
-	recv      *queue.Packets
-	writers   *link.Writers
-	counts    link.Counters
-	lastRecv  atomic.Int64
-	refusals  atomic.Int32
-	closeOnce sync.Once
+	recv     *queue.Packets
+	writers  *link.Writers
+	counts   link.Counters
+	lastRecv atomic.Int64
+	refusals atomic.Int32
+	// authFailed counts records that failed authentication (our suites).
+	authFailed atomic.Uint64
+	closeOnce  sync.Once
 
 	// settled is closed when the attempt is over (connected, failed or
 	// closed), done when the connection or the attempt has ended: for a
@@ -316,7 +318,7 @@ func (c *Client) pionConfig() (offered []dtls.CipherSuite, cfg *dtls.Config) {
 	}
 	cfg.CipherSuites = []dtls.CipherSuiteID{}
 	for _, k := range kinds {
-		offered = append(offered, suites.New(suites.ChaChaID(k)))
+		offered = append(offered, suites.New(suites.ChaChaID(k)).CountingFailures(&c.authFailed))
 		cfg.CipherSuites = append(cfg.CipherSuites, suites.CBCFallback(k))
 	}
 	// pion asks for the custom suites once per connection; hand it these
@@ -382,16 +384,17 @@ const (
 // the datagrams the server sent (to tell a wrong PSK from silence) and holds
 // a crypto slot from a server flight's arrival until pion writes its answer
 // (the work between is the handshake's crypto); once the handshake is over
-// it strips epoch-0 records before pion reads them: after it they are stale
-// or forged, and pion v2 would end the connection on an epoch-0 alert or
-// application data from anyone who can spoof the server's address.
+// it keeps only the records a genuine server still sends
+// (wire.KeepEstablished): an epoch-0 alert or application data, or a forged
+// ChangeCipherSpec, from anyone who can spoof the server's address would
+// otherwise end or silently deafen the connection inside pion v2.
 type guardConn struct {
 	net.Conn
-	reads       atomic.Int32
-	established atomic.Bool
-	epochZero   atomic.Uint64 // records stripped
-	garbage     atomic.Uint64 // datagrams that were not DTLS records
-	lingering   atomic.Bool   // see Close
+	reads                atomic.Int32
+	established          atomic.Bool
+	postHandshakeDropped atomic.Uint64 // records stripped
+	garbage              atomic.Uint64 // datagrams that were not DTLS records
+	lingering            atomic.Bool   // see Close
 
 	slotMu   sync.Mutex
 	holding  atomic.Bool // changed under slotMu; read without it on every write
@@ -409,8 +412,8 @@ func (g *guardConn) Read(b []byte) (int, error) {
 			g.acquire()
 			return n, nil
 		}
-		kept, dropped, ok := wire.StripEpochZero(b[:n])
-		g.epochZero.Add(uint64(dropped))
+		kept, dropped, ok := wire.KeepEstablished(b[:n])
+		g.postHandshakeDropped.Add(uint64(dropped))
 		switch {
 		case !ok:
 			g.garbage.Add(1)
@@ -696,12 +699,14 @@ func (cw *clientWriter) Write(b []byte) {
 	}
 }
 
-// Stats are the connection's counters. EpochZero counts records stripped
-// after the handshake (stale or forged), Garbage datagrams that were not
-// DTLS.
+// Stats are the connection's counters. PostHandshakeDropped counts records
+// removed after the handshake (stale or forged: wire.KeepEstablished),
+// AuthFailed records that failed authentication (ChaCha20-Poly1305 suites
+// only: pion's CBC suites drop theirs uncounted), Garbage datagrams that
+// were not DTLS.
 type Stats struct {
 	PacketsIn, PacketsOut, BytesIn, BytesOut, Dropped uint64
-	EpochZero, Garbage                                uint64
+	PostHandshakeDropped, AuthFailed, Garbage         uint64
 	Queued                                            int
 	LastReceive                                       time.Time
 }
@@ -711,17 +716,32 @@ func (c *Client) Stats() Stats {
 	c.mu.Lock()
 	g := c.guard
 	c.mu.Unlock()
-	var epochZero, garbage uint64
+	var postHandshakeDropped, garbage uint64
 	if g != nil {
-		epochZero, garbage = g.epochZero.Load(), g.garbage.Load()
+		postHandshakeDropped, garbage = g.postHandshakeDropped.Load(), g.garbage.Load()
 	}
 	return Stats{
-		EpochZero: epochZero, Garbage: garbage,
+		PostHandshakeDropped: postHandshakeDropped, Garbage: garbage, AuthFailed: c.authFailed.Load(),
 		PacketsIn: c.counts.PacketsIn.Load(), PacketsOut: c.counts.PacketsOut.Load(),
 		BytesIn: c.counts.BytesIn.Load(), BytesOut: c.counts.BytesOut.Load(),
 		Dropped: c.recv.Dropped(), Queued: c.recv.Len(),
 		LastReceive: time.Unix(0, c.lastRecv.Load()),
 	}
+}
+
+// LocalAddr is the connection's own address, or the zero AddrPort before its
+// socket is open.
+func (c *Client) LocalAddr() netip.AddrPort {
+	c.mu.Lock()
+	g := c.guard
+	c.mu.Unlock()
+	if g == nil {
+		return netip.AddrPort{}
+	}
+	if a, ok := g.LocalAddr().(*net.UDPAddr); ok {
+		return netip.AddrPortFrom(a.AddrPort().Addr().Unmap(), a.AddrPort().Port())
+	}
+	return netip.AddrPort{}
 }
 
 // String names the target, for logs.

@@ -517,8 +517,8 @@ func TestSpoofedEpochZeroAfterHandshake(t *testing.T) {
 		t.Fatalf("status %d after forged records", c.Status())
 	}
 	st := c.Stats()
-	if st.EpochZero != 2 || st.Garbage != 1 {
-		t.Errorf("stripped %d epoch-0 records and %d garbage datagrams, want 2 and 1", st.EpochZero, st.Garbage)
+	if st.PostHandshakeDropped != 2 || st.Garbage != 1 {
+		t.Errorf("stripped %d epoch-0 records and %d garbage datagrams, want 2 and 1", st.PostHandshakeDropped, st.Garbage)
 	}
 }
 

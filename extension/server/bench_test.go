@@ -89,7 +89,7 @@ func BenchmarkHandshake(b *testing.B) {
 			ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
 			LoggerFactory:        &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
 		}
-		suites.Apply(scfg, suites.ECDSAKey, true)
+		suites.Apply(scfg, suites.ECDSAKey, true, nil)
 		ln, err := dtls.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, scfg)
 		if err != nil {
 			b.Fatal(err)

@@ -88,8 +88,10 @@ func (s *Server) route(b []byte, addr netip.AddrPort, now time.Time) {
 //     the real client's handshake); a candidate whose cookie verifies takes
 //     the address over, ending the old connection;
 //   - before the cookie, nothing but ClientHello records reaches pion;
-//   - after the handshake, epoch-0 records are dropped (an epoch-0 alert or
-//     application data from a spoofer would make pion end the connection);
+//   - after the handshake, only epoch-1 records other than ChangeCipherSpec
+//     reach pion (wire.KeepEstablished: pion acts on an epoch-0 alert or
+//     application data, and on a ChangeCipherSpec, without authenticating
+//     them);
 //   - until the handshake ends, each session has a byte budget.
 func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now time.Time) (*session, []byte) {
 	cur, cand := s.sessions[addr], s.candidates[addr]
@@ -145,7 +147,7 @@ func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now 
 // client proved its address: during the handshake an epoch-0 alert or
 // application data would make pion abort it (from a spoofer that is all it
 // is for), and the rest counts against the budget; after the handshake,
-// epoch-0 records are dropped.
+// only what wire.KeepEstablished keeps goes on.
 func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*session, []byte) {
 	if c.phaseNow() == phaseVerified {
 		if info.Epoch == 0 && (info.ContentType == wire.ContentAlert || info.ContentType == wire.ContentApplicationData) {
@@ -154,9 +156,9 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*sessi
 		}
 		return s.budgeted(c, b)
 	}
-	kept, dropped, ok := wire.StripEpochZero(b)
+	kept, dropped, ok := wire.KeepEstablished(b)
 	if dropped > 0 {
-		s.epochZero.Add(uint64(dropped))
+		s.postHandshakeDropped.Add(uint64(dropped))
 	}
 	if !ok {
 		s.garbage.Add(1)

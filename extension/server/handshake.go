@@ -34,10 +34,10 @@ func (s *Server) pionConfig(c *session) *dtls.Config {
 			return psk.Lookup(identity)
 		}
 		cfg.PSKIdentityHint = []byte(psk.Hint)
-		suites.Apply(cfg, suites.PreSharedKey, !s.cfg.DisableCBCFallback)
+		suites.Apply(cfg, suites.PreSharedKey, !s.cfg.DisableCBCFallback, &s.authFailed)
 	} else {
 		cfg.Certificates = []tls.Certificate{s.cert.TLS}
-		suites.Apply(cfg, s.cert.Kind, !s.cfg.DisableCBCFallback)
+		suites.Apply(cfg, s.cert.Kind, !s.cfg.DisableCBCFallback, &s.authFailed)
 	}
 	// pion calls the factory for every suite ID a ClientHello offers; hand it
 	// the same instances each time, so the one it initialises is the one we

@@ -70,7 +70,7 @@ func clientConfig(kind suites.KeyKind) *dtls.Config {
 		cfg.PSK = func([]byte) ([]byte, error) { return testPSKKey, nil }
 		cfg.PSKIdentityHint = []byte(testPSKIdentity)
 	}
-	suites.Apply(cfg, kind, false)
+	suites.Apply(cfg, kind, false, nil)
 	return cfg
 }
 
@@ -131,11 +131,14 @@ func echoLoop(ctx context.Context, s *Server) <-chan struct{} {
 
 // echoCheck sends msg and expects it back within 20 s; safe to call from
 // any goroutine.
-func echoCheck(c *dtls.Conn, msg string) error {
+func echoCheck(c *dtls.Conn, msg string) error { return echoCheckWithin(c, msg, 20*time.Second) }
+
+// echoCheckWithin is echoCheck with another bound on the wait.
+func echoCheckWithin(c *dtls.Conn, msg string, within time.Duration) error {
 	if _, err := c.Write([]byte(msg)); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
-	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_ = c.SetReadDeadline(time.Now().Add(within))
 	// pion keeps a goroutine per pending deadline: clear it after use
 	defer c.SetReadDeadline(time.Time{})
 	buf := make([]byte, 2048)

@@ -77,7 +77,7 @@ func joinTarget(b *testing.B, target string, kind suites.KeyKind, cert *credenti
 		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
 		LoggerFactory:        &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
 	}
-	suites.Apply(cfg, kind, true)
+	suites.Apply(cfg, kind, true, nil)
 	ln, err := udp.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		b.Fatal(err)

@@ -36,7 +36,8 @@ type Stats struct {
 	Oversize                           uint64 // datagrams larger than pion can read (8,192 bytes)
 	Stray                              uint64 // DTLS records from addresses with no session
 	Spoofed                            uint64 // records refused before the cookie, wrong cookies, epoch-0 alerts and data
-	EpochZero                          uint64 // epoch-0 records dropped from connected peers
+	PostHandshakeDropped               uint64 // records of connected peers that no genuine peer sends after the handshake (wire.KeepEstablished)
+	AuthFailed                         uint64 // records that failed authentication (ChaCha20-Poly1305 suites; pion's CBC suites drop theirs uncounted)
 	Rejected                           uint64 // ClientHellos refused by a limit or not admitted in time
 	Evicted                            uint64 // unverified handshakes pushed out by newer ones
 	Panics                             uint64 // recovered internal errors
@@ -75,12 +76,13 @@ type Server struct {
 	writers    atomic.Pointer[link.Writers] // nil while stopped
 	nextWriter atomic.Uint32
 
-	handshakesOK, handshakesFailed atomic.Uint64
-	packetsIn, packetsOut          atomic.Uint64
-	bytesIn, bytesOut              atomic.Uint64
-	dropped, garbage, oversize     atomic.Uint64
-	stray, spoofed, epochZero      atomic.Uint64
-	rejected, evicted, panics      atomic.Uint64
+	handshakesOK, handshakesFailed       atomic.Uint64
+	packetsIn, packetsOut                atomic.Uint64
+	bytesIn, bytesOut                    atomic.Uint64
+	dropped, garbage, oversize           atomic.Uint64
+	stray, spoofed, postHandshakeDropped atomic.Uint64
+	rejected, evicted, panics            atomic.Uint64
+	authFailed                           atomic.Uint64
 
 	loggers logging.LoggerFactory
 
@@ -412,8 +414,8 @@ func (s *Server) Stats() Stats {
 		PacketsIn: s.packetsIn.Load(), PacketsOut: s.packetsOut.Load(),
 		BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(),
 		Dropped: s.dropped.Load(), Garbage: s.garbage.Load(), Oversize: s.oversize.Load(),
-		Stray: s.stray.Load(), Spoofed: s.spoofed.Load(), EpochZero: s.epochZero.Load(),
-		Rejected: s.rejected.Load(), Evicted: s.evicted.Load(), Panics: s.panics.Load(),
+		Stray: s.stray.Load(), Spoofed: s.spoofed.Load(), PostHandshakeDropped: s.postHandshakeDropped.Load(),
+		AuthFailed: s.authFailed.Load(), Rejected: s.rejected.Load(), Evicted: s.evicted.Load(), Panics: s.panics.Load(),
 		EventsDropped: s.events.dropped.Load(),
 	}
 }

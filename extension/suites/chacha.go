@@ -66,6 +66,10 @@ const (
 type ChaCha20Poly1305 struct {
 	kind kind
 	keys atomic.Pointer[recordKeys]
+	// authFailed, when set, counts records that failed authentication:
+	// pion v2 drops them without a word, and a game's counters should show
+	// forged or corrupted records.
+	authFailed *atomic.Uint64
 }
 
 type recordKeys struct {
@@ -84,6 +88,13 @@ func New(id dtls.CipherSuiteID) *ChaCha20Poly1305 {
 		return &ChaCha20Poly1305{kind: kindPSK}
 	}
 	return nil
+}
+
+// CountingFailures makes c count each record that fails authentication in
+// n, and returns c.
+func (c *ChaCha20Poly1305) CountingFailures(n *atomic.Uint64) *ChaCha20Poly1305 {
+	c.authFailed = n
+	return c
 }
 
 // ID implements dtls.CipherSuite.
@@ -228,12 +239,18 @@ func (c *ChaCha20Poly1305) Decrypt(in []byte) ([]byte, error) {
 	}
 	body := in[recordlayer.HeaderSize:]
 	if len(body) < tagLen {
+		if c.authFailed != nil {
+			c.authFailed.Add(1)
+		}
 		return nil, errShortRecord
 	}
 	nonce := Nonce(k.remoteIV, h.Epoch, h.SequenceNumber)
 	ad := additionalData(&h, len(body)-tagLen)
 	plain, err := k.remote.Open(body[:0], nonce[:], body, ad[:])
 	if err != nil {
+		if c.authFailed != nil {
+			c.authFailed.Add(1)
+		}
 		return nil, fmt.Errorf("%w (epoch %d, seq %d)", errOpen, h.Epoch, h.SequenceNumber)
 	}
 	return append(in[:recordlayer.HeaderSize], plain...), nil

@@ -1,6 +1,8 @@
 package suites
 
 import (
+	"sync/atomic"
+
 	"github.com/pion/dtls/v2"
 )
 
@@ -42,10 +44,14 @@ func ChaChaID(k KeyKind) dtls.CipherSuiteID {
 // Apply restricts cfg to the ChaCha20-Poly1305 suite of kind k and, when
 // allowCBC is set, pion's CBC suite of the same kind. An empty non-nil
 // CipherSuites list matters: a nil list would make pion add its defaults,
-// which include the GCM suites.
-func Apply(cfg *dtls.Config, k KeyKind, allowCBC bool) {
+// which include the GCM suites. authFailed, if not nil, counts the
+// ChaCha20-Poly1305 records that fail authentication (pion's CBC suites
+// drop theirs uncounted).
+func Apply(cfg *dtls.Config, k KeyKind, allowCBC bool, authFailed *atomic.Uint64) {
 	id := ChaChaID(k)
-	cfg.CustomCipherSuites = func() []dtls.CipherSuite { return []dtls.CipherSuite{New(id)} }
+	cfg.CustomCipherSuites = func() []dtls.CipherSuite {
+		return []dtls.CipherSuite{New(id).CountingFailures(authFailed)}
+	}
 	cfg.CipherSuites = []dtls.CipherSuiteID{}
 	if allowCBC {
 		cfg.CipherSuites = append(cfg.CipherSuites, CBCFallback(k))

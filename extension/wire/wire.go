@@ -157,23 +157,40 @@ func CookieEqual(got, sent []byte) bool {
 	return diff == 0
 }
 
-// StripEpochZero returns the datagram without its epoch-0 records, for a
-// connection whose handshake is over: after it, an epoch-0 record is either a
-// stale retransmission (its epoch-1 part, the Finished, still goes through)
-// or forged, and pion v2 would end the connection on an epoch-0 alert or
-// application data from anyone who can spoof the address. b is not
-// modified; out is b itself when nothing was dropped. ok is false when the
-// datagram is not a clean run of records.
-func StripEpochZero(b []byte) (out []byte, dropped int, ok bool) {
+// EstablishedEpoch is the only epoch a connection uses once its handshake is
+// over: pion v2 never renegotiates, so the epoch stays 1 for the rest of the
+// connection.
+const EstablishedEpoch = 1
+
+// KeepEstablished returns the datagram without the records that no genuine
+// peer sends once the handshake is over, for a connection in that state.
+// What is kept is exactly what pion authenticates before it acts on it:
+// epoch-1 alerts, handshake records (a retransmitted Finished: it makes pion
+// resend its last flight, RFC 6347 §4.2.4) and application data, all
+// decrypted and checked by the suite before pion looks at them. What is
+// dropped, and why:
+//   - epoch-0 records: stale retransmissions or forged; pion v2 ends the
+//     connection on an epoch-0 alert or application data from anyone who can
+//     spoof the address;
+//   - ChangeCipherSpec at any epoch: it is never encrypted, so a forged one
+//     reached pion as if genuine: body 0x01 moved pion's epoch-1 replay window
+//     to the forged sequence number (every later genuine record then counted
+//     as a replay), any other body made pion send a fatal decode_error alert;
+//   - any other epoch: pion queues epoch-2 records for a change of keys that
+//     never comes.
+//
+// b is not modified; out is b itself when nothing was dropped. ok is false
+// when the datagram is not a clean run of records (nothing of it is kept).
+func KeepEstablished(b []byte) (out []byte, dropped int, ok bool) {
 	rest := b
 	out = b
 	for len(rest) > 0 {
-		_, epoch, body, valid := header(rest)
+		ct, epoch, body, valid := header(rest)
 		if !valid {
 			return nil, dropped, false
 		}
 		n := RecordHeaderLen + len(body)
-		if epoch == 0 {
+		if epoch != EstablishedEpoch || ct == ContentChangeCipherSpec {
 			if dropped == 0 {
 				out = append([]byte(nil), b[:len(b)-len(rest)]...)
 			}
@@ -184,22 +201,4 @@ func StripEpochZero(b []byte) (out []byte, dropped int, ok bool) {
 		rest = rest[n:]
 	}
 	return out, dropped, true
-}
-
-// OnlyClientHellos reports whether every record of the datagram is an
-// epoch-0 handshake record holding ClientHello (fragments included): all a
-// client may send before it has proven it owns its address.
-func OnlyClientHellos(b []byte) bool {
-	rest := b
-	if len(rest) == 0 {
-		return false
-	}
-	for len(rest) > 0 {
-		ct, epoch, body, ok := header(rest)
-		if !ok || ct != ContentHandshake || epoch != 0 || len(body) < HandshakeHeaderLen || body[0] != HandshakeClientHello {
-			return false
-		}
-		rest = rest[RecordHeaderLen+len(body):]
-	}
-	return true
 }

@@ -126,45 +126,37 @@ func TestCookies(t *testing.T) {
 	}
 }
 
-func TestStripEpochZero(t *testing.T) {
+func TestKeepEstablished(t *testing.T) {
 	cke := record(ContentHandshake, 0, 16, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 7)
 	ccs := record(ContentChangeCipherSpec, 0, 1)
 	fin := record(ContentHandshake, 1, 9, 9, 9)
 	app := record(ContentApplicationData, 1, 5, 5)
 	flight := append(append(append([]byte(nil), cke...), ccs...), fin...)
-	out, dropped, ok := StripEpochZero(flight)
+	out, dropped, ok := KeepEstablished(flight)
 	if !ok || dropped != 2 || string(out) != string(fin) {
 		t.Fatalf("retransmitted flight: out %v dropped %d ok %v", out, dropped, ok)
 	}
-	out, dropped, ok = StripEpochZero(append([]byte(nil), app...))
+	out, dropped, ok = KeepEstablished(append([]byte(nil), app...))
 	if !ok || dropped != 0 || string(out) != string(app) {
 		t.Fatal("epoch-1 data must pass untouched")
 	}
-	alert := record(ContentAlert, 0, 2, 40)
-	if out, _, ok := StripEpochZero(alert); !ok || len(out) != 0 {
-		t.Fatal("an epoch-0 alert must be dropped")
+	for name, rec := range map[string][]byte{
+		"an epoch-0 alert":          record(ContentAlert, 0, 2, 40),
+		"an epoch-1 CCS":            record(ContentChangeCipherSpec, 1, 1),
+		"an empty epoch-1 CCS":      record(ContentChangeCipherSpec, 1),
+		"epoch-2 application data":  record(ContentApplicationData, 2, 1, 2),
+		"an epoch-0xffff handshake": record(ContentHandshake, 0xffff, 1, 2),
+	} {
+		if out, n, ok := KeepEstablished(rec); !ok || len(out) != 0 || n != 1 {
+			t.Errorf("%s must be dropped: out %v dropped %d ok %v", name, out, n, ok)
+		}
 	}
-	if _, _, ok := StripEpochZero(append(append([]byte(nil), app...), 0xfe)); ok {
+	mixed := append(append(append([]byte(nil), app...), record(ContentChangeCipherSpec, 1, 1)...), app...)
+	if out, n, ok := KeepEstablished(mixed); !ok || n != 1 || string(out) != string(app)+string(app) {
+		t.Fatalf("a CCS between two records: out %v dropped %d", out, n)
+	}
+	if _, _, ok := KeepEstablished(append(append([]byte(nil), app...), 0xfe)); ok {
 		t.Fatal("trailing garbage must fail")
-	}
-}
-
-func TestOnlyClientHellos(t *testing.T) {
-	if !OnlyClientHellos(clientHello(1, nil)) {
-		t.Fatal("a ClientHello")
-	}
-	two := append(clientHello(1, nil), clientHello(1, nil)...)
-	if !OnlyClientHellos(two) {
-		t.Fatal("two ClientHello records")
-	}
-	if OnlyClientHellos(append(clientHello(1, nil), 1, 2, 3)) {
-		t.Fatal("stray bytes after a ClientHello")
-	}
-	if OnlyClientHellos(record(ContentHandshake, 0, 16, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1)) {
-		t.Fatal("an epoch-0 ClientKeyExchange is not a ClientHello")
-	}
-	if OnlyClientHellos(record(ContentAlert, 0, 2, 40)) || OnlyClientHellos(nil) {
-		t.Fatal("alerts and empty datagrams are not ClientHellos")
 	}
 }
 
@@ -174,11 +166,18 @@ func FuzzStrip(f *testing.F) {
 	f.Add(append(record(ContentHandshake, 0, 1, 2), record(ContentApplicationData, 1, 3)...))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		in := len(b)
-		out, _, _ := StripEpochZero(b)
+		out, _, ok := KeepEstablished(b)
 		if len(out) > in {
 			t.Fatalf("grew from %d to %d", in, len(out))
 		}
-		_ = OnlyClientHellos(b)
+		// Whatever is kept is a run of epoch-1 records, none of them a CCS.
+		for rest := out; ok && len(rest) > 0; {
+			ct, epoch, body, valid := header(rest)
+			if !valid || epoch != EstablishedEpoch || ct == ContentChangeCipherSpec {
+				t.Fatalf("kept a record it must drop: %x", rest)
+			}
+			rest = rest[RecordHeaderLen+len(body):]
+		}
 		_, _ = HelloVerifyCookie(b)
 	})
 }

@@ -284,7 +284,7 @@ func rawPionJoin(sc scenario) (loadResult, error) {
 		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
 		LoggerFactory:        &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
 	}
-	suites.Apply(cfg, pair.Kind, true)
+	suites.Apply(cfg, pair.Kind, true, nil)
 	ln, err := udp.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return l, err

@@ -1,0 +1,107 @@
+package server
+
+// The post-handshake matrix: every content type × epoch × body × sequence
+// number, forged from a connected player's exact ip:port. After each forged
+// datagram the session must still deliver both ways, and the server must
+// not have reported it ended. Before wire.KeepEstablished dropped
+// ChangeCipherSpec records, "type 20 epoch 1 seq 200 body byte 0x01" moved
+// pion's replay window past every genuine record (the session went deaf,
+// still reported connected), and other CCS bodies drew a fatal decode_error.
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pion/dtls/v2"
+
+	"godtls/extension/internal/forge"
+	"godtls/extension/suites"
+)
+
+// matrixAgainst sends every case of the matrix from player's address to the
+// server at to, and checks the session after every `every` cases with a
+// round trip (1: after each datagram). A failure names the last cases sent.
+func matrixAgainst(t *testing.T, raw *rawSender, player *dtls.Conn, to netip.AddrPort, every int) {
+	t.Helper()
+	from := addrPort(t, player.LocalAddr())
+	var since []string
+	i := 0
+	forge.Matrix(1, func(c forge.Case) bool {
+		raw.send(t, from, to, c.Bytes)
+		since = append(since, c.Name)
+		i++
+		if i%every != 0 && i != forge.MatrixSize() {
+			return true
+		}
+		if err := echoCheckWithin(player, fmt.Sprintf("after case %d", i), 3*time.Second); err != nil {
+			t.Errorf("the session stopped delivering after %q (or one of the %d cases before it): %v", c.Name, len(since)-1, err)
+			return false
+		}
+		since = since[:0]
+		return true
+	})
+}
+
+// noDisconnection fails the test if the server reported a peer's end.
+func noDisconnection(t *testing.T, s *Server) {
+	t.Helper()
+	for ev, ok := s.NextEvent(); ok; ev, ok = s.NextEvent() {
+		if ev.Kind == EventDisconnected {
+			t.Fatalf("the player was disconnected: %s", ev.Reason)
+		}
+	}
+}
+
+func TestForgedRecordMatrixListen(t *testing.T) {
+	t.Parallel() // mostly waiting on round trips, like the other matrix tests
+	raw := newRawSender(t)
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	defer s.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := echoLoop(ctx, s)
+	defer func() { cancel(); <-done }()
+	player := dial(t, s, clientConfig(suites.ECDSAKey))
+	defer player.Close()
+	roundTrip(t, player, "before")
+
+	matrixAgainst(t, raw, player, netip.MustParseAddrPort(serverAddr(s)), 1)
+	noDisconnection(t, s)
+	st := s.Stats()
+	if st.Peers != 1 || st.PostHandshakeDropped == 0 || st.AuthFailed == 0 {
+		t.Fatalf("peers %d, dropped after the handshake %d, failed authentication %d", st.Peers, st.PostHandshakeDropped, st.AuthFailed)
+	}
+	t.Logf("%d forged datagrams: still connected; %d records dropped before pion, %d failed authentication, %d garbage, %d oversize",
+		forge.MatrixSize(), st.PostHandshakeDropped, st.AuthFailed, st.Garbage, st.Oversize)
+}
+
+func TestForgedRecordMatrixUDPServerMode(t *testing.T) {
+	t.Parallel()
+	raw := newRawSender(t)
+	s := newAttachServer(t)
+	defer s.Stop()
+	u := newPump(t, s, 200*time.Microsecond)
+	defer u.sock.Close()
+	u.echo = true
+	ctx, cancel := context.WithCancel(context.Background())
+	done := u.run(ctx)
+	defer func() { cancel(); <-done }()
+	player, err := dialPump(u, clientConfig(suites.ECDSAKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer player.Close()
+	roundTrip(t, player, "before")
+
+	// A round trip through the pump takes two of its frames (about 2.5 ms:
+	// the netpoller's deadlines are millisecond-grained), so the session is
+	// checked after every 8 datagrams here: a datagram that ends or deafens
+	// a session leaves it so, and the failure names the run it was in.
+	matrixAgainst(t, raw, player, netip.MustParseAddrPort(u.addr()), 8)
+	noDisconnection(t, s)
+	if st := s.Stats(); st.PostHandshakeDropped == 0 || st.AuthFailed == 0 {
+		t.Fatalf("dropped after the handshake %d, failed authentication %d", st.PostHandshakeDropped, st.AuthFailed)
+	}
+}
