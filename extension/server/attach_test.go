@@ -28,6 +28,8 @@ type udpPump struct {
 	// statuses seen right after Attach, per address
 	firstStatus []Status
 	echo        bool
+	// forgetEnded drops peers that ended, as a game drops its references.
+	forgetEnded bool
 }
 
 func newPump(t testing.TB, s *Server, frame time.Duration) *udpPump {
@@ -82,6 +84,9 @@ func (u *udpPump) run(ctx context.Context) <-chan struct{} {
 					for b, ok := p.Outbound(); ok; b, ok = p.Outbound() {
 						_, _ = u.sock.WriteToUDPAddrPort(b, a)
 					}
+				}
+				if u.forgetEnded && (p.Status() == StatusDisconnected || p.Status() == StatusError) {
+					delete(u.peers, a)
 				}
 			}
 			u.mu.Unlock()

@@ -157,7 +157,7 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 	c.peer = peer
 	c.mu.Unlock()
 	if fresh {
-		s.ready = append(s.ready, peer)
+		peer.readyAt = s.ready.PushBack(peer)
 		select {
 		case s.readySig <- struct{}{}:
 		default:
@@ -225,6 +225,7 @@ func (s *Server) removePeer(p *Peer, reason string) {
 	s.mu.Lock()
 	_, known := s.peers[p]
 	delete(s.peers, p)
+	s.unreadyLocked(p)
 	s.unlock()
 	if known {
 		s.events.push(Event{Kind: EventDisconnected, Peer: p, Addr: p.addr, Reason: reason})

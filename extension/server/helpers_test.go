@@ -30,11 +30,7 @@ func startServer(t testing.TB, kind suites.KeyKind, cfg Config) (*Server, testce
 	var pair testcert.Pair
 	switch kind {
 	case suites.PreSharedKey:
-		p, err := credentials.NewPSK(map[string][]byte{testPSKIdentity: testPSKKey}, "hint")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.SetPSK(p); err != nil {
+		if err := s.SetPSK(testPSK(t)); err != nil {
 			t.Fatal(err)
 		}
 	default:
@@ -55,6 +51,16 @@ func startServer(t testing.TB, kind suites.KeyKind, cfg Config) (*Server, testce
 		t.Fatal(err)
 	}
 	return s, pair
+}
+
+// testPSK is the PSK table clientConfig's PSK client uses.
+func testPSK(t testing.TB) *credentials.PSK {
+	t.Helper()
+	p, err := credentials.NewPSK(map[string][]byte{testPSKIdentity: testPSKKey}, "hint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func serverAddr(s *Server) string { return "127.0.0.1:" + strconv.Itoa(s.LocalPort()) }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"container/list"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -42,8 +43,9 @@ type Peer struct {
 	lastRecv atomic.Int64 // unix nanoseconds
 	lastErr  atomic.Pointer[string]
 
-	counts link.Counters
-	listed atomic.Bool // in the server's inbox (ReceiveAll)
+	counts  link.Counters
+	listed  atomic.Bool   // in the server's inbox (ReceiveAll)
+	readyAt *list.Element // on the server's list of peers not yet taken; guarded by srv.mu
 
 	closeOnce sync.Once
 	done      chan struct{} // closed when the peer ends
@@ -240,7 +242,10 @@ func (p *Peer) end(st Status, reason string, notify bool) {
 		if !notify {
 			p.sess.muted.Store(true)
 		}
-		if conn := p.conn.Load(); conn != nil {
+		// An ended peer can stay referenced a long time (an undrained
+		// event, a game's variable): it lets go of pion's connection, the
+		// bulk of its memory; its queued packets stay readable.
+		if conn := p.conn.Swap(nil); conn != nil {
 			_ = conn.Close()
 		}
 		_ = p.sess.Close()

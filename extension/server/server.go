@@ -1,6 +1,7 @@
 package server
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -65,7 +66,7 @@ type Server struct {
 	candidates map[netip.AddrPort]*session // a new client's handshake beside a live session
 	adm        admission
 	peers      map[*Peer]struct{}
-	ready      []*Peer // connected peers not yet taken, oldest first
+	ready      *list.List // connected peers not yet taken, oldest first; a peer leaves when taken or when it ends
 	readySig   chan struct{}
 	deferred   []func()
 	slotFreed  bool
@@ -215,7 +216,7 @@ func (s *Server) startLocked() {
 	s.pipes = make(map[*session]struct{})
 	s.adm = newAdmission()
 	s.peers = make(map[*Peer]struct{})
-	s.ready = nil
+	s.ready = list.New()
 	s.wg.Add(1)
 	go s.janitor(s.ctx)
 	s.startWritersLocked()
@@ -337,15 +338,25 @@ func (s *Server) Stop() {
 func (s *Server) TakeConnection() *Peer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for len(s.ready) > 0 {
-		p := s.ready[0]
-		s.ready[0] = nil
-		s.ready = s.ready[1:]
+	for s.ready != nil && s.ready.Len() > 0 {
+		p := s.unreadyLocked(s.ready.Front().Value.(*Peer))
 		if p.Status() == StatusConnected {
 			return p
 		}
 	}
 	return nil
+}
+
+// unreadyLocked takes p off the list of peers not yet taken, if it is on it,
+// and returns it. A peer that ends leaves the list too: a game that never
+// calls TakeConnection (it uses the connection signal and ReceiveAll) must
+// not keep every peer that ever connected.
+func (s *Server) unreadyLocked(p *Peer) *Peer {
+	if p.readyAt != nil {
+		s.ready.Remove(p.readyAt)
+		p.readyAt = nil
+	}
+	return p
 }
 
 // ReadySignal receives a value after a connected peer joins the ones
@@ -357,8 +368,11 @@ func (s *Server) ReadySignal() <-chan struct{} { return s.readySig }
 func (s *Server) ConnectionAvailable() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, p := range s.ready {
-		if p.Status() == StatusConnected {
+	if s.ready == nil {
+		return false
+	}
+	for e := s.ready.Front(); e != nil; e = e.Next() {
+		if e.Value.(*Peer).Status() == StatusConnected {
 			return true
 		}
 	}
