@@ -30,8 +30,7 @@ type sctpConn struct {
 	closed chan struct{}
 	once   sync.Once
 
-	tsnMu sync.Mutex
-	tsn   tsnTracker
+	guard sctpGuard // checks what the peer sends; learns from what we send
 
 	// stash holds SCTP packets that arrived during the RTT probe, before
 	// pion reads: the probe fills it, the first association's read loop
@@ -45,7 +44,11 @@ type sctpConn struct {
 }
 
 func newSCTPConn(s *session, car carrier) *sctpConn {
-	return &sctpConn{s: s, car: car, closed: make(chan struct{})}
+	c := &sctpConn{s: s, car: car, closed: make(chan struct{}), guard: sctpGuard{isServer: s.isServer}}
+	if s.isServer {
+		c.guard.inits = &c.inits
+	}
+	return c
 }
 
 // pop takes one record from the carrier: an SCTP packet is returned (not
@@ -142,9 +145,18 @@ func (c *sctpConn) read(b []byte, ended <-chan struct{}) (int, error) {
 	}
 }
 
-// forPion reports whether pion may read the SCTP packet pkt: on the
-// server, not an INIT of the client's abandoned setup attempt (initGate).
+// forPion reports whether pion may read the SCTP packet pkt: what the
+// guard admits (a violation ends the session) and, on the server, not an
+// INIT of the client's abandoned setup attempt (initGate).
 func (c *sctpConn) forPion(pkt []byte) bool {
+	v, why := c.guard.check(pkt)
+	switch v {
+	case violation:
+		c.s.violated("protocol violation: " + why)
+		return false
+	case dropStale:
+		return false
+	}
 	return !c.s.isServer || c.inits.admit(pkt)
 }
 
@@ -210,9 +222,7 @@ func (c *sctpConn) Write(b []byte) (int, error) {
 		return 0, net.ErrClosed
 	default:
 	}
-	c.tsnMu.Lock()
-	c.tsn.observe(b)
-	c.tsnMu.Unlock()
+	c.guard.outgoing(b)
 	rec := make([]byte, 1+len(b))
 	rec[0] = kindSCTP
 	copy(rec[1:], b)
@@ -223,11 +233,7 @@ func (c *sctpConn) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func (c *sctpConn) retransmissions() uint64 {
-	c.tsnMu.Lock()
-	defer c.tsnMu.Unlock()
-	return c.tsn.count
-}
+func (c *sctpConn) retransmissions() uint64 { return c.guard.retransmissions() }
 
 // Close ends Read and Write; the DTLS connection is the session's to close.
 func (c *sctpConn) Close() error {

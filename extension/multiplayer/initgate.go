@@ -2,6 +2,7 @@ package multiplayer
 
 import (
 	"encoding/binary"
+	"slices"
 	"sync"
 )
 
@@ -54,6 +55,13 @@ func (g *initGate) admit(pkt []byte) bool {
 	}
 	g.current = tag
 	return true
+}
+
+// known reports whether tag is the current INIT's or a retired one's.
+func (g *initGate) known(tag uint32) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return tag == g.current || slices.Contains(g.retired, tag)
 }
 
 // initTag is the initiate tag of pkt's INIT chunk, when its first chunk is

@@ -394,6 +394,13 @@ func (s *session) onControl(msg []byte) {
 	}
 }
 
+// violated ends a session whose peer broke the protocol, telling it why
+// (in a record, not on SCTP: the guard runs on pion's read loop).
+func (s *session) violated(reason string) {
+	s.sendRecord(byeRecord(reason))
+	s.end(reason)
+}
+
 func (s *session) byeReceived(reason string) {
 	if reason == "" {
 		reason = "the other side left"
@@ -480,7 +487,11 @@ func (s *session) write(index int, msg []byte) error {
 			return ErrClosed
 		}
 		if index == streamUnreliable {
-			st.SetReliabilityParams(true, sctp.ReliabilityTypeRexmit, 0)
+			// Reliable, unordered: partial reliability would need
+			// FORWARD-TSN, which the guard refuses (sctpguard.go); the
+			// receiver's sequence check still drops an ordered-mode
+			// message older than one delivered.
+			st.SetReliabilityParams(true, sctp.ReliabilityTypeReliable, 0)
 		} else {
 			st.SetReliabilityParams(false, sctp.ReliabilityTypeReliable, 0)
 		}

@@ -40,6 +40,10 @@ type Config struct {
 	EventQueue int
 	// DisableCBCFallback offers only ChaCha20-Poly1305 suites.
 	DisableCBCFallback bool
+	// PeerByteRate caps the bytes per second one connected peer's datagrams
+	// may bring (a burst of half a second's worth passes at once); what is
+	// over it is dropped before decryption. NoLimit turns it off.
+	PeerByteRate int
 }
 
 // NoLimit turns a per-IP cap off.
@@ -55,6 +59,8 @@ const (
 	DefaultRecvQueue            = 1024
 	DefaultRecvQueueBytes       = 1 << 20
 	DefaultEventQueue           = 4096
+	DefaultPeerByteRate         = 2 << 20 // 16 Mbit/s: far above a game's upstream per player
+	MinPeerByteRate             = 16 << 10
 	MinMTU                      = 256
 	// MaxMTU is what pion/dtls v2 can read in one datagram: a larger MTU
 	// would let packets through Send that the other side's pion drops.
@@ -81,6 +87,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: idle_timeout must be between 0 (off) and %v, got %v", ErrBadConfig, MaxTimeout, c.IdleTimeout)
 	case c.MTU != 0 && (c.MTU < MinMTU || c.MTU > MaxMTU):
 		return fmt.Errorf("%w: mtu must be between %d and %d, got %d", ErrBadConfig, MinMTU, MaxMTU, c.MTU)
+	case c.PeerByteRate < NoLimit || (c.PeerByteRate > 0 && c.PeerByteRate < MinPeerByteRate):
+		return fmt.Errorf("%w: max_peer_bytes_per_second must be at least %d (0 turns it off), got %d", ErrBadConfig, MinPeerByteRate, c.PeerByteRate)
 	case c.RecvQueue < 0 || c.RecvQueueBytes < 0 || c.EventQueue < 0:
 		return fmt.Errorf("%w: queue sizes must not be negative", ErrBadConfig)
 	}
@@ -115,6 +123,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.EventQueue <= 0 {
 		c.EventQueue = DefaultEventQueue
+	}
+	if c.PeerByteRate == 0 {
+		c.PeerByteRate = DefaultPeerByteRate
 	}
 	return c
 }

@@ -156,6 +156,10 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*sessi
 		}
 		return s.budgeted(c, b)
 	}
+	if rate := s.cfg.PeerByteRate; rate > 0 && !c.budget.take(len(b), rate, time.Now()) {
+		s.overRate.Add(1)
+		return nil, nil
+	}
 	kept, dropped, ok := wire.KeepEstablished(b)
 	if dropped > 0 {
 		s.postHandshakeDropped.Add(uint64(dropped))

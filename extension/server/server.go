@@ -39,6 +39,7 @@ type Stats struct {
 	Spoofed                            uint64 // records refused before the cookie, wrong cookies, epoch-0 alerts and data
 	PostHandshakeDropped               uint64 // records of connected peers that no genuine peer sends after the handshake (wire.KeepEstablished)
 	AuthFailed                         uint64 // records that failed authentication (ChaCha20-Poly1305 suites; pion's CBC suites drop theirs uncounted)
+	OverRate                           uint64 // datagrams of connected peers dropped over Config.PeerByteRate
 	Rejected                           uint64 // ClientHellos refused by a limit or not admitted in time
 	Evicted                            uint64 // unverified handshakes pushed out by newer ones
 	Panics                             uint64 // recovered internal errors
@@ -83,7 +84,7 @@ type Server struct {
 	dropped, garbage, oversize           atomic.Uint64
 	stray, spoofed, postHandshakeDropped atomic.Uint64
 	rejected, evicted, panics            atomic.Uint64
-	authFailed                           atomic.Uint64
+	authFailed, overRate                 atomic.Uint64
 
 	loggers logging.LoggerFactory
 
@@ -429,7 +430,7 @@ func (s *Server) Stats() Stats {
 		BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(),
 		Dropped: s.dropped.Load(), Garbage: s.garbage.Load(), Oversize: s.oversize.Load(),
 		Stray: s.stray.Load(), Spoofed: s.spoofed.Load(), PostHandshakeDropped: s.postHandshakeDropped.Load(),
-		AuthFailed: s.authFailed.Load(), Rejected: s.rejected.Load(), Evicted: s.evicted.Load(), Panics: s.panics.Load(),
+		AuthFailed: s.authFailed.Load(), OverRate: s.overRate.Load(), Rejected: s.rejected.Load(), Evicted: s.evicted.Load(), Panics: s.panics.Load(),
 		EventsDropped: s.events.dropped.Load(),
 	}
 }

@@ -71,6 +71,7 @@ type session struct {
 	settled        bool          // no longer counted as a verified handshake in progress
 	delivered      int           // datagrams handed to pion before establishment
 	deliveredBytes int
+	budget         byteBudget // after establishment: Config.PeerByteRate
 
 	// cookie is the one pion put in its HelloVerifyRequest to this address.
 	cookie atomic.Pointer[[]byte]

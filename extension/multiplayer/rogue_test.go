@@ -1,0 +1,405 @@
+package multiplayer
+
+// The rogue-client suite: clients that complete DTLS and set up their
+// session (as anyone with a modified game client can), then break the
+// rules of the SCTP layer, beside five genuine clients exchanging reliable
+// messages. The genuine clients' round trips are measured twice in one
+// run, with every rogue connected both times: once before the rogues act,
+// once while they do. Nothing may be lost, their p99 may not rise past
+// 1.5× the first measurement, and every rogue must be gone with a reason
+// the game reads. Before the guard (sctpguard.go), the FORWARD-TSN rogue
+// alone burned 7.6 CPU-seconds in pion and stalled its session for 12 s.
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pion/dtls/v2"
+
+	"godtls/extension/link"
+)
+
+// rogueView is what a rogue knows of its association, and the server's
+// highest TSN (read from the server's side, in this process: a real rogue
+// reads it from the DATA it receives).
+type rogueView struct {
+	serverTag, rogueTag, rogueTSN, serverTSN uint32
+}
+
+// craftSCTP builds an SCTP packet with a valid checksum.
+func craftSCTP(vtag uint32, chunks ...[]byte) []byte {
+	pkt := make([]byte, sctpCommonHeader)
+	binary.BigEndian.PutUint16(pkt[0:], 5000)
+	binary.BigEndian.PutUint16(pkt[2:], 5000)
+	binary.BigEndian.PutUint32(pkt[4:], vtag)
+	for _, c := range chunks {
+		pkt = append(pkt, c...)
+		for len(pkt)%4 != 0 {
+			pkt = append(pkt, 0)
+		}
+	}
+	binary.LittleEndian.PutUint32(pkt[8:], sctpChecksum(pkt))
+	return pkt
+}
+
+// chunkOf builds a chunk whose length field is its real length.
+func chunkOf(typ, flags byte, body ...byte) []byte {
+	c := []byte{typ, flags, 0, 0}
+	binary.BigEndian.PutUint16(c[2:], uint16(4+len(body)))
+	return append(c, body...)
+}
+
+func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
+func u16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
+
+func cat(parts ...[]byte) []byte { return slices.Concat(parts...) }
+
+// dataChunk is a DATA chunk of one byte on stream id.
+func dataChunk(tsn uint32, stream uint16) []byte {
+	return chunkOf(chunkData, 0x03, cat(u32(tsn), u16(stream), u16(0), u32(53), []byte{'x'})...)
+}
+
+// rogueCases: each sends one SCTP packet (or record) no genuine peer sends.
+var rogueCases = []struct {
+	name   string
+	record func(v rogueView) []byte // the whole DTLS record
+}{
+	{"FORWARD-TSN 2^29 ahead", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(v.serverTag, chunkOf(chunkForwardTSN, 0, u32(v.rogueTSN+1<<29)...)))
+	}},
+	{"FORWARD-TSN 2^31 ahead", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(v.serverTag, chunkOf(chunkForwardTSN, 0, u32(v.rogueTSN+1<<31-1)...)))
+	}},
+	{"DATA on a server stream", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(v.serverTag, dataChunk(v.rogueTSN+1, 5)))
+	}},
+	{"DATA on stream 1000", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(v.serverTag, dataChunk(v.rogueTSN+1, 2000)))
+	}},
+	{"a DATA chunk of 10 bytes", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(v.serverTag, chunkOf(chunkData, 3, cat(u32(v.rogueTSN+1), u16(2))...)))
+	}},
+	{"an unknown chunk type", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(v.serverTag, chunkOf(0x55, 0, 1, 2, 3, 4)))
+	}},
+	{"a RE-CONFIG stream reset", func(v rogueView) []byte {
+		req := cat(u16(13), u16(16), u32(1), u32(0), u32(v.rogueTSN), u16(2), u16(0))
+		return sctpRecord(craftSCTP(v.serverTag, chunkOf(chunkReconfig, 0, req...)))
+	}},
+	{"a SACK acknowledging TSNs never sent", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(v.serverTag, chunkOf(chunkSACK, 0, cat(u32(v.serverTSN+1000), u32(1<<20), u16(0), u16(0))...)))
+	}},
+	{"a SACK gap block past the TSNs sent", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(v.serverTag, chunkOf(chunkSACK, 0, cat(u32(v.serverTSN), u32(1<<20), u16(1), u16(0), u16(2), u16(40000))...)))
+	}},
+	{"a SACK whose gap count lies", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(v.serverTag, chunkOf(chunkSACK, 0, cat(u32(v.serverTSN), u32(1<<20), u16(500), u16(0))...)))
+	}},
+	{"a SHUTDOWN acknowledging TSNs never sent", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(v.serverTag, chunkOf(chunkShutdown, 0, u32(v.serverTSN+1<<20)...)))
+	}},
+	{"an INIT ACK to the server", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(v.serverTag, chunkOf(chunkInitAck, 0, cat(u32(7), u32(1<<20), u16(16), u16(16), u32(1))...)))
+	}},
+	{"a COOKIE ACK to the server", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(v.serverTag, chunkOf(chunkCookieAck, 0)))
+	}},
+	{"an INIT with a new tag (collision)", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(0, chunkOf(chunkInit, 0, cat(u32(0x0badf00d), u32(1<<20), u16(16), u16(16), u32(99))...)))
+	}},
+	{"an INIT bundled with DATA", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(0, chunkOf(chunkInit, 0, cat(u32(v.rogueTag), u32(1<<20), u16(16), u16(16), u32(99))...), dataChunk(99, 2)))
+	}},
+	{"a forged verification tag", func(v rogueView) []byte {
+		return sctpRecord(craftSCTP(v.serverTag^0x5a5a5a5a, dataChunk(v.rogueTSN+1, 2)))
+	}},
+	{"a chunk longer than its packet", func(v rogueView) []byte {
+		pkt := craftSCTP(v.serverTag, chunkOf(chunkHeartbeat, 0, 0, 1, 0, 8, 1, 2, 3, 4))
+		binary.BigEndian.PutUint16(pkt[sctpCommonHeader+2:], 400)
+		binary.LittleEndian.PutUint32(pkt[8:], sctpChecksum(pkt))
+		return sctpRecord(pkt)
+	}},
+	{"a wrong checksum", func(v rogueView) []byte {
+		pkt := craftSCTP(v.serverTag, dataChunk(v.rogueTSN+1, 2))
+		pkt[8] ^= 0xff
+		return sctpRecord(pkt)
+	}},
+	{"an empty SCTP record", func(rogueView) []byte { return []byte{kindSCTP} }},
+	{"4 bytes of SCTP garbage", func(rogueView) []byte { return []byte{kindSCTP, 0xde, 0xad, 0xbe, 0xef} }},
+}
+
+func sctpRecord(pkt []byte) []byte { return append([]byte{kindSCTP}, pkt...) }
+
+// view reads what a rogue client knows, and the server's highest TSN.
+func view(m *Server, c *Client) rogueView {
+	rg := &c.sess.Load().conn.guard
+	rg.mu.Lock()
+	v := rogueView{serverTag: rg.peerTag, rogueTag: rg.localTag, rogueTSN: rg.sent.highest}
+	rg.mu.Unlock()
+	m.mu.Lock()
+	ss := m.sessions[c.ID()]
+	m.mu.Unlock()
+	sg := &ss.conn.guard
+	sg.mu.Lock()
+	v.serverTSN = sg.initialTSN - 1
+	if sg.sent.seen {
+		v.serverTSN = sg.sent.highest
+	}
+	sg.mu.Unlock()
+	return v
+}
+
+// genuine runs one genuine client's reliable ping-pong: n messages, each
+// waiting for its echo; it returns the round trips, or an error on loss.
+func genuine(c *Client, tag string, n int) ([]time.Duration, error) {
+	rtts := make([]time.Duration, 0, n)
+	for i := range n {
+		msg := fmt.Sprintf("%s %d", tag, i)
+		start := time.Now()
+		if err := c.Send(1, Reliable, []byte(msg)); err != nil {
+			return rtts, err
+		}
+		deadline := start.Add(20 * time.Second)
+		for {
+			if p, ok := c.Pop(); ok {
+				if string(p.Data) != msg {
+					return rtts, fmt.Errorf("got %q, want %q (lost or out of order)", p.Data, msg)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				return rtts, fmt.Errorf("no echo of %q", msg)
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+		rtts = append(rtts, time.Since(start))
+	}
+	return rtts, nil
+}
+
+// processCPU is the user and system CPU time of the whole process.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func p99(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)*99/100]
+}
+
+// quietClient completes the DTLS handshake with the server and then never
+// sends anything: no RTT probe, no SCTP.
+func quietClient(t *testing.T, port int) *dtls.Conn {
+	t.Helper()
+	raddr := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+	conn, err := dtls.Dial("udp", raddr, &dtls.Config{InsecureSkipVerify: true, LoggerFactory: link.Quiet,
+		CipherSuites: []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+func TestRogueClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SKIPPED in -short: the rogue-client suite")
+	}
+	const (
+		genuineClients = 5
+		messages       = 400 // per genuine client and phase
+		// gameFrame is the game loop's period (120 Hz): the reliable flood
+		// outruns what the game reads, so the flooder meets its inbox
+		// budget and SCTP's window holds it back.
+		gameFrame = 8 * time.Millisecond
+		// peerBudget is each peer's byte rate: a game's choice, far above
+		// what the genuine clients send.
+		peerBudget = 128 << 10
+	)
+	m := startServer(t, genuineClients+len(rogueCases)+4, Options{SetupTimeout: 2 * time.Second})
+	// Each peer's budget (server.Config.PeerByteRate): the flooder is held
+	// to it by the demultiplexer, before decryption.
+	cfg := m.DTLS().Config()
+	cfg.PeerByteRate = peerBudget
+	if err := m.DTLS().SetConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	// The game, once a frame: echoes what genuine clients send on channel
+	// 1, reads and drops everything else, records every disconnection.
+	type gone struct {
+		reason string
+		at     time.Time
+	}
+	var goneMu sync.Mutex
+	disconnected := map[int32]gone{}
+	stop := make(chan struct{})
+	var game sync.WaitGroup
+	game.Add(1)
+	go func() {
+		defer game.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for ev, ok := m.NextEvent(); ok; ev, ok = m.NextEvent() {
+				if ev.Kind == PeerDisconnected {
+					goneMu.Lock()
+					disconnected[ev.Peer] = gone{ev.Reason, time.Now()}
+					goneMu.Unlock()
+				}
+			}
+			for _, ok := m.DTLS().NextEvent(); ok; _, ok = m.DTLS().NextEvent() {
+			}
+			for p, ok := m.Pop(); ok; p, ok = m.Pop() {
+				if p.Channel == 1 {
+					_ = m.Send(p.From, 1, Reliable, p.Data)
+				}
+			}
+			time.Sleep(gameFrame)
+		}
+	}()
+	defer func() { close(stop); game.Wait() }()
+
+	connected := func(c *Client) {
+		deadline := time.Now().Add(20 * time.Second)
+		for c.Status() != Connected {
+			if time.Now().After(deadline) {
+				t.Fatalf("a client did not connect (status %d)", c.Status())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	var good []*Client
+	for range genuineClients {
+		c := dial(t, port(m), Options{})
+		connected(c)
+		good = append(good, c)
+	}
+	// Every rogue connects before the first measurement: its handshake is
+	// no part of what the attack costs.
+	rogues := make([]*Client, len(rogueCases))
+	for i := range rogueCases {
+		rogues[i] = dial(t, port(m), Options{})
+		connected(rogues[i])
+	}
+	flooder := dial(t, port(m), Options{})
+	connected(flooder)
+	waitFor := func(what string, cond func() bool) {
+		deadline := time.Now().Add(20 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitFor("every session announced", func() bool { return len(m.Peers()) == genuineClients+len(rogueCases)+1 })
+
+	measure := func(phase string, during func()) []time.Duration {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var all []time.Duration
+		for i, c := range good {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rtts, err := genuine(c, fmt.Sprintf("%s client %d", phase, i), messages)
+				if err != nil {
+					t.Errorf("%s: genuine client %d: %v", phase, i, err)
+				}
+				mu.Lock()
+				all = append(all, rtts...)
+				mu.Unlock()
+			}()
+		}
+		during()
+		wg.Wait()
+		if t.Failed() {
+			t.FailNow()
+		}
+		return all
+	}
+	cpu0 := processCPU()
+	before := measure("before", func() {})
+	cpu1 := processCPU()
+
+	// The attack: a quiet DTLS client, a reliable flood, every illegal packet.
+	quiet := quietClient(t, port(m))
+	defer quiet.Close()
+	var flooded atomic.Int64
+	floodDone := make(chan struct{})
+	go func() {
+		defer close(floodDone)
+		junk := make([]byte, 1000)
+		for flooder.Status() == Connected {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if flooder.Send(0, Reliable, junk) == nil {
+				flooded.Add(1)
+			} else {
+				time.Sleep(100 * time.Microsecond) // its send backlog is full
+			}
+		}
+	}()
+	sent := make([]time.Time, len(rogueCases))
+	during := measure("during", func() {
+		for i, rc := range rogueCases {
+			rec := rc.record(view(m, rogues[i]))
+			sent[i] = time.Now()
+			if err := rogues[i].sess.Load().car.Send(rec); err != nil {
+				t.Fatalf("%s: %v", rc.name, err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	cpu2 := processCPU()
+	flooder.Close("done flooding")
+	<-floodDone
+
+	for i, rc := range rogueCases {
+		id := rogues[i].ID()
+		waitFor(rc.name+" rogue gone", func() bool {
+			goneMu.Lock()
+			defer goneMu.Unlock()
+			_, ok := disconnected[id]
+			return ok
+		})
+		goneMu.Lock()
+		g := disconnected[id]
+		goneMu.Unlock()
+		if !strings.HasPrefix(g.reason, "protocol violation: ") {
+			t.Errorf("%s: the rogue left with %q, not a protocol violation", rc.name, g.reason)
+		}
+		t.Logf("%-42s gone %6.2f ms after it sent: %s", rc.name, float64(g.at.Sub(sent[i]).Microseconds())/1000, g.reason)
+	}
+	waitFor("the quiet client dropped", func() bool { return m.DTLS().Stats().Peers == genuineClients })
+
+	if st := m.DTLS().Stats(); st.OverRate == 0 {
+		t.Error("the flooder was never held to its byte budget")
+	} else {
+		t.Logf("datagrams over a peer's budget, dropped before decryption: %d", st.OverRate)
+	}
+	t.Logf("process CPU (server, game, genuine clients and the in-process rogues and flooder): %v in the phase before, %v in the phase during the attack",
+		(cpu1 - cpu0).Round(time.Millisecond), (cpu2 - cpu1).Round(time.Millisecond))
+	pb, pd := p99(before), p99(during)
+	t.Logf("genuine reliable round trips, %d each phase: p99 %v before the rogues acted, %v while they did (%.2fx); the flooder queued %d KB (its own send buffer)",
+		len(before), pb, pd, float64(pd)/float64(pb), flooded.Load())
+	if pd > pb*3/2 {
+		t.Errorf("the genuine clients' p99 rose from %v to %v (more than 1.5x) while the rogues acted", pb, pd)
+	}
+}

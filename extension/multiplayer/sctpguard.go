@@ -1,0 +1,278 @@
+package multiplayer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+)
+
+// sctpGuard checks every SCTP packet the other side sends before pion/sctp
+// reads it. The packet arrived in an authenticated DTLS record, so it comes
+// from the peer itself: a game client anyone can modify. pion/sctp trusts
+// what it reads (it walks a FORWARD-TSN's cumulative TSN forward one step
+// at a time under the association's lock: one 20-byte chunk 2^29 ahead
+// burned 7.6 CPU-seconds and stalled the session; it checks no
+// verification tag), so the guard admits only what this engine's use of
+// SCTP produces:
+//
+//   - the chunk types of one association's life (chunkRules): setup, DATA
+//     and SACK, heartbeats, errors and teardown. No FORWARD-TSN: no stream
+//     uses partial reliability (the large unreliable messages travel
+//     reliably, unordered), so it has no legitimate sender; no RE-CONFIG:
+//     streams are never reset;
+//   - well-formed chunks: lengths inside the packet, the fixed fields each
+//     type has, INIT and INIT ACK alone in their packet, a valid checksum;
+//   - the verification tag of the association (RFC 4960 §8.5): the tag of
+//     our latest INIT or INIT ACK, or 0 on an INIT;
+//   - DATA on a stream the peer may send on (its parity, at most
+//     maxStreamIndex);
+//   - SACK and SHUTDOWN acknowledging only TSNs we sent.
+//
+// What breaks a rule that a genuine peer never breaks is a violation: the
+// session ends with the reason, which the game reads. A packet a genuine
+// peer can still send late (the INIT ACK of an INIT this client has since
+// replaced, an INIT retransmission that arrives after the association is
+// up) is dropped and counted.
+type sctpGuard struct {
+	isServer bool
+	inits    *initGate // the server's: the INIT tags of the client's setup attempts
+
+	mu          sync.Mutex
+	localTag    uint32 // the initiate tag of our latest INIT or INIT ACK (0: none sent)
+	peerTag     uint32 // the initiate tag of the peer's INIT or INIT ACK we admitted
+	established bool   // a COOKIE ECHO (server) or COOKIE ACK (client) was admitted
+	initialTSN  uint32 // ours, from our INIT or INIT ACK
+	sent        tsnTracker
+
+	dropped uint64 // packets dropped as stale
+}
+
+// SCTP chunk types (RFC 4960 §3.2, RFC 3758, RFC 6525).
+const (
+	chunkData             = sctpDataChunk
+	chunkInit             = sctpInitChunk
+	chunkInitAck          = 2
+	chunkSACK             = sctpSACKChunk
+	chunkHeartbeat        = 4
+	chunkHeartbeatAck     = 5
+	chunkAbort            = 6
+	chunkShutdown         = 7
+	chunkShutdownAck      = 8
+	chunkError            = 9
+	chunkCookieEcho       = 10
+	chunkCookieAck        = 11
+	chunkShutdownComplete = 14
+	chunkReconfig         = 130
+	chunkForwardTSN       = 192
+
+	// chunkFlagT is the T bit of ABORT and SHUTDOWN COMPLETE: the packet
+	// carries the sender's own tag (it had none of the receiver's).
+	chunkFlagT = 0x01
+)
+
+// chunkRule is what the guard knows of one chunk type: the smallest legal
+// length, and which side may receive it.
+type chunkRule struct {
+	name     string
+	minLen   int
+	toServer bool
+	toClient bool
+}
+
+// chunkRules lists every chunk type the engine's associations use, and so
+// every type the guard admits (docs/ARCHITECTURE.md has the same table with
+// the purpose of each).
+var chunkRules = map[byte]chunkRule{
+	chunkData:             {"DATA", 17, true, true},
+	chunkInit:             {"INIT", 20, true, false},
+	chunkInitAck:          {"INIT ACK", 20, false, true},
+	chunkSACK:             {"SACK", 16, true, true},
+	chunkHeartbeat:        {"HEARTBEAT", 4, true, true},
+	chunkHeartbeatAck:     {"HEARTBEAT ACK", 4, true, true},
+	chunkAbort:            {"ABORT", 4, true, true},
+	chunkShutdown:         {"SHUTDOWN", 8, true, true},
+	chunkShutdownAck:      {"SHUTDOWN ACK", 4, true, true},
+	chunkError:            {"ERROR", 4, true, true},
+	chunkCookieEcho:       {"COOKIE ECHO", 4, true, false},
+	chunkCookieAck:        {"COOKIE ACK", 4, false, true},
+	chunkShutdownComplete: {"SHUTDOWN COMPLETE", 4, true, true},
+}
+
+// verdict is what the guard decides about one packet.
+type verdict int
+
+const (
+	admit     verdict = iota
+	dropStale         // a genuine peer may send it late: dropped, counted
+	violation         // no genuine peer sends it: the session ends
+)
+
+// outgoing learns from a packet we send: our tags, our TSNs.
+func (g *sctpGuard) outgoing(pkt []byte) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(pkt) >= sctpCommonHeader+20 {
+		if t := pkt[sctpCommonHeader]; t == chunkInit || t == chunkInitAck {
+			fixed := pkt[sctpCommonHeader+sctpChunkHeader:]
+			g.localTag = binary.BigEndian.Uint32(fixed)
+			g.initialTSN = binary.BigEndian.Uint32(fixed[12:])
+			g.sent = tsnTracker{}
+		}
+	}
+	g.sent.observe(pkt)
+}
+
+// retransmissions is how many DATA chunks we sent again.
+func (g *sctpGuard) retransmissions() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sent.count
+}
+
+// staleDropped is how many packets were dropped as stale.
+func (g *sctpGuard) staleDropped() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.dropped
+}
+
+// check decides whether pion may read pkt; reason says why not.
+func (g *sctpGuard) check(pkt []byte) (verdict, string) {
+	if len(pkt) < sctpCommonHeader {
+		return violation, fmt.Sprintf("an SCTP packet of %d bytes", len(pkt))
+	}
+	if len(pkt) == sctpCommonHeader {
+		// A header without chunks: pion/sctp sends these (seen in every
+		// session); nothing in it for pion to act on.
+		g.mu.Lock()
+		g.dropped++
+		g.mu.Unlock()
+		return dropStale, ""
+	}
+	if stored := binary.LittleEndian.Uint32(pkt[8:]); stored != 0 && stored != sctpChecksum(pkt) {
+		return violation, "an SCTP packet with a wrong checksum"
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	vtag := binary.BigEndian.Uint32(pkt[4:])
+	for off := sctpCommonHeader; off < len(pkt); {
+		if off+sctpChunkHeader > len(pkt) {
+			return violation, "an SCTP packet with a cut-short chunk"
+		}
+		typ, flags := pkt[off], pkt[off+1]
+		length := int(binary.BigEndian.Uint16(pkt[off+2:]))
+		rule, known := chunkRules[typ]
+		switch {
+		case typ == chunkForwardTSN:
+			return violation, "an SCTP FORWARD-TSN chunk (no stream uses partial reliability)"
+		case !known:
+			return violation, fmt.Sprintf("an SCTP chunk of type %d, which this transport never uses", typ)
+		case g.isServer && !rule.toServer, !g.isServer && !rule.toClient:
+			return violation, fmt.Sprintf("an SCTP %s chunk, which only the other side sends", rule.name)
+		case length < rule.minLen || off+length > len(pkt):
+			return violation, fmt.Sprintf("an SCTP %s chunk of %d bytes", rule.name, length)
+		}
+		body := pkt[off+sctpChunkHeader : off+length]
+		next := off + (length+3)&^3
+		if v, why := g.chunk(typ, flags, vtag, body, off == sctpCommonHeader, next >= len(pkt)); v != admit {
+			return v, why
+		}
+		off = next
+	}
+	return admit, ""
+}
+
+// chunk checks one chunk; the caller holds g.mu and has checked its type
+// and length. first and last say where it stands in its packet.
+func (g *sctpGuard) chunk(typ, flags byte, vtag uint32, body []byte, first, last bool) (verdict, string) {
+	switch typ {
+	case chunkInit, chunkInitAck:
+		name := chunkRules[typ].name
+		if !first || !last {
+			return violation, "an SCTP " + name + " bundled with other chunks"
+		}
+		tag := binary.BigEndian.Uint32(body)
+		outbound, inbound := binary.BigEndian.Uint16(body[8:]), binary.BigEndian.Uint16(body[10:])
+		if tag == 0 || outbound == 0 || inbound == 0 {
+			return violation, "an SCTP " + name + " with a zero tag or no streams"
+		}
+		if typ == chunkInit {
+			if vtag != 0 {
+				return violation, "an SCTP INIT with a verification tag"
+			}
+			if g.established {
+				if g.inits != nil && g.inits.known(tag) {
+					g.dropped++ // a retransmission that arrived late
+					return dropStale, ""
+				}
+				return violation, "an SCTP INIT with a new tag on an established association"
+			}
+		} else if vtag != g.localTag || g.localTag == 0 {
+			g.dropped++ // the answer to an INIT this client has replaced
+			return dropStale, ""
+		}
+		g.peerTag = tag
+		return admit, ""
+	}
+	// Every other packet carries the receiver's tag, or with the T bit of
+	// ABORT and SHUTDOWN COMPLETE the sender's own.
+	own := vtag == g.localTag && g.localTag != 0
+	reflected := (typ == chunkAbort || typ == chunkShutdownComplete) && flags&chunkFlagT != 0 && vtag == g.peerTag && g.peerTag != 0
+	switch {
+	case own || reflected:
+	case g.isServer:
+		// The server has one association, and a client's abandoned
+		// setup attempts sent nothing but INITs: no genuine client sends
+		// another tag.
+		return violation, fmt.Sprintf("an SCTP %s with verification tag %#x, not the association's", chunkRules[typ].name, vtag)
+	default:
+		// The server may still answer an INIT this client replaced.
+		g.dropped++
+		return dropStale, ""
+	}
+	switch typ {
+	case chunkData:
+		id := binary.BigEndian.Uint16(body[4:])
+		if _, ok := streamIndex(id, !g.isServer); !ok {
+			return violation, fmt.Sprintf("SCTP DATA on stream %d, which the peer may not send on", id)
+		}
+	case chunkSACK:
+		cum := binary.BigEndian.Uint32(body)
+		gaps, dups := int(binary.BigEndian.Uint16(body[8:])), int(binary.BigEndian.Uint16(body[10:]))
+		if len(body) != 12+4*(gaps+dups) {
+			return violation, fmt.Sprintf("an SCTP SACK of %d bytes for %d gap blocks and %d duplicates", len(body)+sctpChunkHeader, gaps, dups)
+		}
+		if why := g.acknowledges(cum, "SACK"); why != "" {
+			return violation, why
+		}
+		for i := 0; i < gaps; i++ {
+			start, end := binary.BigEndian.Uint16(body[12+4*i:]), binary.BigEndian.Uint16(body[14+4*i:])
+			if start == 0 || end < start {
+				return violation, fmt.Sprintf("an SCTP SACK gap block %d-%d", start, end)
+			}
+			if why := g.acknowledges(cum+uint32(end), "SACK gap block"); why != "" {
+				return violation, why
+			}
+		}
+	case chunkShutdown:
+		if why := g.acknowledges(binary.BigEndian.Uint32(body), "SHUTDOWN"); why != "" {
+			return violation, why
+		}
+	case chunkCookieEcho, chunkCookieAck:
+		g.established = true
+	}
+	return admit, ""
+}
+
+// acknowledges checks that tsn, acknowledged by the peer, is one we sent
+// (or the one before our first); the caller holds g.mu.
+func (g *sctpGuard) acknowledges(tsn uint32, what string) string {
+	highest := g.initialTSN - 1
+	if g.sent.seen {
+		highest = g.sent.highest
+	}
+	if newer(tsn, highest) {
+		return fmt.Sprintf("an SCTP %s acknowledging TSN %d, %d past the last we sent", what, tsn, tsn-highest)
+	}
+	return ""
+}
