@@ -53,6 +53,7 @@ func serverClass() *classDef {
 			property("handshake_timeout", tFloat, server.DefaultHandshakeTimeout.Seconds(), (*gdServer).handshakeTimeout, (*gdServer).setHandshakeTimeout),
 			property("idle_timeout", tFloat, float64(0), (*gdServer).idleTimeout, (*gdServer).setIdleTimeout),
 			property("mtu", tInt, int64(server.DefaultMTU), (*gdServer).mtu, (*gdServer).setMTU),
+			property("max_peer_bytes_per_second", tInt, int64(server.DefaultPeerByteRate), (*gdServer).peerByteRate, (*gdServer).setPeerByteRate),
 		},
 		signals: []signalDef{
 			signal("peer_connected", objectParam("peer", peerName)),
@@ -483,7 +484,7 @@ func (s *gdServer) stats(args) result {
 		{"dropped", st.Dropped}, {"garbage", st.Garbage}, {"rejected", st.Rejected},
 		{"evicted", st.Evicted}, {"oversize", st.Oversize}, {"stray", st.Stray},
 		{"spoofed", st.Spoofed}, {"post_handshake_dropped", st.PostHandshakeDropped},
-		{"auth_failed", st.AuthFailed},
+		{"auth_failed", st.AuthFailed}, {"over_rate", st.OverRate},
 		{"internal_errors", st.Panics}, {"events_dropped", st.EventsDropped},
 	} {
 		d.setInt(kv.key, int64(kv.n))
@@ -572,6 +573,21 @@ func (s *gdServer) setHandshakeTimeout(v value) {
 func (s *gdServer) idleTimeout() result { return s.config().IdleTimeout.Seconds() }
 func (s *gdServer) setIdleTimeout(v value) {
 	s.setConfig("idle_timeout", func(c *server.Config) { c.IdleTimeout = seconds(v.f) })
+}
+
+// max_peer_bytes_per_second: 0 in GDScript is "no limit".
+func (s *gdServer) peerByteRate() result { return int64(max(0, s.config().PeerByteRate)) }
+func (s *gdServer) setPeerByteRate(v value) {
+	if v.i < 0 {
+		pushError(srvName+".set_max_peer_bytes_per_second", fmt.Sprintf("max_peer_bytes_per_second must be at least %d, or 0 for no limit; got %d; the value is unchanged", server.MinPeerByteRate, v.i))
+		return
+	}
+	s.setConfig("max_peer_bytes_per_second", func(c *server.Config) {
+		c.PeerByteRate = int(min(v.i, 1<<40))
+		if v.i == 0 {
+			c.PeerByteRate = server.NoLimit
+		}
+	})
 }
 
 func (s *gdServer) mtu() result { return int64(s.config().MTU) }
