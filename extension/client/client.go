@@ -122,7 +122,9 @@ type Client struct {
 	refusals atomic.Int32
 	// authFailed counts records that failed authentication (our suites).
 	authFailed atomic.Uint64
-	closeOnce  sync.Once
+	// restarts counts handshakes started over for a stale cookie.
+	restarts  atomic.Uint64
+	closeOnce sync.Once
 
 	// settled is closed when the attempt is over (connected, failed or
 	// closed), done when the connection or the attempt has ended: for a
@@ -207,19 +209,21 @@ func (c *Client) run() {
 		c.failWith(classify(ctx, err, c.cfg))
 		return
 	}
-	udp, err := udpsock.Dial(net.UDPAddrFromAddrPort(addr))
-	if err != nil {
-		c.failWith(classify(ctx, err, c.cfg))
-		return
+	var (
+		conn    *dtls.Conn
+		guard   *guardConn
+		offered []dtls.CipherSuite
+	)
+	for {
+		conn, guard, offered, err = c.attempt(ctx, addr)
+		if err == nil || !errors.Is(err, errStaleCookie) || ctx.Err() != nil {
+			break
+		}
+		c.restarts.Add(1) // the server forgot our cookie: start over (restart.go)
 	}
-	offered, pcfg := c.pionConfig()
-	guard := &guardConn{Conn: udp}
-	conn, err := dtls.ClientWithContext(ctx, guard, pcfg)
 	if err != nil {
-		guard.release()
-		_ = udp.Close()
 		f := classify(ctx, err, c.cfg)
-		if f.Kind == FailTimeout && c.cfg.PSKIdentity != "" && guard.reads.Load() > 0 {
+		if f.Kind == FailTimeout && c.cfg.PSKIdentity != "" && guard != nil && guard.reads.Load() > 0 {
 			// The server answered our hello, then went silent after our
 			// key exchange: it could not decrypt our Finished. pion
 			// servers drop such records without an alert.
@@ -229,7 +233,6 @@ func (c *Client) run() {
 		return
 	}
 	guard.established.Store(true)
-	guard.release()
 	state := conn.ConnectionState()
 	c.mu.Lock()
 	if c.closed {
@@ -256,6 +259,33 @@ func (c *Client) run() {
 		defer c.wg.Done()
 		link.ReadLoop(conn, c.recv, (*clientSink)(c))
 	}()
+}
+
+// attempt runs one handshake from a fresh socket. It gives up with
+// errStaleCookie when the server stops answering our cookie (restart.go).
+// On failure the socket is closed and err says why; guard.reads tells
+// whether the server answered at all.
+func (c *Client) attempt(ctx context.Context, addr netip.AddrPort) (*dtls.Conn, *guardConn, []dtls.CipherSuite, error) {
+	udp, err := udpsock.Dial(net.UDPAddrFromAddrPort(addr))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	offered, pcfg := c.pionConfig()
+	guard := &guardConn{Conn: udp}
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := guard.cookie.watch(actx, cancel)
+	conn, err := dtls.ClientWithContext(actx, guard, pcfg)
+	stop()
+	guard.release()
+	if err != nil {
+		_ = udp.Close()
+		if cause := context.Cause(actx); errors.Is(cause, errStaleCookie) && ctx.Err() == nil {
+			err = cause
+		}
+		return nil, guard, offered, err
+	}
+	return conn, guard, offered, nil
 }
 
 func (c *Client) resolve(ctx context.Context) (netip.AddrPort, error) {
@@ -395,6 +425,7 @@ type guardConn struct {
 	postHandshakeDropped atomic.Uint64 // records stripped
 	garbage              atomic.Uint64 // datagrams that were not DTLS records
 	lingering            atomic.Bool   // see Close
+	cookie               cookieWatch   // restart.go
 
 	slotMu   sync.Mutex
 	holding  atomic.Bool // changed under slotMu; read without it on every write
@@ -409,6 +440,7 @@ func (g *guardConn) Read(b []byte) (int, error) {
 		}
 		if !g.established.Load() {
 			g.reads.Add(1)
+			g.cookie.read()
 			g.acquire()
 			return n, nil
 		}
@@ -453,6 +485,9 @@ func (g *guardConn) Close() error {
 
 func (g *guardConn) Write(b []byte) (int, error) {
 	g.release() // pion answered: its crypto for this flight is done
+	if !g.established.Load() {
+		g.cookie.wrote(b)
+	}
 	return g.Conn.Write(b)
 }
 

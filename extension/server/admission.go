@@ -68,6 +68,10 @@ type admission struct {
 	queue      []queuedHello
 	queueBytes int
 	queuePerIP map[netip.Addr]int
+
+	// parked are unverified sessions whose client echoed its cookie while
+	// the server was full, oldest first (a subset of pool).
+	parked *list.List
 }
 
 func newAdmission() admission {
@@ -77,6 +81,7 @@ func newAdmission() admission {
 		ipsWith:    map[int]int{},
 		peersPerIP: map[netip.Addr]int{},
 		queuePerIP: map[netip.Addr]int{},
+		parked:     list.New(),
 	}
 }
 
@@ -111,6 +116,9 @@ func (s *Server) evictForLocked(ip netip.Addr, now time.Time) bool {
 	var victim *session
 	for e := s.adm.pool.Front(); e != nil; e = e.Next() {
 		c := e.Value.(*session)
+		if c.parked != nil {
+			continue // its client proved its address: it waits for room, not for eviction
+		}
 		age := now.Sub(c.created)
 		if perIP {
 			// only a session of the same IP frees a per-IP slot
@@ -172,6 +180,10 @@ func (s *Server) joinPoolLocked(c *session) {
 
 // leavePoolLocked takes a session out of the unverified pool, once.
 func (s *Server) leavePoolLocked(c *session) {
+	if c.parked != nil {
+		s.adm.parked.Remove(c.parked)
+		c.parked, c.parkedHello = nil, nil
+	}
 	if c.pool == nil {
 		return
 	}
@@ -188,16 +200,24 @@ func decrement(m map[netip.Addr]int, ip netip.Addr) {
 }
 
 // verifyLocked moves a session whose client echoed its cookie out of the
-// pool. It reports false (and changes nothing) when the server has no room
-// for another peer from that address: the client retransmits and may find
-// room later.
-func (s *Server) verifyLocked(c *session) bool {
+// pool. When the server has no room for another peer from that address it
+// reports false and parks the session with hello, the ClientHello that
+// echoed the cookie: a parked session is never evicted, and the moment
+// room frees (admitParkedLocked) pion gets the hello and answers it. The
+// client cannot start over by itself: its retransmissions carry this
+// cookie, and pion v2 hashes message_seq into the handshake, so no other
+// session could take them up.
+func (s *Server) verifyLocked(c *session, hello []byte) bool {
 	if c.phaseNow() != phaseUnverified {
 		return true
 	}
 	ip := c.addr.Addr()
 	if s.serverFullLocked(ip) {
 		s.rejected.Add(1)
+		if c.parked == nil {
+			c.parked = s.adm.parked.PushBack(c)
+		}
+		c.parkedHello = append(c.parkedHello[:0], hello...)
 		return false
 	}
 	s.leavePoolLocked(c)
@@ -213,6 +233,7 @@ func (s *Server) settleLocked(c *session) {
 	if c.phaseNow() == phaseVerified && !c.settled {
 		c.settled = true
 		s.adm.verified--
+		s.slotFreed = true
 	}
 }
 
@@ -327,10 +348,36 @@ func (s *Server) removeQueuedLocked(e queuedHello) {
 	decrement(s.adm.queuePerIP, e.addr.Addr())
 }
 
+// admitParkedLocked verifies parked sessions, oldest first, while the
+// server has room for them, and hands pion the ClientHello each one's
+// client echoed its cookie with.
+func (s *Server) admitParkedLocked() {
+	for e := s.adm.parked.Front(); e != nil; {
+		next := e.Next()
+		c := e.Value.(*session)
+		if len(s.peers)+s.adm.verified >= s.cfg.MaxPeers {
+			return // no room at all
+		}
+		if !s.serverFullLocked(c.addr.Addr()) {
+			hello := c.parkedHello
+			s.leavePoolLocked(c) // unparks it too
+			s.verifyLocked(c, nil)
+			if s.candidates[c.addr] == c {
+				s.promoteLocked(c, s.sessions[c.addr])
+			}
+			if c.withinBudget(len(hello)) && !c.deliver(hello) {
+				s.dropped.Add(1)
+			}
+		}
+		e = next
+	}
+}
+
 // admitQueuedLocked starts queued ClientHellos, oldest first, while slots
 // are free.
 func (s *Server) admitQueuedLocked(now time.Time) {
 	s.slotFreed = false
+	s.admitParkedLocked() // they proved their address, and are older
 	if len(s.adm.queue) == 0 {
 		return
 	}

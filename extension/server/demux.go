@@ -117,13 +117,13 @@ func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now 
 	if info.Kind == wire.ClientHello {
 		switch {
 		case cand != nil && cand.cookieMatches(info.Cookie):
-			if !s.verifyLocked(cand) {
+			if !s.verifyLocked(cand, b) {
 				return nil, nil
 			}
 			s.promoteLocked(cand, cur)
 			return s.budgeted(cand, b)
 		case cur != nil && cur.phaseNow() <= phaseVerified && cur.cookieMatches(info.Cookie):
-			if !s.verifyLocked(cur) {
+			if !s.verifyLocked(cur, b) {
 				return nil, nil
 			}
 			return s.budgeted(cur, b)
@@ -240,7 +240,7 @@ func (s *Server) filterAttachedLocked(c *session, b []byte, info wire.Info) (*se
 			}
 			return s.budgeted(c, b)
 		case info.Kind == wire.ClientHello && c.cookieMatches(info.Cookie):
-			if !s.verifyLocked(c) {
+			if !s.verifyLocked(c, b) {
 				return nil, nil
 			}
 			return s.budgeted(c, b)

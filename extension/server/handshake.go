@@ -226,6 +226,7 @@ func (s *Server) removePeer(p *Peer, reason string) {
 	_, known := s.peers[p]
 	delete(s.peers, p)
 	s.unreadyLocked(p)
+	s.slotFreed = s.slotFreed || known
 	s.unlock()
 	if known {
 		s.events.push(Event{Kind: EventDisconnected, Peer: p, Addr: p.addr, Reason: reason})

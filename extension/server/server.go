@@ -459,5 +459,6 @@ func (s *Server) forget(c *session) {
 	if c.counted {
 		c.counted = false
 		decrement(s.adm.peersPerIP, c.addr.Addr())
+		s.slotFreed = true
 	}
 }

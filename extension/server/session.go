@@ -72,6 +72,11 @@ type session struct {
 	delivered      int           // datagrams handed to pion before establishment
 	deliveredBytes int
 	budget         byteBudget // after establishment: Config.PeerByteRate
+	// parked: the client echoed its cookie when the server had no room for
+	// it; parkedHello is its latest ClientHello with that cookie, handed
+	// to pion the moment room frees (admission.go).
+	parked      *list.Element
+	parkedHello []byte
 
 	// cookie is the one pion put in its HelloVerifyRequest to this address.
 	cookie atomic.Pointer[[]byte]

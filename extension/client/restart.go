@@ -1,0 +1,86 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"godtls/extension/wire"
+)
+
+// A handshake whose cookie the server no longer knows never finishes by
+// itself: the server lost the session (it restarted, or evicted or timed
+// out the unverified handshake), every retransmission of our ClientHello
+// carries the old cookie, and pion v2 cannot start over within the same
+// handshake (message_seq is part of the transcript). The client then starts
+// a fresh attempt from a new socket: a cookieless ClientHello the server
+// answers as any newcomer.
+//
+// staleCookieAfter is how long the server may stay silent after our
+// ClientHello with a cookie before the attempt is given up. It is longer
+// than the server's own patience with a client it has no room for (it
+// keeps such a client's handshake and answers the moment room frees), so
+// a client waiting for room keeps its place for a while; and short enough
+// that a client meets a restarted server within its handshake timeout.
+const staleCookieAfter = 4 * time.Second
+
+// errStaleCookie is the cause of an attempt given up for a stale cookie.
+var errStaleCookie = errors.New("the server no longer knows our cookie")
+
+// cookieWatch follows one attempt: when the first ClientHello with a
+// cookie left, and whether the server sent anything after it.
+type cookieWatch struct {
+	sentAt    atomic.Int64 // unix nanoseconds of the first ClientHello with a cookie; 0: none yet
+	heardFrom atomic.Bool  // a datagram arrived after it
+}
+
+// wrote notes an outgoing datagram.
+func (w *cookieWatch) wrote(b []byte) {
+	if w.sentAt.Load() == 0 {
+		if info := wire.Classify(b); info.Kind == wire.ClientHello && info.HasCookie {
+			w.sentAt.CompareAndSwap(0, time.Now().UnixNano())
+		}
+	}
+}
+
+// read notes an incoming datagram.
+func (w *cookieWatch) read() {
+	if w.sentAt.Load() != 0 {
+		w.heardFrom.Store(true)
+	}
+}
+
+// stale reports whether the server has been silent for staleCookieAfter
+// since our ClientHello with a cookie.
+func (w *cookieWatch) stale(now time.Time) bool {
+	at := w.sentAt.Load()
+	return at != 0 && !w.heardFrom.Load() && now.Sub(time.Unix(0, at)) >= staleCookieAfter
+}
+
+// watch cancels the attempt with errStaleCookie once the cookie is stale,
+// unless the whole handshake would end before a new attempt could finish.
+// It returns a function that stops the watch.
+func (w *cookieWatch) watch(ctx context.Context, cancel context.CancelCauseFunc) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				if w.stale(now) {
+					if dl, ok := ctx.Deadline(); !ok || dl.Sub(now) > staleCookieAfter/2 {
+						cancel(errStaleCookie)
+					}
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
