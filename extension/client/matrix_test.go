@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v2"
+	"github.com/pion/transport/v2/test"
 
 	"godtls/extension/internal/forge"
 	"godtls/extension/internal/testcert"
@@ -90,7 +91,7 @@ func echoWithin(c *Client, msg string, within time.Duration) error {
 }
 
 func TestForgedRecordMatrixClient(t *testing.T) {
-	t.Parallel() // mostly waiting on round trips
+	t.Cleanup(test.CheckRoutines(t))
 	fs, err := forge.NewSender()
 	if err != nil {
 		t.Skipf("SKIPPED: %v", err)

@@ -57,17 +57,20 @@ type queuedHello struct {
 type admission struct {
 	pool      *list.List // unverified sessions, oldest first
 	poolPerIP map[netip.Addr]int
-	// ipsWith[k] is how many IPs hold k sessions of the pool; heaviest is
-	// the largest k with ipsWith[k] > 0. Kept in step with poolPerIP so
-	// that eviction finds the heaviest IP in O(1).
-	ipsWith    map[int]int
-	heaviest   int
+	// ipsWith[k] is the set of IPs that hold k sessions of the pool;
+	// heaviest is the largest k with a non-empty set. Kept in step with
+	// poolPerIP so that eviction finds the heaviest IPs in O(1).
+	ipsWith  map[int]map[netip.Addr]struct{}
+	heaviest int
+	// evictable is the pool less its parked sessions, oldest first, in
+	// all (evictOrder) and per IP (evictByIP): eviction looks at fronts
+	// only.
+	evictOrder *list.List
+	evictByIP  map[netip.Addr]*list.List
 	verified   int // handshakes in progress whose client proved its address
 	peersPerIP map[netip.Addr]int
 
-	queue      []queuedHello
-	queueBytes int
-	queuePerIP map[netip.Addr]int
+	queue helloQueue
 
 	// parked are unverified sessions whose client echoed its cookie while
 	// the server was full, oldest first (a subset of pool).
@@ -78,9 +81,11 @@ func newAdmission() admission {
 	return admission{
 		pool:       list.New(),
 		poolPerIP:  map[netip.Addr]int{},
-		ipsWith:    map[int]int{},
+		ipsWith:    map[int]map[netip.Addr]struct{}{},
+		evictOrder: list.New(),
+		evictByIP:  map[netip.Addr]*list.List{},
 		peersPerIP: map[netip.Addr]int{},
-		queuePerIP: map[netip.Addr]int{},
+		queue:      newHelloQueue(),
 		parked:     list.New(),
 	}
 }
@@ -107,40 +112,39 @@ func (s *Server) serverFullLocked(ip netip.Addr) bool {
 // evicted after its HelloVerifyRequest, a client keeps retransmitting a
 // cookie no session knows and cannot recover until it gives up. Only when
 // every IP holds one entry (sources spread over the whole address space)
-// does the oldest go, whoever it is.
+// does the oldest go, whoever it is. Parked sessions (their client proved
+// its address and waits for room) are never evicted. It looks only at the
+// fronts of the evictable lists: O(1), or O(heaviest IPs) when several IPs
+// share the largest count.
 func (s *Server) evictForLocked(ip netip.Addr, now time.Time) bool {
 	global, perIP := s.poolFullLocked(ip)
 	if !global && !perIP {
 		return true
 	}
 	var victim *session
-	for e := s.adm.pool.Front(); e != nil; e = e.Next() {
-		c := e.Value.(*session)
-		if c.parked != nil {
-			continue // its client proved its address: it waits for room, not for eviction
-		}
-		age := now.Sub(c.created)
-		if perIP {
-			// only a session of the same IP frees a per-IP slot
-			if c.addr.Addr() == ip && age >= evictFloorPerIP {
+	switch {
+	case perIP:
+		// only a session of the same IP frees a per-IP slot
+		if l := s.adm.evictByIP[ip]; l != nil && l.Len() > 0 {
+			if c := l.Front().Value.(*session); now.Sub(c.created) >= evictFloorPerIP {
 				victim = c
-				break
 			}
-			continue
 		}
-		if age < evictFloorGlobal {
-			break // the rest are younger still
+	case s.adm.heaviest < 2:
+		// every IP holds one entry: the oldest goes
+		if e := s.adm.evictOrder.Front(); e != nil {
+			victim = e.Value.(*session)
 		}
-		if s.adm.heaviest < 2 {
-			victim = c // every IP holds one entry: the oldest goes
-			break
-		}
-		if s.adm.poolPerIP[c.addr.Addr()] == s.adm.heaviest {
-			victim = c
-			break
+	default:
+		for heavy := range s.adm.ipsWith[s.adm.heaviest] {
+			if l := s.adm.evictByIP[heavy]; l != nil && l.Len() > 0 {
+				if c := l.Front().Value.(*session); victim == nil || c.created.Before(victim.created) {
+					victim = c
+				}
+			}
 		}
 	}
-	if victim == nil {
+	if victim == nil || (!perIP && now.Sub(victim.created) < evictFloorGlobal) {
 		return false
 	}
 	s.evicted.Add(1)
@@ -154,28 +158,60 @@ func (s *Server) countPoolIP(ip netip.Addr, delta int) {
 	old := s.adm.poolPerIP[ip]
 	n := old + delta
 	if old > 0 {
-		if s.adm.ipsWith[old]--; s.adm.ipsWith[old] == 0 {
+		delete(s.adm.ipsWith[old], ip)
+		if len(s.adm.ipsWith[old]) == 0 {
 			delete(s.adm.ipsWith, old)
 		}
 	}
 	if n > 0 {
 		s.adm.poolPerIP[ip] = n
-		s.adm.ipsWith[n]++
+		if s.adm.ipsWith[n] == nil {
+			s.adm.ipsWith[n] = map[netip.Addr]struct{}{}
+		}
+		s.adm.ipsWith[n][ip] = struct{}{}
 	} else {
 		delete(s.adm.poolPerIP, ip)
 	}
 	switch {
 	case n > s.adm.heaviest:
 		s.adm.heaviest = n
-	case old == s.adm.heaviest && s.adm.ipsWith[old] == 0:
+	case old == s.adm.heaviest && len(s.adm.ipsWith[old]) == 0:
 		s.adm.heaviest = max(n, 0) // this IP was the only one that heavy
 	}
+}
+
+// makeEvictable puts a pool session on the eviction lists; unevictable
+// takes it off (parked, or leaving the pool).
+func (s *Server) makeEvictable(c *session) {
+	ip := c.addr.Addr()
+	l := s.adm.evictByIP[ip]
+	if l == nil {
+		l = list.New()
+		s.adm.evictByIP[ip] = l
+	}
+	c.evictAt = s.adm.evictOrder.PushBack(c)
+	c.evictIPAt = l.PushBack(c)
+}
+
+func (s *Server) unevictable(c *session) {
+	if c.evictAt == nil {
+		return
+	}
+	s.adm.evictOrder.Remove(c.evictAt)
+	ip := c.addr.Addr()
+	l := s.adm.evictByIP[ip]
+	l.Remove(c.evictIPAt)
+	if l.Len() == 0 {
+		delete(s.adm.evictByIP, ip)
+	}
+	c.evictAt, c.evictIPAt = nil, nil
 }
 
 // joinPoolLocked puts a new session into the unverified pool.
 func (s *Server) joinPoolLocked(c *session) {
 	c.pool = s.adm.pool.PushBack(c)
 	s.countPoolIP(c.addr.Addr(), +1)
+	s.makeEvictable(c)
 }
 
 // leavePoolLocked takes a session out of the unverified pool, once.
@@ -184,6 +220,7 @@ func (s *Server) leavePoolLocked(c *session) {
 		s.adm.parked.Remove(c.parked)
 		c.parked, c.parkedHello = nil, nil
 	}
+	s.unevictable(c)
 	if c.pool == nil {
 		return
 	}
@@ -216,6 +253,7 @@ func (s *Server) verifyLocked(c *session, hello []byte) bool {
 		s.rejected.Add(1)
 		if c.parked == nil {
 			c.parked = s.adm.parked.PushBack(c)
+			s.unevictable(c)
 		}
 		c.parkedHello = append(c.parkedHello[:0], hello...)
 		return false
@@ -308,44 +346,28 @@ func (s *Server) dropSessionLocked(c *session, reason string) {
 func (s *Server) enqueueLocked(q queuedHello) {
 	ip := q.addr.Addr()
 	s.expireQueueLocked(q.at)
-	for _, e := range s.adm.queue {
-		if e.addr == q.addr && e.sess == q.sess {
-			return // a retransmission of a ClientHello already waiting
-		}
+	if s.adm.queue.has(queueKey{q.addr, q.sess}) {
+		return // a retransmission of a ClientHello already waiting
 	}
-	if len(s.adm.queue) >= s.cfg.MaxPendingHandshakes || s.adm.queueBytes+len(q.data) > admissionQueueBytes ||
-		s.adm.queuePerIP[ip] >= max(1, s.cfg.MaxPendingHandshakes/4) {
+	if s.adm.queue.len() >= s.cfg.MaxPendingHandshakes || s.adm.queue.bytes+len(q.data) > admissionQueueBytes ||
+		s.adm.queue.perIP(ip) >= max(1, s.cfg.MaxPendingHandshakes/4) {
 		s.rejected.Add(1)
 		if q.sess != nil {
 			s.later(func() { q.sess.end("the server is busy: every handshake slot is taken", false) })
 		}
 		return
 	}
-	s.adm.queue = append(s.adm.queue, q)
-	s.adm.queueBytes += len(q.data)
-	s.adm.queuePerIP[ip]++
+	s.adm.queue.push(&q)
 }
 
 // expireQueueLocked drops queued ClientHellos the client has retransmitted
-// by now (listen mode) — the retransmission queues afresh. Attach-mode
-// sessions stay until their handshake timeout.
+// by now (listen mode) — the retransmission queues afresh. They are the
+// oldest, so only the front of the queue is looked at.
 func (s *Server) expireQueueLocked(now time.Time) {
-	keep := s.adm.queue[:0]
-	for _, e := range s.adm.queue {
-		if e.sess == nil && now.Sub(e.at) > admissionWindow {
-			s.removeQueuedLocked(e)
-			s.rejected.Add(1)
-			continue
-		}
-		keep = append(keep, e)
+	for e := s.adm.queue.oldest(); e != nil && e.expired(now); e = s.adm.queue.oldest() {
+		s.adm.queue.remove(e)
+		s.rejected.Add(1)
 	}
-	clear(s.adm.queue[len(keep):])
-	s.adm.queue = keep
-}
-
-func (s *Server) removeQueuedLocked(e queuedHello) {
-	s.adm.queueBytes -= len(e.data)
-	decrement(s.adm.queuePerIP, e.addr.Addr())
 }
 
 // admitParkedLocked verifies parked sessions, oldest first, while the
@@ -374,32 +396,32 @@ func (s *Server) admitParkedLocked() {
 }
 
 // admitQueuedLocked starts queued ClientHellos, oldest first, while slots
-// are free.
+// are free. An IP whose per-IP pool cap is reached is set aside for this
+// pass (at most MaxPendingHandshakes/MaxPendingPerIP of them can be).
 func (s *Server) admitQueuedLocked(now time.Time) {
 	s.slotFreed = false
 	s.admitParkedLocked() // they proved their address, and are older
-	if len(s.adm.queue) == 0 {
+	if s.adm.queue.len() == 0 {
 		return
 	}
 	s.expireQueueLocked(now)
-	keep := s.adm.queue[:0]
-	for i, e := range s.adm.queue {
+	var aside []*ipHellos
+	defer func() { s.adm.queue.restore(aside) }()
+	for e := s.adm.queue.oldest(); e != nil; e = s.adm.queue.oldest() {
 		ip := e.addr.Addr()
 		global, perIP := s.poolFullLocked(ip)
 		if global {
-			keep = append(keep, s.adm.queue[i:]...)
-			break
+			return
 		}
 		if perIP {
-			keep = append(keep, e)
+			aside = append(aside, s.adm.queue.setAside())
 			continue
 		}
-		s.removeQueuedLocked(e)
+		s.adm.queue.remove(e)
 		if e.sess != nil {
-			if e.sess.isClosed() {
-				continue
+			if !e.sess.isClosed() {
+				s.startUnverifiedLocked(e.addr, e.sess.random, nil, e.sess, now)
 			}
-			s.startUnverifiedLocked(e.addr, e.sess.random, nil, e.sess, now)
 			continue
 		}
 		if s.serverFullLocked(ip) {
@@ -412,17 +434,11 @@ func (s *Server) admitQueuedLocked(now time.Time) {
 		}
 		s.startUnverifiedLocked(e.addr, info.Random, e.data, nil, now)
 	}
-	clear(s.adm.queue[len(keep):])
-	s.adm.queue = keep
 }
 
 // unqueueLocked removes an attach-mode session from the queue (it closed).
 func (s *Server) unqueueLocked(c *session) {
-	for i, e := range s.adm.queue {
-		if e.sess == c {
-			s.removeQueuedLocked(e)
-			s.adm.queue = append(s.adm.queue[:i], s.adm.queue[i+1:]...)
-			return
-		}
+	if s.adm.queue.has(queueKey{c.addr, c}) {
+		s.adm.queue.remove(&queuedHello{addr: c.addr, sess: c})
 	}
 }

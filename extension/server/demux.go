@@ -33,7 +33,7 @@ func (s *Server) readLoop(sock udpsock.PacketConn) {
 	}
 }
 
-// routeHook lets a test make routing panic.
+// routeHook lets a test make routing panic, with the server's lock held.
 var routeHook atomic.Pointer[func([]byte)]
 
 func (s *Server) routeSafely(b []byte, addr netip.AddrPort) {
@@ -44,9 +44,6 @@ func (s *Server) routeSafely(b []byte, addr netip.AddrPort) {
 				Reason: fmt.Sprintf("internal error in the demultiplexer (datagram from %v dropped, server still running): %v", addr, r)})
 		}
 	}()
-	if h := routeHook.Load(); h != nil {
-		(*h)(b)
-	}
 	s.route(b, addr, time.Now())
 }
 
@@ -63,13 +60,18 @@ func (s *Server) route(b []byte, addr netip.AddrPort, now time.Time) {
 		s.garbage.Add(1)
 		return
 	}
-	s.mu.Lock()
-	if !s.running || s.attached {
-		s.unlock()
-		return
-	}
-	to, data := s.routeLocked(b, addr, info, now)
-	s.unlock()
+	var to *session
+	var data []byte
+	func() {
+		s.mu.Lock()
+		defer s.unlock() // also when routing panics: the server must not stay locked
+		if h := routeHook.Load(); h != nil {
+			(*h)(b) // a test's panic, where a routing bug would be: under the lock
+		}
+		if s.running && !s.attached {
+			to, data = s.routeLocked(b, addr, info, now)
+		}
+	}()
 	if to != nil && !to.deliver(data) {
 		s.dropped.Add(1)
 	}
@@ -211,12 +213,15 @@ func (s *Server) later(f func()) { s.deferred = append(s.deferred, f) }
 // unlock releases s.mu after admitting queued ClientHellos into slots that
 // freed while it was held, then runs what was deferred.
 func (s *Server) unlock() {
-	if s.slotFreed {
-		s.admitQueuedLocked(time.Now())
-	}
-	fs := s.deferred
-	s.deferred = nil
-	s.mu.Unlock()
+	fs := func() []func() {
+		defer s.mu.Unlock() // released even if admitting panics
+		if s.slotFreed {
+			s.admitQueuedLocked(time.Now())
+		}
+		fs := s.deferred
+		s.deferred = nil
+		return fs
+	}()
 	for _, f := range fs {
 		f()
 	}

@@ -93,9 +93,13 @@ func (p *Peer) Feed(b []byte) bool {
 		s.garbage.Add(1)
 		return false
 	}
-	s.mu.Lock()
-	to, data := s.filterAttachedLocked(c, b, info)
-	s.unlock()
+	var to *session
+	var data []byte
+	func() {
+		s.mu.Lock()
+		defer s.unlock() // also when filtering panics
+		to, data = s.filterAttachedLocked(c, b, info)
+	}()
 	if to == nil {
 		return false
 	}

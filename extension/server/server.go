@@ -315,7 +315,7 @@ func (s *Server) Stop() {
 	for _, c := range sessions {
 		c.quiet.Store(true)
 	}
-	s.adm.queue = nil
+	s.adm.queue.clear()
 	s.unlock()
 
 	// Packets already sent by the game go out before the close_notify.
@@ -421,7 +421,7 @@ func (s *Server) Stats() Stats {
 	if s.adm.pool != nil {
 		unverified = s.adm.pool.Len()
 	}
-	pending, queued := unverified+s.adm.verified, len(s.adm.queue)
+	pending, queued := unverified+s.adm.verified, s.adm.queue.len()
 	s.mu.Unlock()
 	return Stats{
 		HandshakesOK: s.handshakesOK.Load(), HandshakesFailed: s.handshakesFailed.Load(),

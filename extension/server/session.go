@@ -67,6 +67,8 @@ type session struct {
 
 	// Guarded by srv.mu.
 	pool           *list.Element // position in the unverified pool
+	evictAt        *list.Element // in admission.evictOrder, while evictable
+	evictIPAt      *list.Element // in its IP's admission.evictByIP list
 	counted        bool          // holds a slot in the per-IP peer count
 	settled        bool          // no longer counted as a verified handshake in progress
 	delivered      int           // datagrams handed to pion before establishment
