@@ -14,10 +14,11 @@ import (
 
 // Config says how bad the network is.
 type Config struct {
-	Loss    float64       // share of datagrams dropped, each way (0 … 1)
-	Reorder float64       // share of the rest held back and sent after the next one
-	Delay   time.Duration // added to every datagram, each way
-	Seed    uint64        // 0: random
+	Loss      float64       // share of datagrams dropped, each way (0 … 1)
+	Reorder   float64       // share of the rest held back and sent after the next one
+	Duplicate float64       // share of the rest sent twice
+	Delay     time.Duration // added to every datagram, each way
+	Seed      uint64        // 0: random
 }
 
 // Relay forwards between its front address and a target.
@@ -30,7 +31,7 @@ type Relay struct {
 	rng   *rand.Rand
 	backs map[netipKey]*net.UDPConn
 
-	Forwarded, Dropped, Reordered atomic.Uint64
+	Forwarded, Dropped, Reordered, Duplicated atomic.Uint64
 
 	wg     sync.WaitGroup
 	closed chan struct{}
@@ -59,11 +60,11 @@ func New(target *net.UDPAddr, cfg Config) (*Relay, error) {
 // Addr is where clients send.
 func (r *Relay) Addr() *net.UDPAddr { return r.front.LocalAddr().(*net.UDPAddr) }
 
-// fate decides a datagram's loss and reordering.
-func (r *Relay) fate() (lose, hold bool) {
+// fate decides a datagram's loss, reordering and duplication.
+func (r *Relay) fate() (lose, hold, twice bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.rng.Float64() < r.cfg.Loss, r.rng.Float64() < r.cfg.Reorder
+	return r.rng.Float64() < r.cfg.Loss, r.rng.Float64() < r.cfg.Reorder, r.rng.Float64() < r.cfg.Duplicate
 }
 
 // shaper applies loss and reordering to one direction of one client: a
@@ -76,10 +77,14 @@ type shaper struct {
 }
 
 func (s *shaper) push(pkt []byte) {
-	lose, hold := s.r.fate()
+	lose, hold, twice := s.r.fate()
 	if lose {
 		s.r.Dropped.Add(1)
 		return
+	}
+	if twice {
+		s.r.Duplicated.Add(1)
+		s.out(pkt)
 	}
 	if hold && s.held == nil {
 		s.held = pkt
