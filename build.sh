@@ -13,6 +13,10 @@
 #                       what a Web export does) and run the exported game
 #   ./build.sh cgocheck the Godot suite against a library built with
 #                       GOEXPERIMENT=cgocheck2, run with GODEBUG=cgocheck=1,invalidptr=1
+#   ./build.sh soak [minutes]
+#                       churn, lossy links, spoofed bursts, rogue players and a
+#                       multiplayer game at once (default 20 minutes; not in test)
+#   ./build.sh stress   the lossy multiplayer exchange 300 times, counting stalls
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -287,6 +291,14 @@ cgocheck)
 	test_godot
 	;;
 package) package ;;
+soak)
+	say "soak: ${2:-20} minutes (docs/reliability.md)"
+	$GO run ./extension/cmd/soak -minutes "${2:-20}"
+	;;
+stress)
+	say "stress: the lossy multiplayer exchange at 5, 20 and 30 % loss (docs/reliability.md)"
+	$GO run ./extension/cmd/mpstress
+	;;
 bench)
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
@@ -320,7 +332,7 @@ bench)
 	fi
 	;;
 *)
-	echo "usage: $0 [build|test|bench|all|package|export|cgocheck]" >&2
+	echo "usage: $0 [build|test|bench|all|package|export|cgocheck|soak [minutes]|stress]" >&2
 	exit 2
 	;;
 esac

@@ -313,6 +313,14 @@ func test_properties() -> void:
 	check(s.max_peers == 10 and s.mtu == 1200 and is_equal_approx(s.handshake_timeout, 10.0), "invalid values are refused")
 	s.max_peers_per_ip = 0
 	check(s.max_peers_per_ip == 0, "max_peers_per_ip 0 turns it off")
+	check(s.max_peer_bytes_per_second == 2097152, "max_peer_bytes_per_second default")
+	s.max_peer_bytes_per_second = 100
+	check(s.max_peer_bytes_per_second == 2097152, "a byte budget under 16384 is refused")
+	s.max_peer_bytes_per_second = 0
+	check(s.max_peer_bytes_per_second == 0, "max_peer_bytes_per_second 0 turns it off")
+	var keys := s.get_stats()
+	for k in ["post_handshake_dropped", "auth_failed", "over_rate"]:
+		check(keys.has(k), "get_stats() has %s" % k)
 
 
 func test_oversize() -> void:
@@ -793,6 +801,7 @@ func test_client_certificate() -> void:
 	check(c.get_max_packet_size() > 1000, "max packet size %d" % c.get_max_packet_size())
 	var st := c.get_stats()
 	check(st.get("packets_out", 0) == 1 and st.get("packets_in", 0) == 2, "stats %s" % st)
+	check(st.has("post_handshake_dropped") and st.has("auth_failed"), "client stats name the record guard's counters")
 	c.disconnect_from_peer()
 	check(c.get_status() == GoDTLSClient.STATUS_DISCONNECTED, "disconnected at once")
 	check(await wait_until(func() -> bool: return peer.get_status() == GoDTLSPeer.STATUS_DISCONNECTED, s, [c]), "server saw the close_notify")
