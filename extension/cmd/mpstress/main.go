@@ -36,7 +36,7 @@ func main() {
 	reorder := flag.Float64("reorder", 0.05, "share of datagrams reordered")
 	dup := flag.Float64("dup", 0.02, "share of datagrams duplicated")
 	messages := flag.Int("messages", 500, "reliable messages per run")
-	parallel := flag.Int("parallel", 2, "runs at once")
+	parallel := flag.Int("parallel", 4, "runs at once")
 	stall := flag.Duration("stall", 20*time.Second, "silence that counts as a stall")
 	flag.Parse()
 	// PSK: the cheapest handshake; the runs are about what follows it.
@@ -45,14 +45,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mpstress:", err)
 		os.Exit(2)
 	}
-	total, stalled := 0, 0
+	total, stalled, setupFailed := 0, 0, 0
 	for _, f := range strings.Split(*losses, ",") {
 		loss, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 		if err != nil || loss < 0 || loss >= 1 {
 			fmt.Fprintf(os.Stderr, "mpstress: bad loss rate %q\n", f)
 			os.Exit(2)
 		}
-		var next, stalls atomic.Int64
+		var next, stalls, failed atomic.Int64
 		var wg sync.WaitGroup
 		start := time.Now()
 		for range *parallel {
@@ -61,7 +61,12 @@ func main() {
 				defer wg.Done()
 				for i := int(next.Add(1)); i <= *runs; i = int(next.Add(1)) {
 					cfg := lossy.Config{Loss: loss, Reorder: *reorder, Duplicate: *dup}
-					if why := run(cred, cfg, *messages, *stall); why != "" {
+					switch why := run(cred, cfg, *messages, *stall); {
+					case why == "":
+					case strings.HasPrefix(why, neverConnected):
+						failed.Add(1)
+						fmt.Printf("SETUP FAILED loss %.0f%% run %d: %s\n", loss*100, i, why)
+					default:
 						stalls.Add(1)
 						fmt.Printf("STALL loss %.0f%% run %d: %s\n", loss*100, i, why)
 					}
@@ -69,18 +74,28 @@ func main() {
 			}()
 		}
 		wg.Wait()
-		fmt.Printf("loss %.0f%% (reorder %.0f%%, duplicate %.0f%%): %d runs of %d messages, %d stalled (%v)\n",
-			loss*100, *reorder*100, *dup*100, *runs, *messages, stalls.Load(), time.Since(start).Round(time.Second))
+		fmt.Printf("loss %.0f%% (reorder %.0f%%, duplicate %.0f%%): %d runs of %d messages, %d stalled, %d never connected (%v)\n",
+			loss*100, *reorder*100, *dup*100, *runs, *messages, stalls.Load(), failed.Load(), time.Since(start).Round(time.Second))
 		total += *runs
 		stalled += int(stalls.Load())
+		setupFailed += int(failed.Load())
 	}
-	fmt.Printf("%d runs, %d stalled\n", total, stalled)
-	if stalled > 0 {
+	fmt.Printf("%d runs, %d stalled, %d never connected\n", total, stalled, setupFailed)
+	if stalled > 0 || setupFailed > 0 {
 		os.Exit(1)
 	}
 }
 
 const pskIdentity = "mpstress"
+
+// setupTimeout lets a handshake through 30 % loss finish: pion's DTLS
+// flights are retransmitted once a second, and a flight of several
+// datagrams crosses such a link whole in about one try in three.
+const setupTimeout = 30 * time.Second
+
+// neverConnected marks a run whose setup failed: counted apart from the
+// stalls of a connected session.
+const neverConnected = "never connected"
 
 var pskKey = []byte("mpstress shared key")
 
@@ -101,7 +116,7 @@ func run(cred *credentials.PSK, cfg lossy.Config, n int, stall time.Duration) st
 		return err.Error()
 	}
 	defer relay.Close()
-	c, err := multiplayer.Dial("127.0.0.1", relay.Addr().Port, client.Config{PSKIdentity: pskIdentity, PSKKey: pskKey}, multiplayer.Options{Timeout: 30 * time.Second})
+	c, err := multiplayer.Dial("127.0.0.1", relay.Addr().Port, client.Config{PSKIdentity: pskIdentity, PSKKey: pskKey}, multiplayer.Options{Timeout: 30 * time.Second, SetupTimeout: setupTimeout})
 	if err != nil {
 		return err.Error()
 	}
@@ -115,10 +130,14 @@ func run(cred *credentials.PSK, cfg lossy.Config, n int, stall time.Duration) st
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	deadline := time.Now().Add(stall)
+	deadline := time.Now().Add(setupTimeout + time.Second)
 	for c.Status() != multiplayer.Connected {
 		if c.Status() == multiplayer.Disconnected || time.Now().After(deadline) {
-			return fmt.Sprintf("never connected (status %d)", c.Status())
+			why := ""
+			for ev, ok := c.NextEvent(); ok; ev, ok = c.NextEvent() {
+				why += " " + ev.Reason
+			}
+			return fmt.Sprintf("%s (status %d):%s; relay forwarded %d dropped %d", neverConnected, c.Status(), why, relay.Forwarded.Load(), relay.Dropped.Load())
 		}
 		time.Sleep(time.Millisecond)
 	}
