@@ -5,7 +5,7 @@
 // stalls when nothing arrives for -stall; it then prints both ends' view
 // (a stall "after 0 messages" is a setup that never carried data, one after
 // N messages an association that stopped acknowledging). Not part of
-// ./build.sh test: the default 300 runs take about ten minutes on 2 cores.
+// ./build.sh test: the default 300 runs take about three minutes on 2 cores.
 //
 //	go run ./extension/cmd/mpstress                 # 100 runs each at 5, 20 and 30 % loss
 //	go run ./extension/cmd/mpstress -runs 20 -loss 0.2
