@@ -91,26 +91,39 @@ func dial(t testing.TB, s *Server, cfg *dtls.Config) *dtls.Conn {
 }
 
 func dialFrom(s *Server, cfg *dtls.Config, local string) (*dtls.Conn, error) {
-	laddr, err := net.ResolveUDPAddr("udp", local)
+	c, udp, err := dialUDP(local, serverAddr(s), cfg)
 	if err != nil {
-		return nil, err
-	}
-	raddr, _ := net.ResolveUDPAddr("udp", serverAddr(s))
-	udp, err := net.DialUDP("udp", laddr, raddr)
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, err := dtls.ClientWithContext(ctx, udp, cfg)
-	if err != nil {
-		_ = udp.Close()
 		return nil, err
 	}
 	udpMu.Lock()
 	udpConns[c] = udp
 	udpMu.Unlock()
 	return c, nil
+}
+
+// dialUDP connects a pion client from local to remote; closing the
+// connection closes its socket.
+func dialUDP(local, remote string, cfg *dtls.Config) (*dtls.Conn, net.Conn, error) {
+	laddr, err := net.ResolveUDPAddr("udp", local)
+	if err != nil {
+		return nil, nil, err
+	}
+	raddr, err := net.ResolveUDPAddr("udp", remote)
+	if err != nil {
+		return nil, nil, err
+	}
+	udp, err := net.DialUDP("udp", laddr, raddr)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := dtls.ClientWithContext(ctx, udp, cfg)
+	if err != nil {
+		_ = udp.Close()
+		return nil, nil, err
+	}
+	return c, udp, nil
 }
 
 // echoLoop plays the game loop: it takes connections and echoes every packet
