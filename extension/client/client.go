@@ -422,7 +422,7 @@ type guardConn struct {
 	net.Conn
 	reads                atomic.Int32
 	established          atomic.Bool
-	postHandshakeDropped atomic.Uint64 // records stripped
+	postHandshakeDropped atomic.Uint64 // records wire.KeepEstablished removed
 	garbage              atomic.Uint64 // datagrams that were not DTLS records
 	lingering            atomic.Bool   // see Close
 	cookie               cookieWatch   // restart.go
@@ -774,7 +774,8 @@ func (c *Client) LocalAddr() netip.AddrPort {
 		return netip.AddrPort{}
 	}
 	if a, ok := g.LocalAddr().(*net.UDPAddr); ok {
-		return netip.AddrPortFrom(a.AddrPort().Addr().Unmap(), a.AddrPort().Port())
+		ap := a.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
 	return netip.AddrPort{}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"godtls/extension/client"
+	"godtls/extension/internal/testtool"
 )
 
 func TestChurnLeaksNothing(t *testing.T) {
@@ -79,27 +80,7 @@ func TestChurnLeaksNothing(t *testing.T) {
 		}
 	}
 	run := func(from, n int) {
-		var wg sync.WaitGroup
-		next := make(chan int)
-		errs := make(chan error, n)
-		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := range next {
-					if err := cycle(i); err != nil {
-						errs <- err
-					}
-				}
-			}()
-		}
-		for i := from; i < from+n; i++ {
-			next <- i
-		}
-		close(next)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
+		for _, err := range testtool.Workers(4, from, n, cycle) {
 			t.Fatal(err)
 		}
 	}
@@ -112,11 +93,7 @@ func TestChurnLeaksNothing(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		time.Sleep(300 * time.Millisecond) // the last sessions' goroutines end
-		runtime.GC()
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapAlloc, runtime.NumGoroutine()
+		return testtool.HeapAfterGC(), runtime.NumGoroutine()
 	}
 	run(0, warmup)
 	heap0, g0 := measure()

@@ -126,7 +126,7 @@ type tsnTracker struct {
 // observe reads the chunks of one outgoing SCTP packet.
 func (t *tsnTracker) observe(pkt []byte) {
 	forEachChunk(pkt, func(off int) {
-		if pkt[off] != sctpDataChunk || off+8 > len(pkt) {
+		if pkt[off] != chunkData || off+8 > len(pkt) {
 			return
 		}
 		tsn := binary.BigEndian.Uint32(pkt[off+4:])
@@ -144,12 +144,33 @@ func (t *tsnTracker) observe(pkt []byte) {
 const (
 	sctpCommonHeader = 12
 	sctpChunkHeader  = 4
-	sctpDataChunk    = 0
-	sctpInitChunk    = 1
-	sctpSACKChunk    = 3
 	// sctpImmediateAck is the DATA chunk's I bit (RFC 7053): acknowledge
 	// this chunk now rather than after the delayed-ack timer.
 	sctpImmediateAck = 0x08
+)
+
+// SCTP chunk types (RFC 4960 §3.2, RFC 3758, RFC 6525); which of them the
+// engine admits, and why, is sctpguard.go's chunkRules.
+const (
+	chunkData             = 0
+	chunkInit             = 1
+	chunkInitAck          = 2
+	chunkSACK             = 3
+	chunkHeartbeat        = 4
+	chunkHeartbeatAck     = 5
+	chunkAbort            = 6
+	chunkShutdown         = 7
+	chunkShutdownAck      = 8
+	chunkError            = 9
+	chunkCookieEcho       = 10
+	chunkCookieAck        = 11
+	chunkShutdownComplete = 14
+	chunkReconfig         = 130
+	chunkForwardTSN       = 192
+
+	// chunkFlagT is the T bit of ABORT and SHUTDOWN COMPLETE: the packet
+	// carries the sender's own tag (it had none of the receiver's).
+	chunkFlagT = 0x01
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -184,7 +205,7 @@ func askImmediateAck(pkt []byte) {
 	}
 	marked := false
 	forEachChunk(pkt, func(off int) {
-		if pkt[off] == sctpDataChunk && pkt[off+1]&sctpImmediateAck == 0 {
+		if pkt[off] == chunkData && pkt[off+1]&sctpImmediateAck == 0 {
 			pkt[off+1] |= sctpImmediateAck
 			marked = true
 		}

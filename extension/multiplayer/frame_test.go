@@ -12,7 +12,7 @@ func sctpPacket(withChecksum bool) []byte {
 	pkt := make([]byte, 12)
 	binary.BigEndian.PutUint16(pkt[0:], 5000)
 	binary.BigEndian.PutUint16(pkt[2:], 5000)
-	data := []byte{sctpDataChunk, 0x03, 0, 0, 0, 0, 0, 7, 0, 1, 0, 0, 0, 0, 0, 51, 'h', 'i'}
+	data := []byte{chunkData, 0x03, 0, 0, 0, 0, 0, 7, 0, 1, 0, 0, 0, 0, 0, 51, 'h', 'i'}
 	binary.BigEndian.PutUint16(data[2:], uint16(len(data)))
 	pkt = append(pkt, data...)
 	pkt = append(pkt, 0, 0)                                            // padding to 4 bytes

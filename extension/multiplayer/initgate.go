@@ -68,7 +68,7 @@ func (g *initGate) known(tag uint32) bool {
 // one (an INIT is always alone in its packet).
 func initTag(pkt []byte) (uint32, bool) {
 	off := sctpCommonHeader
-	if len(pkt) < off+sctpChunkHeader+4 || pkt[off] != sctpInitChunk {
+	if len(pkt) < off+sctpChunkHeader+4 || pkt[off] != chunkInit {
 		return 0, false
 	}
 	return binary.BigEndian.Uint32(pkt[off+sctpChunkHeader:]), true

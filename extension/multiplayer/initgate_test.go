@@ -8,7 +8,7 @@ import (
 // initPacket is an SCTP packet holding one INIT chunk with tag.
 func initPacket(tag uint32) []byte {
 	p := make([]byte, sctpCommonHeader, sctpCommonHeader+20)
-	p = append(p, sctpInitChunk, 0, 0, 20)
+	p = append(p, chunkInit, 0, 0, 20)
 	p = binary.BigEndian.AppendUint32(p, tag)
 	return append(p, make([]byte, 12)...) // a_rwnd, streams, initial TSN
 }

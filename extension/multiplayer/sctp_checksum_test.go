@@ -56,7 +56,7 @@ func TestSCTPChecksumIsPions(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		tap.mu.Lock()
 		for _, p := range tap.written {
-			if len(p) > sctpCommonHeader && p[sctpCommonHeader] == sctpSACKChunk {
+			if len(p) > sctpCommonHeader && p[sctpCommonHeader] == chunkSACK {
 				sack = p
 			}
 		}

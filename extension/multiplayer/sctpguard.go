@@ -32,7 +32,7 @@ import (
 // session ends with the reason, which the game reads. A packet a genuine
 // peer can still send late (the INIT ACK of an INIT this client has since
 // replaced, an INIT retransmission that arrives after the association is
-// up) is dropped and counted.
+// up) is dropped.
 type sctpGuard struct {
 	isServer bool
 	inits    *initGate // the server's: the INIT tags of the client's setup attempts
@@ -43,32 +43,7 @@ type sctpGuard struct {
 	established bool   // a COOKIE ECHO (server) or COOKIE ACK (client) was admitted
 	initialTSN  uint32 // ours, from our INIT or INIT ACK
 	sent        tsnTracker
-
-	dropped uint64 // packets dropped as stale
 }
-
-// SCTP chunk types (RFC 4960 §3.2, RFC 3758, RFC 6525).
-const (
-	chunkData             = sctpDataChunk
-	chunkInit             = sctpInitChunk
-	chunkInitAck          = 2
-	chunkSACK             = sctpSACKChunk
-	chunkHeartbeat        = 4
-	chunkHeartbeatAck     = 5
-	chunkAbort            = 6
-	chunkShutdown         = 7
-	chunkShutdownAck      = 8
-	chunkError            = 9
-	chunkCookieEcho       = 10
-	chunkCookieAck        = 11
-	chunkShutdownComplete = 14
-	chunkReconfig         = 130
-	chunkForwardTSN       = 192
-
-	// chunkFlagT is the T bit of ABORT and SHUTDOWN COMPLETE: the packet
-	// carries the sender's own tag (it had none of the receiver's).
-	chunkFlagT = 0x01
-)
 
 // chunkRule is what the guard knows of one chunk type: the smallest legal
 // length, and which side may receive it.
@@ -103,7 +78,7 @@ type verdict int
 
 const (
 	admit     verdict = iota
-	dropStale         // a genuine peer may send it late: dropped, counted
+	dropStale         // a genuine peer may send it late: dropped
 	violation         // no genuine peer sends it: the session ends
 )
 
@@ -129,13 +104,6 @@ func (g *sctpGuard) retransmissions() uint64 {
 	return g.sent.count
 }
 
-// staleDropped is how many packets were dropped as stale.
-func (g *sctpGuard) staleDropped() uint64 {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.dropped
-}
-
 // check decides whether pion may read pkt; reason says why not.
 func (g *sctpGuard) check(pkt []byte) (verdict, string) {
 	if len(pkt) < sctpCommonHeader {
@@ -144,9 +112,6 @@ func (g *sctpGuard) check(pkt []byte) (verdict, string) {
 	if len(pkt) == sctpCommonHeader {
 		// A header without chunks: pion/sctp sends these (seen in every
 		// session); nothing in it for pion to act on.
-		g.mu.Lock()
-		g.dropped++
-		g.mu.Unlock()
 		return dropStale, ""
 	}
 	if stored := binary.LittleEndian.Uint32(pkt[8:]); stored != 0 && stored != sctpChecksum(pkt) {
@@ -202,14 +167,12 @@ func (g *sctpGuard) chunk(typ, flags byte, vtag uint32, body []byte, first, last
 			}
 			if g.established {
 				if g.inits != nil && g.inits.known(tag) {
-					g.dropped++ // a retransmission that arrived late
-					return dropStale, ""
+					return dropStale, "" // a retransmission that arrived late
 				}
 				return violation, "an SCTP INIT with a new tag on an established association"
 			}
 		} else if vtag != g.localTag || g.localTag == 0 {
-			g.dropped++ // the answer to an INIT this client has replaced
-			return dropStale, ""
+			return dropStale, "" // the answer to an INIT this client has replaced
 		}
 		g.peerTag = tag
 		return admit, ""
@@ -227,7 +190,6 @@ func (g *sctpGuard) chunk(typ, flags byte, vtag uint32, body []byte, first, last
 		return violation, fmt.Sprintf("an SCTP %s with verification tag %#x, not the association's", chunkRules[typ].name, vtag)
 	default:
 		// The server may still answer an INIT this client replaced.
-		g.dropped++
 		return dropStale, ""
 	}
 	switch typ {

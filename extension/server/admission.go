@@ -97,8 +97,11 @@ func (s *Server) poolFullLocked(ip netip.Addr) (global, perIP bool) {
 
 // serverFullLocked reports whether no new peer could join from ip.
 func (s *Server) serverFullLocked(ip netip.Addr) bool {
-	return len(s.peers)+s.adm.verified >= s.cfg.MaxPeers || s.adm.peersPerIP[ip] >= s.cfg.perIPPeerCap()
+	return s.peersFullLocked() || s.adm.peersPerIP[ip] >= s.cfg.perIPPeerCap()
 }
+
+// peersFullLocked reports whether no new peer could join from anywhere.
+func (s *Server) peersFullLocked() bool { return len(s.peers)+s.adm.verified >= s.cfg.MaxPeers }
 
 // evictForLocked frees a pool slot for a newcomer from ip by ending the
 // oldest unverified session that may be evicted, and reports whether it did.
@@ -346,7 +349,7 @@ func (s *Server) dropSessionLocked(c *session, reason string) {
 func (s *Server) enqueueLocked(q queuedHello) {
 	ip := q.addr.Addr()
 	s.expireQueueLocked(q.at)
-	if s.adm.queue.has(queueKey{q.addr, q.sess}) {
+	if s.adm.queue.has(q.key()) {
 		return // a retransmission of a ClientHello already waiting
 	}
 	if s.adm.queue.len() >= s.cfg.MaxPendingHandshakes || s.adm.queue.bytes+len(q.data) > admissionQueueBytes ||
@@ -365,7 +368,7 @@ func (s *Server) enqueueLocked(q queuedHello) {
 // oldest, so only the front of the queue is looked at.
 func (s *Server) expireQueueLocked(now time.Time) {
 	for e := s.adm.queue.oldest(); e != nil && e.expired(now); e = s.adm.queue.oldest() {
-		s.adm.queue.remove(e)
+		s.adm.queue.remove(e.key())
 		s.rejected.Add(1)
 	}
 }
@@ -377,12 +380,11 @@ func (s *Server) admitParkedLocked() {
 	for e := s.adm.parked.Front(); e != nil; {
 		next := e.Next()
 		c := e.Value.(*session)
-		if len(s.peers)+s.adm.verified >= s.cfg.MaxPeers {
+		if s.peersFullLocked() {
 			return // no room at all
 		}
 		if !s.serverFullLocked(c.addr.Addr()) {
-			hello := c.parkedHello
-			s.leavePoolLocked(c) // unparks it too
+			hello := c.parkedHello // verifyLocked unparks c and clears this
 			s.verifyLocked(c, nil)
 			if s.candidates[c.addr] == c {
 				s.promoteLocked(c, s.sessions[c.addr])
@@ -417,7 +419,7 @@ func (s *Server) admitQueuedLocked(now time.Time) {
 			aside = append(aside, s.adm.queue.setAside())
 			continue
 		}
-		s.adm.queue.remove(e)
+		s.adm.queue.remove(e.key())
 		if e.sess != nil {
 			if !e.sess.isClosed() {
 				s.startUnverifiedLocked(e.addr, e.sess.random, nil, e.sess, now)
@@ -438,7 +440,5 @@ func (s *Server) admitQueuedLocked(now time.Time) {
 
 // unqueueLocked removes an attach-mode session from the queue (it closed).
 func (s *Server) unqueueLocked(c *session) {
-	if s.adm.queue.has(queueKey{c.addr, c}) {
-		s.adm.queue.remove(&queuedHello{addr: c.addr, sess: c})
-	}
+	s.adm.queue.remove(queueKey{c.addr, c})
 }

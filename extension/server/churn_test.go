@@ -11,12 +11,12 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/internal/testtool"
 	"godtls/extension/suites"
 )
 
@@ -123,27 +123,12 @@ func churnClient(addr string, i int) error {
 // churn runs cycles clients, four at a time.
 func churn(t *testing.T, addr string, from, cycles int) {
 	t.Helper()
-	var wg sync.WaitGroup
-	next := make(chan int)
-	errs := make(chan error, cycles)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := churnClient(addr, i); err != nil {
-					errs <- fmt.Errorf("cycle %d: %w", i, err)
-				}
-			}
-		}()
-	}
-	for i := from; i < from+cycles; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	for _, err := range testtool.Workers(4, from, cycles, func(i int) error {
+		if err := churnClient(addr, i); err != nil {
+			return fmt.Errorf("cycle %d: %w", i, err)
+		}
+		return nil
+	}) {
 		t.Fatal(err)
 	}
 }
@@ -163,16 +148,8 @@ func settled(t *testing.T, s *Server) (heap uint64, goroutines int) {
 		return false
 	})
 	time.Sleep(200 * time.Millisecond) // goroutines of the last peers end
-	heap = heapAlloc()
+	heap = testtool.HeapAfterGC()
 	return heap, runtime.NumGoroutine()
-}
-
-func heapAlloc() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 func TestChurnLeaksNothing(t *testing.T) {

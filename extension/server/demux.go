@@ -142,7 +142,7 @@ func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now 
 		s.spoofed.Add(1)
 		return nil, nil
 	}
-	return s.afterCookieLocked(cur, b, info)
+	return s.afterCookieLocked(cur, b, info, now)
 }
 
 // afterCookieLocked filters a non-ClientHello datagram for a session whose
@@ -150,7 +150,7 @@ func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now 
 // application data would make pion abort it (from a spoofer that is all it
 // is for), and the rest counts against the budget; after the handshake,
 // only what wire.KeepEstablished keeps goes on.
-func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*session, []byte) {
+func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info, now time.Time) (*session, []byte) {
 	if c.phaseNow() == phaseVerified {
 		if info.Epoch == 0 && (info.ContentType == wire.ContentAlert || info.ContentType == wire.ContentApplicationData) {
 			s.spoofed.Add(1)
@@ -158,7 +158,7 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*sessi
 		}
 		return s.budgeted(c, b)
 	}
-	if rate := s.cfg.PeerByteRate; rate > 0 && !c.budget.take(len(b), rate, time.Now()) {
+	if rate := s.cfg.PeerByteRate; rate > 0 && !c.budget.take(len(b), rate, now) {
 		s.overRate.Add(1)
 		return nil, nil
 	}
@@ -231,7 +231,7 @@ func (s *Server) unlock() {
 // moved for an attach-mode session. UDPServer already chose the session by
 // address; a client that restarts from the same port gets no candidate here
 // (the peer object is the connection), it retries once the old one ends.
-func (s *Server) filterAttachedLocked(c *session, b []byte, info wire.Info) (*session, []byte) {
+func (s *Server) filterAttachedLocked(c *session, b []byte, info wire.Info, now time.Time) (*session, []byte) {
 	switch c.phaseNow() {
 	case phaseQueued, phaseUnverified:
 		switch {
@@ -253,5 +253,5 @@ func (s *Server) filterAttachedLocked(c *session, b []byte, info wire.Info) (*se
 		s.spoofed.Add(1)
 		return nil, nil
 	}
-	return s.afterCookieLocked(c, b, info)
+	return s.afterCookieLocked(c, b, info, now)
 }

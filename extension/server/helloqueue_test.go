@@ -26,7 +26,7 @@ func TestHelloQueueMatchesASlice(t *testing.T) {
 			model = append(model, e)
 		} else {
 			i := rng.IntN(len(model))
-			q.remove(model[i])
+			q.remove(model[i].key())
 			model = append(model[:i], model[i+1:]...)
 		}
 		if q.len() != len(model) {

@@ -98,7 +98,7 @@ func (p *Peer) Feed(b []byte) bool {
 	func() {
 		s.mu.Lock()
 		defer s.unlock() // also when filtering panics
-		to, data = s.filterAttachedLocked(c, b, info)
+		to, data = s.filterAttachedLocked(c, b, info, time.Now())
 	}()
 	if to == nil {
 		return false

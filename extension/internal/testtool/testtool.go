@@ -1,11 +1,13 @@
-// Package testtool holds what the interop tests of both ends share: finding
-// an external DTLS tool, and reading its output while it runs.
+// Package testtool holds what tests of several packages share: finding an
+// external DTLS tool and reading its output while it runs (the interop
+// tests), a pool of workers and the heap after a GC (the churn tests).
 package testtool
 
 import (
 	"bytes"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -55,4 +57,46 @@ func (o *Output) WaitFor(t *testing.T, want string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Workers runs f(i) for every i from from to from+n-1 on `workers`
+// goroutines and returns the errors f returned, in no particular order:
+// the churn tests' pool of clients connecting and leaving.
+func Workers(workers, from, n int, f func(i int) error) []error {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	errs := make(chan error, n)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := f(i); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for i := from; i < from+n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	var out []error
+	for err := range errs {
+		out = append(out, err)
+	}
+	return out
+}
+
+// HeapAfterGC is the heap in use once two collections have run: what a
+// leak test compares with its baseline (the second collection frees what
+// the first one's finalizers let go).
+func HeapAfterGC() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
