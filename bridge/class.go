@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"reflect"
 	"unsafe"
 )
 
@@ -30,7 +31,7 @@ type classDef struct {
 	parent string // an engine class: each instance is constructed as one
 	// create makes the Go side of an object GDScript made with new(); obj is
 	// the freshly constructed parent object.
-	create func(obj unsafe.Pointer) instance
+	create func(obj object) instance
 
 	methods    []*methodDef
 	properties []propertyDef
@@ -41,7 +42,9 @@ type classDef struct {
 	id uintptr // 1-based position in the registration list
 }
 
-// args are the decoded arguments of one call, defaults applied.
+// args are the decoded arguments of one call, defaults applied. Class code
+// never sees them: the typed adapters (class_typed.go) convert each to the
+// Go type of the method's parameter.
 type args []value
 
 // value is one decoded argument.
@@ -62,7 +65,7 @@ type result any
 
 // objResult returns an Object; fresh means nobody holds a reference yet.
 type objResult struct {
-	obj   unsafe.Pointer
+	obj   object
 	fresh bool
 }
 
@@ -79,8 +82,9 @@ type argSpec struct {
 type methodDef struct {
 	name    string
 	args    []argSpec
-	ret     vtype  // tNil: void
-	retName string // Object returns: the class; enum returns: "Class.Enum"
+	params  []reflect.Type // the Go parameter types of impl, checked against args
+	ret     vtype          // tNil: void
+	retName string         // Object returns: the class; enum returns: "Class.Enum"
 	retEnum bool
 	isConst bool
 	impl    func(inst instance, a args) result
@@ -95,14 +99,6 @@ func as[T instance](inst instance, what string) T {
 		panic(fmt.Sprintf("%s is bound for %T but was called on %T", what, want, inst))
 	}
 	return t
-}
-
-// method declares a method implemented by a method expression of the
-// instance type, such as (*gdServer).listen.
-func method[T instance](name string, impl func(T, args) result) *methodDef {
-	return &methodDef{name: name, impl: func(inst instance, a args) result {
-		return impl(as[T](inst, name), a)
-	}}
 }
 
 // arg appends an argument.
@@ -156,15 +152,14 @@ type propertyDef struct {
 	setter *methodDef
 }
 
-// property declares name with get_<name> and set_<name> methods.
-func property[T instance](name string, t vtype, def any, get func(T) result, set func(T, value)) propertyDef {
-	getter := &methodDef{name: "get_" + name, ret: t, isConst: true, impl: func(inst instance, _ args) result {
-		return get(as[T](inst, "get_"+name))
-	}}
-	setter := &methodDef{name: "set_" + name, args: []argSpec{{name: "value", typ: t}}, impl: func(inst instance, a args) result {
-		set(as[T](inst, "set_"+name), a[0])
+// property declares name with get_<name> and set_<name> methods; V is the
+// Go type of the value (int64, float64, bool or string).
+func property[T instance, V any](name string, t vtype, def any, get func(T) result, set func(T, V)) propertyDef {
+	getter := method("get_"+name, get).returns(t).readOnly()
+	setter := method1("set_"+name, func(inst T, v V) result {
+		set(inst, v)
 		return nil
-	}}
+	}).arg("value", t)
 	return propertyDef{name: name, typ: t, def: def, getter: getter, setter: setter}
 }
 
@@ -187,21 +182,17 @@ type enumDef struct {
 }
 
 // virtualDef overrides one virtual of the parent class. Godot passes argc
-// raw ptrcall arguments; the result is written as ret.
+// raw ptrcall arguments; the typed adapters (class_typed.go) and the packet
+// virtuals (packet_peer.go) decode them, and the result is written as ret.
 type virtualDef struct {
-	name string
-	argc int
-	ret  vtype
+	name   string
+	argc   int
+	params []reflect.Type // the Go parameter types, when decoded by slotAs
+	ret    vtype
 	// gone is returned when the object's Go side is already freed.
 	gone result
 	impl func(inst instance, a []unsafe.Pointer) result
 	key  uintptr // the StringName's interned pointer, set at registration
-}
-
-func virtual[T instance](name string, argc int, ret vtype, gone result, impl func(T, []unsafe.Pointer) result) *virtualDef {
-	return &virtualDef{name: name, argc: argc, ret: ret, gone: gone, impl: func(inst instance, a []unsafe.Pointer) result {
-		return impl(as[T](inst, name), a)
-	}}
 }
 
 // allMethods lists the class's methods including property accessors.
@@ -228,6 +219,16 @@ func (c *classDef) check() error {
 			if a.hasDef && !defaultFits(a) {
 				return fmt.Errorf("%s.%s: the default of %s is a %T, not a %v", c.name, m.name, a.name, a.def, a.typ)
 			}
+		}
+	}
+	for _, m := range c.allMethods() {
+		if err := paramsMatch(m.params, m.args); err != nil {
+			return fmt.Errorf("%s.%s: %w", c.name, m.name, err)
+		}
+	}
+	for _, v := range c.virtuals {
+		if err := slotParamsSupported(v.params); err != nil {
+			return fmt.Errorf("%s.%s: %w", c.name, v.name, err)
 		}
 	}
 	for _, s := range c.signals {

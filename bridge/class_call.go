@@ -277,7 +277,7 @@ func writeVariant(ret unsafe.Pointer, name string, t vtype, r result) {
 	case string:
 		v = variantString(x)
 	case objResult:
-		v = variantObject(x.obj)
+		v = x.obj.variant()
 	case *dict:
 		v = x.v
 	case *array:
@@ -309,7 +309,7 @@ func writeSlot(ret unsafe.Pointer, name string, t vtype, r result) {
 		destroyBuiltin(tString, ret)
 		newString(ret, x)
 	case objResult:
-		C.gdx_ref_set(ret, x.obj)
+		C.gdx_ref_set(ret, x.obj.p)
 	case *dict:
 		destroyBuiltin(tDictionary, ret)
 		variantInto(tDictionary, ret, &x.v)
@@ -326,7 +326,7 @@ func discard(r result) {
 	switch x := r.(type) {
 	case objResult:
 		if x.fresh {
-			C.gdx_object_destroy(x.obj)
+			C.gdx_object_destroy(x.obj.p)
 		}
 	case *dict:
 		x.v.destroy()

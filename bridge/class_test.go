@@ -208,6 +208,36 @@ func TestBindMismatchPanics(t *testing.T) {
 	m.impl(&gdServer{}, nil)
 }
 
+// A method's Go parameters and its declared arguments must agree in number
+// and type: reordering an .arg() or changing a Go parameter fails here
+// (and at registration), never silently swaps values.
+func TestCheckRefusesSignatureMismatch(t *testing.T) {
+	listen := func(*gdServer, int64, string) result { return nil }
+	prop := func(*gdServer, int64) {}
+	get := func(*gdServer) result { return nil }
+	setMode := func(*gdMultiplayer, bool) result { return nil }
+	setBytes := func(*gdMultiplayer, string) result { return nil }
+	cases := map[string]*classDef{
+		"swapped arguments":              {methods: []*methodDef{method2("listen", listen).arg("bind_address", tString).arg("port", tInt)}},
+		"one argument missing":           {methods: []*methodDef{method2("listen", listen).arg("port", tInt)}},
+		"one argument too many":          {methods: []*methodDef{method2("listen", listen).arg("port", tInt).arg("bind", tString).arg("x", tInt)}},
+		"property of another type":       {properties: []propertyDef{property("mtu", tFloat, float64(0), get, prop)}},
+		"virtual of an unsupported type": {virtuals: []*virtualDef{virtual1("_set_x", tNil, nil, setBytes)}},
+	}
+	for name, c := range cases {
+		c.name, c.parent = "Bad", "RefCounted"
+		if err := c.check(); err == nil {
+			t.Errorf("%s: check accepted it", name)
+		}
+	}
+	good := &classDef{name: "Good", parent: "RefCounted",
+		methods:  []*methodDef{method2("listen", listen).arg("port", tInt).arg("bind_address", tString)},
+		virtuals: []*virtualDef{virtual1("_set_x", tNil, nil, setMode)}}
+	if err := good.check(); err != nil {
+		t.Errorf("check refused a matching class: %v", err)
+	}
+}
+
 func TestCheckRefusesBadDescriptors(t *testing.T) {
 	many := method("many", (*gdPeer).poll)
 	for i := 0; i <= maxArgs; i++ {

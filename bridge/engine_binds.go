@@ -140,7 +140,8 @@ func refPEM(obj unsafe.Pointer, getter, save *methodBind, saveArgc int) string {
 
 // tlsOptionsPEM reads the server key and certificate of a TLSOptions as PEM
 // through its 4.3+ getters.
-func tlsOptionsPEM(opts unsafe.Pointer) (keyPEM, certPEM string, isServer bool) {
+func tlsOptionsPEM(o object) (keyPEM, certPEM string, isServer bool) {
+	opts := o.p
 	if !callBool(bindTLSIsServer, opts) {
 		return "", "", false
 	}
@@ -158,7 +159,8 @@ type clientOptions struct {
 }
 
 // readClientOptions reads a TLSOptions through its 4.3+ getters.
-func readClientOptions(opts unsafe.Pointer) clientOptions {
+func readClientOptions(o object) clientOptions {
+	opts := o.p
 	return clientOptions{
 		isServer:     callBool(bindTLSIsServer, opts),
 		unsafe:       callBool(bindTLSIsUnsafe, opts),
@@ -169,10 +171,10 @@ func readClientOptions(opts unsafe.Pointer) clientOptions {
 
 // newX509Certificate makes an X509Certificate holding pemText; the object
 // has no reference yet (the caller hands it to Godot as a fresh result).
-func newX509Certificate(pemText string) unsafe.Pointer {
+func newX509Certificate(pemText string) object {
 	obj := C.gdx_construct(sn("X509Certificate").ptr())
 	if obj == nil {
-		return nil
+		return null
 	}
 	var a slots
 	newString(a.cell(0), pemText)
@@ -180,9 +182,9 @@ func newX509Certificate(pemText string) unsafe.Pointer {
 	var ret int64
 	if !bindCertLoadString.ptrcall(obj, &a, 1, unsafe.Pointer(&ret)) || ret != int64(errOK) {
 		C.gdx_object_destroy(obj)
-		return nil
+		return null
 	}
-	return obj
+	return object{obj}
 }
 
 // emit sends a signal from obj and destroys args. Call only on Godot's

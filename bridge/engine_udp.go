@@ -52,3 +52,15 @@ func (u udpPeer) send(b []byte) gdError {
 	bindPutPacket.ptrcall(u.obj, &a, 1, unsafe.Pointer(&ret))
 	return gdError(ret)
 }
+
+// udpPeerOf is the PacketPeerUDP obj (DTLSServer-compatible mode).
+func udpPeerOf(obj object) udpPeer { return udpPeer{obj.p} }
+
+// isNull tells whether there is no PacketPeerUDP (listen mode).
+func (u udpPeer) isNull() bool { return u.obj == nil }
+
+// release drops our reference on the PacketPeerUDP and forgets it.
+func (u *udpPeer) release() {
+	release(u.obj)
+	u.obj = nil
+}

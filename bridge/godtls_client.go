@@ -1,19 +1,10 @@
 package main
 
-/*
-#include <stdlib.h>
-#include "gdx.h"
-*/
-import "C"
-
 import (
-	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
-	"unsafe"
 
 	"godtls/extension/client"
 )
@@ -28,11 +19,11 @@ func clientClass() *classDef {
 	return &classDef{
 		name:   clientName,
 		parent: "PacketPeerExtension",
-		create: func(obj unsafe.Pointer) instance { return &gdClient{obj: obj, timeout: client.DefaultHandshakeTimeout} },
+		create: func(obj object) instance { return &gdClient{obj: obj, timeout: client.DefaultHandshakeTimeout} },
 		methods: []*methodDef{
-			method("connect_to_host", (*gdClient).connectToHost).arg("address", tString).arg("port", tInt).
+			method4("connect_to_host", (*gdClient).connectToHost).arg("address", tString).arg("port", tInt).
 				arg("hostname", tString).or("").objectArg("client_options", "TLSOptions").or(nil).returnsEnum("Error"),
-			method("connect_psk", (*gdClient).connectPSK).arg("address", tString).arg("port", tInt).
+			method4("connect_psk", (*gdClient).connectPSK).arg("address", tString).arg("port", tInt).
 				arg("identity", tString).arg("key", tBytes).returnsEnum("Error"),
 			method("poll", (*gdClient).poll),
 			method("get_status", (*gdClient).status).returnsEnum(clientName + ".Status").readOnly(),
@@ -59,7 +50,7 @@ func clientClass() *classDef {
 
 // gdClient is the Go side of one GoDTLSClient object.
 type gdClient struct {
-	obj unsafe.Pointer
+	obj object
 
 	mu      sync.Mutex
 	c       *client.Client // nil before the first connect
@@ -86,58 +77,22 @@ func (g *gdClient) shutdown() {
 	}
 }
 
-func (g *gdClient) connectToHost(a args) result {
+func (g *gdClient) connectToHost(address string, port int64, hostname string, options object) result {
 	const m = clientName + ".connect_to_host"
-	cfg, e := clientConfig(m, a[2].s, a[3].obj)
+	cfg, e := clientConfig(m, hostname, options)
 	if e != errOK {
 		return e
 	}
-	return g.start(m, a[0].s, a[1].i, cfg)
+	return g.start(m, address, port, cfg)
 }
 
-// clientConfig reads what connect_to_host's hostname and client_options
-// (a client TLSOptions, or null: the system's roots) ask for.
-func clientConfig(m, hostname string, opts unsafe.Pointer) (client.Config, gdError) {
-	cfg := client.Config{ServerName: hostname}
-	if opts == nil {
-		return cfg, errOK
-	}
-	if !isClass(opts, "TLSOptions") {
-		pushError(m, "client_options is not a TLSOptions")
-		return cfg, errInvalidParameter
-	}
-	o := readClientOptions(opts)
-	if o.isServer {
-		pushError(m, "client_options is a server TLSOptions; use TLSOptions.client() or TLSOptions.client_unsafe()")
-		return cfg, errInvalidParameter
-	}
-	if o.chainPEM != "" {
-		roots, err := certPool(o.chainPEM)
-		if err != nil {
-			pushError(m, "the trusted chain of client_options: "+err.Error())
-			return cfg, errInvalidParameter
-		}
-		cfg.RootCAs = roots
-	}
-	if o.nameOverride != "" {
-		cfg.ServerName = o.nameOverride
-	}
-	if o.unsafe {
-		// client_unsafe(): no verification, or with a chain the chain
-		// only (Godot never checks the name in unsafe mode).
-		cfg.Insecure = o.chainPEM == ""
-		cfg.AnyName = o.chainPEM != ""
-	}
-	return cfg, errOK
-}
-
-func (g *gdClient) connectPSK(a args) result {
+func (g *gdClient) connectPSK(address string, port int64, identity string, key []byte) result {
 	const m = clientName + ".connect_psk"
-	if a[2].s == "" || len(a[3].bytes) == 0 {
-		pushError(m, "identity and key must not be empty")
-		return errInvalidParameter
+	cfg, e := pskClient(m, identity, key)
+	if e != errOK {
+		return e
 	}
-	return g.start(m, a[0].s, a[1].i, client.Config{PSKIdentity: a[2].s, PSKKey: a[3].bytes})
+	return g.start(m, address, port, cfg)
 }
 
 // start begins a connection attempt; it returns at once.
@@ -172,7 +127,7 @@ func (g *gdClient) start(m, address string, port int64, cfg client.Config) resul
 }
 
 // poll emits the signals for what happened since the last call.
-func (g *gdClient) poll(args) result {
+func (g *gdClient) poll() result {
 	c := g.current()
 	if c == nil {
 		return nil
@@ -180,17 +135,17 @@ func (g *gdClient) poll(args) result {
 	for ev, ok := c.NextEvent(); ok; ev, ok = c.NextEvent() {
 		switch ev.Kind {
 		case client.EventConnected:
-			emit(g.obj, "connected")
+			g.obj.emit("connected")
 		case client.EventFailed:
-			emit(g.obj, "connection_failed", variantString(ev.Failure.Error()))
+			g.obj.emit("connection_failed", variantString(ev.Failure.Error()))
 		case client.EventDisconnected:
-			emit(g.obj, "disconnected", variantString(ev.Failure.Error()))
+			g.obj.emit("disconnected", variantString(ev.Failure.Error()))
 		}
 	}
 	return nil
 }
 
-func (g *gdClient) status(args) result {
+func (g *gdClient) status() result {
 	c := g.current()
 	if c == nil {
 		return int64(client.StatusDisconnected)
@@ -198,14 +153,14 @@ func (g *gdClient) status(args) result {
 	return int64(c.Status())
 }
 
-func (g *gdClient) disconnect(args) result {
+func (g *gdClient) disconnect() result {
 	if c := g.current(); c != nil {
 		c.Close()
 	}
 	return nil
 }
 
-func (g *gdClient) lastError(args) result {
+func (g *gdClient) lastError() result {
 	c := g.current()
 	if c == nil {
 		return ""
@@ -215,7 +170,7 @@ func (g *gdClient) lastError(args) result {
 
 // peerCertificate returns the server's leaf as an X509Certificate (null
 // with PSK or before connecting).
-func (g *gdClient) peerCertificate(args) result {
+func (g *gdClient) peerCertificate() result {
 	c := g.current()
 	if c == nil || c.Status() != client.StatusConnected {
 		return nil
@@ -225,29 +180,25 @@ func (g *gdClient) peerCertificate(args) result {
 		return nil
 	}
 	obj := newX509Certificate(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: chain[0]})))
-	if obj == nil {
+	if obj.isNull() {
 		return nil
 	}
 	return objResult{obj: obj, fresh: true}
 }
 
-func (g *gdClient) maxPacketSize(args) result { return g.maxPacketSizeVirtual(nil) }
+func (g *gdClient) maxPacketSize() result { return g.maxPacketSizeVirtual() }
 
-func (g *gdClient) stats(args) result {
-	d := newDict()
-	if c := g.current(); c != nil {
-		st := c.Stats()
-		d.setInt("packets_in", int64(st.PacketsIn))
-		d.setInt("packets_out", int64(st.PacketsOut))
-		d.setInt("bytes_in", int64(st.BytesIn))
-		d.setInt("bytes_out", int64(st.BytesOut))
-		d.setInt("dropped", int64(st.Dropped))
-		d.setInt("queued", int64(st.Queued))
-		d.setInt("post_handshake_dropped", int64(st.PostHandshakeDropped))
-		d.setInt("auth_failed", int64(st.AuthFailed))
-		d.setInt("garbage", int64(st.Garbage))
-		d.set("last_packet_time", variantFloat(float64(st.LastReceive.UnixNano())/1e9))
+func (g *gdClient) stats() result {
+	c := g.current()
+	if c == nil {
+		return statsDict()
 	}
+	st := c.Stats()
+	d := statsDict(append(trafficCounters(st.Traffic),
+		counter{"dropped", st.Dropped}, counter{"queued", uint64(st.Queued)},
+		counter{"post_handshake_dropped", st.PostHandshakeDropped}, counter{"auth_failed", st.AuthFailed},
+		counter{"garbage", st.Garbage})...)
+	d.set("last_packet_time", variantFloat(float64(st.LastReceive.UnixNano())/1e9))
 	return d
 }
 
@@ -257,19 +208,19 @@ func (g *gdClient) handshakeTimeout() result {
 	return g.timeout.Seconds()
 }
 
-func (g *gdClient) setHandshakeTimeout(v value) {
-	if v.f <= 0 || v.f > client.MaxHandshakeTimeout.Seconds() {
-		pushError(clientName+".set_handshake_timeout", fmt.Sprintf("handshake_timeout must be more than 0 and at most %g seconds, got %g; the value is unchanged", client.MaxHandshakeTimeout.Seconds(), v.f))
+func (g *gdClient) setHandshakeTimeout(v float64) {
+	if v <= 0 || v > client.MaxHandshakeTimeout.Seconds() {
+		pushError(clientName+".set_handshake_timeout", fmt.Sprintf("handshake_timeout must be more than 0 and at most %g seconds, got %g; the value is unchanged", client.MaxHandshakeTimeout.Seconds(), v))
 		return
 	}
 	g.mu.Lock()
-	g.timeout = seconds(v.f)
+	g.timeout = seconds(v)
 	g.mu.Unlock()
 }
 
 // Virtuals of PacketPeerExtension.
 
-func (g *gdClient) maxPacketSizeVirtual([]unsafe.Pointer) result {
+func (g *gdClient) maxPacketSizeVirtual() result {
 	c := g.current()
 	if c == nil {
 		return int64(0)
@@ -277,7 +228,7 @@ func (g *gdClient) maxPacketSizeVirtual([]unsafe.Pointer) result {
 	return int64(c.MaxPayload())
 }
 
-func (g *gdClient) available([]unsafe.Pointer) result {
+func (g *gdClient) available() result {
 	c := g.current()
 	if c == nil {
 		return int64(0)
@@ -285,7 +236,7 @@ func (g *gdClient) available([]unsafe.Pointer) result {
 	return int64(c.Available())
 }
 
-func (g *gdClient) getPacket(a []unsafe.Pointer) result {
+func (g *gdClient) getPacket(out packetOut) result {
 	c := g.current()
 	if c == nil {
 		return errUnavailable
@@ -294,35 +245,22 @@ func (g *gdClient) getPacket(a []unsafe.Pointer) result {
 	if !ok {
 		return errUnavailable
 	}
-	return g.pkt.handOver(clientName+".get_packet", a, pkt)
+	return g.pkt.handOver(clientName+".get_packet", out, pkt)
 }
 
-func (g *gdClient) putPacket(a []unsafe.Pointer) result {
+func (g *gdClient) putPacket(in packetIn) result {
 	const m = clientName + ".put_packet"
 	c := g.current()
 	if c == nil || c.Status() != client.StatusConnected {
 		pushError(m, "not connected")
 		return errUnconfigured
 	}
-	b, ok := packetArg(m, a, c.MaxPayload())
+	b, ok := in.read(m, c.MaxPayload())
 	if !ok {
 		return errInvalidParameter
 	}
 	if err := c.Send(b); err != nil {
-		pushError(m, err.Error())
-		if errors.Is(err, client.ErrSendQueueFull) {
-			return errBusy
-		}
-		return errConnectionError
+		return fail(m, err, errConnectionError)
 	}
 	return errOK
-}
-
-// certPool reads PEM certificates (a TLSOptions' trusted chain).
-func certPool(chainPEM string) (*x509.CertPool, error) {
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM([]byte(chainPEM)) {
-		return nil, errors.New("no PEM certificate in it")
-	}
-	return pool, nil
 }

@@ -1,16 +1,10 @@
 package main
 
-/*
-#include "gdx.h"
-*/
-import "C"
-
 import (
 	"errors"
 	"fmt"
 	"sync"
 	"time"
-	"unsafe"
 
 	"godtls/extension/client"
 	"godtls/extension/multiplayer"
@@ -29,21 +23,21 @@ func multiplayerClass() *classDef {
 	return &classDef{
 		name:   mpName,
 		parent: "MultiplayerPeerExtension",
-		create: func(obj unsafe.Pointer) instance {
+		create: func(obj object) instance {
 			return &gdMultiplayer{obj: obj, timeout: multiplayer.DefaultTimeout, mode: multiplayer.Reliable}
 		},
 		methods: []*methodDef{
-			method("create_server", (*gdMultiplayer).createServer).arg("port", tInt).objectArg("server_options", "TLSOptions").
+			method4("create_server", (*gdMultiplayer).createServer).arg("port", tInt).objectArg("server_options", "TLSOptions").
 				arg("bind_address", tString).or("*").arg("max_clients", tInt).or(int64(32)).returnsEnum("Error"),
-			method("create_server_psk", (*gdMultiplayer).createServerPSK).arg("port", tInt).arg("keys", tDictionary).
+			method4("create_server_psk", (*gdMultiplayer).createServerPSK).arg("port", tInt).arg("keys", tDictionary).
 				arg("bind_address", tString).or("*").arg("max_clients", tInt).or(int64(32)).returnsEnum("Error"),
-			method("create_client", (*gdMultiplayer).createClient).arg("address", tString).arg("port", tInt).
+			method4("create_client", (*gdMultiplayer).createClient).arg("address", tString).arg("port", tInt).
 				arg("hostname", tString).or("").objectArg("client_options", "TLSOptions").or(nil).returnsEnum("Error"),
-			method("create_client_psk", (*gdMultiplayer).createClientPSK).arg("address", tString).arg("port", tInt).
+			method4("create_client_psk", (*gdMultiplayer).createClientPSK).arg("address", tString).arg("port", tInt).
 				arg("identity", tString).arg("key", tBytes).returnsEnum("Error"),
 			method("get_server", (*gdMultiplayer).getServer).returnsObject(srvName),
-			method("get_peer_stats", (*gdMultiplayer).peerStats).arg("id", tInt).returns(tDictionary),
-			method("disconnect_peer_with_reason", (*gdMultiplayer).disconnectWithReason).arg("id", tInt).arg("reason", tString).
+			method1("get_peer_stats", (*gdMultiplayer).peerStats).arg("id", tInt).returns(tDictionary),
+			method3("disconnect_peer_with_reason", (*gdMultiplayer).disconnectWithReason).arg("id", tInt).arg("reason", tString).
 				arg("force", tBool).or(false).returnsEnum("Error"),
 			method("get_close_reason", (*gdMultiplayer).closeReason).returns(tString).readOnly(),
 		},
@@ -54,23 +48,23 @@ func multiplayerClass() *classDef {
 			signal("peer_disconnected_reason", param("id", tInt), param("reason", tString)),
 		},
 		virtuals: append(packetPeerVirtuals[*gdMultiplayer](),
-			virtual("_get_packet_channel", 0, tInt, int64(0), (*gdMultiplayer).packetChannel),
-			virtual("_get_packet_mode", 0, tInt, int64(0), (*gdMultiplayer).packetMode),
-			virtual("_get_packet_peer", 0, tInt, int64(0), (*gdMultiplayer).packetPeer),
-			virtual("_set_transfer_channel", 1, tNil, nil, (*gdMultiplayer).setTransferChannel),
-			virtual("_get_transfer_channel", 0, tInt, int64(0), (*gdMultiplayer).transferChannel),
-			virtual("_set_transfer_mode", 1, tNil, nil, (*gdMultiplayer).setTransferMode),
-			virtual("_get_transfer_mode", 0, tInt, int64(multiplayer.Reliable), (*gdMultiplayer).transferMode),
-			virtual("_set_target_peer", 1, tNil, nil, (*gdMultiplayer).setTargetPeer),
-			virtual("_is_server", 0, tBool, false, (*gdMultiplayer).isServer),
-			virtual("_poll", 0, tNil, nil, (*gdMultiplayer).poll),
-			virtual("_close", 0, tNil, nil, (*gdMultiplayer).closeVirtual),
-			virtual("_disconnect_peer", 2, tNil, nil, (*gdMultiplayer).disconnectPeer),
-			virtual("_get_unique_id", 0, tInt, int64(0), (*gdMultiplayer).uniqueID),
-			virtual("_set_refuse_new_connections", 1, tNil, nil, (*gdMultiplayer).setRefusing),
-			virtual("_is_refusing_new_connections", 0, tBool, false, (*gdMultiplayer).refusing),
-			virtual("_is_server_relay_supported", 0, tBool, false, (*gdMultiplayer).relaySupported),
-			virtual("_get_connection_status", 0, tInt, int64(multiplayer.Disconnected), (*gdMultiplayer).connectionStatus),
+			virtual("_get_packet_channel", tInt, int64(0), (*gdMultiplayer).packetChannel),
+			virtual("_get_packet_mode", tInt, int64(0), (*gdMultiplayer).packetMode),
+			virtual("_get_packet_peer", tInt, int64(0), (*gdMultiplayer).packetPeer),
+			virtual1("_set_transfer_channel", tNil, nil, (*gdMultiplayer).setTransferChannel),
+			virtual("_get_transfer_channel", tInt, int64(0), (*gdMultiplayer).transferChannel),
+			virtual1("_set_transfer_mode", tNil, nil, (*gdMultiplayer).setTransferMode),
+			virtual("_get_transfer_mode", tInt, int64(multiplayer.Reliable), (*gdMultiplayer).transferMode),
+			virtual1("_set_target_peer", tNil, nil, (*gdMultiplayer).setTargetPeer),
+			virtual("_is_server", tBool, false, (*gdMultiplayer).isServer),
+			virtual("_poll", tNil, nil, (*gdMultiplayer).poll),
+			virtual("_close", tNil, nil, (*gdMultiplayer).closeVirtual),
+			virtual2("_disconnect_peer", tNil, nil, (*gdMultiplayer).disconnectPeer),
+			virtual("_get_unique_id", tInt, int64(0), (*gdMultiplayer).uniqueID),
+			virtual1("_set_refuse_new_connections", tNil, nil, (*gdMultiplayer).setRefusing),
+			virtual("_is_refusing_new_connections", tBool, false, (*gdMultiplayer).refusing),
+			virtual("_is_server_relay_supported", tBool, false, (*gdMultiplayer).relaySupported),
+			virtual("_get_connection_status", tInt, int64(multiplayer.Disconnected), (*gdMultiplayer).connectionStatus),
 		),
 	}
 }
@@ -78,14 +72,14 @@ func multiplayerClass() *classDef {
 // gdMultiplayer is the Go side of one GoDTLSMultiplayerPeer. Godot calls
 // it on one thread (SceneMultiplayer's); mu guards what free() reads.
 type gdMultiplayer struct {
-	obj unsafe.Pointer
+	obj object
 
 	mu  sync.Mutex
 	srv *multiplayer.Server // a server, or
 	cli *multiplayer.Client // a client, or neither
 
 	view    *gdServer // get_server()'s object while Godot holds it
-	viewObj unsafe.Pointer
+	viewObj object
 
 	// status is the client's status as the game has been told it: it
 	// changes when poll() emits the event, so SceneMultiplayer never sees
@@ -132,19 +126,31 @@ func (g *gdMultiplayer) options() multiplayer.Options {
 	return multiplayer.Options{Timeout: g.timeout}
 }
 
-func (g *gdMultiplayer) createServer(a args) result {
+func (g *gdMultiplayer) createServer(port int64, options object, bind string, maxClients int64) result {
 	const m = mpName + ".create_server"
-	return g.serve(m, a[0].i, a[2].s, a[3].i, func(s *gdServer) gdError { return s.setupOptions(m, a[1].obj) })
+	return g.serve(m, port, bind, maxClients, func(srv *server.Server) gdError {
+		c, e := serverCertificate(m, options)
+		if e != errOK {
+			return e
+		}
+		return useCertificate(m, srv, c)
+	})
 }
 
-func (g *gdMultiplayer) createServerPSK(a args) result {
+func (g *gdMultiplayer) createServerPSK(port int64, keys *variant, bind string, maxClients int64) result {
 	const m = mpName + ".create_server_psk"
-	return g.serve(m, a[0].i, a[2].s, a[3].i, func(s *gdServer) gdError { return s.setupPSKTable(m, a[1].dict, "") })
+	return g.serve(m, port, bind, maxClients, func(srv *server.Server) gdError {
+		p, e := pskTable(m, keys, "")
+		if e != errOK {
+			return e
+		}
+		return usePSK(m, srv, p)
+	})
 }
 
-// serve sets up the DTLS server with setup, listens and starts the
+// serve sets up a DTLS server with setup, listens and starts the
 // multiplayer sessions on it.
-func (g *gdMultiplayer) serve(m string, port int64, bind string, maxClients int64, setup func(*gdServer) gdError) result {
+func (g *gdMultiplayer) serve(m string, port int64, bind string, maxClients int64, setup func(*server.Server) gdError) result {
 	if g.busy(m) {
 		return errAlreadyInUse
 	}
@@ -152,49 +158,45 @@ func (g *gdMultiplayer) serve(m string, port int64, bind string, maxClients int6
 		pushError(m, fmt.Sprintf("max_clients must be between 1 and %d, got %d", server.DefaultMaxPeers, maxClients))
 		return errInvalidParameter
 	}
-	// The GoDTLSServer's Go side does the setup and listening (same checks
-	// and errors as GoDTLSServer); the object Godot sees comes later, from
-	// get_server().
-	dtls := newGDServer(nil)
-	cfg := dtls.srv.Config()
+	dtls := server.New(server.Config{})
+	cfg := dtls.Config()
 	// Room above max_clients for a few more handshakes: a client the
 	// multiplayer layer turns away learns why ("the server is full").
 	cfg.MaxPeers = int(maxClients) + max(4, int(maxClients)/4)
-	if err := dtls.srv.SetConfig(cfg); err != nil {
-		pushError(m, err.Error())
-		return errInvalidParameter
+	if err := dtls.SetConfig(cfg); err != nil {
+		return fail(m, err, errInvalidParameter)
 	}
 	if e := setup(dtls); e != errOK {
 		return e
 	}
-	if e := dtls.listenOn(m, port, bind); e != errOK {
+	if e := listenOn(m, dtls, port, bind); e != errOK {
 		return e
 	}
-	srv := multiplayer.NewServer(dtls.srv, int(maxClients), g.options())
+	srv := multiplayer.NewServer(dtls, int(maxClients), g.options())
 	g.mu.Lock()
-	g.srv, g.view, g.viewObj = srv, nil, nil
+	g.srv, g.view, g.viewObj = srv, nil, null
 	srv.SetRefusing(g.refuse)
 	g.reason = ""
 	g.mu.Unlock()
 	return errOK
 }
 
-func (g *gdMultiplayer) createClient(a args) result {
+func (g *gdMultiplayer) createClient(address string, port int64, hostname string, options object) result {
 	const m = mpName + ".create_client"
-	cfg, e := clientConfig(m, a[2].s, a[3].obj)
+	cfg, e := clientConfig(m, hostname, options)
 	if e != errOK {
 		return e
 	}
-	return g.dial(m, a[0].s, a[1].i, cfg)
+	return g.dial(m, address, port, cfg)
 }
 
-func (g *gdMultiplayer) createClientPSK(a args) result {
+func (g *gdMultiplayer) createClientPSK(address string, port int64, identity string, key []byte) result {
 	const m = mpName + ".create_client_psk"
-	if a[2].s == "" || len(a[3].bytes) == 0 {
-		pushError(m, "identity and key must not be empty")
-		return errInvalidParameter
+	cfg, e := pskClient(m, identity, key)
+	if e != errOK {
+		return e
 	}
-	return g.dial(m, a[0].s, a[1].i, client.Config{PSKIdentity: a[2].s, PSKKey: a[3].bytes})
+	return g.dial(m, address, port, cfg)
 }
 
 func (g *gdMultiplayer) dial(m, address string, port int64, cfg client.Config) result {
@@ -215,21 +217,21 @@ func (g *gdMultiplayer) dial(m, address string, port int64, cfg client.Config) r
 
 // getServer returns the GoDTLSServer of a server: the same object while
 // GDScript holds it, so its signal connections stay.
-func (g *gdMultiplayer) getServer(args) result {
+func (g *gdMultiplayer) getServer() result {
 	srv, _ := g.current()
 	if srv == nil {
 		return nil
 	}
-	if _, obj := g.liveView(); obj != nil {
+	if _, obj := g.liveView(); !obj.isNull() {
 		return objResult{obj: obj}
 	}
-	obj, inst := constructNamed(srvName, func(obj unsafe.Pointer) instance {
+	obj, inst := constructNamed(srvName, func(obj object) instance {
 		v := newGDServer(obj)
 		v.srv, v.cfg, v.borrowed = srv.DTLS(), srv.DTLS().Config(), true
 		return v
 	})
 	view := inst.(*gdServer)
-	view.id = uint64(C.gdx_object_id(obj))
+	view.id = obj.instanceID()
 	g.mu.Lock()
 	g.view, g.viewObj = view, obj
 	g.mu.Unlock()
@@ -237,25 +239,25 @@ func (g *gdMultiplayer) getServer(args) result {
 }
 
 // liveView is get_server()'s object if Godot still has it.
-func (g *gdMultiplayer) liveView() (*gdServer, unsafe.Pointer) {
+func (g *gdMultiplayer) liveView() (*gdServer, object) {
 	g.mu.Lock()
 	view, obj := g.view, g.viewObj
 	g.mu.Unlock()
-	if view != nil && C.gdx_object_from_id(C.uint64_t(view.id)) == obj {
+	if view != nil && obj.alive(view.id) {
 		return view, obj
 	}
-	return nil, nil
+	return nil, null
 }
 
-func (g *gdMultiplayer) peerStats(a args) result {
+func (g *gdMultiplayer) peerStats(id int64) result {
 	const m = mpName + ".get_peer_stats"
 	srv, cli := g.current()
 	var st multiplayer.PeerStats
 	var err error
 	switch {
 	case srv != nil:
-		st, err = srv.Stats(int32(a[0].i))
-	case cli != nil && a[0].i == int64(multiplayer.ServerID):
+		st, err = srv.Stats(int32(id))
+	case cli != nil && id == int64(multiplayer.ServerID):
 		var ok bool
 		if st, ok = cli.Stats(); !ok {
 			err = multiplayer.ErrNotReady
@@ -264,25 +266,20 @@ func (g *gdMultiplayer) peerStats(a args) result {
 		err = multiplayer.ErrUnknownPeer
 	}
 	if err != nil {
-		pushError(m, fmt.Sprintf("peer %d: %v", a[0].i, err))
+		pushError(m, fmt.Sprintf("peer %d: %v", id, err))
 		return newDict()
 	}
-	d := newDict()
+	d := statsDict(append(trafficCounters(st.Traffic),
+		counter{"retransmissions", st.Retransmissions}, counter{"queued_in_bytes", uint64(st.QueuedIn)},
+		counter{"buffered_out_bytes", st.BufferedOut})...)
 	d.set("rtt_ms", variantFloat(float64(st.RTT)/1e6))
 	d.set("last_rtt_ms", variantFloat(float64(st.LastRTT)/1e6))
 	d.set("loss", variantFloat(st.Loss))
-	d.setInt("packets_in", int64(st.PacketsIn))
-	d.setInt("packets_out", int64(st.PacketsOut))
-	d.setInt("bytes_in", int64(st.BytesIn))
-	d.setInt("bytes_out", int64(st.BytesOut))
-	d.setInt("retransmissions", int64(st.Retransmissions))
-	d.setInt("queued_in_bytes", int64(st.QueuedIn))
-	d.setInt("buffered_out_bytes", int64(st.BufferedOut))
 	return d
 }
 
-func (g *gdMultiplayer) disconnectWithReason(a args) result {
-	return g.disconnect(mpName+".disconnect_peer_with_reason", int32(a[0].i), a[1].s, a[2].b)
+func (g *gdMultiplayer) disconnectWithReason(id int64, reason string, force bool) result {
+	return g.disconnect(mpName+".disconnect_peer_with_reason", int32(id), reason, force)
 }
 
 func (g *gdMultiplayer) disconnect(m string, id int32, reason string, force bool) gdError {
@@ -302,7 +299,7 @@ func (g *gdMultiplayer) disconnect(m string, id int32, reason string, force bool
 	return errInvalidParameter
 }
 
-func (g *gdMultiplayer) closeReason(args) result {
+func (g *gdMultiplayer) closeReason() result {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.reason
@@ -314,10 +311,10 @@ func (g *gdMultiplayer) peerTimeout() result {
 	return g.timeout.Seconds()
 }
 
-func (g *gdMultiplayer) setPeerTimeout(v value) {
-	d := seconds(v.f)
+func (g *gdMultiplayer) setPeerTimeout(v float64) {
+	d := seconds(v)
 	if err := (multiplayer.Options{Timeout: d}).Validate(); err != nil || d <= 0 {
-		pushError(mpName+".peer_timeout", fmt.Sprintf("must be more than 0 and at most %v seconds, got %v", multiplayer.MaxTimeout.Seconds(), v.f))
+		pushError(mpName+".peer_timeout", fmt.Sprintf("must be more than 0 and at most %v seconds, got %v", multiplayer.MaxTimeout.Seconds(), v))
 		return
 	}
 	g.mu.Lock()
@@ -348,7 +345,7 @@ func (g *gdMultiplayer) source() inboxSource {
 	return nil
 }
 
-func (g *gdMultiplayer) available([]unsafe.Pointer) result {
+func (g *gdMultiplayer) available() result {
 	if src := g.source(); src != nil {
 		return int64(src.Available())
 	}
@@ -362,7 +359,7 @@ func (g *gdMultiplayer) front() (multiplayer.Packet, bool) {
 	return multiplayer.Packet{}, false
 }
 
-func (g *gdMultiplayer) getPacket(a []unsafe.Pointer) result {
+func (g *gdMultiplayer) getPacket(out packetOut) result {
 	const m = mpName + "._get_packet"
 	src := g.source()
 	if src == nil {
@@ -374,12 +371,12 @@ func (g *gdMultiplayer) getPacket(a []unsafe.Pointer) result {
 		pushError(m, "no packet available")
 		return errUnavailable
 	}
-	return g.pkt.handOver(m, a, p.Data)
+	return g.pkt.handOver(m, out, p.Data)
 }
 
-func (g *gdMultiplayer) putPacket(a []unsafe.Pointer) result {
+func (g *gdMultiplayer) putPacket(in packetIn) result {
 	const m = mpName + ".put_packet"
-	data, ok := packetArg(m, a, multiplayer.MaxMessage)
+	data, ok := in.read(m, multiplayer.MaxMessage)
 	if !ok {
 		return errInvalidParameter
 	}
@@ -414,27 +411,26 @@ func (g *gdMultiplayer) putPacket(a []unsafe.Pointer) result {
 	return errConnectionError
 }
 
-func (g *gdMultiplayer) maxPacketSizeVirtual([]unsafe.Pointer) result {
+func (g *gdMultiplayer) maxPacketSizeVirtual() result {
 	return int64(multiplayer.MaxMessage)
 }
 
-func (g *gdMultiplayer) packetChannel([]unsafe.Pointer) result {
+func (g *gdMultiplayer) packetChannel() result {
 	p, _ := g.front()
 	return int64(p.Channel)
 }
 
-func (g *gdMultiplayer) packetMode([]unsafe.Pointer) result {
+func (g *gdMultiplayer) packetMode() result {
 	p, _ := g.front()
 	return int64(p.Mode)
 }
 
-func (g *gdMultiplayer) packetPeer([]unsafe.Pointer) result {
+func (g *gdMultiplayer) packetPeer() result {
 	p, _ := g.front()
 	return int64(p.From)
 }
 
-func (g *gdMultiplayer) setTransferChannel(a []unsafe.Pointer) result {
-	ch := *(*int64)(a[0])
+func (g *gdMultiplayer) setTransferChannel(ch int64) result {
 	if ch < 0 || ch >= multiplayer.MaxChannels {
 		pushError(mpName+".transfer_channel", fmt.Sprintf("must be between 0 and %d, got %d", multiplayer.MaxChannels-1, ch))
 		return nil
@@ -445,14 +441,13 @@ func (g *gdMultiplayer) setTransferChannel(a []unsafe.Pointer) result {
 	return nil
 }
 
-func (g *gdMultiplayer) transferChannel([]unsafe.Pointer) result {
+func (g *gdMultiplayer) transferChannel() result {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return int64(g.channel)
 }
 
-func (g *gdMultiplayer) setTransferMode(a []unsafe.Pointer) result {
-	mode := *(*int64)(a[0])
+func (g *gdMultiplayer) setTransferMode(mode int64) result {
 	if mode < int64(multiplayer.Unreliable) || mode > int64(multiplayer.Reliable) {
 		pushError(mpName+".transfer_mode", fmt.Sprintf("unknown transfer mode %d", mode))
 		return nil
@@ -463,35 +458,34 @@ func (g *gdMultiplayer) setTransferMode(a []unsafe.Pointer) result {
 	return nil
 }
 
-func (g *gdMultiplayer) transferMode([]unsafe.Pointer) result {
+func (g *gdMultiplayer) transferMode() result {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return int64(g.mode)
 }
 
-func (g *gdMultiplayer) setTargetPeer(a []unsafe.Pointer) result {
-	t := *(*int64)(a[0])
+func (g *gdMultiplayer) setTargetPeer(t int64) result {
 	g.mu.Lock()
 	g.target = int32(max(min(t, 1<<31-1), -(1<<31 - 1)))
 	g.mu.Unlock()
 	return nil
 }
 
-func (g *gdMultiplayer) isServer([]unsafe.Pointer) result {
+func (g *gdMultiplayer) isServer() result {
 	srv, _ := g.current()
 	return srv != nil
 }
 
 // poll emits what happened since the last call; signal handlers run with
 // no lock held.
-func (g *gdMultiplayer) poll([]unsafe.Pointer) result {
+func (g *gdMultiplayer) poll() result {
 	srv, cli := g.current()
 	if srv != nil {
 		g.pollDTLS(srv)
 		for ev, ok := srv.NextEvent(); ok; ev, ok = srv.NextEvent() {
 			switch ev.Kind {
 			case multiplayer.PeerConnected:
-				emit(g.obj, "peer_connected", variantInt(int64(ev.Peer)))
+				g.obj.emit("peer_connected", variantInt(int64(ev.Peer)))
 			case multiplayer.PeerDisconnected:
 				g.setReason(ev.Reason)
 				g.emitLeft(ev.Peer, ev.Reason)
@@ -503,7 +497,7 @@ func (g *gdMultiplayer) poll([]unsafe.Pointer) result {
 			switch ev.Kind {
 			case multiplayer.PeerConnected:
 				g.setStatus(multiplayer.Connected, "")
-				emit(g.obj, "peer_connected", variantInt(int64(multiplayer.ServerID)))
+				g.obj.emit("peer_connected", variantInt(int64(multiplayer.ServerID)))
 			case multiplayer.ConnectFailed:
 				// SceneMultiplayer sees CONNECTING become DISCONNECTED and
 				// emits connection_failed.
@@ -520,15 +514,15 @@ func (g *gdMultiplayer) poll([]unsafe.Pointer) result {
 // emitLeft reports a peer that left: the reason first, then the signal
 // SceneMultiplayer listens to.
 func (g *gdMultiplayer) emitLeft(id int32, reason string) {
-	emit(g.obj, "peer_disconnected_reason", variantInt(int64(id)), variantString(reason))
-	emit(g.obj, "peer_disconnected", variantInt(int64(id)))
+	g.obj.emit("peer_disconnected_reason", variantInt(int64(id)), variantString(reason))
+	g.obj.emit("peer_disconnected", variantInt(int64(id)))
 }
 
 // pollDTLS emits get_server()'s signals, or drops the DTLS server's events
 // when GDScript does not hold that object.
 func (g *gdMultiplayer) pollDTLS(srv *multiplayer.Server) {
 	if view, _ := g.liveView(); view != nil {
-		view.poll(nil)
+		view.poll()
 		return
 	}
 	for _, ok := srv.DTLS().NextEvent(); ok; _, ok = srv.DTLS().NextEvent() {
@@ -550,7 +544,7 @@ func (g *gdMultiplayer) setReason(reason string) {
 	g.mu.Unlock()
 }
 
-func (g *gdMultiplayer) closeVirtual([]unsafe.Pointer) result {
+func (g *gdMultiplayer) closeVirtual() result {
 	g.closeAll("")
 	return nil
 }
@@ -561,7 +555,7 @@ func (g *gdMultiplayer) closeAll(reason string) {
 	// taken and cleared under one lock: free() may come from another thread
 	g.mu.Lock()
 	srv, cli := g.srv, g.cli
-	g.srv, g.cli, g.status, g.view, g.viewObj = nil, nil, multiplayer.Disconnected, nil, nil
+	g.srv, g.cli, g.status, g.view, g.viewObj = nil, nil, multiplayer.Disconnected, nil, null
 	g.mu.Unlock()
 	if reason == "" {
 		reason = "the client left"
@@ -577,14 +571,12 @@ func (g *gdMultiplayer) closeAll(reason string) {
 	}
 }
 
-func (g *gdMultiplayer) disconnectPeer(a []unsafe.Pointer) result {
-	id := *(*int64)(a[0])
-	force := *(*uint8)(a[1]) != 0
+func (g *gdMultiplayer) disconnectPeer(id int64, force bool) result {
 	g.disconnect(mpName+".disconnect_peer", int32(id), "disconnected by the server", force)
 	return nil
 }
 
-func (g *gdMultiplayer) uniqueID([]unsafe.Pointer) result {
+func (g *gdMultiplayer) uniqueID() result {
 	srv, cli := g.current()
 	switch {
 	case srv != nil:
@@ -595,8 +587,7 @@ func (g *gdMultiplayer) uniqueID([]unsafe.Pointer) result {
 	return int64(0)
 }
 
-func (g *gdMultiplayer) setRefusing(a []unsafe.Pointer) result {
-	on := *(*uint8)(a[0]) != 0
+func (g *gdMultiplayer) setRefusing(on bool) result {
 	g.mu.Lock()
 	g.refuse = on
 	srv := g.srv
@@ -607,15 +598,15 @@ func (g *gdMultiplayer) setRefusing(a []unsafe.Pointer) result {
 	return nil
 }
 
-func (g *gdMultiplayer) refusing([]unsafe.Pointer) result {
+func (g *gdMultiplayer) refusing() result {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.refuse
 }
 
-func (g *gdMultiplayer) relaySupported([]unsafe.Pointer) result { return true }
+func (g *gdMultiplayer) relaySupported() result { return true }
 
-func (g *gdMultiplayer) connectionStatus([]unsafe.Pointer) result {
+func (g *gdMultiplayer) connectionStatus() result {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	switch {

@@ -1,14 +1,6 @@
 package main
 
-/*
-#include "gdx.h"
-*/
-import "C"
-
 import (
-	"errors"
-	"unsafe"
-
 	"godtls/extension/server"
 )
 
@@ -22,7 +14,7 @@ func peerClass() *classDef {
 	return &classDef{
 		name:   peerName,
 		parent: "PacketPeerExtension",
-		create: func(obj unsafe.Pointer) instance { return newGDPeer(obj, nil, nil) },
+		create: func(obj object) instance { return newGDPeer(obj, nil, nil) },
 		methods: []*methodDef{
 			method("poll", (*gdPeer).poll),
 			method("get_status", (*gdPeer).status).returnsEnum(peerName + ".Status").readOnly(),
@@ -46,7 +38,7 @@ func peerClass() *classDef {
 
 // gdPeer is the Go side of one GoDTLSPeer object.
 type gdPeer struct {
-	obj   unsafe.Pointer
+	obj   object
 	id    uint64       // the object's instance id, to tell whether obj is still alive
 	p     *server.Peer // nil for a GoDTLSPeer.new() that never connected
 	owner *gdServer
@@ -58,19 +50,19 @@ type gdPeer struct {
 	udp udpPeer
 }
 
-func newGDPeer(obj unsafe.Pointer, p *server.Peer, owner *gdServer) *gdPeer {
-	return &gdPeer{obj: obj, id: uint64(C.gdx_object_id(obj)), p: p, owner: owner}
+func newGDPeer(obj object, p *server.Peer, owner *gdServer) *gdPeer {
+	return &gdPeer{obj: obj, id: obj.instanceID(), p: p, owner: owner}
 }
 
 // newPeerObject makes the Godot object for a peer of owner.
 func newPeerObject(p *server.Peer, owner *gdServer) *gdPeer {
-	_, inst := constructNamed(peerName, func(obj unsafe.Pointer) instance { return newGDPeer(obj, p, owner) })
+	_, inst := constructNamed(peerName, func(obj object) instance { return newGDPeer(obj, p, owner) })
 	return inst.(*gdPeer)
 }
 
 // alive tells whether Godot still has this peer's object.
 func (gp *gdPeer) alive() bool {
-	return C.gdx_object_from_id(C.uint64_t(gp.id)) == gp.obj
+	return gp.obj.alive(gp.id)
 }
 
 // free releases Go and C state. A listen-mode connection belongs to the
@@ -80,13 +72,12 @@ func (gp *gdPeer) free() {
 	if gp.owner != nil {
 		gp.owner.forgetPeer(gp)
 	}
-	if gp.udp.obj != nil {
+	if !gp.udp.isNull() {
 		// Like PacketPeerDTLS, dropping the peer ends its connection, so that
 		// UDPServer stops routing the address to a dead peer.
 		gp.p.Close()
 		gp.flush()
-		release(gp.udp.obj)
-		gp.udp.obj = nil
+		gp.udp.release()
 	}
 	gp.pkt.free()
 }
@@ -94,8 +85,8 @@ func (gp *gdPeer) free() {
 // poll: listen-mode peers are fed by goroutines and have nothing to do;
 // UDPServer-mode peers move their datagrams here (copying only, on the
 // caller's thread; the crypto runs on the engine's goroutines).
-func (gp *gdPeer) poll(args) result {
-	if gp.udp.obj == nil || gp.p == nil {
+func (gp *gdPeer) poll() result {
+	if gp.udp.isNull() || gp.p == nil {
 		return nil
 	}
 	exchangeUDP(func(dst []*gdPeer) []*gdPeer { return append(dst, gp) })
@@ -104,7 +95,7 @@ func (gp *gdPeer) poll(args) result {
 
 // flush sends what the engine queued for a UDPServer-mode peer.
 func (gp *gdPeer) flush() {
-	if gp.udp.obj == nil || gp.p == nil {
+	if gp.udp.isNull() || gp.p == nil {
 		return
 	}
 	for b, ok := gp.p.Outbound(); ok; b, ok = gp.p.Outbound() {
@@ -112,14 +103,14 @@ func (gp *gdPeer) flush() {
 	}
 }
 
-func (gp *gdPeer) status(args) result {
+func (gp *gdPeer) status() result {
 	if gp.p == nil {
 		return int64(server.StatusDisconnected)
 	}
 	return int64(gp.p.Status())
 }
 
-func (gp *gdPeer) disconnect(args) result {
+func (gp *gdPeer) disconnect() result {
 	if gp.p != nil {
 		gp.p.Close()
 		gp.flush() // the close_notify
@@ -127,74 +118,69 @@ func (gp *gdPeer) disconnect(args) result {
 	return nil
 }
 
-func (gp *gdPeer) packetIP(args) result {
+func (gp *gdPeer) packetIP() result {
 	if gp.p == nil {
 		return ""
 	}
 	return gp.p.Addr().Addr().String()
 }
 
-func (gp *gdPeer) packetPort(args) result {
+func (gp *gdPeer) packetPort() result {
 	if gp.p == nil {
 		return int64(0)
 	}
 	return int64(gp.p.Addr().Port())
 }
 
-func (gp *gdPeer) lastPacketTime(args) result {
+func (gp *gdPeer) lastPacketTime() result {
 	if gp.p == nil {
 		return float64(0)
 	}
 	return float64(gp.p.LastReceive().UnixNano()) / 1e9
 }
 
-func (gp *gdPeer) pskIdentity(args) result {
+func (gp *gdPeer) pskIdentity() result {
 	if gp.p == nil {
 		return ""
 	}
 	return gp.p.Identity()
 }
 
-func (gp *gdPeer) lastError(args) result {
+func (gp *gdPeer) lastError() result {
 	if gp.p == nil {
 		return "never connected"
 	}
 	return gp.p.LastError()
 }
 
-func (gp *gdPeer) stats(args) result {
-	d := newDict()
-	if gp.p != nil {
-		st := gp.p.Stats()
-		d.setInt("packets_in", int64(st.PacketsIn))
-		d.setInt("packets_out", int64(st.PacketsOut))
-		d.setInt("bytes_in", int64(st.BytesIn))
-		d.setInt("bytes_out", int64(st.BytesOut))
-		d.setInt("dropped", int64(st.Dropped))
-		d.setInt("queued", int64(st.Queued))
+func (gp *gdPeer) stats() result {
+	if gp.p == nil {
+		return statsDict()
 	}
-	return d
+	st := gp.p.Stats()
+	return statsDict(append(trafficCounters(st.Traffic),
+		counter{"dropped", st.Dropped}, counter{"queued", uint64(st.Queued)})...)
 }
 
-func (gp *gdPeer) maxPacketSize(args) result { return gp.maxPacketSizeVirtual(nil) }
+func (gp *gdPeer) maxPacketSize() result { return gp.maxPacketSizeVirtual() }
 
 // Virtuals of PacketPeerExtension.
 
-func (gp *gdPeer) maxPacketSizeVirtual([]unsafe.Pointer) result {
+func (gp *gdPeer) maxPacketSizeVirtual() result {
 	if gp.p == nil {
 		return int64(0)
 	}
 	return int64(gp.p.MaxPayload())
 }
 
-func (gp *gdPeer) available([]unsafe.Pointer) result {
+func (gp *gdPeer) available() result {
 	if gp.p == nil {
 		return int64(0)
 	}
 	return int64(gp.p.Available())
 }
 
-func (gp *gdPeer) getPacket(a []unsafe.Pointer) result {
+func (gp *gdPeer) getPacket(out packetOut) result {
 	if gp.p == nil {
 		return errUnavailable
 	}
@@ -202,25 +188,21 @@ func (gp *gdPeer) getPacket(a []unsafe.Pointer) result {
 	if !ok {
 		return errUnavailable
 	}
-	return gp.pkt.handOver(peerName+".get_packet", a, pkt)
+	return gp.pkt.handOver(peerName+".get_packet", out, pkt)
 }
 
-func (gp *gdPeer) putPacket(a []unsafe.Pointer) result {
+func (gp *gdPeer) putPacket(in packetIn) result {
 	const m = peerName + ".put_packet"
 	if gp.p == nil || gp.p.Status() != server.StatusConnected {
 		pushError(m, "the peer is not connected")
 		return errUnconfigured
 	}
-	b, ok := packetArg(m, a, gp.p.MaxPayload())
+	b, ok := in.read(m, gp.p.MaxPayload())
 	if !ok {
 		return errInvalidParameter
 	}
 	if err := gp.p.Send(b); err != nil {
-		pushError(m, err.Error())
-		if errors.Is(err, server.ErrSendQueueFull) {
-			return errBusy
-		}
-		return errConnectionError
+		return fail(m, err, errConnectionError)
 	}
 	gp.flush()
 	return errOK

@@ -1,20 +1,11 @@
 package main
 
-/*
-#include "gdx.h"
-*/
-import "C"
-
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"sync"
-	"time"
-	"unsafe"
 
-	"godtls/extension/credentials"
 	"godtls/extension/server"
 	"godtls/extension/udpsock"
 )
@@ -29,19 +20,19 @@ func serverClass() *classDef {
 	return &classDef{
 		name:   srvName,
 		parent: "RefCounted",
-		create: func(obj unsafe.Pointer) instance { return newGDServer(obj) },
+		create: func(obj object) instance { return newGDServer(obj) },
 		methods: []*methodDef{
-			method("setup", (*gdServer).setup).objectArg("server_options", "TLSOptions").returnsEnum("Error"),
-			method("setup_pem", (*gdServer).setupPEMArgs).arg("private_key_pem", tString).arg("certificate_chain_pem", tString).returnsEnum("Error"),
-			method("setup_psk", (*gdServer).setupPSK).arg("keys", tDictionary).arg("identity_hint", tString).or("").returnsEnum("Error"),
-			method("listen", (*gdServer).listen).arg("port", tInt).arg("bind_address", tString).or("*").returnsEnum("Error"),
+			method1("setup", (*gdServer).setup).objectArg("server_options", "TLSOptions").returnsEnum("Error"),
+			method2("setup_pem", (*gdServer).setupPEM).arg("private_key_pem", tString).arg("certificate_chain_pem", tString).returnsEnum("Error"),
+			method2("setup_psk", (*gdServer).setupPSK).arg("keys", tDictionary).arg("identity_hint", tString).or("").returnsEnum("Error"),
+			method2("listen", (*gdServer).listen).arg("port", tInt).arg("bind_address", tString).or("*").returnsEnum("Error"),
 			method("is_listening", (*gdServer).isListening).returns(tBool).readOnly(),
 			method("get_local_port", (*gdServer).localPort).returns(tInt).readOnly(),
 			method("poll", (*gdServer).poll),
 			method("is_connection_available", (*gdServer).connectionAvailable).returns(tBool).readOnly(),
-			method("take_connection", (*gdServer).takeConnection).objectArg("udp_peer", "PacketPeerUDP").or(nil).returnsObject(peerName),
-			method("receive_all", (*gdServer).receiveAll).arg("max_packets", tInt).or(int64(0)).returns(tArray),
-			method("broadcast", (*gdServer).broadcast).arg("packet", tBytes).objectArg("exclude", peerName).or(nil).returns(tInt),
+			method1("take_connection", (*gdServer).takeConnection).objectArg("udp_peer", "PacketPeerUDP").or(nil).returnsObject(peerName),
+			method1("receive_all", (*gdServer).receiveAll).arg("max_packets", tInt).or(int64(0)).returns(tArray),
+			method2("broadcast", (*gdServer).broadcast).arg("packet", tBytes).objectArg("exclude", peerName).or(nil).returns(tInt),
 			method("get_peers", (*gdServer).getPeers).returns(tArray),
 			method("stop", (*gdServer).stop),
 			method("get_stats", (*gdServer).stats).returns(tDictionary),
@@ -65,7 +56,7 @@ func serverClass() *classDef {
 
 // gdServer is the Go side of one GoDTLSServer object.
 type gdServer struct {
-	obj unsafe.Pointer // the Godot object; valid while Godot holds it
+	obj object // the Godot object; valid while Godot holds it
 	srv *server.Server
 
 	mu    sync.Mutex
@@ -87,7 +78,7 @@ type gdServer struct {
 	grown map[int]bool
 }
 
-func newGDServer(obj unsafe.Pointer) *gdServer {
+func newGDServer(obj object) *gdServer {
 	// Cheap and side-effect free: the editor instantiates classes to read
 	// their defaults. No socket, no goroutine until listen().
 	srv := server.New(server.Config{})
@@ -153,143 +144,67 @@ func (s *gdServer) forgetPeer(gp *gdPeer) {
 	}
 }
 
-func (s *gdServer) setup(a args) result {
-	return s.setupOptions(srvName+".setup", a[0].obj)
+func (s *gdServer) setup(opts object) result {
+	const m = srvName + ".setup"
+	if e := s.refuseReconfigure(m); e != errOK {
+		return e
+	}
+	c, e := serverCertificate(m, opts)
+	if e != errOK {
+		return e
+	}
+	return useCertificate(m, s.srv, c)
 }
 
-// setupOptions reads a server TLSOptions; m names the caller's method.
-func (s *gdServer) setupOptions(m string, opts unsafe.Pointer) gdError {
-	if opts == nil {
-		pushError(m, "server_options is null; pass TLSOptions.server(key, certificate)")
-		return errInvalidParameter
+func (s *gdServer) setupPEM(key, chain string) result {
+	const m = srvName + ".setup_pem"
+	if e := s.refuseReconfigure(m); e != errOK {
+		return e
 	}
-	if !isClass(opts, "TLSOptions") {
-		pushError(m, "server_options is not a TLSOptions")
-		return errInvalidParameter
+	c, e := certificateFromPEM(m, key, chain)
+	if e != errOK {
+		return e
 	}
-	key, cert, isServer := tlsOptionsPEM(opts)
-	if !isServer {
-		pushError(m, "server_options is a client TLSOptions; use TLSOptions.server(key, certificate)")
-		return errInvalidParameter
-	}
-	return s.setupPEM(m, key, cert)
+	return useCertificate(m, s.srv, c)
 }
 
-func (s *gdServer) setupPEMArgs(a args) result {
-	return s.setupPEM(srvName+".setup_pem", a[0].s, a[1].s)
+func (s *gdServer) setupPSK(keys *variant, hint string) result {
+	const m = srvName + ".setup_psk"
+	if e := s.refuseReconfigure(m); e != errOK {
+		return e
+	}
+	p, e := pskTable(m, keys, hint)
+	if e != errOK {
+		return e
+	}
+	return usePSK(m, s.srv, p)
 }
 
-func (s *gdServer) setupPEM(m, key, chain string) gdError {
+// refuseReconfigure refuses (and says why) to set credentials on a view,
+// or a second time.
+func (s *gdServer) refuseReconfigure(m string) gdError {
 	if s.refuseBorrowed(m) {
 		return errUnavailable
 	}
 	if s.srv.Configured() {
-		pushError(m, "the server is already set up; create a new GoDTLSServer for other credentials")
-		return errAlreadyInUse
-	}
-	c, err := credentials.FromPEM([]byte(key), []byte(chain), time.Now())
-	if err != nil {
-		pushError(m, err.Error())
-		switch {
-		case errors.Is(err, credentials.ErrKeyMismatch), errors.Is(err, credentials.ErrNoKey), errors.Is(err, credentials.ErrNoCertificate):
-			return errInvalidParameter
-		}
-		return errInvalidData
-	}
-	for _, w := range c.Warnings {
-		pushWarning(m, w)
-	}
-	if err := s.srv.SetCertificate(c); err != nil {
-		pushError(m, err.Error())
-		return errAlreadyInUse
+		return fail(m, server.ErrAlreadyConfigured, errAlreadyInUse)
 	}
 	return errOK
 }
 
-func (s *gdServer) setupPSK(a args) result {
-	return s.setupPSKTable(srvName+".setup_psk", a[0].dict, a[1].s)
-}
-
-// setupPSKTable reads identities and keys from a Dictionary.
-func (s *gdServer) setupPSKTable(m string, dict *variant, hint string) gdError {
+func (s *gdServer) listen(port int64, bind string) result {
+	const m = srvName + ".listen"
 	if s.refuseBorrowed(m) {
 		return errUnavailable
 	}
-	if s.srv.Configured() {
-		pushError(m, "the server is already set up")
-		return errAlreadyInUse
-	}
-	keys, values := dictEntries(dict)
-	defer func() {
-		for i := range keys {
-			keys[i].destroy()
-			values[i].destroy()
-		}
-	}()
-	table := map[string][]byte{}
-	for i := range keys {
-		id, ok := stringOf(&keys[i])
-		if !ok {
-			pushError(m, fmt.Sprintf("key %d is not a String identity", i))
-			return errInvalidParameter
-		}
-		b, ok := bytesOf(&values[i])
-		if !ok {
-			pushError(m, fmt.Sprintf("the key for identity %q is not a PackedByteArray", id))
-			return errInvalidParameter
-		}
-		table[id] = b
-	}
-	p, err := credentials.NewPSK(table, hint)
-	if err != nil {
-		pushError(m, err.Error())
-		return errInvalidParameter
-	}
-	if err := s.srv.SetPSK(p); err != nil {
-		pushError(m, err.Error())
-		return errAlreadyInUse
-	}
-	return errOK
+	return listenOn(m, s.srv, port, bind)
 }
 
-func (s *gdServer) listen(a args) result {
-	return s.listenOn(srvName+".listen", a[0].i, a[1].s)
-}
+func (s *gdServer) isListening() result         { return s.srv.Listening() }
+func (s *gdServer) localPort() result           { return int64(s.srv.LocalPort()) }
+func (s *gdServer) connectionAvailable() result { return s.srv.ConnectionAvailable() }
 
-// listenOn opens the socket; m names the caller's method.
-func (s *gdServer) listenOn(m string, port int64, bind string) gdError {
-	if s.refuseBorrowed(m) {
-		return errUnavailable
-	}
-	err := s.srv.Listen(int(port), bind)
-	switch {
-	case err == nil:
-		return errOK
-	case errors.Is(err, server.ErrNotConfigured):
-		pushError(m, "call setup(), setup_pem() or setup_psk() first")
-		return errUnconfigured
-	case errors.Is(err, server.ErrPortInUse):
-		pushError(m, fmt.Sprintf("port %d is already in use", port))
-		return errAlreadyInUse
-	case errors.Is(err, server.ErrModeMixed):
-		pushError(m, "this server already serves UDPServer peers through take_connection(udp_peer); use another GoDTLSServer to listen")
-		return errAlreadyInUse
-	case errors.Is(err, server.ErrAlreadyListening):
-		pushError(m, "already listening; call stop() first")
-		return errAlreadyInUse
-	case errors.Is(err, server.ErrBadPort), errors.Is(err, server.ErrBadAddress):
-		pushError(m, err.Error())
-		return errInvalidParameter
-	}
-	pushError(m, err.Error())
-	return errCantCreate
-}
-
-func (s *gdServer) isListening(args) result         { return s.srv.Listening() }
-func (s *gdServer) localPort(args) result           { return int64(s.srv.LocalPort()) }
-func (s *gdServer) connectionAvailable(args) result { return s.srv.ConnectionAvailable() }
-
-func (s *gdServer) stop(args) result {
+func (s *gdServer) stop() result {
 	if s.refuseBorrowed(srvName + ".stop") {
 		return nil
 	}
@@ -299,7 +214,7 @@ func (s *gdServer) stop(args) result {
 
 // poll emits the signals for what happened since the last call. Each event
 // is taken first; its signal handlers then run with no lock held.
-func (s *gdServer) poll(args) result {
+func (s *gdServer) poll() result {
 	for {
 		ev, ok := s.srv.NextEvent()
 		if !ok {
@@ -308,24 +223,24 @@ func (s *gdServer) poll(args) result {
 		switch ev.Kind {
 		case server.EventConnected:
 			o := s.peerObject(ev.Peer)
-			emit(s.obj, "peer_connected", variantObject(o.obj))
+			s.obj.emit("peer_connected", o.obj.variant())
 		case server.EventDisconnected:
 			o := s.peerObject(ev.Peer)
-			emit(s.obj, "peer_disconnected", variantObject(o.obj), variantString(ev.Reason))
+			s.obj.emit("peer_disconnected", o.obj.variant(), variantString(ev.Reason))
 		case server.EventHandshakeFailed:
-			emit(s.obj, "handshake_failed", variantString(ev.Addr.Addr().String()), variantInt(int64(ev.Addr.Port())), variantString(ev.Reason))
+			s.obj.emit("handshake_failed", variantString(ev.Addr.Addr().String()), variantInt(int64(ev.Addr.Port())), variantString(ev.Reason))
 		case server.EventInternalError:
 			pushError(srvName+".poll", ev.Reason)
 		}
 	}
 }
 
-func (s *gdServer) takeConnection(a args) result {
+func (s *gdServer) takeConnection(udpPeer object) result {
 	if s.refuseBorrowed(srvName + ".take_connection") {
 		return nil
 	}
-	if a[0].obj != nil {
-		return s.attach(a[0].obj)
+	if !udpPeer.isNull() {
+		return s.attach(udpPeer)
 	}
 	p := s.srv.TakeConnection()
 	if p == nil {
@@ -336,13 +251,13 @@ func (s *gdServer) takeConnection(a args) result {
 
 // attach is DTLSServer.take_connection(udp_peer): the handshake runs on a
 // goroutine over the datagrams GoDTLSPeer.poll() moves through udp_peer.
-func (s *gdServer) attach(obj unsafe.Pointer) result {
+func (s *gdServer) attach(obj object) result {
 	const m = srvName + ".take_connection"
-	if !isClass(obj, "PacketPeerUDP") {
+	if !obj.is("PacketPeerUDP") {
 		pushError(m, "udp_peer is not a PacketPeerUDP")
 		return nil
 	}
-	u := udpPeer{obj}
+	u := udpPeerOf(obj)
 	if !u.connected() {
 		pushError(m, "udp_peer is not connected to a remote address; pass the PacketPeerUDP returned by UDPServer.take_connection()")
 		return nil
@@ -357,23 +272,16 @@ func (s *gdServer) attach(obj unsafe.Pointer) result {
 	ip, port := u.source()
 	addr, _ := netip.ParseAddr(ip)
 	p, err := s.srv.Attach(netip.AddrPortFrom(addr.Unmap(), uint16(port)))
-	switch {
-	case errors.Is(err, server.ErrNotConfigured):
-		pushError(m, "call setup(), setup_pem() or setup_psk() first")
-		return nil
-	case errors.Is(err, server.ErrModeMixed):
-		pushError(m, "this server is listening on its own socket; use take_connection() with no argument, or another GoDTLSServer for UDPServer peers")
-		return nil
-	case err != nil:
-		pushError(m, err.Error())
+	if err != nil {
+		fail(m, err, errCantCreate)
 		return nil
 	}
 	for _, b := range first {
 		p.Feed(b)
 	}
 	o := s.peerObject(p)
-	gp := as[*gdPeer](instanceOf(o.obj), m)
-	retain(obj)
+	gp := as[*gdPeer](o.obj.ours(), m)
+	obj.retain()
 	gp.udp = u
 	s.mu.Lock()
 	if s.peers != nil {
@@ -386,10 +294,10 @@ func (s *gdServer) attach(obj unsafe.Pointer) result {
 // receiveAll is the bulk receive path: one call per frame instead of one
 // per peer (and per packet). In take_connection(udp_peer) mode it first
 // does what every peer's poll() does.
-func (s *gdServer) receiveAll(a args) result {
+func (s *gdServer) receiveAll(maxPackets int64) result {
 	const m = srvName + ".receive_all"
-	if a[0].i < 0 {
-		pushError(m, fmt.Sprintf("max_packets must be 0 (no limit) or more, got %d", a[0].i))
+	if maxPackets < 0 {
+		pushError(m, fmt.Sprintf("max_packets must be 0 (no limit) or more, got %d", maxPackets))
 		return newArray()
 	}
 	if s.refuseBorrowed(m) {
@@ -397,23 +305,16 @@ func (s *gdServer) receiveAll(a args) result {
 	}
 	s.pollAttached()
 	out := newArray()
-	var ref uint64 // the Array value (one pointer) behind out's Variant
-	C.gdx_array_ref(unsafe.Pointer(&ref), out.v.ptr())
+	pairs := appendPairs(out)
 	var last *server.Peer
-	var lastObj variant
-	s.srv.ReceiveAll(int(a[0].i), func(p *server.Peer, b []byte) {
+	var lastObj object
+	s.srv.ReceiveAll(int(maxPackets), func(p *server.Peer, b []byte) {
 		if p != last {
-			lastObj.destroy()
-			last, lastObj = p, variantObject(s.peerObject(p).obj)
+			last, lastObj = p, s.peerObject(p).obj
 		}
-		var data *C.uint8_t
-		if len(b) > 0 {
-			data = (*C.uint8_t)(unsafe.Pointer(&b[0]))
-		}
-		C.gdx_append_pair(unsafe.Pointer(&ref), lastObj.ptr(), data, C.gdx_int(len(b)))
+		pairs.add(lastObj, b)
 	})
-	lastObj.destroy()
-	C.gdx_array_unref(unsafe.Pointer(&ref))
+	pairs.done()
 	return out
 }
 
@@ -447,49 +348,39 @@ func (s *gdServer) growUDPServerBuffer(port int) {
 	}
 }
 
-func (s *gdServer) broadcast(a args) result {
+func (s *gdServer) broadcast(packet []byte, exclude object) result {
 	var except *server.Peer
-	if a[1].obj != nil {
-		gp, ok := instanceOf(a[1].obj).(*gdPeer)
+	if !exclude.isNull() {
+		gp, ok := exclude.ours().(*gdPeer)
 		if !ok {
 			pushError(srvName+".broadcast", "exclude is not a GoDTLSPeer")
 			return int64(0)
 		}
 		except = gp.p
 	}
-	return int64(s.srv.Broadcast(a[0].bytes, except))
+	return int64(s.srv.Broadcast(packet, except))
 }
 
-func (s *gdServer) getPeers(args) result {
+func (s *gdServer) getPeers() result {
 	arr := newArray()
 	for _, p := range s.srv.Peers() {
-		o := s.peerObject(p)
-		arr.append(variantObject(o.obj))
+		arr.append(s.peerObject(p).obj.variant())
 	}
 	return arr
 }
 
-func (s *gdServer) stats(args) result {
+func (s *gdServer) stats() result {
 	st := s.srv.Stats()
-	d := newDict()
-	for _, kv := range []struct {
-		key string
-		n   uint64
-	}{
-		{"handshakes_ok", st.HandshakesOK}, {"handshakes_failed", st.HandshakesFailed},
-		{"peers", uint64(st.Peers)}, {"pending_handshakes", uint64(st.Pending)},
-		{"unverified_handshakes", uint64(st.Unverified)}, {"queued_hellos", uint64(st.Queued)},
-		{"packets_in", st.PacketsIn}, {"packets_out", st.PacketsOut},
-		{"bytes_in", st.BytesIn}, {"bytes_out", st.BytesOut},
-		{"dropped", st.Dropped}, {"garbage", st.Garbage}, {"rejected", st.Rejected},
-		{"evicted", st.Evicted}, {"oversize", st.Oversize}, {"stray", st.Stray},
-		{"spoofed", st.Spoofed}, {"post_handshake_dropped", st.PostHandshakeDropped},
-		{"auth_failed", st.AuthFailed}, {"over_rate", st.OverRate},
-		{"internal_errors", st.Panics}, {"events_dropped", st.EventsDropped},
-	} {
-		d.setInt(kv.key, int64(kv.n))
-	}
-	return d
+	return statsDict(append(trafficCounters(st.Traffic),
+		counter{"handshakes_ok", st.HandshakesOK}, counter{"handshakes_failed", st.HandshakesFailed},
+		counter{"peers", uint64(st.Peers)}, counter{"pending_handshakes", uint64(st.Pending)},
+		counter{"unverified_handshakes", uint64(st.Unverified)}, counter{"queued_hellos", uint64(st.Queued)},
+		counter{"dropped", st.Dropped}, counter{"garbage", st.Garbage}, counter{"rejected", st.Rejected},
+		counter{"evicted", st.Evicted}, counter{"oversize", st.Oversize}, counter{"stray", st.Stray},
+		counter{"spoofed", st.Spoofed}, counter{"post_handshake_dropped", st.PostHandshakeDropped},
+		counter{"auth_failed", st.AuthFailed}, counter{"over_rate", st.OverRate},
+		counter{"internal_errors", st.Panics}, counter{"events_dropped", st.EventsDropped},
+	)...)
 }
 
 // Properties. Changes apply to new handshakes and peers. Config.Validate is
@@ -526,71 +417,64 @@ func (s *gdServer) setAtLeastOne(prop string, v int64, apply func(*server.Config
 	s.setConfig(prop, func(c *server.Config) { apply(c, int(v)) })
 }
 
-func seconds(v float64) time.Duration {
-	if v < 0 {
-		return -1 // Validate refuses it with the reason
-	}
-	return time.Duration(min(v, 1e6) * float64(time.Second))
-}
-
 func (s *gdServer) maxPeers() result { return int64(s.config().MaxPeers) }
-func (s *gdServer) setMaxPeers(v value) {
-	s.setAtLeastOne("max_peers", v.i, func(c *server.Config, n int) { c.MaxPeers = n })
+func (s *gdServer) setMaxPeers(v int64) {
+	s.setAtLeastOne("max_peers", v, func(c *server.Config, n int) { c.MaxPeers = n })
 }
 
 // max_peers_per_ip: 0 in GDScript is "no limit".
 func (s *gdServer) maxPeersPerIP() result { return int64(max(0, s.config().MaxPeersPerIP)) }
-func (s *gdServer) setMaxPeersPerIP(v value) {
-	if v.i < 0 {
-		pushError(srvName+".set_max_peers_per_ip", fmt.Sprintf("max_peers_per_ip must be at least 1, or 0 for no limit; got %d; the value is unchanged", v.i))
+func (s *gdServer) setMaxPeersPerIP(v int64) {
+	if v < 0 {
+		pushError(srvName+".set_max_peers_per_ip", fmt.Sprintf("max_peers_per_ip must be at least 1, or 0 for no limit; got %d; the value is unchanged", v))
 		return
 	}
 	s.setConfig("max_peers_per_ip", func(c *server.Config) {
-		c.MaxPeersPerIP = int(v.i)
-		if v.i == 0 {
+		c.MaxPeersPerIP = int(v)
+		if v == 0 {
 			c.MaxPeersPerIP = server.NoLimit
 		}
 	})
 }
 
 func (s *gdServer) maxPending() result { return int64(s.config().MaxPendingHandshakes) }
-func (s *gdServer) setMaxPending(v value) {
-	s.setAtLeastOne("max_pending_handshakes", v.i, func(c *server.Config, n int) {
+func (s *gdServer) setMaxPending(v int64) {
+	s.setAtLeastOne("max_pending_handshakes", v, func(c *server.Config, n int) {
 		c.MaxPendingHandshakes = n
 		c.MaxPendingPerIP = 0 // 0 is "derive from the pool": derived again from the new cap
 	})
 }
 
 func (s *gdServer) handshakeTimeout() result { return s.config().HandshakeTimeout.Seconds() }
-func (s *gdServer) setHandshakeTimeout(v value) {
-	if v.f <= 0 {
-		pushError(srvName+".set_handshake_timeout", fmt.Sprintf("handshake_timeout must be more than 0 seconds, got %g; the value is unchanged", v.f))
+func (s *gdServer) setHandshakeTimeout(v float64) {
+	if v <= 0 {
+		pushError(srvName+".set_handshake_timeout", fmt.Sprintf("handshake_timeout must be more than 0 seconds, got %g; the value is unchanged", v))
 		return
 	}
-	s.setConfig("handshake_timeout", func(c *server.Config) { c.HandshakeTimeout = seconds(v.f) })
+	s.setConfig("handshake_timeout", func(c *server.Config) { c.HandshakeTimeout = seconds(v) })
 }
 
 func (s *gdServer) idleTimeout() result { return s.config().IdleTimeout.Seconds() }
-func (s *gdServer) setIdleTimeout(v value) {
-	s.setConfig("idle_timeout", func(c *server.Config) { c.IdleTimeout = seconds(v.f) })
+func (s *gdServer) setIdleTimeout(v float64) {
+	s.setConfig("idle_timeout", func(c *server.Config) { c.IdleTimeout = seconds(v) })
 }
 
 // max_peer_bytes_per_second: 0 in GDScript is "no limit".
 func (s *gdServer) peerByteRate() result { return int64(max(0, s.config().PeerByteRate)) }
-func (s *gdServer) setPeerByteRate(v value) {
-	if v.i < 0 {
-		pushError(srvName+".set_max_peer_bytes_per_second", fmt.Sprintf("max_peer_bytes_per_second must be at least %d, or 0 for no limit; got %d; the value is unchanged", server.MinPeerByteRate, v.i))
+func (s *gdServer) setPeerByteRate(v int64) {
+	if v < 0 {
+		pushError(srvName+".set_max_peer_bytes_per_second", fmt.Sprintf("max_peer_bytes_per_second must be at least %d, or 0 for no limit; got %d; the value is unchanged", server.MinPeerByteRate, v))
 		return
 	}
 	s.setConfig("max_peer_bytes_per_second", func(c *server.Config) {
-		c.PeerByteRate = int(min(v.i, 1<<40))
-		if v.i == 0 {
+		c.PeerByteRate = int(min(v, 1<<40))
+		if v == 0 {
 			c.PeerByteRate = server.NoLimit
 		}
 	})
 }
 
 func (s *gdServer) mtu() result { return int64(s.config().MTU) }
-func (s *gdServer) setMTU(v value) {
-	s.setAtLeastOne("mtu", v.i, func(c *server.Config, n int) { c.MTU = n })
+func (s *gdServer) setMTU(v int64) {
+	s.setAtLeastOne("mtu", v, func(c *server.Config, n int) { c.MTU = n })
 }

@@ -29,12 +29,12 @@ var (
 
 // construct makes a Godot object of class c: the parent engine object with
 // make's instance attached. GDScript's new() and Go code both come here.
-func construct(c *classDef, make func(obj unsafe.Pointer) instance) (unsafe.Pointer, instance) {
+func construct(c *classDef, make func(obj object) instance) (object, instance) {
 	obj := C.gdx_construct(sn(c.parent).ptr())
 	if obj == nil {
 		panic("cannot construct " + c.parent + " for " + c.name)
 	}
-	inst := make(obj)
+	inst := make(object{obj})
 	handlesMu.Lock()
 	nextHandle++
 	h := nextHandle
@@ -42,11 +42,11 @@ func construct(c *classDef, make func(obj unsafe.Pointer) instance) (unsafe.Poin
 	byObject[obj] = h
 	handlesMu.Unlock()
 	C.gdx_object_set_instance(obj, sn(c.name).ptr(), C.uintptr_t(h))
-	return obj, inst
+	return object{obj}, inst
 }
 
 // constructNamed constructs an object of a registered class by name.
-func constructNamed(class string, make func(obj unsafe.Pointer) instance) (unsafe.Pointer, instance) {
+func constructNamed(class string, make func(obj object) instance) (object, instance) {
 	c := classByName(class)
 	if c == nil {
 		panic(class + " is not registered")
@@ -61,7 +61,7 @@ func createInstance(classID uintptr) unsafe.Pointer {
 		return nil
 	}
 	obj, _ := construct(c, c.create)
-	return obj
+	return obj.p
 }
 
 func instanceAt(h uintptr) instance {

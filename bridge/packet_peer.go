@@ -23,9 +23,19 @@ type packetBuffer struct {
 	cap int
 }
 
-// handOver copies pkt into the buffer and points _get_packet's out
-// arguments (a[0]: const uint8_t **, a[1]: int32_t *) at it.
-func (p *packetBuffer) handOver(m string, a []unsafe.Pointer, pkt []byte) result {
+// packetOut is _get_packet's out-arguments (const uint8_t **, int32_t *).
+type packetOut struct{ a []unsafe.Pointer }
+
+// packetIn is _put_packet's arguments (const uint8_t *, int): Godot's
+// memory, valid during the call.
+type packetIn struct {
+	data unsafe.Pointer
+	size int64
+}
+
+// handOver copies pkt into the buffer and points _get_packet's
+// out-arguments at it.
+func (p *packetBuffer) handOver(m string, out packetOut, pkt []byte) gdError {
 	if len(pkt) > p.cap {
 		c := max(len(pkt), 2048)
 		nb := C.realloc(p.buf, C.size_t(c))
@@ -38,7 +48,7 @@ func (p *packetBuffer) handOver(m string, a []unsafe.Pointer, pkt []byte) result
 	if len(pkt) > 0 {
 		C.memcpy(p.buf, unsafe.Pointer(&pkt[0]), C.size_t(len(pkt)))
 	}
-	C.gdx_set_packet((*unsafe.Pointer)(unsafe.Pointer(&a[0])), (*C.uint8_t)(p.buf), C.int32_t(len(pkt)))
+	C.gdx_set_packet((*unsafe.Pointer)(unsafe.Pointer(&out.a[0])), (*C.uint8_t)(p.buf), C.int32_t(len(pkt)))
 	return errOK
 }
 
@@ -49,11 +59,10 @@ func (p *packetBuffer) free() {
 	}
 }
 
-// packetArg reads _put_packet's arguments (a[0]: const uint8_t *, a[1]:
-// int) into Go memory, refusing a packet larger than maxPayload.
-func packetArg(m string, a []unsafe.Pointer, maxPayload int) ([]byte, bool) {
-	data := *(*unsafe.Pointer)(a[0])
-	size := *(*int64)(a[1])
+// read copies the packet into Go memory, refusing one larger than
+// maxPayload.
+func (in packetIn) read(m string, maxPayload int) ([]byte, bool) {
+	data, size := in.data, in.size
 	if size < 0 || size > int64(maxPayload) {
 		pushError(m, fmt.Sprintf("packet of %d bytes is larger than get_max_packet_size() (%d); the connection stays open", size, maxPayload))
 		return nil, false
@@ -67,19 +76,23 @@ func packetArg(m string, a []unsafe.Pointer, maxPayload int) ([]byte, bool) {
 // packetPeer is what a PacketPeerExtension class of ours implements.
 type packetPeer interface {
 	instance
-	getPacket(a []unsafe.Pointer) result
-	putPacket(a []unsafe.Pointer) result
-	available([]unsafe.Pointer) result
-	maxPacketSizeVirtual([]unsafe.Pointer) result
+	getPacket(out packetOut) result
+	putPacket(in packetIn) result
+	available() result
+	maxPacketSizeVirtual() result
 }
 
 // packetPeerVirtuals overrides PacketPeerExtension's virtuals for class T.
 // A freed object answers ERR_UNCONFIGURED and counts of 0.
 func packetPeerVirtuals[T packetPeer]() []*virtualDef {
 	return []*virtualDef{
-		virtual("_get_packet", 2, tInt, errUnconfigured, T.getPacket),
-		virtual("_put_packet", 2, tInt, errUnconfigured, T.putPacket),
-		virtual("_get_available_packet_count", 0, tInt, int64(0), T.available),
-		virtual("_get_max_packet_size", 0, tInt, int64(0), T.maxPacketSizeVirtual),
+		{name: "_get_packet", argc: 2, ret: tInt, gone: errUnconfigured, impl: func(inst instance, a []unsafe.Pointer) result {
+			return as[T](inst, "_get_packet").getPacket(packetOut{a})
+		}},
+		{name: "_put_packet", argc: 2, ret: tInt, gone: errUnconfigured, impl: func(inst instance, a []unsafe.Pointer) result {
+			return as[T](inst, "_put_packet").putPacket(packetIn{data: *(*unsafe.Pointer)(a[0]), size: *(*int64)(a[1])})
+		}},
+		virtual("_get_available_packet_count", tInt, int64(0), T.available),
+		virtual("_get_max_packet_size", tInt, int64(0), T.maxPacketSizeVirtual),
 	}
 }

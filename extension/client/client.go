@@ -740,10 +740,10 @@ func (cw *clientWriter) Write(b []byte) {
 // only: pion's CBC suites drop theirs uncounted), Garbage datagrams that
 // were not DTLS.
 type Stats struct {
-	PacketsIn, PacketsOut, BytesIn, BytesOut, Dropped uint64
-	PostHandshakeDropped, AuthFailed, Garbage         uint64
-	Queued                                            int
-	LastReceive                                       time.Time
+	link.Traffic
+	Dropped, PostHandshakeDropped, AuthFailed, Garbage uint64
+	Queued                                             int
+	LastReceive                                        time.Time
 }
 
 // Stats returns the connection's counters.
@@ -757,9 +757,7 @@ func (c *Client) Stats() Stats {
 	}
 	return Stats{
 		PostHandshakeDropped: postHandshakeDropped, Garbage: garbage, AuthFailed: c.authFailed.Load(),
-		PacketsIn: c.counts.PacketsIn.Load(), PacketsOut: c.counts.PacketsOut.Load(),
-		BytesIn: c.counts.BytesIn.Load(), BytesOut: c.counts.BytesOut.Load(),
-		Dropped: c.recv.Dropped(), Queued: c.recv.Len(),
+		Traffic: c.counts.Read(), Dropped: c.recv.Dropped(), Queued: c.recv.Len(),
 		LastReceive: time.Unix(0, c.lastRecv.Load()),
 	}
 }

@@ -65,6 +65,19 @@ type Counters struct {
 	PacketsIn, PacketsOut, BytesIn, BytesOut atomic.Uint64
 }
 
+// Traffic is a reading of Counters, the part every connection's stats share.
+type Traffic struct {
+	PacketsIn, PacketsOut, BytesIn, BytesOut uint64
+}
+
+// Read returns the counts.
+func (c *Counters) Read() Traffic {
+	return Traffic{
+		PacketsIn: c.PacketsIn.Load(), PacketsOut: c.PacketsOut.Load(),
+		BytesIn: c.BytesIn.Load(), BytesOut: c.BytesOut.Load(),
+	}
+}
+
 // Sink is told what a read loop sees. Its methods run on the loop's
 // goroutine.
 type Sink interface {

@@ -168,10 +168,7 @@ func (m *Client) Stats() (PeerStats, bool) {
 	if s == nil {
 		return PeerStats{}, false
 	}
-	return s.stats(func() (pin, pout, bin, bout uint64) {
-		st := m.dtls.Stats()
-		return st.PacketsIn, st.PacketsOut, st.BytesIn, st.BytesOut
-	}), true
+	return s.stats(m.dtls.Stats().Traffic), true
 }
 
 // Available, Front and Pop give the game its messages.

@@ -244,7 +244,7 @@ func (m *Server) Stats(id int32) (PeerStats, error) {
 	if s == nil {
 		return PeerStats{}, ErrUnknownPeer
 	}
-	return s.stats(s.car.(peerCarrier).counters), nil
+	return s.stats(s.car.(peerCarrier).Stats().Traffic), nil
 }
 
 // Available, Front and Pop give the game its messages.
@@ -284,8 +284,3 @@ type peerCarrier struct{ *server.Peer }
 
 // Close lets what the session queued (a goodbye) go out first.
 func (c peerCarrier) Close() { c.Peer.CloseAfterQueued() }
-
-func (c peerCarrier) counters() (pin, pout, bin, bout uint64) {
-	st := c.Peer.Stats()
-	return st.PacketsIn, st.PacketsOut, st.BytesIn, st.BytesOut
-}

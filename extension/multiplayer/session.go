@@ -652,22 +652,17 @@ func (s *session) tend(now time.Time) {
 
 // PeerStats describe one peer's connection.
 type PeerStats struct {
+	link.Traffic                  // DTLS records and their bytes
 	RTT             time.Duration // smoothed, from pings
 	LastRTT         time.Duration
 	Loss            float64 // share of the last pings that got no answer
-	PacketsIn       uint64  // DTLS records
-	PacketsOut      uint64
-	BytesIn         uint64
-	BytesOut        uint64
-	Retransmissions uint64 // SCTP DATA chunks sent again
-	QueuedIn        int    // bytes waiting for the game
-	BufferedOut     uint64 // bytes waiting to be sent or acknowledged
+	Retransmissions uint64  // SCTP DATA chunks sent again
+	QueuedIn        int     // bytes waiting for the game
+	BufferedOut     uint64  // bytes waiting to be sent or acknowledged
 }
 
-func (s *session) stats(counters func() (pin, pout, bin, bout uint64)) PeerStats {
+func (s *session) stats(traffic link.Traffic) PeerStats {
 	rtt, last, loss := s.probe.read()
-	st := PeerStats{RTT: rtt, LastRTT: last, Loss: loss, Retransmissions: s.conn.retransmissions(),
+	return PeerStats{Traffic: traffic, RTT: rtt, LastRTT: last, Loss: loss, Retransmissions: s.conn.retransmissions(),
 		QueuedIn: s.sh.in.queuedFor(s), BufferedOut: s.bufferedOut()}
-	st.PacketsIn, st.PacketsOut, st.BytesIn, st.BytesOut = counters()
-	return st
 }

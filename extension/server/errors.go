@@ -1,6 +1,10 @@
 package server
 
-import "errors"
+import (
+	"errors"
+
+	"godtls/extension/link"
+)
 
 // Errors of the engine's API. The bridge maps each to a Godot Error code and
 // a message naming what was wrong.
@@ -13,7 +17,7 @@ var (
 	ErrBadPort           = errors.New("port must be between 0 and 65535")
 	ErrModeMixed         = errors.New("listen() and take_connection(udp_peer) cannot be mixed on one server")
 	ErrBusy              = errors.New("too many peers or pending handshakes")
-	ErrSendQueueFull     = errors.New("send queue full: packets are sent faster than the network takes them")
+	ErrSendQueueFull     = link.ErrQueueFull
 	ErrBadConfig         = errors.New("invalid limit")
 
 	// Errors of Peer.Send.

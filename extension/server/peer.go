@@ -133,8 +133,8 @@ func (ps *peerSink) Received(n int) {
 	p.lastRecv.Store(time.Now().UnixNano())
 	p.counts.PacketsIn.Add(1)
 	p.counts.BytesIn.Add(uint64(n))
-	p.srv.packetsIn.Add(1)
-	p.srv.bytesIn.Add(uint64(n))
+	p.srv.traffic.PacketsIn.Add(1)
+	p.srv.traffic.BytesIn.Add(uint64(n))
 }
 
 func (ps *peerSink) Queued() { ps.srv.inbox.queued((*Peer)(ps)) }
@@ -223,8 +223,8 @@ func (w *peerWriter) Write(b []byte) {
 	}
 	p.counts.PacketsOut.Add(1)
 	p.counts.BytesOut.Add(uint64(len(b)))
-	p.srv.packetsOut.Add(1)
-	p.srv.bytesOut.Add(uint64(len(b)))
+	p.srv.traffic.PacketsOut.Add(1)
+	p.srv.traffic.BytesOut.Add(uint64(len(b)))
 }
 
 // Close sends close_notify and ends the connection.
@@ -261,15 +261,12 @@ func (p *Peer) setErr(s string) { p.lastErr.Store(&s) }
 
 // PeerStats are one peer's counters.
 type PeerStats struct {
-	PacketsIn, PacketsOut, BytesIn, BytesOut, Dropped uint64
-	Queued                                            int
+	link.Traffic
+	Dropped uint64
+	Queued  int
 }
 
 // Stats returns the peer's counters.
 func (p *Peer) Stats() PeerStats {
-	return PeerStats{
-		PacketsIn: p.counts.PacketsIn.Load(), PacketsOut: p.counts.PacketsOut.Load(),
-		BytesIn: p.counts.BytesIn.Load(), BytesOut: p.counts.BytesOut.Load(),
-		Dropped: p.recv.Dropped(), Queued: p.recv.Len(),
-	}
+	return PeerStats{Traffic: p.counts.Read(), Dropped: p.recv.Dropped(), Queued: p.recv.Len()}
 }

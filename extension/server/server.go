@@ -30,20 +30,19 @@ type Stats struct {
 	// Unverified have not echoed their cookie yet; Queued are ClientHellos
 	// waiting in the admission queue.
 	Peers, Pending, Unverified, Queued int
-	PacketsIn, PacketsOut              uint64
-	BytesIn, BytesOut                  uint64
-	Dropped                            uint64 // datagrams or packets dropped because a queue or budget was full
-	Garbage                            uint64 // datagrams that were not DTLS
-	Oversize                           uint64 // datagrams larger than pion can read (8,192 bytes)
-	Stray                              uint64 // DTLS records from addresses with no session
-	Spoofed                            uint64 // records refused before the cookie, wrong cookies, epoch-0 alerts and data
-	PostHandshakeDropped               uint64 // records of connected peers that no genuine peer sends after the handshake (wire.KeepEstablished)
-	AuthFailed                         uint64 // records that failed authentication (ChaCha20-Poly1305 suites; pion's CBC suites drop theirs uncounted)
-	OverRate                           uint64 // datagrams of connected peers dropped over Config.PeerByteRate
-	Rejected                           uint64 // ClientHellos refused by a limit or not admitted in time
-	Evicted                            uint64 // unverified handshakes pushed out by newer ones
-	Panics                             uint64 // recovered internal errors
-	EventsDropped                      uint64
+	link.Traffic
+	Dropped              uint64 // datagrams or packets dropped because a queue or budget was full
+	Garbage              uint64 // datagrams that were not DTLS
+	Oversize             uint64 // datagrams larger than pion can read (8,192 bytes)
+	Stray                uint64 // DTLS records from addresses with no session
+	Spoofed              uint64 // records refused before the cookie, wrong cookies, epoch-0 alerts and data
+	PostHandshakeDropped uint64 // records of connected peers that no genuine peer sends after the handshake (wire.KeepEstablished)
+	AuthFailed           uint64 // records that failed authentication (ChaCha20-Poly1305 suites; pion's CBC suites drop theirs uncounted)
+	OverRate             uint64 // datagrams of connected peers dropped over Config.PeerByteRate
+	Rejected             uint64 // ClientHellos refused by a limit or not admitted in time
+	Evicted              uint64 // unverified handshakes pushed out by newer ones
+	Panics               uint64 // recovered internal errors
+	EventsDropped        uint64
 }
 
 // Server is one DTLS server. Methods are safe for concurrent use.
@@ -79,8 +78,7 @@ type Server struct {
 	nextWriter atomic.Uint32
 
 	handshakesOK, handshakesFailed       atomic.Uint64
-	packetsIn, packetsOut                atomic.Uint64
-	bytesIn, bytesOut                    atomic.Uint64
+	traffic                              link.Counters
 	dropped, garbage, oversize           atomic.Uint64
 	stray, spoofed, postHandshakeDropped atomic.Uint64
 	rejected, evicted, panics            atomic.Uint64
@@ -426,8 +424,7 @@ func (s *Server) Stats() Stats {
 	return Stats{
 		HandshakesOK: s.handshakesOK.Load(), HandshakesFailed: s.handshakesFailed.Load(),
 		Peers: peers, Pending: pending, Unverified: unverified, Queued: queued,
-		PacketsIn: s.packetsIn.Load(), PacketsOut: s.packetsOut.Load(),
-		BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(),
+		Traffic: s.traffic.Read(),
 		Dropped: s.dropped.Load(), Garbage: s.garbage.Load(), Oversize: s.oversize.Load(),
 		Stray: s.stray.Load(), Spoofed: s.spoofed.Load(), PostHandshakeDropped: s.postHandshakeDropped.Load(),
 		AuthFailed: s.authFailed.Load(), OverRate: s.overRate.Load(), Rejected: s.rejected.Load(), Evicted: s.evicted.Load(), Panics: s.panics.Load(),
