@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -28,9 +27,6 @@ type Server struct {
 	sessions map[int32]*session    // announced
 	setting  map[*session]struct{} // setting up, not yet announced
 }
-
-// ErrUnknownPeer: no connected peer has that id.
-var ErrUnknownPeer = errors.New("no connected peer has this id")
 
 // NewServer serves multiplayer sessions on srv, which must be listening
 // (or attached) already. maxClients bounds announced and setting-up

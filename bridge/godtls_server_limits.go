@@ -1,0 +1,105 @@
+package main
+
+import (
+	"fmt"
+
+	"godtls/extension/server"
+)
+
+// GoDTLSServer's limits: the properties declared in serverClass.
+
+// Properties. Changes apply to new handshakes and peers. Config.Validate is
+// the one source of the limits; here only GDScript's meanings of 0 are
+// mapped (the engine's Config reads 0 as "the default").
+
+func (s *gdServer) config() server.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
+
+func (s *gdServer) setConfig(prop string, apply func(*server.Config)) {
+	s.mu.Lock()
+	cfg := s.cfg
+	apply(&cfg)
+	err := s.srv.SetConfig(cfg)
+	if err == nil {
+		s.cfg = s.srv.Config()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		pushError(srvName+".set_"+prop, err.Error()+"; the value is unchanged")
+	}
+}
+
+// setAtLeastOne sets a limit GDScript may not set to 0 (which the engine
+// would read as "the default").
+func (s *gdServer) setAtLeastOne(prop string, v int64, apply func(*server.Config, int)) {
+	if v < 1 {
+		pushError(srvName+".set_"+prop, fmt.Sprintf("%s must be at least 1, got %d; the value is unchanged", prop, v))
+		return
+	}
+	s.setConfig(prop, func(c *server.Config) { apply(c, int(v)) })
+}
+
+func (s *gdServer) maxPeers() result { return int64(s.config().MaxPeers) }
+func (s *gdServer) setMaxPeers(v int64) {
+	s.setAtLeastOne("max_peers", v, func(c *server.Config, n int) { c.MaxPeers = n })
+}
+
+// max_peers_per_ip: 0 in GDScript is "no limit".
+func (s *gdServer) maxPeersPerIP() result { return int64(max(0, s.config().MaxPeersPerIP)) }
+func (s *gdServer) setMaxPeersPerIP(v int64) {
+	if v < 0 {
+		pushError(srvName+".set_max_peers_per_ip", fmt.Sprintf("max_peers_per_ip must be at least 1, or 0 for no limit; got %d; the value is unchanged", v))
+		return
+	}
+	s.setConfig("max_peers_per_ip", func(c *server.Config) {
+		c.MaxPeersPerIP = int(v)
+		if v == 0 {
+			c.MaxPeersPerIP = server.NoLimit
+		}
+	})
+}
+
+func (s *gdServer) maxPending() result { return int64(s.config().MaxPendingHandshakes) }
+func (s *gdServer) setMaxPending(v int64) {
+	s.setAtLeastOne("max_pending_handshakes", v, func(c *server.Config, n int) {
+		c.MaxPendingHandshakes = n
+		c.MaxPendingPerIP = 0 // 0 is "derive from the pool": derived again from the new cap
+	})
+}
+
+func (s *gdServer) handshakeTimeout() result { return s.config().HandshakeTimeout.Seconds() }
+func (s *gdServer) setHandshakeTimeout(v float64) {
+	if v <= 0 {
+		pushError(srvName+".set_handshake_timeout", fmt.Sprintf("handshake_timeout must be more than 0 seconds, got %g; the value is unchanged", v))
+		return
+	}
+	s.setConfig("handshake_timeout", func(c *server.Config) { c.HandshakeTimeout = seconds(v) })
+}
+
+func (s *gdServer) idleTimeout() result { return s.config().IdleTimeout.Seconds() }
+func (s *gdServer) setIdleTimeout(v float64) {
+	s.setConfig("idle_timeout", func(c *server.Config) { c.IdleTimeout = seconds(v) })
+}
+
+// max_peer_bytes_per_second: 0 in GDScript is "no limit".
+func (s *gdServer) peerByteRate() result { return int64(max(0, s.config().PeerByteRate)) }
+func (s *gdServer) setPeerByteRate(v int64) {
+	if v < 0 {
+		pushError(srvName+".set_max_peer_bytes_per_second", fmt.Sprintf("max_peer_bytes_per_second must be at least %d, or 0 for no limit; got %d; the value is unchanged", server.MinPeerByteRate, v))
+		return
+	}
+	s.setConfig("max_peer_bytes_per_second", func(c *server.Config) {
+		c.PeerByteRate = int(min(v, 1<<40))
+		if v == 0 {
+			c.PeerByteRate = server.NoLimit
+		}
+	})
+}
+
+func (s *gdServer) mtu() result { return int64(s.config().MTU) }
+func (s *gdServer) setMTU(v int64) {
+	s.setAtLeastOne("mtu", v, func(c *server.Config, n int) { c.MTU = n })
+}

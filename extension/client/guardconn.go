@@ -1,0 +1,90 @@
+package client
+
+import (
+	"godtls/extension/wire"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// guardConn is the socket as pion sees it. During the handshake it counts
+// the datagrams the server sent (to tell a wrong PSK from silence) and holds
+// a crypto slot from a server flight's arrival until pion writes its answer
+// (the work between is the handshake's crypto); once the handshake is over
+// it keeps only the records a genuine server still sends
+// (wire.KeepEstablished): an epoch-0 alert or application data, or a forged
+// ChangeCipherSpec, from anyone who can spoof the server's address would
+// otherwise end or silently deafen the connection inside pion v2.
+type guardConn struct {
+	net.Conn
+	reads                atomic.Int32
+	established          atomic.Bool
+	postHandshakeDropped atomic.Uint64 // records wire.KeepEstablished removed
+	garbage              atomic.Uint64 // datagrams that were not DTLS records
+	lingering            atomic.Bool   // see Close
+	cookie               cookieWatch   // restart.go
+
+	slotMu   sync.Mutex
+	holding  atomic.Bool // changed under slotMu; read without it on every write
+	holdTill *time.Timer
+}
+
+func (g *guardConn) Read(b []byte) (int, error) {
+	for {
+		n, err := g.Conn.Read(b)
+		if err != nil {
+			return n, err
+		}
+		if !g.established.Load() {
+			g.reads.Add(1)
+			g.cookie.read()
+			g.acquire()
+			return n, nil
+		}
+		kept, dropped, ok := wire.KeepEstablished(b[:n])
+		g.postHandshakeDropped.Add(uint64(dropped))
+		switch {
+		case !ok:
+			g.garbage.Add(1)
+		case len(kept) > 0:
+			return copy(b, kept), nil
+		}
+	}
+}
+
+// While the client sends its close_notify (lingering), the socket stays
+// open and pion's read loop stays in Read: pion v2's Close cancels its read
+// loop before writing the close_notify, and that loop, leaving, closed the
+// connection under the write and sometimes dropped it. So a deadline pion
+// sets then is ignored, and pion's own Close of the socket only wakes the
+// read loop; the client closes the socket itself afterwards.
+
+func (g *guardConn) SetReadDeadline(t time.Time) error {
+	if g.lingering.Load() {
+		return nil
+	}
+	return g.Conn.SetReadDeadline(t)
+}
+
+func (g *guardConn) SetDeadline(t time.Time) error {
+	if g.lingering.Load() {
+		return g.Conn.SetWriteDeadline(t)
+	}
+	return g.Conn.SetDeadline(t)
+}
+
+func (g *guardConn) Close() error {
+	if g.lingering.Load() {
+		return g.Conn.SetReadDeadline(time.Unix(1, 0)) // wake the read loop
+	}
+	return g.Conn.Close()
+}
+
+func (g *guardConn) Write(b []byte) (int, error) {
+	g.release() // pion answered: its crypto for this flight is done
+	if !g.established.Load() {
+		g.cookie.wrote(b)
+	}
+	return g.Conn.Write(b)
+}

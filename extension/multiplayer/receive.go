@@ -1,0 +1,145 @@
+package multiplayer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/pion/sctp"
+)
+
+// The receive path: the streams the other side opens, the records that are
+// not SCTP (unreliable messages, pings, goodbyes) and the control messages.
+
+// acceptLoop reads the streams the other side opens, one goroutine each
+// (at most 2 + MaxChannels: a peer that opens others is cut off). Its end
+// is the association's end.
+func (s *session) acceptLoop(a *sctp.Association) {
+	defer s.sh.wg.Done()
+	for {
+		st, err := a.AcceptStream()
+		if err != nil {
+			s.end("the connection closed")
+			return
+		}
+		index, ok := streamIndex(st.StreamIdentifier(), !s.isServer)
+		if !ok || s.accepted.Add(1) > maxStreamIndex+1 {
+			s.end(fmt.Sprintf("protocol violation: the peer opened stream %d", st.StreamIdentifier()))
+			return
+		}
+		s.sh.wg.Add(1)
+		go s.readStream(st, index)
+	}
+}
+
+// readStream delivers the messages of one stream. Its buffer is small; a
+// larger message is read into a buffer of its size, which is not kept.
+func (s *session) readStream(st *sctp.Stream, index int) {
+	defer s.sh.wg.Done()
+	small := make([]byte, 2048)
+	for {
+		buf := small
+		n, ppi, err := st.ReadSCTP(buf)
+		if errors.Is(err, io.ErrShortBuffer) {
+			buf = make([]byte, n)
+			n, ppi, err = st.ReadSCTP(buf)
+		}
+		if err != nil {
+			return
+		}
+		msg := append([]byte(nil), buf[:n]...)
+		if ppi == sctp.PayloadTypeWebRTCBinaryEmpty {
+			msg = msg[:0]
+		}
+		switch index {
+		case streamControl:
+			s.onControl(msg)
+		case streamUnreliable:
+			if ch, mode, seq, payload, err := parseUnreliable(msg); err == nil {
+				s.deliverUnreliable(ch, mode, seq, payload)
+			}
+		default:
+			if !s.live.Load() {
+				continue
+			}
+			p := Packet{From: s.id, Channel: index - streamReliable0, Mode: Reliable, Data: msg, owner: s}
+			if !s.sh.in.push(p, true, s.ended) {
+				return
+			}
+		}
+	}
+}
+
+// onRecord handles a DTLS record that is not SCTP. It runs on pion's
+// read loop (or the setup goroutine): it must not wait.
+func (s *session) onRecord(rec []byte) {
+	switch rec[0] {
+	case kindData:
+		if ch, mode, seq, payload, err := parseUnreliable(rec[1:]); err == nil {
+			s.deliverUnreliable(ch, mode, seq, append([]byte(nil), payload...))
+		}
+	case kindPing:
+		if len(rec) == pingSize {
+			pong := append([]byte(nil), rec...)
+			pong[0] = kindPong
+			s.sendRecord(pong)
+		}
+	case kindPong:
+		if len(rec) == pingSize {
+			s.probe.answer(binary.BigEndian.Uint32(rec[1:]), int64(binary.BigEndian.Uint64(rec[5:])))
+		}
+	case kindBye:
+		s.byeReceived(string(rec[1:min(len(rec), 1+maxReason)]))
+	}
+}
+
+func (s *session) onControl(msg []byte) {
+	if len(msg) == 0 {
+		return
+	}
+	switch msg[0] {
+	case ctlHello:
+		if !s.isServer && len(msg) == 5 {
+			select {
+			case s.hello <- int32(binary.BigEndian.Uint32(msg[1:])):
+			default:
+			}
+		}
+	case ctlBye:
+		s.byeReceived(string(msg[1:min(len(msg), 1+maxReason)]))
+	}
+}
+
+// violated ends a session whose peer broke the protocol, telling it why
+// (in a record, not on SCTP: the guard runs on pion's read loop).
+func (s *session) violated(reason string) {
+	s.sendRecord(byeRecord(reason))
+	s.end(reason)
+}
+
+func (s *session) byeReceived(reason string) {
+	if reason == "" {
+		reason = "the other side left"
+	}
+	s.end(reason)
+}
+
+// deliverUnreliable drops an ordered packet older than one already
+// delivered on its channel, and any packet the inbox has no room for.
+func (s *session) deliverUnreliable(ch int, mode Mode, seq uint32, payload []byte) {
+	if !s.live.Load() {
+		return
+	}
+	if mode == UnreliableOrdered {
+		s.recvMu.Lock()
+		last, seen := s.recvSeq[ch]
+		if seen && !newer(seq, last) {
+			s.recvMu.Unlock()
+			return
+		}
+		s.recvSeq[ch] = seq
+		s.recvMu.Unlock()
+	}
+	s.sh.in.push(Packet{From: s.id, Channel: ch, Mode: mode, Data: payload, owner: s}, false, nil)
+}

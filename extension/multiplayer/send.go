@@ -1,0 +1,113 @@
+package multiplayer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/pion/sctp"
+)
+
+// The send path: messages onto their streams or, unreliable ones, straight
+// into DTLS records.
+
+// send queues one message; it never waits for the network (SCTP
+// fragments and queues, pion's write loop sends).
+func (s *session) send(channel int, mode Mode, data []byte) error {
+	if channel < 0 || channel >= MaxChannels {
+		return ErrBadChannel
+	}
+	if len(data) > MaxMessage {
+		return ErrTooLarge
+	}
+	select {
+	case <-s.ended:
+		return ErrClosed
+	default:
+	}
+	if mode != Reliable {
+		s.mu.Lock()
+		seq := s.sendSeq[channel] + 1
+		s.sendSeq[channel] = seq
+		s.mu.Unlock()
+		if dataHeader+len(data) <= s.car.MaxPayload() {
+			rec := make([]byte, dataHeader+len(data))
+			rec[0] = kindData
+			putUnreliable(rec[1:], channel, mode, seq)
+			copy(rec[dataHeader:], data)
+			s.sendRecord(rec)
+			return nil
+		}
+		msg := make([]byte, unreliableHeader+len(data))
+		putUnreliable(msg, channel, mode, seq)
+		copy(msg[unreliableHeader:], data)
+		return s.write(streamUnreliable, msg)
+	}
+	return s.write(streamReliable0+channel, data)
+}
+
+// write sends a message on one of our streams, opening it on first use.
+func (s *session) write(index int, msg []byte) error {
+	a := s.assoc.Load()
+	if a == nil {
+		return ErrNotReady
+	}
+	s.mu.Lock()
+	st := s.out[index]
+	if st == nil {
+		var err error
+		st, err = a.OpenStream(streamID(index, s.isServer), sctp.PayloadTypeWebRTCBinary)
+		if err != nil {
+			s.mu.Unlock()
+			return ErrClosed
+		}
+		if index == streamUnreliable {
+			// Reliable, unordered: partial reliability would need
+			// FORWARD-TSN, which the guard refuses (sctpguard.go); the
+			// receiver's sequence check still drops an ordered-mode
+			// message older than one delivered.
+			st.SetReliabilityParams(true, sctp.ReliabilityTypeReliable, 0)
+		} else {
+			st.SetReliabilityParams(false, sctp.ReliabilityTypeReliable, 0)
+		}
+		s.out[index] = st
+	}
+	var waiting uint64
+	for _, o := range s.out {
+		waiting += o.BufferedAmount()
+	}
+	s.mu.Unlock()
+	if waiting > 0 && waiting+uint64(len(msg)) > uint64(s.sh.opts.SendBuffer) {
+		return fmt.Errorf("%w (%d bytes)", ErrSendBacklog, waiting)
+	}
+	ppi := sctp.PayloadTypeWebRTCBinary
+	if len(msg) == 0 {
+		msg, ppi = []byte{0}, sctp.PayloadTypeWebRTCBinaryEmpty
+	}
+	if _, err := st.WriteSCTP(msg, ppi); err != nil {
+		return ErrClosed
+	}
+	s.lastSent.Store(time.Now().UnixNano())
+	return nil
+}
+
+// bufferedOut is what waits in our streams for sending or acknowledgement.
+func (s *session) bufferedOut() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n uint64
+	for _, o := range s.out {
+		n += o.BufferedAmount()
+	}
+	return n
+}
+
+func (s *session) ping() uint32 {
+	rec := make([]byte, pingSize)
+	rec[0] = kindPing
+	seq, at := s.probe.sent()
+	binary.BigEndian.PutUint32(rec[1:], seq)
+	binary.BigEndian.PutUint64(rec[5:], uint64(at))
+	s.sendRecord(rec)
+	return seq
+}

@@ -1,0 +1,51 @@
+package server
+
+import "godtls/extension/link"
+
+// Stats are the server's counters.
+type Stats struct {
+	HandshakesOK, HandshakesFailed uint64
+	// Peers are connected; Pending are handshakes in progress, of which
+	// Unverified have not echoed their cookie yet; Queued are ClientHellos
+	// waiting in the admission queue.
+	Peers, Pending, Unverified, Queued int
+	link.Traffic
+	Dropped              uint64 // datagrams or packets dropped because a queue or budget was full
+	Garbage              uint64 // datagrams that were not DTLS
+	Oversize             uint64 // datagrams larger than pion can read (8,192 bytes)
+	Stray                uint64 // DTLS records from addresses with no session
+	Spoofed              uint64 // records refused before the cookie, wrong cookies, epoch-0 alerts and data
+	PostHandshakeDropped uint64 // records of connected peers that no genuine peer sends after the handshake (wire.KeepEstablished)
+	AuthFailed           uint64 // records that failed authentication (ChaCha20-Poly1305 suites; pion's CBC suites drop theirs uncounted)
+	OverRate             uint64 // datagrams of connected peers dropped over Config.PeerByteRate
+	Rejected             uint64 // ClientHellos refused by a limit or not admitted in time
+	Evicted              uint64 // unverified handshakes pushed out by newer ones
+	Panics               uint64 // recovered internal errors
+	EventsDropped        uint64
+}
+
+// Stats returns the counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	peers := 0
+	for p := range s.peers {
+		if p.Status() == StatusConnected {
+			peers++
+		}
+	}
+	unverified := 0
+	if s.adm.pool != nil {
+		unverified = s.adm.pool.Len()
+	}
+	pending, queued := unverified+s.adm.verified, s.adm.queue.len()
+	s.mu.Unlock()
+	return Stats{
+		HandshakesOK: s.handshakesOK.Load(), HandshakesFailed: s.handshakesFailed.Load(),
+		Peers: peers, Pending: pending, Unverified: unverified, Queued: queued,
+		Traffic: s.traffic.Read(),
+		Dropped: s.dropped.Load(), Garbage: s.garbage.Load(), Oversize: s.oversize.Load(),
+		Stray: s.stray.Load(), Spoofed: s.spoofed.Load(), PostHandshakeDropped: s.postHandshakeDropped.Load(),
+		AuthFailed: s.authFailed.Load(), OverRate: s.overRate.Load(), Rejected: s.rejected.Load(), Evicted: s.evicted.Load(), Panics: s.panics.Load(),
+		EventsDropped: s.events.dropped.Load(),
+	}
+}
