@@ -18,6 +18,7 @@ import (
 // the count and types itself and applies defaults, as Godot expects of an
 // extension's call_func.
 func callMethod(id, handle uintptr, argp unsafe.Pointer, argc int, ret unsafe.Pointer, err *C.gdx_call_error) {
+	runMainThreadWork()
 	m := methodByID(id)
 	inst := instanceAt(handle)
 	if m == nil || inst == nil {
@@ -62,6 +63,7 @@ func callMethod(id, handle uintptr, argp unsafe.Pointer, argc int, ret unsafe.Po
 // callMethodPtr serves typed GDScript calls and engine calls: Godot has
 // checked the types; every argument is present.
 func callMethodPtr(id, handle uintptr, argp unsafe.Pointer, ret unsafe.Pointer) {
+	runMainThreadWork()
 	m := methodByID(id)
 	inst := instanceAt(handle)
 	if m == nil || inst == nil {
@@ -105,6 +107,7 @@ func findVirtual(classID uintptr, name unsafe.Pointer) uintptr {
 
 // callVirtual runs a virtual override and writes its typed result.
 func callVirtual(handle, data uintptr, argp unsafe.Pointer, ret unsafe.Pointer) {
+	runMainThreadWork()
 	c := classByID(data >> 16)
 	i := int(data&0xffff) - 1
 	if c == nil || i < 0 || i >= len(c.virtuals) {

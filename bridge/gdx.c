@@ -23,7 +23,23 @@ __attribute__((constructor)) static void pin_self(void) {
 }
 #endif
 
-static void on_initialize(void *userdata, uint32_t level) { goInitialize(level); }
+// The main thread: Godot initializes extensions on it. Some releases of
+// engine objects must happen there (bridge/mainthread.go).
+#ifdef _WIN32
+static DWORD main_thread;
+static void mark_main_thread(void) { main_thread = GetCurrentThreadId(); }
+gdx_bool gdx_on_main_thread(void) { return GetCurrentThreadId() == main_thread; }
+#else
+#include <pthread.h>
+static pthread_t main_thread;
+static void mark_main_thread(void) { main_thread = pthread_self(); }
+gdx_bool gdx_on_main_thread(void) { return pthread_equal(pthread_self(), main_thread) != 0; }
+#endif
+
+static void on_initialize(void *userdata, uint32_t level) {
+	mark_main_thread();
+	goInitialize(level);
+}
 static void on_deinitialize(void *userdata, uint32_t level) { goDeinitialize(level); }
 
 // One interface function: its name and the field of gdx it is loaded into.

@@ -262,4 +262,8 @@ gdx_int gdx_udp_drain(gdx_ptr available, gdx_ptr get_packet, const uintptr_t *ob
 // gdx_udp_send puts n datagrams from buf, each to its objs[peer].
 void gdx_udp_send(gdx_ptr put_packet, const uintptr_t *objs, const uint8_t *buf, const gdx_dgram *d, gdx_int n);
 
+// gdx_on_main_thread tells whether the caller runs on the thread that
+// initialized the extension (Godot's main thread).
+gdx_bool gdx_on_main_thread(void);
+
 #endif

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"godtls/extension/client"
+	"godtls/extension/link"
 )
 
 // GoDTLSClient: a DTLS client whose name resolution and handshake run on
@@ -103,7 +104,7 @@ func (g *gdClient) start(m, address string, port int64, cfg client.Config) resul
 	g.mu.Unlock()
 	if old != nil {
 		switch old.Status() {
-		case client.StatusHandshaking, client.StatusConnected:
+		case link.StatusHandshaking, link.StatusConnected:
 			pushError(m, "already connecting or connected; call disconnect_from_peer() first")
 			return errAlreadyInUse
 		}
@@ -148,7 +149,7 @@ func (g *gdClient) poll() result {
 func (g *gdClient) status() result {
 	c := g.current()
 	if c == nil {
-		return int64(client.StatusDisconnected)
+		return int64(link.StatusDisconnected)
 	}
 	return int64(c.Status())
 }
@@ -172,7 +173,7 @@ func (g *gdClient) lastError() result {
 // with PSK or before connecting).
 func (g *gdClient) peerCertificate() result {
 	c := g.current()
-	if c == nil || c.Status() != client.StatusConnected {
+	if c == nil || c.Status() != link.StatusConnected {
 		return nil
 	}
 	chain := c.PeerCertificates()
@@ -251,7 +252,7 @@ func (g *gdClient) getPacket(out packetOut) result {
 func (g *gdClient) putPacket(in packetIn) result {
 	const m = clientName + ".put_packet"
 	c := g.current()
-	if c == nil || c.Status() != client.StatusConnected {
+	if c == nil || c.Status() != link.StatusConnected {
 		pushError(m, "not connected")
 		return errUnconfigured
 	}

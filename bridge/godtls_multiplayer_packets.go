@@ -12,7 +12,7 @@ import (
 // The packet path. Godot asks for the next packet's sender, channel and
 // mode before it takes the packet.
 
-// inbox is where packets come from: none on a client until the game has
+// inboxSource is where packets come from: none on a client until the game has
 // been told it is connected.
 type inboxSource interface {
 	Available() int

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"godtls/extension/link"
 	"godtls/extension/server"
 )
 
@@ -74,10 +75,15 @@ func (gp *gdPeer) free() {
 	}
 	if !gp.udp.isNull() {
 		// Like PacketPeerDTLS, dropping the peer ends its connection, so that
-		// UDPServer stops routing the address to a dead peer.
-		gp.p.Close()
-		gp.flush()
-		gp.udp.release()
+		// UDPServer stops routing the address to a dead peer. The
+		// close_notify and the release call the PacketPeerUDP: on the main
+		// thread only (mainthread.go).
+		p, udp := gp.p, gp.udp
+		p.Close()
+		onMainThread(func() {
+			flushTo(p, udp)
+			udp.release()
+		})
 	}
 	gp.pkt.free()
 }
@@ -98,14 +104,18 @@ func (gp *gdPeer) flush() {
 	if gp.udp.isNull() || gp.p == nil {
 		return
 	}
-	for b, ok := gp.p.Outbound(); ok; b, ok = gp.p.Outbound() {
-		gp.udp.send(b)
+	flushTo(gp.p, gp.udp)
+}
+
+func flushTo(p *server.Peer, udp udpPeer) {
+	for b, ok := p.Outbound(); ok; b, ok = p.Outbound() {
+		udp.send(b)
 	}
 }
 
 func (gp *gdPeer) status() result {
 	if gp.p == nil {
-		return int64(server.StatusDisconnected)
+		return int64(link.StatusDisconnected)
 	}
 	return int64(gp.p.Status())
 }
@@ -193,7 +203,7 @@ func (gp *gdPeer) getPacket(out packetOut) result {
 
 func (gp *gdPeer) putPacket(in packetIn) result {
 	const m = peerName + ".put_packet"
-	if gp.p == nil || gp.p.Status() != server.StatusConnected {
+	if gp.p == nil || gp.p.Status() != link.StatusConnected {
 		pushError(m, "the peer is not connected")
 		return errUnconfigured
 	}

@@ -1,9 +1,13 @@
 // Command bridge is the GDExtension library: built with -buildmode=c-shared,
-// it registers GoDTLSServer and GoDTLSPeer in Godot and translates their
-// calls into the engine in extension/server. docs/ARCHITECTURE.md maps the
-// files: the C ABI (gdx.h, gdx.c), builtin marshaling (variant.go,
-// names.go, gdconst.go), the class framework (class*.go, instances.go),
-// engine calls (engine_*.go), and one file per class (godtls_*.go).
+// it registers GoDTLSServer, GoDTLSPeer, GoDTLSClient and
+// GoDTLSMultiplayerPeer in Godot (classes.go) and translates their calls
+// into the engine's packages (extension/server, client and multiplayer).
+// docs/ARCHITECTURE.md maps the files: the C ABI (gdx.h, gdx.c), builtin
+// marshaling (variant.go, names.go, gdconst.go, array_pairs.go), the class
+// framework (class*.go, object.go, instances.go, packet_peer.go), engine
+// calls (engine_*.go), what several classes share (tls_options.go,
+// psk_args.go, server_setup.go, gd_errors.go, stats_dict.go, durations.go),
+// and the classes (godtls_*.go).
 //
 // Rules this package keeps: Godot calls come in on the caller's thread and
 // every entry point below recovers from panics; goroutines of the engine
@@ -24,8 +28,9 @@ import (
 
 // GOMAXPROCS is Go's own default (the CPU count, container-aware) or the
 // GOMAXPROCS environment variable. The engine keeps a processor free for
-// calls from Godot's threads by bounding concurrent signing to
-// GOMAXPROCS-1 (extension/server, cryptoSlots).
+// calls from Godot's threads by bounding the handshakes computing at once
+// (the server's and the client's crypto steps, not only signing) to
+// GOMAXPROCS-1 (cryptoSlots in extension/server and extension/client).
 
 func main() {}
 
@@ -59,6 +64,7 @@ func goInitialize(level C.uint32_t) {
 func goDeinitialize(level C.uint32_t) {
 	defer guard("GoDTLS deinitialize")
 	if level == levelScene {
+		runMainThreadWork()
 		shutdownAll()
 		unregisterClasses()
 		freeNames()

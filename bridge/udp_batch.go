@@ -66,9 +66,8 @@ func (b *udpBatch) receive() {
 		off := 0
 		for _, d := range b.dgrams[:got] {
 			end := off + int(d.len)
-			// Feed keeps what it queues: each datagram its own copy, as
-			// get_packet's PackedByteArray was.
-			b.peers[d.peer].p.Feed(append([]byte(nil), b.buf[off:end]...))
+			// Feed copies what it keeps, so the batch buffer is reused.
+			b.peers[d.peer].p.Feed(b.buf[off:end])
 			off = end
 		}
 	}

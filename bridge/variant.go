@@ -142,12 +142,6 @@ func variantObject(obj unsafe.Pointer) (out variant) {
 	return variantFrom(tObject, unsafe.Pointer(&obj))
 }
 
-func variantBytes(data []byte) variant {
-	b := makePackedBytes(data)
-	defer b.destroy()
-	return variantFrom(tBytes, b.ptr())
-}
-
 // Variant readers.
 
 // stringOf reads a String or StringName Variant.

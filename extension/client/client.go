@@ -23,18 +23,6 @@ import (
 	"godtls/extension/udpsock"
 )
 
-// Status values are Godot's PacketPeerDTLS.Status numbers (package link).
-type Status = link.Status
-
-// Client statuses.
-const (
-	StatusDisconnected          = link.StatusDisconnected
-	StatusHandshaking           = link.StatusHandshaking
-	StatusConnected             = link.StatusConnected
-	StatusError                 = link.StatusError
-	StatusErrorHostnameMismatch = link.StatusErrorHostnameMismatch
-)
-
 // Client is one connection attempt and, if it succeeds, the connection.
 // Methods are safe for concurrent use.
 type Client struct {
@@ -48,7 +36,7 @@ type Client struct {
 
 	status  atomic.Int32
 	failure atomic.Pointer[Failure]
-	events  *eventQueue
+	events  *queue.Events[Event] // a client's life has at most two events
 
 	mu         sync.Mutex // guards conn and the fields set at connection
 	conn       *dtls.Conn
@@ -94,10 +82,10 @@ func Connect(host string, port int, cfg Config) (*Client, error) {
 	if cfg.ServerName == "" {
 		cfg.ServerName = host
 	}
-	c := &Client{cfg: cfg, host: host, port: port, events: newEventQueue(), recv: queue.NewPackets(cfg.RecvQueue, cfg.RecvQueueBytes),
+	c := &Client{cfg: cfg, host: host, port: port, events: queue.NewEvents[Event](8), recv: queue.NewPackets(cfg.RecvQueue, cfg.RecvQueueBytes),
 		settled: make(chan struct{}), done: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.status.Store(int32(StatusHandshaking))
+	c.status.Store(int32(link.StatusHandshaking))
 	c.wg.Add(1)
 	go c.run()
 	return c, nil
@@ -158,10 +146,10 @@ func (c *Client) run() {
 	c.writers = link.NewWriters(1, sendQueue, sendQueueBytes, nil)
 	c.mu.Unlock()
 	c.lastRecv.Store(time.Now().UnixNano())
-	if !c.status.CompareAndSwap(int32(StatusHandshaking), int32(StatusConnected)) {
+	if !c.status.CompareAndSwap(int32(link.StatusHandshaking), int32(link.StatusConnected)) {
 		return
 	}
-	c.events.push(Event{Kind: EventConnected})
+	c.events.Push(Event{Kind: EventConnected})
 	c.settle()
 	c.wg.Add(1)
 	go func() {
@@ -226,13 +214,13 @@ func (c *Client) resolve(ctx context.Context) (netip.AddrPort, error) {
 
 // failWith ends a connection attempt that never connected.
 func (c *Client) failWith(f *Failure) {
-	st := StatusError
+	st := link.StatusError
 	if f.Kind == FailHostname {
-		st = StatusErrorHostnameMismatch
+		st = link.StatusErrorHostnameMismatch
 	}
-	if c.status.CompareAndSwap(int32(StatusHandshaking), int32(st)) {
+	if c.status.CompareAndSwap(int32(link.StatusHandshaking), int32(st)) {
 		c.failure.Store(f)
-		c.events.push(Event{Kind: EventFailed, Failure: f})
+		c.events.Push(Event{Kind: EventFailed, Failure: f})
 		c.settle()
 		c.finish()
 	}
@@ -251,10 +239,10 @@ func (c *Client) Done() <-chan struct{} { return c.done }
 func (c *Client) Signal() <-chan struct{} { return c.recv.Signal() }
 
 // end ends an established connection once.
-func (c *Client) end(st Status, f *Failure, notify bool) {
+func (c *Client) end(st link.Status, f *Failure, notify bool) {
 	c.closeOnce.Do(func() {
 		c.failure.Store(f)
-		wasConnected := c.status.Swap(int32(st)) == int32(StatusConnected)
+		wasConnected := c.status.Swap(int32(st)) == int32(link.StatusConnected)
 		c.mu.Lock()
 		conn, w, guard := c.conn, c.writers, c.guard
 		c.mu.Unlock()
@@ -279,7 +267,7 @@ func (c *Client) end(st Status, f *Failure, notify bool) {
 			}
 		}
 		if wasConnected {
-			c.events.push(Event{Kind: EventDisconnected, Failure: f})
+			c.events.Push(Event{Kind: EventDisconnected, Failure: f})
 		}
 		c.settle()
 		c.finish()
@@ -294,16 +282,16 @@ func (c *Client) Close() {
 	c.mu.Unlock()
 	// Before cancelling: the attempt's goroutine, seeing its context end,
 	// must find it already over (no failure event after Close).
-	if c.status.CompareAndSwap(int32(StatusHandshaking), int32(StatusDisconnected)) {
+	if c.status.CompareAndSwap(int32(link.StatusHandshaking), int32(link.StatusDisconnected)) {
 		c.failure.Store(&Failure{Kind: FailClosedByCaller, Detail: errClosedByCaller.Error()})
 	}
 	c.cancel()
-	c.end(StatusDisconnected, &Failure{Kind: FailClosedByCaller, Detail: "disconnected"}, true)
+	c.end(link.StatusDisconnected, &Failure{Kind: FailClosedByCaller, Detail: "disconnected"}, true)
 	c.wg.Wait()
 }
 
 // Status is the PacketPeerDTLS-compatible status.
-func (c *Client) Status() Status { return Status(c.status.Load()) }
+func (c *Client) Status() link.Status { return link.Status(c.status.Load()) }
 
 // Failure is why the attempt failed or the connection ended (nil if it
 // has not).
@@ -318,7 +306,7 @@ func (c *Client) LastError() string {
 }
 
 // NextEvent pops the oldest event not yet taken.
-func (c *Client) NextEvent() (Event, bool) { return c.events.pop() }
+func (c *Client) NextEvent() (Event, bool) { return c.events.Pop() }
 
 // RemoteAddr is the address the client connects to (valid once connected).
 func (c *Client) RemoteAddr() netip.AddrPort {

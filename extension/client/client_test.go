@@ -16,6 +16,7 @@ import (
 
 	"godtls/extension/credentials"
 	"godtls/extension/internal/testcert"
+	"godtls/extension/link"
 	"godtls/extension/server"
 )
 
@@ -113,12 +114,12 @@ func mustConnect(t *testing.T, c *Client) {
 	if ev := outcome(t, c); ev.Kind != EventConnected {
 		t.Fatalf("connect failed: %v", ev.Failure)
 	}
-	if c.Status() != StatusConnected {
+	if c.Status() != link.StatusConnected {
 		t.Fatalf("status %d after the connected event", c.Status())
 	}
 }
 
-func mustFail(t *testing.T, c *Client, kind FailureKind, status Status) *Failure {
+func mustFail(t *testing.T, c *Client, kind FailureKind, status link.Status) *Failure {
 	t.Helper()
 	ev := outcome(t, c)
 	if ev.Kind != EventFailed {
@@ -172,7 +173,7 @@ func TestCertificateChainAndHostname(t *testing.T) {
 		t.Errorf("max payload %d", c.MaxPayload())
 	}
 	c.Close()
-	if c.Status() != StatusDisconnected {
+	if c.Status() != link.StatusDisconnected {
 		t.Errorf("status %d after Close", c.Status())
 	}
 }
@@ -182,7 +183,7 @@ func TestHostnameMismatch(t *testing.T) {
 	issued := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
 	s := ourServer(t, issued.Pair, nil)
 	c := connect(t, s.LocalPort(), Config{RootCAs: pool(t, issued.CAPEM), ServerName: "other.example"})
-	mustFail(t, c, FailHostname, StatusErrorHostnameMismatch)
+	mustFail(t, c, FailHostname, link.StatusErrorHostnameMismatch)
 }
 
 func TestUnknownCA(t *testing.T) {
@@ -191,7 +192,7 @@ func TestUnknownCA(t *testing.T) {
 	other := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
 	s := ourServer(t, issued.Pair, nil)
 	c := connect(t, s.LocalPort(), Config{RootCAs: pool(t, other.CAPEM), ServerName: "game.example"})
-	mustFail(t, c, FailUnknownCA, StatusError)
+	mustFail(t, c, FailUnknownCA, link.StatusError)
 }
 
 func TestExpiredCertificate(t *testing.T) {
@@ -200,7 +201,7 @@ func TestExpiredCertificate(t *testing.T) {
 		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour)})
 	s := ourServer(t, issued.Pair, nil)
 	c := connect(t, s.LocalPort(), Config{RootCAs: pool(t, issued.CAPEM), ServerName: "game.example"})
-	mustFail(t, c, FailExpired, StatusError)
+	mustFail(t, c, FailExpired, link.StatusError)
 }
 
 // A certificate that names its host only in the Common Name, as Godot's
@@ -211,7 +212,7 @@ func TestCommonNameOnlyCertificate(t *testing.T) {
 	issued := testcert.Issue(t, testcert.Leaf{CommonName: "localhost"})
 	s := ourServer(t, issued.Pair, nil)
 	mustConnect(t, connect(t, s.LocalPort(), Config{RootCAs: pool(t, issued.CAPEM), ServerName: "localhost"}))
-	mustFail(t, connect(t, s.LocalPort(), Config{RootCAs: pool(t, issued.CAPEM), ServerName: "other.example"}), FailHostname, StatusErrorHostnameMismatch)
+	mustFail(t, connect(t, s.LocalPort(), Config{RootCAs: pool(t, issued.CAPEM), ServerName: "other.example"}), FailHostname, link.StatusErrorHostnameMismatch)
 }
 
 // TLSOptions.client_unsafe(chain): the chain is verified, the name is not.
@@ -223,7 +224,7 @@ func TestAnyName(t *testing.T) {
 	mustConnect(t, c)
 	other := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
 	c2 := connect(t, s.LocalPort(), Config{RootCAs: pool(t, other.CAPEM), AnyName: true})
-	mustFail(t, c2, FailUnknownCA, StatusError)
+	mustFail(t, c2, FailUnknownCA, link.StatusError)
 }
 
 func TestInsecureSkipsVerification(t *testing.T) {
@@ -251,11 +252,11 @@ func TestPSK(t *testing.T) {
 	// drops a wrong key's records silently; the client tells them apart.
 	t.Run("unknown identity", func(t *testing.T) {
 		c := connect(t, s.LocalPort(), Config{PSKIdentity: "stranger", PSKKey: key, HandshakeTimeout: 3 * time.Second})
-		t.Log(mustFail(t, c, FailPSKIdentity, StatusError))
+		t.Log(mustFail(t, c, FailPSKIdentity, link.StatusError))
 	})
 	t.Run("wrong key", func(t *testing.T) {
 		c := connect(t, s.LocalPort(), Config{PSKIdentity: "player-1", PSKKey: []byte("wrong key 012345"), HandshakeTimeout: 3 * time.Second})
-		t.Log(mustFail(t, c, FailPSKKey, StatusError))
+		t.Log(mustFail(t, c, FailPSKKey, link.StatusError))
 	})
 }
 
@@ -268,7 +269,7 @@ func TestTimeout(t *testing.T) {
 	}
 	defer sock.Close()
 	c := connect(t, sock.LocalAddr().(*net.UDPAddr).Port, Config{Insecure: true, HandshakeTimeout: 1500 * time.Millisecond})
-	mustFail(t, c, FailTimeout, StatusError)
+	mustFail(t, c, FailTimeout, link.StatusError)
 }
 
 // Nothing listens: the kernel answers ICMP port unreachable.
@@ -281,7 +282,7 @@ func TestPortUnreachable(t *testing.T) {
 	port := sock.LocalAddr().(*net.UDPAddr).Port
 	sock.Close()
 	c := connect(t, port, Config{Insecure: true})
-	mustFail(t, c, FailUnreachable, StatusError)
+	mustFail(t, c, FailUnreachable, link.StatusError)
 }
 
 func TestDNSFailure(t *testing.T) {
@@ -291,7 +292,7 @@ func TestDNSFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	mustFail(t, c, FailDNS, StatusError)
+	mustFail(t, c, FailDNS, link.StatusError)
 }
 
 func TestResolverIsUsed(t *testing.T) {
@@ -338,7 +339,7 @@ func TestServerAlert(t *testing.T) {
 		}
 	}()
 	c := connect(t, ln.Addr().(*net.UDPAddr).Port, Config{Insecure: true})
-	f := mustFail(t, c, FailAlert, StatusError)
+	f := mustFail(t, c, FailAlert, link.StatusError)
 	t.Logf("reason: %v", f)
 }
 
@@ -382,7 +383,7 @@ func TestCloseMidHandshake(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
-	if c.Status() != StatusDisconnected {
+	if c.Status() != link.StatusDisconnected {
 		t.Errorf("status %d", c.Status())
 	}
 	if ev, ok := c.NextEvent(); ok {
@@ -412,9 +413,9 @@ func TestServerStops(t *testing.T) {
 	// the closed port end it as unreachable instead: keep sending, as a
 	// game does.
 	deadline = time.Now().Add(wait)
-	for c.Status() == StatusConnected && time.Now().Before(deadline) {
+	for c.Status() == link.StatusConnected && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-		if c.Status() == StatusConnected {
+		if c.Status() == link.StatusConnected {
 			_ = c.Send([]byte("still there?"))
 		}
 	}
@@ -513,7 +514,7 @@ func TestSpoofedEpochZeroAfterHandshake(t *testing.T) {
 		}
 	}
 	echo(t, c, "after")
-	if c.Status() != StatusConnected {
+	if c.Status() != link.StatusConnected {
 		t.Fatalf("status %d after forged records", c.Status())
 	}
 	st := c.Stats()
@@ -534,7 +535,7 @@ func TestServerVanishes(t *testing.T) {
 	r.close()
 	deadline := time.Now().Add(wait)
 	sent := 0
-	for c.Status() == StatusConnected && time.Now().Before(deadline) {
+	for c.Status() == link.StatusConnected && time.Now().Before(deadline) {
 		if c.Send([]byte("anyone there?")) == nil {
 			sent++
 		}

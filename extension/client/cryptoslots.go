@@ -8,8 +8,8 @@ import (
 // cryptoSlots bounds the client handshakes computing at once, across every
 // client of the process, to GOMAXPROCS-1: every call from Godot's thread
 // into Go needs a free Go processor, and a hundred handshakes' elliptic-curve
-// work would otherwise take them all (the server bounds its signing the
-// same way).
+// work would otherwise take them all (the server bounds its handshakes'
+// crypto the same way).
 var cryptoSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
 
 const (

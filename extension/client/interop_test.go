@@ -15,6 +15,7 @@ import (
 
 	"godtls/extension/internal/testcert"
 	"godtls/extension/internal/testtool"
+	"godtls/extension/link"
 )
 
 // The client against servers this repository does not own: openssl
@@ -126,7 +127,7 @@ func TestInteropOpenSSLServer(t *testing.T) {
 			stdin, out := external(t, "ACCEPT", argv...)
 			c := connect(t, port, tc.cfg)
 			if tc.fail != 0 {
-				t.Log(mustFail(t, c, tc.fail, map[bool]Status{true: StatusErrorHostnameMismatch, false: StatusError}[tc.fail == FailHostname]))
+				t.Log(mustFail(t, c, tc.fail, map[bool]link.Status{true: link.StatusErrorHostnameMismatch, false: link.StatusError}[tc.fail == FailHostname]))
 				return
 			}
 			mustConnect(t, c)
@@ -180,7 +181,7 @@ func TestInteropGnuTLSServer(t *testing.T) {
 			waitBound(t, port)
 			c := connect(t, port, tc.cfg)
 			if tc.fail != 0 {
-				t.Log(mustFail(t, c, tc.fail, StatusError))
+				t.Log(mustFail(t, c, tc.fail, link.StatusError))
 				return
 			}
 			mustConnect(t, c)

@@ -114,7 +114,7 @@ func TestForgedRecordMatrixClient(t *testing.T) {
 			t.Fatal(err)
 		}
 		i++
-		if err := echoWithin(c, fmt.Sprintf("after case %d", i), 3*time.Second); err != nil || c.Status() != StatusConnected {
+		if err := echoWithin(c, fmt.Sprintf("after case %d", i), 3*time.Second); err != nil || c.Status() != link.StatusConnected {
 			t.Errorf("after %q: status %v, %v", fc.Name, c.Status(), err)
 			return false
 		}

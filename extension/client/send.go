@@ -8,7 +8,7 @@ import (
 
 // Send queues one packet for encryption and sending and returns at once.
 func (c *Client) Send(b []byte) error {
-	if c.Status() != StatusConnected {
+	if c.Status() != link.StatusConnected {
 		return ErrNotConnected
 	}
 	c.mu.Lock()

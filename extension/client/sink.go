@@ -2,6 +2,7 @@ package client
 
 import (
 	"errors"
+	"godtls/extension/link"
 	"syscall"
 	"time"
 )
@@ -26,20 +27,20 @@ func (cs *clientSink) Dropped() {}
 func (cs *clientSink) Trouble(err error) bool {
 	c := (*Client)(cs)
 	if errors.Is(err, syscall.ECONNREFUSED) && c.refusals.Add(1) >= unreachableLimit {
-		c.end(StatusError, &Failure{Kind: FailUnreachable, Detail: errTooManyRefusals.Error()}, false)
+		c.end(link.StatusError, &Failure{Kind: FailUnreachable, Detail: errTooManyRefusals.Error()}, false)
 		return true
 	}
 	return false
 }
 
 func (cs *clientSink) Closed() {
-	(*Client)(cs).end(StatusDisconnected, &Failure{Kind: FailClosedByServer, Detail: "the server closed the connection"}, false)
+	(*Client)(cs).end(link.StatusDisconnected, &Failure{Kind: FailClosedByServer, Detail: "the server closed the connection"}, false)
 }
 
 func (cs *clientSink) Failed(reason string) {
-	(*Client)(cs).end(StatusError, &Failure{Kind: FailNetwork, Detail: reason}, false)
+	(*Client)(cs).end(link.StatusError, &Failure{Kind: FailNetwork, Detail: reason}, false)
 }
 
 func (cs *clientSink) Queued() {}
 
-func (cs *clientSink) Ours() bool { return (*Client)(cs).Status() != StatusConnected }
+func (cs *clientSink) Ours() bool { return (*Client)(cs).Status() != link.StatusConnected }

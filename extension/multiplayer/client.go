@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"godtls/extension/client"
+	"godtls/extension/link"
 )
 
 // Status is a client's connection status, numbered as Godot's
@@ -51,7 +52,7 @@ func Dial(host string, port int, cfg client.Config, opts Options) (*Client, erro
 		return nil, err
 	}
 	m := &Client{sh: newShared(opts, 2), dtls: c, done: make(chan struct{})}
-	m.sh.events.reserve(2) // connected or failed, then disconnected
+	m.sh.events.Reserve(2) // connected or failed, then disconnected
 	m.status.Store(int32(Connecting))
 	m.sh.wg.Add(2)
 	go m.run()
@@ -66,7 +67,7 @@ func (m *Client) run() {
 	case <-m.done:
 		return
 	}
-	if m.dtls.Status() != client.StatusConnected {
+	if m.dtls.Status() != link.StatusConnected {
 		m.settle(false, byeOr(m.dtls, m.dtls.LastError()))
 		return
 	}
@@ -114,12 +115,12 @@ func (m *Client) settle(ok bool, reason string) {
 	if ok {
 		m.announced = true
 		m.status.Store(int32(Connected))
-		m.sh.events.pushReserved(Event{Kind: PeerConnected, Peer: ServerID})
+		m.sh.events.PushReserved(Event{Kind: PeerConnected, Peer: ServerID})
 		return
 	}
 	m.status.Store(int32(Disconnected))
-	m.sh.events.pushReserved(Event{Kind: ConnectFailed, Reason: reason})
-	m.sh.events.release(1)
+	m.sh.events.PushReserved(Event{Kind: ConnectFailed, Reason: reason})
+	m.sh.events.Release(1)
 }
 
 // ended is the session's onEnd.
@@ -134,7 +135,7 @@ func (m *Client) ended(s *session, reason string) {
 	if m.announced {
 		m.announced = false
 		m.status.Store(int32(Disconnected))
-		m.sh.events.pushReserved(Event{Kind: PeerDisconnected, Peer: ServerID, Reason: reason})
+		m.sh.events.PushReserved(Event{Kind: PeerDisconnected, Peer: ServerID, Reason: reason})
 	}
 }
 
@@ -175,7 +176,7 @@ func (m *Client) Stats() (PeerStats, bool) {
 func (m *Client) Available() int           { return m.sh.in.len() }
 func (m *Client) Front() (Packet, bool)    { return m.sh.in.front() }
 func (m *Client) Pop() (Packet, bool)      { return m.sh.in.pop() }
-func (m *Client) NextEvent() (Event, bool) { return m.sh.events.pop() }
+func (m *Client) NextEvent() (Event, bool) { return m.sh.events.Pop() }
 
 // Close says goodbye (the server reports reason), closes the connection
 // and waits for every goroutine. Queued messages stay readable.

@@ -115,7 +115,7 @@ func parseUnreliable(b []byte) (channel int, mode Mode, seq uint32, payload []by
 // counter may wrap).
 func newer(a, b uint32) bool { return int32(a-b) > 0 }
 
-// retransmissions counts DATA chunks in outgoing SCTP packets whose TSN is
+// tsnTracker counts DATA chunks in outgoing SCTP packets whose TSN is
 // not above the highest sent before: SCTP retransmitting what was lost.
 type tsnTracker struct {
 	seen    bool

@@ -1,6 +1,9 @@
 package multiplayer
 
-import "sync"
+import (
+	"godtls/extension/queue"
+	"sync"
+)
 
 // Packet is one message for the game.
 type Packet struct {
@@ -19,8 +22,7 @@ type Packet struct {
 // receive window, which slows the sender: back-pressure instead of memory.
 type inbox struct {
 	mu        sync.Mutex
-	ring      []Packet
-	head, n   int
+	ring      queue.Ring[Packet]
 	bytes     int
 	maxItems  int
 	maxBytes  int
@@ -31,14 +33,14 @@ type inbox struct {
 }
 
 func newInbox(maxItems, maxBytes, perPeer int) *inbox {
-	return &inbox{ring: make([]Packet, 16), maxItems: maxItems, maxBytes: maxBytes, perPeer: perPeer, spaceFree: make(chan struct{})}
+	return &inbox{ring: queue.NewRing[Packet](16, maxItems), maxItems: maxItems, maxBytes: maxBytes, perPeer: perPeer, spaceFree: make(chan struct{})}
 }
 
 // fitsLocked: a message always fits an empty session budget, so a reliable
 // message of MaxMessage bytes can never wait forever.
 func (q *inbox) fitsLocked(p *Packet) bool {
 	size := len(p.Data)
-	if q.n >= q.maxItems {
+	if q.ring.Full() {
 		return false
 	}
 	if p.owner != nil && p.owner.queued > 0 && p.owner.queued+size > q.perPeer {
@@ -71,15 +73,7 @@ func (q *inbox) push(p Packet, wait bool, stop <-chan struct{}) bool {
 		q.mu.Lock()
 		q.waiting--
 	}
-	if q.n == len(q.ring) {
-		next := make([]Packet, 2*len(q.ring))
-		for i := 0; i < q.n; i++ {
-			next[i] = q.ring[(q.head+i)%len(q.ring)]
-		}
-		q.ring, q.head = next, 0
-	}
-	q.ring[(q.head+q.n)%len(q.ring)] = p
-	q.n++
+	q.ring.Push(p) // fitsLocked checked the room
 	q.bytes += len(p.Data)
 	if p.owner != nil {
 		p.owner.queued += len(p.Data)
@@ -93,23 +87,17 @@ func (q *inbox) push(p Packet, wait bool, stop <-chan struct{}) bool {
 func (q *inbox) front() (Packet, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.n == 0 {
-		return Packet{}, false
-	}
-	return q.ring[q.head], true
+	return q.ring.Front()
 }
 
 // pop takes the next packet.
 func (q *inbox) pop() (Packet, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.n == 0 {
+	p, ok := q.ring.Pop()
+	if !ok {
 		return Packet{}, false
 	}
-	p := q.ring[q.head]
-	q.ring[q.head] = Packet{}
-	q.head = (q.head + 1) % len(q.ring)
-	q.n--
 	q.bytes -= len(p.Data)
 	if p.owner != nil {
 		p.owner.queued -= len(p.Data)
@@ -118,9 +106,6 @@ func (q *inbox) pop() (Packet, bool) {
 		close(q.spaceFree)
 		q.spaceFree = make(chan struct{})
 	}
-	if q.n == 0 && len(q.ring) > 64 {
-		q.ring, q.head = make([]Packet, 16), 0 // a burst does not keep its memory
-	}
 	p.owner = nil
 	return p, true
 }
@@ -128,7 +113,7 @@ func (q *inbox) pop() (Packet, bool) {
 func (q *inbox) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.n
+	return q.ring.Len()
 }
 
 // queuedFor is how many bytes of s wait in the inbox.

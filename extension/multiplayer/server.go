@@ -79,7 +79,7 @@ func (m *Server) admit(p *server.Peer) {
 		reason = "the server refuses new connections"
 	case len(m.sessions)+len(m.setting) >= m.maxClients:
 		reason = "the server is full"
-	case !m.sh.events.reserve(2): // the game is not draining events
+	case !m.sh.events.Reserve(2): // the game is not draining events
 		reason = "the server is busy"
 	}
 	if reason != "" {
@@ -124,7 +124,7 @@ func (m *Server) setup(s *session) {
 	delete(m.setting, s)
 	m.sessions[s.id] = s
 	s.announced = true
-	m.sh.events.pushReserved(Event{Kind: PeerConnected, Peer: s.id})
+	m.sh.events.PushReserved(Event{Kind: PeerConnected, Peer: s.id})
 	s.live.Store(true)
 	hello := make([]byte, 5)
 	hello[0] = ctlHello
@@ -163,13 +163,13 @@ func (m *Server) ended(s *session, reason string) {
 	s.gone = true
 	delete(m.setting, s)
 	if !s.announced {
-		m.sh.events.release(2)
+		m.sh.events.Release(2)
 		return
 	}
 	if m.sessions[s.id] == s {
 		delete(m.sessions, s.id)
 	}
-	m.sh.events.pushReserved(Event{Kind: PeerDisconnected, Peer: s.id, Reason: reason})
+	m.sh.events.PushReserved(Event{Kind: PeerDisconnected, Peer: s.id, Reason: reason})
 }
 
 func (m *Server) all() []*session {
@@ -248,7 +248,7 @@ func (m *Server) Available() int           { return m.sh.in.len() }
 func (m *Server) Front() (Packet, bool)    { return m.sh.in.front() }
 func (m *Server) Pop() (Packet, bool)      { return m.sh.in.pop() }
 func (m *Server) Dropped() uint64          { return m.sh.in.droppedCount() }
-func (m *Server) NextEvent() (Event, bool) { return m.sh.events.pop() }
+func (m *Server) NextEvent() (Event, bool) { return m.sh.events.Pop() }
 
 // Close says goodbye to every peer, stops the DTLS server and waits for
 // every goroutine. Queued messages stay readable.

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/sctp"
 
 	"godtls/extension/link"
+	"godtls/extension/queue"
 )
 
 const (
@@ -50,7 +51,7 @@ func rtoFor(rtt time.Duration) float64 {
 type shared struct {
 	opts    Options
 	in      *inbox
-	events  *eventQueue
+	events  *queue.Events[Event]
 	wg      sync.WaitGroup
 	loggers logging.LoggerFactory
 }
@@ -59,7 +60,7 @@ func newShared(opts Options, events int) *shared {
 	opts = opts.withDefaults()
 	return &shared{
 		opts: opts, in: newInbox(opts.InboxPackets, opts.InboxBytes, opts.PeerInboxBytes),
-		events:  newEventQueue(events),
+		events:  queue.NewEvents[Event](events),
 		loggers: link.Quiet,
 	}
 }

@@ -11,12 +11,10 @@ import "sync"
 // a slow game loop costs packets, never memory.
 type Packets struct {
 	mu      sync.Mutex
-	buf     [][]byte // ring storage; grows on demand up to limit
+	ring    Ring[[]byte]
 	limit   int
 	byteCap int
 	bytes   int
-	head    int
-	n       int
 	dropped uint64
 	signal  chan struct{} // nil until Signal is first called
 }
@@ -31,16 +29,7 @@ const initialRing = 8
 // byteCap is never accepted).
 func NewPackets(capacity, byteCap int) *Packets {
 	capacity = max(capacity, 1)
-	return &Packets{buf: make([][]byte, min(capacity, initialRing)), limit: capacity, byteCap: max(byteCap, 1)}
-}
-
-// growLocked doubles the ring (up to the limit), keeping FIFO order.
-func (q *Packets) growLocked() {
-	next := make([][]byte, min(len(q.buf)*2, q.limit))
-	for i := 0; i < q.n; i++ {
-		next[i] = q.buf[(q.head+i)%len(q.buf)]
-	}
-	q.buf, q.head = next, 0
+	return &Packets{ring: NewRing[[]byte](initialRing, capacity), limit: capacity, byteCap: max(byteCap, 1)}
 }
 
 // Push appends p, taking ownership of it. It reports false (and counts a
@@ -48,19 +37,10 @@ func (q *Packets) growLocked() {
 func (q *Packets) Push(p []byte) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.bytes+len(p) > q.byteCap {
+	if q.bytes+len(p) > q.byteCap || !q.ring.Push(p) {
 		q.dropped++
 		return false
 	}
-	if q.n == len(q.buf) {
-		if len(q.buf) == q.limit {
-			q.dropped++
-			return false
-		}
-		q.growLocked()
-	}
-	q.buf[(q.head+q.n)%len(q.buf)] = p
-	q.n++
 	q.bytes += len(p)
 	if q.signal != nil {
 		select {
@@ -87,22 +67,16 @@ func (q *Packets) Signal() <-chan struct{} {
 func (q *Packets) Pop() ([]byte, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.n == 0 {
-		return nil, false
-	}
-	p := q.buf[q.head]
-	q.buf[q.head] = nil
-	q.head = (q.head + 1) % len(q.buf)
-	q.n--
+	p, ok := q.ring.Pop()
 	q.bytes -= len(p)
-	return p, true
+	return p, ok
 }
 
 // Len is the exact number of queued packets.
 func (q *Packets) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return q.n
+	return q.ring.Len()
 }
 
 // Bytes is the exact number of queued bytes.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/link"
 	"godtls/extension/suites"
 )
 
@@ -26,7 +27,7 @@ type udpPump struct {
 	mu    sync.Mutex
 	peers map[netip.AddrPort]*Peer
 	// statuses seen right after Attach, per address
-	firstStatus []Status
+	firstStatus []link.Status
 	echo        bool
 	// forgetEnded drops peers that ended, as a game drops its references.
 	forgetEnded bool
@@ -85,7 +86,7 @@ func (u *udpPump) run(ctx context.Context) <-chan struct{} {
 						_, _ = u.sock.WriteToUDPAddrPort(b, a)
 					}
 				}
-				if u.forgetEnded && (p.Status() == StatusDisconnected || p.Status() == StatusError) {
+				if u.forgetEnded && (p.Status() == link.StatusDisconnected || p.Status() == link.StatusError) {
 					delete(u.peers, a)
 				}
 			}
@@ -152,7 +153,7 @@ func TestAttachModeHandshakeAndEcho(t *testing.T) {
 	}
 	notHandshaking := 0
 	for _, st := range u.firstStatus {
-		if st != StatusHandshaking {
+		if st != link.StatusHandshaking {
 			notHandshaking++
 		}
 	}
@@ -208,11 +209,11 @@ func TestAttachHandshakeFailureMarksPeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Status() != StatusHandshaking {
+	if p.Status() != link.StatusHandshaking {
 		t.Fatalf("status %v", p.Status())
 	}
 	p.Feed([]byte("not dtls at all"))
-	waitFor(t, "handshake failure", func() bool { return p.Status() == StatusError })
+	waitFor(t, "handshake failure", func() bool { return p.Status() == link.StatusError })
 	if p.LastError() == "" {
 		t.Fatal("no reason")
 	}

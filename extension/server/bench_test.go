@@ -18,6 +18,7 @@ import (
 	"github.com/pion/logging"
 
 	"godtls/extension/credentials"
+	"godtls/extension/link"
 	"godtls/extension/suites"
 )
 
@@ -211,7 +212,7 @@ func BenchmarkIdlePeers(b *testing.B) {
 				defer u.mu.Unlock()
 				connected := 0
 				for _, p := range u.peers {
-					if p.Status() == StatusConnected {
+					if p.Status() == link.StatusConnected {
 						connected++
 					}
 				}

@@ -17,6 +17,7 @@ import (
 	"github.com/pion/dtls/v2"
 
 	"godtls/extension/internal/testtool"
+	"godtls/extension/link"
 	"godtls/extension/suites"
 )
 
@@ -52,7 +53,7 @@ func gameTakingConnections(t *testing.T, ctx context.Context, s *Server) (string
 				for b, ok := p.Receive(); ok; b, ok = p.Receive() {
 					_ = p.Send(b)
 				}
-				if p.Status() != StatusConnected {
+				if p.Status() != link.StatusConnected {
 					delete(peers, p) // the game drops its reference
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"godtls/extension/link"
 	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
@@ -40,7 +41,7 @@ func (s *Server) routeSafely(b []byte, addr netip.AddrPort) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.panics.Add(1)
-			s.events.push(Event{Kind: EventInternalError, Addr: addr,
+			s.events.Push(Event{Kind: EventInternalError, Addr: addr,
 				Reason: fmt.Sprintf("internal error in the demultiplexer (datagram from %v dropped, server still running): %v", addr, r)})
 		}
 	}()
@@ -199,7 +200,7 @@ func (s *Server) promoteLocked(cand, cur *session) {
 		cur.mu.Lock()
 		p := cur.peer
 		cur.mu.Unlock()
-		if p != nil && p.Status() == StatusConnected {
+		if p != nil && p.Status() == link.StatusConnected {
 			p.close("the client reconnected from the same address", false)
 		}
 		cur.end("replaced: the client reconnected from the same address", true)

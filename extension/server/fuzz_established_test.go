@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"godtls/extension/internal/forge"
+	"godtls/extension/link"
 	"godtls/extension/suites"
 )
 
@@ -61,7 +62,7 @@ func FuzzEstablishedRecordPath(f *testing.F) {
 		if err := echoCheck(player, fmt.Sprintf("after input %d", n)); err != nil {
 			t.Fatalf("the session stopped delivering after %x: %v", b, err)
 		}
-		if peer.Status() != StatusConnected {
+		if peer.Status() != link.StatusConnected {
 			t.Fatalf("the session ended after %x: %s", b, peer.LastError())
 		}
 	})

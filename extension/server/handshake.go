@@ -92,7 +92,7 @@ func (s *Server) recoverSession(c *session, where string, err *error) {
 	c.mu.Lock()
 	p := c.peer
 	c.mu.Unlock()
-	if p != nil && p.Status() == StatusConnected {
+	if p != nil && p.Status() == link.StatusConnected {
 		go p.fail(msg) // not on pion's goroutine: closing waits for it
 	}
 	c.end(msg, false)
@@ -166,7 +166,7 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 	s.peers[peer] = struct{}{}
 	// Under the lock: a peer ending from now on reports its disconnection
 	// (removePeer takes the lock) after this connection, never before.
-	s.events.push(Event{Kind: EventConnected, Peer: peer, Addr: c.addr})
+	s.events.Push(Event{Kind: EventConnected, Peer: peer, Addr: c.addr})
 	s.unlock()
 	s.handshakesOK.Add(1)
 	// A client can finish its handshake and close (or its session be
@@ -174,7 +174,7 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 	// found the peer unknown and reported nothing, and the connection
 	// vanished, with whatever it had sent. It is reported as what it was,
 	// a connection and then its end; removePeer reports an end once.
-	if peer.Status() != StatusConnected {
+	if peer.Status() != link.StatusConnected {
 		_ = conn.Close() // an end before establish had no conn to close
 		s.removePeer(peer, peer.LastError())
 	}
@@ -216,7 +216,7 @@ func (s *Server) failHandshake(c *session, pionErr string) {
 	// (An attach-mode session is reported: the game holds its peer.)
 	unproven := p == nil && c.phaseNow() < phaseVerified
 	if !c.quiet.Load() && !unproven {
-		s.events.push(Event{Kind: EventHandshakeFailed, Addr: c.addr, Reason: reason})
+		s.events.Push(Event{Kind: EventHandshakeFailed, Addr: c.addr, Reason: reason})
 	}
 }
 
@@ -229,6 +229,6 @@ func (s *Server) removePeer(p *Peer, reason string) {
 	s.slotFreed = s.slotFreed || known
 	s.unlock()
 	if known {
-		s.events.push(Event{Kind: EventDisconnected, Peer: p, Addr: p.addr, Reason: reason})
+		s.events.Push(Event{Kind: EventDisconnected, Peer: p, Addr: p.addr, Reason: reason})
 	}
 }

@@ -27,7 +27,7 @@ func (s *Server) sweep(now time.Time) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.panics.Add(1)
-			s.events.push(Event{Kind: EventInternalError, Reason: fmt.Sprintf("internal error in the janitor: %v", r)})
+			s.events.Push(Event{Kind: EventInternalError, Reason: fmt.Sprintf("internal error in the janitor: %v", r)})
 		}
 	}()
 	s.mu.Lock()

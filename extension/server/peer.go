@@ -15,17 +15,6 @@ import (
 	"godtls/extension/wire"
 )
 
-// Status values are Godot's PacketPeerDTLS.Status numbers (package link).
-type Status = link.Status
-
-// Peer statuses.
-const (
-	StatusDisconnected = link.StatusDisconnected
-	StatusHandshaking  = link.StatusHandshaking
-	StatusConnected    = link.StatusConnected
-	StatusError        = link.StatusError
-)
-
 // Peer is one client: connected, or (in attach mode, from Attach on) still
 // handshaking.
 type Peer struct {
@@ -54,7 +43,7 @@ type Peer struct {
 
 func newPeer(s *Server, c *session, recvQueue, recvBytes int) *Peer {
 	p := &Peer{srv: s, sess: c, addr: c.addr, recv: queue.NewPackets(recvQueue, recvBytes), done: make(chan struct{}), writer: s.nextWriter.Add(1)}
-	p.status.Store(int32(StatusHandshaking))
+	p.status.Store(int32(link.StatusHandshaking))
 	p.lastRecv.Store(time.Now().UnixNano())
 	return p
 }
@@ -69,7 +58,7 @@ func (p *Peer) establish(conn *dtls.Conn, mtu int) {
 	p.maxPayload = link.MaxPayload(mtu, p.suite)
 	p.lastRecv.Store(time.Now().UnixNano())
 	p.conn.Store(conn)
-	if p.status.CompareAndSwap(int32(StatusHandshaking), int32(StatusConnected)) {
+	if p.status.CompareAndSwap(int32(link.StatusHandshaking), int32(link.StatusConnected)) {
 		p.srv.wg.Add(1)
 		go p.readLoop(conn)
 	}
@@ -77,7 +66,8 @@ func (p *Peer) establish(conn *dtls.Conn, mtu int) {
 
 // Feed hands the engine a datagram the caller received for this peer
 // (attach mode), under the same rules as the demultiplexer's. It never
-// blocks; it reports whether the datagram went to pion.
+// blocks; it reports whether the datagram went to pion. What it keeps it
+// copies (the filters return copies), so the caller may reuse b.
 func (p *Peer) Feed(b []byte) bool {
 	c := p.sess
 	if c.out == nil || c.isClosed() {
@@ -150,10 +140,10 @@ func (ps *peerSink) Trouble(error) bool {
 
 func (ps *peerSink) Closed()              { (*Peer)(ps).close("the client closed the connection", false) }
 func (ps *peerSink) Failed(reason string) { (*Peer)(ps).fail(reason) }
-func (ps *peerSink) Ours() bool           { return (*Peer)(ps).Status() != StatusConnected }
+func (ps *peerSink) Ours() bool           { return (*Peer)(ps).Status() != link.StatusConnected }
 
 // Status is the peer's PacketPeerDTLS-compatible status.
-func (p *Peer) Status() Status { return Status(p.status.Load()) }
+func (p *Peer) Status() link.Status { return link.Status(p.status.Load()) }
 
 // Addr is the remote address.
 func (p *Peer) Addr() netip.AddrPort { return p.addr }
@@ -196,7 +186,7 @@ func (p *Peer) Receive() ([]byte, bool) { return p.recv.Pop() }
 // the caller's thread never does the crypto. Packets to one peer keep their
 // order. The packet must not be modified afterwards.
 func (p *Peer) Send(b []byte) error {
-	if p.Status() != StatusConnected {
+	if p.Status() != link.StatusConnected {
 		return ErrNotConnected
 	}
 	if len(b) > p.maxPayload {
@@ -214,7 +204,7 @@ func (w *peerWriter) setErr(s string) { (*Peer)(w).setErr(s) }
 func (w *peerWriter) Write(b []byte) {
 	p := (*Peer)(w)
 	conn := p.conn.Load()
-	if conn == nil || p.Status() != StatusConnected {
+	if conn == nil || p.Status() != link.StatusConnected {
 		return
 	}
 	if _, err := conn.Write(b); err != nil {
@@ -233,12 +223,12 @@ func (p *Peer) Close() { p.close("closed by the server", true) }
 // close ends the peer once. notify says whether the client gets a
 // close_notify: not when the address already belongs to someone else.
 func (p *Peer) close(reason string, notify bool) {
-	p.end(StatusDisconnected, reason, notify)
+	p.end(link.StatusDisconnected, reason, notify)
 }
 
-func (p *Peer) fail(reason string) { p.end(StatusError, reason, false) }
+func (p *Peer) fail(reason string) { p.end(link.StatusError, reason, false) }
 
-func (p *Peer) end(st Status, reason string, notify bool) {
+func (p *Peer) end(st link.Status, reason string, notify bool) {
 	p.closeOnce.Do(func() {
 		p.status.Store(int32(st))
 		p.setErr(reason)

@@ -52,7 +52,7 @@ type Server struct {
 	deferred   []func()
 	slotFreed  bool
 
-	events *events
+	events *queue.Events[Event]
 	inbox  inbox // peers with packets waiting, for ReceiveAll
 
 	writers    atomic.Pointer[link.Writers] // nil while stopped
@@ -83,7 +83,7 @@ func New(cfg Config) *Server {
 		cfg:         cfg,
 		cryptoSlots: newCryptoSlots(max(1, min(runtime.GOMAXPROCS(0), runtime.NumCPU())-1)),
 		readySig:    make(chan struct{}, 1),
-		events:      newEvents(cfg.EventQueue),
+		events:      queue.NewEvents[Event](cfg.EventQueue),
 		loggers:     link.Quiet,
 	}
 }
@@ -287,7 +287,7 @@ func (s *Server) Stop() {
 	}
 	for c := range s.pipes {
 		sessions = append(sessions, c)
-		if c.peer != nil && c.peer.Status() == StatusHandshaking {
+		if c.peer != nil && c.peer.Status() == link.StatusHandshaking {
 			peers = append(peers, c.peer)
 		}
 	}
@@ -320,7 +320,7 @@ func (s *Server) TakeConnection() *Peer {
 	defer s.mu.Unlock()
 	for s.ready != nil && s.ready.Len() > 0 {
 		p := s.unreadyLocked(s.ready.Front().Value.(*Peer))
-		if p.Status() == StatusConnected {
+		if p.Status() == link.StatusConnected {
 			return p
 		}
 	}
@@ -352,7 +352,7 @@ func (s *Server) ConnectionAvailable() bool {
 		return false
 	}
 	for e := s.ready.Front(); e != nil; e = e.Next() {
-		if e.Value.(*Peer).Status() == StatusConnected {
+		if e.Value.(*Peer).Status() == link.StatusConnected {
 			return true
 		}
 	}
@@ -365,7 +365,7 @@ func (s *Server) Peers() []*Peer {
 	defer s.mu.Unlock()
 	out := make([]*Peer, 0, len(s.peers))
 	for p := range s.peers {
-		if p.Status() == StatusConnected {
+		if p.Status() == link.StatusConnected {
 			out = append(out, p)
 		}
 	}
@@ -385,7 +385,7 @@ func (s *Server) Broadcast(packet []byte, except *Peer) int {
 }
 
 // NextEvent pops the oldest undrained event.
-func (s *Server) NextEvent() (Event, bool) { return s.events.pop() }
+func (s *Server) NextEvent() (Event, bool) { return s.events.Pop() }
 
 // forget removes a closed session from the routing tables and gives back
 // whatever slot it held.

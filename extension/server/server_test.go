@@ -14,6 +14,7 @@ import (
 
 	"godtls/extension/credentials"
 	"godtls/extension/internal/flood"
+	"godtls/extension/link"
 	"godtls/extension/suites"
 )
 
@@ -248,7 +249,7 @@ func TestIdleTimeout(t *testing.T) {
 		return p
 	}()
 	ev := nextEvent(t, s, EventDisconnected)
-	if ev.Peer != p || p.Status() != StatusDisconnected {
+	if ev.Peer != p || p.Status() != link.StatusDisconnected {
 		t.Fatalf("idle peer: event %+v status %v", ev, p.Status())
 	}
 	t.Logf("idle peer closed: %s", ev.Reason)
@@ -286,7 +287,7 @@ func TestOversizeSendKeepsConnection(t *testing.T) {
 	if err != nil || n != len(full) || buf[0] != 42 {
 		t.Fatalf("read %d %v", n, err)
 	}
-	if p.Status() != StatusConnected {
+	if p.Status() != link.StatusConnected {
 		t.Fatal("oversize packet closed the connection")
 	}
 }
@@ -532,7 +533,7 @@ func TestReceiveQueueOverflowCountsDrops(t *testing.T) {
 	}
 	// the queue kept the oldest four, in order, and they survive a disconnect
 	p.Close()
-	if p.Status() != StatusDisconnected {
+	if p.Status() != link.StatusDisconnected {
 		t.Fatalf("status after Close: %v", p.Status())
 	}
 	for want := 0; want < 4; want++ {

@@ -29,7 +29,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	peers := 0
 	for p := range s.peers {
-		if p.Status() == StatusConnected {
+		if p.Status() == link.StatusConnected {
 			peers++
 		}
 	}
@@ -46,6 +46,6 @@ func (s *Server) Stats() Stats {
 		Dropped: s.dropped.Load(), Garbage: s.garbage.Load(), Oversize: s.oversize.Load(),
 		Stray: s.stray.Load(), Spoofed: s.spoofed.Load(), PostHandshakeDropped: s.postHandshakeDropped.Load(),
 		AuthFailed: s.authFailed.Load(), OverRate: s.overRate.Load(), Rejected: s.rejected.Load(), Evicted: s.evicted.Load(), Panics: s.panics.Load(),
-		EventsDropped: s.events.dropped.Load(),
+		EventsDropped: s.events.Dropped(),
 	}
 }

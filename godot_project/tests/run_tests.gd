@@ -533,14 +533,29 @@ func test_handshake_failed() -> void:
 	liar.put_packet(sink.get_packet())
 	check(await wait_until(func() -> bool: return s.get_stats().get("handshakes_failed", 0) >= 1, s, []), "the unverified attempt timed out")
 	check(failures.is_empty(), "no handshake_failed for an address that never echoed its cookie")
-	# A client that echoes its cookie and then stops answering is reported:
-	# polled exactly once, after the HelloVerifyRequest arrived.
+	# A client that echoes its cookie and then stops answering is reported.
+	# A PacketPeerDTLS talks to the server through a relay this test moves
+	# datagrams through by hand: its ClientHello, the HelloVerifyRequest and
+	# the ClientHello with the cookie, then nothing more. (Polling the
+	# client "once" instead raced: on loopback connect_to_peer may answer the
+	# HelloVerifyRequest itself, and that one poll then finished the
+	# handshake.)
+	var client_side := PacketPeerUDP.new()
+	client_side.bind(0, "127.0.0.1")
+	var relay := PacketPeerUDP.new()
+	relay.connect_to_host("127.0.0.1", s.get_local_port())
 	var udp := PacketPeerUDP.new()
-	udp.connect_to_host("127.0.0.1", s.get_local_port())
+	udp.connect_to_host("127.0.0.1", client_side.get_local_port())
 	var c := PacketPeerDTLS.new()
 	c.connect_to_peer(udp, "localhost", TLSOptions.client_unsafe())
-	await wait_until(func() -> bool: return udp.get_available_packet_count() > 0, s, [])
-	c.poll()
+	check(await wait_until(func() -> bool: return client_side.get_available_packet_count() > 0, null, []), "the client's ClientHello")
+	relay.put_packet(client_side.get_packet())
+	client_side.set_dest_address(client_side.get_packet_ip(), client_side.get_packet_port())
+	check(await wait_until(func() -> bool: return relay.get_available_packet_count() > 0, s, []), "the HelloVerifyRequest")
+	client_side.put_packet(relay.get_packet())
+	check(await wait_until(func() -> bool: return client_side.get_available_packet_count() > 0, s, [c]), "the ClientHello with the cookie")
+	while client_side.get_available_packet_count() > 0:
+		relay.put_packet(client_side.get_packet())
 	check(await wait_until(func() -> bool: return failures.size() > 0, s, []), "handshake_failed emitted (client status %d, stats %s)" % [c.get_status(), s.get_stats()])
 	if failures.size() > 0:
 		check(failures[0][0] == "127.0.0.1" and failures[0][1] > 0, "address and port: %s" % [failures[0]])
