@@ -1,0 +1,158 @@
+# GoDTLSMultiplayerPeer.
+# One area of the engine suite (tests/run_tests.gd runs every area in order).
+extends "res://tests/suite/case.gd"
+
+
+func cases() -> Array:
+	return [
+		["multiplayer: class, defaults, bad arguments", test_mp_api],
+		["multiplayer: server and client peers, modes, channels, get_server, reasons", test_mp_pair],
+		["multiplayer: PSK, full server, refused connections", test_mp_psk_and_refusals],
+	]
+
+
+func test_mp_api() -> void:
+	check(ClassDB.is_parent_class("GoDTLSMultiplayerPeer", "MultiplayerPeer"), "GoDTLSMultiplayerPeer is a MultiplayerPeer")
+	var p := GoDTLSMultiplayerPeer.new()
+	check(p.get_connection_status() == MultiplayerPeer.CONNECTION_DISCONNECTED and p.get_unique_id() == 0, "a new peer is idle")
+	check(not p.is_server_relay_supported() == false, "server relay supported")
+	check(p.get_server() == null and p.get_peer_stats(1).is_empty(), "no server, no stats")
+	check(p.put_packet(PackedByteArray([1])) == ERR_UNCONFIGURED_, "put_packet before create")
+	check(p.get_available_packet_count() == 0, "no packets")
+	check(is_equal_approx(p.peer_timeout, 10.0), "peer_timeout default 10")
+	p.peer_timeout = -1.0
+	check(is_equal_approx(p.peer_timeout, 10.0), "negative timeout refused")
+	var opts := TLSOptions.server(rsa_key, rsa_cert)
+	check(p.create_server(-1, opts) == ERR_INVALID_PARAMETER_, "port -1")
+	check(p.create_server(70000, opts) == ERR_INVALID_PARAMETER_, "port 70000")
+	check(p.create_server(0, null) == ERR_INVALID_PARAMETER_, "null options")
+	check(p.create_server(0, TLSOptions.client()) == ERR_INVALID_PARAMETER_, "client TLSOptions")
+	check(p.create_server(0, opts, "*", 0) == ERR_INVALID_PARAMETER_, "max_clients 0")
+	check(p.create_server(0, opts, "not an address") == ERR_INVALID_PARAMETER_, "bad bind address")
+	check(p.create_server_psk(0, {1: "not bytes"}) == ERR_INVALID_PARAMETER_, "bad PSK table")
+	check(p.create_client("127.0.0.1", 0) == ERR_INVALID_PARAMETER_, "client port 0")
+	check(p.create_client("", 4433) == ERR_INVALID_PARAMETER_, "empty address")
+	check(p.create_client_psk("127.0.0.1", 4433, "", PackedByteArray([1])) == ERR_INVALID_PARAMETER_, "empty identity")
+	check(p.get_connection_status() == MultiplayerPeer.CONNECTION_DISCONNECTED, "refused calls leave it idle")
+	var taken := rsa_server()
+	check(p.create_server(taken.get_local_port(), opts, "127.0.0.1") == ERR_ALREADY_IN_USE_, "port in use")
+	check(p.create_server(0, opts, "127.0.0.1") == OK_, "create_server")
+	check(p.create_server(0, opts, "127.0.0.1") == ERR_ALREADY_IN_USE_, "a second create_server")
+	check(p.create_client("127.0.0.1", 4433) == ERR_ALREADY_IN_USE_, "create_client on a server")
+	check(p.get_unique_id() == 1 and p.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED, "a server is id 1, connected")
+	p.set_target_peer(12345)
+	check(p.put_packet(PackedByteArray([1])) == ERR_INVALID_PARAMETER_, "put_packet to an unknown peer")
+	check(p.disconnect_peer_with_reason(12345, "x") == ERR_INVALID_PARAMETER_, "disconnect an unknown peer")
+	p.transfer_channel = 999
+	check(p.transfer_channel == 0, "channel out of range refused")
+	var srv := p.get_server()
+	check(srv != null and srv == p.get_server(), "get_server is one object")
+	srv.stop()
+	check(srv.is_listening(), "stop() through get_server() is refused")
+	p.close()
+	check(p.get_connection_status() == MultiplayerPeer.CONNECTION_DISCONNECTED and p.get_unique_id() == 0, "closed")
+	taken.stop()
+
+
+# Returns [server, client] connected to each other, polled by hand.
+func test_mp_pair() -> void:
+	var s := GoDTLSMultiplayerPeer.new()
+	var c := GoDTLSMultiplayerPeer.new()
+	var seen := {"server": [], "client": [], "left": [], "reasons": []}
+	s.peer_connected.connect(func(id): seen.server.append(id))
+	s.peer_disconnected.connect(func(id): seen.left.append(id))
+	s.peer_disconnected_reason.connect(func(id, why): seen.reasons.append(why))
+	var cw: WeakRef = weakref(c) # a lambda holding c, connected to c, would be a cycle
+	c.peer_connected.connect(func(id): seen.client.append([id, cw.get_ref().get_connection_status(), cw.get_ref().get_unique_id()]))
+	check(s.create_server(0, TLSOptions.server(rsa_key, rsa_cert), "127.0.0.1") == OK_, "create_server")
+	check(c.create_client("127.0.0.1", s.get_server().get_local_port(), "localhost", TLSOptions.client(rsa_cert)) == OK_, "create_client")
+	check(c.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTING, "connecting right after the call")
+	check(await mp_wait(func() -> bool: return seen.client.size() == 1 and seen.server.size() == 1, [s, c]), "both sides announced (%s)" % seen)
+	if seen.client.size() != 1:
+		return
+	var id: int = seen.server[0]
+	check(seen.client[0] == [1, MultiplayerPeer.CONNECTION_CONNECTED, id], "the client knew its id %d and was connected when it announced the server: %s" % [id, seen.client])
+	check(id >= 2 and c.get_unique_id() == id, "client id %d" % id)
+	# every mode on a few channels, both ways
+	for mode in [MultiplayerPeer.TRANSFER_MODE_UNRELIABLE, MultiplayerPeer.TRANSFER_MODE_UNRELIABLE_ORDERED, MultiplayerPeer.TRANSFER_MODE_RELIABLE]:
+		for ch in [0, 7]:
+			c.transfer_mode = mode
+			c.transfer_channel = ch
+			var msg := PackedByteArray([mode, ch, 42])
+			check(c.put_packet(msg) == OK_, "client put_packet")
+			check(await mp_wait(func() -> bool: return s.get_available_packet_count() > 0, [s, c]), "server got mode %d channel %d" % [mode, ch])
+			check(s.get_packet_peer() == id and s.get_packet_channel() == ch and s.get_packet_mode() == mode, "sender, channel and mode of the packet")
+			check(s.get_packet() == msg, "payload")
+			s.transfer_mode = mode
+			s.transfer_channel = ch
+			s.set_target_peer(id)
+			check(s.put_packet(msg) == OK_, "server put_packet")
+			check(await mp_wait(func() -> bool: return c.get_available_packet_count() > 0, [s, c]), "client got mode %d channel %d" % [mode, ch])
+			check(c.get_packet_peer() == 1 and c.get_packet_channel() == ch and c.get_packet_mode() == mode and c.get_packet() == msg, "client side of the packet")
+	# a 256 KiB reliable message
+	var big := PackedByteArray()
+	big.resize(256 * 1024)
+	for i in big.size():
+		big[i] = i % 251
+	c.transfer_mode = MultiplayerPeer.TRANSFER_MODE_RELIABLE
+	check(c.put_packet(big) == OK_, "256 KiB put_packet")
+	check(await mp_wait(func() -> bool: return s.get_available_packet_count() > 0, [s, c]), "256 KiB arrived")
+	check(s.get_packet() == big, "256 KiB intact")
+	var too_big := PackedByteArray()
+	too_big.resize(512 * 1024 + 1)
+	check(c.put_packet(too_big) == ERR_INVALID_PARAMETER_, "a message over get_max_packet_size() is refused")
+	var st := s.get_peer_stats(id)
+	check(st.get("packets_in", 0) > 0 and st.has("rtt_ms") and st.has("retransmissions"), "get_peer_stats %s" % st)
+	check(c.get_peer_stats(1).get("packets_out", 0) > 0, "client's stats of the server")
+	var srv := s.get_server()
+	check(srv.get_stats().peers == 1, "get_server().get_stats() counts the client")
+	# the client leaves: the server hears the reason
+	c.close()
+	check(c.get_connection_status() == MultiplayerPeer.CONNECTION_DISCONNECTED, "closed at once")
+	check(await mp_wait(func() -> bool: return seen.left == [id], [s]), "server: peer_disconnected(%d)" % id)
+	check(seen.reasons == ["the client left"], "reason %s" % [seen.reasons])
+	s.close()
+
+
+func test_mp_psk_and_refusals() -> void:
+	var pair := await mp_pair(true)
+	if pair.is_empty():
+		return
+	var s: GoDTLSMultiplayerPeer = pair[0]
+	var c: GoDTLSMultiplayerPeer = pair[1]
+	# a kick with a reason
+	var kicked := [false]
+	c.peer_disconnected.connect(func(id): kicked[0] = id == 1)
+	var cid := c.get_unique_id()
+	check(s.disconnect_peer_with_reason(cid, "go away") == OK_, "disconnect_peer_with_reason")
+	check(await mp_wait(func() -> bool: return kicked[0], [s, c]), "the client saw peer_disconnected(1)")
+	check(c.get_close_reason() == "go away" and c.get_connection_status() == MultiplayerPeer.CONNECTION_DISCONNECTED, "reason %s" % c.get_close_reason())
+	# refusing
+	s.refuse_new_connections = true
+	var r := GoDTLSMultiplayerPeer.new()
+	check(r.create_client_psk("127.0.0.1", s.get_server().get_local_port(), "player", "k3y".to_utf8_buffer()) == OK_, "create_client_psk")
+	check(await mp_wait(func() -> bool: return r.get_connection_status() == MultiplayerPeer.CONNECTION_DISCONNECTED, [s, r]), "refused")
+	check(r.get_close_reason().contains("refuses"), "reason: %s" % r.get_close_reason())
+	# a wrong key fails with a reason
+	s.refuse_new_connections = false
+	var w := GoDTLSMultiplayerPeer.new()
+	check(w.create_client_psk("127.0.0.1", s.get_server().get_local_port(), "player", "wrong".to_utf8_buffer()) == OK_, "create_client_psk")
+	check(await mp_wait(func() -> bool: return w.get_connection_status() == MultiplayerPeer.CONNECTION_DISCONNECTED, [s, w]), "wrong key fails")
+	check(w.get_close_reason() != "", "reason: %s" % w.get_close_reason())
+	s.close()
+	c.close()
+	# a full server
+	var full := GoDTLSMultiplayerPeer.new()
+	check(full.create_server(0, TLSOptions.server(rsa_key, rsa_cert), "127.0.0.1", 1) == OK_, "max_clients 1")
+	var a := GoDTLSMultiplayerPeer.new()
+	var b := GoDTLSMultiplayerPeer.new()
+	a.create_client("127.0.0.1", full.get_server().get_local_port(), "", TLSOptions.client_unsafe())
+	check(await mp_wait(func() -> bool: return a.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED, [full, a]), "first client in")
+	b.create_client("127.0.0.1", full.get_server().get_local_port(), "", TLSOptions.client_unsafe())
+	check(await mp_wait(func() -> bool: return b.get_connection_status() == MultiplayerPeer.CONNECTION_DISCONNECTED, [full, a, b]), "second client out")
+	check(b.get_close_reason().contains("full"), "reason: %s" % b.get_close_reason())
+	# freed mid-handshake: nothing may crash or leak
+	var gone := GoDTLSMultiplayerPeer.new()
+	gone.create_client("127.0.0.1", full.get_server().get_local_port(), "", TLSOptions.client_unsafe())
+	gone = null
+	full.close()

