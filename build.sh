@@ -95,6 +95,8 @@ build_all() {
 		lipo -create "$ADDON/bin/libdtls_server.macos.arm64.dylib" "$ADDON/bin/libdtls_server.macos.amd64.dylib" \
 			-output "$ADDON/bin/libdtls_server.macos.universal.dylib"
 		rm -f "$ADDON/bin/libdtls_server.macos."{arm64,amd64}.dylib
+		# ad-hoc signature: macOS refuses to load unsigned arm64 code
+		codesign --force --sign - "$ADDON/bin/libdtls_server.macos.universal.dylib"
 	else
 		lib linux amd64 "${CC_LINUX_AMD64:-gcc}" libdtls_server.linux.x86_64.so
 		if command -v aarch64-linux-gnu-gcc >/dev/null; then
