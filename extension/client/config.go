@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"godtls/extension/limits"
 	"godtls/extension/link"
 	"net/netip"
 	"time"
@@ -54,13 +55,25 @@ type Config struct {
 
 // Validate reports the first setting that is out of range.
 func (c Config) Validate() error {
+	return limits.First(
+		limits.Range(ErrBadConfig, "handshake_timeout", c.HandshakeTimeout, 0, MaxHandshakeTimeout),
+		orDefault(c.MTU, limits.Range(ErrBadConfig, "mtu", c.MTU, MinMTU, MaxMTU)),
+		limits.AtLeast(ErrBadConfig, "the receive queue", c.RecvQueue, 0),
+		limits.AtLeast(ErrBadConfig, "the receive queue's bytes", c.RecvQueueBytes, 0),
+		c.validatePSK(),
+	)
+}
+
+// orDefault lets 0 (the default) through a range check.
+func orDefault(v int, err error) error {
+	if v == 0 {
+		return nil
+	}
+	return err
+}
+
+func (c Config) validatePSK() error {
 	switch {
-	case c.HandshakeTimeout < 0 || c.HandshakeTimeout > MaxHandshakeTimeout:
-		return fmt.Errorf("%w: handshake_timeout must be between 0 and %v, got %v", ErrBadConfig, MaxHandshakeTimeout, c.HandshakeTimeout)
-	case c.MTU != 0 && (c.MTU < MinMTU || c.MTU > MaxMTU):
-		return fmt.Errorf("%w: mtu must be between %d and %d, got %d", ErrBadConfig, MinMTU, MaxMTU, c.MTU)
-	case c.RecvQueue < 0 || c.RecvQueueBytes < 0:
-		return fmt.Errorf("%w: queue sizes must not be negative", ErrBadConfig)
 	case c.PSKIdentity != "" && len(c.PSKKey) == 0:
 		return fmt.Errorf("%w: the PSK key is empty", ErrBadConfig)
 	case c.PSKIdentity == "" && len(c.PSKKey) > 0:
@@ -72,17 +85,9 @@ func (c Config) Validate() error {
 }
 
 func (c Config) withDefaults() Config {
-	if c.HandshakeTimeout == 0 {
-		c.HandshakeTimeout = DefaultHandshakeTimeout
-	}
-	if c.MTU == 0 {
-		c.MTU = DefaultMTU
-	}
-	if c.RecvQueue == 0 {
-		c.RecvQueue = DefaultRecvQueue
-	}
-	if c.RecvQueueBytes == 0 {
-		c.RecvQueueBytes = DefaultRecvQueueBytes
-	}
+	limits.Default(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	limits.Default(&c.MTU, DefaultMTU)
+	limits.Default(&c.RecvQueue, DefaultRecvQueue)
+	limits.Default(&c.RecvQueueBytes, DefaultRecvQueueBytes)
 	return c
 }

@@ -1,7 +1,7 @@
 package multiplayer
 
 import (
-	"fmt"
+	"godtls/extension/limits"
 	"time"
 )
 
@@ -35,35 +35,22 @@ const (
 
 // Validate reports the first option out of range.
 func (o Options) Validate() error {
-	switch {
-	case o.Timeout < 0 || o.Timeout > MaxTimeout:
-		return fmt.Errorf("%w: timeout must be between 0 and %v, got %v", ErrBadOptions, MaxTimeout, o.Timeout)
-	case o.SetupTimeout < 0 || o.SetupTimeout > MaxTimeout:
-		return fmt.Errorf("%w: setup timeout must be between 0 and %v, got %v", ErrBadOptions, MaxTimeout, o.SetupTimeout)
-	case o.SendBuffer < 0 || o.InboxPackets < 0 || o.InboxBytes < 0 || o.PeerInboxBytes < 0:
-		return fmt.Errorf("%w: buffer sizes must not be negative", ErrBadOptions)
-	}
-	return nil
+	return limits.First(
+		limits.Range(ErrBadOptions, "timeout", o.Timeout, 0, MaxTimeout),
+		limits.Range(ErrBadOptions, "setup timeout", o.SetupTimeout, 0, MaxTimeout),
+		limits.AtLeast(ErrBadOptions, "the send buffer", o.SendBuffer, 0),
+		limits.AtLeast(ErrBadOptions, "the inbox's packets", o.InboxPackets, 0),
+		limits.AtLeast(ErrBadOptions, "the inbox's bytes", o.InboxBytes, 0),
+		limits.AtLeast(ErrBadOptions, "a peer's inbox bytes", o.PeerInboxBytes, 0),
+	)
 }
 
 func (o Options) withDefaults() Options {
-	if o.Timeout == 0 {
-		o.Timeout = DefaultTimeout
-	}
-	if o.SetupTimeout == 0 {
-		o.SetupTimeout = DefaultSetupTimeout
-	}
-	if o.SendBuffer == 0 {
-		o.SendBuffer = DefaultSendBuffer
-	}
-	if o.InboxPackets == 0 {
-		o.InboxPackets = DefaultInboxPackets
-	}
-	if o.InboxBytes == 0 {
-		o.InboxBytes = DefaultInboxBytes
-	}
-	if o.PeerInboxBytes == 0 {
-		o.PeerInboxBytes = DefaultPeerInboxBytes
-	}
+	limits.Default(&o.Timeout, DefaultTimeout)
+	limits.Default(&o.SetupTimeout, DefaultSetupTimeout)
+	limits.Default(&o.SendBuffer, DefaultSendBuffer)
+	limits.Default(&o.InboxPackets, DefaultInboxPackets)
+	limits.Default(&o.InboxBytes, DefaultInboxBytes)
+	limits.Default(&o.PeerInboxBytes, DefaultPeerInboxBytes)
 	return o
 }

@@ -5,9 +5,9 @@
 package server
 
 import (
-	"fmt"
 	"time"
 
+	"godtls/extension/limits"
 	"godtls/extension/wire"
 )
 
@@ -72,61 +72,49 @@ const (
 // Validate reports the first value that is out of range. Zero values are
 // valid (they mean the default).
 func (c Config) Validate() error {
-	switch {
-	case c.MaxPeers < 0:
-		return fmt.Errorf("%w: max_peers must be at least 1, got %d", ErrBadConfig, c.MaxPeers)
-	case c.MaxPeersPerIP < NoLimit:
-		return fmt.Errorf("%w: max_peers_per_ip must be at least 1 (0 turns it off), got %d", ErrBadConfig, c.MaxPeersPerIP)
-	case c.MaxPendingHandshakes < 0:
-		return fmt.Errorf("%w: max_pending_handshakes must be at least 1, got %d", ErrBadConfig, c.MaxPendingHandshakes)
-	case c.MaxPendingPerIP < 0:
-		return fmt.Errorf("%w: max_pending_per_ip must be at least 1, got %d", ErrBadConfig, c.MaxPendingPerIP)
-	case c.HandshakeTimeout < 0 || c.HandshakeTimeout > MaxTimeout:
-		return fmt.Errorf("%w: handshake_timeout must be between 0 and %v, got %v", ErrBadConfig, MaxTimeout, c.HandshakeTimeout)
-	case c.IdleTimeout < 0 || c.IdleTimeout > MaxTimeout:
-		return fmt.Errorf("%w: idle_timeout must be between 0 (off) and %v, got %v", ErrBadConfig, MaxTimeout, c.IdleTimeout)
-	case c.MTU != 0 && (c.MTU < MinMTU || c.MTU > MaxMTU):
-		return fmt.Errorf("%w: mtu must be between %d and %d, got %d", ErrBadConfig, MinMTU, MaxMTU, c.MTU)
-	case c.PeerByteRate < NoLimit || (c.PeerByteRate > 0 && c.PeerByteRate < MinPeerByteRate):
-		return fmt.Errorf("%w: max_peer_bytes_per_second must be at least %d (0 turns it off), got %d", ErrBadConfig, MinPeerByteRate, c.PeerByteRate)
-	case c.RecvQueue < 0 || c.RecvQueueBytes < 0 || c.EventQueue < 0:
-		return fmt.Errorf("%w: queue sizes must not be negative", ErrBadConfig)
+	return limits.First(
+		limits.AtLeast(ErrBadConfig, "max_peers", c.MaxPeers, 0),
+		limits.AtLeast(ErrBadConfig, "max_peers_per_ip (NoLimit turns it off)", c.MaxPeersPerIP, NoLimit),
+		limits.AtLeast(ErrBadConfig, "max_pending_handshakes", c.MaxPendingHandshakes, 0),
+		limits.AtLeast(ErrBadConfig, "max_pending_per_ip", c.MaxPendingPerIP, 0),
+		limits.Range(ErrBadConfig, "handshake_timeout", c.HandshakeTimeout, 0, MaxTimeout),
+		limits.Range(ErrBadConfig, "idle_timeout (0 turns it off)", c.IdleTimeout, 0, MaxTimeout),
+		orZero(c.MTU, limits.Range(ErrBadConfig, "mtu", c.MTU, MinMTU, MaxMTU)),
+		orNoLimit(c.PeerByteRate, limits.AtLeast(ErrBadConfig, "max_peer_bytes_per_second (0 turns it off)", c.PeerByteRate, MinPeerByteRate)),
+		limits.AtLeast(ErrBadConfig, "the receive queue", c.RecvQueue, 0),
+		limits.AtLeast(ErrBadConfig, "the receive queue's bytes", c.RecvQueueBytes, 0),
+		limits.AtLeast(ErrBadConfig, "the event queue", c.EventQueue, 0),
+	)
+}
+
+// orZero lets 0 (the default) through a range check.
+func orZero(v int, err error) error {
+	if v == 0 {
+		return nil
 	}
-	return nil
+	return err
+}
+
+// orNoLimit lets 0 (the default) and NoLimit through a range check.
+func orNoLimit(v int, err error) error {
+	if v == NoLimit {
+		return nil
+	}
+	return orZero(v, err)
 }
 
 // withDefaults fills zero values. Callers validate first.
 func (c Config) withDefaults() Config {
-	if c.MaxPeers <= 0 {
-		c.MaxPeers = DefaultMaxPeers
-	}
-	if c.MaxPeersPerIP == 0 {
-		c.MaxPeersPerIP = DefaultMaxPeersPerIP
-	}
-	if c.MaxPendingHandshakes <= 0 {
-		c.MaxPendingHandshakes = DefaultMaxPendingHandshakes
-	}
-	if c.MaxPendingPerIP <= 0 {
-		c.MaxPendingPerIP = max(4, c.MaxPendingHandshakes/8)
-	}
-	if c.HandshakeTimeout <= 0 {
-		c.HandshakeTimeout = DefaultHandshakeTimeout
-	}
-	if c.MTU <= 0 {
-		c.MTU = DefaultMTU
-	}
-	if c.RecvQueue <= 0 {
-		c.RecvQueue = DefaultRecvQueue
-	}
-	if c.RecvQueueBytes <= 0 {
-		c.RecvQueueBytes = DefaultRecvQueueBytes
-	}
-	if c.EventQueue <= 0 {
-		c.EventQueue = DefaultEventQueue
-	}
-	if c.PeerByteRate == 0 {
-		c.PeerByteRate = DefaultPeerByteRate
-	}
+	limits.Default(&c.MaxPeers, DefaultMaxPeers)
+	limits.Default(&c.MaxPeersPerIP, DefaultMaxPeersPerIP)
+	limits.Default(&c.MaxPendingHandshakes, DefaultMaxPendingHandshakes)
+	limits.Default(&c.MaxPendingPerIP, max(4, c.MaxPendingHandshakes/8))
+	limits.Default(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	limits.Default(&c.MTU, DefaultMTU)
+	limits.Default(&c.RecvQueue, DefaultRecvQueue)
+	limits.Default(&c.RecvQueueBytes, DefaultRecvQueueBytes)
+	limits.Default(&c.EventQueue, DefaultEventQueue)
+	limits.Default(&c.PeerByteRate, DefaultPeerByteRate)
 	return c
 }
 
