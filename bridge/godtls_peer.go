@@ -49,6 +49,11 @@ type gdPeer struct {
 	// udp is set in DTLSServer-compatible mode: the PacketPeerUDP we hold a
 	// reference on, through which poll() moves the datagrams.
 	udp udpPeer
+
+	// refused is why a draining server turned this client away
+	// (take_connection(udp_peer) while refusing); the peer reports
+	// STATUS_ERROR with it as its last error.
+	refused string
 }
 
 func newGDPeer(obj object, p *server.Peer, owner *gdServer) *gdPeer {
@@ -58,6 +63,17 @@ func newGDPeer(obj object, p *server.Peer, owner *gdServer) *gdPeer {
 // newPeerObject makes the Godot object for a peer of owner.
 func newPeerObject(p *server.Peer, owner *gdServer) *gdPeer {
 	_, inst := constructNamed(peerName, func(obj object) instance { return newGDPeer(obj, p, owner) })
+	return inst.(*gdPeer)
+}
+
+// newRefusedPeer makes the object take_connection(udp_peer) returns for a
+// client a draining server turned away.
+func newRefusedPeer(reason string) *gdPeer {
+	_, inst := constructNamed(peerName, func(obj object) instance {
+		gp := newGDPeer(obj, nil, nil)
+		gp.refused = reason
+		return gp
+	})
 	return inst.(*gdPeer)
 }
 
@@ -114,6 +130,9 @@ func flushTo(p *server.Peer, udp udpPeer) {
 }
 
 func (gp *gdPeer) status() result {
+	if gp.refused != "" {
+		return int64(link.StatusError)
+	}
 	if gp.p == nil {
 		return int64(link.StatusDisconnected)
 	}
@@ -157,6 +176,9 @@ func (gp *gdPeer) pskIdentity() result {
 }
 
 func (gp *gdPeer) lastError() result {
+	if gp.refused != "" {
+		return gp.refused
+	}
 	if gp.p == nil {
 		return "never connected"
 	}

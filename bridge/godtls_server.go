@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -45,11 +46,13 @@ func serverClass() *classDef {
 			property("idle_timeout", tFloat, float64(0), (*gdServer).idleTimeout, (*gdServer).setIdleTimeout),
 			property("mtu", tInt, int64(server.DefaultMTU), (*gdServer).mtu, (*gdServer).setMTU),
 			property("max_peer_bytes_per_second", tInt, int64(server.DefaultPeerByteRate), (*gdServer).peerByteRate, (*gdServer).setPeerByteRate),
+			property("refuse_new_connections", tBool, false, (*gdServer).refusing, (*gdServer).setRefusing),
 		},
 		signals: []signalDef{
 			signal("peer_connected", objectParam("peer", peerName)),
 			signal("peer_disconnected", objectParam("peer", peerName), param("reason", tString)),
 			signal("handshake_failed", param("address", tString), param("port", tInt), param("reason", tString)),
+			signal("drained"),
 		},
 	}
 }
@@ -229,6 +232,8 @@ func (s *gdServer) poll() result {
 			s.obj.emit("peer_disconnected", o.obj.variant(), variantString(ev.Reason))
 		case server.EventHandshakeFailed:
 			s.obj.emit("handshake_failed", variantString(ev.Addr.Addr().String()), variantInt(int64(ev.Addr.Port())), variantString(ev.Reason))
+		case server.EventDrained:
+			s.obj.emit("drained")
 		case server.EventInternalError:
 			pushError(srvName+".poll", ev.Reason)
 		}
@@ -272,6 +277,13 @@ func (s *gdServer) attach(obj object) result {
 	ip, port := u.source()
 	addr, _ := netip.ParseAddr(ip)
 	p, err := s.srv.Attach(netip.AddrPortFrom(addr.Unmap(), uint16(port)))
+	if errors.Is(err, server.ErrRefusing) {
+		// Draining: the client is told at once, as in listen mode, and the
+		// game gets a peer in STATUS_ERROR saying why, as DTLSServer's
+		// take_connection always returns a peer.
+		u.send(server.RefusalAlert())
+		return objResult{obj: newRefusedPeer(err.Error()).obj, fresh: true}
+	}
 	if err != nil {
 		fail(m, err, errCantCreate)
 		return nil
@@ -375,7 +387,7 @@ func (s *gdServer) stats() result {
 		counter{"handshakes_ok", st.HandshakesOK}, counter{"handshakes_failed", st.HandshakesFailed},
 		counter{"peers", uint64(st.Peers)}, counter{"pending_handshakes", uint64(st.Pending)},
 		counter{"unverified_handshakes", uint64(st.Unverified)}, counter{"queued_hellos", uint64(st.Queued)},
-		counter{"dropped", st.Dropped}, counter{"garbage", st.Garbage}, counter{"rejected", st.Rejected},
+		counter{"dropped", st.Dropped}, counter{"garbage", st.Garbage}, counter{"rejected", st.Rejected}, counter{"refused", st.Refused},
 		counter{"evicted", st.Evicted}, counter{"oversize", st.Oversize}, counter{"stray", st.Stray},
 		counter{"spoofed", st.Spoofed}, counter{"post_handshake_dropped", st.PostHandshakeDropped},
 		counter{"auth_failed", st.AuthFailed}, counter{"over_rate", st.OverRate},

@@ -103,3 +103,10 @@ func (s *gdServer) mtu() result { return int64(s.config().MTU) }
 func (s *gdServer) setMTU(v int64) {
 	s.setAtLeastOne("mtu", v, func(c *server.Config, n int) { c.MTU = n })
 }
+
+// refuse_new_connections: new clients are turned away with an alert,
+// connected peers stay; drained is emitted once the last one has left.
+func (s *gdServer) refusing() result { return s.srv.Refusing() }
+func (s *gdServer) setRefusing(on bool) {
+	s.srv.SetRefusing(on)
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -175,6 +176,24 @@ func TestCertificateChainAndHostname(t *testing.T) {
 	c.Close()
 	if c.Status() != link.StatusDisconnected {
 		t.Errorf("status %d after Close", c.Status())
+	}
+}
+
+// A draining server turns a new client away at once, and the client says
+// why (not "did not answer in time").
+func TestServerNotAccepting(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	issued := testcert.Issue(t, testcert.Leaf{Hosts: []string{"game.example"}})
+	s := ourServer(t, issued.Pair, nil)
+	s.SetRefusing(true)
+	start := time.Now()
+	c := connect(t, s.LocalPort(), Config{RootCAs: pool(t, issued.CAPEM), ServerName: "game.example"})
+	f := mustFail(t, c, FailNotAccepting, link.StatusError)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the refusal took %v", took)
+	}
+	if !strings.Contains(f.Error(), "not accepting new connections") {
+		t.Errorf("reason %q", f.Error())
 	}
 }
 

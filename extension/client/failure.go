@@ -32,6 +32,9 @@ const (
 	FailClosedByServer
 	FailClosedByCaller
 	FailInternal
+	// FailNotAccepting: the server refuses new connections (it is draining;
+	// it answered access_denied).
+	FailNotAccepting
 )
 
 // Failure is a reason in words a player-facing log can show, with the
@@ -62,6 +65,8 @@ func (f *Failure) Error() string {
 		what = "the server does not know this PSK identity"
 	case FailPSKKey:
 		what = "the server did not accept the pre-shared key (wrong key, or an identity it will not name)"
+	case FailNotAccepting:
+		what = "the server is not accepting new connections"
 	case FailAlert:
 		what = "the server refused the connection"
 	case FailNetwork:
@@ -130,6 +135,8 @@ func alertFailure(a *alert.Alert, cfg Config) *Failure {
 		}
 	case alert.CertificateExpired:
 		return &Failure{Kind: FailExpired, Detail: "the server answered " + d}
+	case alert.AccessDenied:
+		return &Failure{Kind: FailNotAccepting, Detail: "the server answered " + d}
 	}
 	return &Failure{Kind: FailAlert, Detail: "alert " + d}
 }

@@ -101,6 +101,10 @@ func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now 
 	if info.Kind == wire.ClientHello && !info.HasCookie {
 		switch {
 		case cur == nil:
+			if s.refusing {
+				s.refuseLocked(addr, now)
+				return nil, nil
+			}
 			s.admitLocked(addr, b, info.Random, now)
 			return nil, nil
 		case info.Random == cur.random:
@@ -110,6 +114,11 @@ func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now 
 			return nil, nil // pion is past it
 		case cand != nil && info.Random == cand.random:
 			return s.budgeted(cand, b)
+		case s.refusing:
+			// A new client at this address while draining: the connection
+			// in place stays, the newcomer is turned away.
+			s.refuseLocked(addr, now)
+			return nil, nil
 		default:
 			// A new client at this address: admitLocked replaces an
 			// unverified handshake, or starts a candidate beside a live one.

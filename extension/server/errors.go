@@ -19,6 +19,7 @@ var (
 	ErrBusy              = errors.New("too many peers or pending handshakes")
 	ErrSendQueueFull     = link.ErrQueueFull
 	ErrBadConfig         = errors.New("invalid limit")
+	ErrRefusing          = errors.New("the server is not accepting new connections")
 
 	// Errors of Peer.Send.
 	ErrNotConnected = errors.New("peer is not connected")

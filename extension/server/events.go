@@ -13,6 +13,9 @@ const (
 	// EventInternalError reports a bug of ours that the engine recovered
 	// from (a panic on network input); the server keeps running.
 	EventInternalError
+	// EventDrained: the server refuses new connections (SetRefusing) and
+	// its last peer and handshake are gone. Sent once per SetRefusing(true).
+	EventDrained
 )
 
 // Event is something the caller learns about on its own thread by draining

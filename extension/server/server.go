@@ -63,7 +63,15 @@ type Server struct {
 	dropped, garbage, oversize           atomic.Uint64
 	stray, spoofed, postHandshakeDropped atomic.Uint64
 	rejected, evicted, panics            atomic.Uint64
-	authFailed, overRate                 atomic.Uint64
+	refused                              atomic.Uint64 // new clients turned away while refusing
+
+	// refusing turns new clients away (drain.go); drainedSent: EventDrained
+	// went out since refusing was turned on. Guarded by mu, as are the
+	// refusal alerts' per-second count.
+	refusing, drainedSent bool
+	refusalSecond         int64
+	refusalsThisSecond    int
+	authFailed, overRate  atomic.Uint64
 
 	loggers logging.LoggerFactory
 
@@ -221,6 +229,10 @@ func (s *Server) Attach(addr netip.AddrPort) (*Peer, error) {
 	if !s.running {
 		s.startLocked()
 		s.attached = true
+	}
+	if s.refusing {
+		s.refused.Add(1)
+		return nil, ErrRefusing
 	}
 	ip := addr.Addr()
 	if s.serverFullLocked(ip) {
@@ -413,4 +425,5 @@ func (s *Server) forget(c *session) {
 		decrement(s.adm.peersPerIP, c.addr.Addr())
 		s.slotFreed = true
 	}
+	s.checkDrainedLocked()
 }

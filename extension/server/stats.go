@@ -20,6 +20,7 @@ type Stats struct {
 	OverRate             uint64 // datagrams of connected peers dropped over Config.PeerByteRate
 	Rejected             uint64 // ClientHellos refused by a limit or not admitted in time
 	Evicted              uint64 // unverified handshakes pushed out by newer ones
+	Refused              uint64 // new clients turned away while refusing (SetRefusing)
 	Panics               uint64 // recovered internal errors
 	EventsDropped        uint64
 }
@@ -45,7 +46,7 @@ func (s *Server) Stats() Stats {
 		Traffic: s.traffic.Read(),
 		Dropped: s.dropped.Load(), Garbage: s.garbage.Load(), Oversize: s.oversize.Load(),
 		Stray: s.stray.Load(), Spoofed: s.spoofed.Load(), PostHandshakeDropped: s.postHandshakeDropped.Load(),
-		AuthFailed: s.authFailed.Load(), OverRate: s.overRate.Load(), Rejected: s.rejected.Load(), Evicted: s.evicted.Load(), Panics: s.panics.Load(),
+		AuthFailed: s.authFailed.Load(), OverRate: s.overRate.Load(), Rejected: s.rejected.Load(), Evicted: s.evicted.Load(), Refused: s.refused.Load(), Panics: s.panics.Load(),
 		EventsDropped: s.events.Dropped(),
 	}
 }
