@@ -39,6 +39,17 @@ find_godot() {
 	fi
 }
 
+# find_sdk_server: Agones' SDK server (its cmd/sdk-server, built from the
+# Agones repository: docs/dedicated-servers.md), through AGONES_SDK_SERVER or
+# sdk-server on PATH.
+find_sdk_server() {
+	if [[ -n "${AGONES_SDK_SERVER:-}" && -x "${AGONES_SDK_SERVER}" ]]; then
+		echo "$AGONES_SDK_SERVER"
+	elif command -v sdk-server >/dev/null 2>&1; then
+		command -v sdk-server
+	fi
+}
+
 build() {
 	say "go build ./..."
 	$GO build ./...
@@ -195,6 +206,28 @@ test_godot() {
 		godot_project/tests/multiplayer_test.sh "$extra" "$relay"
 	done
 	rm -rf "$(dirname "$relay")"
+	local sdk
+	sdk=$(find_sdk_server || true)
+	if [[ -n "$sdk" ]]; then
+		say "dedicated server on Agones: the example against the real SDK server ($sdk --local)"
+		godot_project/tests/dedicated_test.sh "$godot" "$sdk"
+		# the Fleet manifest against Agones' own Fleet schema, from the same
+		# Agones tree the SDK server was built in
+		local install
+		install=$(dirname "$(readlink -f "$sdk")")/../install/yaml/install.yaml
+		if [[ -f "$install" ]] && command -v python3 >/dev/null && python3 -c 'import yaml' 2>/dev/null; then
+			local tools
+			tools=$(mktemp -d)
+			say "the Fleet manifest against Agones' Fleet schema (kubeconform v0.8.0, from the Go module proxy)"
+			GOBIN=$tools GOFLAGS= $GO install github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
+			godot_project/demo/dedicated/check_fleet.sh "$install" "$tools/kubeconform"
+			rm -rf "$tools"
+		else
+			skipped "Fleet manifest check: needs Agones' install/yaml/install.yaml beside its SDK server ($install) and python3 with PyYAML"
+		fi
+	else
+		skipped "dedicated-server test: no Agones SDK server (set AGONES_SDK_SERVER or put sdk-server on PATH; docs/dedicated-servers.md builds it)"
+	fi
 	say "class reference vs the registered API"
 	godot_project/tests/docs_test.sh "$godot"
 	say "package test: the zip in a fresh project"

@@ -175,7 +175,6 @@ func (g *gdMultiplayer) serve(m string, port int64, bind string, maxClients int6
 	g.mu.Lock()
 	g.srv, g.view, g.viewObj = srv, nil, null
 	srv.SetRefusing(g.refuse)
-	dtls.SetRefusing(g.refuse)
 	g.reason = ""
 	g.mu.Unlock()
 	return errOK

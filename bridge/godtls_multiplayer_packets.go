@@ -272,12 +272,8 @@ func (g *gdMultiplayer) setRefusing(on bool) result {
 	srv := g.srv
 	g.mu.Unlock()
 	if srv != nil {
-		// New clients are turned away by the DTLS server (an alert, before
-		// any handshake work); a session already being set up is refused
-		// by the multiplayer server with its reason. get_server().drained
-		// tells when the last peer has left.
+		// get_server().drained tells when the last peer has left.
 		srv.SetRefusing(on)
-		srv.DTLS().SetRefusing(on)
 	}
 	return nil
 }

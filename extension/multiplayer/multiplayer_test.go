@@ -209,7 +209,7 @@ func TestFullAndRefusingServers(t *testing.T) {
 	waitEvent(t, m, PeerDisconnected)
 	m.SetRefusing(true)
 	third := dial(t, port(m), Options{})
-	if ev := waitEvent(t, third, ConnectFailed); !strings.Contains(ev.Reason, "refuses") {
+	if ev := waitEvent(t, third, ConnectFailed); !strings.Contains(ev.Reason, "not accepting new connections") || !strings.Contains(ev.Reason, "AccessDenied") {
 		t.Fatalf("third client: %q", ev.Reason)
 	}
 	if ev, ok := m.NextEvent(); ok {

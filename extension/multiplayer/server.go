@@ -46,9 +46,15 @@ func NewServer(srv *server.Server, maxClients int, opts Options) *Server {
 // DTLS is the DTLS server underneath (limits, stats, its own events).
 func (m *Server) DTLS() *server.Server { return m.srv }
 
-// SetRefusing makes the server turn new peers away (with a reason) or
-// accept them again.
-func (m *Server) SetRefusing(on bool) { m.refusing.Store(on) }
+// SetRefusing makes the server turn new peers away or accept them again.
+// New clients are refused by the DTLS server (an alert before any
+// handshake work, server.SetRefusing, which also reports EventDrained when
+// the last peer has left); a session already being set up is refused here,
+// with the same reason.
+func (m *Server) SetRefusing(on bool) {
+	m.refusing.Store(on)
+	m.srv.SetRefusing(on)
+}
 
 // Refusing reports SetRefusing's state.
 func (m *Server) Refusing() bool { return m.refusing.Load() }
@@ -76,7 +82,7 @@ func (m *Server) admit(p *server.Peer) {
 	case m.closed:
 		reason = "the server is closing"
 	case m.refusing.Load():
-		reason = "the server refuses new connections"
+		reason = "the server is not accepting new connections"
 	case len(m.sessions)+len(m.setting) >= m.maxClients:
 		reason = "the server is full"
 	case !m.sh.events.Reserve(2): // the game is not draining events

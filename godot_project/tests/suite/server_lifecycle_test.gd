@@ -1,4 +1,4 @@
-# GoDTLSServer and GoDTLSPeer: failed handshakes, stop, object lifetimes, untyped calls, call cost.
+# GoDTLSServer and GoDTLSPeer: failed handshakes, stop, drain, object lifetimes, untyped calls, call cost.
 # One area of the engine suite (tests/run_tests.gd runs every area in order).
 extends "res://tests/suite/case.gd"
 
@@ -7,6 +7,8 @@ func cases() -> Array:
 	return [
 		["handshake_failed signal", test_handshake_failed],
 		["stop with live peers", test_stop],
+		["drain: refuse_new_connections and drained", test_drain],
+		["drain in take_connection(udp_peer) mode", test_drain_udp_server],
 		["peer outlives its server", test_peer_outlives_server],
 		["untyped calls and defaults", test_untyped_calls],
 		["call cost of get_packet / put_packet", test_call_cost],
@@ -149,3 +151,70 @@ func test_call_cost() -> void:
 	check(got == 500 * 64, "all bytes read")
 	print("  measured: put_packet %.0f ns/call (64 B, encrypt + send), get_packet %.0f ns/call (64 B, from the queue)" % [put_ns, get_ns])
 	s.stop()
+
+
+func refused(c: PacketPeerDTLS) -> bool:
+	return c.get_status() in [PacketPeerDTLS.STATUS_ERROR, PacketPeerDTLS.STATUS_ERROR_HOSTNAME_MISMATCH]
+
+
+func test_drain() -> void:
+	var pair := await connected_pair()
+	var s: GoDTLSServer = pair[0]
+	var kept: PacketPeerDTLS = pair[1]
+	var peer: GoDTLSPeer = pair[2]
+	if peer == null:
+		return
+	var drained := [0]
+	s.drained.connect(func() -> void: drained[0] += 1)
+	check(not s.refuse_new_connections, "refuse_new_connections is off by default")
+	s.refuse_new_connections = true
+	# Godot's own client is turned away with an alert: an error, not a
+	# timeout. (When the alert is already there inside connect_to_peer,
+	# Godot 4.4 reports any handshake error as STATUS_ERROR_HOSTNAME_MISMATCH.)
+	var late := new_client(s.get_local_port())
+	var t0 := Time.get_ticks_msec()
+	check(await wait_until(func() -> bool: return refused(late), s, [late], 10.0), "PacketPeerDTLS refused (status %d)" % late.get_status())
+	check(Time.get_ticks_msec() - t0 < 5000, "refused at once, not after a timeout")
+	# and GoDTLSClient says why
+	var go_late := GoDTLSClient.new()
+	var why := [""]
+	go_late.connection_failed.connect(func(reason: String) -> void: why[0] = reason)
+	go_late.connect_to_host("127.0.0.1", s.get_local_port(), "localhost", TLSOptions.client_unsafe())
+	check(await wait_until(func() -> bool: return why[0] != "", s, [go_late], 10.0), "GoDTLSClient refused")
+	check("not accepting new connections" in why[0], "the reason: %s" % why[0])
+	check(s.get_stats().get("refused", 0) >= 2, "refused counted: %s" % s.get_stats().get("refused"))
+	# the peer that was in stays
+	kept.put_packet("still here".to_utf8_buffer())
+	check(await wait_until(func() -> bool: return peer.get_available_packet_count() > 0, s, [kept]), "the kept peer still delivers")
+	check(drained[0] == 0, "no drained while a peer is in")
+	kept.disconnect_from_peer()
+	check(await wait_until(func() -> bool: return drained[0] == 1, s, []), "drained once the last peer left")
+	# refusing off: clients get in again
+	s.refuse_new_connections = false
+	var again := new_client(s.get_local_port())
+	check(await wait_until(all_connected([again]), s, [again]), "a client gets in once refusing is off")
+	s.stop()
+
+
+func test_drain_udp_server() -> void:
+	var udp_server := UDPServer.new()
+	check(udp_server.listen(0, "127.0.0.1") == OK_, "UDPServer.listen")
+	var s := GoDTLSServer.new()
+	s.setup(TLSOptions.server(rsa_key, rsa_cert))
+	s.refuse_new_connections = true
+	var c := new_client(udp_server.get_local_port())
+	var got: Array = []
+	check(await wait_until(func() -> bool:
+		udp_server.poll()
+		if udp_server.is_connection_available():
+			got.append(s.take_connection(udp_server.take_connection()))
+		return not got.is_empty(), null, [c]), "a connection to take")
+	if got.is_empty():
+		return
+	var p: GoDTLSPeer = got[0]
+	check(p != null and p.get_status() == GoDTLSPeer.STATUS_ERROR, "the refused client's peer is in STATUS_ERROR")
+	if p != null:
+		check("not accepting" in p.get_last_error(), "its last error says why: %s" % p.get_last_error())
+	check(await wait_until(func() -> bool: return refused(c), null, [c], 10.0), "the client got the alert (status %d)" % c.get_status())
+	udp_server.stop()
+
