@@ -198,8 +198,11 @@ test_godot() {
 	godot_project/tests/run.sh "$godot"
 	say "multiplayer across processes with $godot (SceneMultiplayer, lossy relays)"
 	godot_project/tests/multiplayer_test.sh "$godot" "$relay"
-	# GODOT_COMPAT: more engines to run the same suite on (space-separated)
-	for extra in ${GODOT_COMPAT:-}; do
+	# GODOT_COMPAT: more engines to run the same suite on (space-separated);
+	# by default godot-compat on PATH, if there is one (on this project's
+	# machines: a 4.6-dev double-precision build)
+	local compat=${GODOT_COMPAT:-$(command -v godot-compat || true)}
+	for extra in $compat; do
 		say "Godot engine suite with $extra (compatibility)"
 		godot_project/tests/run.sh "$extra"
 		say "multiplayer across processes with $extra (compatibility)"
