@@ -21,7 +21,6 @@ type errorCode struct {
 
 var errorCodes = []errorCode{
 	{server.ErrNotConfigured, errUnconfigured, "call setup(), setup_pem() or setup_psk() first"},
-	{server.ErrAlreadyConfigured, errAlreadyInUse, "create a new object for other credentials"},
 	{server.ErrAlreadyListening, errAlreadyInUse, "call stop() first"},
 	{server.ErrPortInUse, errAlreadyInUse, ""},
 	{server.ErrModeMixed, errAlreadyInUse, "use another GoDTLSServer for the other mode"},

@@ -113,7 +113,7 @@ func (s *gdServer) shutdown() {
 // refuseBorrowed reports (and says why) that m may not run on a view.
 func (s *gdServer) refuseBorrowed(m string) bool {
 	if s.borrowed {
-		pushError(m, "this GoDTLSServer belongs to a GoDTLSMultiplayerPeer (get_server()); set it up, listen and stop through the multiplayer peer")
+		pushError(m, "this GoDTLSServer belongs to a GoDTLSMultiplayerPeer (get_server()); listen and stop through the multiplayer peer")
 	}
 	return s.borrowed
 }
@@ -147,11 +147,13 @@ func (s *gdServer) forgetPeer(gp *gdPeer) {
 	}
 }
 
+// setup, setup_pem and setup_psk set the credentials, or replace them on a
+// server already set up (also through GoDTLSMultiplayerPeer.get_server()):
+// new handshakes use the new ones, connected peers and handshakes under way
+// keep theirs. Credentials that do not parse are refused and the old ones
+// stay.
 func (s *gdServer) setup(opts object) result {
 	const m = srvName + ".setup"
-	if e := s.refuseReconfigure(m); e != errOK {
-		return e
-	}
 	c, e := serverCertificate(m, opts)
 	if e != errOK {
 		return e
@@ -161,9 +163,6 @@ func (s *gdServer) setup(opts object) result {
 
 func (s *gdServer) setupPEM(key, chain string) result {
 	const m = srvName + ".setup_pem"
-	if e := s.refuseReconfigure(m); e != errOK {
-		return e
-	}
 	c, e := certificateFromPEM(m, key, chain)
 	if e != errOK {
 		return e
@@ -173,26 +172,11 @@ func (s *gdServer) setupPEM(key, chain string) result {
 
 func (s *gdServer) setupPSK(keys *variant, hint string) result {
 	const m = srvName + ".setup_psk"
-	if e := s.refuseReconfigure(m); e != errOK {
-		return e
-	}
 	p, e := pskTable(m, keys, hint)
 	if e != errOK {
 		return e
 	}
 	return usePSK(m, s.srv, p)
-}
-
-// refuseReconfigure refuses (and says why) to set credentials on a view,
-// or a second time.
-func (s *gdServer) refuseReconfigure(m string) gdError {
-	if s.refuseBorrowed(m) {
-		return errUnavailable
-	}
-	if s.srv.Configured() {
-		return fail(m, server.ErrAlreadyConfigured, errAlreadyInUse)
-	}
-	return errOK
 }
 
 func (s *gdServer) listen(port int64, bind string) result {

@@ -116,25 +116,30 @@ func (s *Server) SetConfig(cfg Config) error {
 	return nil
 }
 
-// SetCertificate configures certificate authentication.
+// SetCertificate configures certificate authentication, or replaces the
+// credentials of a server already set up (a renewed certificate, with
+// clients still connected): new handshakes use c; peers connected and
+// handshakes under way keep what they started with, because each session's
+// pion configuration is built from the credentials when it is admitted.
 func (s *Server) SetCertificate(c *credentials.Certificate) error {
+	if c == nil {
+		return fmt.Errorf("%w: no certificate", ErrBadConfig)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.configuredLocked() {
-		return ErrAlreadyConfigured
-	}
-	s.cert = c
+	s.cert, s.psk = c, nil
 	return nil
 }
 
-// SetPSK configures pre-shared-key authentication.
+// SetPSK configures pre-shared-key authentication, or replaces the
+// credentials as SetCertificate does.
 func (s *Server) SetPSK(p *credentials.PSK) error {
+	if p == nil {
+		return fmt.Errorf("%w: no pre-shared keys", ErrBadConfig)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.configuredLocked() {
-		return ErrAlreadyConfigured
-	}
-	s.psk = p
+	s.psk, s.cert = p, nil
 	return nil
 }
 

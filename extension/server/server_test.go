@@ -411,8 +411,11 @@ func TestConfigErrors(t *testing.T) {
 	if err := s.SetPSK(p); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetPSK(p); !errors.Is(err, ErrAlreadyConfigured) {
-		t.Fatalf("setup twice: %v", err)
+	if err := s.SetPSK(p); err != nil {
+		t.Fatalf("setup twice (a reload): %v", err)
+	}
+	if err := s.SetPSK(nil); !errors.Is(err, ErrBadConfig) {
+		t.Fatalf("SetPSK(nil): %v", err)
 	}
 	if err := s.Listen(70000, "*"); !errors.Is(err, ErrBadPort) {
 		t.Fatalf("bad port: %v", err)

@@ -9,6 +9,7 @@ func cases() -> Array:
 		["client: trusted chain + hostname, packets, vars, certificate", test_client_certificate],
 		["client: hostname mismatch", test_client_hostname_mismatch],
 		["client: unknown authority", test_client_unknown_ca],
+		["certificate reload on a listening server (and through get_server())", test_certificate_reload],
 		["client: expired certificate, server alert", test_client_expired_and_alert],
 		["client: PSK, wrong key, unknown identity", test_client_psk],
 		["client: port unreachable, timeout, DNS failure", test_client_unreachable],
@@ -267,3 +268,48 @@ func test_client_openssl() -> void:
 	check(c.get_packet().get_string_from_utf8().contains("hello godot"), "payload")
 	c.disconnect_from_peer()
 	OS.kill(proc.pid)
+
+
+func test_certificate_reload() -> void:
+	var s := rsa_server()
+	var a := GoDTLSClient.new()
+	var aseen := watch(a)
+	a.connect_to_host("127.0.0.1", s.get_local_port(), "localhost", TLSOptions.client(rsa_cert))
+	check(await outcome(a, aseen, s) and aseen.connected == 1, "a client connects with the first certificate")
+	var peer := await take(s, [a])
+	if peer == null:
+		return
+	var crypto := Crypto.new()
+	var key2 := crypto.generate_rsa(2048)
+	var cert2 := crypto.generate_self_signed_certificate(key2, "CN=localhost,O=GoDTLS tests renewed,C=US")
+	check(s.setup(TLSOptions.server(key2, cert2)) == OK_, "setup() on a listening server replaces the certificate")
+	# a key that does not match its certificate is refused; the renewed one stays
+	check(s.setup_pem(ec_key_pem, cert2.save_to_string()) == ERR_INVALID_PARAMETER_, "a mismatched key is refused")
+	var b := GoDTLSClient.new()
+	var bseen := watch(b)
+	b.connect_to_host("127.0.0.1", s.get_local_port(), "localhost", TLSOptions.client(cert2))
+	check(await outcome(b, bseen, s) and bseen.connected == 1, "a new client trusting the new certificate connects (%s)" % bseen)
+	var got := b.get_peer_certificate()
+	check(got != null and got.save_to_string() == cert2.save_to_string(), "it sees the new certificate")
+	var old := GoDTLSClient.new()
+	var oseen := watch(old)
+	old.connect_to_host("127.0.0.1", s.get_local_port(), "localhost", TLSOptions.client(rsa_cert))
+	await expect_failure(old, oseen, GoDTLSClient.STATUS_ERROR, "trusted authority", s)
+	# the peer from before the reload still talks both ways
+	a.put_packet("after".to_utf8_buffer())
+	check(await wait_until(func() -> bool: return peer.get_available_packet_count() > 0, s, [a]), "the old peer still sends")
+	peer.put_packet("back".to_utf8_buffer())
+	check(await wait_until(func() -> bool: return a.get_available_packet_count() > 0, s, [a]), "the old peer still receives")
+	s.stop()
+	# the same through a multiplayer peer's get_server()
+	var mp := GoDTLSMultiplayerPeer.new()
+	check(mp.create_server(0, TLSOptions.server(rsa_key, rsa_cert), "127.0.0.1") == OK_, "create_server")
+	var view := mp.get_server()
+	check(view.setup(TLSOptions.server(key2, cert2)) == OK_, "get_server().setup() replaces the multiplayer server's certificate")
+	var mc := GoDTLSClient.new()
+	var mseen := watch(mc)
+	mc.connect_to_host("127.0.0.1", view.get_local_port(), "localhost", TLSOptions.client(cert2))
+	check(await wait_until(func() -> bool: return mseen.connected > 0 or not mseen.failed.is_empty(), null, [mc, mp]) and mseen.connected == 1, "a client trusting the new certificate reaches the multiplayer server's DTLS (%s)" % mseen)
+	mc.disconnect_from_peer()
+	mp.close()
+
