@@ -160,3 +160,10 @@ func virtual2[T instance, A, B any](name string, ret vtype, gone result, impl fu
 			return impl(as[T](inst, name), slotAs[A](a[0]), slotAs[B](a[1]))
 		}}
 }
+
+func method6[T instance, A, B, C, D, E, F any](name string, impl func(T, A, B, C, D, E, F) result) *methodDef {
+	params := typesOf(reflect.TypeFor[A](), reflect.TypeFor[B](), reflect.TypeFor[C](), reflect.TypeFor[D](), reflect.TypeFor[E](), reflect.TypeFor[F]())
+	return &methodDef{name: name, params: params, impl: func(inst instance, a args) result {
+		return impl(as[T](inst, name), argAs[A](a[0]), argAs[B](a[1]), argAs[C](a[2]), argAs[D](a[3]), argAs[E](a[4]), argAs[F](a[5]))
+	}}
+}

@@ -6,6 +6,7 @@ import (
 	"godtls/extension/client"
 	"godtls/extension/credentials"
 	"godtls/extension/multiplayer"
+	"godtls/extension/netsim"
 	"godtls/extension/server"
 )
 
@@ -40,6 +41,7 @@ var errorCodes = []errorCode{
 	{multiplayer.ErrSendBacklog, errBusy, ""},
 	{multiplayer.ErrNotReady, errUnconfigured, "not connected yet"},
 	{multiplayer.ErrBadOptions, errInvalidParameter, ""},
+	{netsim.ErrBadSettings, errInvalidParameter, "the simulation is unchanged"},
 }
 
 // codeOf maps err to its Error code; otherwise is the code of an error the

@@ -8,6 +8,7 @@ import (
 
 	"godtls/extension/client"
 	"godtls/extension/link"
+	"godtls/extension/netsim"
 )
 
 // GoDTLSClient: a DTLS client whose name resolution and handshake run on
@@ -20,7 +21,9 @@ func clientClass() *classDef {
 	return &classDef{
 		name:   clientName,
 		parent: "PacketPeerExtension",
-		create: func(obj object) instance { return &gdClient{obj: obj, timeout: client.DefaultHandshakeTimeout} },
+		create: func(obj object) instance {
+			return &gdClient{obj: obj, timeout: client.DefaultHandshakeTimeout, sim: netsim.NewProcessLink()}
+		},
 		methods: []*methodDef{
 			method4("connect_to_host", (*gdClient).connectToHost).arg("address", tString).arg("port", tInt).
 				arg("hostname", tString).or("").objectArg("client_options", "TLSOptions").or(nil).returnsEnum("Error"),
@@ -33,6 +36,7 @@ func clientClass() *classDef {
 			method("get_peer_certificate", (*gdClient).peerCertificate).returnsObject("X509Certificate").readOnly(),
 			method("get_max_packet_size", (*gdClient).maxPacketSize).returns(tInt).readOnly(),
 			method("get_stats", (*gdClient).stats).returns(tDictionary),
+			simulateMethod(clientName, func(g *gdClient) *netsim.Link { return g.sim }),
 		},
 		properties: []propertyDef{
 			property("handshake_timeout", tFloat, client.DefaultHandshakeTimeout.Seconds(), (*gdClient).handshakeTimeout, (*gdClient).setHandshakeTimeout),
@@ -56,6 +60,7 @@ type gdClient struct {
 	mu      sync.Mutex
 	c       *client.Client // nil before the first connect
 	timeout time.Duration
+	sim     *netsim.Link // simulate_network: every connection of this object
 
 	pkt packetBuffer // what _get_packet hands Godot
 }
@@ -101,7 +106,9 @@ func (g *gdClient) start(m, address string, port int64, cfg client.Config) resul
 	g.mu.Lock()
 	old := g.c
 	cfg.HandshakeTimeout = g.timeout
+	cfg.Network = g.sim
 	g.mu.Unlock()
+	reportProcessSimulation()
 	if old != nil {
 		switch old.Status() {
 		case link.StatusHandshaking, link.StatusConnected:

@@ -7,6 +7,7 @@ import (
 
 	"godtls/extension/client"
 	"godtls/extension/multiplayer"
+	"godtls/extension/netsim"
 	"godtls/extension/server"
 )
 
@@ -23,7 +24,7 @@ func multiplayerClass() *classDef {
 		name:   mpName,
 		parent: "MultiplayerPeerExtension",
 		create: func(obj object) instance {
-			return &gdMultiplayer{obj: obj, timeout: multiplayer.DefaultTimeout, mode: multiplayer.Reliable}
+			return &gdMultiplayer{obj: obj, timeout: multiplayer.DefaultTimeout, mode: multiplayer.Reliable, sim: netsim.NewProcessLink()}
 		},
 		methods: []*methodDef{
 			method4("create_server", (*gdMultiplayer).createServer).arg("port", tInt).objectArg("server_options", "TLSOptions").
@@ -39,6 +40,7 @@ func multiplayerClass() *classDef {
 			method3("disconnect_peer_with_reason", (*gdMultiplayer).disconnectWithReason).arg("id", tInt).arg("reason", tString).
 				arg("force", tBool).or(false).returnsEnum("Error"),
 			method("get_close_reason", (*gdMultiplayer).closeReason).returns(tString).readOnly(),
+			simulateMethod(mpName, func(g *gdMultiplayer) *netsim.Link { return g.sim }),
 		},
 		properties: []propertyDef{
 			property("peer_timeout", tFloat, multiplayer.DefaultTimeout.Seconds(), (*gdMultiplayer).peerTimeout, (*gdMultiplayer).setPeerTimeout),
@@ -90,6 +92,7 @@ type gdMultiplayer struct {
 	refuse  bool
 	timeout time.Duration
 	reason  string
+	sim     *netsim.Link // simulate_network: the server's socket or the client's
 
 	pkt packetBuffer
 }
@@ -157,7 +160,7 @@ func (g *gdMultiplayer) serve(m string, port int64, bind string, maxClients int6
 		pushError(m, fmt.Sprintf("max_clients must be between 1 and %d, got %d", server.DefaultMaxPeers, maxClients))
 		return errInvalidParameter
 	}
-	dtls := server.New(server.Config{})
+	dtls := server.New(server.Config{Network: g.sim})
 	cfg := dtls.Config()
 	// Room above max_clients for a few more handshakes: a client the
 	// multiplayer layer turns away learns why ("the server is full").
@@ -202,6 +205,8 @@ func (g *gdMultiplayer) dial(m, address string, port int64, cfg client.Config) r
 	if g.busy(m) {
 		return errAlreadyInUse
 	}
+	reportProcessSimulation()
+	cfg.Network = g.sim
 	// Dial refuses a bad address or port with the reason.
 	cli, err := multiplayer.Dial(address, int(port), cfg, g.options())
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"godtls/extension/netsim"
 	"godtls/extension/server"
 	"godtls/extension/udpsock"
 )
@@ -37,6 +38,7 @@ func serverClass() *classDef {
 			method("get_peers", (*gdServer).getPeers).returns(tArray),
 			method("stop", (*gdServer).stop),
 			method("get_stats", (*gdServer).stats).returns(tDictionary),
+			simulateMethod(srvName, func(s *gdServer) *netsim.Link { return s.srv.Network() }),
 		},
 		properties: []propertyDef{
 			property("max_peers", tInt, int64(server.DefaultMaxPeers), (*gdServer).maxPeers, (*gdServer).setMaxPeers),

@@ -24,6 +24,7 @@ func usePSK(m string, srv *server.Server, p *credentials.PSK) gdError {
 
 // listenOn opens the server's socket.
 func listenOn(m string, srv *server.Server, port int64, bind string) gdError {
+	reportProcessSimulation()
 	if err := srv.Listen(int(port), bind); err != nil {
 		return fail(m, err, errCantCreate)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/pion/dtls/v2"
 
 	"godtls/extension/link"
+	"godtls/extension/netsim"
 	"godtls/extension/queue"
 	"godtls/extension/udpsock"
 )
@@ -163,10 +164,11 @@ func (c *Client) run() {
 // On failure the socket is closed and err says why; guard.reads tells
 // whether the server answered at all.
 func (c *Client) attempt(ctx context.Context, addr netip.AddrPort) (*dtls.Conn, *guardConn, []dtls.CipherSuite, error) {
-	udp, err := udpsock.Dial(net.UDPAddrFromAddrPort(addr))
+	raw, err := udpsock.Dial(net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	udp := netsim.WrapConn(raw, c.cfg.Network)
 	offered, pcfg := c.pionConfig()
 	guard := &guardConn{Conn: udp}
 	actx, cancel := context.WithCancelCause(ctx)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"godtls/extension/limits"
 	"godtls/extension/link"
+	"godtls/extension/netsim"
 	"net/netip"
 	"time"
 )
@@ -51,6 +52,10 @@ type Config struct {
 
 	// Resolve looks a host name up; nil uses the system resolver.
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+
+	// Network simulates a bad network on the connection's socket (package
+	// netsim); nil: a link set as GODTLS_SIMULATE says.
+	Network *netsim.Link
 }
 
 // Validate reports the first setting that is out of range.
@@ -85,6 +90,9 @@ func (c Config) validatePSK() error {
 }
 
 func (c Config) withDefaults() Config {
+	if c.Network == nil {
+		c.Network = netsim.NewProcessLink()
+	}
 	limits.Default(&c.HandshakeTimeout, DefaultHandshakeTimeout)
 	limits.Default(&c.MTU, DefaultMTU)
 	limits.Default(&c.RecvQueue, DefaultRecvQueue)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"godtls/extension/limits"
+	"godtls/extension/netsim"
 	"godtls/extension/wire"
 )
 
@@ -40,6 +41,11 @@ type Config struct {
 	EventQueue int
 	// DisableCBCFallback offers only ChaCha20-Poly1305 suites.
 	DisableCBCFallback bool
+	// Network simulates a bad network on the listening socket (package
+	// netsim); nil: the server makes its own link, set as GODTLS_SIMULATE
+	// says. Read by New only (SetConfig keeps the server's link); not used
+	// in attach mode, whose socket is the caller's.
+	Network *netsim.Link
 	// PeerByteRate caps the bytes per second one connected peer's datagrams
 	// may bring (a burst of half a second's worth passes at once); what is
 	// over it is dropped before decryption. NoLimit turns it off.
@@ -105,6 +111,9 @@ func orNoLimit(v int, err error) error {
 
 // withDefaults fills zero values. Callers validate first.
 func (c Config) withDefaults() Config {
+	if c.Network == nil {
+		c.Network = netsim.NewProcessLink()
+	}
 	limits.Default(&c.MaxPeers, DefaultMaxPeers)
 	limits.Default(&c.MaxPeersPerIP, DefaultMaxPeersPerIP)
 	limits.Default(&c.MaxPendingHandshakes, DefaultMaxPendingHandshakes)

@@ -18,6 +18,7 @@ import (
 
 	"godtls/extension/credentials"
 	"godtls/extension/link"
+	"godtls/extension/netsim"
 	"godtls/extension/queue"
 	"godtls/extension/udpsock"
 	"godtls/extension/wire"
@@ -112,6 +113,7 @@ func (s *Server) SetConfig(cfg Config) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	cfg.Network = s.cfg.Network // the link New chose stays: the socket uses it
 	s.cfg = cfg.withDefaults()
 	return nil
 }
@@ -192,10 +194,12 @@ func (s *Server) Listen(port int, bindAddress string) error {
 	// Large socket buffers absorb a join storm while handshakes are queued.
 	_ = sock.SetReadBuffer(4 << 20)
 	_ = sock.SetWriteBuffer(4 << 20)
-	s.sock = sock
+	// Every datagram passes the simulated network (netsim), which costs an
+	// atomic load while it is off.
+	s.sock = netsim.Wrap(sock, s.cfg.Network)
 	s.startLocked()
 	s.wg.Add(1)
-	go s.readLoop(sock)
+	go s.readLoop(s.sock)
 	return nil
 }
 
@@ -431,4 +435,12 @@ func (s *Server) forget(c *session) {
 		s.slotFreed = true
 	}
 	s.checkDrainedLocked()
+}
+
+// Network is the simulated network of the listening socket (package
+// netsim): set it to test the game on a bad link.
+func (s *Server) Network() *netsim.Link {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.Network
 }

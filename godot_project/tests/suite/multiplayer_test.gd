@@ -8,6 +8,7 @@ func cases() -> Array:
 		["multiplayer: class, defaults, bad arguments", test_mp_api],
 		["multiplayer: server and client peers, modes, channels, get_server, reasons", test_mp_pair],
 		["multiplayer: PSK, full server, refused connections", test_mp_psk_and_refusals],
+		["simulate_network: arguments, and reliable RPCs in order at 30 % loss, 150 ± 50 ms", test_mp_simulated_bad_link],
 	]
 
 
@@ -156,3 +157,54 @@ func test_mp_psk_and_refusals() -> void:
 	gone.create_client("127.0.0.1", full.get_server().get_local_port(), "", TLSOptions.client_unsafe())
 	gone = null
 	full.close()
+
+
+func test_mp_simulated_bad_link() -> void:
+	var probe := GoDTLSMultiplayerPeer.new()
+	check(probe.simulate_network(1.5, 0) == ERR_INVALID_PARAMETER_, "loss above 1.0 refused")
+	check(probe.simulate_network(0.1, -5) == ERR_INVALID_PARAMETER_, "negative latency refused")
+	check(probe.simulate_network(0.1, 10, 5, 0.0, 0.0, 3) == ERR_INVALID_PARAMETER_, "bandwidth below 8 kbit/s refused")
+	check(GoDTLSServer.new().simulate_network(0.0, 20000) == ERR_INVALID_PARAMETER_, "latency above 10 s refused (GoDTLSServer)")
+	check(GoDTLSClient.new().simulate_network(0.0, 0, 0, 2.0) == ERR_INVALID_PARAMETER_, "duplicate above 1.0 refused (GoDTLSClient)")
+	check(probe.simulate_network(0, 0) == OK_, "simulate_network(0, 0) turns it off")
+	# SceneMultiplayer on both ends, in this process: a server subtree and a
+	# client subtree, each with its own multiplayer
+	var ends := []
+	for n in ["sim_server", "sim_client"]:
+		var r := Node.new()
+		r.name = n
+		root.add_child(r)
+		var sink: Node = load("res://tests/suite/rpc_sink.gd").new()
+		sink.name = "Sink"
+		r.add_child(sink)
+		var mp := SceneMultiplayer.new()
+		runner.set_multiplayer(mp, r.get_path())
+		ends.append([r, mp, sink])
+	var s := GoDTLSMultiplayerPeer.new()
+	check(s.create_server(0, TLSOptions.server(rsa_key, rsa_cert), "127.0.0.1") == OK_, "create_server")
+	ends[0][1].multiplayer_peer = s
+	var c := GoDTLSMultiplayerPeer.new()
+	check(c.simulate_network(0.3, 150, 50) == OK_, "simulate_network(0.3, 150, 50) on the client")
+	check(c.create_client("127.0.0.1", s.get_server().get_local_port(), "localhost", TLSOptions.client(rsa_cert)) == OK_, "create_client")
+	ends[1][1].multiplayer_peer = c
+	var smp: SceneMultiplayer = ends[0][1]
+	if not await wait_until(func() -> bool: return smp.get_peers().size() == 1, null, [], 60.0):
+		check(false, "the client connected through the bad link (%s)" % c.get_close_reason())
+	else:
+		var cid: int = smp.get_peers()[0]
+		var t0 := Time.get_ticks_msec()
+		for i in 100:
+			ends[0][2].r.rpc_id(cid, i)
+		var got: Array = ends[1][2].got
+		check(await wait_until(func() -> bool: return got.size() >= 100, null, [], 120.0), "100 reliable RPCs arrived (%d)" % got.size())
+		var expected := range(100)
+		check(got == expected, "every RPC once, in order")
+		var st: Dictionary = c.get_peer_stats(1)
+		print("  measured: 100 reliable RPCs at 30 %% loss, 150 ± 50 ms each way on the client: %d ms; client rtt %.0f ms, loss %.2f, retransmissions %d" % [Time.get_ticks_msec() - t0, st.get("rtt_ms", 0.0), st.get("loss", 0.0), s.get_peer_stats(cid).get("retransmissions", 0)])
+	c.close()
+	s.close()
+	for e in ends:
+		runner.set_multiplayer(null, e[0].get_path())
+		e[0].queue_free()
+	await process_frame
+
