@@ -8,4 +8,5 @@ var classList = []func() *classDef{
 	peerClass,
 	clientClass,
 	multiplayerClass,
+	monitorsClass,
 }

@@ -35,20 +35,23 @@ var (
 	bindReference         = &methodBind{class: "RefCounted", method: "reference", hash: 2240911060}
 	bindUnreference       = &methodBind{class: "RefCounted", method: "unreference", hash: 2240911060}
 	bindEmitSignal        = &methodBind{class: "Object", method: "emit_signal", hash: 4047867050}
-	bindIsClass           = &methodBind{class: "Object", method: "is_class", hash: 3927539163}
-	bindGetPacket         = &methodBind{class: "PacketPeer", method: "get_packet", hash: 2115431945}
-	bindPutPacket         = &methodBind{class: "PacketPeer", method: "put_packet", hash: 680677267}
-	bindAvailable         = &methodBind{class: "PacketPeer", method: "get_available_packet_count", hash: 3905245786}
-	bindUDPPacketIP       = &methodBind{class: "PacketPeerUDP", method: "get_packet_ip", hash: 201670096}
-	bindUDPPacketPort     = &methodBind{class: "PacketPeerUDP", method: "get_packet_port", hash: 3905245786}
-	bindUDPIsConnected    = &methodBind{class: "PacketPeerUDP", method: "is_socket_connected", hash: 36873697}
-	bindUDPLocalPort      = &methodBind{class: "PacketPeerUDP", method: "get_local_port", hash: 3905245786}
+	// 4.3–4.5's signature; 4.6 added a type argument and still serves this hash
+	bindAddCustomMonitor    = &methodBind{class: "Performance", method: "add_custom_monitor", hash: 4099036814}
+	bindRemoveCustomMonitor = &methodBind{class: "Performance", method: "remove_custom_monitor", hash: 3304788590}
+	bindIsClass             = &methodBind{class: "Object", method: "is_class", hash: 3927539163}
+	bindGetPacket           = &methodBind{class: "PacketPeer", method: "get_packet", hash: 2115431945}
+	bindPutPacket           = &methodBind{class: "PacketPeer", method: "put_packet", hash: 680677267}
+	bindAvailable           = &methodBind{class: "PacketPeer", method: "get_available_packet_count", hash: 3905245786}
+	bindUDPPacketIP         = &methodBind{class: "PacketPeerUDP", method: "get_packet_ip", hash: 201670096}
+	bindUDPPacketPort       = &methodBind{class: "PacketPeerUDP", method: "get_packet_port", hash: 3905245786}
+	bindUDPIsConnected      = &methodBind{class: "PacketPeerUDP", method: "is_socket_connected", hash: 36873697}
+	bindUDPLocalPort        = &methodBind{class: "PacketPeerUDP", method: "get_local_port", hash: 3905245786}
 )
 
 var engineBinds = []*methodBind{
 	bindTLSIsServer, bindTLSPrivateKey, bindTLSOwnCertificate, bindKeySaveToString, bindCertSaveToString,
 	bindTLSIsUnsafe, bindTLSTrustedChain, bindTLSNameOverride, bindCertLoadString,
-	bindReference, bindUnreference, bindEmitSignal, bindIsClass,
+	bindReference, bindUnreference, bindEmitSignal, bindIsClass, bindAddCustomMonitor, bindRemoveCustomMonitor,
 	bindGetPacket, bindPutPacket, bindAvailable, bindUDPPacketIP, bindUDPPacketPort, bindUDPIsConnected,
 	bindUDPLocalPort,
 }
@@ -194,16 +197,38 @@ func emit(obj unsafe.Pointer, signal string, args ...variant) {
 	all := make([]variant, 0, len(args)+1)
 	all = append(all, variantStringName(sn(signal)))
 	all = append(all, args...)
+	if err := callVariants(bindEmitSignal, obj, all...); err != "" {
+		pushError("emit_signal", signal+": "+err)
+	}
+}
+
+// call calls a method of obj through its bind with Variant arguments,
+// which it destroys; a refused call is reported. Godot's thread, no Go
+// lock held.
+func call(b *methodBind, obj object, args ...variant) {
+	if err := callVariants(b, obj.p, args...); err != "" {
+		pushError(b.class+"."+b.method, err)
+	}
+}
+
+// callVariants makes the call and destroys args; it returns why the call
+// was refused, or "".
+func callVariants(b *methodBind, obj unsafe.Pointer, args ...variant) string {
 	defer func() {
-		for i := range all {
-			all[i].destroy()
+		for i := range args {
+			args[i].destroy()
 		}
 	}()
 	var ret variant
 	var err C.gdx_call_error
-	C.gdx_bind_call(bindEmitSignal.ptr, obj, all[0].ptr(), C.int(len(all)), ret.ptr(), &err)
+	var first unsafe.Pointer
+	if len(args) > 0 {
+		first = args[0].ptr()
+	}
+	C.gdx_bind_call(b.ptr, obj, first, C.int(len(args)), ret.ptr(), &err)
 	ret.destroy()
 	if err.error != callOK {
-		pushError("emit_signal", signal+": the call was refused (error "+strconv.Itoa(int(err.error))+")")
+		return "the call was refused (error " + strconv.Itoa(int(err.error)) + ")"
 	}
+	return ""
 }

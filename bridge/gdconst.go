@@ -38,6 +38,7 @@ const (
 	tString     vtype = C.GDX_STRING
 	tStringName vtype = C.GDX_STRING_NAME
 	tObject     vtype = C.GDX_OBJECT
+	tCallable   vtype = C.GDX_CALLABLE
 	tDictionary vtype = C.GDX_DICTIONARY
 	tArray      vtype = C.GDX_ARRAY
 	tBytes      vtype = C.GDX_PACKED_BYTE_ARRAY

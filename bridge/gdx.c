@@ -80,6 +80,7 @@ static const gdx_function required[] = {
 	FN(object_set_instance),
 	FN(object_get_instance_id),
 	FN(object_get_instance_from_id),
+	FN(global_get_singleton),
 	FN(ref_get_object),
 	FN(ref_set_object),
 	FN(classdb_construct_object),
@@ -199,6 +200,8 @@ void gdx_variant_destroy(gdx_ptr v) { gdx.variant_destroy(v); }
 void gdx_variant_new_nil(gdx_ptr v) { gdx.variant_new_nil(v); }
 void gdx_variant_new_copy(gdx_ptr dst, gdx_cptr src) { gdx.variant_new_copy(dst, src); }
 uint32_t gdx_variant_type(gdx_cptr v) { return gdx.variant_get_type(v); }
+
+gdx_ptr gdx_singleton(gdx_cptr name) { return gdx.global_get_singleton(name); }
 
 void gdx_variant_construct(uint32_t type, gdx_ptr r_variant) {
 	gdx_call_error err;
@@ -366,6 +369,15 @@ const uint8_t *gdx_pba_data(gdx_cptr pba, gdx_int *r_len) {
 	pba_size((gdx_ptr)pba, NULL, &n, 0);
 	*r_len = n;
 	return n > 0 ? gdx.packed_byte_array_operator_index_const(pba, 0) : NULL;
+}
+
+void gdx_variant_construct_with(uint32_t type, gdx_ptr r_variant, gdx_ptr variants, int argc, gdx_call_error *err) {
+	if (too_many(argc, err)) {
+		return;
+	}
+	gdx_cptr args[GDX_MAX_ARGS];
+	point_at(args, variants, argc, GDX_VARIANT_SIZE);
+	gdx.variant_construct(type, r_variant, args, argc, err);
 }
 
 void gdx_bind_call(gdx_ptr mb, gdx_ptr obj, gdx_ptr variants, int argc, gdx_ptr r_ret, gdx_call_error *err) {

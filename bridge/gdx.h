@@ -17,7 +17,7 @@ typedef uint8_t gdx_bool;
 // Variant type tags used here.
 enum {
 	GDX_NIL = 0, GDX_BOOL = 1, GDX_INT = 2, GDX_FLOAT = 3, GDX_STRING = 4, GDX_VECTOR4 = 12,
-	GDX_STRING_NAME = 21, GDX_OBJECT = 24, GDX_DICTIONARY = 27, GDX_ARRAY = 28,
+	GDX_STRING_NAME = 21, GDX_OBJECT = 24, GDX_CALLABLE = 25, GDX_DICTIONARY = 27, GDX_ARRAY = 28,
 	GDX_PACKED_BYTE_ARRAY = 29,
 };
 
@@ -184,6 +184,7 @@ typedef struct {
 	void (*object_set_instance)(gdx_ptr, gdx_cptr, gdx_ptr);
 	uint64_t (*object_get_instance_id)(gdx_cptr);
 	gdx_ptr (*object_get_instance_from_id)(uint64_t);
+	gdx_ptr (*global_get_singleton)(gdx_cptr);
 	gdx_ptr (*ref_get_object)(gdx_cptr);
 	void (*ref_set_object)(gdx_ptr, gdx_ptr);
 	gdx_ptr (*classdb_construct_object)(gdx_cptr);
@@ -265,5 +266,13 @@ void gdx_udp_send(gdx_ptr put_packet, const uintptr_t *objs, const uint8_t *buf,
 // gdx_on_main_thread tells whether the caller runs on the thread that
 // initialized the extension (Godot's main thread).
 gdx_bool gdx_on_main_thread(void);
+
+// gdx_singleton is the engine singleton named by the StringName at name,
+// or NULL.
+gdx_ptr gdx_singleton(gdx_cptr name);
+
+// gdx_variant_construct_with builds a Variant of type from argc Variant
+// arguments (Callable(object, method): type CALLABLE, two arguments).
+void gdx_variant_construct_with(uint32_t type, gdx_ptr r_variant, gdx_ptr variants, int argc, gdx_call_error *err);
 
 #endif

@@ -22,7 +22,9 @@ func clientClass() *classDef {
 		name:   clientName,
 		parent: "PacketPeerExtension",
 		create: func(obj object) instance {
-			return &gdClient{obj: obj, timeout: client.DefaultHandshakeTimeout, sim: netsim.NewProcessLink()}
+			g := &gdClient{obj: obj, timeout: client.DefaultHandshakeTimeout, sim: netsim.NewProcessLink()}
+			watchMonitors(g)
+			return g
 		},
 		methods: []*methodDef{
 			method4("connect_to_host", (*gdClient).connectToHost).arg("address", tString).arg("port", tInt).
@@ -73,6 +75,7 @@ func (g *gdClient) current() *client.Client {
 
 // free and shutdown end the connection (close_notify) and its goroutines.
 func (g *gdClient) free() {
+	unwatchMonitors(g)
 	g.shutdown()
 	g.pkt.free()
 }
@@ -271,4 +274,10 @@ func (g *gdClient) putPacket(in packetIn) result {
 		return fail(m, err, errConnectionError)
 	}
 	return errOK
+}
+
+func (g *gdClient) addMonitorTotals(t *monitorTotals) {
+	if c := g.current(); c != nil {
+		addClientTotals(t, c)
+	}
 }

@@ -24,7 +24,9 @@ func multiplayerClass() *classDef {
 		name:   mpName,
 		parent: "MultiplayerPeerExtension",
 		create: func(obj object) instance {
-			return &gdMultiplayer{obj: obj, timeout: multiplayer.DefaultTimeout, mode: multiplayer.Reliable, sim: netsim.NewProcessLink()}
+			g := &gdMultiplayer{obj: obj, timeout: multiplayer.DefaultTimeout, mode: multiplayer.Reliable, sim: netsim.NewProcessLink()}
+			watchMonitors(g)
+			return g
 		},
 		methods: []*methodDef{
 			method4("create_server", (*gdMultiplayer).createServer).arg("port", tInt).objectArg("server_options", "TLSOptions").
@@ -98,6 +100,7 @@ type gdMultiplayer struct {
 }
 
 func (g *gdMultiplayer) free() {
+	unwatchMonitors(g)
 	g.shutdown()
 	g.pkt.free()
 }
@@ -324,4 +327,18 @@ func (g *gdMultiplayer) setPeerTimeout(v float64) {
 	g.mu.Lock()
 	g.timeout = d
 	g.mu.Unlock()
+}
+
+func (g *gdMultiplayer) addMonitorTotals(t *monitorTotals) {
+	srv, cli := g.current()
+	switch {
+	case srv != nil:
+		addServerTotals(t, srv.DTLS().Gauges())
+		addHealth(t, srv.Health())
+	case cli != nil:
+		if c := cli.DTLS(); c != nil {
+			addClientTotals(t, c)
+		}
+		addHealth(t, cli.Health())
+	}
 }

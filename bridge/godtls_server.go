@@ -22,7 +22,11 @@ func serverClass() *classDef {
 	return &classDef{
 		name:   srvName,
 		parent: "RefCounted",
-		create: func(obj object) instance { return newGDServer(obj) },
+		create: func(obj object) instance {
+			s := newGDServer(obj)
+			watchMonitors(s)
+			return s
+		},
 		methods: []*methodDef{
 			method1("setup", (*gdServer).setup).objectArg("server_options", "TLSOptions").returnsEnum("Error"),
 			method2("setup_pem", (*gdServer).setupPEM).arg("private_key_pem", tString).arg("certificate_chain_pem", tString).returnsEnum("Error"),
@@ -94,6 +98,7 @@ func newGDServer(obj object) *gdServer {
 // only Go state is touched.
 func (s *gdServer) free() {
 	if !s.borrowed {
+		unwatchMonitors(s)
 		stopBounded(srvName, s.srv.Stop)
 	}
 	s.mu.Lock()
@@ -379,4 +384,12 @@ func (s *gdServer) stats() result {
 		counter{"auth_failed", st.AuthFailed}, counter{"over_rate", st.OverRate},
 		counter{"internal_errors", st.Panics}, counter{"events_dropped", st.EventsDropped},
 	)...)
+}
+
+// addMonitorTotals: a view (get_server()) is counted by its multiplayer
+// peer, so it adds nothing itself.
+func (s *gdServer) addMonitorTotals(t *monitorTotals) {
+	if !s.borrowed {
+		addServerTotals(t, s.srv.Gauges())
+	}
 }

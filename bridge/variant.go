@@ -194,6 +194,16 @@ func (d *dict) set(key string, val variant) {
 
 func (d *dict) setInt(key string, n int64) { d.set(key, variantInt(n)) }
 
+// newCallable is Callable(obj, method) as a Variant.
+func newCallable(obj object, method string) (out variant) {
+	args := [2]variant{obj.variant(), variantStringName(sn(method))}
+	var err C.gdx_call_error
+	C.gdx_variant_construct_with(C.uint32_t(tCallable), out.ptr(), args[0].ptr(), 2, &err)
+	args[0].destroy()
+	args[1].destroy()
+	return out
+}
+
 // array is an Array being built, as a Variant.
 type array struct{ v variant }
 

@@ -193,3 +193,9 @@ func (m *Client) Close(reason string) {
 	m.dtls.Close()
 	m.sh.wg.Wait()
 }
+
+// Health is the session's round trip and retransmissions, lock-free.
+func (m *Client) Health() Health { return m.sh.health.read() }
+
+// DTLS is the DTLS client underneath (its status and counters).
+func (m *Client) DTLS() *client.Client { return m.dtls }

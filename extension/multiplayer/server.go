@@ -286,3 +286,6 @@ type peerCarrier struct{ *server.Peer }
 
 // Close lets what the session queued (a goodbye) go out first.
 func (c peerCarrier) Close() { c.Peer.CloseAfterQueued() }
+
+// Health is the sessions' round trips and retransmissions, lock-free.
+func (m *Server) Health() Health { return m.sh.health.read() }

@@ -54,6 +54,7 @@ type shared struct {
 	events  *queue.Events[Event]
 	wg      sync.WaitGroup
 	loggers logging.LoggerFactory
+	health  health // published by the janitor for monitors
 }
 
 func newShared(opts Options, events int) *shared {
@@ -199,9 +200,11 @@ func (sh *shared) janitor(stop <-chan struct{}, list func() []*session) {
 		case <-stop:
 			return
 		case now := <-t.C:
-			for _, s := range list() {
+			sessions := list()
+			for _, s := range sessions {
 				s.tend(now)
 			}
+			sh.health.publish(sessions)
 		}
 	}
 }

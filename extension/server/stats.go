@@ -50,3 +50,44 @@ func (s *Server) Stats() Stats {
 		EventsDropped: s.events.Dropped(),
 	}
 }
+
+// Gauges are what a monitor reads of the server without taking its lock:
+// the counters as they are, and the peers and pending handshakes as the
+// janitor last counted them (every 100 ms while the server runs).
+type Gauges struct {
+	link.Traffic
+	Peers, Pending                 int
+	HandshakesOK, HandshakesFailed uint64
+	Dropped, OverRate, Spoofed     uint64
+	Garbage, PostHandshakeDropped  uint64
+	AuthFailed, Rejected, Refused  uint64
+}
+
+// Gauges reads the Gauges.
+func (s *Server) Gauges() Gauges {
+	return Gauges{
+		Traffic: s.traffic.Read(),
+		Peers:   int(s.gaugePeers.Load()), Pending: int(s.gaugePending.Load()),
+		HandshakesOK: s.handshakesOK.Load(), HandshakesFailed: s.handshakesFailed.Load(),
+		Dropped: s.dropped.Load(), OverRate: s.overRate.Load(), Spoofed: s.spoofed.Load(),
+		Garbage: s.garbage.Load(), PostHandshakeDropped: s.postHandshakeDropped.Load(),
+		AuthFailed: s.authFailed.Load(), Rejected: s.rejected.Load(), Refused: s.refused.Load(),
+	}
+}
+
+// publishGaugesLocked counts the connected peers and pending handshakes for
+// Gauges. Called with s.mu held (the janitor's sweep, and Stop).
+func (s *Server) publishGaugesLocked() {
+	peers := 0
+	for p := range s.peers {
+		if p.Status() == link.StatusConnected {
+			peers++
+		}
+	}
+	pending := s.adm.verified
+	if s.adm.pool != nil {
+		pending += s.adm.pool.Len()
+	}
+	s.gaugePeers.Store(int64(peers))
+	s.gaugePending.Store(int64(pending))
+}

@@ -13,6 +13,7 @@ const AREAS := [
 	"dropin_test.gd",
 	"client_test.gd",
 	"multiplayer_test.gd",
+	"monitors_test.gd",
 	"quit_test.gd",
 ]
 

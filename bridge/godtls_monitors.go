@@ -1,0 +1,24 @@
+package main
+
+// GoDTLSMonitors: what the editor debugger's custom monitors call
+// (monitors.go registers one, with the first GoDTLS object of the process).
+// A game never needs to make one; read() works on any.
+
+const monitorsName = "GoDTLSMonitors"
+
+func monitorsClass() *classDef {
+	return &classDef{
+		name:   monitorsName,
+		parent: "RefCounted",
+		create: func(object) instance { return &gdMonitors{} },
+		methods: []*methodDef{
+			method1("read", (*gdMonitors).read).arg("id", tString).returns(tFloat),
+		},
+	}
+}
+
+type gdMonitors struct{}
+
+func (*gdMonitors) free() {}
+
+func (*gdMonitors) read(id string) result { return readMonitor(id) }

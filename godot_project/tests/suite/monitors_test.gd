@@ -1,0 +1,72 @@
+# The editor debugger's GoDTLS monitors (Performance custom monitors).
+# One area of the engine suite (tests/run_tests.gd runs every area in order).
+extends "res://tests/suite/case.gd"
+
+const NAMES := [
+	"GoDTLS/connected_peers", "GoDTLS/pending_handshakes", "GoDTLS/handshakes_per_second",
+	"GoDTLS/failed_handshakes_per_second", "GoDTLS/bytes_in_per_second", "GoDTLS/bytes_out_per_second",
+	"GoDTLS/packets_dropped", "GoDTLS/spoofed_datagrams", "GoDTLS/garbage_datagrams",
+	"GoDTLS/multiplayer_rtt_p50_ms", "GoDTLS/multiplayer_rtt_p99_ms", "GoDTLS/multiplayer_retransmissions",
+]
+
+
+func cases() -> Array:
+	return [
+		["monitors: appear with the first object, move under load, go with the last", test_monitors],
+	]
+
+
+func has_all() -> bool:
+	for n in NAMES:
+		if not Performance.has_custom_monitor(n):
+			return false
+	return true
+
+
+func has_none() -> bool:
+	for n in NAMES:
+		if Performance.has_custom_monitor(n):
+			return false
+	return true
+
+
+func value(n: String) -> float:
+	return Performance.get_custom_monitor(n)
+
+
+func test_monitors() -> void:
+	check(has_none(), "no GoDTLS monitor while no GoDTLS object is alive")
+	var s := rsa_server()
+	check(has_all(), "every GoDTLS monitor once a GoDTLSServer exists")
+	var c := new_client(s.get_local_port())
+	check(await wait_until(func() -> bool: return value("GoDTLS/connected_peers") >= 1, s, [c]), "connected_peers counts the client")
+	var peer := await take(s, [c])
+	if peer == null:
+		return
+	value("GoDTLS/bytes_in_per_second") # the first reading of a rate is its base
+	var pkt := PackedByteArray()
+	pkt.resize(1000)
+	for i in 200:
+		c.put_packet(pkt)
+	await wait_until(func() -> bool: return peer.get_available_packet_count() >= 200, s, [c])
+	check(value("GoDTLS/bytes_in_per_second") > 0.0, "bytes_in_per_second moves with traffic")
+	# garbage from a plain UDP socket is counted
+	var junk := PacketPeerUDP.new()
+	junk.connect_to_host("127.0.0.1", s.get_local_port())
+	junk.put_packet("not DTLS".to_utf8_buffer())
+	check(await wait_until(func() -> bool: return value("GoDTLS/garbage_datagrams") >= 1, s, []), "garbage_datagrams counts a non-DTLS datagram")
+	# a multiplayer pair: round trips appear
+	var pair := await mp_pair()
+	if pair.size() == 2:
+		check(await mp_wait(func() -> bool: return value("GoDTLS/multiplayer_rtt_p50_ms") > 0.0, pair, 10.0), "multiplayer_rtt_p50_ms after the first pings")
+		check(value("GoDTLS/multiplayer_rtt_p99_ms") >= value("GoDTLS/multiplayer_rtt_p50_ms"), "p99 is at least p50")
+		check(value("GoDTLS/connected_peers") >= 3, "objects add up: the server's peer, the multiplayer server's and its client (%s)" % value("GoDTLS/connected_peers"))
+		pair[1].close()
+		pair[0].close()
+	print("  measured: connected_peers %.0f, bytes_in_per_second %.0f, garbage %.0f, rtt p50 %.2f ms" % [value("GoDTLS/connected_peers"), value("GoDTLS/bytes_in_per_second"), value("GoDTLS/garbage_datagrams"), value("GoDTLS/multiplayer_rtt_p50_ms")])
+	s.stop()
+	s = null
+	peer = null
+	pair = []
+	await process_frame
+	check(has_none(), "the monitors go with the last GoDTLS object")
