@@ -28,7 +28,9 @@ type monitorTotals struct {
 	peers, pending                 int
 	handshakesOK, handshakesFailed uint64
 	bytesIn, bytesOut              uint64
-	dropped, spoofed, garbage      uint64
+	droppedFull, droppedOverRate   uint64 // a queue or handshake budget was full; over a peer's byte budget
+	droppedForged                  uint64 // records no genuine peer sends after the handshake, or that failed authentication
+	spoofed, garbage               uint64
 	rttP50, rttP99                 time.Duration
 	retransmissions                uint64
 }
@@ -51,7 +53,12 @@ var monitorDefs = []monitorDef{
 	{"GoDTLS/failed_handshakes_per_second", func(t *monitorTotals) float64 { return float64(t.handshakesFailed) }, true},
 	{"GoDTLS/bytes_in_per_second", func(t *monitorTotals) float64 { return float64(t.bytesIn) }, true},
 	{"GoDTLS/bytes_out_per_second", func(t *monitorTotals) float64 { return float64(t.bytesOut) }, true},
-	{"GoDTLS/packets_dropped", func(t *monitorTotals) float64 { return float64(t.dropped) }, false},
+	{"GoDTLS/packets_dropped", func(t *monitorTotals) float64 {
+		return float64(t.droppedFull + t.droppedOverRate + t.droppedForged)
+	}, false},
+	{"GoDTLS/dropped_queue_full", func(t *monitorTotals) float64 { return float64(t.droppedFull) }, false},
+	{"GoDTLS/dropped_over_rate", func(t *monitorTotals) float64 { return float64(t.droppedOverRate) }, false},
+	{"GoDTLS/dropped_forged_records", func(t *monitorTotals) float64 { return float64(t.droppedForged) }, false},
 	{"GoDTLS/spoofed_datagrams", func(t *monitorTotals) float64 { return float64(t.spoofed) }, false},
 	{"GoDTLS/garbage_datagrams", func(t *monitorTotals) float64 { return float64(t.garbage) }, false},
 	{"GoDTLS/multiplayer_rtt_p50_ms", func(t *monitorTotals) float64 { return float64(t.rttP50) / 1e6 }, false},
@@ -178,7 +185,9 @@ func addServerTotals(t *monitorTotals, g server.Gauges) {
 	t.handshakesFailed += g.HandshakesFailed
 	t.bytesIn += g.BytesIn
 	t.bytesOut += g.BytesOut
-	t.dropped += g.Dropped + g.OverRate + g.PostHandshakeDropped + g.AuthFailed
+	t.droppedFull += g.Dropped
+	t.droppedOverRate += g.OverRate
+	t.droppedForged += g.PostHandshakeDropped + g.AuthFailed
 	t.spoofed += g.Spoofed
 	t.garbage += g.Garbage
 }
@@ -193,7 +202,8 @@ func addClientTotals(t *monitorTotals, c *client.Client) {
 	st := c.Stats()
 	t.bytesIn += st.BytesIn
 	t.bytesOut += st.BytesOut
-	t.dropped += st.Dropped + st.PostHandshakeDropped + st.AuthFailed
+	t.droppedFull += st.Dropped
+	t.droppedForged += st.PostHandshakeDropped + st.AuthFailed
 	t.garbage += st.Garbage
 }
 

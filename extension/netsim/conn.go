@@ -65,6 +65,7 @@ func (w *Conn) readReady(b []byte) (n int, err error, again bool) {
 	}
 	select {
 	case d := <-w.c.ready:
+		w.c.taken(d)
 		if d.err != nil {
 			return 0, d.err, false
 		}

@@ -6,9 +6,13 @@ import (
 	"sync/atomic"
 )
 
-// readyQueue bounds the datagrams due for the reader but not yet read (a
-// socket's receive buffer): past it they are dropped, as a kernel does.
-const readyQueue = 4096
+// readyQueue and readyBytes bound the datagrams due for the reader but not
+// yet read (a socket's receive buffer): past either they are dropped, as a
+// kernel does.
+const (
+	readyQueue = 4096
+	readyBytes = 4 << 20
+)
 
 // core is what both wrappers share: a shaper per direction, started the
 // first time the link is on, and the inbound path. Once the link has been
@@ -16,10 +20,11 @@ const readyQueue = 4096
 // before that the reader reads the socket itself, so a read already waiting
 // when the link first comes on returns its one datagram unsimulated.
 type core struct {
-	link  *Link
-	out   *shaper
-	in    *shaper
-	ready chan datagram
+	link       *Link
+	out        *shaper
+	in         *shaper
+	ready      chan datagram
+	readyBytes atomic.Int64 // the bytes in ready
 
 	pumping   atomic.Bool
 	startOut  sync.Once
@@ -64,12 +69,21 @@ func (c *core) received(d datagram) {
 }
 
 func (c *core) toReader(d datagram) {
+	if c.readyBytes.Add(int64(len(d.b))) > readyBytes {
+		c.readyBytes.Add(-int64(len(d.b)))
+		c.link.Overflowed.Add(1)
+		return
+	}
 	select {
 	case c.ready <- d:
 	default:
+		c.readyBytes.Add(-int64(len(d.b)))
 		c.link.Overflowed.Add(1)
 	}
 }
+
+// taken accounts for a datagram the reader took from ready.
+func (c *core) taken(d datagram) { c.readyBytes.Add(-int64(len(d.b))) }
 
 // pumpIfOn starts the pump (read by read) the first time the link is on,
 // and reports whether the reader should read from ready.

@@ -34,6 +34,7 @@ func (p *PacketConn) ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error) 
 	}
 	select {
 	case d := <-p.c.ready:
+		p.c.taken(d)
 		if d.err != nil {
 			return 0, netip.AddrPort{}, d.err
 		}

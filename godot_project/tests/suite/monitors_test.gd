@@ -5,7 +5,8 @@ extends "res://tests/suite/case.gd"
 const NAMES := [
 	"GoDTLS/connected_peers", "GoDTLS/pending_handshakes", "GoDTLS/handshakes_per_second",
 	"GoDTLS/failed_handshakes_per_second", "GoDTLS/bytes_in_per_second", "GoDTLS/bytes_out_per_second",
-	"GoDTLS/packets_dropped", "GoDTLS/spoofed_datagrams", "GoDTLS/garbage_datagrams",
+	"GoDTLS/packets_dropped", "GoDTLS/dropped_queue_full", "GoDTLS/dropped_over_rate", "GoDTLS/dropped_forged_records",
+	"GoDTLS/spoofed_datagrams", "GoDTLS/garbage_datagrams",
 	"GoDTLS/multiplayer_rtt_p50_ms", "GoDTLS/multiplayer_rtt_p99_ms", "GoDTLS/multiplayer_retransmissions",
 ]
 
