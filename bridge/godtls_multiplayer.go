@@ -128,7 +128,9 @@ func (g *gdMultiplayer) busy(m string) bool {
 func (g *gdMultiplayer) options() multiplayer.Options {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return multiplayer.Options{Timeout: g.timeout}
+	// SceneMultiplayer learns of peers from _poll's peer_connected: a peer's
+	// packets must not reach it first
+	return multiplayer.Options{Timeout: g.timeout, HoldUntilAnnounced: true}
 }
 
 func (g *gdMultiplayer) createServer(port int64, options object, bind string, maxClients int64) result {

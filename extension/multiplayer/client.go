@@ -115,12 +115,15 @@ func (m *Client) settle(ok bool, reason string) {
 	if ok {
 		m.announced = true
 		m.status.Store(int32(Connected))
-		m.sh.events.PushReserved(Event{Kind: PeerConnected, Peer: ServerID})
+		m.sh.events.PushReserved(Event{Kind: PeerConnected, Peer: ServerID, sess: m.sess.Load()})
 		return
 	}
 	m.status.Store(int32(Disconnected))
 	m.sh.events.PushReserved(Event{Kind: ConnectFailed, Reason: reason})
 	m.sh.events.Release(1)
+	if sess := m.sess.Load(); sess != nil {
+		m.sh.in.discard(sess) // never announced
+	}
 }
 
 // ended is the session's onEnd.
@@ -176,7 +179,7 @@ func (m *Client) Stats() (PeerStats, bool) {
 func (m *Client) Available() int           { return m.sh.in.len() }
 func (m *Client) Front() (Packet, bool)    { return m.sh.in.front() }
 func (m *Client) Pop() (Packet, bool)      { return m.sh.in.pop() }
-func (m *Client) NextEvent() (Event, bool) { return m.sh.events.Pop() }
+func (m *Client) NextEvent() (Event, bool) { return m.sh.nextEvent() }
 
 // Close says goodbye (the server reports reason), closes the connection
 // and waits for every goroutine. Queued messages stay readable.

@@ -20,4 +20,19 @@ type Event struct {
 	Kind   EventKind
 	Peer   int32
 	Reason string
+
+	// sess is the session a PeerConnected announces: taking the event
+	// releases the messages it sent before the game knew of it.
+	sess *session
+}
+
+// nextEvent pops the oldest event; taking a PeerConnected hands the game
+// the messages its peer sent before (inbox.deliver).
+func (sh *shared) nextEvent() (Event, bool) {
+	ev, ok := sh.events.Pop()
+	if ok && ev.Kind == PeerConnected && ev.sess != nil {
+		sh.in.deliver(ev.sess)
+	}
+	ev.sess = nil
+	return ev, ok
 }

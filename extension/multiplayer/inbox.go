@@ -28,6 +28,7 @@ type inbox struct {
 	maxBytes  int
 	perPeer   int
 	dropped   uint64
+	early     int // packets held in their sessions' early lists
 	waiting   int
 	spaceFree chan struct{} // closed and replaced when room is freed while someone waits
 }
@@ -40,7 +41,7 @@ func newInbox(maxItems, maxBytes, perPeer int) *inbox {
 // message of MaxMessage bytes can never wait forever.
 func (q *inbox) fitsLocked(p *Packet) bool {
 	size := len(p.Data)
-	if q.ring.Full() {
+	if q.ring.Len()+q.early >= q.maxItems {
 		return false
 	}
 	if p.owner != nil && p.owner.queued > 0 && p.owner.queued+size > q.perPeer {
@@ -73,7 +74,14 @@ func (q *inbox) push(p Packet, wait bool, stop <-chan struct{}) bool {
 		q.mu.Lock()
 		q.waiting--
 	}
-	q.ring.Push(p) // fitsLocked checked the room
+	if p.owner != nil && !p.owner.delivered {
+		// the game has not been told of this peer yet: hold the message
+		// back until it is (deliver), counted against the same budgets
+		p.owner.early = append(p.owner.early, p)
+		q.early++
+	} else {
+		q.ring.Push(p) // fitsLocked checked the room
+	}
 	q.bytes += len(p.Data)
 	if p.owner != nil {
 		p.owner.queued += len(p.Data)
@@ -127,4 +135,33 @@ func (q *inbox) droppedCount() uint64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.dropped
+}
+
+// deliver marks s announced to the game and queues the messages it held
+// back, in order, behind what is already waiting.
+func (q *inbox) deliver(s *session) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s.delivered = true
+	for _, p := range s.early {
+		q.ring.Push(p) // counted in q.early until now: there is room
+	}
+	q.early -= len(s.early)
+	s.early = nil
+}
+
+// discard drops what s held back: the game will never be told of it.
+func (q *inbox) discard(s *session) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, p := range s.early {
+		q.bytes -= len(p.Data)
+		s.queued -= len(p.Data)
+	}
+	q.early -= len(s.early)
+	s.early = nil
+	if q.waiting > 0 {
+		close(q.spaceFree)
+		q.spaceFree = make(chan struct{})
+	}
 }

@@ -20,6 +20,13 @@ type Options struct {
 	// InboxPackets and InboxBytes bound what waits for the game overall;
 	// PeerInboxBytes what one peer may occupy of it.
 	InboxPackets, InboxBytes, PeerInboxBytes int
+	// HoldUntilAnnounced keeps a peer's messages from the caller until it
+	// has taken that peer's PeerConnected from NextEvent. A caller that
+	// learns of peers through the events needs it (SceneMultiplayer drops a
+	// packet from a peer it was not told of, and that packet may be the
+	// peer's authentication); one that reads messages without events must
+	// leave it off, or it would never get them.
+	HoldUntilAnnounced bool
 }
 
 // Defaults.

@@ -130,7 +130,7 @@ func (m *Server) setup(s *session) {
 	delete(m.setting, s)
 	m.sessions[s.id] = s
 	s.announced = true
-	m.sh.events.PushReserved(Event{Kind: PeerConnected, Peer: s.id})
+	m.sh.events.PushReserved(Event{Kind: PeerConnected, Peer: s.id, sess: s})
 	s.live.Store(true)
 	hello := make([]byte, 5)
 	hello[0] = ctlHello
@@ -170,6 +170,7 @@ func (m *Server) ended(s *session, reason string) {
 	delete(m.setting, s)
 	if !s.announced {
 		m.sh.events.Release(2)
+		m.sh.in.discard(s) // the game never knew this peer
 		return
 	}
 	if m.sessions[s.id] == s {
@@ -254,7 +255,7 @@ func (m *Server) Available() int           { return m.sh.in.len() }
 func (m *Server) Front() (Packet, bool)    { return m.sh.in.front() }
 func (m *Server) Pop() (Packet, bool)      { return m.sh.in.pop() }
 func (m *Server) Dropped() uint64          { return m.sh.in.droppedCount() }
-func (m *Server) NextEvent() (Event, bool) { return m.sh.events.Pop() }
+func (m *Server) NextEvent() (Event, bool) { return m.sh.nextEvent() }
 
 // Close says goodbye to every peer, stops the DTLS server and waits for
 // every goroutine. Queued messages stay readable.

@@ -84,7 +84,14 @@ type session struct {
 	recvMu  sync.Mutex
 	recvSeq map[int]uint32
 
-	queued int // bytes in the inbox; guarded by the inbox's mutex
+	// Guarded by the inbox's mutex: the bytes this session has in the
+	// inbox; whether the game has taken its PeerConnected (delivered), and
+	// until then the messages it sent (early), which the game must not see
+	// first: SceneMultiplayer drops a packet from a peer it was not told of,
+	// and that packet may be the peer's authentication.
+	queued    int
+	delivered bool
+	early     []Packet
 
 	accepted  atomic.Int32
 	lastHeard atomic.Int64
@@ -109,6 +116,7 @@ func newSession(sh *shared, car carrier, isServer bool, onEnd func(*session, str
 	s := &session{sh: sh, car: car, isServer: isServer, onEnd: onEnd, out: map[int]*sctp.Stream{},
 		sendSeq: map[int]uint32{}, recvSeq: map[int]uint32{}, hello: make(chan int32, 1), ended: make(chan struct{})}
 	s.conn = newSCTPConn(s, car)
+	s.delivered = !sh.opts.HoldUntilAnnounced // no push can see it before this returns
 	now := time.Now().UnixNano()
 	s.lastHeard.Store(now)
 	s.lastSent.Store(now)
