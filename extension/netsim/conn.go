@@ -43,7 +43,7 @@ func (w *Conn) Read(b []byte) (int, error) {
 		return w.Conn.Read(b)
 	}
 	for {
-		n, err, again := w.readReady(b)
+		n, again, err := w.readReady(b)
 		if !again {
 			return n, err
 		}
@@ -52,12 +52,12 @@ func (w *Conn) Read(b []byte) (int, error) {
 
 // readReady waits for one datagram, the deadline, or a new deadline
 // (again: wait anew).
-func (w *Conn) readReady(b []byte) (n int, err error, again bool) {
+func (w *Conn) readReady(b []byte) (n int, again bool, err error) {
 	var expired <-chan time.Time
 	if dl := w.deadline.Load(); dl != 0 {
 		left := time.Until(time.Unix(0, dl))
 		if left <= 0 {
-			return 0, os.ErrDeadlineExceeded, false
+			return 0, false, os.ErrDeadlineExceeded
 		}
 		t := time.NewTimer(left)
 		defer t.Stop()
@@ -67,15 +67,15 @@ func (w *Conn) readReady(b []byte) (n int, err error, again bool) {
 	case d := <-w.c.ready:
 		w.c.taken(d)
 		if d.err != nil {
-			return 0, d.err, false
+			return 0, false, d.err
 		}
-		return copy(b, d.b), nil, false
+		return copy(b, d.b), false, nil
 	case <-expired:
-		return 0, os.ErrDeadlineExceeded, false
+		return 0, false, os.ErrDeadlineExceeded
 	case <-w.deadlineChanged:
-		return 0, nil, true
+		return 0, true, nil
 	case <-w.c.closed:
-		return 0, net.ErrClosed, false
+		return 0, false, net.ErrClosed
 	}
 }
 
