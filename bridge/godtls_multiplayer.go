@@ -335,7 +335,7 @@ func (g *gdMultiplayer) addMonitorTotals(t *monitorTotals) {
 	srv, cli := g.current()
 	switch {
 	case srv != nil:
-		addServerTotals(t, srv.DTLS().Gauges())
+		addServerTotals(t, srv.DTLS().PublishedStats())
 		addHealth(t, srv.Health())
 	case cli != nil:
 		if c := cli.DTLS(); c != nil {

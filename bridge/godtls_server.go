@@ -390,6 +390,6 @@ func (s *gdServer) stats() result {
 // peer, so it adds nothing itself.
 func (s *gdServer) addMonitorTotals(t *monitorTotals) {
 	if !s.borrowed {
-		addServerTotals(t, s.srv.Gauges())
+		addServerTotals(t, s.srv.PublishedStats())
 	}
 }

@@ -20,7 +20,7 @@ import (
 // GoDTLSMultiplayerPeer of the process and removed with the last. Several
 // objects add up (round trips: the worst). Each monitor is a Callable of a
 // GoDTLSMonitors object's read(id); reading sums what each object's engine
-// publishes lock-free (server.Gauges, multiplayer.Health, client counters),
+// publishes lock-free (server.PublishedStats, multiplayer.Health, client counters),
 // so a monitor never waits for a lock a goroutine holds across work.
 
 // monitorTotals is one reading of every live object, added up.
@@ -178,7 +178,7 @@ func readMonitor(id string) float64 {
 	return 0
 }
 
-func addServerTotals(t *monitorTotals, g server.Gauges) {
+func addServerTotals(t *monitorTotals, g server.Stats) {
 	t.peers += g.Peers
 	t.pending += g.Pending
 	t.handshakesOK += g.HandshakesOK

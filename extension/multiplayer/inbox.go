@@ -110,10 +110,7 @@ func (q *inbox) pop() (Packet, bool) {
 	if p.owner != nil {
 		p.owner.queued -= len(p.Data)
 	}
-	if q.waiting > 0 {
-		close(q.spaceFree)
-		q.spaceFree = make(chan struct{})
-	}
+	q.roomFreedLocked()
 	p.owner = nil
 	return p, true
 }
@@ -160,6 +157,11 @@ func (q *inbox) discard(s *session) {
 	}
 	q.early -= len(s.early)
 	s.early = nil
+	q.roomFreedLocked()
+}
+
+// roomFreedLocked wakes the readers waiting for room (push with wait).
+func (q *inbox) roomFreedLocked() {
 	if q.waiting > 0 {
 		close(q.spaceFree)
 		q.spaceFree = make(chan struct{})

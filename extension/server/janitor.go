@@ -33,7 +33,7 @@ func (s *Server) sweep(now time.Time) {
 	s.mu.Lock()
 	s.expireQueueLocked(now)
 	s.admitQueuedLocked(now)
-	s.publishGaugesLocked()
+	s.publishCountsLocked()
 	idle := s.cfg.IdleTimeout
 	var expired []*Peer
 	if idle > 0 {

@@ -64,8 +64,8 @@ type Server struct {
 	dropped, garbage, oversize           atomic.Uint64
 	stray, spoofed, postHandshakeDropped atomic.Uint64
 	rejected, evicted, panics            atomic.Uint64
-	refused                              atomic.Uint64 // new clients turned away while refusing
-	gaugePeers, gaugePending             atomic.Int64  // Gauges: published by the janitor
+	refused                              atomic.Uint64          // new clients turned away while refusing
+	published                            atomic.Pointer[counts] // PublishedStats: the janitor's last count
 
 	// refusing turns new clients away (drain.go); drainedSent: EventDrained
 	// went out since refusing was turned on. Guarded by mu, as are the
@@ -317,8 +317,7 @@ func (s *Server) Stop() {
 		c.quiet.Store(true)
 	}
 	s.adm.queue.clear()
-	s.gaugePeers.Store(0) // a stopped server shows no peers to a monitor
-	s.gaugePending.Store(0)
+	s.published.Store(nil) // a stopped server shows no peers to a monitor
 	s.unlock()
 
 	// Packets already sent by the game go out before the close_notify.

@@ -25,69 +25,63 @@ type Stats struct {
 	EventsDropped        uint64
 }
 
-// Stats returns the counters.
+// Stats returns the counters, with the peers and handshakes counted now
+// (under the server's lock).
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
-	peers := 0
+	c := s.countLocked()
+	s.mu.Unlock()
+	return s.statsWith(c)
+}
+
+// PublishedStats is Stats without taking the server's lock, for monitors:
+// the peers and handshakes are as the janitor last counted them (every
+// 100 ms while the server runs; zero once it stopped).
+func (s *Server) PublishedStats() Stats {
+	var c counts
+	if p := s.published.Load(); p != nil {
+		c = *p
+	}
+	return s.statsWith(c)
+}
+
+// counts are what Stats counts under the lock.
+type counts struct {
+	peers, pending, unverified, queued int
+}
+
+func (s *Server) countLocked() counts {
+	var c counts
 	for p := range s.peers {
 		if p.Status() == link.StatusConnected {
-			peers++
+			c.peers++
 		}
 	}
-	unverified := 0
 	if s.adm.pool != nil {
-		unverified = s.adm.pool.Len()
+		c.unverified = s.adm.pool.Len()
 	}
-	pending, queued := unverified+s.adm.verified, s.adm.queue.len()
-	s.mu.Unlock()
+	c.pending, c.queued = c.unverified+s.adm.verified, s.adm.queue.len()
+	return c
+}
+
+// publishCountsLocked counts for PublishedStats (the janitor's sweep; a
+// sweep that runs after Stop publishes nothing).
+func (s *Server) publishCountsLocked() {
+	if !s.running {
+		return
+	}
+	c := s.countLocked()
+	s.published.Store(&c)
+}
+
+func (s *Server) statsWith(c counts) Stats {
 	return Stats{
 		HandshakesOK: s.handshakesOK.Load(), HandshakesFailed: s.handshakesFailed.Load(),
-		Peers: peers, Pending: pending, Unverified: unverified, Queued: queued,
+		Peers: c.peers, Pending: c.pending, Unverified: c.unverified, Queued: c.queued,
 		Traffic: s.traffic.Read(),
 		Dropped: s.dropped.Load(), Garbage: s.garbage.Load(), Oversize: s.oversize.Load(),
 		Stray: s.stray.Load(), Spoofed: s.spoofed.Load(), PostHandshakeDropped: s.postHandshakeDropped.Load(),
 		AuthFailed: s.authFailed.Load(), OverRate: s.overRate.Load(), Rejected: s.rejected.Load(), Evicted: s.evicted.Load(), Refused: s.refused.Load(), Panics: s.panics.Load(),
 		EventsDropped: s.events.Dropped(),
 	}
-}
-
-// Gauges are what a monitor reads of the server without taking its lock:
-// the counters as they are, and the peers and pending handshakes as the
-// janitor last counted them (every 100 ms while the server runs).
-type Gauges struct {
-	link.Traffic
-	Peers, Pending                 int
-	HandshakesOK, HandshakesFailed uint64
-	Dropped, OverRate, Spoofed     uint64
-	Garbage, PostHandshakeDropped  uint64
-	AuthFailed, Rejected, Refused  uint64
-}
-
-// Gauges reads the Gauges.
-func (s *Server) Gauges() Gauges {
-	return Gauges{
-		Traffic: s.traffic.Read(),
-		Peers:   int(s.gaugePeers.Load()), Pending: int(s.gaugePending.Load()),
-		HandshakesOK: s.handshakesOK.Load(), HandshakesFailed: s.handshakesFailed.Load(),
-		Dropped: s.dropped.Load(), OverRate: s.overRate.Load(), Spoofed: s.spoofed.Load(),
-		Garbage: s.garbage.Load(), PostHandshakeDropped: s.postHandshakeDropped.Load(),
-		AuthFailed: s.authFailed.Load(), Rejected: s.rejected.Load(), Refused: s.refused.Load(),
-	}
-}
-
-// publishGaugesLocked counts the connected peers and pending handshakes for
-// Gauges. Called with s.mu held (the janitor's sweep, and Stop).
-func (s *Server) publishGaugesLocked() {
-	peers := 0
-	for p := range s.peers {
-		if p.Status() == link.StatusConnected {
-			peers++
-		}
-	}
-	pending := s.adm.verified
-	if s.adm.pool != nil {
-		pending += s.adm.pool.Len()
-	}
-	s.gaugePeers.Store(int64(peers))
-	s.gaugePending.Store(int64(pending))
 }
