@@ -337,8 +337,10 @@ bench)
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
 	if [[ -z "${MP_ONLY:-}" ]]; then
-		say "benchmarks (engine vs raw pion, echo)"
+		say "benchmarks (engine vs raw pion: handshakes, echo round trips, process CPU per echoed packet)"
 		$GO test -run '^$' -bench 'Handshake|Echo' -benchtime=2s -count="${COUNT:-3}" ./extension/server
+		say "the floor of an echoed 1 KiB packet: seal + open, batched send + receive"
+		$GO test -run '^$' -bench 'Floor' -benchtime=2s -count="${COUNT:-3}" ./extension/record
 		say "join storms vs raw pion, spoofed flood, cost of an unverified address (docs/benchmarks-engine.md)"
 		$GO test -run '^$' -bench 'JoinStorm|SpoofedFlood|UnverifiedCost' -benchtime=1x -count="${COUNT:-3}" ./extension/server
 		say "memory per idle peer at 1,000 peers (one process per run: RSS never shrinks)"
@@ -346,6 +348,10 @@ bench)
 			for mode in listen attach; do
 				$GO test -run '^$' -bench "IdlePeers/$mode" -benchtime=1x -count=1 ./extension/server | grep Benchmark
 			done
+		done
+		say "multiplayer: memory per idle client at 200 clients (one process per run)"
+		for _ in $(seq "${COUNT:-3}"); do
+			$GO test -run '^$' -bench IdleClients -benchtime=1x -count=1 ./extension/multiplayer | grep Benchmark
 		done
 		say "multiplayer: reliable latency under 5 % loss (Go, one client)"
 		$GO test -run '^$' -bench ReliableLatencyUnderLoss -benchtime=1x -count="${COUNT:-3}" ./extension/multiplayer

@@ -380,7 +380,7 @@ func (s *gdServer) stats() result {
 		counter{"unverified_handshakes", uint64(st.Unverified)}, counter{"queued_hellos", uint64(st.Queued)},
 		counter{"dropped", st.Dropped}, counter{"garbage", st.Garbage}, counter{"rejected", st.Rejected}, counter{"refused", st.Refused},
 		counter{"evicted", st.Evicted}, counter{"oversize", st.Oversize}, counter{"stray", st.Stray},
-		counter{"spoofed", st.Spoofed}, counter{"post_handshake_dropped", st.PostHandshakeDropped},
+		counter{"spoofed", st.Spoofed}, counter{"post_handshake_dropped", st.PostHandshakeDropped}, counter{"replayed", st.Replayed},
 		counter{"auth_failed", st.AuthFailed}, counter{"over_rate", st.OverRate},
 		counter{"internal_errors", st.Panics}, counter{"events_dropped", st.EventsDropped},
 	)...)

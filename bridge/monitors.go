@@ -29,7 +29,7 @@ type monitorTotals struct {
 	handshakesOK, handshakesFailed uint64
 	bytesIn, bytesOut              uint64
 	droppedFull, droppedOverRate   uint64 // a queue or handshake budget was full; over a peer's byte budget
-	droppedForged                  uint64 // records no genuine peer sends after the handshake, or that failed authentication
+	droppedForged                  uint64 // records no genuine peer sends after the handshake, replays, or records that failed authentication
 	spoofed, garbage               uint64
 	rttP50, rttP99                 time.Duration
 	retransmissions                uint64
@@ -187,7 +187,7 @@ func addServerTotals(t *monitorTotals, g server.Stats) {
 	t.bytesOut += g.BytesOut
 	t.droppedFull += g.Dropped
 	t.droppedOverRate += g.OverRate
-	t.droppedForged += g.PostHandshakeDropped + g.AuthFailed
+	t.droppedForged += g.PostHandshakeDropped + g.AuthFailed + g.Replayed
 	t.spoofed += g.Spoofed
 	t.garbage += g.Garbage
 }

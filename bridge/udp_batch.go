@@ -66,7 +66,8 @@ func (b *udpBatch) receive() {
 		off := 0
 		for _, d := range b.dgrams[:got] {
 			end := off + int(d.len)
-			// Feed copies what it keeps, so the batch buffer is reused.
+			// Feed copies what it keeps (and may decrypt in place), so the
+			// batch buffer is reused.
 			b.peers[d.peer].p.Feed(b.buf[off:end])
 			off = end
 		}

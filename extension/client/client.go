@@ -144,7 +144,7 @@ func (c *Client) run() {
 	c.peerCerts = state.PeerCertificates
 	c.suite = link.NegotiatedSuite(offered)
 	c.maxPayload = link.MaxPayload(c.cfg.MTU, c.suite)
-	c.writers = link.NewWriters(1, sendQueue, sendQueueBytes, nil)
+	c.writers = link.NewWriters(1, sendQueue, sendQueueBytes, nil, nil)
 	c.mu.Unlock()
 	c.lastRecv.Store(time.Now().UnixNano())
 	if !c.status.CompareAndSwap(int32(link.StatusHandshaking), int32(link.StatusConnected)) {

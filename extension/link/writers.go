@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+
+	"godtls/extension/udpsock"
 )
 
 // Writers keep pion's Conn.Write, which starts and joins a goroutine per
@@ -22,6 +24,17 @@ type Target interface {
 	Write(b []byte)
 }
 
+// Batched is a Target whose packets can leave with others in one system
+// call: Prepare turns a packet into the datagram to send (sealed), or
+// reports false when it sent the packet itself or has nothing to send.
+type Batched interface {
+	Target
+	Prepare(b []byte) (udpsock.Datagram, bool)
+}
+
+// batchSize is the most packets a writer takes at once.
+const batchSize = 64
+
 type job struct {
 	to Target
 	b  []byte
@@ -35,26 +48,84 @@ type Writers struct {
 	bytes    atomic.Int64
 	maxBytes int64
 	onPanic  func(to Target, r any)
+	// send, if set, sends the datagrams Batched targets prepared, in
+	// order, for writer i (each writer calls it from its own goroutine).
+	send func(i int, ds []udpsock.Datagram)
+	// stopped is closed once Stop has let every queued packet go out.
+	stopped  chan struct{}
+	stopOnce sync.Once
 }
 
 // NewWriters starts n writer goroutines, each queueing up to perWriter
 // packets, all together up to maxBytes bytes. onPanic (may be nil) hears of
-// a panic in one Write; the writer goes on with the next packet.
-func NewWriters(n, perWriter int, maxBytes int64, onPanic func(to Target, r any)) *Writers {
-	w := &Writers{chans: make([]chan job, max(1, n)), maxBytes: maxBytes, onPanic: onPanic}
+// a panic in one Write; the writer goes on with the next packet. send (may
+// be nil: every packet is written alone) sends what Batched targets
+// prepared: a writer takes up to batchSize queued packets at once and
+// hands their datagrams to send together.
+func NewWriters(n, perWriter int, maxBytes int64, onPanic func(to Target, r any), send func(i int, ds []udpsock.Datagram)) *Writers {
+	w := &Writers{chans: make([]chan job, max(1, n)), maxBytes: maxBytes, onPanic: onPanic, send: send, stopped: make(chan struct{})}
 	for i := range w.chans {
 		w.chans[i] = make(chan job, max(1, perWriter))
 		w.wg.Add(1)
-		go w.run(w.chans[i])
+		go w.run(i, w.chans[i])
 	}
 	return w
 }
 
-func (w *Writers) run(jobs chan job) {
+func (w *Writers) run(i int, jobs chan job) {
 	defer w.wg.Done()
-	for j := range jobs {
-		w.writeOne(j)
+	var batch []udpsock.Datagram
+	flush := func() {
+		if len(batch) > 0 {
+			w.sendBatch(i, batch)
+			clear(batch)
+			batch = batch[:0]
+		}
 	}
+	for j := range jobs {
+		// This packet and whatever else is queued already, in order.
+		for n := 0; ; n++ {
+			if bt, ok := j.to.(Batched); ok && w.send != nil {
+				if d, ok := w.prepare(bt, j); ok {
+					batch = append(batch, d)
+				}
+			} else {
+				flush() // the packets before it go first
+				w.writeOne(j)
+			}
+			if n+1 == batchSize {
+				break
+			}
+			var more bool
+			select {
+			case j, more = <-jobs:
+			default:
+			}
+			if !more {
+				break
+			}
+		}
+		flush()
+	}
+}
+
+func (w *Writers) prepare(bt Batched, j job) (d udpsock.Datagram, ok bool) {
+	defer w.bytes.Add(-int64(len(j.b)))
+	defer func() {
+		if r := recover(); r != nil && w.onPanic != nil {
+			w.onPanic(j.to, r)
+		}
+	}()
+	return bt.Prepare(j.b)
+}
+
+func (w *Writers) sendBatch(i int, ds []udpsock.Datagram) {
+	defer func() {
+		if r := recover(); r != nil && w.onPanic != nil {
+			w.onPanic(nil, r)
+		}
+	}()
+	w.send(i, ds)
 }
 
 func (w *Writers) writeOne(j job) {
@@ -97,4 +168,10 @@ func (w *Writers) Stop() {
 	w.chans = nil
 	w.mu.Unlock()
 	w.wg.Wait()
+	w.stopOnce.Do(func() { close(w.stopped) })
 }
+
+// Stopped is closed once Stop has sent everything that was queued: what
+// was to follow the queued packets (a close_notify, when Enqueue says
+// ErrStopped) waits for it.
+func (w *Writers) Stopped() <-chan struct{} { return w.stopped }

@@ -20,7 +20,7 @@ func (s *session) acceptLoop(a *sctp.Association) {
 	for {
 		st, err := a.AcceptStream()
 		if err != nil {
-			s.end("the connection closed")
+			s.end(connectionClosed)
 			return
 		}
 		index, ok := streamIndex(st.StreamIdentifier(), !s.isServer)
@@ -122,8 +122,13 @@ func (s *session) byeReceived(reason string) {
 	if reason == "" {
 		reason = "the other side left"
 	}
+	s.byeReason.Store(&reason)
 	s.end(reason)
 }
+
+// connectionClosed is the reason of an association that ended without a
+// goodbye.
+const connectionClosed = "the connection closed"
 
 // deliverUnreliable drops an ordered packet older than one already
 // delivered on its channel, and any packet the inbox has no room for.

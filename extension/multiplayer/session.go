@@ -110,6 +110,11 @@ type session struct {
 	ended   chan struct{}
 	endOnce sync.Once
 	reason  atomic.Pointer[string]
+	// byeReason is the other side's goodbye, kept the moment it is read:
+	// the association can end on another goroutine while the goodbye is
+	// being handled, and the game must hear the reason the other side gave,
+	// not that the connection closed.
+	byeReason atomic.Pointer[string]
 }
 
 func newSession(sh *shared, car carrier, isServer bool, onEnd func(*session, string)) *session {
@@ -175,6 +180,9 @@ func (s *session) leave(reason string, graceful bool) {
 // for pion's loops, and end may run on one of them).
 func (s *session) end(reason string) {
 	s.endOnce.Do(func() {
+		if bye := s.byeReason.Load(); bye != nil && reason == connectionClosed {
+			reason = *bye
+		}
 		s.reason.Store(&reason)
 		close(s.ended)
 		_ = s.conn.Close()

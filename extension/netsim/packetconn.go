@@ -55,3 +55,18 @@ func (p *PacketConn) Close() error {
 // (an ICMP report, a timeout): the pump forwards both, and stops after the
 // first.
 func permanent(err error) bool { return errors.Is(err, net.ErrClosed) }
+
+// Direct returns the socket behind the simulation while the simulation
+// can be bypassed: for reads, until it is first switched on (from then on
+// its pump reads the socket, and so must every reader after it); for
+// writes, while it is off. A batched reader or writer (udpsock.Batch) uses
+// the socket itself then, and this PacketConn otherwise.
+func (p *PacketConn) Direct(forReads bool) (udpsock.PacketConn, bool) {
+	if forReads && p.c.pumping.Load() {
+		return nil, false
+	}
+	if p.c.link.on.Load() != nil {
+		return nil, false
+	}
+	return p.PacketConn, true
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"godtls/extension/link"
+	"godtls/extension/netsim"
 	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
@@ -16,13 +17,42 @@ import (
 // readLoop is the demultiplexer: the only reader of the socket. A panic while
 // routing one datagram drops that datagram, is counted and reported as an
 // EventInternalError, and the loop goes on: the server never goes deaf while
-// it says it is listening.
+// it says it is listening. It reads up to readBatch datagrams per system
+// call (recvmmsg, udpsock.Batch) from the socket itself while the simulated
+// network is off and has never been on, and one at a time through it
+// otherwise.
 func (s *Server) readLoop(sock udpsock.PacketConn) {
 	defer s.wg.Done()
+	through := udpsock.NewBatch(sock) // one at a time, through the simulation
+	var direct *udpsock.Batch
+	sim, _ := sock.(*netsim.PacketConn)
+	if sim == nil {
+		direct = udpsock.NewBatch(sock)
+	} else if raw, ok := sim.Direct(true); ok {
+		direct = udpsock.NewBatch(raw)
+	}
+	size := 1
+	if direct != nil && direct.Batched() {
+		size = readBatch
+	}
 	// One byte more than pion reads tells an oversize datagram from a full one.
-	buf := make([]byte, wire.MaxDatagram+1)
+	bufs := make([][]byte, size)
+	for i := range bufs {
+		bufs[i] = make([]byte, wire.MaxDatagram+1)
+	}
+	got := make([]udpsock.Received, size)
+	want := size
 	for {
-		n, addr, err := sock.ReadFromUDPAddrPort(buf)
+		if direct != nil && sim != nil {
+			if _, ok := sim.Direct(true); !ok {
+				direct = nil // the simulation's pump reads the socket from now on
+			}
+		}
+		from := through
+		if direct != nil {
+			from = direct
+		}
+		n, err := from.Read(bufs[:want], got)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -30,9 +60,19 @@ func (s *Server) readLoop(sock udpsock.PacketConn) {
 			// ICMP port-unreachable and friends surface here on some systems.
 			continue
 		}
-		s.routeSafely(buf[:n], netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()))
+		for i := 0; i < n; i++ {
+			s.routeSafely(bufs[i][:got[i].N], got[i].From)
+		}
+		// Ask for twice what was waiting last time: a call costs in
+		// proportion to the buffers offered (the kernel sets each up, and
+		// x/net tells the race detector about each), so a quiet socket is
+		// read a datagram at a time and a busy one in full batches.
+		want = min(size, max(1, 2*n))
 	}
 }
+
+// readBatch is the most datagrams the reader takes per system call.
+const readBatch = 32
 
 // routeHook lets a test make routing panic, with the server's lock held.
 var routeHook atomic.Pointer[func([]byte)]
@@ -73,8 +113,19 @@ func (s *Server) route(b []byte, addr netip.AddrPort, now time.Time) {
 			to, data = s.routeLocked(b, addr, info, now)
 		}
 	}()
-	if to != nil && !to.deliver(data) {
-		s.dropped.Add(1)
+	to.take(data)
+}
+
+// take hands what routing kept for this session to its owner's record
+// layer, or to pion. Called without the server's lock.
+func (c *session) take(data []byte) {
+	if c == nil {
+		return
+	}
+	if p := c.owner.Load(); p != nil {
+		p.receive(data)
+	} else if !c.deliver(data) {
+		c.srv.dropped.Add(1)
 	}
 }
 
@@ -166,6 +217,20 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info, now tim
 			s.spoofed.Add(1)
 			return nil, nil
 		}
+		if info.Epoch == wire.EstablishedEpoch && (info.ContentType == wire.ContentApplicationData || info.ContentType == wire.ContentAlert) {
+			// The client has the server's Finished and sends (or closes:
+			// a client may connect and leave at once), while pion's
+			// goroutine has not yet handed the connection over: held for
+			// whoever reads the records once it has (handshake.go). Given
+			// to pion, a close_notify would end pion's connection, which
+			// the record layer then takes over unaware of it.
+			if len(c.early) < earlyDatagrams && c.withinBudget(len(b)) {
+				c.early = append(c.early, append([]byte(nil), b...))
+			} else {
+				s.dropped.Add(1)
+			}
+			return nil, nil
+		}
 		return s.budgeted(c, b)
 	}
 	if rate := s.cfg.PeerByteRate; rate > 0 && !c.budget.take(len(b), rate, now) {
@@ -183,8 +248,17 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info, now tim
 	if len(kept) == 0 {
 		return nil, nil
 	}
+	if c.owner.Load() != nil {
+		// The record layer decrypts in place, in the reader's buffer (or
+		// the copy KeepEstablished made), and copies only plaintext.
+		return c, kept
+	}
 	return c, append([]byte(nil), kept...)
 }
+
+// earlyDatagrams bounds the application data held for a session between
+// the client's last flight and pion's goroutine returning the connection.
+const earlyDatagrams = 16
 
 // budgeted returns a copy of b for c if c's handshake budget allows it.
 func (s *Server) budgeted(c *session, b []byte) (*session, []byte) {

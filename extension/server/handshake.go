@@ -152,6 +152,15 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 	}
 	s.settleLocked(c)
 	c.phase.Store(int32(phaseEstablished))
+	if peer.rec != nil {
+		c.owner.Store(peer)
+	}
+	// What arrived while pion finished goes first, before anything the
+	// reader routes once the lock is released.
+	for _, b := range c.early {
+		c.take(b)
+	}
+	c.early = nil
 	c.mu.Lock()
 	fresh := c.peer == nil
 	c.peer = peer
@@ -174,6 +183,11 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 	// found the peer unknown and reported nothing, and the connection
 	// vanished, with whatever it had sent. It is reported as what it was,
 	// a connection and then its end; removePeer reports an end once.
+	if peer.rec != nil {
+		// The record layer has the session (records.go): pion's goroutines
+		// end here and its buffers go; its close_notify is discarded.
+		_ = conn.Close()
+	}
 	if peer.Status() != link.StatusConnected {
 		_ = conn.Close() // an end before establish had no conn to close
 		s.removePeer(peer, peer.LastError())
@@ -209,7 +223,7 @@ func (s *Server) failHandshake(c *session, pionErr string) {
 	if p != nil {
 		p.fail("handshake failed: " + reason)
 	}
-	_ = c.Close()
+	c.shutdown()
 	// An address that never echoed its cookie has not shown it receives
 	// there: its failure is counted, not reported. Reporting it would turn a
 	// spoofed flood into one signal per forged address on the game's thread.

@@ -12,6 +12,9 @@ import (
 
 	"godtls/extension/link"
 	"godtls/extension/queue"
+	"godtls/extension/record"
+	"godtls/extension/suites"
+	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
 
@@ -39,6 +42,14 @@ type Peer struct {
 	closeOnce sync.Once
 	done      chan struct{} // closed when the peer ends
 	writer    uint32        // which writer goroutine sends for this peer (keeps order)
+
+	// rec is the engine's record layer for this peer (records.go), or nil
+	// on pion's CBC fallback, where pion reads and writes the records.
+	rec *record.Conn
+	// flight is the server's last flight, kept until the client's first
+	// application record shows it arrived (records.go).
+	flight       atomic.Pointer[lastFlight]
+	lastResendNs atomic.Int64
 }
 
 func newPeer(s *Server, c *session, recvQueue, recvBytes int) *Peer {
@@ -57,8 +68,12 @@ func (p *Peer) establish(conn *dtls.Conn, mtu int) {
 	c.mu.Unlock()
 	p.maxPayload = link.MaxPayload(mtu, p.suite)
 	p.lastRecv.Store(time.Now().UnixNano())
-	p.conn.Store(conn)
-	if p.status.CompareAndSwap(int32(link.StatusHandshaking), int32(link.StatusConnected)) {
+	if suite := ownSuite(c.chacha); suite != nil {
+		p.takeOver(suite)
+	} else {
+		p.conn.Store(conn)
+	}
+	if p.status.CompareAndSwap(int32(link.StatusHandshaking), int32(link.StatusConnected)) && p.rec == nil {
 		p.srv.wg.Add(1)
 		go p.readLoop(conn)
 	}
@@ -66,8 +81,9 @@ func (p *Peer) establish(conn *dtls.Conn, mtu int) {
 
 // Feed hands the engine a datagram the caller received for this peer
 // (attach mode), under the same rules as the demultiplexer's. It never
-// blocks; it reports whether the datagram went to pion. What it keeps it
-// copies (the filters return copies), so the caller may reuse b.
+// blocks; it reports whether the datagram was taken (by the record layer or
+// pion). The record layer decrypts in place: b's contents are overwritten,
+// and what is kept is copied, so the caller may reuse b.
 func (p *Peer) Feed(b []byte) bool {
 	c := p.sess
 	if c.out == nil || c.isClosed() {
@@ -93,10 +109,7 @@ func (p *Peer) Feed(b []byte) bool {
 	if to == nil {
 		return false
 	}
-	if !to.deliver(data) {
-		s.dropped.Add(1)
-		return false
-	}
+	to.take(data)
 	return true
 }
 
@@ -200,21 +213,53 @@ type peerWriter Peer
 
 func (w *peerWriter) setErr(s string) { (*Peer)(w).setErr(s) }
 
+// Prepare runs on a writer goroutine: it seals b into the datagram that
+// leaves in the writer's next batch, on the listening socket. Packets of
+// pion's CBC fallback and of attach mode are sent at once instead.
+func (w *peerWriter) Prepare(b []byte) (udpsock.Datagram, bool) {
+	p := (*Peer)(w)
+	c := p.sess
+	if p.rec == nil || c.out != nil || c.muted.Load() {
+		w.Write(b)
+		return udpsock.Datagram{}, false
+	}
+	if p.Status() != link.StatusConnected {
+		return udpsock.Datagram{}, false
+	}
+	rec, err := p.rec.Seal(make([]byte, 0, len(b)+suites.Overhead), wire.ContentApplicationData, b)
+	if err != nil {
+		p.setErr(err.Error())
+		return udpsock.Datagram{}, false
+	}
+	p.countSent(len(b))
+	return udpsock.Datagram{B: rec, To: c.addr}, true
+}
+
 // Write runs on a writer goroutine.
 func (w *peerWriter) Write(b []byte) {
 	p := (*Peer)(w)
-	conn := p.conn.Load()
-	if conn == nil || p.Status() != link.StatusConnected {
+	if p.Status() != link.StatusConnected {
 		return
 	}
-	if _, err := conn.Write(b); err != nil {
+	if p.rec != nil {
+		if err := p.sendRecord(wire.ContentApplicationData, b); err != nil {
+			p.setErr(err.Error())
+			return
+		}
+	} else if conn := p.conn.Load(); conn == nil {
+		return
+	} else if _, err := conn.Write(b); err != nil {
 		p.setErr(err.Error())
 		return
 	}
+	p.countSent(len(b))
+}
+
+func (p *Peer) countSent(n int) {
 	p.counts.PacketsOut.Add(1)
-	p.counts.BytesOut.Add(uint64(len(b)))
+	p.counts.BytesOut.Add(uint64(n))
 	p.srv.traffic.PacketsOut.Add(1)
-	p.srv.traffic.BytesOut.Add(uint64(len(b)))
+	p.srv.traffic.BytesOut.Add(uint64(n))
 }
 
 // Close sends close_notify and ends the connection.
@@ -238,11 +283,15 @@ func (p *Peer) end(st link.Status, reason string, notify bool) {
 		}
 		// An ended peer can stay referenced a long time (an undrained
 		// event, a game's variable): it lets go of pion's connection, the
-		// bulk of its memory; its queued packets stay readable.
+		// bulk of its memory; its queued packets stay readable. pion sends
+		// the close_notify while it holds the session, the record layer
+		// once pion was released.
 		if conn := p.conn.Swap(nil); conn != nil {
 			_ = conn.Close()
+		} else if notify && p.rec != nil {
+			_ = p.sendRecord(wire.ContentAlert, []byte{record.LevelWarning, record.CloseNotify})
 		}
-		_ = p.sess.Close()
+		p.sess.shutdown()
 		p.srv.removePeer(p, reason)
 	})
 }

@@ -63,6 +63,7 @@ type Server struct {
 	traffic                              link.Counters
 	dropped, garbage, oversize           atomic.Uint64
 	stray, spoofed, postHandshakeDropped atomic.Uint64
+	replayed                             atomic.Uint64 // records the record layer's replay window dropped
 	rejected, evicted, panics            atomic.Uint64
 	refused                              atomic.Uint64          // new clients turned away while refusing
 	published                            atomic.Pointer[counts] // PublishedStats: the janitor's last count
@@ -327,7 +328,7 @@ func (s *Server) Stop() {
 	}
 	cancel()
 	for _, c := range sessions {
-		_ = c.Close()
+		c.shutdown()
 	}
 	// Closing the socket after the peers lets their close_notify go out.
 	if sock != nil {

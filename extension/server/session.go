@@ -88,6 +88,25 @@ type session struct {
 	out     *queue.Packets // attach mode: datagrams for the caller to send
 	closed  chan struct{}
 
+	// owner is the peer whose record layer (extension/record) reads this
+	// session's records once the handshake is over: set with
+	// phaseEstablished when pion negotiated a ChaCha20-Poly1305 suite of
+	// ours (nil on pion's CBC fallback, whose records pion keeps reading).
+	owner atomic.Pointer[Peer]
+	// early holds application data that arrived while pion was finishing
+	// the handshake (phaseVerified), for the owner to open once it exists
+	// (guarded by srv.mu; bounded by the handshake budget).
+	early [][]byte
+	// released: pion's connection was let go (the peer proved it holds
+	// the server's Finished); pion's writes are discarded and its Close
+	// ends only its own reads (pionGone), not the session.
+	released atomic.Bool
+	pionGone chan struct{}
+	pionOnce sync.Once
+	// changeCipherSpec is the ChangeCipherSpec record pion sent in its last
+	// flight (epoch 0, never encrypted), kept to send that flight again.
+	changeCipherSpec atomic.Pointer[[]byte]
+
 	closeOnce sync.Once
 	// muted drops writes: set when the address belongs to a new client, so
 	// the old connection's flights and close_notify do not reach it.
@@ -131,6 +150,7 @@ func newSession(s *Server, addr netip.AddrPort, random [wire.RandomLen]byte, now
 		inReady: make(chan struct{}, 1),
 		closed:  make(chan struct{}),
 
+		pionGone:        make(chan struct{}),
 		deadlineChanged: make(chan struct{}),
 	}
 	c.phase.Store(int32(phaseUnverified))
@@ -208,6 +228,9 @@ func (c *session) Read(b []byte) (n int, err error) {
 		case <-c.closed:
 			stopTimer(timer)
 			return 0, errSessionClosed
+		case <-c.pionGone:
+			stopTimer(timer)
+			return 0, errSessionClosed
 		case <-timeout:
 			return 0, os.ErrDeadlineExceeded
 		case <-changed:
@@ -274,14 +297,49 @@ func (c *session) Write(b []byte) (n int, err error) {
 			cp := append([]byte(nil), ck...)
 			c.cookie.Store(&cp)
 		}
+	} else if c.phaseNow() == phaseVerified {
+		c.keepChangeCipherSpec(b)
 	}
 	// pion writes once it has computed its answer: the slot's work is done.
 	c.releaseCryptoSlot()
+	if c.released.Load() {
+		return len(b), nil // pion let go: its close_notify is not the session's end
+	}
+	if c.out != nil {
+		if !c.muted.Load() && !c.out.Push(append([]byte(nil), b...)) {
+			c.srv.dropped.Add(1)
+		}
+		return len(b), nil
+	}
+	return c.send(b)
+}
+
+// keepChangeCipherSpec keeps a copy of the ChangeCipherSpec record in one
+// of pion's datagrams, if there is one.
+func (c *session) keepChangeCipherSpec(b []byte) {
+	for len(b) > 0 {
+		r, rest, ok := wire.NextRecord(b)
+		if !ok {
+			return
+		}
+		if r.ContentType == wire.ContentChangeCipherSpec && r.Epoch == 0 {
+			ccs := append([]byte(nil), r.Whole...)
+			c.changeCipherSpec.Store(&ccs)
+			return
+		}
+		b = rest
+	}
+}
+
+// send writes one datagram to the client: on the socket, or in attach mode
+// onto the queue the caller sends from (taking b). Nothing goes out once
+// the address belongs to a new client (muted).
+func (c *session) send(b []byte) (int, error) {
 	if c.muted.Load() {
 		return len(b), nil
 	}
 	if c.out != nil {
-		if !c.out.Push(append([]byte(nil), b...)) {
+		if !c.out.Push(b) {
 			c.srv.dropped.Add(1)
 		}
 		return len(b), nil
@@ -343,16 +401,27 @@ func (c *session) end(reason string, quiet bool) {
 	if quiet {
 		c.quiet.Store(true)
 	}
-	_ = c.Close()
+	c.shutdown()
 }
 
+// Close is pion's: its connection closing. Once pion was released that
+// ends only pion's reads; before, it ends the session.
 func (c *session) Close() error {
+	if c.released.Load() {
+		c.pionOnce.Do(func() { close(c.pionGone) })
+		return nil
+	}
+	c.shutdown()
+	return nil
+}
+
+// shutdown ends the session: its address is forgotten, pion's reads end.
+func (c *session) shutdown() {
 	c.closeOnce.Do(func() {
 		c.releaseCryptoSlot()
 		close(c.closed)
 		c.srv.forget(c)
 	})
-	return nil
 }
 
 func (c *session) isClosed() bool {

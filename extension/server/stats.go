@@ -16,6 +16,7 @@ type Stats struct {
 	Stray                uint64 // DTLS records from addresses with no session
 	Spoofed              uint64 // records refused before the cookie, wrong cookies, epoch-0 alerts and data
 	PostHandshakeDropped uint64 // records of connected peers that no genuine peer sends after the handshake (wire.KeepEstablished)
+	Replayed             uint64 // records of connected peers dropped by the replay window (a copy of one already received, or older than the 64 before it)
 	AuthFailed           uint64 // records that failed authentication (ChaCha20-Poly1305 suites; pion's CBC suites drop theirs uncounted)
 	OverRate             uint64 // datagrams of connected peers dropped over Config.PeerByteRate
 	Rejected             uint64 // ClientHellos refused by a limit or not admitted in time
@@ -80,7 +81,7 @@ func (s *Server) statsWith(c counts) Stats {
 		Peers: c.peers, Pending: c.pending, Unverified: c.unverified, Queued: c.queued,
 		Traffic: s.traffic.Read(),
 		Dropped: s.dropped.Load(), Garbage: s.garbage.Load(), Oversize: s.oversize.Load(),
-		Stray: s.stray.Load(), Spoofed: s.spoofed.Load(), PostHandshakeDropped: s.postHandshakeDropped.Load(),
+		Stray: s.stray.Load(), Spoofed: s.spoofed.Load(), PostHandshakeDropped: s.postHandshakeDropped.Load(), Replayed: s.replayed.Load(),
 		AuthFailed: s.authFailed.Load(), OverRate: s.overRate.Load(), Rejected: s.rejected.Load(), Evicted: s.evicted.Load(), Refused: s.refused.Load(), Panics: s.panics.Load(),
 		EventsDropped: s.events.Dropped(),
 	}

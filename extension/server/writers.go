@@ -5,6 +5,8 @@ import (
 	"runtime"
 
 	"godtls/extension/link"
+	"godtls/extension/netsim"
+	"godtls/extension/udpsock"
 )
 
 // Sends go through writer goroutines (link.Writers): pion's Conn.Write
@@ -17,12 +19,39 @@ const (
 )
 
 // startWritersLocked starts the writer goroutines. Called with s.mu held.
+// Each writer sends the records it sealed in batches (sendmmsg where the
+// platform has it) on the listening socket: through the simulated network
+// while it is on, on the socket itself otherwise.
 func (s *Server) startWritersLocked() {
 	n := max(2, runtime.GOMAXPROCS(0))
+	sock := s.sock
+	batches := make([]*udpsock.Batch, n) // writer i's, made on its goroutine
+	send := func(i int, ds []udpsock.Datagram) {
+		if sim, ok := sock.(*netsim.PacketConn); ok {
+			raw, direct := sim.Direct(false)
+			if !direct {
+				for _, d := range ds {
+					_, _ = sock.WriteToUDPAddrPort(d.B, d.To)
+				}
+				return
+			}
+			if batches[i] == nil {
+				batches[i] = udpsock.NewBatch(raw)
+			}
+		} else if batches[i] == nil {
+			batches[i] = udpsock.NewBatch(sock)
+		}
+		_ = batches[i].Write(ds) // a refused destination is the peer's loss, as with a single write
+	}
+	if sock == nil {
+		send = nil // attach mode: the caller sends
+	}
 	s.writers.Store(link.NewWriters(n, writerQueue, writerQueueBytes*int64(n), func(to link.Target, r any) {
 		s.panics.Add(1)
-		to.(*peerWriter).setErr(fmt.Sprintf("internal error while sending: %v", r))
-	}))
+		if pw, ok := to.(*peerWriter); ok {
+			pw.setErr(fmt.Sprintf("internal error while sending: %v", r))
+		}
+	}, send))
 }
 
 // enqueue hands a packet to the peer's writer without blocking.
@@ -42,10 +71,13 @@ func (s *Server) enqueue(p *Peer, b []byte) error {
 	}
 }
 
-// closeWriters lets the writers send what is queued, then ends them.
+// closeWriters lets the writers send what is queued, then ends them. They
+// stay the server's until then: a CloseAfterQueued meanwhile finds them
+// stopping and waits for them.
 func (s *Server) closeWriters() {
-	if w := s.writers.Swap(nil); w != nil {
+	if w := s.writers.Load(); w != nil {
 		w.Stop()
+		s.writers.CompareAndSwap(w, nil)
 	}
 }
 
@@ -65,8 +97,18 @@ func (c *peerCloser) Write([]byte) {
 
 // CloseAfterQueued closes the peer (close_notify) once the packets already
 // passed to Send have gone out: a goodbye sent just before is not lost.
+// While the server stops, the writers are sending their last packets: the
+// close waits for them, so that it never overtakes the goodbye queued
+// before it (the client would read the close_notify first and drop the
+// rest).
 func (p *Peer) CloseAfterQueued() {
-	if w := p.srv.writers.Load(); w == nil || w.Enqueue(p.writer, (*peerCloser)(p), nil) != nil {
-		p.Close()
+	if w := p.srv.writers.Load(); w != nil {
+		switch w.Enqueue(p.writer, (*peerCloser)(p), nil) {
+		case nil:
+			return
+		case link.ErrStopped:
+			<-w.Stopped()
+		}
 	}
+	p.Close()
 }

@@ -49,6 +49,7 @@ var (
 	errNotInitialized = errors.New("chacha20-poly1305 suite used before its keys were derived")
 	errShortRecord    = errors.New("record too short for chacha20-poly1305")
 	errOpen           = errors.New("chacha20-poly1305: record authentication failed")
+	errSeqExhausted   = errors.New("chacha20-poly1305: the 48-bit write sequence is used up")
 )
 
 // kind says how a suite authenticates the handshake.
@@ -70,11 +71,42 @@ type ChaCha20Poly1305 struct {
 	// pion v2 drops them without a word, and a game's counters should show
 	// forged or corrupted records.
 	authFailed *atomic.Uint64
+	// lastHandshake is the plaintext of the last handshake record sealed
+	// (the Finished): what a server seals again when the client shows it
+	// lost the server's last flight, after pion was let go.
+	lastHandshake atomic.Pointer[[]byte]
+}
+
+// LastHandshake returns the plaintext of the last handshake record this
+// suite sealed (header and body of the Finished message), or nil.
+func (c *ChaCha20Poly1305) LastHandshake() []byte {
+	if p := c.lastHandshake.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 type recordKeys struct {
 	local, remote     cipher.AEAD
 	localIV, remoteIV [ivLen]byte
+	// nextWrite is the session's one write-sequence counter under the
+	// local key. Every record sealed with that key draws its number here:
+	// pion's (its Finished, a retransmitted last flight, close_notify,
+	// alerts) through Encrypt, which replaces the number pion chose with
+	// this one, and the engine's own record layer through SealRecord. Two
+	// counters (pion's and ours) would hand out the same number twice, and
+	// with ChaCha20-Poly1305 a repeated (epoch, sequence) under one key is
+	// a repeated nonce.
+	nextWrite atomic.Uint64
+}
+
+// takeSeq reserves the next write sequence number.
+func (k *recordKeys) takeSeq() (uint64, error) {
+	seq := k.nextWrite.Add(1) - 1
+	if seq > recordlayer.MaxSequenceNumber {
+		return 0, errSeqExhausted
+	}
+	return seq, nil
 }
 
 // New returns a suite for the given ID, or nil if the ID is not one of ours.
@@ -203,8 +235,11 @@ func additionalData(h *recordlayer.Header, plaintextLen int) [13]byte {
 	return ad
 }
 
-// Encrypt seals a whole record (header + plaintext) whose header pion has
-// already numbered; it returns header‖ciphertext‖tag with the length fixed.
+// Encrypt seals a whole record (header + plaintext) for pion. The sequence
+// number pion wrote into the header is replaced by the session's own
+// (recordKeys.nextWrite), in the header and in the nonce: pion's counter
+// knows nothing of the records the engine seals itself. It returns
+// header‖ciphertext‖tag with the length fixed.
 func (c *ChaCha20Poly1305) Encrypt(pkt *recordlayer.RecordLayer, raw []byte) ([]byte, error) {
 	k := c.keys.Load()
 	if k == nil {
@@ -213,14 +248,89 @@ func (c *ChaCha20Poly1305) Encrypt(pkt *recordlayer.RecordLayer, raw []byte) ([]
 	if len(raw) < recordlayer.HeaderSize {
 		return nil, errShortRecord
 	}
-	payload := raw[recordlayer.HeaderSize:]
-	nonce := Nonce(k.localIV, pkt.Header.Epoch, pkt.Header.SequenceNumber)
-	ad := additionalData(&pkt.Header, len(payload))
-	out := make([]byte, recordlayer.HeaderSize, recordlayer.HeaderSize+len(payload)+tagLen)
+	seq, err := k.takeSeq()
+	if err != nil {
+		return nil, err
+	}
+	pkt.Header.SequenceNumber = seq
+	if pkt.Header.ContentType == protocol.ContentTypeHandshake {
+		fin := append([]byte(nil), raw[recordlayer.HeaderSize:]...)
+		c.lastHandshake.Store(&fin)
+	}
+	out := make([]byte, recordlayer.HeaderSize, recordlayer.HeaderSize+len(raw)-recordlayer.HeaderSize+tagLen)
 	copy(out, raw[:recordlayer.HeaderSize])
+	putSeq(out, seq)
+	return k.seal(out, &pkt.Header, raw[recordlayer.HeaderSize:]), nil
+}
+
+// putSeq writes a 48-bit sequence number into a record header.
+func putSeq(hdr []byte, seq uint64) {
+	hdr[5], hdr[6] = byte(seq>>40), byte(seq>>32)
+	binary.BigEndian.PutUint32(hdr[7:11], uint32(seq))
+}
+
+// seal appends the sealed payload to out (which holds the header h
+// describes) and fixes the header's length.
+func (k *recordKeys) seal(out []byte, h *recordlayer.Header, payload []byte) []byte {
+	nonce := Nonce(k.localIV, h.Epoch, h.SequenceNumber)
+	ad := additionalData(h, len(payload))
+	start := len(out) - recordlayer.HeaderSize
 	out = k.local.Seal(out, nonce[:], payload, ad[:])
-	binary.BigEndian.PutUint16(out[recordlayer.HeaderSize-2:], uint16(len(out)-recordlayer.HeaderSize))
-	return out, nil
+	binary.BigEndian.PutUint16(out[start+recordlayer.HeaderSize-2:], uint16(len(out)-start-recordlayer.HeaderSize))
+	return out
+}
+
+// SealRecord appends one DTLS 1.2 record of content type ct at the
+// established epoch to dst, sealed under the session's write key with the
+// next number of its one write-sequence counter (the one pion's records
+// take theirs from too).
+func (c *ChaCha20Poly1305) SealRecord(dst []byte, ct protocol.ContentType, epoch uint16, plain []byte) ([]byte, error) {
+	k := c.keys.Load()
+	if k == nil {
+		return nil, errNotInitialized
+	}
+	seq, err := k.takeSeq()
+	if err != nil {
+		return nil, err
+	}
+	h := recordlayer.Header{ContentType: ct, Version: protocol.Version1_2, Epoch: epoch, SequenceNumber: seq}
+	var hdr [recordlayer.HeaderSize]byte
+	hdr[0] = byte(ct)
+	hdr[1], hdr[2] = protocol.Version1_2.Major, protocol.Version1_2.Minor
+	binary.BigEndian.PutUint16(hdr[3:5], epoch)
+	putSeq(hdr[:], seq)
+	return k.seal(append(dst, hdr[:]...), &h, plain), nil
+}
+
+// OpenRecord authenticates and decrypts one whole record in place: rec is
+// header‖ciphertext‖tag, epoch and seq are what its header says. It returns
+// the plaintext, which aliases rec; on failure rec's body may be
+// overwritten. Failures are counted like Decrypt's.
+func (c *ChaCha20Poly1305) OpenRecord(rec []byte, ct protocol.ContentType, epoch uint16, seq uint64) ([]byte, error) {
+	k := c.keys.Load()
+	if k == nil {
+		return nil, errNotInitialized
+	}
+	body := rec[recordlayer.HeaderSize:]
+	if len(body) < tagLen {
+		c.countFailure()
+		return nil, errShortRecord
+	}
+	h := recordlayer.Header{ContentType: ct, Version: protocol.Version1_2, Epoch: epoch, SequenceNumber: seq}
+	nonce := Nonce(k.remoteIV, epoch, seq)
+	ad := additionalData(&h, len(body)-tagLen)
+	plain, err := k.remote.Open(body[:0], nonce[:], body, ad[:])
+	if err != nil {
+		c.countFailure()
+		return nil, errOpen
+	}
+	return plain, nil
+}
+
+func (c *ChaCha20Poly1305) countFailure() {
+	if c.authFailed != nil {
+		c.authFailed.Add(1)
+	}
 }
 
 // Decrypt opens a whole record and returns header‖plaintext. A
@@ -237,21 +347,9 @@ func (c *ChaCha20Poly1305) Decrypt(in []byte) ([]byte, error) {
 	if k == nil {
 		return nil, errNotInitialized
 	}
-	body := in[recordlayer.HeaderSize:]
-	if len(body) < tagLen {
-		if c.authFailed != nil {
-			c.authFailed.Add(1)
-		}
-		return nil, errShortRecord
-	}
-	nonce := Nonce(k.remoteIV, h.Epoch, h.SequenceNumber)
-	ad := additionalData(&h, len(body)-tagLen)
-	plain, err := k.remote.Open(body[:0], nonce[:], body, ad[:])
+	plain, err := c.OpenRecord(in, h.ContentType, h.Epoch, h.SequenceNumber)
 	if err != nil {
-		if c.authFailed != nil {
-			c.authFailed.Add(1)
-		}
-		return nil, fmt.Errorf("%w (epoch %d, seq %d)", errOpen, h.Epoch, h.SequenceNumber)
+		return nil, fmt.Errorf("%w (epoch %d, seq %d)", err, h.Epoch, h.SequenceNumber)
 	}
-	return append(in[:recordlayer.HeaderSize], plain...), nil
+	return in[:recordlayer.HeaderSize+len(plain)], nil
 }

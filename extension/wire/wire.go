@@ -202,3 +202,24 @@ func KeepEstablished(b []byte) (out []byte, dropped int, ok bool) {
 	}
 	return out, dropped, true
 }
+
+// OneRecord is one record of a datagram, as its header describes it.
+type OneRecord struct {
+	ContentType byte
+	Epoch       uint16
+	Seq         uint64 // 48 bits
+	// Whole is header‖body, a slice of the datagram.
+	Whole []byte
+}
+
+// NextRecord splits the first record off b. ok is false when b does not
+// start with a well-formed record header whose length fits in b.
+func NextRecord(b []byte) (r OneRecord, rest []byte, ok bool) {
+	ct, epoch, body, ok := header(b)
+	if !ok {
+		return OneRecord{}, nil, false
+	}
+	n := RecordHeaderLen + len(body)
+	seq := uint64(b[5])<<40 | uint64(b[6])<<32 | uint64(binary.BigEndian.Uint32(b[7:11]))
+	return OneRecord{ContentType: ct, Epoch: epoch, Seq: seq, Whole: b[:n]}, b[n:], true
+}

@@ -163,7 +163,7 @@ func test_properties() -> void:
 	s.max_peer_bytes_per_second = 0
 	check(s.max_peer_bytes_per_second == 0, "max_peer_bytes_per_second 0 turns it off")
 	var keys := s.get_stats()
-	for k in ["post_handshake_dropped", "auth_failed", "over_rate"]:
+	for k in ["post_handshake_dropped", "replayed", "auth_failed", "over_rate"]:
 		check(keys.has(k), "get_stats() has %s" % k)
 
 

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pion/dtls/v2"
+	"github.com/pion/dtls/v2/pkg/protocol/alert"
+
+	"godtls/extension/link"
+	"godtls/extension/record"
+	"godtls/extension/suites"
+	"godtls/extension/wire"
+)
+
+// A connected peer on a ChaCha20-Poly1305 suite has no goroutine: the
+// socket reader (or Feed, in attach mode) opens its records with the
+// record layer and queues the plaintext; a writer seals the game's packets
+// and sends them. pion's connection is let go as soon as its handshake
+// returns: its goroutines end, its buffers go, and whatever it still writes
+// (its close_notify) is discarded. What pion would still have done, answer
+// a client that retransmits its last flight because the server's was lost
+// (RFC 6347 §4.2.4), the peer does from a copy of that flight until the
+// client's first application record shows it arrived. Every record under
+// the session's write key, pion's or ours, takes its sequence number from
+// the suite's one counter.
+
+// lastFlight is what the server sends again to a client that lost its last
+// flight: pion's ChangeCipherSpec record as it was (epoch 0, never
+// encrypted), and the Finished message, sealed anew each time.
+type lastFlight struct {
+	changeCipherSpec []byte
+	finished         []byte // plaintext
+}
+
+// resendGap is the least time between two resends of the last flight: a
+// client retransmits its own at intervals of a second or more, so a
+// duplicated datagram costs one resend, not two.
+const resendGap = 100 * time.Millisecond
+
+// ownSuite returns the ChaCha20-Poly1305 suite pion initialised for the
+// session, or nil when it chose its CBC fallback.
+func ownSuite(offered []dtls.CipherSuite) *suites.ChaCha20Poly1305 {
+	for _, cs := range offered {
+		if g, ok := cs.(guardedSuite); ok {
+			cs = g.CipherSuite
+		}
+		if ch, ok := cs.(*suites.ChaCha20Poly1305); ok && ch.IsInitialized() {
+			return ch
+		}
+	}
+	return nil
+}
+
+// takeOver makes the record layer the peer's: from now on pion's writes
+// are discarded and its Close ends only its own goroutines (the caller
+// closes it once the peer is registered).
+func (p *Peer) takeOver(suite *suites.ChaCha20Poly1305) {
+	c := p.sess
+	p.rec = record.New(suite)
+	if ccs, fin := c.changeCipherSpec.Load(), suite.LastHandshake(); ccs != nil && fin != nil {
+		p.flight.Store(&lastFlight{changeCipherSpec: *ccs, finished: fin})
+	}
+	c.changeCipherSpec.Store(nil)
+	c.released.Store(true)
+}
+
+// receive opens the records of one datagram routed to the peer. b is
+// overwritten.
+func (p *Peer) receive(b []byte) {
+	d := p.rec.Open(b, (*peerRecords)(p))
+	s := p.srv
+	if d.Replayed > 0 {
+		s.replayed.Add(uint64(d.Replayed))
+	}
+	if d.Unexpected > 0 {
+		s.postHandshakeDropped.Add(uint64(d.Unexpected))
+	}
+	if d.Malformed > 0 {
+		s.garbage.Add(uint64(d.Malformed))
+	}
+}
+
+// peerRecords is what the record layer reports to (record.Sink).
+type peerRecords Peer
+
+func (pr *peerRecords) Data(plain []byte) {
+	p := (*Peer)(pr)
+	if p.flight.Load() != nil {
+		p.flight.Store(nil) // the client has the server's Finished
+	}
+	if p.Status() != link.StatusConnected {
+		p.srv.dropped.Add(1)
+		return
+	}
+	(*peerSink)(p).Received(len(plain))
+	if p.recv.Push(append([]byte(nil), plain...)) {
+		p.srv.inbox.queued(p)
+	} else {
+		p.srv.dropped.Add(1)
+	}
+}
+
+func (pr *peerRecords) Alert(level, description byte) {
+	p := (*Peer)(pr)
+	var end func()
+	switch {
+	case description == record.CloseNotify:
+		end = func() { p.close("the client closed the connection", false) }
+	case level == record.LevelFatal:
+		reason := fmt.Sprintf("the client sent a fatal alert: %v", alert.Description(description))
+		end = func() { p.fail(reason) }
+	default:
+		return // a warning: nothing to do
+	}
+	// Ending takes the server's lock, which the caller of Feed or the
+	// early records' owner may hold: not here.
+	p.srv.wg.Add(1)
+	go func() {
+		defer p.srv.wg.Done()
+		end()
+	}()
+}
+
+// Handshake: an authenticated epoch-1 handshake record is the client's
+// Finished again: it did not get the server's, and retransmitted its last
+// flight. The server answers with its own last flight (RFC 6347 §4.2.4).
+func (pr *peerRecords) Handshake([]byte) {
+	p := (*Peer)(pr)
+	f := p.flight.Load()
+	now := time.Now().UnixNano()
+	last := p.lastResendNs.Load()
+	if f == nil || now-last < int64(resendGap) || !p.lastResendNs.CompareAndSwap(last, now) {
+		p.srv.postHandshakeDropped.Add(1)
+		return
+	}
+	b := append(make([]byte, 0, len(f.changeCipherSpec)+len(f.finished)+suites.Overhead), f.changeCipherSpec...)
+	b, err := p.rec.Seal(b, wire.ContentHandshake, f.finished)
+	if err == nil {
+		_, _ = p.sess.send(b)
+	}
+}
+
+// sendRecord seals plain into one record of content type ct and sends it.
+func (p *Peer) sendRecord(ct byte, plain []byte) error {
+	b, err := p.rec.Seal(make([]byte, 0, len(plain)+suites.Overhead), ct, plain)
+	if err != nil {
+		return err
+	}
+	_, err = p.sess.send(b)
+	return err
+}
