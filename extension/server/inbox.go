@@ -20,7 +20,9 @@ type inbox struct {
 	spare []*Peer
 }
 
-// queued runs on a peer's read goroutine after it queued a packet.
+// queued runs after a packet was queued for p: on the socket reader or in
+// Feed (the record layer), or on the peer's read goroutine (pion's CBC
+// fallback).
 func (in *inbox) queued(p *Peer) {
 	if !in.on.Load() || !p.listed.CompareAndSwap(false, true) {
 		return

@@ -122,7 +122,8 @@ func (p *Peer) Outbound() ([]byte, bool) {
 	return p.sess.out.Pop()
 }
 
-// readLoop moves decrypted packets from pion into the bounded queue.
+// readLoop moves decrypted packets from pion into the bounded queue (pion's
+// CBC fallback only: on the engine's suites the record layer does, records.go).
 func (p *Peer) readLoop(conn *dtls.Conn) {
 	defer p.srv.wg.Done()
 	link.ReadLoop(conn, p.recv, (*peerSink)(p))

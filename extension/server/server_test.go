@@ -80,6 +80,11 @@ func TestGCMNeverNegotiated(t *testing.T) {
 	if id := s.Peers()[0].CipherSuite(); id != 0 {
 		t.Fatalf("stock pion client: suite %#x, want CBC fallback", id)
 	}
+	// and pion's path, which that peer keeps, delivers both ways
+	ctx, cancel := context.WithCancel(context.Background())
+	done := echoLoop(ctx, s)
+	defer func() { cancel(); <-done }()
+	roundTrip(t, c, "over pion's CBC suite")
 }
 
 func TestCBCFallbackCanBeDisabled(t *testing.T) {

@@ -127,7 +127,7 @@ func main() {
 	}
 	n, echoClients, memPeers, scalePeers, floodClients, floodRate := 100, 50, 1000, 2000, 20, 10000
 	echoSecs := "10s"
-	sweepCounts := []int{250, 500, 1000, 2000, 3000, 4000, 6000, 8000}
+	sweepCounts := []int{250, 500, 1000, 2000, 3000, 4000, 6000, 8000, 10000}
 	if *quick {
 		n, echoClients, memPeers, scalePeers, floodClients, floodRate, echoSecs = 20, 10, 50, 100, 10, 2000, "3s"
 		sweepCounts = []int{50, 100}
