@@ -1,8 +1,9 @@
 // Package link is what both ends of an established DTLS association share,
 // the server's peers and the client: the goroutine that reads decrypted
-// packets from pion into a bounded queue, the writer goroutines that keep
-// pion's Write off the caller's thread, the counters, and the payload size
-// a negotiated suite leaves. Nothing here calls into Godot.
+// packets from pion into a bounded queue (the client's, and a server peer on
+// pion's CBC fallback), the writer goroutines that keep sending off the
+// caller's thread, the counters, and the payload size a negotiated suite
+// leaves. Nothing here calls into Godot.
 package link
 
 import (

@@ -8,10 +8,12 @@ import (
 	"godtls/extension/udpsock"
 )
 
-// Writers keep pion's Conn.Write, which starts and joins a goroutine per
-// call (tens of microseconds), off the caller's thread. Each association
-// always uses the same writer, which keeps its packets in order. The queue
-// is bounded in packets per writer and in bytes across all writers.
+// Writers keep the sending off the caller's thread: sealing a server peer's
+// records and sending them in batches (Batched targets), or pion's
+// Conn.Write, which starts and joins a goroutine per call (tens of
+// microseconds). Each association always uses the same writer, which keeps
+// its packets in order. The queue is bounded in packets per writer and in
+// bytes across all writers.
 
 // ErrQueueFull is returned by Enqueue when a bound would be passed.
 var ErrQueueFull = errors.New("send queue full: packets are sent faster than the network takes them")

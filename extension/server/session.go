@@ -93,13 +93,15 @@ type session struct {
 	// phaseEstablished when pion negotiated a ChaCha20-Poly1305 suite of
 	// ours (nil on pion's CBC fallback, whose records pion keeps reading).
 	owner atomic.Pointer[Peer]
-	// early holds application data that arrived while pion was finishing
-	// the handshake (phaseVerified), for the owner to open once it exists
-	// (guarded by srv.mu; bounded by the handshake budget).
+	// early holds the epoch-1 application data and alerts that arrived
+	// while pion was finishing the handshake (phaseVerified), for the owner
+	// to open once it exists (guarded by srv.mu; bounded by the handshake
+	// budget).
 	early [][]byte
-	// released: pion's connection was let go (the peer proved it holds
-	// the server's Finished); pion's writes are discarded and its Close
-	// ends only its own reads (pionGone), not the session.
+	// released: pion's connection was let go (its handshake returned and
+	// the record layer took the session over, records.go); pion's writes
+	// are discarded and its Close ends only its own reads (pionGone), not
+	// the session.
 	released atomic.Bool
 	pionGone chan struct{}
 	pionOnce sync.Once

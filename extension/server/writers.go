@@ -9,8 +9,9 @@ import (
 	"godtls/extension/udpsock"
 )
 
-// Sends go through writer goroutines (link.Writers): pion's Conn.Write
-// costs tens of microseconds on the caller's (Godot's main) thread.
+// Sends go through writer goroutines (link.Writers): sealing and the socket
+// stay off the caller's (Godot's main) thread, a few goroutines serve every
+// peer, and the records leave in batches.
 
 // Writer queue bounds, per writer: packets and bytes.
 const (
