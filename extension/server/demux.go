@@ -256,8 +256,9 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info, now tim
 	return c, append([]byte(nil), kept...)
 }
 
-// earlyDatagrams bounds the application data held for a session between
-// the client's last flight and pion's goroutine returning the connection.
+// earlyDatagrams bounds the application data and alerts held for a session
+// between the client's last flight and pion's goroutine returning the
+// connection.
 const earlyDatagrams = 16
 
 // budgeted returns a copy of b for c if c's handshake budget allows it.

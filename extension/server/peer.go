@@ -13,7 +13,6 @@ import (
 	"godtls/extension/link"
 	"godtls/extension/queue"
 	"godtls/extension/record"
-	"godtls/extension/suites"
 	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
@@ -227,7 +226,7 @@ func (w *peerWriter) Prepare(b []byte) (udpsock.Datagram, bool) {
 	if p.Status() != link.StatusConnected {
 		return udpsock.Datagram{}, false
 	}
-	rec, err := p.rec.Seal(make([]byte, 0, len(b)+suites.Overhead), wire.ContentApplicationData, b)
+	rec, err := p.seal(nil, wire.ContentApplicationData, b)
 	if err != nil {
 		p.setErr(err.Error())
 		return udpsock.Datagram{}, false

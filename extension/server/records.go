@@ -134,16 +134,23 @@ func (pr *peerRecords) Handshake([]byte) {
 		p.srv.postHandshakeDropped.Add(1)
 		return
 	}
-	b := append(make([]byte, 0, len(f.changeCipherSpec)+len(f.finished)+suites.Overhead), f.changeCipherSpec...)
-	b, err := p.rec.Seal(b, wire.ContentHandshake, f.finished)
+	b, err := p.seal(f.changeCipherSpec, wire.ContentHandshake, f.finished)
 	if err == nil {
 		_, _ = p.sess.send(b)
 	}
 }
 
+// seal returns a new datagram: what before holds (records already sealed,
+// or nil), then one record of content type ct holding plain.
+func (p *Peer) seal(before []byte, ct byte, plain []byte) ([]byte, error) {
+	out := make([]byte, len(before), len(before)+len(plain)+suites.Overhead)
+	copy(out, before)
+	return p.rec.Seal(out, ct, plain)
+}
+
 // sendRecord seals plain into one record of content type ct and sends it.
 func (p *Peer) sendRecord(ct byte, plain []byte) error {
-	b, err := p.rec.Seal(make([]byte, 0, len(plain)+suites.Overhead), ct, plain)
+	b, err := p.seal(nil, ct, plain)
 	if err != nil {
 		return err
 	}
