@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"godtls/extension/client"
+	"godtls/extension/internal/testtool"
 )
 
 // TestMain doubles as the idle-client helper process of
@@ -67,8 +68,8 @@ func BenchmarkIdleClients(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		m := startServer(b, n, Options{})
 		debug.FreeOSMemory()
-		heap0, stack0 := memNow()
-		rss0 := rssKiB()
+		heap0, stack0 := testtool.MemNow()
+		rss0 := testtool.RSSKiB()
 		g0 := runtime.NumGoroutine()
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), "GODTLS_MP_HELPER_PORT="+strconv.Itoa(m.srv.LocalPort()), "GODTLS_MP_HELPER_N="+strconv.Itoa(n))
@@ -109,9 +110,9 @@ func BenchmarkIdleClients(b *testing.B) {
 				_ = f.Close()
 			}
 		}
-		heap1, stack1 := memNow()
+		heap1, stack1 := testtool.MemNow()
 		debug.FreeOSMemory() // what the sessions hold, not the handshakes' garbage
-		rss1 := rssKiB()
+		rss1 := testtool.RSSKiB()
 		b.ReportMetric(float64(runtime.NumGoroutine()-g0)/n, "goroutines/client")
 		b.ReportMetric(float64(heap1-heap0)/n/1024, "heapKiB/client")
 		b.ReportMetric(float64(stack1-stack0)/n/1024, "stackKiB/client")
@@ -119,25 +120,4 @@ func BenchmarkIdleClients(b *testing.B) {
 		_ = stdin.Close()
 		_ = cmd.Wait()
 	}
-}
-
-func memNow() (heap, stack uint64) {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc, ms.StackInuse
-}
-
-func rssKiB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			v, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
-			return v
-		}
-	}
-	return 0
 }

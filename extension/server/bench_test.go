@@ -18,6 +18,7 @@ import (
 	"github.com/pion/logging"
 
 	"godtls/extension/credentials"
+	"godtls/extension/internal/testtool"
 	"godtls/extension/link"
 	"godtls/extension/suites"
 )
@@ -229,8 +230,8 @@ func BenchmarkIdlePeers(b *testing.B) {
 // idlePeerCost starts the helper's n clients against addr, waits until
 // connected() counts them all, runs settle, and reports the cost per peer.
 func idlePeerCost(b *testing.B, n int, addr string, connected func() int, settle func()) {
-	heap0, stack0 := memNow()
-	rss0 := rssKiB()
+	heap0, stack0 := testtool.MemNow()
+	rss0 := testtool.RSSKiB()
 	g0 := runtime.NumGoroutine()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "GODTLS_HELPER_CLIENTS_ADDR="+addr, "GODTLS_HELPER_CLIENTS_N="+strconv.Itoa(n))
@@ -249,8 +250,8 @@ func idlePeerCost(b *testing.B, n int, addr string, connected func() int, settle
 	}
 	waitFor(b, "peers", func() bool { return connected() == n })
 	settle()
-	heap1, stack1 := memNow()
-	rss1 := rssKiB()
+	heap1, stack1 := testtool.MemNow()
+	rss1 := testtool.RSSKiB()
 	if path := os.Getenv("GODTLS_IDLE_HEAPPROFILE"); path != "" {
 		// what the idle peers hold, for go tool pprof -sample_index=inuse_space
 		writeHeapProfile(b, path+"."+strings.ReplaceAll(b.Name(), "/", "_"))
@@ -271,30 +272,4 @@ func writeHeapProfile(b *testing.B, path string) {
 	if err := pprof.WriteHeapProfile(f); err != nil {
 		b.Fatal(err)
 	}
-}
-
-func memNow() (heap, stack uint64) {
-	// Several cycles: the GC shrinks goroutine stacks that grew during the
-	// handshake crypto by half per cycle, as it does in a running game.
-	for i := 0; i < 5; i++ {
-		runtime.GC()
-	}
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapInuse, m.StackInuse
-}
-
-func rssKiB() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			f := strings.Fields(l)
-			v, _ := strconv.ParseInt(f[1], 10, 64)
-			return v
-		}
-	}
-	return 0
 }

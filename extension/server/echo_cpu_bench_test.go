@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -12,11 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/dtls/v2"
-	"github.com/pion/logging"
-	"github.com/pion/transport/v2/udp"
-
 	"godtls/extension/credentials"
+	"godtls/extension/internal/pionecho"
 	"godtls/extension/internal/testcert"
 	"godtls/extension/suites"
 )
@@ -81,48 +76,19 @@ func gameLoopEcho(ctx context.Context, s *Server) <-chan struct{} {
 	return done
 }
 
-// rawPionEcho is a pion v2 echo server with the engine's suites.
+// rawPionEcho is a pion v2 echo server with the engine's suites
+// (pionecho, which the Godot benchmarks' raw pion runs use too).
 func rawPionEcho(b *testing.B) (string, func()) {
 	pair := testcert.ECDSA(b)
 	c, err := credentials.FromPEM(pair.KeyPEM, pair.CertPEM, time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := &dtls.Config{
-		Certificates:         []tls.Certificate{c.TLS},
-		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
-		LoggerFactory:        &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
-	}
-	suites.Apply(cfg, suites.ECDSAKey, false, nil)
-	ln, err := udp.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	addr, stop, err := pionecho.Start(c, false)
 	if err != nil {
 		b.Fatal(err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				dc, err := dtls.Server(c, cfg)
-				if err != nil {
-					c.Close()
-					return
-				}
-				defer dc.Close()
-				buf := make([]byte, 16384)
-				for {
-					n, err := dc.Read(buf)
-					if err != nil {
-						return
-					}
-					_, _ = dc.Write(buf[:n])
-				}
-			}()
-		}
-	}()
-	return ln.Addr().String(), func() { _ = ln.Close() }
+	return addr, stop
 }
 
 // echoCPU runs the load generator against addr and reports the process's

@@ -17,6 +17,7 @@ import (
 	"godtls/extension/credentials"
 	"godtls/extension/internal/flood"
 	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/testtool"
 	"godtls/extension/suites"
 )
 
@@ -219,7 +220,7 @@ func BenchmarkUnverifiedCost(b *testing.B) {
 		s, _ := startServer(b, suites.ECDSAKey, Config{HandshakeTimeout: time.Minute})
 		hello := captureClientHello(b)
 		dst, _ := net.ResolveUDPAddr("udp", serverAddr(s))
-		heap0, stack0 := memNow()
+		heap0, stack0 := testtool.MemNow()
 		g0 := runtime.NumGoroutine()
 		for k := 0; k < n; k++ {
 			sock := listenOn(b, "127.0.0."+itoa(100+k%10)+":0")
@@ -227,7 +228,7 @@ func BenchmarkUnverifiedCost(b *testing.B) {
 		}
 		waitFor(b, "unverified sessions", func() bool { return s.Stats().Unverified == n })
 		time.Sleep(200 * time.Millisecond)
-		heap1, stack1 := memNow()
+		heap1, stack1 := testtool.MemNow()
 		g1 := runtime.NumGoroutine()
 		b.ReportMetric(float64(g1-g0)/n, "goroutines/addr")
 		b.ReportMetric(float64(int64(heap1)-int64(heap0))/n/1024, "heap_KiB/addr")

@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,12 +25,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pion/dtls/v2"
-	"github.com/pion/logging"
-	"github.com/pion/transport/v2/udp"
-
 	"godtls/extension/credentials"
-	"godtls/extension/suites"
+	"godtls/extension/internal/pionecho"
 )
 
 var (
@@ -279,44 +274,12 @@ func rawPionJoin(sc scenario) (loadResult, error) {
 	if err != nil {
 		return l, err
 	}
-	cfg := &dtls.Config{
-		Certificates:         []tlsCert{pair.TLS},
-		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
-		LoggerFactory:        &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled},
-	}
-	suites.Apply(cfg, pair.Kind, true, nil)
-	ln, err := udp.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	addr, stop, err := pionecho.Start(pair, true)
 	if err != nil {
 		return l, err
 	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				dc, err := dtls.ServerWithContext(ctx, c, cfg)
-				if err != nil {
-					c.Close()
-					return
-				}
-				defer dc.Close()
-				buf := make([]byte, 16384)
-				for {
-					n, err := dc.Read(buf)
-					if err != nil {
-						return
-					}
-					_, _ = dc.Write(buf[:n])
-				}
-			}()
-		}
-	}()
-	args := append([]string{"-addr", ln.Addr().String()}, sc.loadArgs...)
+	defer stop()
+	args := append([]string{"-addr", addr}, sc.loadArgs...)
 	out, err := exec.Command(*loadgen, args...).Output()
 	if err != nil {
 		return l, err

@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -16,8 +15,6 @@ import (
 
 	"godtls/extension/credentials"
 )
-
-type tlsCert = tls.Certificate
 
 func rsaPair(bits int) (*credentials.Certificate, error) {
 	k, err := rsa.GenerateKey(rand.Reader, bits)
