@@ -259,6 +259,8 @@ func (s *Server) verifyLocked(c *session, hello []byte) bool {
 			s.unevictable(c)
 		}
 		c.parkedHello = append(c.parkedHello[:0], hello...)
+		// The client is still there and waiting: it keeps its session.
+		c.extendHandshake(time.Now().Add(s.cfg.HandshakeTimeout))
 		return false
 	}
 	s.leavePoolLocked(c)
@@ -356,7 +358,17 @@ func (s *Server) enqueueLocked(q queuedHello) {
 		s.adm.queue.perIP(ip) >= max(1, s.cfg.MaxPendingHandshakes/4) {
 		s.rejected.Add(1)
 		if q.sess != nil {
-			s.later(func() { q.sess.end("the server is busy: every handshake slot is taken", false) })
+			// The game holds this peer: it must end, with the reason, so that
+			// the game drops it and UDPServer forgets the address; the
+			// client's next retransmission then tries again.
+			s.later(func() {
+				const busy = "the server is busy: every handshake slot is taken"
+				q.sess.mu.Lock()
+				p := q.sess.peer
+				q.sess.mu.Unlock()
+				p.fail(busy)
+				q.sess.end(busy, false)
+			})
 		}
 		return
 	}
@@ -386,6 +398,8 @@ func (s *Server) admitParkedLocked() {
 		if !s.serverFullLocked(c.addr.Addr()) {
 			hello := c.parkedHello // verifyLocked unparks c and clears this
 			s.verifyLocked(c, nil)
+			// the handshake starts now: it gets its full time
+			c.extendHandshake(time.Now().Add(s.cfg.HandshakeTimeout))
 			if s.candidates[c.addr] == c {
 				s.promoteLocked(c, s.sessions[c.addr])
 			}

@@ -27,7 +27,10 @@ type Config struct {
 	MaxPendingHandshakes int
 	// MaxPendingPerIP caps the same per source IP.
 	MaxPendingPerIP int
-	// HandshakeTimeout aborts a handshake that has not finished.
+	// HandshakeTimeout aborts a handshake that has not finished within it.
+	// A client that echoed its cookie while the server was full waits for
+	// room as long as it keeps retransmitting; its handshake gets the full
+	// time from the last retransmission, or from the moment room freed.
 	HandshakeTimeout time.Duration
 	// IdleTimeout closes a connected peer silent for longer; 0 turns it off.
 	IdleTimeout time.Duration

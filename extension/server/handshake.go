@@ -113,9 +113,13 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 	mtu, recvQueue, recvBytes := s.cfg.MTU, s.cfg.RecvQueue, s.cfg.RecvQueueBytes
 	s.mu.Unlock()
 
-	hctx, cancel := context.WithTimeout(ctx, timeout)
-	// Watchdog: whatever pion is waiting for when the deadline passes,
-	// closing its pipe makes the handshake end.
+	// The deadline starts at HandshakeTimeout and moves while the client
+	// waits for room (session.handshakeDeadline).
+	hctx, cancel := context.WithCancel(ctx)
+	c.extendHandshake(time.Now().Add(timeout))
+	stopDeadline := c.onHandshakeDeadline(cancel)
+	// Watchdog: whatever pion is waiting for when the deadline passes (or
+	// the server stops), closing its pipe makes the handshake end.
 	stopWatchdog := context.AfterFunc(hctx, func() {
 		if c.phaseNow() < phaseEstablished {
 			if c.phaseNow() == phaseUnverified {
@@ -126,6 +130,7 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 		}
 	})
 	conn, err := dtls.ServerWithContext(hctx, c, cfg)
+	stopDeadline()
 	stopWatchdog()
 	cancel()
 	c.releaseCryptoSlot()

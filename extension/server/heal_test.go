@@ -9,14 +9,17 @@ package server
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"godtls/extension/suites"
+	"godtls/extension/wire"
 )
 
 func TestRefusedClientsGetInWhenRoomFrees(t *testing.T) {
@@ -70,5 +73,160 @@ func TestRefusedClientsGetInWhenRoomFrees(t *testing.T) {
 		clients, room, st.HandshakesOK, st.Rejected, st.Evicted, worst.Round(time.Millisecond))
 	if st.HandshakesOK != uint64(clients) {
 		t.Fatalf("%d handshakes for %d clients", st.HandshakesOK, clients)
+	}
+}
+
+// A client that waits for room longer than HandshakeTimeout still gets in:
+// its session, parked with the cookie it echoed, lives as long as it keeps
+// retransmitting. Before, the parked session timed out like any handshake
+// and the client's retransmissions carried a cookie no session knew: it
+// never got in (3 of 16 clients of the test above, on a loaded CI machine).
+func TestParkedClientOutlivesHandshakeTimeout(t *testing.T) {
+	defer checkRoutines(t)()
+	const timeout = 2 * time.Second
+	s, _ := startServer(t, suites.ECDSAKey, Config{MaxPeers: 1, HandshakeTimeout: timeout})
+	defer s.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := echoLoop(ctx, s)
+	defer func() { cancel(); <-done }()
+
+	// The second client gets its HelloVerifyRequest while the server has
+	// room; its cookie echo is held back until the first client is in.
+	relay := newCookieGate(t, serverAddr(s))
+	defer relay.close()
+	second := make(chan error, 1)
+	go func() {
+		c, err := dialAddr(relay.addr(), clientConfig(suites.ECDSAKey))
+		if err == nil {
+			err = echoCheck(c, "second")
+			_ = c.Close()
+		}
+		second <- err
+	}()
+	relay.waitHeld(t)
+	first, err := dialAddr(serverAddr(s), clientConfig(suites.ECDSAKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := echoCheck(first, "first"); err != nil {
+		t.Fatal(err)
+	}
+	relay.open()
+	// It waits there for twice the handshake timeout.
+	time.Sleep(2 * timeout)
+	if st := s.Stats(); st.Rejected == 0 {
+		t.Fatalf("the second client was never turned away for room (stats %+v): the test does not test parking", st)
+	}
+	left := time.Now()
+	_ = first.Close()
+	if err := <-second; err != nil {
+		t.Fatalf("the waiting client never got in after room freed: %v", err)
+	}
+	t.Logf("in %v after room freed, having waited %v (handshake timeout %v)",
+		time.Since(left).Round(time.Millisecond), 2*timeout, timeout)
+}
+
+// cookieGate relays one client to the server, dropping its ClientHellos
+// that carry a cookie until opened.
+type cookieGate struct {
+	front, back *net.UDPConn
+	held        chan struct{} // closed at the first cookie echo dropped
+	heldOnce    sync.Once
+	opened      atomic.Bool
+}
+
+func newCookieGate(t *testing.T, server string) *cookieGate {
+	t.Helper()
+	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := net.ResolveUDPAddr("udp", server)
+	back, err := net.DialUDP("udp", nil, sa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &cookieGate{front: front, back: back, held: make(chan struct{})}
+	var client atomic.Pointer[net.UDPAddr]
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := front.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			client.Store(from)
+			if info := wire.Classify(buf[:n]); info.Kind == wire.ClientHello && info.HasCookie && !g.opened.Load() {
+				g.heldOnce.Do(func() { close(g.held) })
+				continue
+			}
+			_, _ = back.Write(buf[:n])
+		}
+	}()
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, err := back.Read(buf)
+			if err != nil {
+				return
+			}
+			if to := client.Load(); to != nil {
+				_, _ = front.WriteToUDP(buf[:n], to)
+			}
+		}
+	}()
+	return g
+}
+
+func (g *cookieGate) addr() string { return g.front.LocalAddr().String() }
+func (g *cookieGate) open()        { g.opened.Store(true) }
+func (g *cookieGate) close()       { g.front.Close(); g.back.Close() }
+
+func (g *cookieGate) waitHeld(t *testing.T) {
+	t.Helper()
+	select {
+	case <-g.held:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the client never echoed its cookie")
+	}
+}
+
+// In take_connection(udp_peer) mode a client turned away because every
+// handshake slot and its address's share of the queue were taken gets a
+// peer that ends with the reason, so the game drops it, UDPServer forgets
+// the address, and the client's next retransmission tries again. Before,
+// the turned-away peer stayed in STATUS_HANDSHAKING forever: 485 of 1,000
+// clients of a storm from one address never got in.
+func TestAttachModeTurnedAwayClientsTryAgain(t *testing.T) {
+	defer checkRoutines(t)()
+	s := New(Config{MaxPendingHandshakes: 4})
+	c, err := credentialsFromPair(mustPair(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCertificate(c); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	u := newPump(t, s, 16*time.Millisecond)
+	defer u.sock.Close()
+	u.echo, u.forgetEnded = true, true
+	ctx, cancel := context.WithCancel(context.Background())
+	done := u.run(ctx)
+	defer func() { cancel(); <-done }()
+
+	const clients = 16 // 4 handshakes, 1 queued: most are turned away at first
+	concurrently(t, clients, func(i int) error {
+		c, err := dialPump(u, clientConfig(suites.ECDSAKey))
+		if err != nil {
+			return fmt.Errorf("never got in: %w", err)
+		}
+		defer c.Close()
+		return echoCheck(c, fmt.Sprintf("client %d", i))
+	})
+	st := s.Stats()
+	t.Logf("%d clients: %d handshakes, %d turned away", clients, st.HandshakesOK, st.Rejected)
+	if st.Rejected == 0 {
+		t.Fatal("no client was turned away: the test does not test that")
 	}
 }

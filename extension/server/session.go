@@ -80,6 +80,16 @@ type session struct {
 	parked      *list.Element
 	parkedHello []byte
 
+	// handshakeDeadline (Unix nanoseconds) ends a handshake that has not finished
+	// by then (handshake.go's watchdog). It starts at the session's start
+	// plus HandshakeTimeout and only moves later: while the session is
+	// parked, each of its client's retransmissions moves it to that moment
+	// plus the timeout, and so does the moment room frees for it. A client
+	// waiting for room is kept as long as it keeps asking; its cookie has
+	// no other session to go to (pion v2 numbers messages from 0 in each
+	// handshake, so no fresh one could take up its retransmissions).
+	handshakeDeadline atomic.Int64
+
 	// cookie is the one pion put in its HelloVerifyRequest to this address.
 	cookie atomic.Pointer[[]byte]
 
@@ -160,6 +170,49 @@ func newSession(s *Server, addr netip.AddrPort, random [wire.RandomLen]byte, now
 }
 
 func (c *session) phaseNow() phase { return phase(c.phase.Load()) }
+
+// extendHandshake moves the handshake deadline to t, if that is later.
+func (c *session) extendHandshake(t time.Time) {
+	for {
+		old := c.handshakeDeadline.Load()
+		if t.UnixNano() <= old || c.handshakeDeadline.CompareAndSwap(old, t.UnixNano()) {
+			return
+		}
+	}
+}
+
+// onHandshakeDeadline calls expire once, when the handshake deadline has
+// passed, following it as it moves. After stop, expire is not called.
+func (c *session) onHandshakeDeadline(expire func()) (stop func()) {
+	var mu sync.Mutex
+	var timer *time.Timer
+	stopped := false
+	var check func()
+	check = func() {
+		mu.Lock()
+		if stopped {
+			mu.Unlock()
+			return
+		}
+		if wait := time.Until(time.Unix(0, c.handshakeDeadline.Load())); wait > 0 {
+			timer = time.AfterFunc(wait, check) // it moved on meanwhile
+			mu.Unlock()
+			return
+		}
+		stopped = true
+		mu.Unlock()
+		expire()
+	}
+	mu.Lock()
+	timer = time.AfterFunc(time.Until(time.Unix(0, c.handshakeDeadline.Load())), check)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		timer.Stop()
+		mu.Unlock()
+	}
+}
 
 // cookieMatches reports whether a ClientHello's cookie is the one pion sent.
 func (c *session) cookieMatches(got []byte) bool {
