@@ -155,16 +155,25 @@ static void *virtual_call_data(void *class_userdata, gdx_cptr name) {
 	return (void *)goVirtualData((uintptr_t)class_userdata, (void *)name);
 }
 
+// The calls a game makes (methods, and the virtuals of PacketPeer and
+// MultiplayerPeer) are timed, the wait for a Go processor included
+// (call_latency.c).
 static void call_virtual(gdx_ptr inst, gdx_cptr name, void *vdata, const gdx_cptr *args, gdx_ptr r_ret) {
+	uint64_t t = gdx_call_begin();
 	goCallVirtual((uintptr_t)inst, (uintptr_t)vdata, (void *)args, r_ret);
+	gdx_call_end(t);
 }
 
 static void method_call(void *mud, gdx_ptr inst, const gdx_cptr *args, gdx_int argc, gdx_ptr r_ret, gdx_call_error *err) {
+	uint64_t t = gdx_call_begin();
 	goMethodCall((uintptr_t)mud, (uintptr_t)inst, (void *)args, argc, r_ret, err);
+	gdx_call_end(t);
 }
 
 static void method_ptrcall(void *mud, gdx_ptr inst, const gdx_cptr *args, gdx_ptr r_ret) {
+	uint64_t t = gdx_call_begin();
 	goMethodPtrcall((uintptr_t)mud, (uintptr_t)inst, (void *)args, r_ret);
+	gdx_call_end(t);
 }
 
 // ---- wrappers Go calls ------------------------------------------------------

@@ -275,4 +275,15 @@ gdx_ptr gdx_singleton(gdx_cptr name);
 // arguments (Callable(object, method): type CALLABLE, two arguments).
 void gdx_variant_construct_with(uint32_t type, gdx_ptr r_variant, gdx_ptr variants, int argc, gdx_call_error *err);
 
+// Call latency (call_latency.c): every call Godot makes into the library,
+// timed on the C side. Bucket 0 counts calls under 1 us, bucket b calls of
+// [2^(b-1), 2^b) us; the last bucket takes everything longer.
+#define GDX_CALL_BUCKETS 24
+uint64_t gdx_call_begin(void);
+void gdx_call_end(uint64_t began);
+void gdx_call_latency(uint64_t *counts, uint64_t *total_ns, uint64_t *worst_ns);
+// gdx_call_worst_since_read returns the slowest call since its previous
+// call (the monitor's reading) and starts over.
+uint64_t gdx_call_worst_since_read(void);
+
 #endif

@@ -13,6 +13,7 @@ func monitorsClass() *classDef {
 		create: func(object) instance { return &gdMonitors{} },
 		methods: []*methodDef{
 			method1("read", (*gdMonitors).read).arg("id", tString).returns(tFloat),
+			method("call_latency", (*gdMonitors).callLatency).returns(tDictionary),
 		},
 	}
 }
@@ -22,3 +23,5 @@ type gdMonitors struct{}
 func (*gdMonitors) free() {}
 
 func (*gdMonitors) read(id string) result { return readMonitor(id) }
+
+func (*gdMonitors) callLatency() result { return readCallLatency().dict() }

@@ -64,6 +64,8 @@ var monitorDefs = []monitorDef{
 	{"GoDTLS/multiplayer_rtt_p50_ms", func(t *monitorTotals) float64 { return float64(t.rttP50) / 1e6 }, false},
 	{"GoDTLS/multiplayer_rtt_p99_ms", func(t *monitorTotals) float64 { return float64(t.rttP99) / 1e6 }, false},
 	{"GoDTLS/multiplayer_retransmissions", func(t *monitorTotals) float64 { return float64(t.retransmissions) }, false},
+	// not from the objects: the library's calls (call_latency.go)
+	{"GoDTLS/slowest_call_us", func(*monitorTotals) float64 { return slowestCallSinceReadUs() }, false},
 }
 
 type rateSample struct {

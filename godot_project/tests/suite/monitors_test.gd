@@ -8,12 +8,14 @@ const NAMES := [
 	"GoDTLS/packets_dropped", "GoDTLS/dropped_queue_full", "GoDTLS/dropped_over_rate", "GoDTLS/dropped_forged_records",
 	"GoDTLS/spoofed_datagrams", "GoDTLS/garbage_datagrams",
 	"GoDTLS/multiplayer_rtt_p50_ms", "GoDTLS/multiplayer_rtt_p99_ms", "GoDTLS/multiplayer_retransmissions",
+	"GoDTLS/slowest_call_us",
 ]
 
 
 func cases() -> Array:
 	return [
 		["monitors: appear with the first object, move under load, go with the last", test_monitors],
+		["call_latency(): every call into the library is counted, in the bucket of its duration", test_call_latency],
 	]
 
 
@@ -72,3 +74,37 @@ func test_monitors() -> void:
 	pair = []
 	await process_frame
 	check(has_none(), "the monitors go with the last GoDTLS object")
+
+
+func calls_in(reading: Dictionary) -> int:
+	var n := 0
+	for b in reading.buckets:
+		n += b
+	return n
+
+
+func test_call_latency() -> void:
+	var mon := GoDTLSMonitors.new()
+	var before: Dictionary = mon.call_latency()
+	check(before.buckets.size() == 24, "24 buckets (%d)" % before.buckets.size())
+	check(calls_in(before) == before.calls, "the buckets add up to the calls")
+	var s := GoDTLSServer.new()
+	for i in 1000:
+		s.get_stats()
+	var after: Dictionary = mon.call_latency()
+	# the 1,000 get_stats() and the first reading's own call (timed after it read)
+	var made := int(after.calls) - int(before.calls)
+	check(made >= 1000 and made <= 1010, "the calls between two readings are counted (%d for 1,000 get_stats())" % made)
+	check(calls_in(after) == after.calls, "the buckets add up to the calls")
+	check(after.total_usec > before.total_usec and after.worst_usec > 0.0, "time is counted (total %.0f us, worst %.1f us)" % [after.total_usec, after.worst_usec])
+	# the slowest call since the library loaded is in the highest bucket used
+	var slow_bucket := 0
+	for b in range(after.buckets.size() - 1, -1, -1):
+		if after.buckets[b] > 0:
+			slow_bucket = b
+			break
+	check(after.worst_usec >= pow(2.0, slow_bucket - 1) and (slow_bucket == 23 or after.worst_usec < pow(2.0, slow_bucket)),
+		"the worst call (%.1f us) is in the highest bucket used (%d)" % [after.worst_usec, slow_bucket])
+	check(Performance.get_custom_monitor("GoDTLS/slowest_call_us") > 0.0, "slowest_call_us shows a call")
+	print("  measured: %d calls, mean %.2f us, worst %.1f us" % [after.calls, after.total_usec / after.calls, after.worst_usec])
+	s.stop()
