@@ -39,6 +39,10 @@ var last_sample_usec := 0
 var sampled_joined := 0
 var joined := 0 # peers that finished their handshake, over the whole run
 var handshaking: Array = [] # UDPServer modes: taken, not connected yet
+# GoDTLS modes: the library's call latency (GoDTLSMonitors.call_latency())
+# when the run started; the slowest-call monitor is read there to start over
+var monitors: GoDTLSMonitors
+var calls_at_start := {}
 
 
 func _initialize() -> void:
@@ -83,6 +87,10 @@ func _initialize() -> void:
 			go_server.listen(0, "127.0.0.1")
 			port = go_server.get_local_port()
 	rss_start_kib = Proc.rss_kib()
+	if go_server:
+		monitors = GoDTLSMonitors.new()
+		monitors.read("GoDTLS/slowest_call_us")
+		calls_at_start = monitors.call_latency()
 	print("BENCH READY %d" % port)
 	started_usec = Time.get_ticks_usec()
 	last_frame_usec = started_usec
@@ -199,6 +207,8 @@ func finish(n_connected: int) -> void:
 		"server_stats": go_server.get_stats() if go_server else {},
 		"samples": samples,
 	}
+	if monitors:
+		out["call_latency"] = calls_since_start()
 	var f := FileAccess.open(args.get("out", "user://bench.json"), FileAccess.WRITE)
 	f.store_string(JSON.stringify(out))
 	f.close()
@@ -221,3 +231,15 @@ func take_listen_peers() -> void:
 # this is the count of the last frame.
 func last_connected() -> int:
 	return connected_at[connected_at.size() - 1] if connected_at.size() > 0 else 0
+
+
+# The calls into the library since the run started: a histogram with
+# call_latency()'s buckets, and the slowest call.
+func calls_since_start() -> Dictionary:
+	var worst := monitors.read("GoDTLS/slowest_call_us")
+	var now := monitors.call_latency()
+	var buckets: Array = []
+	for i in now.buckets.size():
+		buckets.append(now.buckets[i] - calls_at_start.buckets[i])
+	return {"calls": now.calls - calls_at_start.calls, "total_usec": now.total_usec - calls_at_start.total_usec,
+		"worst_usec": worst, "buckets": buckets}

@@ -74,6 +74,9 @@ type godotResult struct {
 	PeakPeers int       `json:"peak_peers"`
 	RSSAtPeak int       `json:"rss_at_peak_kib"`
 	Godot     string    `json:"godot"`
+	// CallLatency is the calls into the library during the run (GoDTLS
+	// servers only): GoDTLSMonitors.call_latency()'s buckets.
+	CallLatency *callLatency `json:"call_latency"`
 	// Samples (see cpu.go).
 	Samples [][5]float64 `json:"samples"`
 }
@@ -120,17 +123,18 @@ func main() {
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		log.Fatal(err)
 	}
-	n, echoClients, memPeers, scalePeers, floodClients, floodRate := 100, 50, 1000, 2000, 20, 10000
+	n, echoClients, memPeers, scalePeers, floodClients, floodRate, bigStorm := 100, 50, 1000, 2000, 20, 10000, 1000
 	echoSecs := "10s"
 	sweepCounts := []int{250, 500, 1000, 2000, 3000, 4000, 6000, 8000, 10000}
 	if *quick {
-		n, echoClients, memPeers, scalePeers, floodClients, floodRate, echoSecs = 20, 10, 50, 100, 10, 2000, "3s"
+		n, echoClients, memPeers, scalePeers, floodClients, floodRate, bigStorm, echoSecs = 20, 10, 50, 100, 10, 2000, 50, "3s"
 		sweepCounts = []int{50, 100}
 	}
 	scen := []scenario{
 		{name: "join storm RSA-4096", key: "rsa4096", fps: 60, seconds: 20, loadArgs: []string{"-clients", itoa(n)}, modes: modes},
 		{name: "join storm ECDSA P-256", key: "ecdsa", fps: 60, seconds: 15, loadArgs: []string{"-clients", itoa(n)}, modes: modes},
 		{name: fmt.Sprintf("join storm ECDSA P-256 under a %d/s spoofed flood", floodRate), key: "ecdsa", fps: 60, seconds: 20, loadArgs: []string{"-clients", itoa(floodClients), "-flood-rate", itoa(floodRate), "-flood-sources", "2048"}, modes: modes},
+		{name: fmt.Sprintf("join storm ECDSA P-256, %d clients that stay connected", bigStorm), key: "ecdsa", fps: 60, seconds: 40, loadArgs: []string{"-clients", itoa(bigStorm), "-hold", "5s"}, modes: []string{"builtin", "go_udp_bulk", "go_listen_bulk"}, godotArgs: []string{"pending=" + itoa(bigStorm)}},
 		{name: "echo 8 x 1 KiB in flight", key: "ecdsa", fps: 0, seconds: 25, loadArgs: []string{"-clients", itoa(echoClients), "-echo", echoSecs, "-size", "1024", "-inflight", "8"}, modes: bulkModes},
 		{name: "idle peers memory", key: "ecdsa", fps: 60, seconds: 45, loadArgs: []string{"-clients", itoa(memPeers), "-join-rate", "200", "-hold", "10s"}, modes: modes},
 		{name: "scale 10 pkt/s per peer", key: "ecdsa", fps: 0, seconds: 45, loadArgs: []string{"-clients", itoa(scalePeers), "-join-rate", "400", "-echo", "10s", "-rate", "10", "-size", "64"}, modes: []string{"builtin", "go_listen", "go_listen_bulk", "go_udp", "go_udp_bulk"}, godotArgs: []string{"pending=" + itoa(scalePeers)}},

@@ -64,3 +64,20 @@ func TestCPUFromSamples(t *testing.T) {
 		t.Fatalf("echo frames %v, want those from 100 to 300 ms", f)
 	}
 }
+
+// quantileUs reads the bucket bounds call_latency() documents: bucket 0 is
+// under 1 µs, bucket b is [2^(b-1), 2^b) µs.
+func TestCallQuantiles(t *testing.T) {
+	c := &callLatency{Calls: 1000, Buckets: make([]int, 24)}
+	c.Buckets[2] = 900 // 2–4 µs
+	c.Buckets[5] = 99  // 16–32 µs
+	c.Buckets[12] = 1  // 2048–4096 µs
+	for _, tc := range []struct{ q, want float64 }{{0.5, 4}, {0.9, 4}, {0.99, 32}, {0.999, 32}, {1, 4096}} {
+		if got := c.quantileUs(tc.q); got != tc.want {
+			t.Errorf("quantile %v: %v µs, want ≤ %v", tc.q, got, tc.want)
+		}
+	}
+	if got := (&callLatency{Buckets: make([]int, 24)}).quantileUs(0.5); !math.IsNaN(got) {
+		t.Errorf("no calls: %v, want NaN", got)
+	}
+}
