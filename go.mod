@@ -8,6 +8,7 @@ require (
 	github.com/pion/sctp v1.8.39
 	github.com/pion/transport/v2 v2.2.4
 	golang.org/x/crypto v0.58.0
+	golang.org/x/exp v0.0.0-20261113113407-e3970619a1a4
 	golang.org/x/net v0.60.0
 )
 

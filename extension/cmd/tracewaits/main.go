@@ -1,0 +1,178 @@
+// Command tracewaits reads a Go execution trace of the library running in
+// Godot (GODTLS_TRACE=file, bridge/profiling.go) and reports the times the
+// goroutine of Godot's calls waited for a Go processor: how long, and what
+// ran on the processors meanwhile.
+//
+//	GODTLS_TRACE=/tmp/storm.trace go run ./extension/cmd/benchrun -only "join storm ECDSA P-256, 1000" -modes go_listen_bulk -runs 1 ...
+//	go run ./extension/cmd/tracewaits /tmp/storm.trace
+//
+// The goroutine of Godot's calls is the first one seen running a cgo export
+// of the bridge (goMethodCall, goMethodPtrcall, goCallVirtual): the main
+// thread's, in a game that calls the library from there.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/exp/trace"
+)
+
+var (
+	atLeast = flag.Duration("min", time.Millisecond, "report waits at least this long")
+	top     = flag.Int("top", 6, "how many of the longest waits to detail")
+)
+
+// slice is one stretch a goroutine ran on a processor.
+type slice struct {
+	g          trace.GoID
+	proc       trace.ProcID
+	start, end trace.Time
+}
+
+type span struct{ start, end trace.Time }
+
+func (s span) dur() time.Duration { return s.end.Sub(s.start) }
+
+func main() {
+	flag.Parse()
+	if flag.NArg() != 1 {
+		log.Fatal("usage: tracewaits [-min 1ms] [-top 6] trace.out")
+	}
+	f, err := os.Open(flag.Arg(0))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	r, err := trace.NewReader(f)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var (
+		caller      trace.GoID = trace.NoGoroutine
+		first       trace.Time
+		runningFrom = map[trace.GoID]trace.Time{}
+		procOf      = map[trace.GoID]trace.ProcID{}
+		kind        = map[trace.GoID]string{} // the outermost frame of ours on its stack
+		slices      []slice
+		waitFrom    trace.Time
+		waits       []span
+		gcFrom      = map[string]trace.Time{}
+		gc          []span
+		calls       int
+	)
+	for {
+		ev, err := r.ReadEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		if first == 0 {
+			first = ev.Time()
+		}
+		switch ev.Kind() {
+		case trace.EventRangeBegin:
+			gcFrom[ev.Range().Name] = ev.Time()
+		case trace.EventRangeEnd:
+			name := ev.Range().Name
+			if from, ok := gcFrom[name]; ok && (strings.Contains(name, "stop-the-world") || strings.Contains(name, "mark phase")) {
+				gc = append(gc, span{from, ev.Time()})
+			}
+		case trace.EventStateTransition:
+			st := ev.StateTransition()
+			if st.Resource.Kind != trace.ResourceGoroutine {
+				continue
+			}
+			g := st.Resource.Goroutine()
+			from, to := st.Goroutine()
+			var frames []string
+			for fr := range st.Stack.Frames() {
+				frames = append(frames, fr.Func)
+			}
+			stack := strings.Join(frames, ";")
+			if caller == trace.NoGoroutine && strings.Contains(stack, "main.goMethod") {
+				caller = g
+			}
+			if from == trace.GoRunning {
+				// the goroutine's own stack as it stops running
+				for i := len(frames) - 1; i >= 0; i-- {
+					if !strings.HasPrefix(frames[i], "runtime.") {
+						kind[g] = frames[i]
+						break
+					}
+				}
+				slices = append(slices, slice{g, procOf[g], runningFrom[g], ev.Time()})
+			}
+			if to == trace.GoRunning {
+				runningFrom[g], procOf[g] = ev.Time(), ev.Proc()
+			}
+			if g == caller {
+				switch {
+				case to == trace.GoRunnable:
+					waitFrom = ev.Time()
+				case from == trace.GoRunnable && to == trace.GoRunning:
+					calls++
+					if w := (span{waitFrom, ev.Time()}); w.dur() >= *atLeast {
+						waits = append(waits, w)
+					}
+				}
+			}
+		}
+	}
+	if caller == trace.NoGoroutine {
+		log.Fatal("no goroutine ran a cgo export of the bridge: was the trace taken with GODTLS_TRACE in a game calling the library?")
+	}
+	sort.Slice(waits, func(i, j int) bool { return waits[i].dur() > waits[j].dur() })
+	fmt.Printf("goroutine %d (Godot's calls): %d times runnable, %d waits for a processor of %v or more\n", caller, calls, len(waits), *atLeast)
+	for i, w := range waits {
+		if i == *top {
+			break
+		}
+		fmt.Printf("\nwait at %.3f s for %.2f ms; what ran meanwhile:\n", float64(w.start-first)/1e9, float64(w.dur())/1e6)
+		perProc := map[trace.ProcID]float64{}
+		perKind := map[string]float64{}
+		for _, s := range slices {
+			if s.g == caller {
+				continue
+			}
+			if a, b := max(s.start, w.start), min(s.end, w.end); b > a {
+				ms := float64(b-a) / 1e6
+				perProc[s.proc] += ms
+				perKind[kind[s.g]] += ms
+			}
+		}
+		for _, p := range sortedKeys(perProc) {
+			fmt.Printf("   processor %v: goroutines ran %.2f ms\n", p, perProc[p])
+		}
+		for _, k := range sortedKeys(perKind) {
+			label := k
+			if label == "" {
+				label = "(the runtime's own: GC workers and the like)"
+			}
+			fmt.Printf("   %.2f ms  %s\n", perKind[k], label)
+		}
+		for _, g := range gc {
+			if g.end > w.start && g.start < w.end {
+				fmt.Printf("   during a GC phase of %.2f ms\n", float64(g.dur())/1e6)
+			}
+		}
+	}
+}
+
+// sortedKeys orders a map's keys by value, largest first.
+func sortedKeys[K comparable](m map[K]float64) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] })
+	return keys
+}
