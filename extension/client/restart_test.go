@@ -119,7 +119,12 @@ func TestClientStartsOverWhenTheServerForgetsItsCookie(t *testing.T) {
 	if n := c.restarts.Load(); n == 0 {
 		t.Fatal("connected without starting over: the test did not reach the stale cookie")
 	}
+	// The client is in once it has the server's Finished; the server's
+	// handshake goroutine counts the handshake a moment later.
 	st := fresh.Stats()
+	for wait := time.Now().Add(10 * time.Second); st.HandshakesOK == 0 && time.Now().Before(wait); st = fresh.Stats() {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if st.Spoofed == 0 || st.HandshakesOK != 1 {
 		t.Fatalf("the fresh server dropped %d ClientHellos with unknown cookies and completed %d handshakes", st.Spoofed, st.HandshakesOK)
 	}

@@ -178,11 +178,13 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 		}
 	}
 	s.peers[peer] = struct{}{}
+	// Counted before anyone can see the peer: whoever takes it or its
+	// event finds it in the stats.
+	s.handshakesOK.Add(1)
 	// Under the lock: a peer ending from now on reports its disconnection
 	// (removePeer takes the lock) after this connection, never before.
 	s.events.Push(Event{Kind: EventConnected, Peer: peer, Addr: c.addr})
 	s.unlock()
-	s.handshakesOK.Add(1)
 	// A client can finish its handshake and close (or its session be
 	// ended) before this goroutine, starved of CPU, gets here: its end
 	// found the peer unknown and reported nothing, and the connection

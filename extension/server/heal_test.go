@@ -83,7 +83,10 @@ func TestRefusedClientsGetInWhenRoomFrees(t *testing.T) {
 // never got in (3 of 16 clients of the test above, on a loaded CI machine).
 func TestParkedClientOutlivesHandshakeTimeout(t *testing.T) {
 	defer checkRoutines(t)()
-	const timeout = 2 * time.Second
+	// Long enough for the first client to get in while the second's cookie
+	// echo is held back (its session must still be there when the echo
+	// passes); the second then waits twice as long.
+	const timeout = 3 * time.Second
 	s, _ := startServer(t, suites.ECDSAKey, Config{MaxPeers: 1, HandshakeTimeout: timeout})
 	defer s.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -120,7 +123,7 @@ func TestParkedClientOutlivesHandshakeTimeout(t *testing.T) {
 	left := time.Now()
 	_ = first.Close()
 	if err := <-second; err != nil {
-		t.Fatalf("the waiting client never got in after room freed: %v", err)
+		t.Fatalf("the waiting client never got in after room freed: %v (stats %+v)", err, s.Stats())
 	}
 	t.Logf("in %v after room freed, having waited %v (handshake timeout %v)",
 		time.Since(left).Round(time.Millisecond), 2*timeout, timeout)
