@@ -21,6 +21,7 @@ import (
 	"godtls/extension/link"
 	"godtls/extension/netsim"
 	"godtls/extension/queue"
+	"godtls/extension/suites"
 	"godtls/extension/udpsock"
 )
 
@@ -46,6 +47,7 @@ type Client struct {
 	peerCerts  [][]byte
 	maxPayload int
 	suite      dtls.CipherSuiteID
+	sealer     *suites.ChaCha20Poly1305 // the negotiated suite of ours, nil on pion's CBC fallback
 	closed     bool
 
 	recv     *queue.Packets
@@ -143,6 +145,7 @@ func (c *Client) run() {
 	c.remote = addr
 	c.peerCerts = state.PeerCertificates
 	c.suite = link.NegotiatedSuite(offered)
+	c.sealer = negotiatedChaCha(offered)
 	c.maxPayload = link.MaxPayload(c.cfg.MTU, c.suite)
 	c.writers = link.NewWriters(1, sendQueue, sendQueueBytes, nil, nil)
 	c.mu.Unlock()
@@ -254,6 +257,9 @@ func (c *Client) end(st link.Status, f *Failure, notify bool) {
 		if conn != nil {
 			if notify {
 				guard.lingering.Store(true) // the socket stays open for the close_notify
+				if c.sendCloseNotify(guard) {
+					guard.muted.Store(true) // pion's would be a second one
+				}
 				_ = conn.Close()
 				guard.lingering.Store(false)
 				_ = guard.Conn.Close()

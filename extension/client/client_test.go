@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -570,8 +571,10 @@ func TestServerVanishes(t *testing.T) {
 }
 
 // Close sends a close_notify the server receives, every time: pion v2's
-// Close could drop it (its read loop, cancelled first, closed the socket
-// under the write); the client keeps the socket open until it is written.
+// Close can drop its own (its read loop, cancelled first, closes pion's
+// side of the socket before the write: about 1 close in 200 under load),
+// so on our suites the client seals and sends the alert itself
+// (closenotify.go) and keeps the socket open until it is written.
 func TestCloseNotifyReachesTheServer(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
 	s := server.New(server.Config{})
@@ -585,14 +588,16 @@ func TestCloseNotifyReachesTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Stop()
-	for i := 0; i < 30; i++ {
+	for i := 0; i < 200; i++ {
 		c := connect(t, s.LocalPort(), Config{Insecure: true})
 		mustConnect(t, c)
 		c.Close()
 		deadline := time.Now().Add(wait)
 		got := ""
+		var seen []string
 		for got == "" && time.Now().Before(deadline) {
 			for ev, ok := s.NextEvent(); ok; ev, ok = s.NextEvent() {
+				seen = append(seen, fmt.Sprintf("%d:%q", ev.Kind, ev.Reason))
 				if ev.Kind == server.EventDisconnected {
 					got = ev.Reason
 				}
@@ -606,7 +611,7 @@ func TestCloseNotifyReachesTheServer(t *testing.T) {
 			time.Sleep(2 * time.Millisecond)
 		}
 		if got != "the client closed the connection" {
-			t.Fatalf("close %d: the server saw %q", i, got)
+			t.Fatalf("close %d: the server saw %q (events %v, stats %+v)", i, got, seen, s.Stats())
 		}
 	}
 }

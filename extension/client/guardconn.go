@@ -23,6 +23,7 @@ type guardConn struct {
 	postHandshakeDropped atomic.Uint64 // records wire.KeepEstablished removed
 	garbage              atomic.Uint64 // datagrams that were not DTLS records
 	lingering            atomic.Bool   // see Close
+	muted                atomic.Bool   // pion's writes are dropped: the client sent its close_notify itself
 	cookie               cookieWatch   // restart.go
 
 	slotMu   sync.Mutex
@@ -82,6 +83,9 @@ func (g *guardConn) Close() error {
 }
 
 func (g *guardConn) Write(b []byte) (int, error) {
+	if g.muted.Load() {
+		return len(b), nil
+	}
 	g.release() // pion answered: its crypto for this flight is done
 	if !g.established.Load() {
 		g.cookie.wrote(b)
