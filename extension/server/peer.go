@@ -275,8 +275,11 @@ func (p *Peer) fail(reason string) { p.end(link.StatusError, reason, false) }
 
 func (p *Peer) end(st link.Status, reason string, notify bool) {
 	p.closeOnce.Do(func() {
-		p.status.Store(int32(st))
+		// The reason first: whoever sees the status change reads it
+		// (handshake.go reports a peer that ended before it was listed
+		// with LastError).
 		p.setErr(reason)
+		p.status.Store(int32(st))
 		defer close(p.done)
 		if !notify {
 			p.sess.muted.Store(true)
