@@ -50,22 +50,47 @@ func main() {
 		log.Fatal(err)
 	}
 	defer f.Close()
-	r, err := trace.NewReader(f)
+	a, err := analyze(f, "main.goMethod", *atLeast)
 	if err != nil {
 		log.Fatal(err)
 	}
+	a.print(os.Stdout, *top)
+}
+
+// wait is one time the caller's goroutine waited for a processor, and
+// what ran meanwhile.
+type wait struct {
+	span
+	perProc map[trace.ProcID]float64 // ms of goroutines run on each processor
+	perKind map[string]float64       // ms, by the outermost frame of ours on their stacks
+	inGC    []time.Duration          // GC phases it overlapped
+}
+
+type analysis struct {
+	caller   trace.GoID
+	runnable int
+	min      time.Duration
+	first    trace.Time
+	waits    []wait // longest first
+}
+
+// analyze reads a trace and finds the waits of the first goroutine seen
+// with a frame containing callerFrame on its stack.
+func analyze(in io.Reader, callerFrame string, atLeast time.Duration) (*analysis, error) {
+	r, err := trace.NewReader(in)
+	if err != nil {
+		return nil, err
+	}
+	a := &analysis{caller: trace.NoGoroutine, min: atLeast}
 	var (
-		caller      trace.GoID = trace.NoGoroutine
-		first       trace.Time
 		runningFrom = map[trace.GoID]trace.Time{}
 		procOf      = map[trace.GoID]trace.ProcID{}
-		kind        = map[trace.GoID]string{} // the outermost frame of ours on its stack
+		kind        = map[trace.GoID]string{}
 		slices      []slice
 		waitFrom    trace.Time
 		waits       []span
 		gcFrom      = map[string]trace.Time{}
 		gc          []span
-		calls       int
 	)
 	for {
 		ev, err := r.ReadEvent()
@@ -73,10 +98,10 @@ func main() {
 			break
 		}
 		if err != nil {
-			log.Fatal(err)
+			return nil, err
 		}
-		if first == 0 {
-			first = ev.Time()
+		if a.first == 0 {
+			a.first = ev.Time()
 		}
 		switch ev.Kind() {
 		case trace.EventRangeBegin:
@@ -97,9 +122,8 @@ func main() {
 			for fr := range st.Stack.Frames() {
 				frames = append(frames, fr.Func)
 			}
-			stack := strings.Join(frames, ";")
-			if caller == trace.NoGoroutine && strings.Contains(stack, "main.goMethod") {
-				caller = g
+			if a.caller == trace.NoGoroutine && strings.Contains(strings.Join(frames, ";"), callerFrame) {
+				a.caller = g
 			}
 			if from == trace.GoRunning {
 				// the goroutine's own stack as it stops running
@@ -114,55 +138,64 @@ func main() {
 			if to == trace.GoRunning {
 				runningFrom[g], procOf[g] = ev.Time(), ev.Proc()
 			}
-			if g == caller {
+			if g == a.caller {
 				switch {
 				case to == trace.GoRunnable:
 					waitFrom = ev.Time()
 				case from == trace.GoRunnable && to == trace.GoRunning:
-					calls++
-					if w := (span{waitFrom, ev.Time()}); w.dur() >= *atLeast {
+					a.runnable++
+					if w := (span{waitFrom, ev.Time()}); w.dur() >= atLeast {
 						waits = append(waits, w)
 					}
 				}
 			}
 		}
 	}
-	if caller == trace.NoGoroutine {
-		log.Fatal("no goroutine ran a cgo export of the bridge: was the trace taken with GODTLS_TRACE in a game calling the library?")
+	if a.caller == trace.NoGoroutine {
+		return nil, fmt.Errorf("no goroutine ran %s: was the trace taken with GODTLS_TRACE in a game calling the library?", callerFrame)
 	}
 	sort.Slice(waits, func(i, j int) bool { return waits[i].dur() > waits[j].dur() })
-	fmt.Printf("goroutine %d (Godot's calls): %d times runnable, %d waits for a processor of %v or more\n", caller, calls, len(waits), *atLeast)
-	for i, w := range waits {
-		if i == *top {
-			break
-		}
-		fmt.Printf("\nwait at %.3f s for %.2f ms; what ran meanwhile:\n", float64(w.start-first)/1e9, float64(w.dur())/1e6)
-		perProc := map[trace.ProcID]float64{}
-		perKind := map[string]float64{}
+	for _, w := range waits {
+		d := wait{span: w, perProc: map[trace.ProcID]float64{}, perKind: map[string]float64{}}
 		for _, s := range slices {
-			if s.g == caller {
+			if s.g == a.caller {
 				continue
 			}
-			if a, b := max(s.start, w.start), min(s.end, w.end); b > a {
-				ms := float64(b-a) / 1e6
-				perProc[s.proc] += ms
-				perKind[kind[s.g]] += ms
+			if lo, hi := max(s.start, w.start), min(s.end, w.end); hi > lo {
+				ms := float64(hi-lo) / 1e6
+				d.perProc[s.proc] += ms
+				d.perKind[kind[s.g]] += ms
 			}
 		}
-		for _, p := range sortedKeys(perProc) {
-			fmt.Printf("   processor %v: goroutines ran %.2f ms\n", p, perProc[p])
+		for _, g := range gc {
+			if g.end > w.start && g.start < w.end {
+				d.inGC = append(d.inGC, g.dur())
+			}
 		}
-		for _, k := range sortedKeys(perKind) {
+		a.waits = append(a.waits, d)
+	}
+	return a, nil
+}
+
+func (a *analysis) print(out io.Writer, top int) {
+	fmt.Fprintf(out, "goroutine %d (Godot's calls): %d times runnable, %d waits for a processor of %v or more\n", a.caller, a.runnable, len(a.waits), a.min)
+	for i, w := range a.waits {
+		if i == top {
+			break
+		}
+		fmt.Fprintf(out, "\nwait at %.3f s for %.2f ms; what ran meanwhile:\n", float64(w.start-a.first)/1e9, float64(w.dur())/1e6)
+		for _, p := range sortedKeys(w.perProc) {
+			fmt.Fprintf(out, "   processor %v: goroutines ran %.2f ms\n", p, w.perProc[p])
+		}
+		for _, k := range sortedKeys(w.perKind) {
 			label := k
 			if label == "" {
 				label = "(the runtime's own: GC workers and the like)"
 			}
-			fmt.Printf("   %.2f ms  %s\n", perKind[k], label)
+			fmt.Fprintf(out, "   %.2f ms  %s\n", w.perKind[k], label)
 		}
-		for _, g := range gc {
-			if g.end > w.start && g.start < w.end {
-				fmt.Printf("   during a GC phase of %.2f ms\n", float64(g.dur())/1e6)
-			}
+		for _, d := range w.inGC {
+			fmt.Fprintf(out, "   during a GC phase of %.2f ms\n", float64(d)/1e6)
 		}
 	}
 }
