@@ -11,7 +11,8 @@ import (
 // The client sends its own close_notify. pion v2's Conn.Close cancels its
 // read loop before it writes the alert, and the read loop, waking with the
 // cancellation, may close pion's side of the socket first: the alert is then
-// never written (seen in 2 of about 400 closes under load). The server would
+// never written (link's TestReadLoopDeliversAndCloses watches a pion client's
+// socket and sees it: 2 closes in about 400 under load). The server would
 // keep the peer until its idle timeout. On one of our suites the client
 // seals the alert itself, from the suite's one write-sequence counter, the
 // one pion's records number from too; pion's own is then dropped. On pion's
