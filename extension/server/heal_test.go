@@ -9,7 +9,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -140,58 +139,26 @@ func TestParkedClientOutlivesHandshakeTimeout(t *testing.T) {
 // cookieGate relays one client to the server, dropping its ClientHellos
 // that carry a cookie until opened.
 type cookieGate struct {
-	front, back *net.UDPConn
-	held        chan struct{} // closed at the first cookie echo dropped
-	heldOnce    sync.Once
-	opened      atomic.Bool
+	*relay
+	held     chan struct{} // closed at the first cookie echo dropped
+	heldOnce sync.Once
+	opened   atomic.Bool
 }
 
 func newCookieGate(t *testing.T, server string) *cookieGate {
 	t.Helper()
-	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa, _ := net.ResolveUDPAddr("udp", server)
-	back, err := net.DialUDP("udp", nil, sa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := &cookieGate{front: front, back: back, held: make(chan struct{})}
-	var client atomic.Pointer[net.UDPAddr]
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := front.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			client.Store(from)
-			if info := wire.Classify(buf[:n]); info.Kind == wire.ClientHello && info.HasCookie && !g.opened.Load() {
-				g.heldOnce.Do(func() { close(g.held) })
-				continue
-			}
-			_, _ = back.Write(buf[:n])
+	g := &cookieGate{held: make(chan struct{})}
+	g.relay = newRelay(t, server, func(b []byte) bool {
+		if info := wire.Classify(b); info.Kind == wire.ClientHello && info.HasCookie && !g.opened.Load() {
+			g.heldOnce.Do(func() { close(g.held) })
+			return false
 		}
-	}()
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, err := back.Read(buf)
-			if err != nil {
-				return
-			}
-			if to := client.Load(); to != nil {
-				_, _ = front.WriteToUDP(buf[:n], to)
-			}
-		}
-	}()
+		return true
+	}, nil)
 	return g
 }
 
-func (g *cookieGate) addr() string { return g.front.LocalAddr().String() }
-func (g *cookieGate) open()        { g.opened.Store(true) }
-func (g *cookieGate) close()       { g.front.Close(); g.back.Close() }
+func (g *cookieGate) open() { g.opened.Store(true) }
 
 func (g *cookieGate) waitHeld(t *testing.T) {
 	t.Helper()

@@ -10,7 +10,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"net"
 	"runtime"
 	"strings"
 	"sync"
@@ -28,74 +27,43 @@ import (
 // holds an epoch-1 handshake record (the server's Finished): the client
 // then retransmits its last flight, and only pion can answer that.
 type wiretap struct {
-	front, back *net.UDPConn
-	mu          sync.Mutex
-	client      *net.UDPAddr
-	fromServer  [][]byte // records
-	fromClient  [][]byte // datagrams
-	droppedFin  int
+	*relay
+	mu         sync.Mutex
+	fromServer [][]byte // records
+	fromClient [][]byte // datagrams
+	droppedFin int
 }
 
 func newWiretap(t *testing.T, server string) *wiretap {
 	t.Helper()
-	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa, _ := net.ResolveUDPAddr("udp", server)
-	back, err := net.DialUDP("udp", nil, sa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &wiretap{front: front, back: back}
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := front.ReadFromUDP(buf)
-			if err != nil {
-				return
+	w := &wiretap{}
+	w.relay = newRelay(t, server, func(b []byte) bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.fromClient = append(w.fromClient, append([]byte(nil), b...))
+		return true
+	}, func(b []byte) bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		drop := false
+		for rest := b; len(rest) > 0; {
+			r, next, ok := wire.NextRecord(rest)
+			if !ok {
+				break
 			}
-			w.mu.Lock()
-			w.client = from
-			w.fromClient = append(w.fromClient, append([]byte(nil), buf[:n]...))
-			w.mu.Unlock()
-			_, _ = back.Write(buf[:n])
-		}
-	}()
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, err := back.Read(buf)
-			if err != nil {
-				return
-			}
-			w.mu.Lock()
-			drop := false
-			for rest := buf[:n]; len(rest) > 0; {
-				r, next, ok := wire.NextRecord(rest)
-				if !ok {
-					break
-				}
-				rest = next
-				w.fromServer = append(w.fromServer, append([]byte(nil), r.Whole...))
-				if r.Epoch == 1 && r.ContentType == wire.ContentHandshake && w.droppedFin == 0 {
-					drop = true
-				}
-			}
-			if drop {
-				w.droppedFin++
-			}
-			to := w.client
-			w.mu.Unlock()
-			if !drop && to != nil {
-				_, _ = front.WriteToUDP(buf[:n], to)
+			rest = next
+			w.fromServer = append(w.fromServer, append([]byte(nil), r.Whole...))
+			if r.Epoch == 1 && r.ContentType == wire.ContentHandshake && w.droppedFin == 0 {
+				drop = true
 			}
 		}
-	}()
+		if drop {
+			w.droppedFin++
+		}
+		return !drop
+	})
 	return w
 }
-
-func (w *wiretap) close() { w.front.Close(); w.back.Close() }
 
 func TestRecordLayerRetransmissionNonceAndReplay(t *testing.T) {
 	defer checkRoutines(t)()
@@ -109,7 +77,7 @@ func TestRecordLayerRetransmissionNonceAndReplay(t *testing.T) {
 
 	cfg := clientConfig(suites.ECDSAKey)
 	cfg.FlightInterval = 100 * time.Millisecond
-	player, _, err := dialUDP("127.0.0.1:0", w.front.LocalAddr().String(), cfg)
+	player, _, err := dialUDP("127.0.0.1:0", w.addr(), cfg)
 	if err != nil {
 		t.Fatalf("the handshake did not survive a lost Finished: %v", err)
 	}
