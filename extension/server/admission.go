@@ -360,14 +360,13 @@ func (s *Server) enqueueLocked(q queuedHello) {
 		if q.sess != nil {
 			// The game holds this peer: it must end, with the reason, so that
 			// the game drops it and UDPServer forgets the address; the
-			// client's next retransmission then tries again.
+			// client's next retransmission then tries again. Ending the peer
+			// shuts its session down.
 			s.later(func() {
-				const busy = "the server is busy: every handshake slot is taken"
 				q.sess.mu.Lock()
 				p := q.sess.peer
 				q.sess.mu.Unlock()
-				p.fail(busy)
-				q.sess.end(busy, false)
+				p.fail("the server is busy: every handshake slot is taken")
 			})
 		}
 		return

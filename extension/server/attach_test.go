@@ -111,8 +111,11 @@ func dialPump(u *udpPump, cfg *dtls.Config) (*dtls.Conn, error) {
 	return c, err
 }
 
-func newAttachServer(t testing.TB) *Server {
-	s := New(Config{})
+func newAttachServer(t testing.TB) *Server { return newAttachServerWith(t, Config{}) }
+
+// newAttachServerWith is newAttachServer with cfg.
+func newAttachServerWith(t testing.TB, cfg Config) *Server {
+	s := New(cfg)
 	pair := mustPair(t)
 	c, err := credentialsFromPair(pair)
 	if err != nil {

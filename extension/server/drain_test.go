@@ -70,14 +70,7 @@ func TestDrainRefusesNewClientsAndReportsDrained(t *testing.T) {
 // with ErrRefusing (the bridge sends RefusalAlert through the UDPServer).
 func TestDrainWhenEmptyAndInAttachMode(t *testing.T) {
 	defer checkRoutines(t)()
-	s := New(Config{})
-	cert, err := credentialsFromPair(mustPair(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetCertificate(cert); err != nil {
-		t.Fatal(err)
-	}
+	s := newAttachServer(t)
 	defer s.Stop()
 	s.SetRefusing(true)
 	nextEvent(t, s, EventDrained)

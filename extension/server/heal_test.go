@@ -177,14 +177,7 @@ func (g *cookieGate) waitHeld(t *testing.T) {
 // clients of a storm from one address never got in.
 func TestAttachModeTurnedAwayClientsTryAgain(t *testing.T) {
 	defer checkRoutines(t)()
-	s := New(Config{MaxPendingHandshakes: 4})
-	c, err := credentialsFromPair(mustPair(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.SetCertificate(c); err != nil {
-		t.Fatal(err)
-	}
+	s := newAttachServerWith(t, Config{MaxPendingHandshakes: 4})
 	defer s.Stop()
 	u := newPump(t, s, 16*time.Millisecond)
 	defer u.sock.Close()
