@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -58,20 +59,44 @@ func external(t *testing.T, ready string, argv ...string) (io.Writer, *testtool.
 	return stdin, out
 }
 
-// waitBound waits until something listens on the UDP port (binding it
-// fails): gnutls-serv buffers its output when it is not a terminal.
-func waitBound(t *testing.T, port int) {
+// waitBound waits until the server process has bound the UDP port.
+// gnutls-serv buffers its output when it is not a terminal, so its banner
+// cannot say so. The kernel's socket table is read rather than the port
+// probed by binding it: a probe that holds the port at the moment the server
+// binds makes gnutls-serv give up IPv4 ("bind() failed") and listen on IPv6
+// alone, where the client never looks.
+func waitBound(t *testing.T, port int, out *testtool.Output) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		bound, err := udpPortBound(port)
 		if err != nil {
+			t.Fatalf("cannot tell whether port %d is bound: %v", port, err)
+		}
+		if bound {
 			return
 		}
-		c.Close()
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("nothing listens on port %d", port)
+	t.Fatalf("nothing listens on port %d; the server printed:\n%s", port, out.String())
+}
+
+// udpPortBound reports whether an IPv4 UDP socket is bound to the local
+// port (the client dials 127.0.0.1), from /proc/net/udp: lines like
+// "0: 0100007F:E6A2 00000000:0000 07 ...", the port in hex after the colon.
+func udpPortBound(port int) (bool, error) {
+	b, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return false, err
+	}
+	suffix := fmt.Sprintf(":%04X", port)
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		fields := strings.Fields(line)
+		if len(fields) > 1 && strings.HasSuffix(fields[1], suffix) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func receive(t *testing.T, c *Client, want string) {
@@ -177,8 +202,8 @@ func TestInteropGnuTLSServer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			port := freePort(t)
 			argv := append([]string{gnutls, "--udp", "--echo", "-p", strconv.Itoa(port)}, tc.server...)
-			_, _ = external(t, "", argv...)
-			waitBound(t, port)
+			_, out := external(t, "", argv...)
+			waitBound(t, port, out)
 			c := connect(t, port, tc.cfg)
 			if tc.fail != 0 {
 				t.Log(mustFail(t, c, tc.fail, link.StatusError))
