@@ -65,6 +65,7 @@ func helperClients(portText, nText string) int {
 // idle session holds). Run it alone with -benchtime=1x.
 func BenchmarkIdleClients(b *testing.B) {
 	const n = 200
+	runtime.MemProfileRate = 1
 	for i := 0; i < b.N; i++ {
 		m := startServer(b, n, Options{})
 		debug.FreeOSMemory()
@@ -108,6 +109,9 @@ func BenchmarkIdleClients(b *testing.B) {
 			if f, err := os.Create(path); err == nil {
 				_ = pprof.WriteHeapProfile(f)
 				_ = f.Close()
+				g, _ := os.Create(path + ".goroutines")
+				_ = pprof.Lookup("goroutine").WriteTo(g, 1)
+				_ = g.Close()
 			}
 		}
 		heap1, stack1 := testtool.MemNow()
