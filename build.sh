@@ -293,6 +293,8 @@ test_windows() {
 	lib windows amd64 x86_64-w64-mingw32-gcc dtls_server.windows.x86_64.dll
 	say "Windows DLL under wine"
 	bridge/testdata/windows/run.sh "$ADDON/bin/dtls_server.windows.x86_64.dll"
+	say "a Go DLL with live sockets exits under wine (bridge/testdata/windows/exitprobe)"
+	bridge/testdata/windows/exitprobe/exit.sh 3 || return 1
 	say "Windows UDP sockets under wine (Go's are refused there; the fallback of extension/udpsock)"
 	local w
 	w=$(mktemp -d)
