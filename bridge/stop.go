@@ -8,10 +8,12 @@ import (
 
 // stopWait bounds how long freeing an object or quitting the engine waits
 // for an engine to stop (close_notify out, sockets closed, goroutines
-// ended). Stopping takes milliseconds; a stop that hangs (seen only under
-// Wine, 2 runs of 4 of the exported Windows server) must not keep the game
-// from quitting. The engine goroutines never call into Godot, so one that
-// is still running when the object is gone touches nothing of the game.
+// ended). Stopping takes milliseconds; a stop that hangs must not keep the
+// game from quitting. (The exported Windows server that did not exit under
+// Wine was not one: Godot's console wrapper waited for Wine's desktop
+// process, docs/reliability.md.) The engine goroutines never call into
+// Godot, so one that is still running when the object is gone touches
+// nothing of the game.
 const stopWait = 5 * time.Second
 
 // stopBounded runs stop, waiting at most stopWait; past that it reports

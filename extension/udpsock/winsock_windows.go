@@ -221,11 +221,11 @@ func (s *sock) setInt(opt, v int) error {
 }
 
 // Close waits for a blocked receive to reach its next poll tick (at most
-// pollInterval), then closes the handle. Where the receive timeout is not
-// honoured, the receive never comes out by itself (an exported game under
-// Wine sometimes did not exit): after a few ticks the handle is closed
-// under it, which ends the receive with an error its loop turns into
-// net.ErrClosed.
+// pollInterval), then closes the handle. Where the receive timeout were
+// not honoured, the receive would never come out by itself: after a few
+// ticks the handle is closed under it, which ends the receive with an
+// error its loop turns into net.ErrClosed. (Wine 8 honours it:
+// TestReceiveTimeoutIsHonoured.)
 func (s *sock) Close() error {
 	if s.closed.Swap(true) {
 		return &net.OpError{Op: "close", Net: "udp", Addr: s.local, Err: net.ErrClosed}
