@@ -34,8 +34,8 @@ func TestWhichSockets(t *testing.T) {
 // TestReceiveTimeoutIsHonoured checks what Close and deadlines rely on:
 // a blocking receive on an idle socket comes back every pollInterval
 // (SO_RCVTIMEO). Where it did not, a read could block past Close and a
-// process wait for it at exit (an exported game under Wine sometimes did
-// not exit). It times each raw receive and reports the slowest.
+// process wait for it at exit. It times each raw receive and reports the
+// slowest.
 func TestReceiveTimeoutIsHonoured(t *testing.T) {
 	s, err := open(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
