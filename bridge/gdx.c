@@ -11,17 +11,8 @@
 
 gdx_interface gdx;
 
-#ifdef _WIN32
-// Godot frees extension DLLs at exit, on editor reload, and when the entry
-// symbol refuses to initialize. The Go runtime started its threads when the
-// DLL was loaded and cannot be unloaded, so pin the DLL at load time, before
-// anything can fail.
-__attribute__((constructor)) static void pin_self(void) {
-	HMODULE self;
-	GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_PIN | GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
-			(LPCWSTR)(void *)&pin_self, &self);
-}
-#endif
+// Pinned at load time, before anything can fail (pin_self.h says why).
+#include "pin_self.h"
 
 // The main thread: Godot initializes extensions on it. Some releases of
 // engine objects must happen there (bridge/mainthread.go).

@@ -6,15 +6,9 @@
 package main
 
 /*
-#ifdef _WIN32
-#include <windows.h>
-// Pinned like the addon's DLL (bridge/gdx.c): a Go runtime cannot be unloaded.
-__attribute__((constructor)) static void pin_self(void) {
-	HMODULE self;
-	GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_PIN | GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS,
-			(LPCWSTR)(void *)&pin_self, &self);
-}
-#endif
+#cgo CFLAGS: -I${SRCDIR}/../../..
+// Pinned as the addon's DLL is: a Go runtime cannot be unloaded.
+#include "pin_self.h"
 */
 import "C"
 
