@@ -102,8 +102,7 @@ if [[ $preset == Windows ]]; then
 	# game's child. Real Windows has no such process.
 	# The session's own process list says when it is up (a desktop of the
 	# prefix's set-up may still be ending when this starts).
-	wine explorer.exe /desktop >/dev/null 2>&1 &
-	pids+=($!)
+	(wine explorer.exe /desktop >/dev/null 2>&1 &) # ended by wineserver -k
 	sleep 1
 	for _ in $(seq 1 30); do
 		winedbg --command "info process" 2>/dev/null | grep -q "'explorer.exe'" && break
