@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 
 	"godtls/extension/credentials"
 	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/udprelay"
 	"godtls/extension/link"
 	"godtls/extension/server"
 )
@@ -452,67 +451,6 @@ func TestServerStops(t *testing.T) {
 	}
 }
 
-// relay forwards datagrams between one client and target; closing it makes
-// the server vanish from the client's point of view, with no close_notify:
-// the client's packets then draw ICMP port unreachable.
-type relay struct {
-	front, back *net.UDPConn
-	client      atomic.Pointer[net.UDPAddr]
-	done        chan struct{}
-}
-
-func (r *relay) lastClient() *net.UDPAddr { return r.client.Load() }
-
-func newRelay(t *testing.T, target int) *relay {
-	t.Helper()
-	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: target})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &relay{front: front, back: back, done: make(chan struct{})}
-	client := &r.client
-	go func() {
-		buf := make([]byte, 9000)
-		for {
-			n, from, err := front.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			client.Store(from)
-			_, _ = back.Write(buf[:n])
-		}
-	}()
-	go func() {
-		defer close(r.done)
-		buf := make([]byte, 9000)
-		for {
-			n, err := back.Read(buf)
-			if err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return
-				}
-				continue
-			}
-			if to := client.Load(); to != nil {
-				_, _ = front.WriteToUDP(buf[:n], to)
-			}
-		}
-	}()
-	return r
-}
-
-func (r *relay) port() int { return r.front.LocalAddr().(*net.UDPAddr).Port }
-
-func (r *relay) close() {
-	r.front.Close()
-	r.back.Close()
-	<-r.done
-}
-
 // A forged epoch-0 fatal alert and epoch-0 application data from the
 // server's address (here: injected by the relay, which the client is
 // connected to) after the handshake: both are stripped before pion, which
@@ -520,16 +458,15 @@ func (r *relay) close() {
 func TestSpoofedEpochZeroAfterHandshake(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
 	s := ourServer(t, testcert.ECDSA(t), nil)
-	r := newRelay(t, s.LocalPort())
-	defer r.close()
-	c := connect(t, r.port(), Config{Insecure: true})
+	r := udprelay.New(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), nil, nil)
+	defer r.Close()
+	c := connect(t, r.Port(), Config{Insecure: true})
 	mustConnect(t, c)
 	echo(t, c, "before")
-	local := r.lastClient()
 	alert := []byte{21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 9, 0, 2, 2, 40}         // epoch 0, fatal handshake_failure
 	data := []byte{23, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 10, 0, 3, 'b', 'a', 'd'} // epoch 0 "application data"
 	for _, forged := range [][]byte{alert, data, []byte("not dtls at all")} {
-		if _, err := r.front.WriteToUDP(forged, local); err != nil {
+		if err := r.ToClient(forged); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -548,11 +485,11 @@ func TestSpoofedEpochZeroAfterHandshake(t *testing.T) {
 func TestServerVanishes(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
 	s := ourServer(t, testcert.ECDSA(t), nil)
-	r := newRelay(t, s.LocalPort())
-	c := connect(t, r.port(), Config{Insecure: true})
+	r := udprelay.New(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), nil, nil)
+	c := connect(t, r.Port(), Config{Insecure: true})
 	mustConnect(t, c)
 	echo(t, c, "before")
-	r.close()
+	r.Close() // the client's next datagrams draw ICMP port unreachable
 	deadline := time.Now().Add(wait)
 	sent := 0
 	for c.Status() == link.StatusConnected && time.Now().Before(deadline) {

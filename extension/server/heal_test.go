@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"godtls/extension/internal/udprelay"
 	"godtls/extension/suites"
 	"godtls/extension/wire"
 )
@@ -98,10 +99,10 @@ func TestParkedClientOutlivesHandshakeTimeout(t *testing.T) {
 	// The second client gets its HelloVerifyRequest while the server has
 	// room; its cookie echo is held back until the first client is in.
 	relay := newCookieGate(t, serverAddr(s))
-	defer relay.close()
+	defer relay.Close()
 	second := make(chan error, 1)
 	go func() {
-		c, err := dialAddr(relay.addr(), clientConfig(suites.ECDSAKey))
+		c, err := dialAddr(relay.Addr(), clientConfig(suites.ECDSAKey))
 		if err == nil {
 			err = echoCheck(c, "second")
 			_ = c.Close()
@@ -139,7 +140,7 @@ func TestParkedClientOutlivesHandshakeTimeout(t *testing.T) {
 // cookieGate relays one client to the server, dropping its ClientHellos
 // that carry a cookie until opened.
 type cookieGate struct {
-	*relay
+	*udprelay.Relay
 	held     chan struct{} // closed at the first cookie echo dropped
 	heldOnce sync.Once
 	opened   atomic.Bool
@@ -148,7 +149,7 @@ type cookieGate struct {
 func newCookieGate(t *testing.T, server string) *cookieGate {
 	t.Helper()
 	g := &cookieGate{held: make(chan struct{})}
-	g.relay = newRelay(t, server, func(b []byte) bool {
+	g.Relay = udprelay.New(t, server, func(b []byte) bool {
 		if info := wire.Classify(b); info.Kind == wire.ClientHello && info.HasCookie && !g.opened.Load() {
 			g.heldOnce.Do(func() { close(g.held) })
 			return false

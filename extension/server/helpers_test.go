@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -242,56 +241,3 @@ func concurrently(t testing.TB, n int, f func(i int) error) {
 		t.Error(err)
 	}
 }
-
-// relay forwards one client's datagrams to the server and back. Each way,
-// a filter (nil: none) sees every datagram (the relay's buffer, valid
-// during the call) and says whether it goes on.
-type relay struct {
-	front, back *net.UDPConn
-	client      atomic.Pointer[net.UDPAddr]
-}
-
-func newRelay(t *testing.T, server string, up, down func([]byte) bool) *relay {
-	t.Helper()
-	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa, _ := net.ResolveUDPAddr("udp", server)
-	back, err := net.DialUDP("udp", nil, sa)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &relay{front: front, back: back}
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, from, err := front.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			r.client.Store(from)
-			if up == nil || up(buf[:n]) {
-				_, _ = back.Write(buf[:n])
-			}
-		}
-	}()
-	go func() {
-		buf := make([]byte, 65536)
-		for {
-			n, err := back.Read(buf)
-			if err != nil {
-				return
-			}
-			if to := r.client.Load(); to != nil && (down == nil || down(buf[:n])) {
-				_, _ = front.WriteToUDP(buf[:n], to)
-			}
-		}
-	}()
-	return r
-}
-
-// addr is where the client dials.
-func (r *relay) addr() string { return r.front.LocalAddr().String() }
-
-func (r *relay) close() { r.front.Close(); r.back.Close() }

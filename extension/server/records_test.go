@@ -18,6 +18,7 @@ import (
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/internal/udprelay"
 	"godtls/extension/suites"
 	"godtls/extension/wire"
 )
@@ -27,7 +28,7 @@ import (
 // holds an epoch-1 handshake record (the server's Finished): the client
 // then retransmits its last flight, and only pion can answer that.
 type wiretap struct {
-	*relay
+	*udprelay.Relay
 	mu         sync.Mutex
 	fromServer [][]byte // records
 	fromClient [][]byte // datagrams
@@ -37,7 +38,7 @@ type wiretap struct {
 func newWiretap(t *testing.T, server string) *wiretap {
 	t.Helper()
 	w := &wiretap{}
-	w.relay = newRelay(t, server, func(b []byte) bool {
+	w.Relay = udprelay.New(t, server, func(b []byte) bool {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.fromClient = append(w.fromClient, append([]byte(nil), b...))
@@ -73,11 +74,11 @@ func TestRecordLayerRetransmissionNonceAndReplay(t *testing.T) {
 	done := signalledEcho(ctx, s)
 	defer func() { cancel(); <-done }()
 	w := newWiretap(t, serverAddr(s))
-	defer w.close()
+	defer w.Close()
 
 	cfg := clientConfig(suites.ECDSAKey)
 	cfg.FlightInterval = 100 * time.Millisecond
-	player, _, err := dialUDP("127.0.0.1:0", w.addr(), cfg)
+	player, _, err := dialUDP("127.0.0.1:0", w.Addr(), cfg)
 	if err != nil {
 		t.Fatalf("the handshake did not survive a lost Finished: %v", err)
 	}
@@ -154,7 +155,7 @@ func replayAll(t *testing.T, s *Server, w *wiretap) {
 	}
 	before := s.Stats()
 	for i, d := range sent {
-		_, _ = w.back.Write(d)
+		_ = w.ToServer(d)
 		if i%64 == 63 {
 			time.Sleep(time.Millisecond) // within the socket's buffer
 		}
