@@ -1,9 +1,7 @@
 package client
 
 import (
-	"errors"
-	"net"
-	"sync"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,82 +10,10 @@ import (
 
 	"godtls/extension/credentials"
 	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/udprelay"
 	"godtls/extension/server"
 	"godtls/extension/wire"
 )
-
-// switchRelay forwards one client's datagrams to a server it can switch to
-// another without a word: to the client, the server restarted on the same
-// address and forgot everything.
-type switchRelay struct {
-	front  *net.UDPConn
-	back   atomic.Pointer[net.UDPConn]
-	client atomic.Pointer[net.UDPAddr]
-	wg     sync.WaitGroup
-	// onCookie, if set, runs once, before the first ClientHello with a
-	// cookie is forwarded.
-	onCookie func(r *switchRelay)
-}
-
-func newSwitchRelay(t *testing.T, target int, onCookie func(r *switchRelay)) *switchRelay {
-	t.Helper()
-	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &switchRelay{front: front, onCookie: onCookie}
-	r.switchTo(t, target)
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		buf := make([]byte, 9000)
-		for {
-			n, from, err := front.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			r.client.Store(from)
-			if info := wire.Classify(buf[:n]); info.HasCookie && r.onCookie != nil {
-				r.onCookie(r)
-				r.onCookie = nil
-			}
-			_, _ = r.back.Load().Write(buf[:n])
-		}
-	}()
-	t.Cleanup(func() {
-		front.Close()
-		r.back.Load().Close()
-		r.wg.Wait()
-	})
-	return r
-}
-
-// switchTo sends from now on to target; the old server's answers are lost.
-func (r *switchRelay) switchTo(t *testing.T, target int) {
-	back, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: target})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if old := r.back.Swap(back); old != nil {
-		old.Close()
-	}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		buf := make([]byte, 9000)
-		for {
-			n, err := back.Read(buf)
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			if to := r.client.Load(); err == nil && to != nil {
-				_, _ = r.front.WriteToUDP(buf[:n], to)
-			}
-		}
-	}()
-}
-
-func (r *switchRelay) port() int { return r.front.LocalAddr().(*net.UDPAddr).Port }
 
 // A server that forgets a handshake after our cookie (here: the address
 // leads to a fresh server from the moment our ClientHello with the cookie
@@ -113,8 +39,22 @@ func TestClientStartsOverWhenTheServerForgetsItsCookie(t *testing.T) {
 		return s
 	}
 	first, fresh := listen(), listen()
-	r := newSwitchRelay(t, first.LocalPort(), func(r *switchRelay) { r.switchTo(t, fresh.LocalPort()) })
-	c := connect(t, r.port(), Config{Insecure: true, HandshakeTimeout: 20 * time.Second})
+	// From the first ClientHello with a cookie on, the address leads to
+	// the fresh server. The filter runs on the relay's goroutine: it finds
+	// the relay through an atomic, set before the client sends anything.
+	var relay atomic.Pointer[udprelay.Relay]
+	var switched atomic.Bool
+	r := udprelay.New(t, fmt.Sprintf("127.0.0.1:%d", first.LocalPort()), func(b []byte) bool {
+		if wire.Classify(b).HasCookie && !switched.Swap(true) {
+			if err := relay.Load().SwitchTo(fmt.Sprintf("127.0.0.1:%d", fresh.LocalPort())); err != nil {
+				t.Errorf("switching servers: %v", err)
+			}
+		}
+		return true
+	}, nil)
+	relay.Store(r)
+	t.Cleanup(r.Close)
+	c := connect(t, r.Port(), Config{Insecure: true, HandshakeTimeout: 20 * time.Second})
 	mustConnect(t, c)
 	if n := c.restarts.Load(); n == 0 {
 		t.Fatal("connected without starting over: the test did not reach the stale cookie")

@@ -23,8 +23,8 @@ type core struct {
 	link       *Link
 	out        *shaper
 	in         *shaper
-	ready      chan datagram
-	readyBytes atomic.Int64 // the bytes in ready
+	ready      chan datagram // made when the pump starts (pumpIfOn)
+	readyBytes atomic.Int64  // the bytes in ready
 
 	pumping   atomic.Bool
 	startOut  sync.Once
@@ -35,7 +35,9 @@ type core struct {
 }
 
 func newCore(l *Link, write func(datagram)) *core {
-	c := &core{link: l, ready: make(chan datagram, readyQueue), closed: make(chan struct{})}
+	// ready is made when the pump starts: a socket whose link is never on
+	// (most) does not carry its ~400 KiB.
+	c := &core{link: l, closed: make(chan struct{})}
 	c.out = newShaper(l, write, c.closed)
 	c.in = newShaper(l, c.toReader, c.closed)
 	return c
@@ -98,6 +100,7 @@ func (c *core) pumpIfOn(read func([]byte) (int, netip.AddrPort, error), beforeFi
 		if beforeFirst != nil {
 			beforeFirst()
 		}
+		c.ready = make(chan datagram, readyQueue) // before pumping: readers look at it once that is set
 		c.pumping.Store(true)
 		c.wg.Add(2)
 		go func() {

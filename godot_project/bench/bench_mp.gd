@@ -10,7 +10,9 @@
 #       handshakes) while N clients join at once, and the time until all are in.
 # rpc:  clients keep K reliable 64-byte messages in flight each; the server
 #       echoes them; clients report messages/s and p50/p99 round trip.
-# idle: the server's RSS growth with N idle clients connected.
+# idle: the server's RSS growth with N idle clients connected, and the
+#       growth per client of the second half alone (the clients join in two
+#       waves), which leaves out what the first connection costs once.
 extends SceneTree
 
 var args := {}
@@ -91,9 +93,21 @@ func _server() -> void:
 	var deadline := Time.get_ticks_msec() + int(arg("seconds", 120.0) * 1000)
 	var all_in_us := 0
 	var echoed := 0
+	# idle: RSS once the first wave is in (no join for 3 s)
+	var changed_ms := 0
+	var seen := 0
+	var rss_half := 0
+	var connected_half := 0
 	while Time.get_ticks_msec() < deadline:
 		var t0 := Time.get_ticks_usec()
 		peer.poll()
+		if scenario == "idle":
+			if connected != seen:
+				seen = connected
+				changed_ms = Time.get_ticks_msec()
+			elif connected > 0 and rss_half == 0 and Time.get_ticks_msec() - changed_ms >= 3000:
+				rss_half = rss_kb()
+				connected_half = connected
 		if scenario == "rpc":
 			while peer.get_available_packet_count() > 0:
 				var from := peer.get_packet_peer()
@@ -122,8 +136,12 @@ func _server() -> void:
 		print("JOIN incomplete connected=%d of %d worst_frame_ms=%.2f" % [connected, n, worst_us / 1000.0])
 	if scenario == "idle" and connected > 0:
 		# per client that got in (ENet-DTLS may not get them all in)
-		await create_timer(3.0).timeout
-		print("IDLE rss_growth_kb_per_client=%.1f connected=%d" % [(rss_kb() - base_rss) / float(connected), connected])
+		await _serve_for(3.0)
+		var rss := rss_kb()
+		var line := "IDLE rss_growth_kb_per_client=%.1f connected=%d" % [(rss - base_rss) / float(connected), connected]
+		if rss_half > 0 and connected > connected_half:
+			line += " second_wave_kb_per_client=%.1f" % ((rss - rss_half) / float(connected - connected_half))
+		print(line)
 	print("ECHOED %d" % echoed)
 	peer.close()
 	quit(0)
@@ -138,11 +156,12 @@ func _serve_for(seconds: float) -> void:
 
 # ---------------------------------------------------------------- client
 
-func _client() -> void:
-	var n: int = arg("clients", 100)
+# _join starts count more clients, then polls all of them until every one
+# is connected or the deadline passes.
+func _join(count: int, deadline: int) -> void:
 	var port: int = arg("port", 0)
 	var go: bool = arg("transport", "go") == "go"
-	for i in n:
+	for i in count:
 		var p: MultiplayerPeer
 		if go:
 			var g := GoDTLSMultiplayerPeer.new()
@@ -155,17 +174,31 @@ func _client() -> void:
 			e.host.dtls_client_setup("localhost", TLSOptions.client_unsafe())
 			p = e
 		clients.append(p)
-	var scenario: String = arg("scenario", "join")
-	var deadline := Time.get_ticks_msec() + int(arg("seconds", 120.0) * 1000)
 	while Time.get_ticks_msec() < deadline:
 		var up := 0
 		for p: MultiplayerPeer in clients:
 			p.poll()
 			if p.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED:
 				up += 1
-		if up == n:
-			break
+		if up == clients.size():
+			return
 		await process_frame
+
+
+func _client() -> void:
+	var n: int = arg("clients", 100)
+	var scenario: String = arg("scenario", "join")
+	var deadline := Time.get_ticks_msec() + int(arg("seconds", 120.0) * 1000)
+	if scenario == "idle":
+		# two waves: the server measures between them, once no client has
+		# joined for 3 s (ENet-DTLS may leave some of a wave out)
+		await _join(n / 2, mini(deadline, Time.get_ticks_msec() + 20000))
+		var until := Time.get_ticks_msec() + 5000
+		while Time.get_ticks_msec() < until:
+			for p: MultiplayerPeer in clients:
+				p.poll()
+			await process_frame
+	await _join(n - clients.size(), deadline)
 	var up_at_end := 0
 	for p: MultiplayerPeer in clients:
 		if p.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED:

@@ -1,7 +1,8 @@
 // Package udprelay is a test helper: a UDP relay between one client and a
 // server, on loopback, through which a test watches, drops or injects
-// datagrams, or makes the server vanish (closing the relay sends nothing:
-// the client's next datagrams draw ICMP port unreachable).
+// datagrams, makes the server vanish (closing the relay sends nothing:
+// the client's next datagrams draw ICMP port unreachable), or swaps the
+// server for another behind the client's back (SwitchTo).
 package udprelay
 
 import (
@@ -17,10 +18,12 @@ import (
 // datagram (the relay's buffer, valid during the call) and says whether it
 // goes on.
 type Relay struct {
-	front  *net.UDPConn // where the client sends
-	back   *net.UDPConn // connected to the server
+	front  *net.UDPConn                // where the client sends
+	back   atomic.Pointer[net.UDPConn] // connected to the server
 	client atomic.Pointer[net.UDPAddr]
-	loops  sync.WaitGroup
+	down   func([]byte) bool
+	upLoop sync.WaitGroup // the client's side: its filter may switch servers
+	loops  sync.WaitGroup // the answer loops, one per server socket
 }
 
 // New starts a relay to server ("host:port").
@@ -30,20 +33,14 @@ func New(t testing.TB, server string, up, down func([]byte) bool) *Relay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sa, err := net.ResolveUDPAddr("udp", server)
-	if err != nil {
+	r := &Relay{front: front, down: down}
+	if err := r.SwitchTo(server); err != nil {
 		front.Close()
 		t.Fatal(err)
 	}
-	back, err := net.DialUDP("udp", nil, sa)
-	if err != nil {
-		front.Close()
-		t.Fatal(err)
-	}
-	r := &Relay{front: front, back: back}
-	r.loops.Add(2)
+	r.upLoop.Add(1)
 	go func() {
-		defer r.loops.Done()
+		defer r.upLoop.Done()
 		buf := make([]byte, 65536)
 		for {
 			n, from, err := front.ReadFromUDP(buf)
@@ -51,11 +48,31 @@ func New(t testing.TB, server string, up, down func([]byte) bool) *Relay {
 				return
 			}
 			r.client.Store(from)
+			// the server as it is after the filter: up may switch it
 			if up == nil || up(buf[:n]) {
-				_, _ = back.Write(buf[:n])
+				_, _ = r.back.Load().Write(buf[:n])
 			}
 		}
 	}()
+	return r
+}
+
+// SwitchTo sends the client's datagrams to server ("host:port") from now
+// on, from a new socket: the old server's answers are lost, and to the
+// client it looks as if the server restarted on the same address.
+func (r *Relay) SwitchTo(server string) error {
+	sa, err := net.ResolveUDPAddr("udp", server)
+	if err != nil {
+		return err
+	}
+	back, err := net.DialUDP("udp", nil, sa)
+	if err != nil {
+		return err
+	}
+	if old := r.back.Swap(back); old != nil {
+		old.Close() // ends its answer loop
+	}
+	r.loops.Add(1)
 	go func() {
 		defer r.loops.Done()
 		buf := make([]byte, 65536)
@@ -67,12 +84,12 @@ func New(t testing.TB, server string, up, down func([]byte) bool) *Relay {
 				}
 				continue // an ICMP error about an earlier datagram
 			}
-			if to := r.client.Load(); to != nil && (down == nil || down(buf[:n])) {
-				_, _ = front.WriteToUDP(buf[:n], to)
+			if to := r.client.Load(); to != nil && (r.down == nil || r.down(buf[:n])) {
+				_, _ = r.front.WriteToUDP(buf[:n], to)
 			}
 		}
 	}()
-	return r
+	return nil
 }
 
 // Addr is where the client sends.
@@ -98,13 +115,16 @@ func (r *Relay) ToClient(b []byte) error {
 // ToServer sends b to the server from the relay's address (as if from the
 // client).
 func (r *Relay) ToServer(b []byte) error {
-	_, err := r.back.Write(b)
+	_, err := r.back.Load().Write(b)
 	return err
 }
 
-// Close closes both sockets and waits for the forwarding loops to end.
+// Close closes the sockets and waits for the forwarding loops to end. The
+// server's socket is closed once the client's loop has ended, so that a
+// switch its filter was making is not left open.
 func (r *Relay) Close() {
 	r.front.Close()
-	r.back.Close()
+	r.upLoop.Wait()
+	r.back.Load().Close()
 	r.loops.Wait()
 }
