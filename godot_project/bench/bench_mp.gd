@@ -19,6 +19,7 @@ var args := {}
 var peer: MultiplayerPeer
 var clients: Array = []
 var connected := 0 # a member: a lambda captures a local int by value
+var ids: Array[int] = []
 
 
 func _initialize() -> void:
@@ -86,13 +87,17 @@ func _server() -> void:
 		peer = e
 	var base_rss := rss_kb()
 	print("PORT %d" % port)
-	peer.peer_connected.connect(func(_id): connected += 1)
+	peer.peer_connected.connect(func(id):
+		connected += 1
+		ids.append(id))
+	peer.peer_disconnected.connect(func(id): ids.erase(id))
 	var worst_us := 0
 	var first_us := 0
 	var scenario: String = arg("scenario", "join")
 	var deadline := Time.get_ticks_msec() + int(arg("seconds", 120.0) * 1000)
 	var all_in_us := 0
 	var echoed := 0
+	var report_at := 0
 	# idle: RSS once the first wave is in (no join for 3 s)
 	var changed_ms := 0
 	var seen := 0
@@ -116,6 +121,10 @@ func _server() -> void:
 				peer.set_target_peer(from)
 				peer.put_packet(pkt)
 				echoed += 1
+			# the case ends by a kill: report as it goes
+			if Time.get_ticks_msec() >= report_at:
+				report_at = Time.get_ticks_msec() + 1000
+				print(echo_report(echoed))
 		var dt := Time.get_ticks_usec() - t0
 		if connected > 0 and first_us == 0:
 			first_us = t0
@@ -142,9 +151,22 @@ func _server() -> void:
 		if rss_half > 0 and connected > connected_half:
 			line += " second_wave_kb_per_client=%.1f" % ((rss - rss_half) / float(connected - connected_half))
 		print(line)
-	print("ECHOED %d" % echoed)
+	print(echo_report(echoed))
 	peer.close()
 	quit(0)
+
+
+# How many messages the server echoed and, on GoDTLS, how many DATA chunks
+# it sent again (at 0 % loss every one was a spurious retransmission
+# timeout).
+func echo_report(echoed: int) -> String:
+	var line := "ECHOED %d" % echoed
+	if peer is GoDTLSMultiplayerPeer:
+		var again := 0
+		for id in ids:
+			again += int(peer.get_peer_stats(id).get("retransmissions", 0))
+		line += " server_retransmissions=%d" % again
+	return line
 
 
 func _serve_for(seconds: float) -> void:
@@ -240,7 +262,15 @@ func _client() -> void:
 	if rtts.is_empty():
 		print("RPC none")
 	else:
-		print("RPC msgs_per_s=%.0f p50_ms=%.2f p99_ms=%.2f" % [count / measure_s, rtts[rtts.size() / 2] / 1000.0, rtts[int(rtts.size() * 0.99)] / 1000.0])
+		var line := "RPC msgs_per_s=%.0f p50_ms=%.2f p99_ms=%.2f" % [count / measure_s, rtts[rtts.size() / 2] / 1000.0, rtts[int(rtts.size() * 0.99)] / 1000.0]
+		if clients[0] is GoDTLSMultiplayerPeer:
+			# DATA chunks the clients sent again: at 0 % loss every one
+			# was a spurious retransmission timeout
+			var again := 0
+			for p: GoDTLSMultiplayerPeer in clients:
+				again += int(p.get_peer_stats(1).get("retransmissions", 0))
+			line += " client_retransmissions=%d" % again
+		print(line)
 	for p: MultiplayerPeer in clients:
 		p.close()
 	quit(0)
