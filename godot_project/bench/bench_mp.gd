@@ -9,7 +9,8 @@
 # join: the server's worst main-thread frame (its poll, where ENet does the
 #       handshakes) while N clients join at once, and the time until all are in.
 # rpc:  clients keep K reliable 64-byte messages in flight each; the server
-#       echoes them; clients report messages/s and p50/p99 round trip.
+#       echoes them; clients report messages/s and p50/p99 round trip, and
+#       on GoDTLS both sides the DATA chunks they sent again.
 # idle: the server's RSS growth with N idle clients connected, and the
 #       growth per client of the second half alone (the clients join in two
 #       waves), which leaves out what the first connection costs once.
