@@ -62,8 +62,8 @@ func TestParseAndValidate(t *testing.T) {
 	}
 }
 
-// While the link is off nothing starts: no goroutine, datagrams go
-// straight through.
+// While the link is off nothing starts: no goroutine, no inbound queue
+// (~400 KiB), datagrams go straight through.
 func TestOffCostsNoGoroutine(t *testing.T) {
 	defer test.CheckRoutines(t)()
 	a, b := listen(t), listen(t)
@@ -80,6 +80,9 @@ func TestOffCostsNoGoroutine(t *testing.T) {
 	}
 	if w.c.pumping.Load() {
 		t.Fatal("the pump started while the link was off")
+	}
+	if w.c.ready != nil {
+		t.Fatal("the inbound queue was made while the link was off")
 	}
 }
 
