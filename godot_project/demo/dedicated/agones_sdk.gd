@@ -23,6 +23,11 @@ var state := ""
 var _watch: HTTPClient
 var _watch_buffer := PackedByteArray()
 var _watching := false
+# Per Counter: the count the game wants, and whether a request for it is
+# on its way (one at a time: two requests in flight can reach the sidecar
+# in either order, and the older count would win).
+var _counter_want := {}
+var _counter_busy := {}
 
 
 func _init() -> void:
@@ -45,9 +50,22 @@ func shutdown() -> Signal:
 
 # set_counter sets a Counter of the GameServer (declared in its spec, e.g.
 # counters: {players: {count: 0, capacity: 16}}).
+# Counts set while a request is on its way are sent after it, the latest
+# only.
 func set_counter(counter: String, count: int) -> void:
+	_counter_want[counter] = count
+	if not _counter_busy.get(counter, false):
+		_send_counter(counter)
+
+
+func _send_counter(counter: String) -> void:
+	_counter_busy[counter] = true
+	var count: int = _counter_want[counter]
 	# grpc-gateway reads int64 fields from JSON strings
-	_request("/v1beta1/counters/" + counter.uri_encode(), HTTPClient.METHOD_PATCH, JSON.stringify({"count": str(count)}))
+	await _request("/v1beta1/counters/" + counter.uri_encode(), HTTPClient.METHOD_PATCH, JSON.stringify({"count": str(count)}))
+	_counter_busy[counter] = false
+	if _counter_want[counter] != count:
+		_send_counter(counter)
 
 
 func watch() -> void:
@@ -74,6 +92,8 @@ func _request(path: String, method: int, body: String) -> Signal:
 	var err := req.request("http://127.0.0.1:%d%s" % [port, path], ["Content-Type: application/json"], method, body)
 	if err != OK:
 		push_warning("Agones SDK %s: request not sent (error %d)" % [path, err])
+		# still completes (failed), once the caller waits for it
+		req.request_completed.emit.call_deferred(HTTPRequest.RESULT_CANT_CONNECT, 0, PackedStringArray(), PackedByteArray())
 	return req.request_completed
 
 
