@@ -166,6 +166,10 @@ func (g *gdMultiplayer) serve(m string, port int64, bind string, maxClients int6
 		return errInvalidParameter
 	}
 	dtls := server.New(server.Config{Network: g.sim})
+	// Its datagrams are read as they come, not in the frame: the SCTP
+	// timing (multiplayer.rtoFor) was measured that way. get_server()
+	// shows it as read_in_frame false.
+	dtls.SetFrameReads(false)
 	cfg := dtls.Config()
 	// Room above max_clients for a few more handshakes: a client the
 	// multiplayer layer turns away learns why ("the server is full").

@@ -53,6 +53,7 @@ func serverClass() *classDef {
 			property("mtu", tInt, int64(server.DefaultMTU), (*gdServer).mtu, (*gdServer).setMTU),
 			property("max_peer_bytes_per_second", tInt, int64(server.DefaultPeerByteRate), (*gdServer).peerByteRate, (*gdServer).setPeerByteRate),
 			property("refuse_new_connections", tBool, false, (*gdServer).refusing, (*gdServer).setRefusing),
+			property("read_in_frame", tBool, true, (*gdServer).readInFrame, (*gdServer).setReadInFrame),
 		},
 		signals: []signalDef{
 			signal("peer_connected", objectParam("peer", peerName)),
@@ -209,6 +210,7 @@ func (s *gdServer) stop() result {
 // poll emits the signals for what happened since the last call. Each event
 // is taken first; its signal handlers then run with no lock held.
 func (s *gdServer) poll() result {
+	s.srv.Pump()
 	for {
 		ev, ok := s.srv.NextEvent()
 		if !ok {
@@ -307,6 +309,7 @@ func (s *gdServer) receiveAll(maxPackets int64) result {
 		return newArray()
 	}
 	s.pollAttached()
+	s.srv.Pump()
 	out := newArray()
 	pairs := appendPairs(out)
 	var last *server.Peer
@@ -383,6 +386,7 @@ func (s *gdServer) stats() result {
 		counter{"spoofed", st.Spoofed}, counter{"post_handshake_dropped", st.PostHandshakeDropped}, counter{"replayed", st.Replayed},
 		counter{"auth_failed", st.AuthFailed}, counter{"over_rate", st.OverRate},
 		counter{"internal_errors", st.Panics}, counter{"events_dropped", st.EventsDropped},
+		counter{"read_in_frame", st.ReadInFrame},
 	)...)
 }
 

@@ -110,3 +110,7 @@ func (s *gdServer) refusing() result { return s.srv.Refusing() }
 func (s *gdServer) setRefusing(on bool) {
 	s.srv.SetRefusing(on)
 }
+
+// read_in_frame: poll() and receive_all() read the socket (server.Pump).
+func (s *gdServer) readInFrame() result    { return s.srv.FrameReads() }
+func (s *gdServer) setReadInFrame(on bool) { s.srv.SetFrameReads(on) }

@@ -330,7 +330,11 @@ func (s *Server) startUnverifiedLocked(addr netip.AddrPort, random [wire.RandomL
 		c.deliver(data)
 	}
 	s.wg.Add(1)
+	s.handshakesRunning.Add(1)
 	go s.handshake(s.ctx, c)
+	if r := s.frame.Load(); r != nil {
+		r.wake() // handshakes are read as they come (pump.go)
+	}
 }
 
 // dropSessionLocked ends a pending session the engine evicts or replaces.

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -21,7 +23,11 @@ import (
 // call (recvmmsg, udpsock.Batch) from the socket itself while the simulated
 // network is off and has never been on, and one at a time through it
 // otherwise.
-func (s *Server) readLoop(sock udpsock.PacketConn) {
+//
+// While the game pumps and no handshake runs (pump.go), the loop sleeps,
+// and it holds the frame reader's lock from each read until its datagrams
+// are routed.
+func (s *Server) readLoop(ctx context.Context, sock udpsock.PacketConn, frame *frameReader) {
 	defer s.wg.Done()
 	through := udpsock.NewBatch(sock) // one at a time, through the simulation
 	var direct *udpsock.Batch
@@ -42,17 +48,28 @@ func (s *Server) readLoop(sock udpsock.PacketConn) {
 	}
 	got := make([]udpsock.Received, size)
 	want := size
+	drained := true // the last read took fewer than it offered room for
 	for {
 		if direct != nil && sim != nil {
 			if _, ok := sim.Direct(true); !ok {
 				direct = nil // the simulation's pump reads the socket from now on
 			}
 		}
+		if frame != nil && direct != nil && drained && s.handshakesRunning.Load() == 0 && frame.gamePumps(time.Now()) {
+			woken, stop := frame.waitTurn(ctx)
+			if stop {
+				return
+			}
+			if woken && frame.direct() {
+				s.drainWaiting(frame) // what a Pump left, or a handshake's first datagrams
+			}
+			continue // the simulation may have been switched on meanwhile
+		}
 		from := through
 		if direct != nil {
 			from = direct
 		}
-		n, err := from.Read(bufs[:want], got)
+		n, err := s.readAndRoute(frame, from, bufs[:want], got, size == 1)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -60,15 +77,39 @@ func (s *Server) readLoop(sock udpsock.PacketConn) {
 			// ICMP port-unreachable and friends surface here on some systems.
 			continue
 		}
-		for i := 0; i < n; i++ {
-			s.routeSafely(bufs[i][:got[i].N], got[i].From)
-		}
+		// A short batch emptied the socket, and so did readAndRoute for a
+		// reader of one datagram at a time.
+		drained = n < want || size == 1
 		// Ask for twice what was waiting last time: a call costs in
 		// proportion to the buffers offered (the kernel sets each up, and
 		// x/net tells the race detector about each), so a quiet socket is
 		// read a datagram at a time and a busy one in full batches.
 		want = min(size, max(1, 2*n))
 	}
+}
+
+// readAndRoute reads one batch (waiting for the first datagram) and routes
+// it, holding the frame reader's lock throughout where there is one. A
+// reader of one datagram at a time (oneByOne) cannot tell from its read
+// whether the socket is empty: with a frame reader, it also reads what
+// waits, without waiting, so that it leaves an empty socket to the game.
+func (s *Server) readAndRoute(frame *frameReader, from *udpsock.Batch, bufs [][]byte, got []udpsock.Received, oneByOne bool) (int, error) {
+	if frame != nil {
+		frame.mu.Lock()
+		defer frame.mu.Unlock()
+	}
+	n, err := from.Read(bufs, got)
+	if err != nil {
+		return 0, err
+	}
+	for i := 0; i < n; i++ {
+		s.routeSafely(bufs[i][:got[i].N], got[i].From)
+	}
+	if frame != nil && oneByOne && frame.direct() {
+		more, _ := s.readWaiting(frame, math.MaxInt)
+		n += more
+	}
+	return n, nil
 }
 
 // readBatch is the most datagrams the reader takes per system call.

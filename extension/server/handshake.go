@@ -101,6 +101,7 @@ func (s *Server) recoverSession(c *session, where string, err *error) {
 // handshake runs one pion server handshake on the session's pipe.
 func (s *Server) handshake(ctx context.Context, c *session) {
 	defer s.wg.Done()
+	defer s.handshakesRunning.Add(-1)
 	defer func() {
 		if r := recover(); r != nil {
 			s.panics.Add(1)

@@ -127,13 +127,16 @@ func dialUDP(local, remote string, cfg *dtls.Config) (*dtls.Conn, net.Conn, erro
 }
 
 // echoLoop plays the game loop: it takes connections and echoes every packet
-// until ctx ends. It runs on one goroutine, like Godot's main thread.
+// until ctx ends. It runs on one goroutine, like Godot's main thread, and
+// pumps the socket every frame as GoDTLSServer.poll() does, so the tests
+// that use it read in the frame and on the reader goroutine by turns.
 func echoLoop(ctx context.Context, s *Server) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		var peers []*Peer
 		for ctx.Err() == nil {
+			s.Pump()
 			for p := s.TakeConnection(); p != nil; p = s.TakeConnection() {
 				peers = append(peers, p)
 			}

@@ -36,22 +36,28 @@ type Server struct {
 	// what was deferred with later(); the routing paths end with it. Other
 	// holders call mu.Unlock(): a slot they free is filled at the next
 	// unlock().
-	mu         sync.Mutex
-	running    bool                  // Listen or Attach started the goroutines; Stop ends them
-	attached   bool                  // running in attach mode: the caller moves the datagrams
-	sock       udpsock.PacketConn    // the socket in listen mode
-	pipes      map[*session]struct{} // attach-mode sessions
-	ctx        context.Context
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
-	sessions   map[netip.AddrPort]*session // the session of each address
-	candidates map[netip.AddrPort]*session // a new client's handshake beside a live session
-	adm        admission
-	peers      map[*Peer]struct{}
-	ready      *list.List // connected peers not yet taken, oldest first; a peer leaves when taken or when it ends
-	readySig   chan struct{}
-	deferred   []func()
-	slotFreed  bool
+	mu           sync.Mutex
+	running      bool                        // Listen or Attach started the goroutines; Stop ends them
+	attached     bool                        // running in attach mode: the caller moves the datagrams
+	sock         udpsock.PacketConn          // the socket in listen mode
+	frame        atomic.Pointer[frameReader] // the socket read in the game's frame (pump.go); nil while not listening or where it cannot be
+	noFrameReads atomic.Bool                 // SetFrameReads(false)
+	readInFrame  atomic.Uint64               // datagrams Pump read
+	// handshakesRunning counts the handshake goroutines: while any runs,
+	// the reader goroutine reads as datagrams come (pump.go).
+	handshakesRunning atomic.Int32
+	pipes             map[*session]struct{} // attach-mode sessions
+	ctx               context.Context
+	cancel            context.CancelFunc
+	wg                sync.WaitGroup
+	sessions          map[netip.AddrPort]*session // the session of each address
+	candidates        map[netip.AddrPort]*session // a new client's handshake beside a live session
+	adm               admission
+	peers             map[*Peer]struct{}
+	ready             *list.List // connected peers not yet taken, oldest first; a peer leaves when taken or when it ends
+	readySig          chan struct{}
+	deferred          []func()
+	slotFreed         bool
 
 	events *queue.Events[Event]
 	inbox  inbox // peers with packets waiting, for ReceiveAll
@@ -200,8 +206,10 @@ func (s *Server) Listen(port int, bindAddress string) error {
 	// atomic load while it is off.
 	s.sock = netsim.Wrap(sock, s.cfg.Network)
 	s.startLocked()
+	frame := newFrameReader(s.sock)
+	s.frame.Store(frame)
 	s.wg.Add(1)
-	go s.readLoop(s.sock)
+	go s.readLoop(s.ctx, s.sock, frame)
 	return nil
 }
 
@@ -294,6 +302,7 @@ func (s *Server) Stop() {
 	}
 	sock := s.sock
 	s.sock = nil
+	s.frame.Store(nil)
 	s.running = false
 	s.attached = false
 	cancel := s.cancel

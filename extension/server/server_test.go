@@ -325,7 +325,20 @@ func TestGarbageDatagrams(t *testing.T) {
 		}
 	}
 	waitFor(t, "garbage counted", func() bool { return s.Stats().Garbage > 0 })
-	roundTrip(t, c, "still alive")
+	// The flood may leave the socket's buffer full for a moment after its
+	// last datagram (measured: the kernel's RcvbufErrors count the echo's
+	// request, 1 run in 3 with the race detector beside 3 CPU hogs, more
+	// often while the game's frame does the reading), so the request may
+	// need sending again, as a game's own reliable layer would.
+	var err error
+	for try := 0; try < 5; try++ {
+		if err = echoCheckWithin(c, fmt.Sprintf("still alive %d", try), 3*time.Second); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("the connection did not survive the garbage: %v", err)
+	}
 	c2 := dial(t, s, clientConfig(suites.ECDSAKey))
 	defer c2.Close()
 	roundTrip(t, c2, "new client after garbage")

@@ -23,6 +23,7 @@ type Stats struct {
 	Evicted              uint64 // unverified handshakes pushed out by newer ones
 	Refused              uint64 // new clients turned away while refusing (SetRefusing)
 	Panics               uint64 // recovered internal errors
+	ReadInFrame          uint64 // datagrams the caller's Pump read (the rest, the reader goroutine)
 	EventsDropped        uint64
 }
 
@@ -83,6 +84,6 @@ func (s *Server) statsWith(c counts) Stats {
 		Dropped: s.dropped.Load(), Garbage: s.garbage.Load(), Oversize: s.oversize.Load(),
 		Stray: s.stray.Load(), Spoofed: s.spoofed.Load(), PostHandshakeDropped: s.postHandshakeDropped.Load(), Replayed: s.replayed.Load(),
 		AuthFailed: s.authFailed.Load(), OverRate: s.overRate.Load(), Rejected: s.rejected.Load(), Evicted: s.evicted.Load(), Refused: s.refused.Load(), Panics: s.panics.Load(),
-		EventsDropped: s.events.Dropped(),
+		EventsDropped: s.events.Dropped(), ReadInFrame: s.readInFrame.Load(),
 	}
 }

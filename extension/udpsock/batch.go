@@ -1,9 +1,11 @@
 package udpsock
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"runtime"
+	"syscall"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -33,6 +35,10 @@ type Batch struct {
 	// batched reads and writes, when the platform has them
 	read  func([]ipv4.Message, int) (int, error)
 	write func([]ipv4.Message, int) (int, error)
+	// readNow: batched reads that never wait (MSG_DONTWAIT), for ReadNow.
+	// Set where batched reads exist, also in a race build (which gives up
+	// read for speed): a caller of ReadNow asks for what already waits.
+	readNow func([]ipv4.Message, int) (int, error)
 
 	in, out []ipv4.Message
 }
@@ -55,11 +61,15 @@ func newBatch(sock PacketConn, batchedReads bool) *Batch {
 		pc := ipv6.NewPacketConn(c)
 		b.read, b.write = pc.ReadBatch, pc.WriteBatch
 	}
+	b.readNow = b.read
 	if !batchedReads {
 		b.read = nil
 	}
 	return b
 }
+
+// CanReadNow reports whether ReadNow is available: a Go socket on Linux.
+func (b *Batch) CanReadNow() bool { return b.readNow != nil }
 
 // Batched reports whether reads take many datagrams per call.
 func (b *Batch) Batched() bool { return b.read != nil }
@@ -67,7 +77,27 @@ func (b *Batch) Batched() bool { return b.read != nil }
 // Read blocks until at least one datagram arrives, reads up to len(bufs)
 // of them (one per buffer) and says what each is in got[:n].
 func (b *Batch) Read(bufs [][]byte, got []Received) (int, error) {
-	if b.read == nil {
+	return b.readInto(b.read, 0, bufs, got)
+}
+
+// ReadNow reads up to len(bufs) datagrams that are already waiting and
+// returns at once: 0 and no error when none is (one recvmmsg with
+// MSG_DONTWAIT). Only where CanReadNow.
+func (b *Batch) ReadNow(bufs [][]byte, got []Received) (int, error) {
+	if b.readNow == nil {
+		return 0, errNoReadNow
+	}
+	n, err := b.readInto(b.readNow, dontWait, bufs, got)
+	if err != nil && errors.Is(err, syscall.EAGAIN) {
+		return 0, nil
+	}
+	return n, err
+}
+
+var errNoReadNow = errors.New("udpsock: no reads that do not wait on this socket")
+
+func (b *Batch) readInto(read func([]ipv4.Message, int) (int, error), flags int, bufs [][]byte, got []Received) (int, error) {
+	if read == nil {
 		n, from, err := b.sock.ReadFromUDPAddrPort(bufs[0])
 		if err != nil {
 			return 0, err
@@ -85,7 +115,7 @@ func (b *Batch) Read(bufs [][]byte, got []Received) (int, error) {
 	for i := range ms {
 		ms[i].Buffers[0] = bufs[i]
 	}
-	n, err := b.read(ms, 0)
+	n, err := read(ms, flags)
 	if err != nil {
 		return 0, err
 	}

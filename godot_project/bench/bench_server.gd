@@ -4,6 +4,7 @@
 #   mode=go_udp   UDPServer + GoDTLSServer.take_connection(udp_peer)
 #   mode=go_listen GoDTLSServer.listen(), peer by peer
 #   mode=go_listen_bulk GoDTLSServer.listen(), GoDTLSServer.receive_all()
+#   mode=go_listen_bulk_goroutine the same with read_in_frame off
 #   mode=go_udp_bulk UDPServer + take_connection(udp_peer), receive_all()
 #   key=rsa4096|ecdsa  fps=60|0  seconds=N  out=/path/result.json
 # It records the duration of every frame, peers connected over time, packets
@@ -51,6 +52,12 @@ func _initialize() -> void:
 		if kv.size() == 2:
 			args[kv[0]] = kv[1]
 	mode = args.get("mode", "go_listen")
+	# go_listen_bulk_goroutine: go_listen_bulk with read_in_frame off (the
+	# reader goroutine reads every datagram), the comparison for the default
+	var read_in_frame := true
+	if mode == "go_listen_bulk_goroutine":
+		mode = "go_listen_bulk"
+		read_in_frame = false
 	seconds = float(args.get("seconds", "10"))
 	Engine.max_fps = int(args.get("fps", "0"))
 	var key: CryptoKey
@@ -84,6 +91,7 @@ func _initialize() -> void:
 			go_server.max_peers = 10000
 			go_server.max_peers_per_ip = 0 # the load generator's clients share one address
 			go_server.setup(TLSOptions.server(key, cert))
+			go_server.read_in_frame = read_in_frame
 			go_server.listen(0, "127.0.0.1")
 			port = go_server.get_local_port()
 	rss_start_kib = Proc.rss_kib()

@@ -37,9 +37,10 @@ var (
 	runs     = flag.Int("runs", 3, "runs per scenario")
 	quick    = flag.Bool("quick", false, "smaller scenarios (a smoke test of the harness)")
 	only     = flag.String("only", "", "run only the scenarios whose name starts with this")
-	onlyMode = flag.String("modes", "", "run only these servers (comma-separated: builtin,go_udp,go_udp_bulk,go_listen,go_listen_bulk)")
+	onlyMode = flag.String("modes", "", "run only these servers (comma-separated: builtin,go_udp,go_udp_bulk,go_listen,go_listen_bulk,go_listen_bulk_goroutine)")
 	mp       = flag.Bool("multiplayer", false, "run the multiplayer benchmark instead (writes benchmarks-multiplayer.md, multiplayer.svg)")
 	relay    = flag.String("relay", "", "lossyrelay binary (-multiplayer)")
+	counts   = flag.String("counts", "", "the scale sweep's peer counts (comma-separated; default 250 to 10,000)")
 )
 
 // modes are the three servers the join storms compare; the receive path
@@ -56,7 +57,9 @@ var modeName = map[string]string{
 	"go_udp_bulk":    "GoDTLSServer take_connection(udp) + receive_all()",
 	"go_listen":      "GoDTLSServer listen()",
 	"go_listen_bulk": "GoDTLSServer listen() + receive_all()",
-	"raw_pion":       "raw pion v2",
+	// read_in_frame off: the reader goroutine reads every datagram
+	"go_listen_bulk_goroutine": "GoDTLSServer listen() + receive_all(), read_in_frame off",
+	"raw_pion":                 "raw pion v2",
 }
 
 // godotResult is what bench_server.gd writes.
@@ -130,14 +133,24 @@ func main() {
 		n, echoClients, memPeers, scalePeers, floodClients, floodRate, bigStorm, echoSecs = 20, 10, 50, 100, 10, 2000, 50, "3s"
 		sweepCounts = []int{50, 100}
 	}
+	if *counts != "" {
+		sweepCounts = nil
+		for _, f := range strings.Split(*counts, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				log.Fatalf("-counts: %q is not a peer count", f)
+			}
+			sweepCounts = append(sweepCounts, n)
+		}
+	}
 	scen := []scenario{
 		{name: "join storm RSA-4096", key: "rsa4096", fps: 60, seconds: 20, loadArgs: []string{"-clients", itoa(n)}, modes: modes},
 		{name: "join storm ECDSA P-256", key: "ecdsa", fps: 60, seconds: 15, loadArgs: []string{"-clients", itoa(n)}, modes: modes},
 		{name: fmt.Sprintf("join storm ECDSA P-256 under a %d/s spoofed flood", floodRate), key: "ecdsa", fps: 60, seconds: 20, loadArgs: []string{"-clients", itoa(floodClients), "-flood-rate", itoa(floodRate), "-flood-sources", "2048"}, modes: modes},
-		{name: fmt.Sprintf("join storm ECDSA P-256, %d clients that stay connected", bigStorm), key: "ecdsa", fps: 60, seconds: 40, loadArgs: []string{"-clients", itoa(bigStorm), "-hold", "5s"}, modes: []string{"builtin", "go_udp_bulk", "go_listen_bulk"}, godotArgs: []string{"pending=" + itoa(bigStorm)}},
-		{name: "echo 8 x 1 KiB in flight", key: "ecdsa", fps: 0, seconds: 25, loadArgs: []string{"-clients", itoa(echoClients), "-echo", echoSecs, "-size", "1024", "-inflight", "8"}, modes: bulkModes},
+		{name: fmt.Sprintf("join storm ECDSA P-256, %d clients that stay connected", bigStorm), key: "ecdsa", fps: 60, seconds: 40, loadArgs: []string{"-clients", itoa(bigStorm), "-hold", "5s"}, modes: []string{"builtin", "go_udp_bulk", "go_listen_bulk", "go_listen_bulk_goroutine"}, godotArgs: []string{"pending=" + itoa(bigStorm)}},
+		{name: "echo 8 x 1 KiB in flight", key: "ecdsa", fps: 0, seconds: 25, loadArgs: []string{"-clients", itoa(echoClients), "-echo", echoSecs, "-size", "1024", "-inflight", "8"}, modes: append(bulkModes, "go_listen_bulk_goroutine")},
 		{name: "idle peers memory", key: "ecdsa", fps: 60, seconds: 45, loadArgs: []string{"-clients", itoa(memPeers), "-join-rate", "200", "-hold", "10s"}, modes: modes},
-		{name: "scale 10 pkt/s per peer", key: "ecdsa", fps: 0, seconds: 45, loadArgs: []string{"-clients", itoa(scalePeers), "-join-rate", "400", "-echo", "10s", "-rate", "10", "-size", "64"}, modes: []string{"builtin", "go_listen", "go_listen_bulk", "go_udp", "go_udp_bulk"}, godotArgs: []string{"pending=" + itoa(scalePeers)}},
+		{name: "scale 10 pkt/s per peer", key: "ecdsa", fps: 0, seconds: 45, loadArgs: []string{"-clients", itoa(scalePeers), "-join-rate", "400", "-echo", "10s", "-rate", "10", "-size", "64"}, modes: []string{"builtin", "go_listen", "go_listen_bulk", "go_listen_bulk_goroutine", "go_udp", "go_udp_bulk"}, godotArgs: []string{"pending=" + itoa(scalePeers)}},
 	}
 	var sections []string
 	var stormRuns = map[string]godotResult{}

@@ -18,7 +18,7 @@ const scaleSweepName = "scale sweep"
 // frameBudget is one frame at 60 fps.
 const frameBudget = 16.7
 
-var sweepModes = []string{"builtin", "go_udp_bulk", "go_listen", "go_listen_bulk"}
+var sweepModes = []string{"builtin", "go_udp_bulk", "go_listen", "go_listen_bulk", "go_listen_bulk_goroutine"}
 
 type sweepPoint struct {
 	peers, connected int
@@ -76,7 +76,7 @@ func scaleSweep(counts []int) (section, svg string) {
 // scalePlot draws p99 frame against peers for each server, with the
 // 16.7 ms budget as a line.
 func scalePlot(res map[string][]sweepPoint) string {
-	const w, h, left, bottom, top, right, legendW = 1100.0, 420.0, 60.0, 40.0, 30.0, 20.0, 400.0
+	const w, h, left, bottom, top, right, legendW = 1160.0, 420.0, 60.0, 40.0, 30.0, 20.0, 460.0
 	plotRight := w - legendW
 	maxX, maxY := 1000.0, 40.0
 	for _, pts := range res {
@@ -86,7 +86,7 @@ func scalePlot(res map[string][]sweepPoint) string {
 	}
 	x := func(v float64) float64 { return left + (plotRight-left-right)*v/maxX }
 	y := func(v float64) float64 { return h - bottom - (h-bottom-top)*math.Min(v, maxY)/maxY }
-	colors := map[string]string{"builtin": "#d9534f", "go_udp_bulk": "#5b8def", "go_listen": "#ff7f0e", "go_listen_bulk": "#2ca02c"}
+	colors := map[string]string{"builtin": "#d9534f", "go_udp_bulk": "#5b8def", "go_listen": "#ff7f0e", "go_listen_bulk": "#2ca02c", "go_listen_bulk_goroutine": "#9467bd"}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="12">`, w, h)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%.0f" y="18">p99 frame time against peers sending 10 packets/s each (echo phase, max_fps 0; capped at %.0f ms)</text>`, left, maxY)

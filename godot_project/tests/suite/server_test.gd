@@ -16,6 +16,7 @@ func cases() -> Array:
 		["50 clients", test_fifty_clients],
 		["broadcast with exclude", test_broadcast],
 		["receive_all: listen and take_connection(udp_peer) modes", test_receive_all],
+		["read_in_frame: poll() reads the socket; off, the reader thread does", test_read_in_frame],
 		["idle timeout", test_idle_timeout],
 		["disconnect_from_peer", test_disconnect_from_peer],
 	]
@@ -163,7 +164,8 @@ func test_properties() -> void:
 	s.max_peer_bytes_per_second = 0
 	check(s.max_peer_bytes_per_second == 0, "max_peer_bytes_per_second 0 turns it off")
 	var keys := s.get_stats()
-	for k in ["post_handshake_dropped", "replayed", "auth_failed", "over_rate"]:
+	check(s.read_in_frame, "read_in_frame default")
+	for k in ["post_handshake_dropped", "replayed", "auth_failed", "over_rate", "read_in_frame"]:
 		check(keys.has(k), "get_stats() has %s" % k)
 
 
@@ -264,6 +266,10 @@ func test_receive_all() -> void:
 	for k in 4:
 		for i in clients.size():
 			clients[i].put_packet(("%d:%d" % [i, k]).to_utf8_buffer())
+	# all 20 in the server's queues first (poll() reads the socket in the
+	# frame), so that the first receive_all(3) has more than 3 to cap
+	check(await wait_until(func() -> bool: return s.get_stats().packets_in >= 20, s, clients),
+		"the server received the 20 packets (packets_in %d)" % s.get_stats().packets_in)
 	var got: Dictionary = {}  # client index -> packets in arrival order
 	var st := {"n": 0, "first": -1, "foreign": 0, "bad": 0}
 	check(await wait_until(func() -> bool:
@@ -320,6 +326,40 @@ func test_receive_all() -> void:
 		return ust.n >= 2, null, ucl), "UDPServer mode: handshakes and packets moved by receive_all alone (%d packets)" % ust.n)
 	g.stop()
 	udp_server.stop()
+
+
+# A client sends one packet a frame while the game polls every frame: from
+# the second packet on, poll() finds them in the socket (on Linux, where
+# the socket can be read without waiting). Turned off, the packets still
+# all arrive, in order, and poll() reads none.
+func test_read_in_frame() -> void:
+	var pair: Array = await connected_pair()
+	var s: GoDTLSServer = pair[0]
+	var c: PacketPeerDTLS = pair[1]
+	var peer: GoDTLSPeer = pair[2]
+	if peer == null:
+		return
+	var linux := OS.get_name() == "Linux"
+	for on in [true, false]:
+		s.read_in_frame = on
+		var before: int = s.get_stats().read_in_frame
+		var got: Array = []
+		for i in 30:
+			c.put_packet(("%d" % i).to_utf8_buffer())
+			await wait_until(func() -> bool:
+				while peer.get_available_packet_count() > 0:
+					got.append(peer.get_packet().get_string_from_utf8())
+				return got.size() > i, s, [c], 5.0)
+		var want: Array = []
+		for i in 30:
+			want.append("%d" % i)
+		check(got == want, "read_in_frame %s: the 30 packets arrived once and in order (%s)" % [on, got])
+		var read: int = s.get_stats().read_in_frame - before
+		if on and linux:
+			check(read > 0, "read_in_frame on: poll() read some of the 30 datagrams itself (%d)" % read)
+		elif not on:
+			check(read == 0, "read_in_frame off: poll() read none (%d)" % read)
+	s.stop()
 
 
 func test_idle_timeout() -> void:
