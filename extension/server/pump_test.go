@@ -110,6 +110,9 @@ func sleepingReader(t *testing.T, s *Server, send func(int)) {
 	}
 	send(1)
 	waitFor(t, "the reader goroutine to read a datagram", func() bool { return s.garbage.Load() == before+2 })
+	// from routing it (and, in a race build, draining what else waits)
+	// into waitTurn: datagrams sent before then would be the goroutine's
+	time.Sleep(20 * time.Millisecond)
 }
 
 // serverWithSleepingReader is a listening server whose reader goroutine
