@@ -32,21 +32,21 @@ func (s *Server) readLoop(ctx context.Context, sock udpsock.PacketConn, frame *f
 	through := udpsock.NewBatch(sock) // one at a time, through the simulation
 	var direct *udpsock.Batch
 	sim, _ := sock.(*netsim.PacketConn)
-	if sim == nil {
-		direct = udpsock.NewBatch(sock)
-	} else if raw, ok := sim.Direct(true); ok {
-		direct = udpsock.NewBatch(raw)
+	var bufs [][]byte
+	var got []udpsock.Received
+	if frame != nil {
+		// The frame reader's socket and buffers: every read of either
+		// reader holds its lock.
+		direct, bufs, got = frame.sock, frame.bufs, frame.got
+	} else {
+		if sim == nil {
+			direct = udpsock.NewBatch(sock)
+		} else if raw, ok := sim.Direct(true); ok {
+			direct = udpsock.NewBatch(raw)
+		}
+		bufs, got = readBuffers(direct)
 	}
-	size := 1
-	if direct != nil && direct.Batched() {
-		size = readBatch
-	}
-	// One byte more than pion reads tells an oversize datagram from a full one.
-	bufs := make([][]byte, size)
-	for i := range bufs {
-		bufs[i] = make([]byte, wire.MaxDatagram+1)
-	}
-	got := make([]udpsock.Received, size)
+	size := len(bufs)
 	want := size
 	drained := true // the last read took fewer than it offered room for
 	for {
@@ -114,6 +114,22 @@ func (s *Server) readAndRoute(frame *frameReader, from *udpsock.Batch, bufs [][]
 
 // readBatch is the most datagrams the reader takes per system call.
 const readBatch = 32
+
+// readBuffers returns the buffers a reader of direct offers per call:
+// readBatch where reads are batched, one otherwise (no direct socket, or
+// the race build's choice, udpsock/race.go). One byte more than pion reads
+// tells an oversize datagram from a full one.
+func readBuffers(direct *udpsock.Batch) ([][]byte, []udpsock.Received) {
+	size := 1
+	if direct != nil && direct.Batched() {
+		size = readBatch
+	}
+	bufs := make([][]byte, size)
+	for i := range bufs {
+		bufs[i] = make([]byte, wire.MaxDatagram+1)
+	}
+	return bufs, make([]udpsock.Received, size)
+}
 
 // routeHook lets a test make routing panic, with the server's lock held.
 var routeHook atomic.Pointer[func([]byte)]

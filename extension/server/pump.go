@@ -9,7 +9,6 @@ import (
 
 	"godtls/extension/netsim"
 	"godtls/extension/udpsock"
-	"godtls/extension/wire"
 )
 
 // Reading the socket in the game's frame.
@@ -46,6 +45,8 @@ type frameReader struct {
 	mu   sync.Mutex // held by the reader of the moment: the goroutine (also while it waits in a read) or Pump
 	sock *udpsock.Batch
 	sim  *netsim.PacketConn // nil: no simulation in the way
+	// bufs and got serve both readers (readLoop takes sock and them), one
+	// at a time under mu.
 	bufs [][]byte
 	got  []udpsock.Received
 
@@ -91,11 +92,7 @@ func newFrameReader(sock udpsock.PacketConn) *frameReader {
 	if !r.sock.CanReadNow() {
 		return nil
 	}
-	r.bufs = make([][]byte, frameBatch)
-	for i := range r.bufs {
-		r.bufs[i] = make([]byte, wire.MaxDatagram+1)
-	}
-	r.got = make([]udpsock.Received, frameBatch)
+	r.bufs, r.got = readBuffers(r.sock)
 	return r
 }
 
