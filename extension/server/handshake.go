@@ -11,6 +11,7 @@ import (
 	"github.com/pion/dtls/v2/pkg/protocol/alert"
 	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
 
+	"godtls/extension/hostfirst"
 	"godtls/extension/link"
 	"godtls/extension/suites"
 )
@@ -36,7 +37,16 @@ func (s *Server) pionConfig(c *session) *dtls.Config {
 		cfg.PSKIdentityHint = []byte(psk.Hint)
 		suites.Apply(cfg, suites.PreSharedKey, !s.cfg.DisableCBCFallback, &s.authFailed)
 	} else {
-		cfg.Certificates = []tls.Certificate{s.cert.TLS}
+		// pion asks for the certificate (GetCertificate, with no
+		// Certificates) right before it signs its key exchange, the
+		// costliest step of a handshake on its own goroutine: the place to
+		// let a waiting call from Godot go first. It is the certificate of
+		// the server when this session began, as Certificates would be.
+		cert := s.cert.TLS
+		cfg.GetCertificate = func(*dtls.ClientHelloInfo) (*tls.Certificate, error) {
+			hostfirst.StandAside()
+			return &cert, nil
+		}
 		suites.Apply(cfg, s.cert.Kind, !s.cfg.DisableCBCFallback, &s.authFailed)
 	}
 	// pion calls the factory for every suite ID a ClientHello offers; hand it
