@@ -21,15 +21,31 @@ package hostfirst
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
+
+// maxStand bounds one park. A call that waits longer still finds the
+// goroutines parked again at their next stopping point; the bound is for a
+// count that never comes down (a host call counted that never reached
+// Entered would be a bug), which must cost a slowdown, never a hang.
+var maxStand atomic.Int64 // a time.Duration; 5 ms (init)
+
+func init() { maxStand.Store(int64(5 * time.Millisecond)) }
+
+// SetMaxStand sets how long one park may last and returns the bound it
+// replaces (tests that hold a count on purpose raise it).
+func SetMaxStand(d time.Duration) time.Duration {
+	return time.Duration(maxStand.Swap(int64(d)))
+}
 
 var (
 	// entering is the host's count of calls on their way into Go; nil until
 	// Watch. The host increments it (sequentially consistent) in C.
 	entering atomic.Pointer[int32]
 
-	// standing counts the goroutines inside StandAside; it is raised before
-	// the count is looked at, so Entered cannot miss one (see StandAside).
+	// standing counts the goroutines that parked since the last release
+	// (one that left after maxStand still counts); it is raised before the
+	// count is looked at, so Entered cannot miss one (see StandAside).
 	standing atomic.Int32
 
 	mu   sync.Mutex
@@ -61,9 +77,9 @@ func Entered() {
 }
 
 // StandAside parks the calling goroutine while a host call is counted and
-// not yet in Go, and returns at once otherwise (one atomic load). Call it
-// holding no lock a host call might need: the call releases it only on
-// entering Go.
+// not yet in Go (at most maxStand), and returns at once otherwise (one
+// atomic load). Call it holding no lock a host call might need: the call
+// releases it only on entering Go.
 func StandAside() {
 	p := entering.Load()
 	if p == nil || atomic.LoadInt32(p) <= 0 {
@@ -80,10 +96,16 @@ func StandAside() {
 	}
 	g := gate
 	mu.Unlock()
-	<-g
+	t := time.NewTimer(time.Duration(maxStand.Load()))
+	select {
+	case <-g:
+	case <-t.C:
+	}
+	t.Stop()
 }
 
-// Standing reports how many goroutines are parked in StandAside.
+// Standing reports how many goroutines parked in StandAside since the last
+// release (those that left after maxStand included).
 func Standing() int32 { return standing.Load() }
 
 // Waiting reports how many host calls are counted and not yet in Go.

@@ -7,12 +7,16 @@ import (
 	"time"
 )
 
-// watched installs a fresh count for one test and removes it after.
+// watched installs a fresh count for one test and removes it after. A
+// park lasts until the release (maxStand is raised out of the way) unless
+// the test sets maxStand itself.
 func watched(t *testing.T) *int32 {
 	t.Helper()
 	var count int32
+	standing.Store(0) // what an earlier test left parked has left or been released
 	Watch(&count)
-	t.Cleanup(func() { entering.Store(nil) })
+	saved := SetMaxStand(time.Hour)
+	t.Cleanup(func() { entering.Store(nil); SetMaxStand(saved) })
 	return &count
 }
 
@@ -95,5 +99,29 @@ func TestNoGoroutineIsLeftStanding(t *testing.T) {
 	case <-finished:
 	case <-time.After(10 * time.Second):
 		t.Fatalf("goroutines still standing aside with no call counted (count %d, standing %d)", atomic.LoadInt32(count), standing.Load())
+	}
+}
+
+// A count that never comes down (a call counted that never entered: a bug)
+// slows the goroutines that stand aside, and never holds them for good.
+func TestAStuckCountOnlySlowsThemDown(t *testing.T) {
+	count := watched(t)
+	SetMaxStand(20 * time.Millisecond)
+	atomic.AddInt32(count, 1) // and no Entered
+	start := time.Now()
+	done := make(chan struct{})
+	go func() {
+		for i := 0; i < 3; i++ {
+			StandAside()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("StandAside held its goroutine with the count stuck")
+	}
+	if took, want := time.Since(start), 3*20*time.Millisecond; took < want {
+		t.Fatalf("three parks took %v, want at least %v: they did not wait", took, want)
 	}
 }

@@ -22,7 +22,10 @@ func TestHandshakeStandsAsideForHostCalls(t *testing.T) {
 	var count int32
 	hostfirst.Watch(&count)
 	defer hostfirst.Watch(nil)
-	atomic.StoreInt32(&count, 1) // Godot's thread, on its way in, before any datagram comes
+	// parked until the call enters, however long that is
+	defer hostfirst.SetMaxStand(hostfirst.SetMaxStand(time.Hour))
+	// Godot's thread, on its way in, before any datagram comes
+	atomic.StoreInt32(&count, 1)
 
 	dialed := make(chan error, 1)
 	go func() {
