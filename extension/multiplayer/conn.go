@@ -77,13 +77,30 @@ type attempt struct {
 	*sctpConn
 	ended chan struct{}
 	once  sync.Once
+	// carrying is the session once this attempt's association is its
+	// association: the association's end ends the session. readFailed:
+	// a read returned an error, which ends pion's read loop.
+	carrying   atomic.Pointer[session]
+	readFailed atomic.Bool
 }
 
 func (c *sctpConn) attempt() *attempt {
 	return &attempt{sctpConn: c, ended: make(chan struct{})}
 }
 
-func (a *attempt) Read(b []byte) (int, error) { return a.read(b, a.ended) }
+// Read is the read loop's. An error ends that loop, and with it the
+// association (pion/sctp's loop ends on a read error or on an ABORT, and
+// closes the conn for the ABORT).
+func (a *attempt) Read(b []byte) (int, error) {
+	n, err := a.read(b, a.ended)
+	if err != nil {
+		a.readFailed.Store(true) // before carrying is read: see carries
+		if s := a.carrying.Load(); s != nil {
+			s.associationEnded()
+		}
+	}
+	return n, err
+}
 
 func (a *attempt) Write(b []byte) (int, error) {
 	select {
@@ -94,9 +111,34 @@ func (a *attempt) Write(b []byte) (int, error) {
 	return a.sctpConn.Write(b)
 }
 
+// Close is pion's on every way its association ends (an ABORT, the end
+// of a SHUTDOWN, its Close), and the session's.
 func (a *attempt) Close() error {
-	a.once.Do(func() { close(a.ended) })
+	a.once.Do(func() {
+		close(a.ended)
+		if s := a.carrying.Load(); s != nil {
+			s.associationEnded()
+		}
+	})
 	return nil
+}
+
+// carries makes a the conn of s's association: from now on the
+// association's end (Read's error or Close) ends the session, and an end
+// that came first ends it now.
+func (a *attempt) carries(s *session) {
+	a.carrying.Store(s)
+	// Read and Close record the end before they look for the session; one
+	// of the two sides sees the other.
+	select {
+	case <-a.ended:
+		s.associationEnded()
+		return
+	default:
+	}
+	if a.readFailed.Load() {
+		s.associationEnded()
+	}
 }
 
 // Read returns the next SCTP packet.
@@ -156,6 +198,9 @@ func (c *sctpConn) forPion(pkt []byte) bool {
 		return false
 	case dropStale:
 		return false
+	}
+	if n := c.guard.takeFreshStreams(); n > 0 {
+		c.s.acceptStreams(n) // before pion reads the packet that opens them
 	}
 	return !c.s.isServer || c.inits.admit(pkt)
 }

@@ -462,3 +462,24 @@ func noGoroutineLeft(t *testing.T, before int) {
 		t.Fatalf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestAssociationEndEndsTheSession: when the SCTP association ends under a
+// live DTLS connection (here the client aborts it), both sessions end. No
+// goroutine of the engine waits on the association for that: it is its
+// conn's close and read error (attempt.Close, attempt.Read).
+func TestAssociationEndEndsTheSession(t *testing.T) {
+	m := startServer(t, 4, Options{})
+	c := dial(t, port(m), Options{})
+	waitEvent(t, c, PeerConnected)
+	waitEvent(t, m, PeerConnected)
+	a := c.sess.Load().assoc.Load()
+	go a.Abort("the test ends the association") // returns once its read loop ended
+	// Missed, the sessions would end later by their idle timeout, with
+	// that reason.
+	if ev := waitEvent(t, m, PeerDisconnected); ev.Reason != connectionClosed {
+		t.Fatalf("server: the session ended with %q, want %q", ev.Reason, connectionClosed)
+	}
+	if ev := waitEvent(t, c, PeerDisconnected); ev.Reason != connectionClosed {
+		t.Fatalf("client: the session ended with %q, want %q", ev.Reason, connectionClosed)
+	}
+}

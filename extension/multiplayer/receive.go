@@ -12,31 +12,66 @@ import (
 // The receive path: the streams the other side opens, the records that are
 // not SCTP (unreliable messages, pings, goodbyes) and the control messages.
 
-// acceptLoop reads the streams the other side opens, one goroutine each
-// (at most 2 + MaxChannels: a peer that opens others is cut off). Its end
-// is the association's end.
-func (s *session) acceptLoop(a *sctp.Association) {
-	defer s.sh.wg.Done()
-	for {
-		st, err := a.AcceptStream()
-		if err != nil {
-			s.end(connectionClosed)
-			return
-		}
-		index, ok := streamIndex(st.StreamIdentifier(), !s.isServer)
-		if !ok || s.accepted.Add(1) > maxStreamIndex+1 {
-			s.end(fmt.Sprintf("protocol violation: the peer opened stream %d", st.StreamIdentifier()))
-			return
-		}
-		s.sh.wg.Add(1)
-		go s.readStream(st, index)
+// acceptStreams starts a reader for each of n streams the peer has just
+// opened (the guard saw its first DATA on them; pion has not read that
+// packet yet). Before the association is set up, they wait for it. There
+// is no goroutine per session waiting for streams: an idle session's only
+// goroutines are pion/sctp's two.
+func (s *session) acceptStreams(n int) {
+	s.acceptMu.Lock()
+	a := s.assoc.Load()
+	if a == nil {
+		s.pendingStreams += n
+		s.acceptMu.Unlock()
+		return
 	}
+	s.acceptMu.Unlock()
+	s.startReaders(a, n)
+}
+
+func (s *session) startReaders(a *sctp.Association, n int) {
+	for i := 0; i < n; i++ {
+		s.sh.wg.Add(1)
+		go s.acceptStream(a)
+	}
+}
+
+// acceptStream takes the next stream pion accepted and reads it. A reader
+// started for DATA that pion did not take (it came before the association
+// could) waits for the next stream, or the association's end.
+func (s *session) acceptStream(a *sctp.Association) {
+	defer s.sh.wg.Done()
+	st, err := a.AcceptStream()
+	if err != nil {
+		return // the association's end ends the session (attempt.Close, attempt.Read)
+	}
+	index, ok := streamIndex(st.StreamIdentifier(), !s.isServer)
+	if !ok { // the guard admits no such DATA
+		s.end(fmt.Sprintf("protocol violation: the peer opened stream %d", st.StreamIdentifier()))
+		return
+	}
+	s.readStream(st, index)
+}
+
+// associationEnded ends the session after its association ended. pion may
+// call it holding the association's lock, and ending the session calls the
+// owner and closes the association: that runs on a goroutine of its own.
+func (s *session) associationEnded() {
+	select {
+	case <-s.ended:
+		return
+	default:
+	}
+	s.sh.wg.Add(1)
+	go func() {
+		defer s.sh.wg.Done()
+		s.end(connectionClosed)
+	}()
 }
 
 // readStream delivers the messages of one stream. Its buffer is small; a
 // larger message is read into a buffer of its size, which is not kept.
 func (s *session) readStream(st *sctp.Stream, index int) {
-	defer s.sh.wg.Done()
 	small := make([]byte, 2048)
 	for {
 		buf := small

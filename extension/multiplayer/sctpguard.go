@@ -43,6 +43,11 @@ type sctpGuard struct {
 	established bool   // a COOKIE ECHO (server) or COOKIE ACK (client) was admitted
 	initialTSN  uint32 // ours, from our INIT or INIT ACK
 	sent        tsnTracker
+	// streamsSeen marks the stream indices the peer has sent DATA on;
+	// freshStreams counts those first seen in admitted packets, for the
+	// session to accept (takeFreshStreams).
+	streamsSeen  [(maxStreamIndex + 64) / 64]uint64
+	freshStreams int
 }
 
 // chunkRule is what the guard knows of one chunk type: the smallest legal
@@ -142,9 +147,35 @@ func (g *sctpGuard) check(pkt []byte) (verdict, string) {
 		if v, why := g.chunk(typ, flags, vtag, body, off == sctpCommonHeader, next >= len(pkt)); v != admit {
 			return v, why
 		}
+		if typ == chunkData {
+			// Marked before the rest of the packet is checked: a violation
+			// further on ends the session, and with it the association a
+			// reader for this stream would wait on.
+			index, _ := streamIndex(binary.BigEndian.Uint16(body[4:]), !g.isServer) // chunk checked it
+			g.markStream(index)
+		}
 		off = next
 	}
 	return admit, ""
+}
+
+// markStream notes DATA on stream index; the caller holds g.mu.
+func (g *sctpGuard) markStream(index int) {
+	word, bit := index/64, uint64(1)<<(index%64)
+	if g.streamsSeen[word]&bit == 0 {
+		g.streamsSeen[word] |= bit
+		g.freshStreams++
+	}
+}
+
+// takeFreshStreams returns how many streams the peer started sending on
+// since the last call: each needs a reader (session.acceptStreams).
+func (g *sctpGuard) takeFreshStreams() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := g.freshStreams
+	g.freshStreams = 0
+	return n
 }
 
 // chunk checks one chunk; the caller holds g.mu and has checked its type

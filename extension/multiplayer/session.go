@@ -99,7 +99,12 @@ type session struct {
 	delivered bool
 	early     []Packet
 
-	accepted  atomic.Int32
+	// acceptMu: the association once set up (assoc is stored under it too)
+	// and the streams the peer opened before that, whose readers start
+	// with it.
+	acceptMu       sync.Mutex
+	pendingStreams int
+
 	lastHeard atomic.Int64
 	lastSent  atomic.Int64
 	probe     probe

@@ -44,8 +44,9 @@ func (s *session) start() error {
 		testBeforeSCTP(s.isServer)
 	}
 	var a *sctp.Association
+	var try *attempt
 	for {
-		try := s.conn.attempt()
+		try = s.conn.attempt()
 		cfg.NetConn = try
 		if s.isServer {
 			a, err = sctp.Server(cfg)
@@ -78,15 +79,19 @@ func (s *session) start() error {
 		}
 		return fmt.Errorf("SCTP association failed: %v", err)
 	}
+	s.acceptMu.Lock()
 	s.assoc.Store(a)
+	early := s.pendingStreams
+	s.pendingStreams = 0
+	s.acceptMu.Unlock()
 	select {
 	case <-s.ended: // ended while pion was setting up: teardown missed a
 		_ = a.Close()
 		return errors.New(s.endReason())
 	default:
 	}
-	s.sh.wg.Add(1)
-	go s.acceptLoop(a)
+	try.carries(s)
+	s.startReaders(a, early)
 	return nil
 }
 
