@@ -15,7 +15,8 @@
 // the count first thing once in Go (Entered). Background goroutines call
 // StandAside at points where they hold no lock: while a call is counted
 // they park, so their processor's queue empties and the processor takes
-// the waiting call from the global queue. Every call's entry releases them.
+// the waiting call from the global queue. Every call's entry releases them,
+// and no park lasts longer than maxStand.
 package hostfirst
 
 import (

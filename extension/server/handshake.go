@@ -38,10 +38,12 @@ func (s *Server) pionConfig(c *session) *dtls.Config {
 		suites.Apply(cfg, suites.PreSharedKey, !s.cfg.DisableCBCFallback, &s.authFailed)
 	} else {
 		// pion asks for the certificate (GetCertificate, with no
-		// Certificates) right before it signs its key exchange, the
-		// costliest step of a handshake on its own goroutine: the place to
-		// let a waiting call from Godot go first. It is the certificate of
-		// the server when this session began, as Certificates would be.
+		// Certificates) right before it signs its key exchange, one of the
+		// costliest steps of a handshake (with RSA-4096 the costliest), on
+		// its own goroutine: a place to let a waiting call from Godot go
+		// first. It is the certificate of the server when this session
+		// began, as Certificates would be (pion also asks once when the
+		// session starts, to filter its suites by the key).
 		cert := s.cert.TLS
 		cfg.GetCertificate = func(*dtls.ClientHelloInfo) (*tls.Certificate, error) {
 			hostfirst.StandAside()
