@@ -5,8 +5,6 @@ package main
 */
 import "C"
 
-import "godtls/extension/hostfirst"
-
 // The bridge's call latency (call_latency.c): every call Godot made into
 // the library since it loaded, timed on the C side so that a wait for a Go
 // processor counts. GoDTLSMonitors.call_latency() returns it; the monitor
@@ -45,8 +43,5 @@ func (l callLatency) dict() *dict {
 	d.set("total_usec", variantFloat(float64(l.totalNs)/1e3))
 	d.set("worst_usec", variantFloat(float64(l.worstNs)/1e3))
 	d.set("buckets", buckets.v)
-	// this call took itself off before it got here: the rest are other
-	// threads' calls, or a call counted that never entered Go (a bug)
-	d.setInt("calls_entering", int64(hostfirst.Waiting()))
 	return d
 }

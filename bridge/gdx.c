@@ -134,29 +134,15 @@ gdx_bool dtls_server_library_init(gdx_get_proc_address get_proc, void *library, 
 
 // ---- callbacks Godot calls ------------------------------------------------
 
-// Every call Godot makes into Go here is counted while on its way in: the
-// library's background goroutines stand aside while one waits for a Go
-// processor (extension/hostfirst; the Go export takes the call off the
-// count first thing). That includes the callbacks that come back into Go
-// from inside a call of ours (create_instance when a peer object is made,
-// free_instance): between the Go call into Godot and the callback, the
-// runtime may have given the thread's processor away.
-int32_t gdx_host_calls_entering;
-
-static inline void count_entering(void) { __atomic_fetch_add(&gdx_host_calls_entering, 1, __ATOMIC_SEQ_CST); }
-
 static gdx_ptr create_instance(void *class_userdata) {
-	count_entering();
 	return (gdx_ptr)goCreateInstance((uintptr_t)class_userdata);
 }
 
 static void free_instance(void *class_userdata, gdx_ptr inst) {
-	count_entering();
 	goFreeInstance((uintptr_t)class_userdata, (uintptr_t)inst);
 }
 
 static void *virtual_call_data(void *class_userdata, gdx_cptr name) {
-	count_entering();
 	return (void *)goVirtualData((uintptr_t)class_userdata, (void *)name);
 }
 
@@ -165,21 +151,18 @@ static void *virtual_call_data(void *class_userdata, gdx_cptr name) {
 // (call_latency.c).
 static void call_virtual(gdx_ptr inst, gdx_cptr name, void *vdata, const gdx_cptr *args, gdx_ptr r_ret) {
 	uint64_t t = gdx_call_begin();
-	count_entering();
 	goCallVirtual((uintptr_t)inst, (uintptr_t)vdata, (void *)args, r_ret);
 	gdx_call_end(t);
 }
 
 static void method_call(void *mud, gdx_ptr inst, const gdx_cptr *args, gdx_int argc, gdx_ptr r_ret, gdx_call_error *err) {
 	uint64_t t = gdx_call_begin();
-	count_entering();
 	goMethodCall((uintptr_t)mud, (uintptr_t)inst, (void *)args, argc, r_ret, err);
 	gdx_call_end(t);
 }
 
 static void method_ptrcall(void *mud, gdx_ptr inst, const gdx_cptr *args, gdx_ptr r_ret) {
 	uint64_t t = gdx_call_begin();
-	count_entering();
 	goMethodPtrcall((uintptr_t)mud, (uintptr_t)inst, (void *)args, r_ret);
 	gdx_call_end(t);
 }

@@ -280,7 +280,6 @@ void gdx_variant_construct_with(uint32_t type, gdx_ptr r_variant, gdx_ptr varian
 // [2^(b-1), 2^b) us; the last bucket takes everything longer.
 #define GDX_CALL_BUCKETS 24
 uint64_t gdx_call_begin(void);
-extern int32_t gdx_host_calls_entering; // gdx.c: calls counted on their way into Go
 void gdx_call_end(uint64_t began);
 void gdx_call_latency(uint64_t *counts, uint64_t *total_ns, uint64_t *worst_ns);
 // gdx_call_worst_since_read returns the slowest call since its previous

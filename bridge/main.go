@@ -23,10 +23,7 @@ import "C"
 
 import (
 	"fmt"
-	"os"
 	"unsafe"
-
-	"godtls/extension/hostfirst"
 )
 
 // GOMAXPROCS is Go's own default (the CPU count, container-aware) or the
@@ -54,9 +51,6 @@ func goInitialize(level C.uint32_t) {
 			pushError("GoDTLS initialize", "PackedByteArray builtins not found; the classes are not registered")
 			return
 		}
-		if os.Getenv("GODTLS_HOST_FIRST") != "0" { // 0: off, to measure what it does
-			hostfirst.Watch((*int32)(unsafe.Pointer(&C.gdx_host_calls_entering)))
-		}
 		startProfiling()
 		initNames()
 		bindEngineMethods()
@@ -80,42 +74,36 @@ func goDeinitialize(level C.uint32_t) {
 
 //export goCreateInstance
 func goCreateInstance(classID C.uintptr_t) C.uintptr_t {
-	hostfirst.Entered() // counted by gdx.c on the way in
 	defer guard("GoDTLS create_instance")
 	return C.uintptr_t(uintptr(createInstance(uintptr(classID))))
 }
 
 //export goFreeInstance
 func goFreeInstance(classID, handle C.uintptr_t) {
-	hostfirst.Entered() // counted by gdx.c on the way in
 	defer guard("GoDTLS free_instance")
 	freeInstance(uintptr(handle))
 }
 
 //export goVirtualData
 func goVirtualData(classID C.uintptr_t, name unsafe.Pointer) C.uintptr_t {
-	hostfirst.Entered() // counted by gdx.c on the way in
 	defer guard("GoDTLS virtual lookup")
 	return C.uintptr_t(findVirtual(uintptr(classID), name))
 }
 
 //export goCallVirtual
 func goCallVirtual(handle, data C.uintptr_t, args unsafe.Pointer, ret unsafe.Pointer) {
-	hostfirst.Entered() // counted by gdx.c on the way in
 	defer guard("GoDTLS virtual call")
 	callVirtual(uintptr(handle), uintptr(data), args, ret)
 }
 
 //export goMethodCall
 func goMethodCall(methodID, handle C.uintptr_t, args unsafe.Pointer, argc C.gdx_int, ret unsafe.Pointer, err *C.gdx_call_error) {
-	hostfirst.Entered() // counted by gdx.c on the way in
 	defer guard("GoDTLS method call")
 	callMethod(uintptr(methodID), uintptr(handle), args, int(argc), ret, err)
 }
 
 //export goMethodPtrcall
 func goMethodPtrcall(methodID, handle C.uintptr_t, args unsafe.Pointer, ret unsafe.Pointer) {
-	hostfirst.Entered() // counted by gdx.c on the way in
 	defer guard("GoDTLS method ptrcall")
 	callMethodPtr(uintptr(methodID), uintptr(handle), args, ret)
 }

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"godtls/extension/hostfirst"
 	"godtls/extension/link"
 	"godtls/extension/netsim"
 	"godtls/extension/udpsock"
@@ -66,7 +65,6 @@ func (s *Server) readLoop(ctx context.Context, sock udpsock.PacketConn, frame *f
 			}
 			continue // the simulation may have been switched on meanwhile
 		}
-		hostfirst.StandAside()
 		from := through
 		if direct != nil {
 			from = direct

@@ -11,7 +11,6 @@ import (
 	"github.com/pion/dtls/v2/pkg/protocol/alert"
 	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
 
-	"godtls/extension/hostfirst"
 	"godtls/extension/link"
 	"godtls/extension/suites"
 )
@@ -37,18 +36,7 @@ func (s *Server) pionConfig(c *session) *dtls.Config {
 		cfg.PSKIdentityHint = []byte(psk.Hint)
 		suites.Apply(cfg, suites.PreSharedKey, !s.cfg.DisableCBCFallback, &s.authFailed)
 	} else {
-		// pion asks for the certificate (GetCertificate, with no
-		// Certificates) right before it signs its key exchange, one of the
-		// costliest steps of a handshake (with RSA-4096 the costliest), on
-		// its own goroutine: a place to let a waiting call from Godot go
-		// first. It is the certificate of the server when this session
-		// began, as Certificates would be (pion also asks once when the
-		// session starts, to filter its suites by the key).
-		cert := s.cert.TLS
-		cfg.GetCertificate = func(*dtls.ClientHelloInfo) (*tls.Certificate, error) {
-			hostfirst.StandAside()
-			return &cert, nil
-		}
+		cfg.Certificates = []tls.Certificate{s.cert.TLS}
 		suites.Apply(cfg, s.cert.Kind, !s.cfg.DisableCBCFallback, &s.authFailed)
 	}
 	// pion calls the factory for every suite ID a ClientHello offers; hand it

@@ -11,7 +11,6 @@ import (
 
 	"github.com/pion/dtls/v2"
 
-	"godtls/extension/hostfirst"
 	"godtls/extension/queue"
 	"godtls/extension/udpsock"
 	"godtls/extension/wire"
@@ -273,7 +272,6 @@ func (c *session) Read(b []byte) (n int, err error) {
 		}
 		if p, ok := c.in.Pop(); ok {
 			stopTimer(timer)
-			hostfirst.StandAside() // pion's handshake work on p waits while Godot's call does
 			if need, verified := c.needsCryptoSlot(p); need && !c.acquireCryptoSlot(changed, verified) {
 				return 0, errSessionClosed
 			}
@@ -342,7 +340,6 @@ func stopTimer(t *time.Timer) {
 // Write is pion's write: flights, records, alerts for this address.
 func (c *session) Write(b []byte) (n int, err error) {
 	defer c.srv.recoverSession(c, "write", &err)
-	hostfirst.StandAside()
 	select {
 	case <-c.closed:
 		return 0, errSessionClosed

@@ -37,7 +37,7 @@ var (
 	runs     = flag.Int("runs", 3, "runs per scenario")
 	quick    = flag.Bool("quick", false, "smaller scenarios (a smoke test of the harness)")
 	only     = flag.String("only", "", "run only the scenarios whose name starts with this")
-	onlyMode = flag.String("modes", "", "run only these servers (comma-separated: builtin,go_udp,go_udp_bulk,go_listen,go_listen_bulk,go_listen_bulk_goroutine,go_listen_bulk_nohostfirst)")
+	onlyMode = flag.String("modes", "", "run only these servers (comma-separated: builtin,go_udp,go_udp_bulk,go_listen,go_listen_bulk,go_listen_bulk_goroutine)")
 	mp       = flag.Bool("multiplayer", false, "run the multiplayer benchmark instead (writes benchmarks-multiplayer.md, multiplayer.svg)")
 	relay    = flag.String("relay", "", "lossyrelay binary (-multiplayer)")
 	counts   = flag.String("counts", "", "the scale sweep's peer counts (comma-separated; default 250 to 10,000)")
@@ -59,10 +59,7 @@ var modeName = map[string]string{
 	"go_listen_bulk": "GoDTLSServer listen() + receive_all()",
 	// read_in_frame off: the reader goroutine reads every datagram
 	"go_listen_bulk_goroutine": "GoDTLSServer listen() + receive_all(), read_in_frame off",
-	// GODTLS_HOST_FIRST=0: Godot's calls do not go ahead of the library's
-	// goroutines (extension/hostfirst)
-	"go_listen_bulk_nohostfirst": "GoDTLSServer listen() + receive_all(), host calls not first",
-	"raw_pion":                   "raw pion v2",
+	"raw_pion":                 "raw pion v2",
 }
 
 // godotResult is what bench_server.gd writes.
@@ -150,7 +147,7 @@ func main() {
 		{name: "join storm RSA-4096", key: "rsa4096", fps: 60, seconds: 20, loadArgs: []string{"-clients", itoa(n)}, modes: modes},
 		{name: "join storm ECDSA P-256", key: "ecdsa", fps: 60, seconds: 15, loadArgs: []string{"-clients", itoa(n)}, modes: modes},
 		{name: fmt.Sprintf("join storm ECDSA P-256 under a %d/s spoofed flood", floodRate), key: "ecdsa", fps: 60, seconds: 20, loadArgs: []string{"-clients", itoa(floodClients), "-flood-rate", itoa(floodRate), "-flood-sources", "2048"}, modes: modes},
-		{name: fmt.Sprintf("join storm ECDSA P-256, %d clients that stay connected", bigStorm), key: "ecdsa", fps: 60, seconds: 40, loadArgs: []string{"-clients", itoa(bigStorm), "-hold", "5s"}, modes: []string{"builtin", "go_udp_bulk", "go_listen_bulk", "go_listen_bulk_goroutine", "go_listen_bulk_nohostfirst"}, godotArgs: []string{"pending=" + itoa(bigStorm)}},
+		{name: fmt.Sprintf("join storm ECDSA P-256, %d clients that stay connected", bigStorm), key: "ecdsa", fps: 60, seconds: 40, loadArgs: []string{"-clients", itoa(bigStorm), "-hold", "5s"}, modes: []string{"builtin", "go_udp_bulk", "go_listen_bulk", "go_listen_bulk_goroutine"}, godotArgs: []string{"pending=" + itoa(bigStorm)}},
 		{name: "echo 8 x 1 KiB in flight", key: "ecdsa", fps: 0, seconds: 25, loadArgs: []string{"-clients", itoa(echoClients), "-echo", echoSecs, "-size", "1024", "-inflight", "8"}, modes: append(bulkModes, "go_listen_bulk_goroutine")},
 		{name: "idle peers memory", key: "ecdsa", fps: 60, seconds: 45, loadArgs: []string{"-clients", itoa(memPeers), "-join-rate", "200", "-hold", "10s"}, modes: modes},
 		{name: "scale 10 pkt/s per peer", key: "ecdsa", fps: 0, seconds: 45, loadArgs: []string{"-clients", itoa(scalePeers), "-join-rate", "400", "-echo", "10s", "-rate", "10", "-size", "64"}, modes: []string{"builtin", "go_listen", "go_listen_bulk", "go_listen_bulk_goroutine", "go_udp", "go_udp_bulk"}, godotArgs: []string{"pending=" + itoa(scalePeers)}},
@@ -243,16 +240,8 @@ func runOne(sc scenario, mode string, run int) (godotResult, loadResult, error) 
 	defer os.Remove(out)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(sc.seconds+120)*time.Second)
 	defer cancel()
-	sceneMode := mode
-	var env []string
-	if mode == "go_listen_bulk_nohostfirst" {
-		sceneMode, env = "go_listen_bulk", []string{"GODTLS_HOST_FIRST=0"}
-	}
 	cmd := exec.CommandContext(ctx, *godot, append([]string{"--headless", "--path", *project, "-s", "res://bench/bench_server.gd", "--",
-		"mode=" + sceneMode, "key=" + sc.key, "fps=" + itoa(sc.fps), fmt.Sprintf("seconds=%g", sc.seconds), "out=" + out}, sc.godotArgs...)...)
-	if env != nil {
-		cmd.Env = append(os.Environ(), env...)
-	}
+		"mode=" + mode, "key=" + sc.key, "fps=" + itoa(sc.fps), fmt.Sprintf("seconds=%g", sc.seconds), "out=" + out}, sc.godotArgs...)...)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {

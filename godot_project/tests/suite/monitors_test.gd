@@ -106,17 +106,5 @@ func test_call_latency() -> void:
 	check(after.worst_usec >= pow(2.0, slow_bucket - 1) and (slow_bucket == 23 or after.worst_usec < pow(2.0, slow_bucket)),
 		"the worst call (%.1f us) is in the highest bucket used (%d)" % [after.worst_usec, slow_bucket])
 	check(Performance.get_custom_monitor("GoDTLS/slowest_call_us") > 0.0, "slowest_call_us shows a call")
-	# every way into the library takes its call off the count of calls on
-	# their way in (objects made and freed, virtual lookups and calls,
-	# methods): one left on it would keep the library's goroutines stepping
-	# aside for good
-	for i in 50:
-		var p := GoDTLSPeer.new()
-		p.get_available_packet_count()
-		p.get_packet()
-		var c := GoDTLSClient.new()
-		c.get_status()
-	var entering: int = mon.call_latency().calls_entering
-	check(entering == 0, "no call is left counted on its way in (%d)" % entering)
 	print("  measured: %d calls, mean %.2f us, worst %.1f us" % [after.calls, after.total_usec / after.calls, after.worst_usec])
 	s.stop()
