@@ -102,9 +102,7 @@ func (s *Server) readAndRoute(frame *frameReader, from *udpsock.Batch, bufs [][]
 	if err != nil {
 		return 0, err
 	}
-	for i := 0; i < n; i++ {
-		s.routeSafely(bufs[i][:got[i].N], got[i].From)
-	}
+	s.routeRead(bufs, got[:n])
 	if frame != nil && oneByOne && frame.direct() {
 		more, _ := s.readWaiting(frame, math.MaxInt)
 		n += more
@@ -129,6 +127,14 @@ func readBuffers(direct *udpsock.Batch) ([][]byte, []udpsock.Received) {
 		bufs[i] = make([]byte, wire.MaxDatagram+1)
 	}
 	return bufs, make([]udpsock.Received, size)
+}
+
+// routeRead routes the datagrams one read put in bufs (got says which and
+// from whom): the one way both readers, the goroutine and Pump, route.
+func (s *Server) routeRead(bufs [][]byte, got []udpsock.Received) {
+	for i, g := range got {
+		s.routeSafely(bufs[i][:g.N], g.From)
+	}
 }
 
 // routeHook lets a test make routing panic, with the server's lock held.

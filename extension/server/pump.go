@@ -134,9 +134,7 @@ func (s *Server) Pump() int {
 func (s *Server) readWaiting(r *frameReader, budget int) (total int, more bool) {
 	for total < budget {
 		n, err := r.sock.ReadNow(r.bufs, r.got)
-		for i := 0; i < n; i++ {
-			s.routeSafely(r.bufs[i][:r.got[i].N], r.got[i].From)
-		}
+		s.routeRead(r.bufs, r.got[:n])
 		total += n
 		if err != nil || n < len(r.bufs) {
 			return total, false // drained (or closed: the goroutine sees it too)
