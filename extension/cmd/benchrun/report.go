@@ -79,7 +79,8 @@ func num(f float64) string {
 }
 
 func ratio(a, b spread) string {
-	if math.IsNaN(a.med) || math.IsNaN(b.med) || b.med == 0 {
+	// a growth that came out negative (the allocator's noise) has no ratio
+	if math.IsNaN(a.med) || math.IsNaN(b.med) || b.med <= 0 || a.med < 0 {
 		return "–"
 	}
 	return fmt.Sprintf("%.3g×", a.med/b.med)

@@ -81,3 +81,30 @@ func TestCallQuantiles(t *testing.T) {
 		t.Errorf("no calls: %v, want NaN", got)
 	}
 }
+
+// TestMultiplayerTablesText: the page's notes are printed as written (a
+// bare "%" in a note once came out as "%!l(MISSING)"), and a growth that
+// came out negative gets no ratio (it once read "-7.54×").
+func TestMultiplayerTablesText(t *testing.T) {
+	cases := []mpCase{
+		{"reliable RPC echo, 0 % loss", "rpc", 50, "ecdsa", "0", 8},
+		{"idle clients memory", "idle", 50, "ecdsa", "0", 0},
+	}
+	results := map[string]map[string][]mpResult{
+		cases[0].name: {"go": {{"msgs_per_s": 200, "p50_ms": 1, "p99_ms": 2}}, "enet": {{"msgs_per_s": 100, "p50_ms": 2, "p99_ms": 4}}},
+		cases[1].name: {"go": {{"rss_growth_kb_per_client": 100, "second_wave_kb_per_client": 54}}, "enet": {{"rss_growth_kb_per_client": -13.5, "second_wave_kb_per_client": -152}}},
+	}
+	page := mpTables(cases, results)
+	if regexp.MustCompile(`%!`).MatchString(page) {
+		t.Errorf("a format verb leaked into the page:\n%s", page)
+	}
+	if !regexp.MustCompile(`at 0 % loss each would be`).MatchString(page) {
+		t.Errorf("the echo's note lost its text:\n%s", page)
+	}
+	if !regexp.MustCompile(`\| GoDTLSMultiplayerPeer \| 200 [^\n]*\| 2× \|`).MatchString(page) {
+		t.Errorf("the echo's ratio is not 2×:\n%s", page)
+	}
+	if regexp.MustCompile(`\| -[0-9.]+× \|`).MatchString(page) || !regexp.MustCompile(`\| GoDTLSMultiplayerPeer \| 100 [^\n]*\| – \|`).MatchString(page) {
+		t.Errorf("a negative growth was given a ratio:\n%s", page)
+	}
+}
