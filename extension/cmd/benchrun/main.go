@@ -41,6 +41,7 @@ var (
 	mp       = flag.Bool("multiplayer", false, "run the multiplayer benchmark instead (writes benchmarks-multiplayer.md, multiplayer.svg)")
 	relay    = flag.String("relay", "", "lossyrelay binary (-multiplayer)")
 	counts   = flag.String("counts", "", "the scale sweep's peer counts (comma-separated; default 250 to 10,000)")
+	keep     = flag.String("keep", "", "keep each server run's own report (per-frame work, connected counts) in this directory")
 )
 
 // modes are the three servers the join storms compare; the receive path
@@ -237,7 +238,11 @@ func runOne(sc scenario, mode string, run int) (godotResult, loadResult, error) 
 	var g godotResult
 	var l loadResult
 	out := filepath.Join(os.TempDir(), fmt.Sprintf("godtls-bench-%d-%s.json", os.Getpid(), mode))
-	defer os.Remove(out)
+	if *keep != "" {
+		out = filepath.Join(*keep, fmt.Sprintf("%s-%s-%d.json", strings.NewReplacer(" ", "_", ",", "", "/", "_").Replace(sc.name), mode, run))
+	} else {
+		defer os.Remove(out)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(sc.seconds+120)*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, *godot, append([]string{"--headless", "--path", *project, "-s", "res://bench/bench_server.gd", "--",

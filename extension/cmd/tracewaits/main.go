@@ -1,7 +1,9 @@
 // Command tracewaits reads a Go execution trace of the library running in
 // Godot (GODTLS_TRACE=file, bridge/profiling.go) and reports the times the
 // goroutine of Godot's calls waited for a Go processor: how long, and what
-// ran on the processors meanwhile.
+// ran on the processors meanwhile; and the times it ran long without
+// stopping, with how much of that was the garbage collector's mark assist
+// (work a goroutine that allocates during a collection is made to do).
 //
 //	GODTLS_TRACE=/tmp/storm.trace go run ./extension/cmd/benchrun -only "join storm ECDSA P-256, 1000" -modes go_listen_bulk -runs 1 ...
 //	go run ./extension/cmd/tracewaits /tmp/storm.trace
@@ -71,7 +73,17 @@ type analysis struct {
 	runnable int
 	min      time.Duration
 	first    trace.Time
-	waits    []wait // longest first
+	waits    []wait    // longest first
+	runs     []stretch // the caller's own runs of at least min, longest first
+}
+
+// stretch is one time the caller ran on a processor without stopping, and
+// what of it was the garbage collector's: a goroutine that allocates while
+// the GC marks pays for it in "mark assist" work, inside Godot's call.
+type stretch struct {
+	span
+	assist time.Duration
+	stop   string // where it stopped running: our outermost frame
 }
 
 // analyze reads a trace and finds the waits of the first goroutine seen
@@ -91,6 +103,9 @@ func analyze(in io.Reader, callerFrame string, atLeast time.Duration) (*analysis
 		waits       []span
 		gcFrom      = map[string]trace.Time{}
 		gc          []span
+		assistFrom  trace.Time
+		assists     []span // the caller's mark assists
+		callerRuns  []stretch
 	)
 	for {
 		ev, err := r.ReadEvent()
@@ -105,8 +120,21 @@ func analyze(in io.Reader, callerFrame string, atLeast time.Duration) (*analysis
 		}
 		switch ev.Kind() {
 		case trace.EventRangeBegin:
+			if r := ev.Range(); r.Scope.Kind == trace.ResourceGoroutine {
+				if r.Scope.Goroutine() == a.caller && a.caller != trace.NoGoroutine {
+					assistFrom = ev.Time()
+				}
+				continue
+			}
 			gcFrom[ev.Range().Name] = ev.Time()
 		case trace.EventRangeEnd:
+			if r := ev.Range(); r.Scope.Kind == trace.ResourceGoroutine {
+				if r.Scope.Goroutine() == a.caller && assistFrom != 0 {
+					assists = append(assists, span{assistFrom, ev.Time()})
+					assistFrom = 0
+				}
+				continue
+			}
 			name := ev.Range().Name
 			if from, ok := gcFrom[name]; ok && (strings.Contains(name, "stop-the-world") || strings.Contains(name, "mark phase")) {
 				gc = append(gc, span{from, ev.Time()})
@@ -134,6 +162,11 @@ func analyze(in io.Reader, callerFrame string, atLeast time.Duration) (*analysis
 					}
 				}
 				slices = append(slices, slice{g, procOf[g], runningFrom[g], ev.Time()})
+				if g == a.caller {
+					if r := (span{runningFrom[g], ev.Time()}); r.dur() >= atLeast {
+						callerRuns = append(callerRuns, stretch{span: r, stop: kind[g]})
+					}
+				}
 			}
 			if to == trace.GoRunning {
 				runningFrom[g], procOf[g] = ev.Time(), ev.Proc()
@@ -154,6 +187,15 @@ func analyze(in io.Reader, callerFrame string, atLeast time.Duration) (*analysis
 	if a.caller == trace.NoGoroutine {
 		return nil, fmt.Errorf("no goroutine ran %s: was the trace taken with GODTLS_TRACE in a game calling the library?", callerFrame)
 	}
+	for _, r := range callerRuns {
+		for _, as := range assists {
+			if lo, hi := max(as.start, r.start), min(as.end, r.end); hi > lo {
+				r.assist += time.Duration(hi - lo)
+			}
+		}
+		a.runs = append(a.runs, r)
+	}
+	sort.Slice(a.runs, func(i, j int) bool { return a.runs[i].dur() > a.runs[j].dur() })
 	sort.Slice(waits, func(i, j int) bool { return waits[i].dur() > waits[j].dur() })
 	for _, w := range waits {
 		d := wait{span: w, perProc: map[trace.ProcID]float64{}, perKind: map[string]float64{}}
@@ -179,6 +221,13 @@ func analyze(in io.Reader, callerFrame string, atLeast time.Duration) (*analysis
 
 func (a *analysis) print(out io.Writer, top int) {
 	fmt.Fprintf(out, "goroutine %d (Godot's calls): %d times runnable, %d waits for a processor of %v or more\n", a.caller, a.runnable, len(a.waits), a.min)
+	fmt.Fprintf(out, "%d times it ran %v or more without stopping\n", len(a.runs), a.min)
+	for i, r := range a.runs {
+		if i == top {
+			break
+		}
+		fmt.Fprintf(out, "   at %.3f s for %.2f ms, of it %.2f ms of GC mark assist; it stopped in %s\n", float64(r.start-a.first)/1e9, float64(r.dur())/1e6, float64(r.assist)/1e6, r.stop)
+	}
 	for i, w := range a.waits {
 		if i == top {
 			break

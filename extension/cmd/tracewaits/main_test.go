@@ -69,3 +69,85 @@ func TestFindsTheCallersWaits(t *testing.T) {
 		t.Fatal("a trace without the caller's frame was analysed")
 	}
 }
+
+// spinningCaller plays a call that does its own work: it runs 4 ms
+// without stopping, then once more after a short sleep.
+func spinningCaller(wg *sync.WaitGroup) {
+	defer wg.Done()
+	spin(4 * time.Millisecond)
+	time.Sleep(time.Millisecond)
+	spin(2 * time.Millisecond)
+}
+
+// The caller's own long runs are found, longest first, with where they
+// stopped; a caller that never ran that long has none.
+func TestFindsTheCallersLongRuns(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		t.Skip("a trace is already running:", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go spinningCaller(&wg)
+	wg.Wait()
+	trace.Stop()
+
+	a, err := analyze(bytes.NewReader(buf.Bytes()), "tracewaits.spinningCaller", time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.runs) < 2 || a.runs[0].dur() < 3*time.Millisecond || a.runs[0].dur() < a.runs[1].dur() {
+		t.Fatalf("want the 4 ms run first and the 2 ms run after it, got %d runs: %+v", len(a.runs), a.runs)
+	}
+	if a.runs[0].stop != "godtls/extension/cmd/tracewaits.spinningCaller" {
+		t.Fatalf("the 4 ms run stopped in %q, want the caller's sleep", a.runs[0].stop)
+	}
+	if a, _ := analyze(bytes.NewReader(buf.Bytes()), "tracewaits.spinningCaller", 50*time.Millisecond); len(a.runs) != 0 {
+		t.Fatalf("%d runs of 50 ms or more found in a caller that ran 4 ms at most", len(a.runs))
+	}
+}
+
+var keepLive [][]byte
+
+// allocatingCaller allocates fast beside a large live heap, without
+// blocking, so that the collector makes it assist.
+func allocatingCaller(wg *sync.WaitGroup) {
+	defer wg.Done()
+	for i := 0; i < 3000; i++ {
+		b := make([]byte, 64<<10)
+		if i%4 == 0 {
+			keepLive = append(keepLive, b)
+		}
+	}
+}
+
+// The mark assists a long run paid for are counted in it.
+func TestCountsTheCallersMarkAssists(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	defer func() { keepLive = nil }()
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		t.Skip("a trace is already running:", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go allocatingCaller(&wg)
+	wg.Wait()
+	trace.Stop()
+
+	a, err := analyze(bytes.NewReader(buf.Bytes()), "tracewaits.allocatingCaller", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var assist time.Duration
+	for _, r := range a.runs {
+		assist += r.assist
+		if r.assist > r.dur() {
+			t.Fatalf("a run of %v counted %v of assist", r.dur(), r.assist)
+		}
+	}
+	if assist == 0 {
+		t.Fatalf("no mark assist counted in %d runs of a caller that allocated 190 MiB", len(a.runs))
+	}
+}
