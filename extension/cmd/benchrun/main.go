@@ -129,6 +129,7 @@ func main() {
 	}
 	n, echoClients, memPeers, scalePeers, floodClients, floodRate, bigStorm := 100, 50, 1000, 2000, 20, 10000, 1000
 	echoSecs := "10s"
+	const stormSources = 16
 	sweepCounts := []int{250, 500, 1000, 2000, 3000, 4000, 6000, 8000, 10000}
 	if *quick {
 		n, echoClients, memPeers, scalePeers, floodClients, floodRate, bigStorm, echoSecs = 20, 10, 50, 100, 10, 2000, 50, "3s"
@@ -149,6 +150,12 @@ func main() {
 		{name: "join storm ECDSA P-256", key: "ecdsa", fps: 60, seconds: 15, loadArgs: []string{"-clients", itoa(n)}, modes: modes},
 		{name: fmt.Sprintf("join storm ECDSA P-256 under a %d/s spoofed flood", floodRate), key: "ecdsa", fps: 60, seconds: 20, loadArgs: []string{"-clients", itoa(floodClients), "-flood-rate", itoa(floodRate), "-flood-sources", "2048"}, modes: modes},
 		{name: fmt.Sprintf("join storm ECDSA P-256, %d clients that stay connected", bigStorm), key: "ecdsa", fps: 60, seconds: 40, loadArgs: []string{"-clients", itoa(bigStorm), "-hold", "5s"}, modes: []string{"builtin", "go_udp_bulk", "go_listen_bulk", "go_listen_bulk_goroutine"}, godotArgs: []string{"pending=" + itoa(bigStorm)}},
+		// The same storm from 16 addresses, as players behind different
+		// addresses come: from one address, the server's per-address cap on
+		// handshakes whose cookie has not come back (max_pending_handshakes
+		// / 8, 128) and its queue of 256 more hold the clients beyond them
+		// to their 1 s retransmission.
+		{name: fmt.Sprintf("join storm ECDSA P-256, %d clients from %d addresses that stay connected", bigStorm, stormSources), key: "ecdsa", fps: 60, seconds: 40, loadArgs: []string{"-clients", itoa(bigStorm), "-hold", "5s", "-sources", itoa(stormSources)}, modes: []string{"builtin", "go_udp_bulk", "go_listen_bulk", "go_listen_bulk_goroutine"}, godotArgs: []string{"pending=" + itoa(bigStorm)}},
 		{name: "echo 8 x 1 KiB in flight", key: "ecdsa", fps: 0, seconds: 25, loadArgs: []string{"-clients", itoa(echoClients), "-echo", echoSecs, "-size", "1024", "-inflight", "8"}, modes: append(bulkModes, "go_listen_bulk_goroutine")},
 		{name: "idle peers memory", key: "ecdsa", fps: 60, seconds: 45, loadArgs: []string{"-clients", itoa(memPeers), "-join-rate", "200", "-hold", "10s"}, modes: modes},
 		{name: "scale 10 pkt/s per peer", key: "ecdsa", fps: 0, seconds: 45, loadArgs: []string{"-clients", itoa(scalePeers), "-join-rate", "400", "-echo", "10s", "-rate", "10", "-size", "64"}, modes: []string{"builtin", "go_listen", "go_listen_bulk", "go_listen_bulk_goroutine", "go_udp", "go_udp_bulk"}, godotArgs: []string{"pending=" + itoa(scalePeers)}},
@@ -239,6 +246,9 @@ func runOne(sc scenario, mode string, run int) (godotResult, loadResult, error) 
 	var l loadResult
 	out := filepath.Join(os.TempDir(), fmt.Sprintf("godtls-bench-%d-%s.json", os.Getpid(), mode))
 	if *keep != "" {
+		if err := os.MkdirAll(*keep, 0o755); err != nil {
+			return g, l, err
+		}
 		out = filepath.Join(*keep, fmt.Sprintf("%s-%s-%d.json", strings.NewReplacer(" ", "_", ",", "", "/", "_").Replace(sc.name), mode, run))
 	} else {
 		defer os.Remove(out)

@@ -148,6 +148,9 @@ func table(sc scenario, res map[string][]godotResult, loads map[string][]loadRes
 		}
 		b.WriteString("\nThe window is from the start until every client was in. *Work* is the time the GDScript server logic (UDPServer.poll, take_connection, peer polls, echo) took inside a frame; *frame* is frame-to-frame time, which cannot drop below 16.7 ms at `max_fps` 60. ")
 		if pending := godotArg(sc, "pending"); pending != "" {
+			if src := loadArg(sc, "-sources"); src != "" {
+				fmt.Fprintf(&b, "The clients come from %s addresses (127.0.0.1 to 127.0.0.%s in turn); in the storm above they all come from 127.0.0.1, and a GoDTLS server keeps at most 128 handshakes from one address whose cookie has not come back (`max_pending_handshakes` / 8) and queues 256 more ClientHellos from it, so the clients beyond those wait for their 1 s retransmission. ", src, src)
+			}
 			fmt.Fprintf(&b, "The clients stay connected after joining. Goals: worst work ≤ 1/10 of DTLSServer's, p99 work ≤ 2 ms. UDPServer's pending connections are raised to %s for DTLSServer and `take_connection(udp)`; `receive_all()` does every peer's poll in the GoDTLS modes.\n\n", pending)
 		} else {
 			b.WriteString("Goals: worst work ≤ 1/50 of DTLSServer's; all clients in ≤ 1.2× raw pion. DTLSServer and `take_connection(udp)` share UDPServer's 16 pending connections, so their joins wait for client retransmissions.\n\n")
@@ -284,6 +287,17 @@ func godotArg(sc scenario, key string) string {
 	for _, a := range sc.godotArgs {
 		if v, ok := strings.CutPrefix(a, key+"="); ok {
 			return v
+		}
+	}
+	return ""
+}
+
+// loadArg is the value after flag in the scenario's load generator
+// arguments, or "".
+func loadArg(sc scenario, flag string) string {
+	for i, a := range sc.loadArgs {
+		if a == flag && i+1 < len(sc.loadArgs) {
+			return sc.loadArgs[i+1]
 		}
 	}
 	return ""

@@ -38,6 +38,7 @@ type options struct {
 	inflight  int
 	rate      float64
 	hold      time.Duration
+	sources   int
 	handshake time.Duration
 
 	floodRate    int
@@ -96,6 +97,7 @@ func main() {
 	flag.IntVar(&o.floodRate, "flood-rate", 0, "spoofed cookieless ClientHellos per second during the joins (0: none)")
 	flag.IntVar(&o.floodSources, "flood-sources", 2048, "sockets the flood comes from (on 127.0.0.100-115)")
 	flag.DurationVar(&o.floodLead, "flood-lead", time.Second, "how long the flood runs before the clients start")
+	flag.IntVar(&o.sources, "sources", 1, "addresses the clients come from, as players behind different addresses would (127.0.0.1 up to 127.0.0.64, in turn; a loopback server only)")
 	flag.Parse()
 	if o.size < 16 {
 		o.size = 16
@@ -104,6 +106,16 @@ func main() {
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(rep)
+}
+
+// clientSource is client i's local address when the clients come from n
+// addresses: 127.0.0.1 to 127.0.0.n in turn (nil, the system's choice, for
+// one). The flood's sources are 127.0.0.100 and up.
+func clientSource(n, i int) *net.UDPAddr {
+	if n <= 1 {
+		return nil
+	}
+	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, byte(1+i%min(n, 64)))}
 }
 
 func clientConfig() *dtls.Config {
@@ -169,7 +181,7 @@ func run(o options) (rep Report) {
 		go func(i int) {
 			defer wg.Done()
 			t0 := time.Now()
-			udp, err := net.DialUDP("udp", nil, raddr)
+			udp, err := net.DialUDP("udp", clientSource(o.sources, i), raddr)
 			if err == nil {
 				ctx, cancel := context.WithTimeout(context.Background(), o.handshake)
 				var c *dtls.Conn

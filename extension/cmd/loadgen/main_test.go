@@ -81,3 +81,46 @@ func TestLoadgenFlood(t *testing.T) {
 	}
 	t.Logf("5 clients in %.0f ms beside %d spoofed hellos", rep.AllConnectedMs, rep.Flood.Sent)
 }
+
+// -sources: the clients come from that many loopback addresses in turn,
+// and the server sees each of them.
+func TestLoadgenSources(t *testing.T) {
+	s := engine(t)
+	// the clients close when run returns: take them while they are connected
+	seen := map[string]int{}
+	stop, taken := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(taken)
+		for {
+			for p := s.TakeConnection(); p != nil; p = s.TakeConnection() {
+				seen[p.Addr().Addr().String()]++
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	rep := run(options{
+		addr: "127.0.0.1:" + strconv.Itoa(s.LocalPort()), clients: 8, joinWait: 30 * time.Second, handshake: 20 * time.Second,
+		sources: 4, hold: 300 * time.Millisecond,
+	})
+	close(stop)
+	<-taken
+	if rep.Connected != 8 {
+		t.Fatalf("connected %d: %s", rep.Connected, rep.FirstError)
+	}
+	want := map[string]int{"127.0.0.1": 2, "127.0.0.2": 2, "127.0.0.3": 2, "127.0.0.4": 2}
+	if len(seen) != len(want) {
+		t.Fatalf("the server saw the clients come from %v, want %v", seen, want)
+	}
+	for a, n := range want {
+		if seen[a] != n {
+			t.Fatalf("the server saw the clients come from %v, want %v", seen, want)
+		}
+	}
+	if clientSource(1, 5) != nil {
+		t.Fatal("one source is the system's choice of address, not a bound one")
+	}
+}

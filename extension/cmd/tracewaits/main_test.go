@@ -70,6 +70,22 @@ func TestFindsTheCallersWaits(t *testing.T) {
 	}
 }
 
+// traceOf traces caller running alone on procs processors.
+func traceOf(t *testing.T, procs int, caller func(*sync.WaitGroup)) []byte {
+	t.Helper()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		t.Skip("a trace is already running:", err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go caller(&wg)
+	wg.Wait()
+	trace.Stop()
+	return buf.Bytes()
+}
+
 // spinningCaller plays a call that does its own work: it runs 4 ms
 // without stopping, then once more after a short sleep.
 func spinningCaller(wg *sync.WaitGroup) {
@@ -82,18 +98,8 @@ func spinningCaller(wg *sync.WaitGroup) {
 // The caller's own long runs are found, longest first, with where they
 // stopped; a caller that never ran that long has none.
 func TestFindsTheCallersLongRuns(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	var buf bytes.Buffer
-	if err := trace.Start(&buf); err != nil {
-		t.Skip("a trace is already running:", err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go spinningCaller(&wg)
-	wg.Wait()
-	trace.Stop()
-
-	a, err := analyze(bytes.NewReader(buf.Bytes()), "tracewaits.spinningCaller", time.Millisecond)
+	buf := traceOf(t, 2, spinningCaller)
+	a, err := analyze(bytes.NewReader(buf), "tracewaits.spinningCaller", time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +109,7 @@ func TestFindsTheCallersLongRuns(t *testing.T) {
 	if a.runs[0].stop != "godtls/extension/cmd/tracewaits.spinningCaller" {
 		t.Fatalf("the 4 ms run stopped in %q, want the caller's sleep", a.runs[0].stop)
 	}
-	if a, _ := analyze(bytes.NewReader(buf.Bytes()), "tracewaits.spinningCaller", 50*time.Millisecond); len(a.runs) != 0 {
+	if a, _ := analyze(bytes.NewReader(buf), "tracewaits.spinningCaller", 50*time.Millisecond); len(a.runs) != 0 {
 		t.Fatalf("%d runs of 50 ms or more found in a caller that ran 4 ms at most", len(a.runs))
 	}
 }
@@ -124,19 +130,9 @@ func allocatingCaller(wg *sync.WaitGroup) {
 
 // The mark assists a long run paid for are counted in it.
 func TestCountsTheCallersMarkAssists(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	defer func() { keepLive = nil }()
-	var buf bytes.Buffer
-	if err := trace.Start(&buf); err != nil {
-		t.Skip("a trace is already running:", err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go allocatingCaller(&wg)
-	wg.Wait()
-	trace.Stop()
-
-	a, err := analyze(bytes.NewReader(buf.Bytes()), "tracewaits.allocatingCaller", 0)
+	buf := traceOf(t, 1, allocatingCaller)
+	a, err := analyze(bytes.NewReader(buf), "tracewaits.allocatingCaller", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
