@@ -219,6 +219,7 @@ func (s *Server) joinPoolLocked(c *session) {
 
 // leavePoolLocked takes a session out of the unverified pool, once.
 func (s *Server) leavePoolLocked(c *session) {
+	s.unqueueStartLocked(c)
 	if c.parked != nil {
 		s.adm.parked.Remove(c.parked)
 		c.parked, c.parkedHello = nil, nil
@@ -329,12 +330,7 @@ func (s *Server) startUnverifiedLocked(addr netip.AddrPort, random [wire.RandomL
 	if data != nil && c.withinBudget(len(data)) {
 		c.deliver(data)
 	}
-	s.wg.Add(1)
-	s.handshakesRunning.Add(1)
-	go s.handshake(s.ctx, c)
-	if r := s.frame.Load(); r != nil {
-		r.wake() // handshakes are read as they come (pump.go)
-	}
+	s.startHandshakeLocked(c)
 }
 
 // dropSessionLocked ends a pending session the engine evicts or replaces.

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/dtls/v2"
@@ -98,16 +99,24 @@ func (s *Server) recoverSession(c *session, where string, err *error) {
 	c.end(msg, false)
 }
 
+// beforePion, when a test sets it, runs on each handshake goroutine before
+// pion starts.
+var beforePion atomic.Pointer[func()]
+
 // handshake runs one pion server handshake on the session's pipe.
 func (s *Server) handshake(ctx context.Context, c *session) {
 	defer s.wg.Done()
 	defer s.handshakesRunning.Add(-1)
+	defer c.doneStarting() // first: a waiting session starts before this one stops counting
 	defer func() {
 		if r := recover(); r != nil {
 			s.panics.Add(1)
 			s.failHandshake(c, fmt.Sprintf("internal error: %v", r))
 		}
 	}()
+	if hook := beforePion.Load(); hook != nil {
+		(*hook)()
+	}
 	s.mu.Lock()
 	cfg := s.pionConfig(c)
 	timeout := s.cfg.HandshakeTimeout

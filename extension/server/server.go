@@ -53,6 +53,7 @@ type Server struct {
 	sessions          map[netip.AddrPort]*session // the session of each address
 	candidates        map[netip.AddrPort]*session // a new client's handshake beside a live session
 	adm               admission
+	starts            startGate // guarded by mu
 	peers             map[*Peer]struct{}
 	ready             *list.List // connected peers not yet taken, oldest first; a peer leaves when taken or when it ends
 	readySig          chan struct{}
@@ -222,6 +223,7 @@ func (s *Server) startLocked() {
 	s.candidates = make(map[netip.AddrPort]*session)
 	s.pipes = make(map[*session]struct{})
 	s.adm = newAdmission()
+	s.starts = newStartGate()
 	s.peers = make(map[*Peer]struct{})
 	s.ready = list.New()
 	s.wg.Add(1)
@@ -327,6 +329,7 @@ func (s *Server) Stop() {
 		c.quiet.Store(true)
 	}
 	s.adm.queue.clear()
+	s.clearStartsLocked()  // their sessions are shut down below, never started
 	s.published.Store(nil) // a stopped server shows no peers to a monitor
 	s.unlock()
 

@@ -140,6 +140,12 @@ type session struct {
 	usedCryptoSlot  atomic.Bool
 	usedKeySlot     atomic.Bool
 
+	// holdsStart: one of the server's starts is this session's until pion
+	// first writes, first waits for a datagram, or ends (starts.go);
+	// startWaiting, guarded by srv.mu, is its place in the queue for one.
+	holdsStart   atomic.Bool
+	startWaiting *list.Element
+
 	mu           sync.Mutex
 	readDeadline time.Time
 	// deadlineChanged is closed (and replaced) whenever the deadline moves.
@@ -277,6 +283,8 @@ func (c *session) Read(b []byte) (n int, err error) {
 			}
 			return copy(b, p), nil
 		}
+		// pion waits for the client: its session is under way (starts.go)
+		c.doneStarting()
 		select {
 		case <-c.inReady:
 			stopTimer(timer) // look at the queue again
@@ -355,8 +363,10 @@ func (c *session) Write(b []byte) (n int, err error) {
 	} else if c.phaseNow() == phaseVerified {
 		c.keepChangeCipherSpec(b)
 	}
-	// pion writes once it has computed its answer: the slot's work is done.
+	// pion writes once it has computed its answer: the slot's work is done,
+	// and so is the session's start.
 	c.releaseCryptoSlot()
+	c.doneStarting()
 	if c.released.Load() {
 		return len(b), nil // pion let go: its close_notify is not the session's end
 	}
