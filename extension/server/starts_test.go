@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/binary"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -127,4 +129,59 @@ func TestStopWithSessionsWaitingToStart(t *testing.T) {
 	if waiting != 0 || s.handshakesRunning.Load() != 0 {
 		t.Fatalf("after Stop %d sessions wait to start and %d handshakes run", waiting, s.handshakesRunning.Load())
 	}
+}
+
+// firstFragment is hello cut to the first fragment of its ClientHello:
+// pion keeps it and waits for the rest, which never comes.
+func firstFragment(hello []byte, size int) []byte {
+	const record, handshake = 13, 12
+	f := append([]byte(nil), hello[:record+handshake+size]...)
+	binary.BigEndian.PutUint16(f[11:], uint16(handshake+size))             // record length
+	f[record+9], f[record+10], f[record+11] = 0, byte(size>>8), byte(size) // fragment_length
+	return f
+}
+
+// An attacker's ClientHellos that pion never answers (first fragments,
+// from many addresses) do not hold the starts: pion waits for the rest of
+// each, which frees its start, and a genuine client behind them gets in.
+func TestUnansweredHellosDoNotHoldTheStarts(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{HandshakeTimeout: 30 * time.Second})
+	defer s.Stop()
+	frag := firstFragment(captureClientHello(t), 40)
+	dst, _ := net.ResolveUDPAddr("udp", serverAddr(s))
+	const attackers = 40
+	for i := 0; i < attackers; i++ {
+		sock := listenOn(t, fmt.Sprintf("127.0.0.%d:0", 2+i%8))
+		if _, err := sock.WriteTo(frag, dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Stats().Pending < attackers && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if p := s.Stats().Pending; p < attackers {
+		t.Fatalf("%d of %d fragments pending: the test no longer reaches pion", p, attackers)
+	}
+	// every fragment's session got under way: none holds a start
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		running, waiting := s.starts.running, s.starts.waiting.Len()
+		s.mu.Unlock()
+		if running == 0 && waiting == 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	s.mu.Lock()
+	running, waiting := s.starts.running, s.starts.waiting.Len()
+	s.mu.Unlock()
+	if running != 0 || waiting != 0 {
+		t.Fatalf("%d unanswered hellos hold %d starts and %d sessions wait for one", attackers, running, waiting)
+	}
+	start := time.Now()
+	c := dial(t, s, clientConfig(suites.ECDSAKey))
+	defer c.Close()
+	t.Logf("a genuine client got in %v after %d unanswered hellos", time.Since(start), attackers)
 }
