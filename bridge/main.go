@@ -24,6 +24,8 @@ import "C"
 import (
 	"fmt"
 	"unsafe"
+
+	"godtls/extension/memtrim"
 )
 
 // GOMAXPROCS is Go's own default (the CPU count, container-aware) or the
@@ -66,6 +68,7 @@ func goDeinitialize(level C.uint32_t) {
 	if level == levelScene {
 		runMainThreadWork()
 		shutdownAll()
+		memtrim.Stop() // after the engines: their last handshakes have ended
 		unregisterClasses()
 		freeNames()
 		stopProfiling()

@@ -11,6 +11,7 @@ import (
 
 	"godtls/extension/client"
 	"godtls/extension/link"
+	"godtls/extension/memtrim"
 	"godtls/extension/multiplayer"
 	"godtls/extension/server"
 )
@@ -66,6 +67,9 @@ var monitorDefs = []monitorDef{
 	{"GoDTLS/multiplayer_retransmissions", func(t *monitorTotals) float64 { return float64(t.retransmissions) }, false},
 	// not from the objects: the library's calls (call_latency.go)
 	{"GoDTLS/slowest_call_us", func(*monitorTotals) float64 { return slowestCallSinceReadUs() }, false},
+	// nor these: the Go runtime's memory (extension/memtrim)
+	{"GoDTLS/go_memory_kib", func(*monitorTotals) float64 { return float64(memtrim.ReadUsage().Held) / 1024 }, false},
+	{"GoDTLS/go_heap_live_kib", func(*monitorTotals) float64 { return float64(memtrim.ReadUsage().HeapLive) / 1024 }, false},
 }
 
 type rateSample struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/pion/dtls/v2"
 
 	"godtls/extension/link"
+	"godtls/extension/memtrim"
 	"godtls/extension/netsim"
 	"godtls/extension/queue"
 	"godtls/extension/suites"
@@ -97,6 +98,7 @@ func Connect(host string, port int, cfg Config) (*Client, error) {
 // run resolves, dials and handshakes; on success it starts the read loop.
 func (c *Client) run() {
 	defer c.wg.Done()
+	defer memtrim.HandshakeEnded()
 	defer func() {
 		if r := recover(); r != nil {
 			c.failWith(&Failure{Kind: FailInternal, Detail: fmt.Sprint(r)})

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
 
 	"godtls/extension/link"
+	"godtls/extension/memtrim"
 	"godtls/extension/suites"
 )
 
@@ -107,6 +108,7 @@ var beforePion atomic.Pointer[func()]
 func (s *Server) handshake(ctx context.Context, c *session) {
 	defer s.wg.Done()
 	defer s.handshakesRunning.Add(-1)
+	defer memtrim.HandshakeEnded()
 	defer c.doneStarting() // first: a waiting session starts before this one stops counting
 	defer func() {
 		if r := recover(); r != nil {

@@ -38,6 +38,11 @@ func arg(name: String, default: Variant) -> Variant:
 	return type_convert(args.get(name, str(default)), typeof(default))
 
 
+# What the library's Go runtime holds from the system, KiB.
+func go_held_kb() -> int:
+	return int(GoDTLSMonitors.new().memory().held_bytes) / 1024
+
+
 func rss_kb() -> int:
 	var f := FileAccess.open("/proc/self/status", FileAccess.READ)
 	if f == null:
@@ -103,6 +108,7 @@ func _server() -> void:
 	var changed_ms := 0
 	var seen := 0
 	var rss_half := 0
+	var go_half := 0
 	var connected_half := 0
 	while Time.get_ticks_msec() < deadline:
 		var t0 := Time.get_ticks_usec()
@@ -113,6 +119,7 @@ func _server() -> void:
 				changed_ms = Time.get_ticks_msec()
 			elif connected > 0 and rss_half == 0 and Time.get_ticks_msec() - changed_ms >= 3000:
 				rss_half = rss_kb()
+				go_half = go_held_kb()
 				connected_half = connected
 		if scenario == "rpc":
 			while peer.get_available_packet_count() > 0:
@@ -151,6 +158,7 @@ func _server() -> void:
 		var line := "IDLE rss_growth_kb_per_client=%.1f connected=%d" % [(rss - base_rss) / float(connected), connected]
 		if rss_half > 0 and connected > connected_half:
 			line += " second_wave_kb_per_client=%.1f" % ((rss - rss_half) / float(connected - connected_half))
+			line += " second_wave_go_kb_per_client=%.1f" % ((go_held_kb() - go_half) / float(connected - connected_half))
 		print(line)
 	print(echo_report(echoed))
 	peer.close()

@@ -8,7 +8,7 @@ const NAMES := [
 	"GoDTLS/packets_dropped", "GoDTLS/dropped_queue_full", "GoDTLS/dropped_over_rate", "GoDTLS/dropped_forged_records",
 	"GoDTLS/spoofed_datagrams", "GoDTLS/garbage_datagrams",
 	"GoDTLS/multiplayer_rtt_p50_ms", "GoDTLS/multiplayer_rtt_p99_ms", "GoDTLS/multiplayer_retransmissions",
-	"GoDTLS/slowest_call_us",
+	"GoDTLS/slowest_call_us", "GoDTLS/go_memory_kib", "GoDTLS/go_heap_live_kib",
 ]
 
 
@@ -16,6 +16,7 @@ func cases() -> Array:
 	return [
 		["monitors: appear with the first object, move under load, go with the last", test_monitors],
 		["call_latency(): every call into the library is counted, in the bucket of its duration", test_call_latency],
+		["memory(): the Go runtime's memory, given back once a burst of handshakes is over", test_memory],
 	]
 
 
@@ -107,4 +108,31 @@ func test_call_latency() -> void:
 		"the worst call (%.1f us) is in the highest bucket used (%d)" % [after.worst_usec, slow_bucket])
 	check(Performance.get_custom_monitor("GoDTLS/slowest_call_us") > 0.0, "slowest_call_us shows a call")
 	print("  measured: %d calls, mean %.2f us, worst %.1f us" % [after.calls, after.total_usec / after.calls, after.worst_usec])
+	s.stop()
+
+
+func test_memory() -> void:
+	var mon := GoDTLSMonitors.new()
+	var before: Dictionary = mon.memory()
+	for k in ["heap_live_bytes", "heap_in_use_bytes", "stack_bytes", "held_bytes", "trims"]:
+		check(before.has(k) and typeof(before[k]) == TYPE_INT, "memory() has the int %s" % k)
+	check(before.heap_in_use_bytes > 0 and before.stack_bytes > 0, "heap and stacks are read (%s)" % before)
+	check(before.held_bytes >= before.heap_in_use_bytes + before.stack_bytes, "what the runtime holds covers its heap and stacks (%s)" % before)
+	# a burst of handshakes on the server (the clients are Godot's): once
+	# none has ended for a second, the library collects and gives memory
+	# back. The earlier areas' handshakes have their trim first.
+	await wait_until(func() -> bool: return false, null, [], 1.5)
+	var trims_before: int = mon.memory().trims
+	var s := rsa_server()
+	var clients: Array = []
+	for i in 16:
+		clients.append(new_client(s.get_local_port()))
+	check(await wait_until(all_connected(clients), s, clients), "16 clients connected")
+	check(await wait_until(func() -> bool: return int(mon.memory().trims) > trims_before, s, clients, 5.0),
+		"a trim follows the burst (trims %d, then %d)" % [trims_before, mon.memory().trims])
+	var after: Dictionary = mon.memory()
+	check(Performance.get_custom_monitor("GoDTLS/go_memory_kib") > 0.0 and Performance.get_custom_monitor("GoDTLS/go_heap_live_kib") > 0.0, "the memory monitors read the runtime")
+	print("  measured: held %d KiB, heap live %d KiB, stacks %d KiB after the burst (held %d KiB before it)" % [after.held_bytes / 1024, after.heap_live_bytes / 1024, after.stack_bytes / 1024, before.held_bytes / 1024])
+	for c in clients:
+		c.disconnect_from_peer()
 	s.stop()
