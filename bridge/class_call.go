@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"fmt"
+	"sync"
 	"unsafe"
 )
 
@@ -38,8 +39,8 @@ func callMethod(id, handle uintptr, argp unsafe.Pointer, argc int, ret unsafe.Po
 	if argc > 0 {
 		argv = unsafe.Slice((*unsafe.Pointer)(argp), argc)
 	}
-	vals := make(args, len(m.args))
-	defer vals.destroy()
+	pooled, vals := takeArgs(len(m.args))
+	defer giveArgs(pooled, vals)
 	for i, a := range m.args {
 		if i >= argc {
 			vals[i] = defaultValue(a)
@@ -74,8 +75,8 @@ func callMethodPtr(id, handle uintptr, argp unsafe.Pointer, ret unsafe.Pointer) 
 	if n > 0 {
 		argv = unsafe.Slice((*unsafe.Pointer)(argp), n)
 	}
-	vals := make(args, n)
-	defer vals.destroy()
+	pooled, vals := takeArgs(n)
+	defer giveArgs(pooled, vals)
 	for i, a := range m.args {
 		vals[i] = fromSlot(argv[i], a)
 	}
@@ -126,6 +127,33 @@ func callVirtual(handle, data uintptr, argp unsafe.Pointer, ret unsafe.Pointer) 
 	writeSlot(ret, v.name, v.ret, v.impl(inst, argv))
 }
 
+// argsPool recycles the decoded arguments of calls. A method receives them
+// through a func value, so a fresh slice would always go to the heap, and a
+// game makes such calls per peer, per frame.
+var argsPool = sync.Pool{New: func() any {
+	a := make(args, maxArgs)
+	return &a
+}}
+
+// takeArgs returns n zeroed argument slots from the pool (none for n = 0);
+// giveArgs destroys what they own and gives them back.
+func takeArgs(n int) (*args, args) {
+	if n == 0 {
+		return nil, nil
+	}
+	p := argsPool.Get().(*args)
+	return p, (*p)[:n]
+}
+
+func giveArgs(p *args, vals args) {
+	if p == nil {
+		return
+	}
+	vals.destroy()
+	clear(vals) // nothing of this call stays reachable from the pool
+	argsPool.Put(p)
+}
+
 func (a args) destroy() {
 	for _, v := range a {
 		if v.dict != nil {
@@ -134,6 +162,8 @@ func (a args) destroy() {
 	}
 }
 
+// fromVariant decodes the argument v (Godot's storage) as a declares.
+// Scalars come back from C by value: out stays on the stack.
 func fromVariant(v *variant, a argSpec) (value, bool) {
 	var out value
 	t := v.typ()
@@ -141,22 +171,18 @@ func fromVariant(v *variant, a argSpec) (value, bool) {
 	case tInt:
 		switch t {
 		case tInt:
-			variantInto(tInt, unsafe.Pointer(&out.i), v)
+			out.i = int64(C.gdx_variant_as_int(v.ptr()))
 		case tFloat:
-			var f float64
-			variantInto(tFloat, unsafe.Pointer(&f), v)
-			out.i = int64(f)
+			out.i = int64(C.gdx_variant_as_float(v.ptr()))
 		default:
 			return out, false
 		}
 	case tFloat:
 		switch t {
 		case tFloat:
-			variantInto(tFloat, unsafe.Pointer(&out.f), v)
+			out.f = float64(C.gdx_variant_as_float(v.ptr()))
 		case tInt:
-			var i int64
-			variantInto(tInt, unsafe.Pointer(&i), v)
-			out.f = float64(i)
+			out.f = float64(C.gdx_variant_as_int(v.ptr()))
 		default:
 			return out, false
 		}
@@ -164,9 +190,7 @@ func fromVariant(v *variant, a argSpec) (value, bool) {
 		if t != tBool {
 			return out, false
 		}
-		var b uint8
-		variantInto(tBool, unsafe.Pointer(&b), v)
-		out.b = b != 0
+		out.b = C.gdx_variant_as_bool(v.ptr()) != 0
 	case tString:
 		s, ok := stringOf(v)
 		if !ok {
@@ -183,7 +207,7 @@ func fromVariant(v *variant, a argSpec) (value, bool) {
 		switch t {
 		case tNil:
 		case tObject:
-			variantInto(tObject, unsafe.Pointer(&out.obj), v)
+			out.obj = unsafe.Pointer(C.gdx_variant_as_object(v.ptr()))
 		default:
 			return out, false
 		}
@@ -260,23 +284,39 @@ func checkResult(name string, declared vtype, r result) {
 	panic(fmt.Sprintf("%s is declared to return %v but returned %T", name, declared, r))
 }
 
-// writeVariant stores r into the caller's initialized Variant. The value is
-// built in our own storage and copied with variant_new_copy, which is right
-// for both Variant sizes (single and double precision).
+// writeVariant stores r into the caller's initialized Variant. Scalars are
+// constructed in place by C from the value alone (no Go storage crosses,
+// so nothing is allocated: a GDScript loop over 1,000 peers' get_status()
+// used to allocate ~100 bytes a call). Other values are built in our own
+// storage and copied with variant_new_copy; both ways are right for either
+// Variant size (single and double precision).
 func writeVariant(ret unsafe.Pointer, name string, t vtype, r result) {
 	checkResult(name, t, r)
-	var v variant
 	switch x := r.(type) {
 	case nil:
-		return
 	case int64:
-		v = variantInt(x)
+		C.gdx_variant_set_int(ret, C.int64_t(x))
 	case gdError:
-		v = variantInt(int64(x))
+		C.gdx_variant_set_int(ret, C.int64_t(x))
 	case bool:
-		v = variantBool(x)
+		var b C.uint8_t
+		if x {
+			b = 1
+		}
+		C.gdx_variant_set_bool(ret, b)
 	case float64:
-		v = variantFloat(x)
+		C.gdx_variant_set_float(ret, C.double(x))
+	default:
+		copyIntoVariant(ret, x)
+	}
+}
+
+// copyIntoVariant builds a non-scalar r in our own Variant storage and
+// copies it into ret. (Its own function: the storage escapes to the heap,
+// and escape analysis would otherwise allocate it for scalars too.)
+func copyIntoVariant(ret unsafe.Pointer, r result) {
+	var v variant
+	switch x := r.(type) {
 	case string:
 		v = variantString(x)
 	case objResult:
@@ -285,6 +325,8 @@ func writeVariant(ret unsafe.Pointer, name string, t vtype, r result) {
 		v = x.v
 	case *array:
 		v = x.v
+	default:
+		panic(fmt.Sprintf("no Variant for a result of type %T", r))
 	}
 	C.gdx_variant_destroy(ret)
 	C.gdx_variant_new_copy(ret, v.ptr())

@@ -199,6 +199,45 @@ void gdx_destroy(uint32_t type, gdx_ptr value) {
 void gdx_variant_destroy(gdx_ptr v) { gdx.variant_destroy(v); }
 void gdx_variant_new_nil(gdx_ptr v) { gdx.variant_new_nil(v); }
 void gdx_variant_new_copy(gdx_ptr dst, gdx_cptr src) { gdx.variant_new_copy(dst, src); }
+
+void gdx_variant_set_int(gdx_ptr v, int64_t n) {
+	gdx.variant_destroy(v);
+	gdx_variant_from(GDX_INT, v, &n);
+}
+
+void gdx_variant_set_float(gdx_ptr v, double f) {
+	gdx.variant_destroy(v);
+	gdx_variant_from(GDX_FLOAT, v, &f);
+}
+
+void gdx_variant_set_bool(gdx_ptr v, uint8_t b) {
+	gdx.variant_destroy(v);
+	gdx_variant_from(GDX_BOOL, v, &b);
+}
+
+int64_t gdx_variant_as_int(gdx_ptr v) {
+	int64_t n = 0;
+	gdx_variant_to(GDX_INT, &n, v);
+	return n;
+}
+
+double gdx_variant_as_float(gdx_ptr v) {
+	double f = 0;
+	gdx_variant_to(GDX_FLOAT, &f, v);
+	return f;
+}
+
+uint8_t gdx_variant_as_bool(gdx_ptr v) {
+	uint8_t b = 0;
+	gdx_variant_to(GDX_BOOL, &b, v);
+	return b;
+}
+
+gdx_ptr gdx_variant_as_object(gdx_ptr v) {
+	gdx_ptr obj = NULL;
+	gdx_variant_to(GDX_OBJECT, &obj, v);
+	return obj;
+}
 uint32_t gdx_variant_type(gdx_cptr v) { return gdx.variant_get_type(v); }
 
 gdx_ptr gdx_singleton(gdx_cptr name) { return gdx.global_get_singleton(name); }

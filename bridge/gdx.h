@@ -209,6 +209,19 @@ void gdx_destroy(uint32_t type, gdx_ptr value);
 void gdx_variant_destroy(gdx_ptr v);
 void gdx_variant_new_nil(gdx_ptr v);
 void gdx_variant_new_copy(gdx_ptr dst, gdx_cptr src);
+// A scalar result written in place into the caller's initialized Variant
+// (what it held is destroyed first). Go passes only the value: a Go
+// variable whose address goes to C escapes to the heap, and a result built
+// in Go storage cost two heap allocations per call.
+void gdx_variant_set_int(gdx_ptr v, int64_t n);
+void gdx_variant_set_float(gdx_ptr v, double f);
+void gdx_variant_set_bool(gdx_ptr v, uint8_t b);
+// A scalar argument read out of a Variant, returned by value for the same
+// reason: decoding into Go storage moved each decoded argument to the heap.
+int64_t gdx_variant_as_int(gdx_ptr v);
+double gdx_variant_as_float(gdx_ptr v);
+uint8_t gdx_variant_as_bool(gdx_ptr v);
+gdx_ptr gdx_variant_as_object(gdx_ptr v);
 uint32_t gdx_variant_type(gdx_cptr v);
 void gdx_variant_construct(uint32_t type, gdx_ptr r_variant);
 gdx_bool gdx_variant_set(gdx_ptr self, gdx_cptr key, gdx_cptr value);

@@ -38,6 +38,7 @@ func (*gdMonitors) memory() result {
 	d.setInt("heap_in_use_bytes", int64(u.HeapInUse))
 	d.setInt("stack_bytes", int64(u.Stacks))
 	d.setInt("held_bytes", int64(u.Held))
+	d.setInt("allocated_bytes", int64(u.Allocated))
 	d.setInt("trims", int64(u.Trims))
 	return d
 }

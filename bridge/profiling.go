@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 )
@@ -10,10 +11,16 @@ import (
 // chasing a cost inside a game: GODTLS_CPUPROFILE=file writes a CPU
 // profile of every goroutine (go tool pprof), GODTLS_TRACE=file a Go
 // execution trace (go tool trace; its scheduler-latency profile shows a
-// call from Godot's thread waiting for a Go processor). Both run from the
-// library's initialization to its deinitialization (the engine quitting).
+// call from Godot's thread waiting for a Go processor), GODTLS_ALLOCPROFILE=
+// file a profile of the heap allocations (go tool pprof -sample_index=
+// alloc_space: who allocates, and so what the collector works for; one
+// allocation in 4 KiB is sampled). All run from the library's
+// initialization to its deinitialization (the engine quitting).
 
-var profileFiles []*os.File
+var (
+	profileFiles []*os.File
+	allocProfile *os.File // written at deinitialization
+)
 
 func startProfiling() {
 	if path := os.Getenv("GODTLS_CPUPROFILE"); path != "" {
@@ -21,6 +28,11 @@ func startProfiling() {
 			if err := pprof.StartCPUProfile(f); err != nil {
 				pushWarning("GoDTLS", "GODTLS_CPUPROFILE: "+err.Error())
 			}
+		}
+	}
+	if path := os.Getenv("GODTLS_ALLOCPROFILE"); path != "" {
+		if allocProfile = createProfile("GODTLS_ALLOCPROFILE", path); allocProfile != nil {
+			runtime.MemProfileRate = 4096
 		}
 	}
 	if path := os.Getenv("GODTLS_TRACE"); path != "" {
@@ -48,6 +60,12 @@ func stopProfiling() {
 	}
 	pprof.StopCPUProfile()
 	trace.Stop()
+	if allocProfile != nil {
+		if err := pprof.Lookup("allocs").WriteTo(allocProfile, 0); err != nil {
+			pushWarning("GoDTLS", "GODTLS_ALLOCPROFILE: "+err.Error())
+		}
+		allocProfile = nil
+	}
 	for _, f := range profileFiles {
 		_ = f.Close()
 	}

@@ -146,6 +146,7 @@ type Usage struct {
 	HeapInUse uint64 // heap objects now, garbage not yet collected included
 	Stacks    uint64 // goroutine stacks
 	Held      uint64 // everything the runtime has mapped and not given back to the system
+	Allocated uint64 // heap bytes allocated since the process started: what the collector works for
 	Trims     uint64 // trims the process's trimmer has made
 }
 
@@ -155,6 +156,7 @@ var usageNames = []string{
 	"/memory/classes/heap/stacks:bytes",
 	"/memory/classes/total:bytes",
 	"/memory/classes/heap/released:bytes",
+	allocsMetric,
 }
 
 // ReadUsage reads the runtime's memory classes (runtime/metrics: no
@@ -171,5 +173,5 @@ func ReadUsage() Usage {
 		}
 		return samples[i].Value.Uint64()
 	}
-	return Usage{HeapLive: v(0), HeapInUse: v(1), Stacks: v(2), Held: v(3) - v(4), Trims: Trims()}
+	return Usage{HeapLive: v(0), HeapInUse: v(1), Stacks: v(2), Held: v(3) - v(4), Allocated: v(5), Trims: Trims()}
 }

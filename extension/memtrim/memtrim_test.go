@@ -157,7 +157,7 @@ var sink []byte
 func TestReadUsage(t *testing.T) {
 	runtime.GC()
 	u := ReadUsage()
-	if u.HeapLive == 0 || u.HeapInUse == 0 || u.Stacks == 0 || u.Held == 0 {
+	if u.HeapLive == 0 || u.HeapInUse == 0 || u.Stacks == 0 || u.Held == 0 || u.Allocated == 0 {
 		t.Fatalf("a memory class read 0: %+v", u)
 	}
 	if u.Held < u.HeapInUse+u.Stacks {
