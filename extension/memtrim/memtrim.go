@@ -128,17 +128,25 @@ const (
 	liveMetric   = "/gc/heap/live:bytes"
 )
 
-// readMetric reads one of the runtime's uint64 metrics (0 if this Go has
-// no such metric: then the allocation never reaches a threshold, and
-// nothing is trimmed).
-func readMetric(name string) uint64 {
-	sample := []metrics.Sample{{Name: name}}
-	metrics.Read(sample)
-	if sample[0].Value.Kind() != metrics.KindUint64 {
-		return 0
+// readMetrics reads the runtime's uint64 metrics, in the order named (0
+// for a metric this Go does not have: then an allocation never reaches a
+// threshold, and nothing is trimmed).
+func readMetrics(names ...string) []uint64 {
+	samples := make([]metrics.Sample, len(names))
+	for i, name := range names {
+		samples[i].Name = name
 	}
-	return sample[0].Value.Uint64()
+	metrics.Read(samples)
+	out := make([]uint64, len(names))
+	for i, s := range samples {
+		if s.Value.Kind() == metrics.KindUint64 {
+			out[i] = s.Value.Uint64()
+		}
+	}
+	return out
 }
+
+func readMetric(name string) uint64 { return readMetrics(name)[0] }
 
 // Usage is what the Go runtime holds, in bytes.
 type Usage struct {
@@ -151,7 +159,7 @@ type Usage struct {
 }
 
 var usageNames = []string{
-	"/gc/heap/live:bytes",
+	liveMetric,
 	"/memory/classes/heap/objects:bytes",
 	"/memory/classes/heap/stacks:bytes",
 	"/memory/classes/total:bytes",
@@ -162,16 +170,6 @@ var usageNames = []string{
 // ReadUsage reads the runtime's memory classes (runtime/metrics: no
 // stop-the-world).
 func ReadUsage() Usage {
-	samples := make([]metrics.Sample, len(usageNames))
-	for i, name := range usageNames {
-		samples[i].Name = name
-	}
-	metrics.Read(samples)
-	v := func(i int) uint64 {
-		if samples[i].Value.Kind() != metrics.KindUint64 {
-			return 0
-		}
-		return samples[i].Value.Uint64()
-	}
-	return Usage{HeapLive: v(0), HeapInUse: v(1), Stacks: v(2), Held: v(3) - v(4), Allocated: v(5), Trims: Trims()}
+	v := readMetrics(usageNames...)
+	return Usage{HeapLive: v[0], HeapInUse: v[1], Stacks: v[2], Held: v[3] - v[4], Allocated: v[5], Trims: Trims()}
 }
