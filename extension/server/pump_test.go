@@ -3,11 +3,13 @@ package server
 import (
 	"encoding/binary"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
 	"godtls/extension/netsim"
 	"godtls/extension/suites"
+	"godtls/extension/udpsock"
 )
 
 // frameOf returns the server's frame reader: every Linux socket has one.
@@ -212,5 +214,37 @@ func TestHandshakesAreNotReadInTheFrame(t *testing.T) {
 	// with the cookie, the client's key exchange and Finished may not.
 	if n := s.Stats().ReadInFrame - before; n > 1 {
 		t.Fatalf("the game's thread read %d of the handshake's datagrams", n)
+	}
+}
+
+// The socket follows the reads when Listen opens it: a server whose
+// frame reads are on gets one outside Go's poller on Linux
+// (udpsock.ListenUnpolled), a server whose goroutine reads everything
+// (frame reads off before Listen, as the multiplayer server's) Go's own.
+func TestListenSocketFollowsFrameReads(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("unpolled sockets are Linux's")
+	}
+	raw := func(s *Server) udpsock.PacketConn {
+		c, _ := s.sock.(*netsim.PacketConn).Direct(false)
+		return c
+	}
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	if _, isGo := raw(s).(*net.UDPConn); isGo {
+		t.Fatal("frame reads on, and the socket is Go's own")
+	}
+	s.Stop()
+
+	s = New(Config{})
+	s.SetFrameReads(false)
+	if err := s.SetPSK(testPSK(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(0, "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	if _, isGo := raw(s).(*net.UDPConn); !isGo {
+		t.Fatalf("frame reads off, and the socket is a %T", raw(s))
 	}
 }

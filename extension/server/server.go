@@ -193,7 +193,19 @@ func (s *Server) Listen(port int, bindAddress string) error {
 	if err != nil {
 		return fmt.Errorf("%w %q: %v", ErrBadAddress, bindAddress, err)
 	}
-	sock, err := udpsock.Listen(laddr)
+	// A socket the game's frame reads (pump.go) is kept out of Go's
+	// poller: nobody waits on it most of the time, and the poller would
+	// wake a thread for each of its datagrams all the same. A server whose
+	// goroutine reads every datagram as it comes (frame reads off before
+	// Listen, as the multiplayer server's) waits on it nearly all the
+	// time, so the poller's wake-ups are not wasted there, and it keeps
+	// Go's socket, without the unpolled socket's extra system calls per
+	// wait (arming its one-shot, taking the event).
+	listen := udpsock.ListenUnpolled
+	if s.noFrameReads.Load() {
+		listen = udpsock.Listen
+	}
+	sock, err := listen(laddr)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return fmt.Errorf("%w: %d", ErrPortInUse, port)

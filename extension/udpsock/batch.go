@@ -26,10 +26,11 @@ type Received struct {
 
 // Batch moves many datagrams per system call: recvmmsg and sendmmsg on
 // Linux, through golang.org/x/net's ipv4 and ipv6 packet conns (their
-// ReadBatch and WriteBatch). Elsewhere, and on a socket that is not Go's
-// own (the Windows fallback, a simulated network), it moves one datagram
-// per call. A Batch is used by one reader and one writer at a time (the
-// reader's and the writer's message slices are their own).
+// ReadBatch and WriteBatch). Elsewhere, and on a socket that is neither
+// Go's own nor an unpolled one (the Windows fallback, a simulated
+// network), it moves one datagram per call. A Batch is used by one reader
+// and one writer at a time (the reader's and the writer's message slices
+// are their own).
 type Batch struct {
 	sock PacketConn
 	// batched reads and writes, when the platform has them
@@ -43,12 +44,20 @@ type Batch struct {
 	in, out []ipv4.Message
 }
 
+// batchable is what x/net's packet conns batch on: Go's *net.UDPConn, or a
+// socket outside Go's poller (unpolled_linux.go).
+type batchable interface {
+	net.PacketConn
+	net.Conn
+	syscall.Conn
+}
+
 // NewBatch wraps sock.
 func NewBatch(sock PacketConn) *Batch { return newBatch(sock, !raceBuild) }
 
 func newBatch(sock PacketConn, batchedReads bool) *Batch {
 	b := &Batch{sock: sock}
-	c, ok := sock.(*net.UDPConn)
+	c, ok := sock.(batchable)
 	if !ok || runtime.GOOS != "linux" {
 		return b
 	}
@@ -68,7 +77,8 @@ func newBatch(sock PacketConn, batchedReads bool) *Batch {
 	return b
 }
 
-// CanReadNow reports whether ReadNow is available: a Go socket on Linux.
+// CanReadNow reports whether ReadNow is available: a Go or unpolled socket on
+// Linux.
 func (b *Batch) CanReadNow() bool { return b.readNow != nil }
 
 // Batched reports whether reads take many datagrams per call.

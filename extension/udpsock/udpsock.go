@@ -1,10 +1,13 @@
 // Package udpsock opens the UDP sockets the server and the client use.
-// Everywhere but Windows that is Go's net package. On Windows, Go (1.23+)
-// turns off ICMP error reporting on every UDP socket with two WSAIoctl
-// calls and refuses the socket when either fails; Wine and Proton (a
-// Windows build of a game on Linux or a Steam Deck) do not implement
-// SIO_UDP_NETRESET, so every Go UDP socket fails there. When that is the
-// reason, the socket is opened here instead, with the same behaviour.
+// A server whose socket the game's frame reads gets, on Linux, a socket of
+// its own outside Go's network poller (unpolled_linux.go). Everything else
+// is Go's net package, except
+// on Windows when Go's socket fails: Go (1.23+) turns off ICMP error
+// reporting on every UDP socket with two WSAIoctl calls and refuses the
+// socket when either fails; Wine and Proton (a Windows build of a game on
+// Linux or a Steam Deck) do not implement SIO_UDP_NETRESET, so every Go
+// UDP socket fails there. When that is the reason, the socket is opened
+// here instead, with the same behaviour.
 package udpsock
 
 import (
@@ -22,7 +25,18 @@ type PacketConn interface {
 	Close() error
 }
 
-// Listen opens a UDP socket on laddr.
+// ListenUnpolled opens a UDP socket on laddr that wakes no thread for
+// datagrams nobody waits for: on Linux one outside Go's network poller
+// (unpolled_linux.go), for a server whose socket the game's frame reads;
+// elsewhere what Listen opens.
+func ListenUnpolled(laddr *net.UDPAddr) (PacketConn, error) {
+	if c, ok, err := listenUnpolled(laddr); ok {
+		return c, err
+	}
+	return Listen(laddr)
+}
+
+// Listen opens a UDP socket on laddr, Go's own where it works.
 func Listen(laddr *net.UDPAddr) (PacketConn, error) {
 	c, err := net.ListenUDP("udp", laddr)
 	if err == nil {

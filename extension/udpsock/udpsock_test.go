@@ -93,9 +93,11 @@ func exercise(t *testing.T, listen func(*net.UDPAddr) (PacketConn, error), dial 
 }
 
 // TestSockets: the sockets the engine gets (Go's own, or on Wine the
-// fallback, because Go's are refused there).
+// fallback, because Go's are refused there; on Linux, an unpolled one for
+// a server whose socket the frame reads).
 func TestSockets(t *testing.T) {
 	exercise(t, Listen, Dial)
+	exercise(t, ListenUnpolled, Dial)
 }
 
 func TestUnspecifiedAddressListens(t *testing.T) {
