@@ -33,10 +33,11 @@ import (
 //     Go's own socket, but on an epoll instance of the library's (readEp)
 //     that holds the socket one-shot (EPOLLONESHOT) and is armed only for
 //     that wait: the reader, woken, takes the event, which disarms it, so
-//     while nobody waits the socket's datagrams reach no poller. (Waiting in poll(2) on the
-//     reader's own thread instead measured worse in join storms, where
-//     the reader waits for every few datagrams: the thread, woken, had to
-//     find a free Go processor again each time.)
+//     while nobody waits the socket's datagrams reach no poller. (A reader
+//     blocked in poll(2) on its own thread instead had to find a free Go
+//     processor again after each wait, and join storms, where the reader
+//     waits for every few datagrams, measured worse with it in most runs,
+//     within their spread.)
 //   - A sender that finds no room (rare for UDP) waits in poll(2).
 //
 // Close wakes every wait (Go's poller ends the reader's, an eventfd ends
@@ -67,8 +68,8 @@ type unpolledConn struct {
 
 var errNotConnected = errors.New("udpsock: the socket is not connected to one address")
 
-// listenUnpolled opens an unpolled socket bound to laddr, with the family and
-// options Go's net.ListenUDP("udp", laddr) gives it: IPv4 for an IPv4
+// listenUnpolled opens an unpolled socket bound to laddr, with the family
+// and options Go's net.ListenUDP("udp", laddr) gives it: IPv4 for an IPv4
 // address, otherwise IPv6 accepting IPv4 as well (IPv4 alone where the
 // system has no IPv6 and the address is unspecified); SO_BROADCAST on.
 // ok is false for what it does not handle (an address with a zone): the
