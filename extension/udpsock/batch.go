@@ -77,8 +77,8 @@ func newBatch(sock PacketConn, batchedReads bool) *Batch {
 	return b
 }
 
-// CanReadNow reports whether ReadNow is available: a Go or unpolled socket on
-// Linux.
+// CanReadNow reports whether ReadNow is available: a Go or an unpolled
+// socket on Linux.
 func (b *Batch) CanReadNow() bool { return b.readNow != nil }
 
 // Batched reports whether reads take many datagrams per call.

@@ -1,13 +1,12 @@
 // Package udpsock opens the UDP sockets the server and the client use.
 // A server whose socket the game's frame reads gets, on Linux, a socket of
 // its own outside Go's network poller (unpolled_linux.go). Everything else
-// is Go's net package, except
-// on Windows when Go's socket fails: Go (1.23+) turns off ICMP error
-// reporting on every UDP socket with two WSAIoctl calls and refuses the
-// socket when either fails; Wine and Proton (a Windows build of a game on
-// Linux or a Steam Deck) do not implement SIO_UDP_NETRESET, so every Go
-// UDP socket fails there. When that is the reason, the socket is opened
-// here instead, with the same behaviour.
+// is Go's net package, except on Windows when Go's socket fails: Go
+// (1.23+) turns off ICMP error reporting on every UDP socket with two
+// WSAIoctl calls and refuses the socket when either fails; Wine and Proton
+// (a Windows build of a game on Linux or a Steam Deck) do not implement
+// SIO_UDP_NETRESET, so every Go UDP socket fails there. When that is the
+// reason, the socket is opened here instead, with the same behaviour.
 package udpsock
 
 import (
@@ -25,10 +24,10 @@ type PacketConn interface {
 	Close() error
 }
 
-// ListenUnpolled opens a UDP socket on laddr that wakes no thread for
-// datagrams nobody waits for: on Linux one outside Go's network poller
-// (unpolled_linux.go), for a server whose socket the game's frame reads;
-// elsewhere what Listen opens.
+// ListenUnpolled opens a UDP socket on laddr for a server whose socket the
+// game's frame reads: on Linux one outside Go's network poller
+// (unpolled_linux.go), which wakes no thread for datagrams nobody waits
+// for; elsewhere what Listen opens.
 func ListenUnpolled(laddr *net.UDPAddr) (PacketConn, error) {
 	if c, ok, err := listenUnpolled(laddr); ok {
 		return c, err

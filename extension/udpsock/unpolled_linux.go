@@ -30,10 +30,11 @@ import (
 // someone waits:
 //
 //   - A reader that has to wait for a datagram waits in Go's poller, as on
-//     Go's own socket, but on an epoll instance of the library's (readEp)
-//     that holds the socket one-shot (EPOLLONESHOT) and is armed only for
-//     that wait: the reader, woken, takes the event, which disarms it, so
-//     while nobody waits the socket's datagrams reach no poller. (A reader
+//     Go's own socket, but on an epoll instance of the library's
+//     (readWait) that holds the socket one-shot (EPOLLONESHOT) and is
+//     armed only for that wait: the reader, woken, takes the event, which
+//     disarms it, so while nobody waits the socket's datagrams reach no
+//     poller. (A reader
 //     blocked in poll(2) on its own thread instead had to find a free Go
 //     processor again after each wait, and join storms, where the reader
 //     waits for every few datagrams, measured worse with it in most runs,
@@ -49,12 +50,12 @@ type unpolledConn struct {
 	wake  int // eventfd, written once by Close: every poll returns from then on
 	laddr *net.UDPAddr
 
-	// A reader's wait (waitReadable): readEp holds fd one-shot; readWait
-	// is readEp in Go's poller, readRaw its raw access, readReady the
-	// check Go's poller runs (made once: a closure per wait would be an
-	// allocation), readEvents what it takes from readEp (reads of
-	// readWait are one at a time).
-	readEp     int
+	// A reader's wait (waitReadable): readWait is an epoll instance that
+	// holds fd one-shot, in Go's poller; readRaw its raw access (every use
+	// of its descriptor goes through it, so that Close cannot close the
+	// descriptor under a use); readReady the check Go's poller runs (made
+	// once: a closure per wait would be an allocation); readEvents what
+	// it takes (reads of readWait are one at a time).
 	readWait   *os.File
 	readRaw    syscall.RawConn
 	readReady  func(uintptr) bool
@@ -157,14 +158,13 @@ func (c *unpolledConn) openReadWait() error {
 		_ = unix.Close(ep)
 		return err
 	}
-	c.readEp = ep
 	c.readWait = os.NewFile(uintptr(ep), "udpsock read wait")
 	if c.readRaw, err = c.readWait.SyscallConn(); err != nil {
 		_ = c.readWait.Close()
 		return err
 	}
-	c.readReady = func(uintptr) bool {
-		n, err := unix.EpollWait(c.readEp, c.readEvents[:], 0)
+	c.readReady = func(ep uintptr) bool {
+		n, err := unix.EpollWait(int(ep), c.readEvents[:], 0)
 		return n > 0 || (err != nil && err != unix.EINTR)
 	}
 	return nil
@@ -220,18 +220,21 @@ func (c *unpolledConn) wait(events int16) error {
 	}
 }
 
-// waitReadable arms the one-shot and waits in Go's poller until readEp
-// has the socket's event (a datagram waits, or the one-shot fired before)
-// or the socket is closing.
+// waitReadable arms the one-shot and waits in Go's poller until the
+// epoll instance has the socket's event (a datagram waits, or the one-shot
+// fired before) or the socket is closing.
 func (c *unpolledConn) waitReadable() error {
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(c.fd)}
-	if err := unix.EpollCtl(c.readEp, unix.EPOLL_CTL_MOD, c.fd, &ev); err != nil {
-		if c.closing.Load() {
-			return net.ErrClosed
-		}
-		return os.NewSyscallError("epoll_ctl", err)
+	var armErr error
+	err := c.readRaw.Control(func(ep uintptr) {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(c.fd)}
+		armErr = unix.EpollCtl(int(ep), unix.EPOLL_CTL_MOD, c.fd, &ev)
+	})
+	if err == nil && armErr != nil {
+		err = os.NewSyscallError("epoll_ctl", armErr)
 	}
-	err := c.readRaw.Read(c.readReady)
+	if err == nil {
+		err = c.readRaw.Read(c.readReady)
+	}
 	if c.closing.Load() {
 		return net.ErrClosed
 	}
