@@ -241,24 +241,22 @@ func (c *unpolledConn) waitReadable() error {
 	return err
 }
 
-// io runs op on fd until it does not ask to wait (EAGAIN), waiting for
-// events in between.
+// io runs op on fd, through the same loop as x/net's calls (rw), until it
+// does not ask to wait (EAGAIN; EINTR is retried at once), and returns
+// op's error or the wait's.
 func (c *unpolledConn) io(events int16, op func(fd int) error) error {
-	if !c.acquire() {
-		return net.ErrClosed
-	}
-	defer c.release()
-	for {
-		err := op(c.fd)
-		if err != unix.EAGAIN && err != unix.EINTR {
-			return err
-		}
-		if err == unix.EAGAIN {
-			if err := c.wait(events); err != nil {
-				return err
+	var opErr error
+	err := unpolledRaw{c}.rw(events, func(fd uintptr) bool {
+		for {
+			if opErr = op(int(fd)); opErr != unix.EINTR {
+				return opErr != unix.EAGAIN
 			}
 		}
+	})
+	if err != nil {
+		return err
 	}
+	return opErr
 }
 
 func (c *unpolledConn) ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error) {
@@ -344,8 +342,9 @@ func (c *unpolledConn) Close() error {
 // a net.Conn, a net.PacketConn, and raw access (syscall.Conn), through
 // which ReadBatch and WriteBatch make their recvmmsg and sendmmsg calls.
 
-// SyscallConn gives x/net the descriptor; its Read and Write wait in poll
-// when a call asks to (EAGAIN).
+// SyscallConn gives x/net the descriptor; when a call asks to wait
+// (EAGAIN), its Read waits in Go's poller (waitReadable) and its Write in
+// poll(2).
 func (c *unpolledConn) SyscallConn() (syscall.RawConn, error) { return unpolledRaw{c}, nil }
 
 // ReadMsgUDP reads one datagram; it carries no control messages (oobn is
