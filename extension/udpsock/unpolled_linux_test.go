@@ -226,3 +226,66 @@ func TestUnpolledAddresses(t *testing.T) {
 		t.Fatal("an IPv4 socket sent to an IPv6 address")
 	}
 }
+
+// Every descriptor an unpolled socket opens (the socket, the eventfd that
+// ends writes' waits, the epoll instance a reader waits on) is closed by
+// Close, whether a reader was waiting or not, and a listen that fails
+// (a port in use) leaves none open. A game server that restarts its
+// listener many times must not run out of descriptors.
+func TestUnpolledCloseFreesDescriptors(t *testing.T) {
+	open := func() int {
+		entries, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skipf("no /proc/self/fd: %v", err)
+		}
+		return len(entries) - 1 // ReadDir's own descriptor to the folder
+	}
+	cycle := func(waitingReader bool) {
+		c, err := ListenUnpolled(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, inUse := ListenUnpolled(c.LocalAddr().(*net.UDPAddr)); inUse == nil {
+			t.Fatal("a second socket on a port in use was opened")
+		}
+		done := make(chan error, 1)
+		if waitingReader {
+			go func() {
+				_, err := newBatch(c, true).Read([][]byte{make([]byte, 8)}, make([]Received, 1))
+				done <- err
+			}()
+			for armed := false; !armed; time.Sleep(time.Millisecond) {
+				for _, targets := range epollSets(t) {
+					if ev, ok := targets[c.(*unpolledConn).fd]; ok && ev&unix.EPOLLIN != 0 {
+						armed = true
+					}
+				}
+			}
+		}
+		closed := make(chan error, 1)
+		go func() { closed <- c.Close() }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Close waited for ever")
+		}
+		if waitingReader {
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("Close did not end the waiting read")
+			}
+		}
+	}
+	cycle(true) // what the runtime opens once (Go's own poller) is not counted
+	before := open()
+	for i := 0; i < 20; i++ {
+		cycle(i%2 == 0)
+	}
+	if after := open(); after != before {
+		t.Fatalf("%d descriptors open after 20 sockets were opened and closed, %d before", after, before)
+	}
+}
