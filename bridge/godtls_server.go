@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"godtls/extension/netsim"
 	"godtls/extension/server"
@@ -54,6 +55,7 @@ func serverClass() *classDef {
 			property("max_peer_bytes_per_second", tInt, int64(server.DefaultPeerByteRate), (*gdServer).peerByteRate, (*gdServer).setPeerByteRate),
 			property("refuse_new_connections", tBool, false, (*gdServer).refusing, (*gdServer).setRefusing),
 			property("read_in_frame", tBool, true, (*gdServer).readInFrame, (*gdServer).setReadInFrame),
+			property("max_disconnects_per_poll", tInt, int64(defaultMaxEndsPerPoll), (*gdServer).maxDisconnectsPerPoll, (*gdServer).setMaxDisconnectsPerPoll),
 		},
 		signals: []signalDef{
 			signal("peer_connected", objectParam("peer", peerName)),
@@ -83,6 +85,14 @@ type gdServer struct {
 	borrowed bool
 	id       uint64 // the object's instance id, to tell whether it is alive
 
+	// endsMu guards ends, the peer_disconnected signals poll() holds for
+	// later calls, and ready, the events a poll() took and has not emitted
+	// yet. maxEndsPerPoll is max_disconnects_per_poll.
+	endsMu         sync.Mutex
+	ends           endPacer
+	ready          []server.Event
+	maxEndsPerPoll atomic.Int64
+
 	// grown holds the UDPServer ports whose socket's receive buffer
 	// take_connection(udp_peer) has grown (udpsock.GrowReceiveBuffer).
 	grown map[int]bool
@@ -92,7 +102,9 @@ func newGDServer(obj object) *gdServer {
 	// Cheap and side-effect free: the editor instantiates classes to read
 	// their defaults. No socket, no goroutine until listen().
 	srv := server.New(server.Config{})
-	return &gdServer{obj: obj, srv: srv, cfg: srv.Config(), peers: map[*server.Peer]*gdPeer{}, grown: map[int]bool{}}
+	s := &gdServer{obj: obj, srv: srv, cfg: srv.Config(), peers: map[*server.Peer]*gdPeer{}, grown: map[int]bool{}}
+	s.maxEndsPerPoll.Store(defaultMaxEndsPerPoll)
+	return s
 }
 
 // free runs when the last reference goes: the object is half destroyed, so
@@ -108,6 +120,10 @@ func (s *gdServer) free() {
 	}
 	s.peers, s.attached = nil, nil
 	s.mu.Unlock()
+	s.endsMu.Lock()
+	s.ends.clear()
+	s.ready = nil
+	s.endsMu.Unlock()
 }
 
 // shutdown runs when the engine quits with the server alive: close_notify
@@ -207,29 +223,64 @@ func (s *gdServer) stop() result {
 	return nil
 }
 
-// poll emits the signals for what happened since the last call. Each event
-// is taken first; its signal handlers then run with no lock held.
+// poll emits the signals for what happened since the last call. At most
+// max_disconnects_per_poll peer_disconnected go out per call; the rest
+// wait for the next calls (endPacer). The events are sorted into ready
+// under endsMu, then taken from it one at a time and emitted with no lock
+// held: a handler that calls poll() again, or a poll() on another thread,
+// continues the same queue in order.
 func (s *gdServer) poll() result {
 	s.srv.Pump()
+	limit := int(s.maxEndsPerPoll.Load())
+	s.endsMu.Lock()
+	ready := func(ev server.Event) { s.ready = append(s.ready, ev) }
+	emitted := s.ends.flush(limit, ready)
 	for {
 		ev, ok := s.srv.NextEvent()
 		if !ok {
+			break
+		}
+		emitted += s.ends.take(ev, limit, emitted, ready)
+	}
+	s.endsMu.Unlock()
+	for {
+		ev, ok := s.nextReady()
+		if !ok {
 			return nil
 		}
-		switch ev.Kind {
-		case server.EventConnected:
-			o := s.peerObject(ev.Peer)
-			s.obj.emit("peer_connected", o.obj.variant())
-		case server.EventDisconnected:
-			o := s.peerObject(ev.Peer)
-			s.obj.emit("peer_disconnected", o.obj.variant(), variantString(ev.Reason))
-		case server.EventHandshakeFailed:
-			s.obj.emit("handshake_failed", variantString(ev.Addr.Addr().String()), variantInt(int64(ev.Addr.Port())), variantString(ev.Reason))
-		case server.EventDrained:
-			s.obj.emit("drained")
-		case server.EventInternalError:
-			pushError(srvName+".poll", ev.Reason)
-		}
+		s.emitEvent(ev)
+	}
+}
+
+func (s *gdServer) nextReady() (server.Event, bool) {
+	s.endsMu.Lock()
+	defer s.endsMu.Unlock()
+	if len(s.ready) == 0 {
+		return server.Event{}, false
+	}
+	ev := s.ready[0]
+	s.ready[0] = server.Event{}
+	s.ready = s.ready[1:]
+	if len(s.ready) == 0 {
+		s.ready = nil
+	}
+	return ev, true
+}
+
+func (s *gdServer) emitEvent(ev server.Event) {
+	switch ev.Kind {
+	case server.EventConnected:
+		o := s.peerObject(ev.Peer)
+		s.obj.emit("peer_connected", o.obj.variant())
+	case server.EventDisconnected:
+		o := s.peerObject(ev.Peer)
+		s.obj.emit("peer_disconnected", o.obj.variant(), variantString(ev.Reason))
+	case server.EventHandshakeFailed:
+		s.obj.emit("handshake_failed", variantString(ev.Addr.Addr().String()), variantInt(int64(ev.Addr.Port())), variantString(ev.Reason))
+	case server.EventDrained:
+		s.obj.emit("drained")
+	case server.EventInternalError:
+		pushError(srvName+".poll", ev.Reason)
 	}
 }
 

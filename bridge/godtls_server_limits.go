@@ -114,3 +114,17 @@ func (s *gdServer) setRefusing(on bool) {
 // read_in_frame: poll() and receive_all() read the socket (server.Pump).
 func (s *gdServer) readInFrame() result    { return s.srv.FrameReads() }
 func (s *gdServer) setReadInFrame(on bool) { s.srv.SetFrameReads(on) }
+
+// max_disconnects_per_poll: how many peer_disconnected one poll() emits;
+// 0 is no limit. defaultMaxEndsPerPoll keeps a burst of a thousand ends
+// to about a millisecond of a frame where a signal costs ~10 µs.
+const defaultMaxEndsPerPoll = 100
+
+func (s *gdServer) maxDisconnectsPerPoll() result { return s.maxEndsPerPoll.Load() }
+func (s *gdServer) setMaxDisconnectsPerPoll(v int64) {
+	if v < 0 {
+		pushError(srvName+".set_max_disconnects_per_poll", fmt.Sprintf("max_disconnects_per_poll must be at least 1, or 0 for no limit; got %d; the value is unchanged", v))
+		return
+	}
+	s.maxEndsPerPoll.Store(v)
+}

@@ -7,6 +7,7 @@
 #   mode=go_listen_bulk_goroutine the same with read_in_frame off
 #   mode=go_udp_bulk UDPServer + take_connection(udp_peer), receive_all()
 #   key=rsa4096|ecdsa  fps=60|0  seconds=N  out=/path/result.json
+#   disconnects=N  GoDTLSServer.max_disconnects_per_poll (listen modes)
 # It records the duration of every frame, peers connected over time, packets
 # echoed, the process CPU time (every 100 ms) and the process memory, prints "BENCH READY <port>" once listening,
 # and writes JSON when the time is up.
@@ -44,6 +45,10 @@ var handshaking: Array = [] # UDPServer modes: taken, not connected yet
 # when the run started; the slowest-call monitor is read there to start over
 var monitors: GoDTLSMonitors
 var calls_at_start := {}
+# listen modes: peer_disconnected heard, and the frame the first came in
+# (its work and every later frame's count as the burst of ends)
+var ends := 0
+var first_end_frame := -1
 
 
 func _initialize() -> void:
@@ -92,6 +97,10 @@ func _initialize() -> void:
 			go_server.max_peers_per_ip = 0 # the load generator's clients share one address
 			go_server.setup(TLSOptions.server(key, cert))
 			go_server.read_in_frame = read_in_frame
+			if args.has("disconnects"):
+				go_server.max_disconnects_per_poll = int(args["disconnects"])
+			# a game listens for its players leaving; this handler only counts
+			go_server.peer_disconnected.connect(_on_peer_disconnected)
 			go_server.listen(0, "127.0.0.1")
 			port = go_server.get_local_port()
 	rss_start_kib = Proc.rss_kib()
@@ -202,8 +211,18 @@ func _process(_delta: float) -> bool:
 	return false
 
 
+func _on_peer_disconnected(_peer: GoDTLSPeer, _reason: String) -> void:
+	ends += 1
+	if first_end_frame < 0:
+		first_end_frame = frames.size()
+
+
 func finish(n_connected: int) -> void:
 	var rss := Proc.rss_kib()
+	var end_work := 0.0
+	if first_end_frame >= 0:
+		for i in range(first_end_frame, work.size()):
+			end_work = maxf(end_work, work[i])
 	var out := {
 		"mode": mode, "key": args.get("key", "rsa4096"), "fps": Engine.max_fps,
 		"frames": frames.size(), "frame_ms": Array(frames), "work_ms": Array(work),
@@ -214,6 +233,8 @@ func finish(n_connected: int) -> void:
 		"godot": Engine.get_version_info().string,
 		"server_stats": go_server.get_stats() if go_server else {},
 		"samples": samples,
+		"ends": ends, "first_end_ms": frame_at[first_end_frame] if first_end_frame >= 0 and first_end_frame < frame_at.size() else 0.0,
+		"end_work_ms": end_work,
 	}
 	if monitors:
 		out["call_latency"] = calls_since_start()

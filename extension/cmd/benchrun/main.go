@@ -42,6 +42,7 @@ var (
 	relay    = flag.String("relay", "", "lossyrelay binary (-multiplayer)")
 	counts   = flag.String("counts", "", "the scale sweep's peer counts (comma-separated; default 250 to 10,000)")
 	keep     = flag.String("keep", "", "keep each server run's own report (per-frame work, connected counts) in this directory")
+	set      = flag.String("set", "", "more bench_server.gd arguments for every run (comma-separated key=value, such as disconnects=0), for runs that compare a setting")
 )
 
 // modes are the three servers the join storms compare; the receive path
@@ -83,6 +84,13 @@ type godotResult struct {
 	CallLatency *callLatency `json:"call_latency"`
 	// Samples (see cpu.go).
 	Samples [][5]float64 `json:"samples"`
+	// Ends is how many peer_disconnected the GoDTLSServer listen modes
+	// heard; FirstEndMs when the first came; EndWorkMs the largest
+	// main-thread work of a frame from then on (the burst of ends when the
+	// load generator's clients close together).
+	Ends       int     `json:"ends"`
+	FirstEndMs float64 `json:"first_end_ms"`
+	EndWorkMs  float64 `json:"end_work_ms"`
 }
 
 type loadResult struct {
@@ -256,7 +264,7 @@ func runOne(sc scenario, mode string, run int) (godotResult, loadResult, error) 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(sc.seconds+120)*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, *godot, append([]string{"--headless", "--path", *project, "-s", "res://bench/bench_server.gd", "--",
-		"mode=" + mode, "key=" + sc.key, "fps=" + itoa(sc.fps), fmt.Sprintf("seconds=%g", sc.seconds), "out=" + out}, sc.godotArgs...)...)
+		"mode=" + mode, "key=" + sc.key, "fps=" + itoa(sc.fps), fmt.Sprintf("seconds=%g", sc.seconds), "out=" + out}, append(sc.godotArgs, extraGodotArgs()...)...)...)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -295,7 +303,18 @@ func runOne(sc scenario, mode string, run int) (godotResult, loadResult, error) 
 	}
 	err = json.Unmarshal(b, &g)
 	log.Printf("%s / %s run %d: %d/%d connected in %.0f ms, worst frame %.1f ms, worst main-thread work %.1f ms", sc.name, mode, run, l.Connected, l.Connected+l.Failed, l.AllConnectedMs, maxOf(g.FrameMs), maxOf(g.WorkMs))
+	if g.Ends > 0 {
+		log.Printf("%s / %s run %d: %d peer_disconnected, the first at %.0f ms; worst main-thread work from then on %.2f ms", sc.name, mode, run, g.Ends, g.FirstEndMs, g.EndWorkMs)
+	}
 	return g, l, err
+}
+
+// extraGodotArgs are -set's arguments.
+func extraGodotArgs() []string {
+	if *set == "" {
+		return nil
+	}
+	return strings.Split(*set, ",")
 }
 
 // rawPionJoin measures the join storm against a raw pion v2 server: one

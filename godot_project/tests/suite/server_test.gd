@@ -19,6 +19,7 @@ func cases() -> Array:
 		["read_in_frame: poll() reads the socket; off, the reader thread does", test_read_in_frame],
 		["idle timeout", test_idle_timeout],
 		["disconnect_from_peer", test_disconnect_from_peer],
+		["a burst of ends is spread over polls (max_disconnects_per_poll)", test_disconnect_burst_spread],
 	]
 
 
@@ -389,4 +390,54 @@ func test_disconnect_from_peer() -> void:
 	peer.disconnect_from_peer()
 	check(peer.get_status() == GoDTLSPeer.STATUS_DISCONNECTED, "server side disconnected")
 	check(await wait_until(func() -> bool: return c.get_status() == PacketPeerDTLS.STATUS_DISCONNECTED, s, [c]), "client got close_notify")
+	s.stop()
+
+
+# Five peers that end at once reach the game two per poll() with
+# max_disconnects_per_poll = 2, oldest first, every one of them; their
+# status says DISCONNECTED before their signal comes. With 0, all in one.
+func test_disconnect_burst_spread() -> void:
+	var s := rsa_server()
+	check(s.max_disconnects_per_poll == 100, "max_disconnects_per_poll default")
+	s.max_disconnects_per_poll = -1
+	check(s.max_disconnects_per_poll == 100, "a negative max_disconnects_per_poll is refused")
+	s.read_in_frame = false # the ends are read while the test does not poll
+	for limit in [2, 0]:
+		s.max_disconnects_per_poll = limit
+		var clients: Array = []
+		for i in 5:
+			clients.append(new_client(s.get_local_port()))
+		check(await wait_until(all_connected(clients), s, clients, 60.0), "limit %d: 5 clients connected" % limit)
+		var peers: Array = []
+		await wait_until(func() -> bool:
+			var p := s.take_connection()
+			while p:
+				peers.append(p)
+				p = s.take_connection()
+			return peers.size() == 5, s, clients)
+		check(peers.size() == 5, "limit %d: 5 peers taken" % limit)
+		var ended: Array = []
+		s.peer_disconnected.connect(func(p: GoDTLSPeer, _reason: String) -> void: ended.append(p))
+		for c in clients:
+			c.disconnect_from_peer()
+		check(await wait_until(func() -> bool:
+			for p in peers:
+				if p.get_status() != GoDTLSPeer.STATUS_DISCONNECTED:
+					return false
+			return true, null, []), "limit %d: every peer's status is DISCONNECTED before poll()" % limit)
+		# a peer's status changes just before its end is queued
+		await runner.create_timer(0.3).timeout
+		var per_poll: Array = []
+		for i in 4:
+			var before := ended.size()
+			s.poll()
+			per_poll.append(ended.size() - before)
+		var want := [2, 2, 1, 0] if limit == 2 else [5, 0, 0, 0]
+		check(per_poll == want, "limit %d: peer_disconnected per poll() %s, want %s" % [limit, per_poll, want])
+		var all_once := ended.size() == 5
+		for p in peers:
+			all_once = all_once and ended.count(p) == 1
+		check(all_once, "limit %d: each of the 5 peers' peer_disconnected came once" % limit)
+		for conn in s.peer_disconnected.get_connections():
+			s.peer_disconnected.disconnect(conn.callable)
 	s.stop()

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"net/netip"
+
+	"godtls/extension/server"
+)
+
+// endPacer spreads a burst of peer ends over frames. Each
+// peer_disconnected costs Godot's thread a peer object (made if the game
+// let it go) and a signal with every handler connected to it; when a
+// thousand peers end at once (a network cut, the other side's mass
+// close) one poll() would pay for all of them in one frame. poll() emits
+// at most limit ends; the rest wait, in order, for the next polls.
+//
+// What the game sees stays ordered where it matters:
+//   - each peer's peer_connected comes before its peer_disconnected (a
+//     connect is never held, an end only after its connect);
+//   - an address's held end is emitted before a new peer from that
+//     address is announced, so a game that keys players by address does
+//     not remove the new one;
+//   - drained waits until every held end is out.
+//
+// Only ends are held: a held peer_connected would let receive_all() hand
+// out packets of a peer the game was not told of.
+//
+// The caller serialises the calls (gdServer.endsMu) and emits what it is
+// given after it lets go of its lock. It holds at most one end per peer
+// the server had.
+type endPacer struct {
+	held         []server.Event // Disconnected events not emitted yet, oldest first
+	heldAddrs    map[netip.AddrPort]int
+	drainedAfter bool // a Drained event waits behind the held ends
+}
+
+// take emits ev now or holds it: an end is held once limit ends (0: no
+// limit) were emitted in this poll (emitted counts them) or while others
+// are held. It returns how many ends it emitted.
+func (p *endPacer) take(ev server.Event, limit, emitted int, emit func(server.Event)) (endsEmitted int) {
+	switch ev.Kind {
+	case server.EventDisconnected:
+		if len(p.held) == 0 && (limit <= 0 || emitted < limit) {
+			emit(ev)
+			return 1
+		}
+		p.hold(ev)
+		return 0
+	case server.EventDrained:
+		if len(p.held) > 0 {
+			p.drainedAfter = true
+			return 0
+		}
+		emit(ev)
+		return 0
+	case server.EventConnected:
+		n := 0
+		if p.heldAddrs[ev.Addr] > 0 {
+			// the address's earlier peer ended first: say so first,
+			// whatever the limit
+			n = p.releaseThrough(ev.Addr, emit)
+		}
+		emit(ev)
+		return n
+	default:
+		emit(ev)
+		return 0
+	}
+}
+
+func (p *endPacer) hold(ev server.Event) {
+	if p.heldAddrs == nil {
+		p.heldAddrs = map[netip.AddrPort]int{}
+	}
+	p.held = append(p.held, ev)
+	p.heldAddrs[ev.Addr]++
+}
+
+// releaseThrough emits the held ends up to and including the last one of
+// addr, oldest first, so that the ends keep their order.
+func (p *endPacer) releaseThrough(addr netip.AddrPort, emit func(server.Event)) int {
+	last := -1
+	for i, ev := range p.held {
+		if ev.Addr == addr {
+			last = i
+		}
+	}
+	return p.release(last+1, emit)
+}
+
+// flush emits the held ends, at most limit of them (0: no limit), oldest
+// first, and drained once none is held.
+func (p *endPacer) flush(limit int, emit func(server.Event)) int {
+	n := len(p.held)
+	if limit > 0 {
+		n = min(n, limit)
+	}
+	n = p.release(n, emit)
+	if len(p.held) == 0 && p.drainedAfter {
+		p.drainedAfter = false
+		emit(server.Event{Kind: server.EventDrained})
+	}
+	return n
+}
+
+func (p *endPacer) release(n int, emit func(server.Event)) int {
+	out := p.held[:n]
+	p.held = p.held[n:]
+	if len(p.held) == 0 {
+		p.held = nil // give back the burst's backing array
+	}
+	for _, ev := range out {
+		if p.heldAddrs[ev.Addr]--; p.heldAddrs[ev.Addr] <= 0 {
+			delete(p.heldAddrs, ev.Addr)
+		}
+	}
+	for _, ev := range out {
+		emit(ev)
+	}
+	return n
+}
+
+// pending is how many ends are held.
+func (p *endPacer) pending() int { return len(p.held) }
+
+// clear drops what is held (the server object is being freed).
+func (p *endPacer) clear() { *p = endPacer{} }

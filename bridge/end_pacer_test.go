@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"testing"
+
+	"godtls/extension/server"
+)
+
+// pacerPoll is one poll() of the pacer alone: held ends first, then the
+// new events, as gdServer.poll takes them. It returns what was emitted.
+func pacerPoll(p *endPacer, limit int, events ...server.Event) []string {
+	var out []string
+	emit := func(ev server.Event) { out = append(out, describe(ev)) }
+	emitted := p.flush(limit, emit)
+	for _, ev := range events {
+		emitted += p.take(ev, limit, emitted, emit)
+	}
+	return out
+}
+
+func describe(ev server.Event) string {
+	switch ev.Kind {
+	case server.EventConnected:
+		return "+" + ev.Addr.String()
+	case server.EventDisconnected:
+		return "-" + ev.Addr.String()
+	case server.EventDrained:
+		return "drained"
+	}
+	return fmt.Sprintf("kind %d %s", ev.Kind, ev.Addr)
+}
+
+func addrN(i int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(1000+i))
+}
+
+func ends(from, to int) []server.Event {
+	var evs []server.Event
+	for i := from; i < to; i++ {
+		evs = append(evs, server.Event{Kind: server.EventDisconnected, Addr: addrN(i)})
+	}
+	return evs
+}
+
+func described(prefix string, from, to int) []string {
+	var s []string
+	for i := from; i < to; i++ {
+		s = append(s, prefix+addrN(i).String())
+	}
+	return s
+}
+
+// A burst of 250 ends with a limit of 100 goes out over three polls, in
+// order; drained, which followed them, comes after the last; a connect in
+// the burst is not held.
+func TestEndPacerSpreadsABurst(t *testing.T) {
+	var p endPacer
+	burst := ends(0, 250)
+	connect := server.Event{Kind: server.EventConnected, Addr: addrN(999)}
+	events := append(append(slices.Clone(burst[:150]), connect), burst[150:]...)
+	events = append(events, server.Event{Kind: server.EventDrained})
+
+	first := pacerPoll(&p, 100, events...)
+	want := append(described("-", 0, 100), "+"+addrN(999).String())
+	if !slices.Equal(first, want) {
+		t.Fatalf("first poll emitted %v,\nwant %v", first, want)
+	}
+	if p.pending() != 150 {
+		t.Fatalf("%d ends held after the first poll, want 150", p.pending())
+	}
+	if got := pacerPoll(&p, 100); !slices.Equal(got, described("-", 100, 200)) {
+		t.Fatalf("second poll emitted %v", got)
+	}
+	if got := pacerPoll(&p, 100); !slices.Equal(got, append(described("-", 200, 250), "drained")) {
+		t.Fatalf("third poll emitted %v", got)
+	}
+	if got := pacerPoll(&p, 100); len(got) != 0 || p.pending() != 0 || p.heldAddrs != nil && len(p.heldAddrs) != 0 {
+		t.Fatalf("a fourth poll emitted %v; %d held, %d addresses", got, p.pending(), len(p.heldAddrs))
+	}
+}
+
+// With no limit, every end goes out in the poll that took it, in the
+// order the server queued the events.
+func TestEndPacerNoLimit(t *testing.T) {
+	var p endPacer
+	events := append(ends(0, 500), server.Event{Kind: server.EventConnected, Addr: addrN(999)}, server.Event{Kind: server.EventDrained})
+	got := pacerPoll(&p, 0, events...)
+	want := append(described("-", 0, 500), "+"+addrN(999).String(), "drained")
+	if !slices.Equal(got, want) || p.pending() != 0 {
+		t.Fatalf("emitted %d events, %d held; want all 502 in order", len(got), p.pending())
+	}
+}
+
+// A new peer from an address whose earlier peer's end is held is
+// announced after that end (and the ends before it, which keep their
+// order), whatever the limit: a game that keys players by address must
+// not remove the new player when the old one's end comes.
+func TestEndPacerAddressOrder(t *testing.T) {
+	var p endPacer
+	reconnect := server.Event{Kind: server.EventConnected, Addr: addrN(7)}
+	got := pacerPoll(&p, 5, append(ends(0, 20), reconnect)...)
+	want := append(described("-", 0, 8), "+"+addrN(7).String())
+	if !slices.Equal(got, want) {
+		t.Fatalf("emitted %v,\nwant %v", got, want)
+	}
+	if p.pending() != 12 || p.heldAddrs[addrN(7)] != 0 || p.heldAddrs[addrN(8)] != 1 {
+		t.Fatalf("%d held; address counts %v", p.pending(), p.heldAddrs)
+	}
+	if got := pacerPoll(&p, 5); !slices.Equal(got, described("-", 8, 13)) {
+		t.Fatalf("the next poll emitted %v", got)
+	}
+}
+
+// An end that arrives while others are held waits behind them, even in a
+// poll that has emitted fewer than the limit.
+func TestEndPacerKeepsOrderAcrossPolls(t *testing.T) {
+	var p endPacer
+	pacerPoll(&p, 2, ends(0, 5)...) // 0 and 1 out, 2..4 held
+	got := pacerPoll(&p, 2, ends(5, 6)...)
+	if !slices.Equal(got, described("-", 2, 4)) {
+		t.Fatalf("emitted %v, want the two oldest held ends", got)
+	}
+	if got := pacerPoll(&p, 10); !slices.Equal(got, described("-", 4, 6)) {
+		t.Fatalf("then %v", got)
+	}
+}
