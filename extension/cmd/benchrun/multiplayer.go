@@ -57,6 +57,10 @@ func runMultiplayer(relay string) {
 		{"reliable RPC echo, 32 in flight, 0 % loss", "rpc", rpcClients, "ecdsa", "0", 32},
 		{"reliable RPC echo, 32 in flight, 5 % loss", "rpc", rpcClients, "ecdsa", "0.05", 32},
 		{"idle clients memory", "idle", idleClients, "ecdsa", "0", 0},
+		// Larger waves: the allocator's overhead per wave of joins (spans,
+		// metadata) is divided by more clients, closer to what one more
+		// client costs a server that has many.
+		{"idle clients memory, larger waves", "idle", 4 * idleClients, "ecdsa", "0", 0},
 	}
 	results := map[string]map[string][]mpResult{}
 	for _, c := range cases {
