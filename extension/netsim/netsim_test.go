@@ -166,8 +166,13 @@ func TestLatencyAndJitterMeasured(t *testing.T) {
 	if mean < 74*time.Millisecond || mean > 90*time.Millisecond {
 		t.Fatalf("mean RTT %v, want about 80 ms", mean)
 	}
-	if rtts[0] < 60*time.Millisecond || rtts[len(rtts)-1] > 120*time.Millisecond {
-		t.Fatalf("RTT from %v to %v, want within 60–100 ms (plus scheduling)", rtts[0], rtts[len(rtts)-1])
+	// The lower bound holds for every datagram (nothing can arrive before
+	// its delay); the upper one for 95 % of them: on a loaded machine (the
+	// race detector, packages tested side by side on 2 cores) one wait for
+	// the scheduler can add tens of milliseconds that are not the
+	// simulator's.
+	if p95 := rtts[len(rtts)*95/100]; rtts[0] < 60*time.Millisecond || p95 > 110*time.Millisecond {
+		t.Fatalf("RTT from %v, 95th percentile %v, want within 60–100 ms (plus scheduling)", rtts[0], p95)
 	}
 	if spread := rtts[len(rtts)*9/10] - rtts[len(rtts)/10]; spread < 5*time.Millisecond {
 		t.Fatalf("the 10–90 %% spread is %v: no jitter", spread)

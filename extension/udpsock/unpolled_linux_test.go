@@ -151,16 +151,7 @@ func TestUnpolledCloseEndsWaits(t *testing.T) {
 		t.Fatalf("a read of an empty socket returned: %v", err)
 	case <-time.After(50 * time.Millisecond):
 	}
-	closed := make(chan error, 1)
-	go func() { closed <- c.Close() }()
-	select {
-	case err := <-closed:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Close waited for ever for the waiting read")
-	}
+	closeWithin(t, c, 5*time.Second)
 	select {
 	case err := <-done:
 		if !errors.Is(err, net.ErrClosed) {
@@ -262,16 +253,7 @@ func TestUnpolledCloseFreesDescriptors(t *testing.T) {
 				}
 			}
 		}
-		closed := make(chan error, 1)
-		go func() { closed <- c.Close() }()
-		select {
-		case err := <-closed:
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("Close waited for ever")
-		}
+		closeWithin(t, c, 5*time.Second)
 		if waitingReader {
 			select {
 			case <-done:
@@ -287,5 +269,21 @@ func TestUnpolledCloseFreesDescriptors(t *testing.T) {
 	}
 	if after := open(); after != before {
 		t.Fatalf("%d descriptors open after 20 sockets were opened and closed, %d before", after, before)
+	}
+}
+
+// closeWithin closes c and fails the test if Close does not return within
+// d (a waiting reader it cannot end would hold it for ever).
+func closeWithin(t *testing.T, c PacketConn, d time.Duration) {
+	t.Helper()
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(d):
+		t.Fatal("Close waited for ever for the waiting read")
 	}
 }

@@ -101,6 +101,19 @@ func take(server: GoDTLSServer, clients: Array) -> GoDTLSPeer:
 	return got[0] if not got.is_empty() else null
 
 
+# take_all takes connected peers from server until it has n (or the wait
+# times out) and returns them.
+func take_all(server: GoDTLSServer, clients: Array, n: int) -> Array:
+	var peers: Array = []
+	await wait_until(func() -> bool:
+		var p := server.take_connection()
+		while p:
+			peers.append(p)
+			p = server.take_connection()
+		return peers.size() == n, server, clients)
+	return peers
+
+
 func mp_pair(psk := false) -> Array:
 	var s := GoDTLSMultiplayerPeer.new()
 	var c := GoDTLSMultiplayerPeer.new()

@@ -196,13 +196,7 @@ func test_fifty_clients() -> void:
 	for i in 50:
 		clients.append(new_client(s.get_local_port()))
 	check(await wait_until(all_connected(clients), s, clients, 60.0), "50 clients connected")
-	var peers: Array = []
-	await wait_until(func() -> bool:
-		var p := s.take_connection()
-		while p:
-			peers.append(p)
-			p = s.take_connection()
-		return peers.size() == 50, s, clients)
+	var peers := await take_all(s, clients, 50)
 	check(peers.size() == 50, "50 peers taken (got %d)" % peers.size())
 	for i in clients.size():
 		clients[i].put_packet(("c%d" % i).to_utf8_buffer())
@@ -408,13 +402,7 @@ func test_disconnect_burst_spread() -> void:
 		for i in 5:
 			clients.append(new_client(s.get_local_port()))
 		check(await wait_until(all_connected(clients), s, clients, 60.0), "limit %d: 5 clients connected" % limit)
-		var peers: Array = []
-		await wait_until(func() -> bool:
-			var p := s.take_connection()
-			while p:
-				peers.append(p)
-				p = s.take_connection()
-			return peers.size() == 5, s, clients)
+		var peers := await take_all(s, clients, 5)
 		check(peers.size() == 5, "limit %d: 5 peers taken" % limit)
 		var ended: Array = []
 		s.peer_disconnected.connect(func(p: GoDTLSPeer, _reason: String) -> void: ended.append(p))
