@@ -302,7 +302,7 @@ func runOne(sc scenario, mode string, run int) (godotResult, loadResult, error) 
 		return g, l, err
 	}
 	err = json.Unmarshal(b, &g)
-	log.Printf("%s / %s run %d: %d/%d connected in %.0f ms, worst frame %.1f ms, worst main-thread work %.1f ms", sc.name, mode, run, l.Connected, l.Connected+l.Failed, l.AllConnectedMs, maxOf(g.FrameMs), maxOf(g.WorkMs))
+	log.Printf("%s / %s run %d: %d/%d connected in %.0f ms, worst frame %.1f ms, worst main-thread work %.1f ms (%.1f until every client was in)", sc.name, mode, run, l.Connected, l.Connected+l.Failed, l.AllConnectedMs, maxOf(g.FrameMs), maxOf(g.WorkMs), maxOf(g.WorkMs[:min(len(g.WorkMs), len(stormWindow(g, l.Connected)))]))
 	if g.Ends > 0 {
 		log.Printf("%s / %s run %d: %d peer_disconnected, the first at %.0f ms; worst main-thread work from then on %.2f ms", sc.name, mode, run, g.Ends, g.FirstEndMs, g.EndWorkMs)
 	}
