@@ -25,13 +25,29 @@ import (
 // out packets of a peer the game was not told of.
 //
 // The caller serialises the calls (gdServer.endsMu) and emits what it is
-// given after it lets go of its lock. It holds at most one end per peer
-// the server had.
+// given after it lets go of its lock.
+//
+// What it holds is bounded, in items and in bytes: peers that end faster
+// than the limit lets out for long (a game polling at a low rate while
+// clients come and go by the thousand) would otherwise grow it for ever.
+// Past maxHeldEnds or maxHeldBytes the oldest held end goes out at once,
+// over the limit: the frame pays, nothing is lost.
 type endPacer struct {
 	held         []server.Event // Disconnected events not emitted yet, oldest first
+	heldBytes    int
 	heldAddrs    map[netip.AddrPort]int
 	drainedAfter bool // a Drained event waits behind the held ends
 }
+
+// The bounds of what an endPacer holds. An end costs about a hundred
+// bytes here (the event, its reason, its address's count).
+const (
+	maxHeldEnds  = 4096
+	maxHeldBytes = 1 << 20
+)
+
+// heldSize is what one held end counts against maxHeldBytes.
+func heldSize(ev server.Event) int { return 96 + len(ev.Reason) }
 
 // take emits ev now or holds it: an end is held once limit ends (0: no
 // limit) were emitted in this poll (emitted counts them) or while others
@@ -43,8 +59,12 @@ func (p *endPacer) take(ev server.Event, limit, emitted int, emit func(server.Ev
 			emit(ev)
 			return 1
 		}
+		n := 0
+		for len(p.held) > 0 && (len(p.held) >= maxHeldEnds || p.heldBytes+heldSize(ev) > maxHeldBytes) {
+			n += p.release(1, emit)
+		}
 		p.hold(ev)
-		return 0
+		return n
 	case server.EventDrained:
 		if len(p.held) > 0 {
 			p.drainedAfter = true
@@ -72,6 +92,7 @@ func (p *endPacer) hold(ev server.Event) {
 		p.heldAddrs = map[netip.AddrPort]int{}
 	}
 	p.held = append(p.held, ev)
+	p.heldBytes += heldSize(ev)
 	p.heldAddrs[ev.Addr]++
 }
 
@@ -109,6 +130,7 @@ func (p *endPacer) release(n int, emit func(server.Event)) int {
 		p.held = nil // give back the burst's backing array
 	}
 	for _, ev := range out {
+		p.heldBytes -= heldSize(ev)
 		if p.heldAddrs[ev.Addr]--; p.heldAddrs[ev.Addr] <= 0 {
 			delete(p.heldAddrs, ev.Addr)
 		}

@@ -127,3 +127,38 @@ func TestEndPacerKeepsOrderAcrossPolls(t *testing.T) {
 		t.Fatalf("then %v", got)
 	}
 }
+
+// What is held stays bounded, in items and in bytes, when ends come
+// faster than the limit lets them out: past the bound the oldest held end
+// goes out at once, in order, and none is lost.
+func TestEndPacerBounds(t *testing.T) {
+	var p endPacer
+	got := pacerPoll(&p, 1, ends(0, maxHeldEnds+11)...)
+	if want := described("-", 0, 11); !slices.Equal(got, want) {
+		t.Fatalf("emitted %d ends (%v...), want the 11 oldest: 1 by the limit, 10 over the item bound", len(got), got[:min(len(got), 3)])
+	}
+	if p.pending() != maxHeldEnds {
+		t.Fatalf("%d ends held, want at most %d", p.pending(), maxHeldEnds)
+	}
+
+	var q endPacer
+	long := make([]server.Event, 2000)
+	for i := range long {
+		long[i] = server.Event{Kind: server.EventDisconnected, Addr: addrN(i), Reason: string(make([]byte, 1024))}
+	}
+	out := 0
+	emit := func(server.Event) { out++ }
+	emitted := q.flush(1, emit)
+	for _, ev := range long {
+		emitted += q.take(ev, 1, emitted, emit)
+	}
+	if q.heldBytes > maxHeldBytes || q.heldBytes != q.pending()*heldSize(long[0]) {
+		t.Fatalf("%d bytes held for %d ends, bound %d", q.heldBytes, q.pending(), maxHeldBytes)
+	}
+	if out+q.pending() != len(long) || q.pending() < maxHeldBytes/heldSize(long[0]) {
+		t.Fatalf("%d emitted and %d held of %d: the bound let out more than it had to, or lost some", out, q.pending(), len(long))
+	}
+	if pacerPoll(&q, 0); q.pending() != 0 || q.heldBytes != 0 {
+		t.Fatalf("after a flush with no limit: %d ends held, %d bytes still counted", q.pending(), q.heldBytes)
+	}
+}
