@@ -49,6 +49,15 @@ const (
 // heldSize is what one held end counts against maxHeldBytes.
 func heldSize(ev server.Event) int { return 96 + len(ev.Reason) }
 
+// pace is one poll(): the held ends first (flush), then every event next
+// gives, each emitted or held (take).
+func (p *endPacer) pace(limit int, next func() (server.Event, bool), emit func(server.Event)) {
+	emitted := p.flush(limit, emit)
+	for ev, ok := next(); ok; ev, ok = next() {
+		emitted += p.take(ev, limit, emitted, emit)
+	}
+}
+
 // take emits ev now or holds it: an end is held once limit ends (0: no
 // limit) were emitted in this poll (emitted counts them) or while others
 // are held. It returns how many ends it emitted.

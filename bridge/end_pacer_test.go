@@ -9,16 +9,24 @@ import (
 	"godtls/extension/server"
 )
 
-// pacerPoll is one poll() of the pacer alone: held ends first, then the
-// new events, as gdServer.poll takes them. It returns what was emitted.
+// pacerPoll is one poll() of the pacer alone, with events as the server's
+// new ones. It returns what was emitted.
 func pacerPoll(p *endPacer, limit int, events ...server.Event) []string {
 	var out []string
-	emit := func(ev server.Event) { out = append(out, describe(ev)) }
-	emitted := p.flush(limit, emit)
-	for _, ev := range events {
-		emitted += p.take(ev, limit, emitted, emit)
-	}
+	p.pace(limit, sliceEvents(events), func(ev server.Event) { out = append(out, describe(ev)) })
 	return out
+}
+
+// sliceEvents gives events one at a time, as Server.NextEvent does.
+func sliceEvents(events []server.Event) func() (server.Event, bool) {
+	return func() (server.Event, bool) {
+		if len(events) == 0 {
+			return server.Event{}, false
+		}
+		ev := events[0]
+		events = events[1:]
+		return ev, true
+	}
 }
 
 func describe(ev server.Event) string {
@@ -146,12 +154,7 @@ func TestEndPacerBounds(t *testing.T) {
 	for i := range long {
 		long[i] = server.Event{Kind: server.EventDisconnected, Addr: addrN(i), Reason: string(make([]byte, 1024))}
 	}
-	out := 0
-	emit := func(server.Event) { out++ }
-	emitted := q.flush(1, emit)
-	for _, ev := range long {
-		emitted += q.take(ev, 1, emitted, emit)
-	}
+	out := len(pacerPoll(&q, 1, long...))
 	if q.heldBytes > maxHeldBytes || q.heldBytes != q.pending()*heldSize(long[0]) {
 		t.Fatalf("%d bytes held for %d ends, bound %d", q.heldBytes, q.pending(), maxHeldBytes)
 	}

@@ -233,15 +233,7 @@ func (s *gdServer) poll() result {
 	s.srv.Pump()
 	limit := int(s.maxEndsPerPoll.Load())
 	s.endsMu.Lock()
-	ready := func(ev server.Event) { s.ready = append(s.ready, ev) }
-	emitted := s.ends.flush(limit, ready)
-	for {
-		ev, ok := s.srv.NextEvent()
-		if !ok {
-			break
-		}
-		emitted += s.ends.take(ev, limit, emitted, ready)
-	}
+	s.ends.pace(limit, s.srv.NextEvent, func(ev server.Event) { s.ready = append(s.ready, ev) })
 	s.endsMu.Unlock()
 	for {
 		ev, ok := s.nextReady()
