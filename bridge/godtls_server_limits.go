@@ -42,6 +42,15 @@ func (s *gdServer) setAtLeastOne(prop string, v int64, apply func(*server.Config
 	s.setConfig(prop, func(c *server.Config) { apply(c, int(v)) })
 }
 
+// refuseNegative reports (and says why) that v is not a value of a limit
+// GDScript turns off with 0 and whose least value otherwise is least.
+func refuseNegative(prop string, least, v int64) bool {
+	if v < 0 {
+		pushError(srvName+".set_"+prop, fmt.Sprintf("%s must be at least %d, or 0 for no limit; got %d; the value is unchanged", prop, least, v))
+	}
+	return v < 0
+}
+
 func (s *gdServer) maxPeers() result { return int64(s.config().MaxPeers) }
 func (s *gdServer) setMaxPeers(v int64) {
 	s.setAtLeastOne("max_peers", v, func(c *server.Config, n int) { c.MaxPeers = n })
@@ -50,8 +59,7 @@ func (s *gdServer) setMaxPeers(v int64) {
 // max_peers_per_ip: 0 in GDScript is "no limit".
 func (s *gdServer) maxPeersPerIP() result { return int64(max(0, s.config().MaxPeersPerIP)) }
 func (s *gdServer) setMaxPeersPerIP(v int64) {
-	if v < 0 {
-		pushError(srvName+".set_max_peers_per_ip", fmt.Sprintf("max_peers_per_ip must be at least 1, or 0 for no limit; got %d; the value is unchanged", v))
+	if refuseNegative("max_peers_per_ip", 1, v) {
 		return
 	}
 	s.setConfig("max_peers_per_ip", func(c *server.Config) {
@@ -87,8 +95,7 @@ func (s *gdServer) setIdleTimeout(v float64) {
 // max_peer_bytes_per_second: 0 in GDScript is "no limit".
 func (s *gdServer) peerByteRate() result { return int64(max(0, s.config().PeerByteRate)) }
 func (s *gdServer) setPeerByteRate(v int64) {
-	if v < 0 {
-		pushError(srvName+".set_max_peer_bytes_per_second", fmt.Sprintf("max_peer_bytes_per_second must be at least %d, or 0 for no limit; got %d; the value is unchanged", server.MinPeerByteRate, v))
+	if refuseNegative("max_peer_bytes_per_second", server.MinPeerByteRate, v) {
 		return
 	}
 	s.setConfig("max_peer_bytes_per_second", func(c *server.Config) {
@@ -125,8 +132,7 @@ const defaultMaxEndsPerPoll = 100
 
 func (s *gdServer) maxDisconnectsPerPoll() result { return s.maxEndsPerPoll.Load() }
 func (s *gdServer) setMaxDisconnectsPerPoll(v int64) {
-	if v < 0 {
-		pushError(srvName+".set_max_disconnects_per_poll", fmt.Sprintf("max_disconnects_per_poll must be at least 1, or 0 for no limit; got %d; the value is unchanged", v))
+	if refuseNegative("max_disconnects_per_poll", 1, v) {
 		return
 	}
 	s.maxEndsPerPoll.Store(v)
