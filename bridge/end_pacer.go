@@ -36,7 +36,7 @@ type endPacer struct {
 	held         []server.Event // Disconnected events not emitted yet, oldest first
 	heldBytes    int
 	heldAddrs    map[netip.AddrPort]int
-	drainedAfter bool // a Drained event waits behind the held ends
+	drainedAfter int // Drained events waiting behind the held ends
 }
 
 // The bounds of what an endPacer holds. An end costs about a hundred
@@ -76,7 +76,7 @@ func (p *endPacer) take(ev server.Event, limit, emitted int, emit func(server.Ev
 		return n
 	case server.EventDrained:
 		if len(p.held) > 0 {
-			p.drainedAfter = true
+			p.drainedAfter++
 			return 0
 		}
 		emit(ev)
@@ -118,15 +118,14 @@ func (p *endPacer) releaseThrough(addr netip.AddrPort, emit func(server.Event)) 
 }
 
 // flush emits the held ends, at most limit of them (0: no limit), oldest
-// first, and drained once none is held.
+// first, and the drained events behind them once none is held.
 func (p *endPacer) flush(limit int, emit func(server.Event)) int {
 	n := len(p.held)
 	if limit > 0 {
 		n = min(n, limit)
 	}
 	n = p.release(n, emit)
-	if len(p.held) == 0 && p.drainedAfter {
-		p.drainedAfter = false
+	for ; len(p.held) == 0 && p.drainedAfter > 0; p.drainedAfter-- {
 		emit(server.Event{Kind: server.EventDrained})
 	}
 	return n

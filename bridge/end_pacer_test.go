@@ -165,3 +165,15 @@ func TestEndPacerBounds(t *testing.T) {
 		t.Fatalf("after a flush with no limit: %d ends held, %d bytes still counted", q.pending(), q.heldBytes)
 	}
 }
+
+// Two drains while ends are held (the game refused new connections, let
+// them in again and refused them again before the ends were out) give two
+// drained signals after the last end, not one.
+func TestEndPacerKeepsEveryDrained(t *testing.T) {
+	var p endPacer
+	drained := server.Event{Kind: server.EventDrained}
+	pacerPoll(&p, 1, append(ends(0, 3), drained, drained)...)
+	if got := pacerPoll(&p, 5); !slices.Equal(got, append(described("-", 1, 3), "drained", "drained")) {
+		t.Fatalf("emitted %v", got)
+	}
+}
