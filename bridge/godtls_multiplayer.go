@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"godtls/extension/client"
@@ -25,6 +26,7 @@ func multiplayerClass() *classDef {
 		parent: "MultiplayerPeerExtension",
 		create: func(obj object) instance {
 			g := &gdMultiplayer{obj: obj, timeout: multiplayer.DefaultTimeout, mode: multiplayer.Reliable, sim: netsim.NewProcessLink()}
+			g.maxEndsPerPoll.Store(defaultMaxEndsPerPoll)
 			watchMonitors(g)
 			return g
 		},
@@ -46,6 +48,7 @@ func multiplayerClass() *classDef {
 		},
 		properties: []propertyDef{
 			property("peer_timeout", tFloat, multiplayer.DefaultTimeout.Seconds(), (*gdMultiplayer).peerTimeout, (*gdMultiplayer).setPeerTimeout),
+			property("max_disconnects_per_poll", tInt, int64(defaultMaxEndsPerPoll), (*gdMultiplayer).maxDisconnectsPerPoll, (*gdMultiplayer).setMaxDisconnectsPerPoll),
 		},
 		signals: []signalDef{
 			signal("peer_disconnected_reason", param("id", tInt), param("reason", tString)),
@@ -95,6 +98,8 @@ type gdMultiplayer struct {
 	timeout time.Duration
 	reason  string
 	sim     *netsim.Link // simulate_network: the server's socket or the client's
+
+	maxEndsPerPoll atomic.Int64 // max_disconnects_per_poll
 
 	pkt packetBuffer
 }

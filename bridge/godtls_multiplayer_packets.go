@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"godtls/extension/multiplayer"
@@ -69,7 +70,7 @@ func (g *gdMultiplayer) putPacket(in packetIn) result {
 	}
 	srv, cli := g.current()
 	g.mu.Lock()
-	target, channel, mode := g.target, g.channel, g.mode
+	target, channel, mode, told := g.target, g.channel, g.mode, g.status
 	g.mu.Unlock()
 	var err error
 	switch {
@@ -77,6 +78,12 @@ func (g *gdMultiplayer) putPacket(in packetIn) result {
 		err = srv.Send(target, channel, mode, data)
 	case cli != nil:
 		err = cli.Send(channel, mode, data)
+		if told == multiplayer.Connected && (errors.Is(err, multiplayer.ErrClosed) || errors.Is(err, multiplayer.ErrNotReady)) {
+			// The connection ended since the last poll(), which will
+			// say so: the game could not have known. Dropped, as the
+			// server drops a message to a peer that just left.
+			err = nil
+		}
 	default:
 		pushError(m, "not active; call create_server() or create_client() first")
 		return errUnconfigured
@@ -156,16 +163,30 @@ func (g *gdMultiplayer) isServer() result {
 }
 
 // poll emits what happened since the last call; signal handlers run with
-// no lock held.
+// no lock held. On a server, once max_disconnects_per_poll peers' ends
+// were emitted, the events after them wait, in order, for the next poll:
+// each end costs SceneMultiplayer its peer's cleanup and the game's
+// handlers, and a thousand at once would land in one frame. Until its end
+// is emitted, a peer that left still takes messages, dropped without an
+// error (multiplayer.Server.Send), as SceneMultiplayer still counts it.
+// Unlike GoDTLSServer's pacing, a peer_connected waits behind the held
+// ends too: a peer's messages reach the game only once its
+// peer_connected is out, so nothing needs to overtake.
 func (g *gdMultiplayer) poll() result {
 	srv, cli := g.current()
 	if srv != nil {
 		g.pollDTLS(srv)
-		for ev, ok := srv.NextEvent(); ok; ev, ok = srv.NextEvent() {
+		limit, ends := g.maxEndsPerPoll.Load(), int64(0)
+		for limit <= 0 || ends < limit {
+			ev, ok := srv.NextEvent()
+			if !ok {
+				break
+			}
 			switch ev.Kind {
 			case multiplayer.PeerConnected:
 				g.obj.emit("peer_connected", variantInt(int64(ev.Peer)))
 			case multiplayer.PeerDisconnected:
+				ends++
 				g.setReason(ev.Reason)
 				g.emitLeft(ev.Peer, ev.Reason)
 			}
@@ -221,6 +242,14 @@ func (g *gdMultiplayer) setReason(reason string) {
 	g.mu.Lock()
 	g.reason = reason
 	g.mu.Unlock()
+}
+
+func (g *gdMultiplayer) maxDisconnectsPerPoll() result { return g.maxEndsPerPoll.Load() }
+func (g *gdMultiplayer) setMaxDisconnectsPerPoll(v int64) {
+	if refuseNegative(mpName, "max_disconnects_per_poll", 1, v) {
+		return
+	}
+	g.maxEndsPerPoll.Store(v)
 }
 
 func (g *gdMultiplayer) closeVirtual() result {

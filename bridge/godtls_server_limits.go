@@ -44,9 +44,9 @@ func (s *gdServer) setAtLeastOne(prop string, v int64, apply func(*server.Config
 
 // refuseNegative reports (and says why) that v is not a value of a limit
 // GDScript turns off with 0 and whose least value otherwise is least.
-func refuseNegative(prop string, least, v int64) bool {
+func refuseNegative(class, prop string, least, v int64) bool {
 	if v < 0 {
-		pushError(srvName+".set_"+prop, fmt.Sprintf("%s must be at least %d, or 0 for no limit; got %d; the value is unchanged", prop, least, v))
+		pushError(class+".set_"+prop, fmt.Sprintf("%s must be at least %d, or 0 for no limit; got %d; the value is unchanged", prop, least, v))
 	}
 	return v < 0
 }
@@ -59,7 +59,7 @@ func (s *gdServer) setMaxPeers(v int64) {
 // max_peers_per_ip: 0 in GDScript is "no limit".
 func (s *gdServer) maxPeersPerIP() result { return int64(max(0, s.config().MaxPeersPerIP)) }
 func (s *gdServer) setMaxPeersPerIP(v int64) {
-	if refuseNegative("max_peers_per_ip", 1, v) {
+	if refuseNegative(srvName, "max_peers_per_ip", 1, v) {
 		return
 	}
 	s.setConfig("max_peers_per_ip", func(c *server.Config) {
@@ -95,7 +95,7 @@ func (s *gdServer) setIdleTimeout(v float64) {
 // max_peer_bytes_per_second: 0 in GDScript is "no limit".
 func (s *gdServer) peerByteRate() result { return int64(max(0, s.config().PeerByteRate)) }
 func (s *gdServer) setPeerByteRate(v int64) {
-	if refuseNegative("max_peer_bytes_per_second", server.MinPeerByteRate, v) {
+	if refuseNegative(srvName, "max_peer_bytes_per_second", server.MinPeerByteRate, v) {
 		return
 	}
 	s.setConfig("max_peer_bytes_per_second", func(c *server.Config) {
@@ -132,7 +132,7 @@ const defaultMaxEndsPerPoll = 100
 
 func (s *gdServer) maxDisconnectsPerPoll() result { return s.maxEndsPerPoll.Load() }
 func (s *gdServer) setMaxDisconnectsPerPoll(v int64) {
-	if refuseNegative("max_disconnects_per_poll", 1, v) {
+	if refuseNegative(srvName, "max_disconnects_per_poll", 1, v) {
 		return
 	}
 	s.maxEndsPerPoll.Store(v)

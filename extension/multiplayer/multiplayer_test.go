@@ -483,3 +483,57 @@ func TestAssociationEndEndsTheSession(t *testing.T) {
 		t.Fatalf("client: the session ended with %q, want %q", ev.Reason, connectionClosed)
 	}
 }
+
+// TestLeftPeerUntilTheGameHears: between a peer's end and the game taking
+// its PeerDisconnected, the game still counts it as a peer and may send
+// to it (SceneMultiplayer does, every frame it syncs): that is dropped
+// without an error. Once the event is taken the id is unknown.
+func TestLeftPeerUntilTheGameHears(t *testing.T) {
+	m := startServer(t, 4, Options{})
+	defer m.Close("")
+	stay, leave := dial(t, port(m), Options{}), dial(t, port(m), Options{})
+	defer stay.Close("")
+	for _, c := range []*Client{stay, leave} {
+		waitEvent(t, c, PeerConnected)
+		waitEvent(t, m, PeerConnected)
+	}
+	id := leave.ID()
+	leave.Close("bye")
+	deadline := time.Now().Add(20 * time.Second)
+	for _, leaving := m.known(id); !leaving; _, leaving = m.known(id) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server never saw the client leave")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := m.Send(id, 0, Reliable, []byte("late")); err != nil {
+		t.Fatalf("send to a peer whose end the game was not told of: %v", err)
+	}
+	if err := m.Disconnect(id, "kick", false); err != nil {
+		t.Fatalf("disconnect of a peer whose end the game was not told of: %v", err)
+	}
+	if _, err := m.Stats(id); err != nil {
+		t.Fatalf("stats of a peer whose end the game was not told of: %v", err)
+	}
+	if err := m.Send(0, 0, Reliable, []byte("all")); err != nil {
+		t.Fatalf("broadcast: %v", err)
+	}
+	if p := waitPacket(t, stay); string(p.Data) != "all" {
+		t.Fatalf("the staying client got %q", p.Data)
+	}
+	if ev := waitEvent(t, m, PeerDisconnected); ev.Peer != id || ev.Reason != "bye" {
+		t.Fatalf("event %+v", ev)
+	}
+	if err := m.Send(id, 0, Reliable, []byte("later")); err != ErrUnknownPeer {
+		t.Fatalf("send once the game was told: %v, want ErrUnknownPeer", err)
+	}
+	if err := m.Disconnect(id, "kick", false); err != ErrUnknownPeer {
+		t.Fatalf("disconnect once the game was told: %v, want ErrUnknownPeer", err)
+	}
+	m.mu.Lock()
+	n := len(m.leaving)
+	m.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d peers still leaving after their ends were taken", n)
+	}
+}

@@ -26,6 +26,13 @@ type Server struct {
 	closed   bool
 	sessions map[int32]*session    // announced
 	setting  map[*session]struct{} // setting up, not yet announced
+	// leaving: announced sessions that ended and whose PeerDisconnected the
+	// game has not taken yet. The game still counts them as peers, and
+	// SceneMultiplayer may send to one in the meantime: that is dropped
+	// without an error, as it would have been a moment earlier, instead
+	// of an "unknown peer" error for a mistake the game did not make. As
+	// many as the unread events hold, which the event queue bounds.
+	leaving map[int32]*session
 }
 
 // NewServer serves multiplayer sessions on srv, which must be listening
@@ -35,6 +42,7 @@ func NewServer(srv *server.Server, maxClients int, opts Options) *Server {
 	m := &Server{
 		sh: newShared(opts, 2*maxClients+16), srv: srv, maxClients: maxClients,
 		sessions: map[int32]*session{}, setting: map[*session]struct{}{},
+		leaving: map[int32]*session{},
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.sh.wg.Add(2)
@@ -147,7 +155,7 @@ func (m *Server) newIDLocked() int32 {
 	for {
 		_, _ = rand.Read(b[:])
 		id := int32(binary.BigEndian.Uint32(b[:]) & 0x7fffffff)
-		if id >= 2 && m.sessions[id] == nil && !m.settingHasLocked(id) {
+		if id >= 2 && m.sessions[id] == nil && m.leaving[id] == nil && !m.settingHasLocked(id) {
 			return id
 		}
 	}
@@ -175,6 +183,7 @@ func (m *Server) ended(s *session, reason string) {
 	}
 	if m.sessions[s.id] == s {
 		delete(m.sessions, s.id)
+		m.leaving[s.id] = s
 	}
 	m.sh.events.PushReserved(Event{Kind: PeerDisconnected, Peer: s.id, Reason: reason})
 }
@@ -189,42 +198,66 @@ func (m *Server) all() []*session {
 	return out
 }
 
-func (m *Server) session(id int32) *session {
+// known returns the session of a peer the game knows of: announced, and
+// either live or leaving (ended, the game not told yet).
+func (m *Server) known(id int32) (s *session, leaving bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.sessions[id]
+	if s := m.sessions[id]; s != nil {
+		return s, false
+	}
+	s = m.leaving[id]
+	return s, s != nil
 }
 
 // Send sends a message to target as Godot's set_target_peer means it: 0
 // every peer, a positive id that peer, a negative id every peer but that
 // one. It reports the first error (a peer whose send buffer is full does
-// not stop the others).
+// not stop the others). A message to a peer that left but whose
+// PeerDisconnected the game has not taken yet is dropped, with no error:
+// the game could not have known (ErrClosed is a session ending now).
 func (m *Server) Send(target int32, channel int, mode Mode, data []byte) error {
 	if target > 0 {
-		s := m.session(target)
-		if s == nil {
+		s, leaving := m.known(target)
+		switch {
+		case s == nil:
 			return ErrUnknownPeer
+		case leaving:
+			return nil
 		}
-		return s.send(channel, mode, data)
+		return droppedIfEnded(s.send(channel, mode, data))
 	}
 	var first error
 	for _, s := range m.all() {
 		if target < 0 && s.id == -target {
 			continue
 		}
-		if err := s.send(channel, mode, data); err != nil && first == nil {
+		if err := droppedIfEnded(s.send(channel, mode, data)); err != nil && first == nil {
 			first = err
 		}
 	}
 	return first
 }
 
+// droppedIfEnded is err, or nil for ErrClosed: the session ended and its
+// PeerDisconnected is on its way to the game.
+func droppedIfEnded(err error) error {
+	if err == ErrClosed {
+		return nil
+	}
+	return err
+}
+
 // Disconnect ends one peer with a reason its side reports: gracefully
-// (after the goodbye is acknowledged) or at once.
+// (after the goodbye is acknowledged) or at once. A peer that already
+// left (its PeerDisconnected not taken yet) is left as it is.
 func (m *Server) Disconnect(id int32, reason string, force bool) error {
-	s := m.session(id)
-	if s == nil {
+	s, leaving := m.known(id)
+	switch {
+	case s == nil:
 		return ErrUnknownPeer
+	case leaving:
+		return nil
 	}
 	s.leave(reason, !force)
 	return nil
@@ -241,9 +274,10 @@ func (m *Server) Peers() []int32 {
 	return out
 }
 
-// Stats describes one peer.
+// Stats describes one peer, also one that left while the game has not
+// taken its PeerDisconnected yet.
 func (m *Server) Stats(id int32) (PeerStats, error) {
-	s := m.session(id)
+	s, _ := m.known(id)
 	if s == nil {
 		return PeerStats{}, ErrUnknownPeer
 	}
@@ -251,11 +285,22 @@ func (m *Server) Stats(id int32) (PeerStats, error) {
 }
 
 // Available, Front and Pop give the game its messages.
-func (m *Server) Available() int           { return m.sh.in.len() }
-func (m *Server) Front() (Packet, bool)    { return m.sh.in.front() }
-func (m *Server) Pop() (Packet, bool)      { return m.sh.in.pop() }
-func (m *Server) Dropped() uint64          { return m.sh.in.droppedCount() }
-func (m *Server) NextEvent() (Event, bool) { return m.sh.nextEvent() }
+func (m *Server) Available() int        { return m.sh.in.len() }
+func (m *Server) Front() (Packet, bool) { return m.sh.in.front() }
+func (m *Server) Pop() (Packet, bool)   { return m.sh.in.pop() }
+func (m *Server) Dropped() uint64       { return m.sh.in.droppedCount() }
+
+// NextEvent gives the game the oldest event. Once it has taken a peer's
+// PeerDisconnected, that peer is unknown.
+func (m *Server) NextEvent() (Event, bool) {
+	ev, ok := m.sh.nextEvent()
+	if ok && ev.Kind == PeerDisconnected {
+		m.mu.Lock()
+		delete(m.leaving, ev.Peer)
+		m.mu.Unlock()
+	}
+	return ev, ok
+}
 
 // Close says goodbye to every peer, stops the DTLS server and waits for
 // every goroutine. Queued messages stay readable.

@@ -9,6 +9,7 @@ func cases() -> Array:
 		["multiplayer: server and client peers, modes, channels, get_server, reasons", test_mp_pair],
 		["multiplayer: PSK, full server, refused connections", test_mp_psk_and_refusals],
 		["simulate_network: arguments, and reliable RPCs in order at 30 % loss, 150 ± 50 ms", test_mp_simulated_bad_link],
+		["multiplayer: a burst of ends spread over polls (max_disconnects_per_poll), sends to peers that left", test_mp_disconnect_burst],
 	]
 
 
@@ -208,3 +209,69 @@ func test_mp_simulated_bad_link() -> void:
 		e[0].queue_free()
 	await process_frame
 
+
+
+# Five clients that leave at once reach the server's game two per poll()
+# with max_disconnects_per_poll = 2, every one of them once; with 0, all
+# in one. Until a peer's end is emitted, a message to it is dropped
+# without an error (SceneMultiplayer still counts it as a peer); after,
+# it is an unknown peer. A client whose server left takes messages
+# without an error until its poll() says so.
+func test_mp_disconnect_burst() -> void:
+	var s := GoDTLSMultiplayerPeer.new()
+	check(s.max_disconnects_per_poll == 100, "max_disconnects_per_poll default")
+	s.max_disconnects_per_poll = -1
+	check(s.max_disconnects_per_poll == 100, "a negative max_disconnects_per_poll is refused")
+	check(s.create_server(0, TLSOptions.server(rsa_key, rsa_cert), "127.0.0.1") == OK_, "create_server")
+	var port: int = s.get_server().get_local_port()
+	var ended: Array = []
+	s.peer_disconnected.connect(func(id: int) -> void: ended.append(id))
+	for limit in [2, 0]:
+		s.max_disconnects_per_poll = limit
+		var clients: Array = []
+		for i in 5:
+			var c := GoDTLSMultiplayerPeer.new()
+			c.create_client("127.0.0.1", port, "", TLSOptions.client_unsafe())
+			clients.append(c)
+		var peers := [s]
+		peers.append_array(clients)
+		check(await mp_wait(func() -> bool:
+			for c in clients:
+				if c.get_connection_status() != MultiplayerPeer.CONNECTION_CONNECTED:
+					return false
+			return true, peers, 60.0), "limit %d: 5 clients connected" % limit)
+		var ids: Array = []
+		for c in clients:
+			ids.append(c.get_unique_id())
+		ended.clear()
+		for c in clients:
+			c.close()
+		check(await wait_until(func() -> bool: return s.get_server().get_stats().peers == 0, null, []), "limit %d: the DTLS peers are gone before poll()" % limit)
+		await runner.create_timer(0.3).timeout # a session's end is queued as its DTLS peer goes
+		s.set_target_peer(ids[0])
+		check(s.put_packet(PackedByteArray([1])) == OK_, "limit %d: put_packet to a peer that left, before its peer_disconnected" % limit)
+		check(s.disconnect_peer_with_reason(ids[0], "late kick") == OK_, "limit %d: disconnect_peer_with_reason of a peer that left, before its peer_disconnected" % limit)
+		var per_poll: Array = []
+		for i in 4:
+			var before := ended.size()
+			s.poll()
+			per_poll.append(ended.size() - before)
+		var want := [2, 2, 1, 0] if limit == 2 else [5, 0, 0, 0]
+		check(per_poll == want, "limit %d: peer_disconnected per poll() %s, want %s" % [limit, per_poll, want])
+		var all_once := ended.size() == 5
+		for id in ids:
+			all_once = all_once and ended.count(id) == 1
+		check(all_once, "limit %d: each of the 5 peers' peer_disconnected came once (%s of %s)" % [limit, ended, ids])
+		s.set_target_peer(ids[0])
+		check(s.put_packet(PackedByteArray([1])) == ERR_INVALID_PARAMETER_, "limit %d: put_packet to a peer whose end was emitted" % limit)
+	# the server leaves a client that has not polled since
+	var c := GoDTLSMultiplayerPeer.new()
+	c.create_client("127.0.0.1", port, "", TLSOptions.client_unsafe())
+	check(await mp_wait(func() -> bool: return c.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED, [s, c], 60.0), "a client connected")
+	s.close()
+	await runner.create_timer(0.5).timeout
+	check(c.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED, "connected until the client's poll() says otherwise")
+	check(c.put_packet(PackedByteArray([1])) == OK_, "the client's put_packet after the server left, before its poll()")
+	c.poll()
+	check(c.get_connection_status() == MultiplayerPeer.CONNECTION_DISCONNECTED, "disconnected after poll()")
+	c.close()
