@@ -27,6 +27,7 @@ func multiplayerClass() *classDef {
 		create: func(obj object) instance {
 			g := &gdMultiplayer{obj: obj, timeout: multiplayer.DefaultTimeout, mode: multiplayer.Reliable, sim: netsim.NewProcessLink()}
 			g.maxEndsPerPoll.Store(defaultMaxEndsPerPoll)
+			g.endBudget.Store(int64(defaultEndBudget))
 			watchMonitors(g)
 			return g
 		},
@@ -49,6 +50,7 @@ func multiplayerClass() *classDef {
 		properties: []propertyDef{
 			property("peer_timeout", tFloat, multiplayer.DefaultTimeout.Seconds(), (*gdMultiplayer).peerTimeout, (*gdMultiplayer).setPeerTimeout),
 			property("max_disconnects_per_poll", tInt, int64(defaultMaxEndsPerPoll), (*gdMultiplayer).maxDisconnectsPerPoll, (*gdMultiplayer).setMaxDisconnectsPerPoll),
+			property("disconnect_budget_ms", tFloat, defaultEndBudget.Seconds()*1000, (*gdMultiplayer).disconnectBudgetMs, (*gdMultiplayer).setDisconnectBudgetMs),
 		},
 		signals: []signalDef{
 			signal("peer_disconnected_reason", param("id", tInt), param("reason", tString)),
@@ -100,6 +102,7 @@ type gdMultiplayer struct {
 	sim     *netsim.Link // simulate_network: the server's socket or the client's
 
 	maxEndsPerPoll atomic.Int64 // max_disconnects_per_poll
+	endBudget      atomic.Int64 // disconnect_budget_ms, as a time.Duration
 
 	pkt packetBuffer
 }

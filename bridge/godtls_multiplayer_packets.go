@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"godtls/extension/multiplayer"
 )
@@ -164,20 +165,28 @@ func (g *gdMultiplayer) isServer() result {
 
 // poll emits what happened since the last call; signal handlers run with
 // no lock held. On a server, once max_disconnects_per_poll peers' ends
-// were emitted, the events after them wait, in order, for the next poll:
-// each end costs SceneMultiplayer its peer's cleanup and the game's
-// handlers, and a thousand at once would land in one frame. Until its end
-// is emitted, a peer that left still takes messages, dropped without an
-// error (multiplayer.Server.Send), as SceneMultiplayer still counts it.
-// Unlike GoDTLSServer's pacing, a peer_connected waits behind the held
-// ends too: a peer's messages reach the game only once its
+// were emitted, or their signals took disconnect_budget_ms (at least one
+// end per poll), the events after them wait, in order, for the next poll.
+// Each end costs SceneMultiplayer its peer's cleanup, the game's handlers
+// and, with a MultiplayerSpawner and server relay, a message to every
+// other peer: a few milliseconds at 200 peers (docs/profiles.md, "A burst
+// of multiplayer ends"), so a count alone cannot bound the frame. Until
+// its end is emitted, a peer that left still takes messages, dropped
+// without an error (multiplayer.Server.Send), as SceneMultiplayer still
+// counts it. Unlike GoDTLSServer's pacing, a peer_connected waits behind
+// the held ends too: a peer's messages reach the game only once its
 // peer_connected is out, so nothing needs to overtake.
 func (g *gdMultiplayer) poll() result {
 	srv, cli := g.current()
 	if srv != nil {
 		g.pollDTLS(srv)
 		limit, ends := g.maxEndsPerPoll.Load(), int64(0)
+		budget := time.Duration(g.endBudget.Load())
+		var first time.Time // when this poll's first end was emitted
 		for limit <= 0 || ends < limit {
+			if budget > 0 && ends > 0 && time.Since(first) >= budget {
+				break
+			}
 			ev, ok := srv.NextEvent()
 			if !ok {
 				break
@@ -186,6 +195,9 @@ func (g *gdMultiplayer) poll() result {
 			case multiplayer.PeerConnected:
 				g.obj.emit("peer_connected", variantInt(int64(ev.Peer)))
 			case multiplayer.PeerDisconnected:
+				if ends == 0 {
+					first = time.Now()
+				}
 				ends++
 				g.setReason(ev.Reason)
 				g.emitLeft(ev.Peer, ev.Reason)
@@ -242,6 +254,27 @@ func (g *gdMultiplayer) setReason(reason string) {
 	g.mu.Lock()
 	g.reason = reason
 	g.mu.Unlock()
+}
+
+// disconnect_budget_ms: how long one poll() may spend emitting peer ends
+// (their signals, with every handler) before the rest wait for the next
+// poll; 0 is no budget. The default keeps half of a 60 fps frame for the
+// rest of the game.
+const (
+	defaultEndBudget = 8 * time.Millisecond
+	maxEndBudget     = time.Second
+)
+
+func (g *gdMultiplayer) disconnectBudgetMs() result {
+	return float64(g.endBudget.Load()) / float64(time.Millisecond)
+}
+
+func (g *gdMultiplayer) setDisconnectBudgetMs(v float64) {
+	if !(v >= 0 && v <= maxEndBudget.Seconds()*1000) { // also NaN
+		pushError(mpName+".set_disconnect_budget_ms", fmt.Sprintf("disconnect_budget_ms must be between 0 (no budget) and %v, got %v; the value is unchanged", maxEndBudget.Seconds()*1000, v))
+		return
+	}
+	g.endBudget.Store(int64(v * float64(time.Millisecond)))
 }
 
 func (g *gdMultiplayer) maxDisconnectsPerPoll() result { return g.maxEndsPerPoll.Load() }

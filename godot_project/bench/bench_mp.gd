@@ -3,8 +3,9 @@
 # MultiplayerPeer level SceneMultiplayer uses (an RPC is one packet).
 # bench/bench_mp.sh runs a server process and a client process per case:
 #
-#   --role=server|client --transport=go|enet --scenario=join|rpc|idle
+#   --role=server|client --transport=go|enet --scenario=join|rpc|idle|leave
 #   --clients=N --key=rsa4096|ecdsa [--port=P] [--inflight=K] [--seconds=S]
+#   [--limit=L] [--budget=MS]
 #
 # join: the server's worst main-thread frame (its poll, where ENet does the
 #       handshakes) while N clients join at once, and the time until all are in.
@@ -14,6 +15,16 @@
 # idle: the server's RSS growth with N idle clients connected, and the
 #       growth per client of the second half alone (the clients join in two
 #       waves), which leaves out what the first connection costs once.
+# leave: the server runs SceneMultiplayer with a MultiplayerSpawner and a
+#       node per player; once all N are in, the client process dies
+#       (SIGKILL: a network cut, no goodbyes) and every player times out
+#       at about the same time. The server reports its worst main-thread
+#       work from the first end on (SceneMultiplayer's poll, in which the
+#       game's handler frees the player's node and the spawner tells every
+#       other peer) and how the ends spread over frames, at max_fps 60
+#       once every client is in.
+#       --limit and --budget set GoDTLSMultiplayerPeer's
+#       max_disconnects_per_poll and disconnect_budget_ms.
 extends SceneTree
 
 var args := {}
@@ -74,9 +85,14 @@ func _server() -> void:
 	var kc := key_pair()
 	var opts := TLSOptions.server(kc[0], kc[1])
 	var port := 0
+	var scenario: String = arg("scenario", "join")
 	if arg("transport", "go") == "go":
 		var g := GoDTLSMultiplayerPeer.new()
-		g.peer_timeout = 30.0
+		g.peer_timeout = 3.0 if scenario == "leave" else 30.0
+		if args.has("limit"):
+			g.max_disconnects_per_poll = arg("limit", 100)
+		if args.has("budget"):
+			g.disconnect_budget_ms = arg("budget", 8.0)
 		if g.create_server(0, opts, "127.0.0.1", n + 8) != OK:
 			quit(1)
 			return
@@ -93,13 +109,15 @@ func _server() -> void:
 		peer = e
 	var base_rss := rss_kb()
 	print("PORT %d" % port)
+	if scenario == "leave":
+		await _server_leave(n)
+		return
 	peer.peer_connected.connect(func(id):
 		connected += 1
 		ids.append(id))
 	peer.peer_disconnected.connect(func(id): ids.erase(id))
 	var worst_us := 0
 	var first_us := 0
-	var scenario: String = arg("scenario", "join")
 	var deadline := Time.get_ticks_msec() + int(arg("seconds", 120.0) * 1000)
 	var all_in_us := 0
 	var echoed := 0
@@ -161,6 +179,75 @@ func _server() -> void:
 			line += " second_wave_go_kb_per_client=%.1f" % ((go_held_kb() - go_half) / float(connected - connected_half))
 		print(line)
 	print(echo_report(echoed))
+	peer.close()
+	quit(0)
+
+
+# The leave scenario's server (see the top of this file).
+func _server_leave(n: int) -> void:
+	var mp := SceneMultiplayer.new()
+	set_multiplayer(mp)
+	multiplayer_poll = false # polled below, timed
+	var players := Node.new()
+	players.name = "Players"
+	root.add_child(players)
+	var spawner := MultiplayerSpawner.new()
+	root.add_child(spawner)
+	spawner.spawn_path = spawner.get_path_to(players)
+	spawner.spawn_function = func(id: int) -> Node:
+		var node := Node.new()
+		node.name = str(id)
+		return node
+	var in_game := [0] # a lambda captures a local int by value
+	var ended_this_frame := [0]
+	mp.peer_connected.connect(func(id: int) -> void:
+		in_game[0] += 1
+		if peer is ENetMultiplayerPeer:
+			peer.get_peer(id).set_timeout(32, 3000, 3000) # as GoDTLS's peer_timeout
+		spawner.spawn(id))
+	mp.peer_disconnected.connect(func(id: int) -> void:
+		in_game[0] -= 1
+		ended_this_frame[0] += 1
+		var node := players.get_node_or_null(str(id))
+		if node != null:
+			node.free()) # now, so that the spawner's despawn is in the timed poll
+	mp.multiplayer_peer = peer
+	var deadline := Time.get_ticks_msec() + int(arg("seconds", 120.0) * 1000)
+	var all_in := false
+	var ends := 0
+	var worst_us := 0
+	var per_frame: Array[int] = []
+	var first_end_ms := 0
+	var frames: Array = [] # [work µs, ends] of each frame from the first end on
+	while Time.get_ticks_msec() < deadline:
+		ended_this_frame[0] = 0
+		var t0 := Time.get_ticks_usec()
+		mp.poll()
+		var dt := Time.get_ticks_usec() - t0
+		if not all_in and in_game[0] >= n:
+			all_in = true
+			Engine.max_fps = 60 # a game's frame rate from here on (unthrottled while ENet does the handshakes in poll)
+			print("JOIN connected=%d" % in_game[0])
+		if ended_this_frame[0] > 0 or ends > 0:
+			if ends == 0:
+				first_end_ms = Time.get_ticks_msec()
+			ends += ended_this_frame[0]
+			worst_us = max(worst_us, dt)
+			if ended_this_frame[0] > 0:
+				per_frame.append(ended_this_frame[0])
+			frames.append([dt, ended_this_frame[0]])
+			if in_game[0] == 0:
+				break
+		await process_frame
+	per_frame.sort()
+	frames.sort_custom(func(a, b): return a[0] > b[0])
+	var slowest := ""
+	for f in frames.slice(0, 5):
+		slowest += " %.1fms/%d" % [f[0] / 1000.0, f[1]]
+	print("LEAVE worst_frame_ms=%.2f ends=%d frames_with_ends=%d most_ends_in_a_frame=%d over_ms=%d slowest_frames(ms/ends)=%s" % [
+		worst_us / 1000.0, ends, per_frame.size(), per_frame.back() if per_frame.size() > 0 else 0,
+		Time.get_ticks_msec() - first_end_ms if ends > 0 else 0, slowest])
+	mp.multiplayer_peer = null
 	peer.close()
 	quit(0)
 
@@ -235,6 +322,17 @@ func _client() -> void:
 		if p.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED:
 			up_at_end += 1
 	print("CLIENTS connected=%d of %d" % [up_at_end, n])
+	if scenario == "leave":
+		# stay 2 s (the server's spawns reach every client), then vanish
+		var until := Time.get_ticks_msec() + 2000
+		while Time.get_ticks_msec() < until:
+			for p: MultiplayerPeer in clients:
+				p.poll()
+				while p.get_available_packet_count() > 0:
+					p.get_packet()
+			await process_frame
+		OS.kill(OS.get_process_id())
+		return
 	if scenario != "rpc":
 		await create_timer(6.0 if scenario == "idle" else 1.0).timeout
 		quit(0)

@@ -3,6 +3,7 @@
 # (bench/bench_mp.gd), optionally through a lossy relay. Prints the result
 # lines of both. Usage:
 #   bench/bench_mp.sh GODOT LOSSYRELAY TRANSPORT SCENARIO CLIENTS KEY LOSS [extra client args]
+# BENCH_MP_SERVER_ARGS holds extra server arguments (such as --limit=0).
 set -uo pipefail
 godot=$1 relay=$2 transport=$3 scenario=$4 n=$5 key=$6 loss=$7
 shift 7
@@ -11,7 +12,7 @@ tmp=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 timeout 300 "$godot" --headless --path "$here" -s res://bench/bench_mp.gd -- --role=server --transport="$transport" \
-	--scenario="$scenario" --clients="$n" --key="$key" --seconds=60 >"$tmp/server.log" 2>&1 &
+	--scenario="$scenario" --clients="$n" --key="$key" --seconds=60 ${BENCH_MP_SERVER_ARGS:-} >"$tmp/server.log" 2>&1 &
 server=$!
 pids+=($server)
 for _ in $(seq 1 600); do grep -q '^PORT ' "$tmp/server.log" && break; sleep 0.1; done
@@ -30,7 +31,7 @@ timeout 300 "$godot" --headless --path "$here" -s res://bench/bench_mp.gd -- --r
 if [[ $scenario == rpc ]]; then kill "$server" 2>/dev/null; fi
 wait "$server" 2>/dev/null
 code=$?
-grep -hE '^(JOIN|IDLE|RPC|ECHOED|CLIENTS)' "$tmp/server.log" "$tmp/client.log"
+grep -hE '^(JOIN|IDLE|RPC|ECHOED|CLIENTS|LEAVE)' "$tmp/server.log" "$tmp/client.log"
 # A server that did not end by itself (rpc: killed on purpose) is worth a look.
 if [[ $scenario != rpc && $code -ne 0 ]]; then
 	echo "SERVER exit_code=$code"

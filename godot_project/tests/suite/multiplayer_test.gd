@@ -9,7 +9,7 @@ func cases() -> Array:
 		["multiplayer: server and client peers, modes, channels, get_server, reasons", test_mp_pair],
 		["multiplayer: PSK, full server, refused connections", test_mp_psk_and_refusals],
 		["simulate_network: arguments, and reliable RPCs in order at 30 % loss, 150 ± 50 ms", test_mp_simulated_bad_link],
-		["multiplayer: a burst of ends spread over polls (max_disconnects_per_poll), sends to peers that left", test_mp_disconnect_burst],
+		["multiplayer: a burst of ends spread over polls (max_disconnects_per_poll, disconnect_budget_ms), sends to peers that left", test_mp_disconnect_burst],
 	]
 
 
@@ -184,13 +184,27 @@ func test_mp_simulated_bad_link() -> void:
 	var s := GoDTLSMultiplayerPeer.new()
 	check(s.create_server(0, TLSOptions.server(rsa_key, rsa_cert), "127.0.0.1") == OK_, "create_server")
 	ends[0][1].multiplayer_peer = s
-	var c := GoDTLSMultiplayerPeer.new()
-	check(c.simulate_network(0.3, 150, 50) == OK_, "simulate_network(0.3, 150, 50) on the client")
-	check(c.create_client("127.0.0.1", s.get_server().get_local_port(), "localhost", TLSOptions.client(rsa_cert)) == OK_, "create_client")
-	ends[1][1].multiplayer_peer = c
 	var smp: SceneMultiplayer = ends[0][1]
-	if not await wait_until(func() -> bool: return smp.get_peers().size() == 1, null, [], 60.0):
-		check(false, "the client connected through the bad link (%s)" % c.get_close_reason())
+	# A handshake through 30 % loss each way fails now and then within
+	# the client's 10 s (a flight of several datagrams must all arrive):
+	# a game tries again, and so does this test, up to 3 times.
+	var c: GoDTLSMultiplayerPeer
+	var reasons: Array = []
+	for attempt in 3:
+		c = GoDTLSMultiplayerPeer.new()
+		check(c.simulate_network(0.3, 150, 50) == OK_, "simulate_network(0.3, 150, 50) on the client")
+		check(c.create_client("127.0.0.1", s.get_server().get_local_port(), "localhost", TLSOptions.client(rsa_cert)) == OK_, "create_client")
+		ends[1][1].multiplayer_peer = c
+		var cc := c # the lambda's own reference to this attempt's peer
+		await wait_until(func() -> bool: return smp.get_peers().size() == 1 or cc.get_connection_status() == MultiplayerPeer.CONNECTION_DISCONNECTED, null, [], 60.0)
+		if smp.get_peers().size() == 1:
+			break
+		reasons.append(c.get_close_reason())
+		print("  the client's attempt %d through the bad link failed: %s" % [attempt + 1, c.get_close_reason()])
+		ends[1][1].multiplayer_peer = null
+		c.close()
+	if smp.get_peers().size() != 1:
+		check(false, "the client connected through the bad link in 3 attempts (%s)" % [reasons])
 	else:
 		var cid: int = smp.get_peers()[0]
 		var t0 := Time.get_ticks_msec()
@@ -213,7 +227,8 @@ func test_mp_simulated_bad_link() -> void:
 
 # Five clients that leave at once reach the server's game two per poll()
 # with max_disconnects_per_poll = 2, every one of them once; with 0, all
-# in one. Until a peer's end is emitted, a message to it is dropped
+# in one; with a handler that takes 20 ms and disconnect_budget_ms = 5,
+# one per poll. Until a peer's end is emitted, a message to it is dropped
 # without an error (SceneMultiplayer still counts it as a peer); after,
 # it is an unknown peer. A client whose server left takes messages
 # without an error until its poll() says so.
@@ -222,12 +237,23 @@ func test_mp_disconnect_burst() -> void:
 	check(s.max_disconnects_per_poll == 100, "max_disconnects_per_poll default")
 	s.max_disconnects_per_poll = -1
 	check(s.max_disconnects_per_poll == 100, "a negative max_disconnects_per_poll is refused")
+	check(is_equal_approx(s.disconnect_budget_ms, 8.0), "disconnect_budget_ms default")
+	for bad in [-1.0, 1001.0, NAN]:
+		s.disconnect_budget_ms = bad
+		check(is_equal_approx(s.disconnect_budget_ms, 8.0), "disconnect_budget_ms %s is refused" % bad)
 	check(s.create_server(0, TLSOptions.server(rsa_key, rsa_cert), "127.0.0.1") == OK_, "create_server")
 	var port: int = s.get_server().get_local_port()
 	var ended: Array = []
-	s.peer_disconnected.connect(func(id: int) -> void: ended.append(id))
-	for limit in [2, 0]:
+	var handler_ms := [0]
+	s.peer_disconnected.connect(func(id: int) -> void:
+		ended.append(id)
+		OS.delay_msec(handler_ms[0]))
+	# [max_disconnects_per_poll, disconnect_budget_ms, the handler's ms, ends per poll]
+	for run in [[2, 0.0, 0, [2, 2, 1, 0, 0]], [0, 0.0, 0, [5, 0, 0, 0, 0]], [0, 5.0, 20, [1, 1, 1, 1, 1]]]:
+		var limit: int = run[0]
 		s.max_disconnects_per_poll = limit
+		s.disconnect_budget_ms = run[1]
+		handler_ms[0] = run[2]
 		var clients: Array = []
 		for i in 5:
 			var c := GoDTLSMultiplayerPeer.new()
@@ -252,18 +278,18 @@ func test_mp_disconnect_burst() -> void:
 		check(s.put_packet(PackedByteArray([1])) == OK_, "limit %d: put_packet to a peer that left, before its peer_disconnected" % limit)
 		check(s.disconnect_peer_with_reason(ids[0], "late kick") == OK_, "limit %d: disconnect_peer_with_reason of a peer that left, before its peer_disconnected" % limit)
 		var per_poll: Array = []
-		for i in 4:
+		for i in 5:
 			var before := ended.size()
 			s.poll()
 			per_poll.append(ended.size() - before)
-		var want := [2, 2, 1, 0] if limit == 2 else [5, 0, 0, 0]
-		check(per_poll == want, "limit %d: peer_disconnected per poll() %s, want %s" % [limit, per_poll, want])
+		check(per_poll == run[3], "limit %d, budget %.0f ms: peer_disconnected per poll() %s, want %s" % [limit, run[1], per_poll, run[3]])
 		var all_once := ended.size() == 5
 		for id in ids:
 			all_once = all_once and ended.count(id) == 1
 		check(all_once, "limit %d: each of the 5 peers' peer_disconnected came once (%s of %s)" % [limit, ended, ids])
 		s.set_target_peer(ids[0])
 		check(s.put_packet(PackedByteArray([1])) == ERR_INVALID_PARAMETER_, "limit %d: put_packet to a peer whose end was emitted" % limit)
+	handler_ms[0] = 0
 	# the server leaves a client that has not polled since
 	var c := GoDTLSMultiplayerPeer.new()
 	c.create_client("127.0.0.1", port, "", TLSOptions.client_unsafe())
