@@ -11,6 +11,10 @@ typedef int (*start_fn)(int);
 typedef void (*stop_fn)(void);
 
 int main(int argc, char **argv) {
+	// Tells exit.sh that wine started this program: a run without it
+	// failed in wine, before any of the probe's code.
+	printf("started\n");
+	fflush(stdout);
 	if (argc != 4) {
 		fprintf(stderr, "usage: exit.exe exitprobe.dll stop|live sockets\n");
 		return 2;
