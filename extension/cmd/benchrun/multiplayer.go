@@ -22,7 +22,7 @@ import (
 // mpCase is one bench_mp.sh invocation, run for both transports.
 type mpCase struct {
 	name     string
-	scenario string // join, rpc, idle
+	scenario string // join, rpc, idle, leave
 	clients  int
 	key      string
 	loss     string
@@ -61,6 +61,9 @@ func runMultiplayer(relay string) {
 		// metadata) is divided by more clients, closer to what one more
 		// client costs a server that has many.
 		{"idle clients memory, larger waves", "idle", 4 * idleClients, "ecdsa", "0", 0},
+		// ENet-DTLS got no client in with 100 or 200 in this scenario
+		// (docs/profiles.md, "A burst of multiplayer ends").
+		{"a burst of ends: SceneMultiplayer with a spawner, every client cut at once", "leave", idleClients, "ecdsa", "0", 0},
 	}
 	results := map[string]map[string][]mpResult{}
 	for _, c := range cases {
@@ -111,7 +114,7 @@ func runMPCase(relay string, c mpCase, transport string) (mpResult, error) {
 	for _, line := range strings.Split(string(out), "\n") {
 		// the server's lines only: the client's CLIENTS line counts who was
 		// still up when it quit, after the server may have closed
-		if !strings.HasPrefix(line, "JOIN") && !strings.HasPrefix(line, "IDLE") && !strings.HasPrefix(line, "RPC") {
+		if !strings.HasPrefix(line, "JOIN") && !strings.HasPrefix(line, "IDLE") && !strings.HasPrefix(line, "RPC") && !strings.HasPrefix(line, "LEAVE") {
 			continue
 		}
 		if strings.HasPrefix(line, "JOIN incomplete") {
@@ -144,15 +147,17 @@ var mpColumns = map[string][]struct {
 	field, title string
 	lower        bool
 }{
-	"join": {{"worst_frame_ms", "server's worst main-thread frame (poll), ms", true}, {"all_in_ms", "all clients in, ms", true}, {"connected", "connected", false}},
-	"rpc":  {{"msgs_per_s", "echoed messages/s", false}, {"p50_ms", "p50 round trip, ms", true}, {"p99_ms", "p99 round trip, ms", true}, {"client_retransmissions", "DATA chunks the clients sent again", true}},
-	"idle": {{"rss_growth_kb_per_client", "server RSS growth per idle client, KiB", true}, {"second_wave_kb_per_client", "the same, second half of the clients alone, KiB", true}, {"second_wave_go_kb_per_client", "of that, the Go runtime's memory, KiB", true}},
+	"join":  {{"worst_frame_ms", "server's worst main-thread frame (poll), ms", true}, {"all_in_ms", "all clients in, ms", true}, {"connected", "connected", false}},
+	"rpc":   {{"msgs_per_s", "echoed messages/s", false}, {"p50_ms", "p50 round trip, ms", true}, {"p99_ms", "p99 round trip, ms", true}, {"client_retransmissions", "DATA chunks the clients sent again", true}},
+	"leave": {{"worst_frame_ms", "server's worst main-thread work from the first end on, ms", true}, {"most_ends_in_a_frame", "most ends in one frame", true}, {"over_ms", "first to last end, ms", true}, {"ends", "ends heard", false}},
+	"idle":  {{"rss_growth_kb_per_client", "server RSS growth per idle client, KiB", true}, {"second_wave_kb_per_client", "the same, second half of the clients alone, KiB", true}, {"second_wave_go_kb_per_client", "of that, the Go runtime's memory, KiB", true}},
 }
 
 var mpGoals = map[string]string{
-	"join": "Goal: GoDTLS's worst join frame ≤ 1/20 of ENet-DTLS's. *connected* is how many of the clients were in when the window closed (60 s); an incomplete join's worst frame covers the whole window.",
-	"rpc":  "Each client keeps %d reliable 64-byte messages in flight to the server, which echoes them from its poll loop; measured over 5 s after 1 s of warm-up. The retransmissions are GoDTLS's own count (`get_peer_stats`); at 0 %% loss each would be a spurious timeout. Goals: throughput ≥ 2× ENet-DTLS's; p99 ≤ ENet-DTLS's.",
-	"idle": "RSS of the server process 3 s after every client is in (or the 60 s window closed), minus its RSS before the first client, per client that got in. The clients join in two waves of half each; the second column counts only the second wave (RSS at the end minus RSS once the first wave had been in for 3 s), which leaves out what the first connections cost once (the engine's first handshake, the Go heap's and runtime's own growth); the third column is the part of it that the library's Go runtime holds from the system (`GoDTLSMonitors.memory()`'s `held_bytes`, read at the same two moments; on ENet-DTLS the library is loaded but idle). Goal: ≤ 40 KiB per idle client, an absolute figure because ENet-DTLS's growth is small enough for the allocator's own ups and downs to show: its runs can come out negative, and then no ratio is given.",
+	"leave": "The server runs SceneMultiplayer (server relay on) with a MultiplayerSpawner that spawns a node per player; its `peer_disconnected` handler frees the player's node at once, so that the despawn messages are in the timed poll. Once every client is in, the server runs at `max_fps` 60 and the client process is killed (a network cut), so every player times out together (3 s on both transports). GoDTLS runs with its defaults, `disconnect_budget_ms` 8 and `max_disconnects_per_poll` 100; ENet emits the ends as its own timeouts find them.",
+	"join":  "Goal: GoDTLS's worst join frame ≤ 1/20 of ENet-DTLS's. *connected* is how many of the clients were in when the window closed (60 s); an incomplete join's worst frame covers the whole window.",
+	"rpc":   "Each client keeps %d reliable 64-byte messages in flight to the server, which echoes them from its poll loop; measured over 5 s after 1 s of warm-up. The retransmissions are GoDTLS's own count (`get_peer_stats`); at 0 %% loss each would be a spurious timeout. Goals: throughput ≥ 2× ENet-DTLS's; p99 ≤ ENet-DTLS's.",
+	"idle":  "RSS of the server process 3 s after every client is in (or the 60 s window closed), minus its RSS before the first client, per client that got in. The clients join in two waves of half each; the second column counts only the second wave (RSS at the end minus RSS once the first wave had been in for 3 s), which leaves out what the first connections cost once (the engine's first handshake, the Go heap's and runtime's own growth); the third column is the part of it that the library's Go runtime holds from the system (`GoDTLSMonitors.memory()`'s `held_bytes`, read at the same two moments; on ENet-DTLS the library is loaded but idle). Goal: ≤ 40 KiB per idle client, an absolute figure because ENet-DTLS's growth is small enough for the allocator's own ups and downs to show: its runs can come out negative, and then no ratio is given.",
 }
 
 func mpTables(cases []mpCase, results map[string]map[string][]mpResult) string {
@@ -207,7 +212,8 @@ func mpPlot(cases []mpCase, results map[string]map[string][]mpResult) string {
 			continue
 		}
 		for _, col := range mpColumns[c.scenario] {
-			if col.field == "connected" || col.field == "p50_ms" || col.field == "second_wave_go_kb_per_client" {
+			switch col.field {
+			case "connected", "p50_ms", "second_wave_go_kb_per_client", "most_ends_in_a_frame", "over_ms", "ends":
 				continue
 			}
 			g, e := mpSpread(res["go"], col.field), mpSpread(res["enet"], col.field)
