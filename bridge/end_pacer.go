@@ -149,6 +149,24 @@ func (p *endPacer) release(n int, emit func(server.Event)) int {
 	return n
 }
 
+// requeue takes back the events of a poll that were not emitted because
+// the poll's ends took disconnect_budget_ms: each of their ends is held
+// again, before those held already (which came after them), and each of
+// the others goes to emit as take would give it (a connect first releases
+// its address's held ends, a drained waits behind the held ends). The
+// caller calls it once per poll: the ends a connect released must then go
+// out.
+func (p *endPacer) requeue(rest []server.Event, emit func(server.Event)) {
+	newer := p.held
+	p.held, p.heldBytes, p.heldAddrs = nil, 0, nil
+	for _, ev := range rest {
+		p.take(ev, 1, 1, emit) // the poll's ends are spent: every end is held
+	}
+	for _, ev := range newer {
+		p.take(ev, 1, 1, emit)
+	}
+}
+
 // pending is how many ends are held.
 func (p *endPacer) pending() int { return len(p.held) }
 

@@ -177,3 +177,36 @@ func TestEndPacerKeepsEveryDrained(t *testing.T) {
 		t.Fatalf("emitted %v", got)
 	}
 }
+
+// The ends of a poll that took its time budget (disconnect_budget_ms) go
+// back to the pacer in order, before those it held already; a connect
+// among them still comes after its address's end, and drained after the
+// last end.
+func TestEndPacerRequeue(t *testing.T) {
+	var p endPacer
+	var ready []server.Event
+	p.pace(4, sliceEvents(ends(0, 6)), func(ev server.Event) { ready = append(ready, ev) })
+	// the first end is emitted, then the budget is spent
+	var again []string
+	p.requeue(ready[1:], func(ev server.Event) { again = append(again, describe(ev)) })
+	if len(again) != 0 || p.pending() != 5 || p.heldBytes != 5*heldSize(ready[0]) || p.heldAddrs[addrN(1)] != 1 {
+		t.Fatalf("requeue emitted %v and holds %d ends (%d bytes, addresses %v); want none emitted, 5 held", again, p.pending(), p.heldBytes, p.heldAddrs)
+	}
+	if got := pacerPoll(&p, 0); !slices.Equal(got, described("-", 1, 6)) {
+		t.Fatalf("the next poll emitted %v, want ends 1 to 5 in order", got)
+	}
+
+	var q endPacer
+	ready = nil
+	reconnect := server.Event{Kind: server.EventConnected, Addr: addrN(1)}
+	drained := server.Event{Kind: server.EventDrained}
+	q.pace(0, sliceEvents(append(ends(0, 2), reconnect, ends(2, 3)[0], drained)), func(ev server.Event) { ready = append(ready, ev) })
+	again = nil
+	q.requeue(ready[1:], func(ev server.Event) { again = append(again, describe(ev)) })
+	if want := []string{"-" + addrN(1).String(), "+" + addrN(1).String()}; !slices.Equal(again, want) {
+		t.Fatalf("requeue emitted %v, want %v: the reconnect after its address's end", again, want)
+	}
+	if got := pacerPoll(&q, 0); !slices.Equal(got, []string{"-" + addrN(2).String(), "drained"}) {
+		t.Fatalf("the next poll emitted %v, want the held end, then drained", got)
+	}
+}

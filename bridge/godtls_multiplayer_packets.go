@@ -180,13 +180,9 @@ func (g *gdMultiplayer) poll() result {
 	srv, cli := g.current()
 	if srv != nil {
 		g.pollDTLS(srv)
-		limit, ends := g.maxEndsPerPoll.Load(), int64(0)
-		budget := time.Duration(g.endBudget.Load())
-		var first time.Time // when this poll's first end was emitted
-		for limit <= 0 || ends < limit {
-			if budget > 0 && ends > 0 && time.Since(first) >= budget {
-				break
-			}
+		limit := int(g.maxEndsPerPoll.Load())
+		ends := pollEnds{budget: time.Duration(g.endBudget.Load())}
+		for (limit <= 0 || ends.n < limit) && !ends.spent() {
 			ev, ok := srv.NextEvent()
 			if !ok {
 				break
@@ -195,10 +191,7 @@ func (g *gdMultiplayer) poll() result {
 			case multiplayer.PeerConnected:
 				g.obj.emit("peer_connected", variantInt(int64(ev.Peer)))
 			case multiplayer.PeerDisconnected:
-				if ends == 0 {
-					first = time.Now()
-				}
-				ends++
+				ends.emitting()
 				g.setReason(ev.Reason)
 				g.emitLeft(ev.Peer, ev.Reason)
 			}
@@ -256,26 +249,8 @@ func (g *gdMultiplayer) setReason(reason string) {
 	g.mu.Unlock()
 }
 
-// disconnect_budget_ms: how long one poll() may spend emitting peer ends
-// (their signals, with every handler) before the rest wait for the next
-// poll; 0 is no budget. The default keeps half of a 60 fps frame for the
-// rest of the game.
-const (
-	defaultEndBudget = 8 * time.Millisecond
-	maxEndBudget     = time.Second
-)
-
-func (g *gdMultiplayer) disconnectBudgetMs() result {
-	return float64(g.endBudget.Load()) / float64(time.Millisecond)
-}
-
-func (g *gdMultiplayer) setDisconnectBudgetMs(v float64) {
-	if !(v >= 0 && v <= maxEndBudget.Seconds()*1000) { // also NaN
-		pushError(mpName+".set_disconnect_budget_ms", fmt.Sprintf("disconnect_budget_ms must be between 0 (no budget) and %v, got %v; the value is unchanged", maxEndBudget.Seconds()*1000, v))
-		return
-	}
-	g.endBudget.Store(int64(v * float64(time.Millisecond)))
-}
+func (g *gdMultiplayer) disconnectBudgetMs() result      { return endBudgetMs(&g.endBudget) }
+func (g *gdMultiplayer) setDisconnectBudgetMs(v float64) { setEndBudget(mpName, v, &g.endBudget) }
 
 func (g *gdMultiplayer) maxDisconnectsPerPoll() result { return g.maxEndsPerPoll.Load() }
 func (g *gdMultiplayer) setMaxDisconnectsPerPoll(v int64) {

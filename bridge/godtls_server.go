@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"godtls/extension/netsim"
 	"godtls/extension/server"
@@ -56,6 +57,7 @@ func serverClass() *classDef {
 			property("refuse_new_connections", tBool, false, (*gdServer).refusing, (*gdServer).setRefusing),
 			property("read_in_frame", tBool, true, (*gdServer).readInFrame, (*gdServer).setReadInFrame),
 			property("max_disconnects_per_poll", tInt, int64(defaultMaxEndsPerPoll), (*gdServer).maxDisconnectsPerPoll, (*gdServer).setMaxDisconnectsPerPoll),
+			property("disconnect_budget_ms", tFloat, defaultEndBudget.Seconds()*1000, (*gdServer).disconnectBudgetMs, (*gdServer).setDisconnectBudgetMs),
 		},
 		signals: []signalDef{
 			signal("peer_connected", objectParam("peer", peerName)),
@@ -87,11 +89,13 @@ type gdServer struct {
 
 	// endsMu guards ends, the peer_disconnected signals poll() holds for
 	// later calls, and ready, the events a poll() took and has not emitted
-	// yet. maxEndsPerPoll is max_disconnects_per_poll.
+	// yet. maxEndsPerPoll is max_disconnects_per_poll, endBudget
+	// disconnect_budget_ms (a time.Duration).
 	endsMu         sync.Mutex
 	ends           endPacer
 	ready          []server.Event
 	maxEndsPerPoll atomic.Int64
+	endBudget      atomic.Int64
 
 	// grown holds the UDPServer ports whose socket's receive buffer
 	// take_connection(udp_peer) has grown (udpsock.GrowReceiveBuffer).
@@ -104,6 +108,7 @@ func newGDServer(obj object) *gdServer {
 	srv := server.New(server.Config{})
 	s := &gdServer{obj: obj, srv: srv, cfg: srv.Config(), peers: map[*server.Peer]*gdPeer{}, grown: map[int]bool{}}
 	s.maxEndsPerPoll.Store(defaultMaxEndsPerPoll)
+	s.endBudget.Store(int64(defaultEndBudget))
 	return s
 }
 
@@ -224,10 +229,11 @@ func (s *gdServer) stop() result {
 }
 
 // poll emits the signals for what happened since the last call. At most
-// max_disconnects_per_poll peer_disconnected go out per call; the rest
-// wait for the next calls (endPacer). The events are sorted into ready
-// under endsMu, then taken from it one at a time and emitted with no lock
-// held: a handler that calls poll() again, or a poll() on another thread,
+// max_disconnects_per_poll peer_disconnected go out per call, and none
+// once the call's ends took disconnect_budget_ms; the rest wait for the
+// next calls (endPacer). The events are sorted into ready under endsMu,
+// then taken from it one at a time and emitted with no lock held: a
+// handler that calls poll() again, or a poll() on another thread,
 // continues the same queue in order.
 func (s *gdServer) poll() result {
 	s.srv.Pump()
@@ -235,18 +241,32 @@ func (s *gdServer) poll() result {
 	s.endsMu.Lock()
 	s.ends.pace(limit, s.srv.NextEvent, func(ev server.Event) { s.ready = append(s.ready, ev) })
 	s.endsMu.Unlock()
+	ends := pollEnds{budget: time.Duration(s.endBudget.Load())}
+	requeued := false
 	for {
-		ev, ok := s.nextReady()
+		spent := !requeued && ends.spent()
+		ev, ok := s.nextReady(spent)
+		requeued = requeued || spent
 		if !ok {
 			return nil
+		}
+		if ev.Kind == server.EventDisconnected {
+			ends.emitting()
 		}
 		s.emitEvent(ev)
 	}
 }
 
-func (s *gdServer) nextReady() (server.Event, bool) {
+// nextReady takes the next event to emit. spent says the poll's ends took
+// their budget: the ends still in ready go back to the pacer first.
+func (s *gdServer) nextReady(spent bool) (server.Event, bool) {
 	s.endsMu.Lock()
 	defer s.endsMu.Unlock()
+	if spent && len(s.ready) > 0 {
+		rest := s.ready
+		s.ready = nil
+		s.ends.requeue(rest, func(ev server.Event) { s.ready = append(s.ready, ev) })
+	}
 	if len(s.ready) == 0 {
 		return server.Event{}, false
 	}

@@ -130,6 +130,9 @@ func (s *gdServer) setReadInFrame(on bool) { s.srv.SetFrameReads(on) }
 // cost to each end.
 const defaultMaxEndsPerPoll = 100
 
+func (s *gdServer) disconnectBudgetMs() result      { return endBudgetMs(&s.endBudget) }
+func (s *gdServer) setDisconnectBudgetMs(v float64) { setEndBudget(srvName, v, &s.endBudget) }
+
 func (s *gdServer) maxDisconnectsPerPoll() result { return s.maxEndsPerPoll.Load() }
 func (s *gdServer) setMaxDisconnectsPerPoll(v int64) {
 	if refuseNegative(srvName, "max_disconnects_per_poll", 1, v) {

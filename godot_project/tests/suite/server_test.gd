@@ -19,7 +19,7 @@ func cases() -> Array:
 		["read_in_frame: poll() reads the socket; off, the reader thread does", test_read_in_frame],
 		["idle timeout", test_idle_timeout],
 		["disconnect_from_peer", test_disconnect_from_peer],
-		["a burst of ends is spread over polls (max_disconnects_per_poll)", test_disconnect_burst_spread],
+		["a burst of ends is spread over polls (max_disconnects_per_poll, disconnect_budget_ms)", test_disconnect_burst_spread],
 	]
 
 
@@ -389,15 +389,24 @@ func test_disconnect_from_peer() -> void:
 
 # Five peers that end at once reach the game two per poll() with
 # max_disconnects_per_poll = 2, oldest first, every one of them; their
-# status says DISCONNECTED before their signal comes. With 0, all in one.
+# status says DISCONNECTED before their signal comes. With 0, all in one;
+# with a handler that takes 20 ms and disconnect_budget_ms = 5, one per
+# poll.
 func test_disconnect_burst_spread() -> void:
 	var s := rsa_server()
 	check(s.max_disconnects_per_poll == 100, "max_disconnects_per_poll default")
 	s.max_disconnects_per_poll = -1
 	check(s.max_disconnects_per_poll == 100, "a negative max_disconnects_per_poll is refused")
+	check(is_equal_approx(s.disconnect_budget_ms, 8.0), "disconnect_budget_ms default")
+	for bad in [-1.0, 1001.0, NAN]:
+		s.disconnect_budget_ms = bad
+		check(is_equal_approx(s.disconnect_budget_ms, 8.0), "disconnect_budget_ms %s is refused" % bad)
 	s.read_in_frame = false # the ends are read while the test does not poll
-	for limit in [2, 0]:
+	# [max_disconnects_per_poll, disconnect_budget_ms, the handler's ms, ends per poll]
+	for run in [[2, 0.0, 0, [2, 2, 1, 0, 0]], [0, 0.0, 0, [5, 0, 0, 0, 0]], [0, 5.0, 20, [1, 1, 1, 1, 1]]]:
+		var limit: int = run[0]
 		s.max_disconnects_per_poll = limit
+		s.disconnect_budget_ms = run[1]
 		var clients: Array = []
 		for i in 5:
 			clients.append(new_client(s.get_local_port()))
@@ -405,7 +414,10 @@ func test_disconnect_burst_spread() -> void:
 		var peers := await take_all(s, clients, 5)
 		check(peers.size() == 5, "limit %d: 5 peers taken" % limit)
 		var ended: Array = []
-		s.peer_disconnected.connect(func(p: GoDTLSPeer, _reason: String) -> void: ended.append(p))
+		var handler_ms: int = run[2]
+		s.peer_disconnected.connect(func(p: GoDTLSPeer, _reason: String) -> void:
+			ended.append(p)
+			OS.delay_msec(handler_ms))
 		for c in clients:
 			c.disconnect_from_peer()
 		check(await wait_until(func() -> bool:
@@ -416,12 +428,11 @@ func test_disconnect_burst_spread() -> void:
 		# a peer's status changes just before its end is queued
 		await runner.create_timer(0.3).timeout
 		var per_poll: Array = []
-		for i in 4:
+		for i in 5:
 			var before := ended.size()
 			s.poll()
 			per_poll.append(ended.size() - before)
-		var want := [2, 2, 1, 0] if limit == 2 else [5, 0, 0, 0]
-		check(per_poll == want, "limit %d: peer_disconnected per poll() %s, want %s" % [limit, per_poll, want])
+		check(per_poll == run[3], "limit %d, budget %.0f ms: peer_disconnected per poll() %s, want %s" % [limit, run[1], per_poll, run[3]])
 		var all_once := ended.size() == 5
 		for p in peers:
 			all_once = all_once and ended.count(p) == 1
