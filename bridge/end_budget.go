@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// disconnect_budget_ms, on GoDTLSServer and GoDTLSMultiplayerPeer: how long
+// max_disconnects_per_poll and disconnect_budget_ms, on GoDTLSServer and
+// GoDTLSMultiplayerPeer. disconnect_budget_ms is how long
 // one poll() may spend emitting peer_disconnected (the signals, with every
 // handler connected to them) before the ends after that wait for the next
 // poll. A count of ends (max_disconnects_per_poll) cannot bound that time:
@@ -19,6 +20,14 @@ const (
 	defaultEndBudget = 8 * time.Millisecond
 	maxEndBudget     = time.Second
 )
+
+// setEndLimit stores a max_disconnects_per_poll value from GDScript (0:
+// no limit), or says why it is refused and leaves the old one.
+func setEndLimit(class string, v int64, to *atomic.Int64) {
+	if !refuseNegative(class, "max_disconnects_per_poll", 1, v) {
+		to.Store(v)
+	}
+}
 
 // setEndBudget stores a disconnect_budget_ms value from GDScript, or says
 // why it is refused and leaves the old one.

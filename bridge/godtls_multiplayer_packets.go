@@ -252,13 +252,8 @@ func (g *gdMultiplayer) setReason(reason string) {
 func (g *gdMultiplayer) disconnectBudgetMs() result      { return endBudgetMs(&g.endBudget) }
 func (g *gdMultiplayer) setDisconnectBudgetMs(v float64) { setEndBudget(mpName, v, &g.endBudget) }
 
-func (g *gdMultiplayer) maxDisconnectsPerPoll() result { return g.maxEndsPerPoll.Load() }
-func (g *gdMultiplayer) setMaxDisconnectsPerPoll(v int64) {
-	if refuseNegative(mpName, "max_disconnects_per_poll", 1, v) {
-		return
-	}
-	g.maxEndsPerPoll.Store(v)
-}
+func (g *gdMultiplayer) maxDisconnectsPerPoll() result    { return g.maxEndsPerPoll.Load() }
+func (g *gdMultiplayer) setMaxDisconnectsPerPoll(v int64) { setEndLimit(mpName, v, &g.maxEndsPerPoll) }
 
 func (g *gdMultiplayer) closeVirtual() result {
 	g.closeAll("")

@@ -133,10 +133,5 @@ const defaultMaxEndsPerPoll = 100
 func (s *gdServer) disconnectBudgetMs() result      { return endBudgetMs(&s.endBudget) }
 func (s *gdServer) setDisconnectBudgetMs(v float64) { setEndBudget(srvName, v, &s.endBudget) }
 
-func (s *gdServer) maxDisconnectsPerPoll() result { return s.maxEndsPerPoll.Load() }
-func (s *gdServer) setMaxDisconnectsPerPoll(v int64) {
-	if refuseNegative(srvName, "max_disconnects_per_poll", 1, v) {
-		return
-	}
-	s.maxEndsPerPoll.Store(v)
-}
+func (s *gdServer) maxDisconnectsPerPoll() result    { return s.maxEndsPerPoll.Load() }
+func (s *gdServer) setMaxDisconnectsPerPoll(v int64) { setEndLimit(srvName, v, &s.maxEndsPerPoll) }

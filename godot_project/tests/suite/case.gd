@@ -114,6 +114,41 @@ func take_all(server: GoDTLSServer, clients: Array, n: int) -> Array:
 	return peers
 
 
+# The defaults of max_disconnects_per_poll and disconnect_budget_ms on
+# obj (a GoDTLSServer or a GoDTLSMultiplayerPeer), and out-of-range values
+# refused.
+func check_end_pacing_properties(obj: Object) -> void:
+	var cls := obj.get_class()
+	check(obj.max_disconnects_per_poll == 100, "%s.max_disconnects_per_poll default" % cls)
+	obj.max_disconnects_per_poll = -1
+	check(obj.max_disconnects_per_poll == 100, "%s: a negative max_disconnects_per_poll is refused" % cls)
+	check(is_equal_approx(obj.disconnect_budget_ms, 8.0), "%s.disconnect_budget_ms default" % cls)
+	for bad in [-1.0, 1001.0, NAN]:
+		obj.disconnect_budget_ms = bad
+		check(is_equal_approx(obj.disconnect_budget_ms, 8.0), "%s: disconnect_budget_ms %s is refused" % [cls, bad])
+
+
+# Calls poll polls times and returns how many entries each call added to
+# ended (the ends per poll of a paced burst).
+func per_poll(poll: Callable, ended: Array, polls: int) -> Array:
+	var counts: Array = []
+	for i in polls:
+		var before := ended.size()
+		poll.call()
+		counts.append(ended.size() - before)
+	return counts
+
+
+# Whether ended holds each of items exactly once, and nothing else.
+func each_once(ended: Array, items: Array) -> bool:
+	if ended.size() != items.size():
+		return false
+	for x in items:
+		if ended.count(x) != 1:
+			return false
+	return true
+
+
 func mp_pair(psk := false) -> Array:
 	var s := GoDTLSMultiplayerPeer.new()
 	var c := GoDTLSMultiplayerPeer.new()

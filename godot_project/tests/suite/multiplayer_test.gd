@@ -234,13 +234,7 @@ func test_mp_simulated_bad_link() -> void:
 # without an error until its poll() says so.
 func test_mp_disconnect_burst() -> void:
 	var s := GoDTLSMultiplayerPeer.new()
-	check(s.max_disconnects_per_poll == 100, "max_disconnects_per_poll default")
-	s.max_disconnects_per_poll = -1
-	check(s.max_disconnects_per_poll == 100, "a negative max_disconnects_per_poll is refused")
-	check(is_equal_approx(s.disconnect_budget_ms, 8.0), "disconnect_budget_ms default")
-	for bad in [-1.0, 1001.0, NAN]:
-		s.disconnect_budget_ms = bad
-		check(is_equal_approx(s.disconnect_budget_ms, 8.0), "disconnect_budget_ms %s is refused" % bad)
+	check_end_pacing_properties(s)
 	check(s.create_server(0, TLSOptions.server(rsa_key, rsa_cert), "127.0.0.1") == OK_, "create_server")
 	var port: int = s.get_server().get_local_port()
 	var ended: Array = []
@@ -277,16 +271,9 @@ func test_mp_disconnect_burst() -> void:
 		s.set_target_peer(ids[0])
 		check(s.put_packet(PackedByteArray([1])) == OK_, "limit %d: put_packet to a peer that left, before its peer_disconnected" % limit)
 		check(s.disconnect_peer_with_reason(ids[0], "late kick") == OK_, "limit %d: disconnect_peer_with_reason of a peer that left, before its peer_disconnected" % limit)
-		var per_poll: Array = []
-		for i in 5:
-			var before := ended.size()
-			s.poll()
-			per_poll.append(ended.size() - before)
-		check(per_poll == run[3], "limit %d, budget %.0f ms: peer_disconnected per poll() %s, want %s" % [limit, run[1], per_poll, run[3]])
-		var all_once := ended.size() == 5
-		for id in ids:
-			all_once = all_once and ended.count(id) == 1
-		check(all_once, "limit %d: each of the 5 peers' peer_disconnected came once (%s of %s)" % [limit, ended, ids])
+		var counts := per_poll(s.poll, ended, 5)
+		check(counts == run[3], "limit %d, budget %.0f ms: peer_disconnected per poll() %s, want %s" % [limit, run[1], counts, run[3]])
+		check(each_once(ended, ids), "limit %d: each of the 5 peers' peer_disconnected came once (%s of %s)" % [limit, ended, ids])
 		s.set_target_peer(ids[0])
 		check(s.put_packet(PackedByteArray([1])) == ERR_INVALID_PARAMETER_, "limit %d: put_packet to a peer whose end was emitted" % limit)
 	handler_ms[0] = 0

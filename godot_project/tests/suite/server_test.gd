@@ -394,13 +394,7 @@ func test_disconnect_from_peer() -> void:
 # poll.
 func test_disconnect_burst_spread() -> void:
 	var s := rsa_server()
-	check(s.max_disconnects_per_poll == 100, "max_disconnects_per_poll default")
-	s.max_disconnects_per_poll = -1
-	check(s.max_disconnects_per_poll == 100, "a negative max_disconnects_per_poll is refused")
-	check(is_equal_approx(s.disconnect_budget_ms, 8.0), "disconnect_budget_ms default")
-	for bad in [-1.0, 1001.0, NAN]:
-		s.disconnect_budget_ms = bad
-		check(is_equal_approx(s.disconnect_budget_ms, 8.0), "disconnect_budget_ms %s is refused" % bad)
+	check_end_pacing_properties(s)
 	s.read_in_frame = false # the ends are read while the test does not poll
 	# [max_disconnects_per_poll, disconnect_budget_ms, the handler's ms, ends per poll]
 	for run in [[2, 0.0, 0, [2, 2, 1, 0, 0]], [0, 0.0, 0, [5, 0, 0, 0, 0]], [0, 5.0, 20, [1, 1, 1, 1, 1]]]:
@@ -427,16 +421,9 @@ func test_disconnect_burst_spread() -> void:
 			return true, null, []), "limit %d: every peer's status is DISCONNECTED before poll()" % limit)
 		# a peer's status changes just before its end is queued
 		await runner.create_timer(0.3).timeout
-		var per_poll: Array = []
-		for i in 5:
-			var before := ended.size()
-			s.poll()
-			per_poll.append(ended.size() - before)
-		check(per_poll == run[3], "limit %d, budget %.0f ms: peer_disconnected per poll() %s, want %s" % [limit, run[1], per_poll, run[3]])
-		var all_once := ended.size() == 5
-		for p in peers:
-			all_once = all_once and ended.count(p) == 1
-		check(all_once, "limit %d: each of the 5 peers' peer_disconnected came once" % limit)
+		var counts := per_poll(s.poll, ended, 5)
+		check(counts == run[3], "limit %d, budget %.0f ms: peer_disconnected per poll() %s, want %s" % [limit, run[1], counts, run[3]])
+		check(each_once(ended, peers), "limit %d: each of the 5 peers' peer_disconnected came once" % limit)
 		for conn in s.peer_disconnected.get_connections():
 			s.peer_disconnected.disconnect(conn.callable)
 	s.stop()
