@@ -8,6 +8,10 @@
 #   mode=go_udp_bulk UDPServer + take_connection(udp_peer), receive_all()
 #   key=rsa4096|ecdsa  fps=60|0  seconds=N  out=/path/result.json
 #   disconnects=N  GoDTLSServer.max_disconnects_per_poll (listen modes)
+#   budget=MS      GoDTLSServer.disconnect_budget_ms (listen modes)
+#   on_end=broadcast  the peer_disconnected handler tells every other peer
+#                  (GoDTLSServer.broadcast of 32 bytes), as a game says a
+#                  player left; without it the handler only counts
 # It records the duration of every frame, peers connected over time, packets
 # echoed, the process CPU time (every 100 ms) and the process memory, prints "BENCH READY <port>" once listening,
 # and writes JSON when the time is up.
@@ -49,6 +53,7 @@ var calls_at_start := {}
 # (its work and every later frame's count as the burst of ends)
 var ends := 0
 var first_end_frame := -1
+var left_notice := PackedByteArray()
 
 
 func _initialize() -> void:
@@ -99,6 +104,8 @@ func _initialize() -> void:
 			go_server.read_in_frame = read_in_frame
 			if args.has("disconnects"):
 				go_server.max_disconnects_per_poll = int(args["disconnects"])
+			if args.has("budget"):
+				go_server.disconnect_budget_ms = float(args["budget"])
 			# a game listens for its players leaving; this handler only counts
 			go_server.peer_disconnected.connect(_on_peer_disconnected)
 			go_server.listen(0, "127.0.0.1")
@@ -215,6 +222,10 @@ func _on_peer_disconnected(_peer: GoDTLSPeer, _reason: String) -> void:
 	ends += 1
 	if first_end_frame < 0:
 		first_end_frame = frames.size()
+	if args.get("on_end", "") == "broadcast":
+		if left_notice.is_empty():
+			left_notice.resize(32)
+		go_server.broadcast(left_notice)
 
 
 func finish(n_connected: int) -> void:

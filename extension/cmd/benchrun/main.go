@@ -98,6 +98,7 @@ type loadResult struct {
 	Failed         int     `json:"failed"`
 	FirstError     string  `json:"first_error"`
 	AllConnectedMs float64 `json:"all_connected_ms"`
+	CloseNotifies  int     `json:"close_notifies_written"`
 	Echo           *struct {
 		Sent     uint64  `json:"sent"`
 		Received uint64  `json:"received"`
@@ -304,7 +305,7 @@ func runOne(sc scenario, mode string, run int) (godotResult, loadResult, error) 
 	err = json.Unmarshal(b, &g)
 	log.Printf("%s / %s run %d: %d/%d connected in %.0f ms, worst frame %.1f ms, worst main-thread work %.1f ms (%.1f until every client was in)", sc.name, mode, run, l.Connected, l.Connected+l.Failed, l.AllConnectedMs, maxOf(g.FrameMs), maxOf(g.WorkMs), maxOf(g.WorkMs[:min(len(g.WorkMs), len(stormWindow(g, l.Connected)))]))
 	if g.Ends > 0 {
-		log.Printf("%s / %s run %d: %d peer_disconnected, the first at %.0f ms; worst main-thread work from then on %.2f ms", sc.name, mode, run, g.Ends, g.FirstEndMs, g.EndWorkMs)
+		log.Printf("%s / %s run %d: %d peer_disconnected (the clients wrote %d close_notify), the first at %.0f ms; worst main-thread work from then on %.2f ms", sc.name, mode, run, g.Ends, l.CloseNotifies, g.FirstEndMs, g.EndWorkMs)
 	}
 	return g, l, err
 }

@@ -57,6 +57,12 @@ type Report struct {
 	ConnectedOverMs []Point  `json:"connected_over_time"`
 	Echo            *Echo    `json:"echo,omitempty"`
 	Flood           *Flood   `json:"flood,omitempty"`
+	// CloseNotifies counts the clients whose Close at the end wrote a
+	// close_notify. pion v2.2.12's Close sometimes writes none (it
+	// cancels its read loop first, and the loop, leaving, may close the
+	// socket before the alert is written), and a server hears no end from
+	// such a client until an idle timeout.
+	CloseNotifies int `json:"close_notifies_written"`
 }
 
 // Percents summarises a distribution.
@@ -154,6 +160,8 @@ func run(o options) (rep Report) {
 	}
 	conns := make([]*dtls.Conn, o.clients)
 	joinMs := make([]float64, o.clients)
+	var closing atomic.Bool // the clients are being closed: alerts from now on are their close_notify
+	var alerts atomic.Int64
 	var connected atomic.Int64
 	var errMu sync.Mutex
 	start := time.Now()
@@ -185,7 +193,7 @@ func run(o options) (rep Report) {
 			if err == nil {
 				ctx, cancel := context.WithTimeout(context.Background(), o.handshake)
 				var c *dtls.Conn
-				c, err = dtls.ClientWithContext(ctx, udp, clientConfig())
+				c, err = dtls.ClientWithContext(ctx, alertCounter{udp, &closing, &alerts}, clientConfig())
 				cancel()
 				if err == nil {
 					conns[i] = c
@@ -223,10 +231,28 @@ func run(o options) (rep Report) {
 	if o.hold > 0 {
 		time.Sleep(o.hold)
 	}
+	closing.Store(true)
 	for _, c := range live {
 		_ = c.Close()
 	}
+	rep.CloseNotifies = int(alerts.Load())
 	return rep
+}
+
+// alertCounter is a client's socket that counts the alert records it
+// writes once closing is set (a datagram whose first record is an alert).
+type alertCounter struct {
+	*net.UDPConn
+	closing *atomic.Bool
+	alerts  *atomic.Int64
+}
+
+func (a alertCounter) Write(b []byte) (int, error) {
+	n, err := a.UDPConn.Write(b)
+	if err == nil && len(b) > 0 && b[0] == 21 && a.closing.Load() {
+		a.alerts.Add(1)
+	}
+	return n, err
 }
 
 // echo keeps o.inflight packets outstanding per client (or sends at o.rate)
