@@ -7,15 +7,16 @@ import (
 )
 
 // max_disconnects_per_poll and disconnect_budget_ms, on GoDTLSServer and
-// GoDTLSMultiplayerPeer. disconnect_budget_ms is how long
-// one poll() may spend emitting peer_disconnected (the signals, with every
-// handler connected to them) before the ends after that wait for the next
-// poll. A count of ends (max_disconnects_per_poll) cannot bound that time:
-// what an end costs is the game's, and with SceneMultiplayer, a spawner
-// and server relay it grows with the peer count (one end took 0.07 ms at
-// 50 peers and up to 17 ms at 200, docs/profiles.md, "A burst of
-// multiplayer ends"). The default keeps half of a 60 fps frame for the
-// rest of the game.
+// GoDTLSMultiplayerPeer. disconnect_budget_ms is how long after emitting
+// its first peer_disconnected (the signal runs every handler connected to
+// it) one poll() may go on emitting them; the ends after that wait for the
+// next poll. The time counts whatever the poll emits meanwhile. A count
+// of ends (max_disconnects_per_poll) cannot bound that time: what an end
+// costs is the game's, and with SceneMultiplayer, a spawner and server
+// relay it grows with the peer count (one end took 0.07 ms at 50 peers
+// and up to 17 ms at 200, docs/profiles.md, "A burst of multiplayer
+// ends"). The default keeps half of a 60 fps frame for the rest of the
+// game.
 const (
 	defaultEndBudget = 8 * time.Millisecond
 	maxEndBudget     = time.Second
@@ -58,8 +59,8 @@ func (e *pollEnds) emitting() {
 	e.n++
 }
 
-// spent reports whether the ends emitted so far took the budget: at least
-// one end goes out per poll.
+// spent reports whether the budget has passed since the poll's first end
+// was emitted: at least one end goes out per poll.
 func (e *pollEnds) spent() bool {
 	return e.budget > 0 && e.n > 0 && time.Since(e.first) >= e.budget
 }

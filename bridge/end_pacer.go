@@ -150,7 +150,7 @@ func (p *endPacer) release(n int, emit func(server.Event)) int {
 }
 
 // requeue takes back the events of a poll that were not emitted because
-// the poll's ends took disconnect_budget_ms: each of their ends is held
+// the poll's disconnect_budget_ms had passed: each of their ends is held
 // again, before those held already (which came after them), and each of
 // the others goes to emit as take would give it (a connect first releases
 // its address's held ends, a drained waits behind the held ends). The

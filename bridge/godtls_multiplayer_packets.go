@@ -165,8 +165,9 @@ func (g *gdMultiplayer) isServer() result {
 
 // poll emits what happened since the last call; signal handlers run with
 // no lock held. On a server, once max_disconnects_per_poll peers' ends
-// were emitted, or their signals took disconnect_budget_ms (at least one
-// end per poll), the events after them wait, in order, for the next poll.
+// were emitted, or disconnect_budget_ms has passed since the first (so at
+// least one end per poll), the events after them wait, in order, for the
+// next poll.
 // Each end costs SceneMultiplayer its peer's cleanup, the game's handlers
 // and, with a MultiplayerSpawner and server relay, a message to every
 // other peer: a few milliseconds at 200 peers (docs/profiles.md, "A burst

@@ -230,8 +230,8 @@ func (s *gdServer) stop() result {
 
 // poll emits the signals for what happened since the last call. At most
 // max_disconnects_per_poll peer_disconnected go out per call, and none
-// once the call's ends took disconnect_budget_ms; the rest wait for the
-// next calls (endPacer). The events are sorted into ready under endsMu,
+// once disconnect_budget_ms has passed since its first; the rest wait
+// for the next calls (endPacer). The events are sorted into ready under endsMu,
 // then taken from it one at a time and emitted with no lock held: a
 // handler that calls poll() again, or a poll() on another thread,
 // continues the same queue in order.
@@ -257,8 +257,8 @@ func (s *gdServer) poll() result {
 	}
 }
 
-// nextReady takes the next event to emit. spent says the poll's ends took
-// their budget: the ends still in ready go back to the pacer first.
+// nextReady takes the next event to emit. spent says the poll's budget for
+// ends has passed: the ends still in ready go back to the pacer first.
 func (s *gdServer) nextReady(spent bool) (server.Event, bool) {
 	s.endsMu.Lock()
 	defer s.endsMu.Unlock()
