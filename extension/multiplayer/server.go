@@ -263,7 +263,8 @@ func (m *Server) Disconnect(id int32, reason string, force bool) error {
 	return nil
 }
 
-// Peers lists the announced peer ids.
+// Peers lists the ids of the announced peers that have not ended (not
+// those leaving: ended, their PeerDisconnected not taken yet).
 func (m *Server) Peers() []int32 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
