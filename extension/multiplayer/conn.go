@@ -234,10 +234,15 @@ func (c *sctpConn) deliver(b, pkt []byte) int {
 
 // waitProbe reads records until answered reports an answer or the
 // deadline passes, keeping SCTP packets for pion (a few: INIT is
-// retransmitted anyway).
+// retransmitted anyway). When the carrier ends, what arrived before its
+// end is read first: a server that turns the client away sends its
+// reason just before it closes, and the reason must not be lost to the
+// close (seen in CI: "setup failed: the connection closed during setup"
+// instead of "the server is full").
 func (c *sctpConn) waitProbe(answered func() (time.Duration, bool), deadline time.Time) (time.Duration, bool) {
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
+	carrierDone := false
 	for {
 		if rtt, ok := answered(); ok {
 			return rtt, true
@@ -248,10 +253,13 @@ func (c *sctpConn) waitProbe(answered func() (time.Duration, bool), deadline tim
 			}
 			continue
 		}
+		if carrierDone {
+			return 0, false
+		}
 		select {
 		case <-c.car.Signal():
 		case <-c.car.Done():
-			return 0, false
+			carrierDone = true
 		case <-c.closed:
 			return 0, false
 		case <-timer.C:

@@ -116,9 +116,14 @@ func (s *session) measureRTT(deadline time.Time) (time.Duration, error) {
 			}
 			return rtt, nil
 		}
+		// The session's end first: a goodbye read with the carrier's last
+		// records ended it with the other side's reason.
 		select {
 		case <-s.ended:
 			return 0, errors.New(s.endReason())
+		default:
+		}
+		select {
 		case <-s.car.Done():
 			return 0, errors.New("the connection closed during setup")
 		default:
