@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -71,7 +70,7 @@ func (g *gdMultiplayer) putPacket(in packetIn) result {
 	}
 	srv, cli := g.current()
 	g.mu.Lock()
-	target, channel, mode, told := g.target, g.channel, g.mode, g.status
+	target, channel, mode := g.target, g.channel, g.mode
 	g.mu.Unlock()
 	var err error
 	switch {
@@ -79,12 +78,6 @@ func (g *gdMultiplayer) putPacket(in packetIn) result {
 		err = srv.Send(target, channel, mode, data)
 	case cli != nil:
 		err = cli.Send(channel, mode, data)
-		if told == multiplayer.Connected && (errors.Is(err, multiplayer.ErrClosed) || errors.Is(err, multiplayer.ErrNotReady)) {
-			// The connection ended since the last poll(), which will
-			// say so: the game could not have known. Dropped, as the
-			// server drops a message to a peer that just left.
-			err = nil
-		}
 	default:
 		pushError(m, "not active; call create_server() or create_client() first")
 		return errUnconfigured

@@ -30,8 +30,11 @@ type Client struct {
 	dtls   *client.Client
 	status atomic.Int32
 	id     atomic.Int32
-	sess   atomic.Pointer[session]
-	done   chan struct{}
+	// told: the game took the PeerConnected and not yet the
+	// PeerDisconnected. Until it takes the latter it may still send.
+	told atomic.Bool
+	sess atomic.Pointer[session]
+	done chan struct{}
 
 	mu        sync.Mutex
 	announced bool
@@ -157,13 +160,19 @@ func (m *Client) Status() Status { return Status(m.status.Load()) }
 // ID is the peer id the server gave, or 0 before.
 func (m *Client) ID() int32 { return m.id.Load() }
 
-// Send sends a message to the server.
+// Send sends a message to the server. Once the connection has ended,
+// while the game has not taken its PeerDisconnected yet, a message is
+// dropped with no error, as the server drops one to a peer that just
+// left: the game could not have known.
 func (m *Client) Send(channel int, mode Mode, data []byte) error {
-	s := m.sess.Load()
-	if s == nil || m.Status() != Connected {
-		return ErrNotReady
+	err := ErrNotReady
+	if s := m.sess.Load(); s != nil && m.Status() == Connected {
+		err = s.send(channel, mode, data)
 	}
-	return s.send(channel, mode, data)
+	if m.told.Load() && (err == ErrNotReady || err == ErrClosed) {
+		return nil
+	}
+	return err
 }
 
 // Stats describes the connection to the server.
@@ -176,10 +185,18 @@ func (m *Client) Stats() (PeerStats, bool) {
 }
 
 // Available, Front and Pop give the game its messages.
-func (m *Client) Available() int           { return m.sh.in.len() }
-func (m *Client) Front() (Packet, bool)    { return m.sh.in.front() }
-func (m *Client) Pop() (Packet, bool)      { return m.sh.in.pop() }
-func (m *Client) NextEvent() (Event, bool) { return m.sh.nextEvent() }
+func (m *Client) Available() int        { return m.sh.in.len() }
+func (m *Client) Front() (Packet, bool) { return m.sh.in.front() }
+func (m *Client) Pop() (Packet, bool)   { return m.sh.in.pop() }
+
+// NextEvent gives the game the oldest event.
+func (m *Client) NextEvent() (Event, bool) {
+	ev, ok := m.sh.nextEvent()
+	if ok {
+		m.told.Store(ev.Kind == PeerConnected)
+	}
+	return ev, ok
+}
 
 // Close says goodbye (the server reports reason), closes the connection
 // and waits for every goroutine. Queued messages stay readable.

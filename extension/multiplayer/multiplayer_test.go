@@ -537,3 +537,28 @@ func TestLeftPeerUntilTheGameHears(t *testing.T) {
 		t.Fatalf("%d peers still leaving after their ends were taken", n)
 	}
 }
+
+// TestClientSendsUntilTheGameHears: a client whose server left takes
+// messages without an error (dropped) until the game takes its
+// PeerDisconnected; then it is not connected.
+func TestClientSendsUntilTheGameHears(t *testing.T) {
+	m := startServer(t, 4, Options{})
+	c := dial(t, port(m), Options{})
+	defer c.Close("")
+	waitEvent(t, c, PeerConnected)
+	m.Close("bye")
+	deadline := time.Now().Add(20 * time.Second)
+	for c.Status() == Connected {
+		if time.Now().After(deadline) {
+			t.Fatal("the client never saw the server leave")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := c.Send(0, Reliable, []byte("late")); err != nil {
+		t.Fatalf("send after the server left, before the game was told: %v", err)
+	}
+	waitEvent(t, c, PeerDisconnected)
+	if err := c.Send(0, Reliable, []byte("later")); err != ErrNotReady {
+		t.Fatalf("send once the game was told: %v, want ErrNotReady", err)
+	}
+}
