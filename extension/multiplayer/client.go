@@ -211,6 +211,7 @@ func (m *Client) Close(reason string) {
 		s.leave(reason, false)
 	}
 	m.dtls.Close()
+	m.sh.push.close()
 	m.sh.wg.Wait()
 }
 

@@ -2,7 +2,6 @@ package multiplayer
 
 import (
 	"encoding/binary"
-	"fmt"
 	"time"
 
 	"github.com/pion/sctp"
@@ -11,8 +10,11 @@ import (
 // The send path: messages onto their streams or, unreliable ones, straight
 // into DTLS records.
 
-// send queues one message; it never waits for the network (SCTP
-// fragments and queues, pion's write loop sends).
+// send queues one message; it never waits for the network, nor for
+// SCTP: a small unreliable message leaves at once in a DTLS record, the
+// others go through the session's outbox (outbox.go), from which a pusher
+// moves them into SCTP (which fragments and queues; pion's write loop
+// sends).
 func (s *session) send(channel int, mode Mode, data []byte) error {
 	if channel < 0 || channel >= MaxChannels {
 		return ErrBadChannel
@@ -41,13 +43,19 @@ func (s *session) send(channel int, mode Mode, data []byte) error {
 		msg := make([]byte, unreliableHeader+len(data))
 		putUnreliable(msg, channel, mode, seq)
 		copy(msg[unreliableHeader:], data)
-		return s.write(streamUnreliable, msg)
+		return s.enqueue(streamUnreliable, msg)
 	}
-	return s.write(streamReliable0+channel, data)
+	return s.enqueue(streamReliable0+channel, append([]byte(nil), data...))
 }
 
 // write sends a message on one of our streams, opening it on first use.
+// It takes the association's lock: the pushers call it for the game's
+// messages, goroutines for the hello and the goodbye. The send buffer's
+// bound is enqueue's.
 func (s *session) write(index int, msg []byte) error {
+	if hook := testBeforeGameWrite.Load(); hook != nil && index != streamControl {
+		(*hook)()
+	}
 	a := s.assoc.Load()
 	if a == nil {
 		return ErrNotReady
@@ -72,14 +80,7 @@ func (s *session) write(index int, msg []byte) error {
 		}
 		s.out[index] = st
 	}
-	var waiting uint64
-	for _, o := range s.out {
-		waiting += o.BufferedAmount()
-	}
 	s.mu.Unlock()
-	if waiting > 0 && waiting+uint64(len(msg)) > uint64(s.sh.opts.SendBuffer) {
-		return fmt.Errorf("%w (%d bytes)", ErrSendBacklog, waiting)
-	}
 	ppi := sctp.PayloadTypeWebRTCBinary
 	if len(msg) == 0 {
 		msg, ppi = []byte{0}, sctp.PayloadTypeWebRTCBinaryEmpty
@@ -91,8 +92,15 @@ func (s *session) write(index int, msg []byte) error {
 	return nil
 }
 
-// bufferedOut is what waits in our streams for sending or acknowledgement.
+// bufferedOut is what waits in the outbox, and in our streams for sending
+// or acknowledgement.
 func (s *session) bufferedOut() uint64 {
+	return s.outboxBytes() + s.streamsBuffered()
+}
+
+// streamsBuffered is what waits in our streams for sending or
+// acknowledgement.
+func (s *session) streamsBuffered() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n uint64

@@ -325,6 +325,7 @@ func (m *Server) Close(reason string) {
 	}
 	m.cancel()
 	m.srv.Stop()
+	m.sh.push.close()
 	m.sh.wg.Wait()
 }
 

@@ -2,6 +2,7 @@ package multiplayer
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,17 +60,22 @@ type shared struct {
 	in      *inbox
 	events  *queue.Events[Event]
 	wg      sync.WaitGroup
+	push    pushers // of the sessions' outboxes, counted in wg
 	loggers logging.LoggerFactory
 	health  health // published by the janitor for monitors
 }
 
 func newShared(opts Options, events int) *shared {
 	opts = opts.withDefaults()
-	return &shared{
+	sh := &shared{
 		opts: opts, in: newInbox(opts.InboxPackets, opts.InboxBytes, opts.PeerInboxBytes),
 		events:  queue.NewEvents[Event](events),
 		loggers: link.Quiet,
 	}
+	// One processor fewer than Go has, as the handshakes' crypto slots:
+	// pushing is never worth taking the last one from Godot's calls.
+	sh.push = pushers{max: max(1, runtime.GOMAXPROCS(0)-1), wg: &sh.wg}
+	return sh
 }
 
 // session is one remote peer: its DTLS carrier, the SCTP association in
@@ -86,6 +92,7 @@ type session struct {
 	mu      sync.Mutex // out and sendSeq
 	out     map[int]*sctp.Stream
 	sendSeq map[int]uint32
+	outbox  outbox // the game's messages on their way into out
 
 	recvMu  sync.Mutex
 	recvSeq map[int]uint32

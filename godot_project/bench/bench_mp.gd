@@ -27,6 +27,8 @@
 #       max_disconnects_per_poll and disconnect_budget_ms.
 extends SceneTree
 
+const Proc = preload("res://bench/proc_stats.gd")
+
 var args := {}
 var peer: MultiplayerPeer
 var clients: Array = []
@@ -218,12 +220,15 @@ func _server_leave(n: int) -> void:
 	var worst_us := 0
 	var per_frame: Array[int] = []
 	var first_end_ms := 0
-	var frames: Array = [] # [work µs, ends] of each frame from the first end on
+	var frames: Array = [] # [work µs, ends, on-CPU µs, run-queue µs] of each frame from the first end on
+	var burst_sched := [0, 0] # the main thread's on-CPU and run-queue µs in those polls
 	while Time.get_ticks_msec() < deadline:
 		ended_this_frame[0] = 0
+		var s0 := Proc.thread_sched_us()
 		var t0 := Time.get_ticks_usec()
 		mp.poll()
 		var dt := Time.get_ticks_usec() - t0
+		var s1 := Proc.thread_sched_us()
 		if not all_in and in_game[0] >= n:
 			all_in = true
 			Engine.max_fps = 60 # a game's frame rate from here on (unthrottled while ENet does the handshakes in poll)
@@ -235,7 +240,9 @@ func _server_leave(n: int) -> void:
 			worst_us = max(worst_us, dt)
 			if ended_this_frame[0] > 0:
 				per_frame.append(ended_this_frame[0])
-			frames.append([dt, ended_this_frame[0]])
+			frames.append([dt, ended_this_frame[0], s1[0] - s0[0], s1[1] - s0[1]])
+			burst_sched[0] += s1[0] - s0[0]
+			burst_sched[1] += s1[1] - s0[1]
 			if in_game[0] == 0:
 				break
 		await process_frame
@@ -243,10 +250,17 @@ func _server_leave(n: int) -> void:
 	frames.sort_custom(func(a, b): return a[0] > b[0])
 	var slowest := ""
 	for f in frames.slice(0, 5):
-		slowest += " %.1fms/%d" % [f[0] / 1000.0, f[1]]
-	print("LEAVE worst_frame_ms=%.2f ends=%d frames_with_ends=%d most_ends_in_a_frame=%d over_ms=%d slowest_frames(ms/ends)=%s" % [
+		slowest += " %.1fms/%d(%.1f/%.1f)" % [f[0] / 1000.0, f[1], f[2] / 1000.0, f[3] / 1000.0]
+	var work_us := 0
+	for f in frames:
+		work_us += f[0]
+	# on_cpu/run_queue: the main thread's own time on a core, and its time
+	# runnable but waiting for one (/proc/thread-self/schedstat; -1 where
+	# the kernel does not keep it), summed over the polls from the first end on
+	print("LEAVE worst_frame_ms=%.2f ends=%d frames_with_ends=%d most_ends_in_a_frame=%d over_ms=%d poll_ms=%.1f on_cpu_ms=%.1f run_queue_ms=%.1f slowest_frames(ms/ends(on_cpu/run_queue))=%s" % [
 		worst_us / 1000.0, ends, per_frame.size(), per_frame.back() if per_frame.size() > 0 else 0,
-		Time.get_ticks_msec() - first_end_ms if ends > 0 else 0, slowest])
+		Time.get_ticks_msec() - first_end_ms if ends > 0 else 0,
+		work_us / 1000.0, burst_sched[0] / 1000.0, burst_sched[1] / 1000.0, slowest])
 	mp.multiplayer_peer = null
 	peer.close()
 	quit(0)

@@ -26,3 +26,18 @@ static func rss_kib() -> int:
 		if line.begins_with("VmRSS:"):
 			return int(line.split(":")[1].strip_edges().split(" ")[0])
 	return 0
+
+
+# The calling thread's time on a CPU and time waiting in the run queue
+# for one, in µs ([on_cpu, waiting]; [-1, -1] where the kernel does not
+# keep these). Read around a step of the main thread, the difference says
+# whether a slow step was work or waiting for a core that other threads
+# (the goroutines, the GC) held.
+static func thread_sched_us() -> Array[int]:
+	var f := FileAccess.open("/proc/thread-self/schedstat", FileAccess.READ)
+	if f == null:
+		return [-1, -1]
+	var fields := f.get_line().split(" ")
+	if fields.size() < 2:
+		return [-1, -1]
+	return [int(fields[0]) / 1000, int(fields[1]) / 1000]

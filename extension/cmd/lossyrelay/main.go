@@ -21,6 +21,13 @@ func main() {
 	reorder := flag.Float64("reorder", 0.02, "share of datagrams reordered")
 	delay := flag.Duration("delay", 0, "added delay each way")
 	flag.Parse()
+	// Shares, not percentages: -loss 5 would silently drop everything.
+	for name, v := range map[string]float64{"-loss": *loss, "-reorder": *reorder} {
+		if !(v >= 0 && v < 1) {
+			fmt.Fprintf(os.Stderr, "lossyrelay: %s is a share of datagrams, from 0 to below 1 (0.05 is 5 %%), got %v\n", name, v)
+			os.Exit(2)
+		}
+	}
 	addr, err := net.ResolveUDPAddr("udp", *target)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lossyrelay:", err)

@@ -1,0 +1,171 @@
+package multiplayer
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// The outbox: the game's messages on their way into SCTP. pion/sctp's
+// WriteSCTP takes the association's lock, which the association's own
+// goroutines hold while they gather and marshal packets, and every write
+// wakes the association's write loop. Called on Godot's thread, a send
+// waited for that lock whenever the peer's loops were busy, and each
+// goroutine it woke could take the thread's Go processor while Godot ran
+// its own code in between (docs/profiles.md, "Where the first frame of
+// the burst went": at 200 peers, a quarter to a third of the first frame
+// of a burst of ends was that thread asleep). So a send only queues the message in its session's
+// outbox, and a small pool of pushers moves it into SCTP.
+//
+// Order: one session's messages are pushed by one pusher at a time, in
+// the order they were queued. Bounds: the outbox counts toward the send
+// buffer (Options.SendBuffer, bytes) and holds at most maxOutboxMessages.
+
+// maxOutboxMessages bounds a session's outbox in messages; at the
+// default 4 MiB send buffer, small messages would otherwise only be
+// bounded by bytes.
+const maxOutboxMessages = 4096
+
+// testBeforeGameWrite, set by tests only (while sessions run, hence
+// atomic), runs before a game message is written into SCTP.
+var testBeforeGameWrite atomic.Pointer[func()]
+
+type outMsg struct {
+	stream int
+	data   []byte // owned by the outbox; never written after queuing
+}
+
+type outbox struct {
+	mu        sync.Mutex
+	msgs      []outMsg
+	bytes     int  // of msgs and of the batch a pusher is writing
+	scheduled bool // in the pushers' ready list or being pushed
+}
+
+// enqueue queues msg (which the outbox now owns) for stream index. It
+// refuses it when the messages waiting to go out, here and in SCTP's
+// streams, would pass the send buffer or the outbox is full.
+func (s *session) enqueue(index int, msg []byte) error {
+	if s.assoc.Load() == nil {
+		return ErrNotReady
+	}
+	inStreams := s.streamsBuffered()
+	o := &s.outbox
+	o.mu.Lock()
+	if len(o.msgs) >= maxOutboxMessages {
+		o.mu.Unlock()
+		return fmt.Errorf("%w (%d messages)", ErrSendBacklog, maxOutboxMessages)
+	}
+	waiting := inStreams + uint64(o.bytes)
+	if waiting > 0 && waiting+uint64(len(msg)) > uint64(s.sh.opts.SendBuffer) {
+		o.mu.Unlock()
+		return fmt.Errorf("%w (%d bytes)", ErrSendBacklog, waiting)
+	}
+	o.msgs = append(o.msgs, outMsg{stream: index, data: msg})
+	o.bytes += len(msg)
+	wake := !o.scheduled
+	o.scheduled = true
+	o.mu.Unlock()
+	if wake {
+		s.sh.push.schedule(s)
+	}
+	return nil
+}
+
+// outboxBytes is what the outbox holds, including a batch being pushed.
+func (s *session) outboxBytes() uint64 {
+	s.outbox.mu.Lock()
+	defer s.outbox.mu.Unlock()
+	return uint64(s.outbox.bytes)
+}
+
+// pushOutbox writes what the session's outbox holds into SCTP, in order,
+// and hands the session back to the pushers if more came meanwhile
+// (behind the sessions already waiting). batch is scratch space, returned
+// emptied for the next session.
+func (s *session) pushOutbox(batch []outMsg) []outMsg {
+	o := &s.outbox
+	o.mu.Lock()
+	batch = append(batch, o.msgs...)
+	clear(o.msgs)
+	o.msgs = o.msgs[:0]
+	o.mu.Unlock()
+	failed := false
+	select {
+	case <-s.ended:
+		failed = true // nothing to push into
+	default:
+	}
+	for i, m := range batch {
+		if !failed && s.write(m.stream, m.data) != nil {
+			failed = true // the session is ending: the rest is dropped
+		}
+		// Now counted by the stream (or gone): no longer the outbox's.
+		o.mu.Lock()
+		o.bytes -= len(m.data)
+		o.mu.Unlock()
+		batch[i] = outMsg{}
+	}
+	o.mu.Lock()
+	more := len(o.msgs) > 0
+	o.scheduled = more
+	o.mu.Unlock()
+	if more {
+		s.sh.push.schedule(s)
+	}
+	return batch[:0]
+}
+
+// pushers run the outboxes of one server's or client's sessions: at most
+// max goroutines, started when a session has messages and none is
+// running, ending when no session has any. Godot's thread only appends to
+// an outbox and, once per burst, starts a pusher.
+type pushers struct {
+	mu      sync.Mutex
+	ready   []*session
+	running int
+	max     int
+	closed  bool
+	wg      *sync.WaitGroup
+}
+
+// schedule puts s, whose outbox has messages, in line for a pusher.
+func (p *pushers) schedule(s *session) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return // the owner is closing: its sessions have ended
+	}
+	p.ready = append(p.ready, s)
+	if p.running < p.max {
+		p.running++
+		p.wg.Add(1)
+		go p.run()
+	}
+}
+
+func (p *pushers) run() {
+	defer p.wg.Done()
+	var batch []outMsg
+	for {
+		p.mu.Lock()
+		if len(p.ready) == 0 {
+			p.running--
+			p.mu.Unlock()
+			return
+		}
+		s := p.ready[0]
+		p.ready[0] = nil
+		p.ready = p.ready[1:]
+		p.mu.Unlock()
+		batch = s.pushOutbox(batch)
+	}
+}
+
+// close starts no more pushers; the owner then waits for those running
+// (its wait group), which end once the ready sessions are pushed.
+func (p *pushers) close() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+}
