@@ -160,11 +160,18 @@ func (p *endPacer) requeue(rest []server.Event, emit func(server.Event)) {
 	newer := p.held
 	p.held, p.heldBytes, p.heldAddrs = nil, 0, nil
 	for _, ev := range rest {
-		p.take(ev, 1, 1, emit) // the poll's ends are spent: every end is held
+		p.takeSpent(ev, emit)
 	}
 	for _, ev := range newer {
-		p.take(ev, 1, 1, emit)
+		p.takeSpent(ev, emit)
 	}
+}
+
+// takeSpent is take once the poll may emit no more ends (its limit of 1
+// already reached): every end is held, the other events go as take gives
+// them.
+func (p *endPacer) takeSpent(ev server.Event, emit func(server.Event)) {
+	p.take(ev, 1, 1, emit)
 }
 
 // pending is how many ends are held.

@@ -42,15 +42,6 @@ func (s *gdServer) setAtLeastOne(prop string, v int64, apply func(*server.Config
 	s.setConfig(prop, func(c *server.Config) { apply(c, int(v)) })
 }
 
-// refuseNegative reports (and says why) that v is not a value of a limit
-// GDScript turns off with 0 and whose least value otherwise is least.
-func refuseNegative(class, prop string, least, v int64) bool {
-	if v < 0 {
-		pushError(class+".set_"+prop, fmt.Sprintf("%s must be at least %d, or 0 for no limit; got %d; the value is unchanged", prop, least, v))
-	}
-	return v < 0
-}
-
 func (s *gdServer) maxPeers() result { return int64(s.config().MaxPeers) }
 func (s *gdServer) setMaxPeers(v int64) {
 	s.setAtLeastOne("max_peers", v, func(c *server.Config, n int) { c.MaxPeers = n })

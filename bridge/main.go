@@ -6,7 +6,7 @@
 // marshaling (variant.go, names.go, gdconst.go, array_pairs.go), the class
 // framework (class*.go, object.go, instances.go, packet_peer.go), engine
 // calls (engine_*.go), what several classes share (tls_options.go,
-// psk_args.go, server_setup.go, gd_errors.go, stats_dict.go, durations.go),
+// psk_args.go, server_setup.go, gd_errors.go, stats_dict.go, property_values.go),
 // and the classes (godtls_*.go).
 //
 // Rules this package keeps: Godot calls come in on the caller's thread and

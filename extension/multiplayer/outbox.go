@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 )
 
-// The outbox: the game's messages on their way into SCTP. pion/sctp's
+// The outbox: the game's messages, and a goodbye, on their way into SCTP. pion/sctp's
 // WriteSCTP takes the association's lock, which the association's own
 // goroutines hold while they gather and marshal packets, and every write
 // wakes the association's write loop. Called on Godot's thread, a send
@@ -26,9 +26,9 @@ import (
 // bounded by bytes.
 const maxOutboxMessages = 4096
 
-// testBeforeGameWrite, set by tests only (while sessions run, hence
-// atomic), runs before a game message is written into SCTP.
-var testBeforeGameWrite atomic.Pointer[func()]
+// testBeforeWrite, set by tests only (while sessions run, hence atomic),
+// runs before a message is written into SCTP.
+var testBeforeWrite atomic.Pointer[func()]
 
 type outMsg struct {
 	stream int

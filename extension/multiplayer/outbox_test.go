@@ -8,22 +8,22 @@ import (
 	"time"
 )
 
-// TestSendNeverWaitsForSCTP: while writing into SCTP is stuck, Send still
-// returns at once (Godot's thread never waits for an association), the
-// outbox refuses what passes its bounds in bytes and in messages with
-// ErrSendBacklog, and once writing resumes every accepted message arrives,
-// in order.
+// TestSendNeverWaitsForSCTP: while writing into SCTP is stuck, Send and a
+// graceful Disconnect still return at once (Godot's thread never waits
+// for an association), the outbox refuses what passes its bounds in bytes
+// and in messages with ErrSendBacklog, and once writing resumes every
+// accepted message arrives, in order.
 func TestSendNeverWaitsForSCTP(t *testing.T) {
 	const sendBuffer = 64 << 10
 	m := startServer(t, 4, Options{SendBuffer: sendBuffer})
-	bulky, chatty := dial(t, port(m), Options{}), dial(t, port(m), Options{})
-	for _, c := range []*Client{bulky, chatty} {
+	bulky, chatty, kicked := dial(t, port(m), Options{}), dial(t, port(m), Options{}), dial(t, port(m), Options{})
+	for _, c := range []*Client{bulky, chatty, kicked} {
 		waitEvent(t, c, PeerConnected)
 		waitEvent(t, m, PeerConnected)
 	}
 	release := make(chan struct{})
 	hook := func() { <-release }
-	testBeforeGameWrite.Store(&hook)
+	testBeforeWrite.Store(&hook)
 	released := false
 	resume := func() {
 		if !released {
@@ -31,24 +31,30 @@ func TestSendNeverWaitsForSCTP(t *testing.T) {
 			close(release)
 		}
 	}
-	t.Cleanup(func() { resume(); testBeforeGameWrite.Store(nil) })
+	t.Cleanup(func() { resume(); testBeforeWrite.Store(nil) })
 
-	// fill sends msg(i) to id until the outbox refuses one.
-	fill := func(id int32, msg func(int) []byte) (accepted int, refusal error) {
+	// promptly runs call, which must not wait for SCTP.
+	promptly := func(what string, call func()) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
+			call()
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s waited while writing into SCTP was stuck", what)
+		}
+	}
+	// fill sends msg(i) to id until the outbox refuses one.
+	fill := func(id int32, msg func(int) []byte) (accepted int, refusal error) {
+		promptly("Send", func() {
 			for ; accepted < 2*maxOutboxMessages; accepted++ {
 				if refusal = m.Send(id, 0, Reliable, msg(accepted)); refusal != nil {
 					return
 				}
 			}
-		}()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Fatal("Send waited while writing into SCTP was stuck")
-		}
+		})
 		return accepted, refusal
 	}
 	kib := func(i int) []byte { return []byte(fmt.Sprintf("%04d%s", i, strings.Repeat(".", 1020))) }
@@ -71,7 +77,16 @@ func TestSendNeverWaitsForSCTP(t *testing.T) {
 		t.Fatalf("%d small messages accepted, want about %d", chattyIn, maxOutboxMessages)
 	}
 
+	promptly("a graceful Disconnect", func() {
+		if err := m.Disconnect(kicked.ID(), "kicked", false); err != nil {
+			t.Errorf("Disconnect: %v", err)
+		}
+	})
+
 	resume()
+	if ev := waitEvent(t, kicked, PeerDisconnected); ev.Reason != "kicked" {
+		t.Fatalf("the kicked client's end: %+v", ev)
+	}
 	for c, want := range map[*Client]struct {
 		n   int
 		msg func(int) []byte

@@ -50,10 +50,10 @@ func (s *session) send(channel int, mode Mode, data []byte) error {
 
 // write sends a message on one of our streams, opening it on first use.
 // It takes the association's lock: the pushers call it for the game's
-// messages, goroutines for the hello and the goodbye. The send buffer's
-// bound is enqueue's.
+// messages and the goodbye, the server's setup goroutine for the hello.
+// The send buffer's bound is enqueue's.
 func (s *session) write(index int, msg []byte) error {
-	if hook := testBeforeGameWrite.Load(); hook != nil && index != streamControl {
+	if hook := testBeforeWrite.Load(); hook != nil {
 		(*hook)()
 	}
 	a := s.assoc.Load()

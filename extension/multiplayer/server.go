@@ -218,12 +218,9 @@ func (m *Server) known(id int32) (s *session, leaving bool) {
 // the game could not have known (ErrClosed is a session ending now).
 func (m *Server) Send(target int32, channel int, mode Mode, data []byte) error {
 	if target > 0 {
-		s, leaving := m.known(target)
-		switch {
-		case s == nil:
-			return ErrUnknownPeer
-		case leaving:
-			return nil
+		s, err := m.reachable(target)
+		if s == nil {
+			return err
 		}
 		return droppedIfEnded(s.send(channel, mode, data))
 	}
@@ -252,15 +249,27 @@ func droppedIfEnded(err error) error {
 // (after the goodbye is acknowledged) or at once. A peer that already
 // left (its PeerDisconnected not taken yet) is left as it is.
 func (m *Server) Disconnect(id int32, reason string, force bool) error {
-	s, leaving := m.known(id)
-	switch {
-	case s == nil:
-		return ErrUnknownPeer
-	case leaving:
-		return nil
+	s, err := m.reachable(id)
+	if s == nil {
+		return err
 	}
 	s.leave(reason, !force)
 	return nil
+}
+
+// reachable is the session a call about peer id acts on: nil with
+// ErrUnknownPeer for an id the game was never told of or already heard
+// leave, and nil with no error for a peer that left whose
+// PeerDisconnected the game has not taken (the call is dropped).
+func (m *Server) reachable(id int32) (*session, error) {
+	s, leaving := m.known(id)
+	switch {
+	case s == nil:
+		return nil, ErrUnknownPeer
+	case leaving:
+		return nil, nil
+	}
+	return s, nil
 }
 
 // Peers lists the ids of the announced peers that have not ended (not

@@ -166,7 +166,10 @@ func (s *session) leave(reason string, graceful bool) {
 	}
 	bye := byeRecord(reason)
 	s.sendRecord(bye) // at once, and again below: it may be lost
-	_ = s.write(streamControl, append([]byte{ctlBye}, reason...))
+	// On SCTP too, behind what the game sent, through the outbox: this
+	// runs on Godot's thread (disconnect_peer, close). Refused when the
+	// outbox is full; the records carry the reason anyway.
+	_ = s.enqueue(streamControl, append([]byte{ctlBye}, reason...))
 	s.sendRecord(bye)
 	if !graceful {
 		s.end(reason)
