@@ -12,6 +12,9 @@
 #   on_end=broadcast  the peer_disconnected handler tells every other peer
 #                  (GoDTLSServer.broadcast of 32 bytes), as a game says a
 #                  player left; without it the handler only counts
+#   on_end=each    the same, one put_packet per peer from GDScript (a game
+#                  that tells each player in its own loop: an end that costs
+#                  its frame in proportion to the peers)
 # It records the duration of every frame, peers connected over time, packets
 # echoed, the process CPU time (every 100 ms) and the process memory, prints "BENCH READY <port>" once listening,
 # and writes JSON when the time is up.
@@ -222,10 +225,14 @@ func _on_peer_disconnected(_peer: GoDTLSPeer, _reason: String) -> void:
 	ends += 1
 	if first_end_frame < 0:
 		first_end_frame = frames.size()
-	if args.get("on_end", "") == "broadcast":
-		if left_notice.is_empty():
-			left_notice.resize(32)
-		go_server.broadcast(left_notice)
+	if left_notice.is_empty():
+		left_notice.resize(32)
+	match args.get("on_end", ""):
+		"broadcast":
+			go_server.broadcast(left_notice)
+		"each":
+			for p: GoDTLSPeer in go_server.get_peers():
+				p.put_packet(left_notice)
 
 
 func finish(n_connected: int) -> void:

@@ -43,6 +43,7 @@ var (
 	counts   = flag.String("counts", "", "the scale sweep's peer counts (comma-separated; default 250 to 10,000)")
 	keep     = flag.String("keep", "", "keep each server run's own report (per-frame work, connected counts) in this directory")
 	set      = flag.String("set", "", "more bench_server.gd arguments for every run (comma-separated key=value, such as disconnects=0), for runs that compare a setting")
+	loadSet  = flag.String("loadgen-set", "", "more loadgen arguments for every run (comma-separated, such as -close-together), for runs that compare a setting")
 )
 
 // modes are the three servers the join storms compare; the receive path
@@ -287,7 +288,7 @@ func runOne(sc scenario, mode string, run int) (godotResult, loadResult, error) 
 		for sc2.Scan() {
 		}
 	}()
-	args := append([]string{"-addr", "127.0.0.1:" + port}, sc.loadArgs...)
+	args := append(append([]string{"-addr", "127.0.0.1:" + port}, sc.loadArgs...), extraLoadArgs()...)
 	lo, err := exec.CommandContext(ctx, *loadgen, args...).Output()
 	if err != nil {
 		return g, l, fmt.Errorf("loadgen: %v", err)
@@ -308,6 +309,14 @@ func runOne(sc scenario, mode string, run int) (godotResult, loadResult, error) 
 		log.Printf("%s / %s run %d: %d peer_disconnected (the clients wrote %d close_notify), the first at %.0f ms; worst main-thread work from then on %.2f ms", sc.name, mode, run, g.Ends, l.CloseNotifies, g.FirstEndMs, g.EndWorkMs)
 	}
 	return g, l, err
+}
+
+// extraLoadArgs are -loadgen-set's arguments.
+func extraLoadArgs() []string {
+	if *loadSet == "" {
+		return nil
+	}
+	return strings.Split(*loadSet, ",")
 }
 
 // extraGodotArgs are -set's arguments.
@@ -331,7 +340,7 @@ func rawPionJoin(sc scenario) (loadResult, error) {
 		return l, err
 	}
 	defer stop()
-	args := append([]string{"-addr", addr}, sc.loadArgs...)
+	args := append(append([]string{"-addr", addr}, sc.loadArgs...), extraLoadArgs()...)
 	out, err := exec.Command(*loadgen, args...).Output()
 	if err != nil {
 		return l, err

@@ -38,6 +38,7 @@ type options struct {
 	inflight  int
 	rate      float64
 	hold      time.Duration
+	together  bool // close every client at once at the end
 	sources   int
 	handshake time.Duration
 
@@ -99,6 +100,7 @@ func main() {
 	flag.IntVar(&o.inflight, "inflight", 1, "packets in flight per client (window mode)")
 	flag.Float64Var(&o.rate, "rate", 0, "packets per second per client instead of a window (0: window mode)")
 	flag.DurationVar(&o.hold, "hold", 0, "keep the connections open this long after the echo phase")
+	flag.BoolVar(&o.together, "close-together", false, "close the clients at the end all at once, each on its own goroutine, so that their close_notify reach the server in one burst (a match whose players all leave), not one after the other")
 	flag.DurationVar(&o.handshake, "handshake-timeout", 30*time.Second, "per-client handshake timeout")
 	flag.IntVar(&o.floodRate, "flood-rate", 0, "spoofed cookieless ClientHellos per second during the joins (0: none)")
 	flag.IntVar(&o.floodSources, "flood-sources", 2048, "sockets the flood comes from (on 127.0.0.100-115)")
@@ -232,8 +234,20 @@ func run(o options) (rep Report) {
 		time.Sleep(o.hold)
 	}
 	closing.Store(true)
-	for _, c := range live {
-		_ = c.Close()
+	if o.together {
+		var wg sync.WaitGroup
+		for _, c := range live {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = c.Close()
+			}()
+		}
+		wg.Wait()
+	} else {
+		for _, c := range live {
+			_ = c.Close()
+		}
 	}
 	rep.CloseNotifies = int(alerts.Load())
 	return rep
