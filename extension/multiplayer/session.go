@@ -168,8 +168,9 @@ func (s *session) leave(reason string, graceful bool) {
 	s.sendRecord(bye) // at once, and again below: it may be lost
 	// On SCTP too, behind what the game sent, through the outbox: this
 	// runs on Godot's thread (disconnect_peer, close). Refused when the
-	// outbox is full, and never pushed when not graceful (the session
-	// ends below); the records carry the reason anyway.
+	// outbox is full; when not graceful, the session ends below and a
+	// pusher that has not taken it yet drops it. The records carry the
+	// reason anyway.
 	_ = s.enqueue(streamControl, append([]byte{ctlBye}, reason...))
 	s.sendRecord(bye)
 	if !graceful {
