@@ -48,6 +48,11 @@ var last_sample_usec := 0
 var sampled_joined := 0
 var joined := 0 # peers that finished their handshake, over the whole run
 var handshaking: Array = [] # UDPServer modes: taken, not connected yet
+# each frame that emitted ends: [frame index, ends, ms in the peer_disconnected
+# handlers, the frame's work ms], to tell a frame's ends from the rest of it
+var end_frames: Array = []
+var frame_ends := 0
+var frame_handler_usec := 0
 # GoDTLS modes: the library's call latency (GoDTLSMonitors.call_latency())
 # when the run started; the slowest-call monitor is read there to start over
 var monitors: GoDTLSMonitors
@@ -126,6 +131,8 @@ func _initialize() -> void:
 
 
 func _process(_delta: float) -> bool:
+	frame_ends = 0
+	frame_handler_usec = 0
 	var t0 := Time.get_ticks_usec()
 	var n_connected := 0
 	match mode:
@@ -199,6 +206,8 @@ func _process(_delta: float) -> bool:
 			if mode == "go_udp_bulk": # no take_connection() loop counts its joins
 				joined = stats.handshakes_ok
 	work.append((t1 - t0) / 1000.0)
+	if frame_ends > 0:
+		end_frames.append([work.size() - 1, frame_ends, frame_handler_usec / 1000.0, (t1 - t0) / 1000.0])
 	frames.append((t1 - last_frame_usec) / 1000.0)
 	last_frame_usec = t1
 	frame_at.append((t1 - started_usec) / 1000.0)
@@ -222,6 +231,8 @@ func _process(_delta: float) -> bool:
 
 
 func _on_peer_disconnected(_peer: GoDTLSPeer, _reason: String) -> void:
+	var h0 := Time.get_ticks_usec()
+	frame_ends += 1
 	ends += 1
 	if first_end_frame < 0:
 		first_end_frame = frames.size()
@@ -233,6 +244,7 @@ func _on_peer_disconnected(_peer: GoDTLSPeer, _reason: String) -> void:
 		"each":
 			for p: GoDTLSPeer in go_server.get_peers():
 				p.put_packet(left_notice)
+	frame_handler_usec += Time.get_ticks_usec() - h0
 
 
 func finish(n_connected: int) -> void:
@@ -252,7 +264,7 @@ func finish(n_connected: int) -> void:
 		"server_stats": go_server.get_stats() if go_server else {},
 		"samples": samples,
 		"ends": ends, "first_end_ms": frame_at[first_end_frame] if first_end_frame >= 0 and first_end_frame < frame_at.size() else 0.0,
-		"end_work_ms": end_work,
+		"end_work_ms": end_work, "end_frames": end_frames,
 	}
 	if monitors:
 		out["call_latency"] = calls_since_start()
