@@ -211,8 +211,7 @@ func (m *Client) Close(reason string) {
 		s.leave(reason, false)
 	}
 	m.dtls.Close()
-	m.sh.push.close()
-	m.sh.wg.Wait()
+	m.sh.waitForGoroutines()
 }
 
 // Health is the session's round trip and retransmissions, lock-free.

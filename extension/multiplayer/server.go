@@ -334,8 +334,7 @@ func (m *Server) Close(reason string) {
 	}
 	m.cancel()
 	m.srv.Stop()
-	m.sh.push.close()
-	m.sh.wg.Wait()
+	m.sh.waitForGoroutines()
 }
 
 // peerCarrier is a server peer as a session's carrier.

@@ -65,6 +65,13 @@ type shared struct {
 	health  health // published by the janitor for monitors
 }
 
+// waitForGoroutines ends the pushers and waits for every goroutine the
+// sessions started; Close calls it after ending every session.
+func (sh *shared) waitForGoroutines() {
+	sh.push.close()
+	sh.wg.Wait()
+}
+
 func newShared(opts Options, events int) *shared {
 	opts = opts.withDefaults()
 	sh := &shared{

@@ -87,8 +87,8 @@ func TestCallQuantiles(t *testing.T) {
 // came out negative gets no ratio (it once read "-7.54×").
 func TestMultiplayerTablesText(t *testing.T) {
 	cases := []mpCase{
-		{"reliable RPC echo, 0 % loss", "rpc", 50, "ecdsa", "0", 8},
-		{"idle clients memory", "idle", 50, "ecdsa", "0", 0},
+		{"reliable RPC echo, 0 % loss", "rpc", 50, "ecdsa", "0", 8, 16},
+		{"idle clients memory", "idle", 50, "ecdsa", "0", 0, 16},
 	}
 	results := map[string]map[string][]mpResult{
 		cases[0].name: {"go": {{"msgs_per_s": 200, "p50_ms": 1, "p99_ms": 2}}, "enet": {{"msgs_per_s": 100, "p50_ms": 2, "p99_ms": 4}}},
