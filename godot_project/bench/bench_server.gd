@@ -49,10 +49,12 @@ var sampled_joined := 0
 var joined := 0 # peers that finished their handshake, over the whole run
 var handshaking: Array = [] # UDPServer modes: taken, not connected yet
 # each frame that emitted ends: [frame index, ends, ms in the peer_disconnected
-# handlers, the frame's work ms], to tell a frame's ends from the rest of it
+# handlers, the frame's work ms, ms of the handlers in get_peers()], to tell a
+# frame's ends from the rest of it
 var end_frames: Array = []
 var frame_ends := 0
 var frame_handler_usec := 0
+var frame_get_peers_usec := 0 # of frame_handler_usec, in get_peers() (on_end=each)
 # GoDTLS modes: the library's call latency (GoDTLSMonitors.call_latency())
 # when the run started; the slowest-call monitor is read there to start over
 var monitors: GoDTLSMonitors
@@ -133,6 +135,7 @@ func _initialize() -> void:
 func _process(_delta: float) -> bool:
 	frame_ends = 0
 	frame_handler_usec = 0
+	frame_get_peers_usec = 0
 	var t0 := Time.get_ticks_usec()
 	var n_connected := 0
 	match mode:
@@ -207,7 +210,7 @@ func _process(_delta: float) -> bool:
 				joined = stats.handshakes_ok
 	work.append((t1 - t0) / 1000.0)
 	if frame_ends > 0:
-		end_frames.append([work.size() - 1, frame_ends, frame_handler_usec / 1000.0, (t1 - t0) / 1000.0])
+		end_frames.append([work.size() - 1, frame_ends, frame_handler_usec / 1000.0, (t1 - t0) / 1000.0, frame_get_peers_usec / 1000.0])
 	frames.append((t1 - last_frame_usec) / 1000.0)
 	last_frame_usec = t1
 	frame_at.append((t1 - started_usec) / 1000.0)
@@ -242,7 +245,10 @@ func _on_peer_disconnected(_peer: GoDTLSPeer, _reason: String) -> void:
 		"broadcast":
 			go_server.broadcast(left_notice)
 		"each":
-			for p: GoDTLSPeer in go_server.get_peers():
+			var g0 := Time.get_ticks_usec()
+			var peers := go_server.get_peers()
+			frame_get_peers_usec += Time.get_ticks_usec() - g0
+			for p: GoDTLSPeer in peers:
 				p.put_packet(left_notice)
 	frame_handler_usec += Time.get_ticks_usec() - h0
 
