@@ -380,6 +380,17 @@ void gdx_array_unref(gdx_ptr array) {
 	gdx_destroy(GDX_ARRAY, array);
 }
 
+// gdx_append_object appends the Object obj (not NULL) to array (an Array
+// value from gdx_array_ref) through Array.append's builtin pointer: one call
+// from Go per element, no call by name (get_peers on a thousand peers).
+void gdx_append_object(gdx_ptr array, gdx_ptr obj) {
+	uint8_t v[GDX_VARIANT_SIZE];
+	gdx_variant_from(GDX_OBJECT, v, &obj);
+	gdx_cptr args[1] = { v };
+	array_append(array, args, NULL, 1);
+	gdx.variant_destroy(v);
+}
+
 // gdx_append_pair appends [value, PackedByteArray(data)] to array (an
 // Array value from gdx_array_ref): one call from Go per packet, and
 // Array.append through its builtin pointer rather than a call by name.

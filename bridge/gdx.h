@@ -239,6 +239,7 @@ const uint8_t *gdx_pba_data(gdx_cptr pba, gdx_int *r_len);
 void gdx_array_ref(gdx_ptr r_array, gdx_cptr array_variant);
 void gdx_array_unref(gdx_ptr array);
 void gdx_append_pair(gdx_ptr array, gdx_cptr value, const uint8_t *data, gdx_int len);
+void gdx_append_object(gdx_ptr array, gdx_ptr obj);
 void gdx_bind_call(gdx_ptr mb, gdx_ptr obj, gdx_ptr variants, int argc, gdx_ptr r_ret, gdx_call_error *err);
 int gdx_bind_ptrcall(gdx_ptr mb, gdx_ptr obj, gdx_ptr slots, int argc, gdx_ptr r_ret);
 gdx_ptr gdx_method_bind(const char *cls, const char *method, gdx_int hash);

@@ -430,11 +430,28 @@ func (s *gdServer) broadcast(packet []byte, exclude object) result {
 	return int64(s.srv.Broadcast(packet, except))
 }
 
+// getPeers takes the server's lock once for the peers' objects, and makes
+// one call into Godot per object GDScript still holds (its liveness check)
+// plus one per element (appendObjects): a game may call it in a handler with
+// a thousand peers connected.
 func (s *gdServer) getPeers() result {
-	arr := newArray()
-	for _, p := range s.srv.Peers() {
-		arr.append(s.peerObject(p).obj.variant())
+	peers := s.srv.Peers()
+	objs := make([]object, len(peers))
+	known := make([]*gdPeer, len(peers))
+	s.mu.Lock()
+	for i, p := range peers {
+		known[i] = s.peers[p]
 	}
+	s.mu.Unlock()
+	for i, p := range peers {
+		if gp := known[i]; gp != nil && gp.alive() {
+			objs[i] = gp.obj
+		} else {
+			objs[i] = s.peerObject(p).obj // GDScript dropped it: a new one
+		}
+	}
+	arr := newArray()
+	appendObjects(arr, objs)
 	return arr
 }
 

@@ -3,7 +3,7 @@
 // GoDTLSMultiplayerPeer in Godot (classes.go) and translates their calls
 // into the engine's packages (extension/server, client and multiplayer).
 // docs/ARCHITECTURE.md maps the files: the C ABI (gdx.h, gdx.c), builtin
-// marshaling (variant.go, names.go, gdconst.go, array_pairs.go), the class
+// marshaling (variant.go, names.go, gdconst.go, array_append.go), the class
 // framework (class*.go, object.go, instances.go, packet_peer.go), engine
 // calls (engine_*.go), what several classes share (tls_options.go,
 // psk_args.go, server_setup.go, gd_errors.go, stats_dict.go, property_values.go),

@@ -225,6 +225,9 @@ func test_broadcast() -> void:
 	await wait_until(all_connected(clients), s, clients)
 	await wait_until(func() -> bool: return s.get_peers().size() == 3, s, clients)
 	var peers := s.get_peers()
+	check(peers.all(func(p: Variant) -> bool: return p is GoDTLSPeer and p.get_status() == GoDTLSPeer.STATUS_CONNECTED), "get_peers: connected GoDTLSPeer objects")
+	var again := s.get_peers()
+	check(again.size() == 3 and peers.all(func(p: Variant) -> bool: return again.has(p)), "get_peers again: the same objects while the script holds them")
 	var excluded: GoDTLSPeer = peers[0]
 	check(s.broadcast("news".to_utf8_buffer(), excluded) == 2, "broadcast reached 2 of 3")
 	check(s.broadcast("all".to_utf8_buffer()) == 3, "broadcast without exclude reached 3")

@@ -40,3 +40,14 @@ func (w *pairWriter) done() {
 	w.lastV.destroy()
 	C.gdx_array_unref(unsafe.Pointer(&w.ref))
 }
+
+// appendObjects appends each of objs (none nil) to out: one call into Godot
+// per object, through Array.append's builtin pointer (get_peers).
+func appendObjects(out *array, objs []object) {
+	var ref uint64 // the Array value (one pointer) behind out's Variant
+	C.gdx_array_ref(unsafe.Pointer(&ref), out.v.ptr())
+	for _, o := range objs {
+		C.gdx_append_object(unsafe.Pointer(&ref), o.p)
+	}
+	C.gdx_array_unref(unsafe.Pointer(&ref))
+}
