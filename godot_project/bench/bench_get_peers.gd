@@ -1,10 +1,12 @@
-# What GoDTLSServer.get_peers() costs per peer, on Godot's thread, with no
-# other load: N clients (Godot's own PacketPeerDTLS) connect to a server in
-# listen() mode, the script keeps every peer object (as a game does), then
-# times R calls of get_peers(). Prints one line:
+# What GoDTLSServer.get_peers() and GoDTLSPeer.put_packet() cost per peer, on
+# Godot's thread, with no other load: N clients (Godot's own PacketPeerDTLS)
+# connect to a server in listen() mode, the script keeps every peer object
+# (as a game does), then times R calls of get_peers(), then K rounds of one
+# put_packet to each peer. Prints two lines:
 #   GET_PEERS peers=N calls=R us_per_call=... us_per_peer=...
+#   PUT_PACKET sends=... us_per_send=... failed=...
 #
-#   godot --headless --path godot_project -s res://bench/bench_get_peers.gd -- [--peers=N] [--calls=R]
+#   godot --headless --path godot_project -s res://bench/bench_get_peers.gd -- [--peers=N] [--calls=R] [--rounds=K]
 extends SceneTree
 
 
@@ -51,5 +53,18 @@ func _initialize() -> void:
 		got += s.get_peers().size()
 	var dt := Time.get_ticks_usec() - t0
 	print("GET_PEERS peers=%d calls=%d us_per_call=%.1f us_per_peer=%.3f" % [got / calls, calls, dt / float(calls), dt / float(got)])
+	# and one put_packet of 32 bytes to each held peer, a few rounds (the
+	# clients do not read: their sockets drop what overflows)
+	var rounds := int(args.get("rounds", "10"))
+	var msg := PackedByteArray()
+	msg.resize(32)
+	var failed := 0
+	t0 = Time.get_ticks_usec()
+	for r in rounds:
+		for p: GoDTLSPeer in kept:
+			if p.put_packet(msg) != OK:
+				failed += 1
+	dt = Time.get_ticks_usec() - t0
+	print("PUT_PACKET sends=%d us_per_send=%.3f failed=%d" % [rounds * kept.size(), dt / float(rounds * kept.size()), failed])
 	s.stop()
 	quit(0)
