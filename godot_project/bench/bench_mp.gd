@@ -8,7 +8,7 @@
 #   [--limit=L] [--budget=MS] [--join_batch=B]
 #
 # --join_batch (client): start the clients B at a time, each batch once the
-#       one before is in. Godot's ENet-DTLS server keeps at most 16
+#       one before is done joining (every client in, or failed). Godot's ENet-DTLS server keeps at most 16
 #       handshakes it has not taken yet (its UDPServer's pending
 #       connections) and drops the ClientHellos of any more; a storm of 100
 #       gets about 80 in before ENet gives up connecting (docs/profiles.md,
@@ -359,6 +359,20 @@ func _poll_live(p: MultiplayerPeer) -> MultiplayerPeer.ConnectionStatus:
 	return p.get_connection_status()
 
 
+# _poll_for polls every live client each frame for ms milliseconds, and
+# reads and drops what they received if drain. Waiting without polling would
+# not do: an ENet client acknowledges the server's reply to its connect only
+# when polled, and the server counts it in only then.
+func _poll_for(ms: int, drain: bool) -> void:
+	var until := Time.get_ticks_msec() + ms
+	while Time.get_ticks_msec() < until:
+		for p: MultiplayerPeer in clients:
+			_poll_live(p)
+			while drain and p.get_available_packet_count() > 0:
+				p.get_packet()
+		await process_frame
+
+
 func _client() -> void:
 	var n: int = arg("clients", 100)
 	var scenario: String = arg("scenario", "join")
@@ -367,11 +381,7 @@ func _client() -> void:
 		# two waves: the server measures between them, once no client has
 		# joined for 3 s (ENet-DTLS may leave some of a wave out)
 		await _join(n / 2, mini(deadline, Time.get_ticks_msec() + 20000))
-		var until := Time.get_ticks_msec() + 5000
-		while Time.get_ticks_msec() < until:
-			for p: MultiplayerPeer in clients:
-				_poll_live(p)
-			await process_frame
+		await _poll_for(5000, false)
 	await _join(n - clients.size(), deadline)
 	var up_at_end := 0
 	for p: MultiplayerPeer in clients:
@@ -380,24 +390,11 @@ func _client() -> void:
 	print("CLIENTS connected=%d of %d" % [up_at_end, n])
 	if scenario == "leave":
 		# stay 2 s (the server's spawns reach every client), then vanish
-		var until := Time.get_ticks_msec() + 2000
-		while Time.get_ticks_msec() < until:
-			for p: MultiplayerPeer in clients:
-				_poll_live(p)
-				while p.get_available_packet_count() > 0:
-					p.get_packet()
-			await process_frame
+		await _poll_for(2000, true)
 		OS.kill(OS.get_process_id())
 		return
 	if scenario != "rpc":
-		# keep polling, as a game does every frame: an ENet client
-		# acknowledges the server's reply to its connect only when polled,
-		# and the server counts it in only then
-		var until := Time.get_ticks_msec() + (6000 if scenario == "idle" else 1000)
-		while Time.get_ticks_msec() < until:
-			for p: MultiplayerPeer in clients:
-				_poll_live(p)
-			await process_frame
+		await _poll_for(6000 if scenario == "idle" else 1000, false)
 		quit(0)
 		return
 	# rpc: K messages in flight per client; 1 s warm-up, then measure
@@ -432,8 +429,8 @@ func _client() -> void:
 	if rtts.is_empty():
 		print("RPC none")
 	else:
-		# clients_in: those that sent (a client that failed to join sends
-		# nothing, so fewer in flight)
+		# clients_in: those connected when the join ended (one that failed
+		# to join gets nothing echoed, so fewer messages are in flight)
 		var line := "RPC msgs_per_s=%.0f p50_ms=%.2f p99_ms=%.2f clients_in=%d" % [count / measure_s, rtts[rtts.size() / 2] / 1000.0, rtts[int(rtts.size() * 0.99)] / 1000.0, up_at_end]
 		if clients[0] is GoDTLSMultiplayerPeer:
 			# DATA chunks the clients sent again: at 0 % loss every one

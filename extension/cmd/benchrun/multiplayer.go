@@ -28,7 +28,7 @@ type mpCase struct {
 	loss     string
 	inflight int // rpc: reliable messages each client keeps in flight
 	// joinBatch > 0 starts the clients that many at a time, each batch once
-	// the one before is in (bench_mp.gd --join_batch).
+	// the one before is done joining (bench_mp.gd --join_batch).
 	joinBatch int
 }
 
