@@ -72,12 +72,14 @@ func (g *gdMultiplayer) putPacket(in packetIn) result {
 	g.mu.Lock()
 	target, channel, mode := g.target, g.channel, g.mode
 	g.mu.Unlock()
+	// data is a copy of Godot's bytes (in.read), ours to hand over: a
+	// broadcast's peers share it.
 	var err error
 	switch {
 	case srv != nil:
-		err = srv.Send(target, channel, mode, data)
+		err = srv.SendOwned(target, channel, mode, data)
 	case cli != nil:
-		err = cli.Send(channel, mode, data)
+		err = cli.SendOwned(channel, mode, data)
 	default:
 		pushError(m, "not active; call create_server() or create_client() first")
 		return errUnconfigured

@@ -163,8 +163,13 @@ func (m *Client) ID() int32 { return m.id.Load() }
 // Send sends a message to the server. Once the connection has ended,
 // while the game has not taken its PeerDisconnected yet, a message is
 // dropped with no error, as the server drops one to a peer that just
-// left: the game could not have known.
+// left: the game could not have known. data stays the caller's.
 func (m *Client) Send(channel int, mode Mode, data []byte) error {
+	return m.SendOwned(channel, mode, ownCopy(mode, data))
+}
+
+// SendOwned is Send for data the caller gives up (see Server.SendOwned).
+func (m *Client) SendOwned(channel int, mode Mode, data []byte) error {
 	err := ErrNotReady
 	if s := m.sess.Load(); s != nil && m.Status() == Connected {
 		err = s.send(channel, mode, data)

@@ -72,3 +72,63 @@ func BenchmarkReliableLatencyUnderLoss(b *testing.B) {
 	b.ReportMetric(float64(st.Retransmissions), "retransmits")
 	b.ReportMetric(float64(relay.Dropped.Load()), "dropped")
 }
+
+// BenchmarkBurstDelivery: 50 clients each send 8 reliable 64-byte messages
+// at once, as a client's frame of the Godot echo benchmark does, and the
+// server takes them from its inbox as they come; repeated every 7 ms (a
+// headless frame). It reports when the first message, the tenth
+// percentile, the median and the last of a burst were in the server's
+// inbox, counted from the first send, and the datagrams the server
+// received and sent per burst. Clients and server share the process, as
+// the two Godot processes share the machine's cores in the benchmark
+// (docs/profiles.md, "The reliable echo's one frame or two").
+func BenchmarkBurstDelivery(b *testing.B) {
+	const clients, perClient, bursts = 50, 8, 200
+	m := startServer(b, clients, Options{})
+	var cs []*Client
+	for range clients {
+		c := dial(b, port(m), Options{Timeout: 30 * time.Second})
+		waitEvent(b, c, PeerConnected)
+		waitEvent(b, m, PeerConnected)
+		cs = append(cs, c)
+	}
+	time.Sleep(500 * time.Millisecond) // the handshakes' work is over
+	msg := make([]byte, 64)
+	var each, last []time.Duration
+	before := m.DTLS().Stats()
+	b.ResetTimer()
+	for range b.N {
+		for range bursts {
+			start := time.Now()
+			for _, c := range cs {
+				for range perClient {
+					if err := c.Send(0, Reliable, msg); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			for got := 0; got < clients*perClient; {
+				if _, ok := m.Pop(); ok {
+					got++
+					each = append(each, time.Since(start))
+					continue
+				}
+				time.Sleep(20 * time.Microsecond)
+			}
+			last = append(last, time.Since(start))
+			time.Sleep(7 * time.Millisecond)
+		}
+	}
+	b.StopTimer()
+	after := m.DTLS().Stats()
+	slices.Sort(each)
+	slices.Sort(last)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(each[0]), "first-ms")
+	b.ReportMetric(ms(each[len(each)/10]), "p10-ms")
+	b.ReportMetric(ms(each[len(each)/2]), "p50-ms")
+	b.ReportMetric(ms(last[len(last)/2]), "last-p50-ms")
+	n := float64(b.N * bursts)
+	b.ReportMetric(float64(after.PacketsIn-before.PacketsIn)/n, "datagrams-in/burst")
+	b.ReportMetric(float64(after.PacketsOut-before.PacketsOut)/n, "datagrams-out/burst")
+}

@@ -1,8 +1,10 @@
 package multiplayer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +98,74 @@ func TestSendNeverWaitsForSCTP(t *testing.T) {
 				t.Fatalf("message %d: got %.20q, want %.20q", i, p.Data, want.msg(i))
 			}
 		}
+	}
+}
+
+// TestBroadcastSharesOneCopy: a reliable broadcast handed over with
+// SendOwned is queued once for every peer, not copied per peer (a 256 KiB
+// message to 6 peers allocates less than one copy of it), while Send keeps
+// the caller's bytes the caller's: written over right after the call, on
+// the server and on a client, they still arrive as they were sent.
+func TestBroadcastSharesOneCopy(t *testing.T) {
+	m := startServer(t, 8, Options{})
+	var clients []*Client
+	for range 6 {
+		c := dial(t, port(m), Options{})
+		waitEvent(t, c, PeerConnected)
+		waitEvent(t, m, PeerConnected)
+		clients = append(clients, c)
+	}
+	release := make(chan struct{})
+	hook := func() { <-release }
+	testBeforeWrite.Store(&hook) // nothing reaches SCTP, which copies
+	released := false
+	t.Cleanup(func() {
+		if !released {
+			close(release)
+		}
+		testBeforeWrite.Store(nil)
+	})
+
+	pattern := func(seed byte, n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = seed + byte(i*7)
+		}
+		return b
+	}
+	big := pattern(1, 256<<10)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if err := m.SendOwned(0, 0, Reliable, big); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got >= uint64(len(big)) {
+		t.Fatalf("broadcasting %d bytes to %d peers allocated %d bytes: copied per peer", len(big), len(clients), got)
+	}
+
+	reused := pattern(2, 4096)
+	if err := m.Send(0, 0, Reliable, reused); err != nil {
+		t.Fatal(err)
+	}
+	fromClient := pattern(3, 4096)
+	if err := clients[0].Send(0, Reliable, fromClient); err != nil {
+		t.Fatal(err)
+	}
+	clear(reused) // the caller's buffer, reused for the next thing
+	clear(fromClient)
+
+	released = true
+	close(release)
+	for i, c := range clients {
+		for _, want := range [][]byte{big, pattern(2, 4096)} {
+			if p := waitPacket(t, c); !bytes.Equal(p.Data, want) {
+				t.Fatalf("client %d got %d bytes starting %v, want %d starting %v", i, len(p.Data), p.Data[:4], len(want), want[:4])
+			}
+		}
+	}
+	if p := waitPacket(t, m); !bytes.Equal(p.Data, pattern(3, 4096)) {
+		t.Fatalf("the server got %d bytes starting %v from the client", len(p.Data), p.Data[:4])
 	}
 }

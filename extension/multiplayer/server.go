@@ -216,7 +216,17 @@ func (m *Server) known(id int32) (s *session, leaving bool) {
 // not stop the others). A message to a peer that left but whose
 // PeerDisconnected the game has not taken yet is dropped, with no error:
 // the game could not have known (ErrClosed is a session ending now).
+// data stays the caller's.
 func (m *Server) Send(target int32, channel int, mode Mode, data []byte) error {
+	return m.SendOwned(target, channel, mode, ownCopy(mode, data))
+}
+
+// SendOwned is Send for data the caller gives up: a reliable message is
+// queued as it is, one copy for every peer it goes to, and data must not
+// be written after the call. The bridge hands over the copy it made of
+// Godot's bytes, so that a broadcast of a large message costs the game's
+// thread no copy per peer.
+func (m *Server) SendOwned(target int32, channel int, mode Mode, data []byte) error {
 	if target > 0 {
 		s, err := m.reachable(target)
 		if s == nil {

@@ -5,7 +5,7 @@
 #
 #   --role=server|client --transport=go|enet --scenario=join|rpc|idle|leave
 #   --clients=N --key=rsa4096|ecdsa [--port=P] [--inflight=K] [--seconds=S]
-#   [--limit=L] [--budget=MS] [--join_batch=B]
+#   [--limit=L] [--budget=MS] [--join_batch=B] [--frame_usec=U]
 #
 # --join_batch (client): start the clients B at a time, each batch once the
 #       one before is done joining (every client in, or failed). Godot's ENet-DTLS server keeps at most 16
@@ -15,6 +15,13 @@
 #       "Why ENet-DTLS gets 80 of 100 clients in"). The rpc, idle and leave
 #       scenarios measure connected clients, not the join, so benchrun joins
 #       them in batches of 16 on both transports.
+#
+# --frame_usec (client, rpc): the client's frame during the measurement,
+#       in microseconds (OS.low_processor_usage_mode_sleep_usec; a headless
+#       Godot sleeps that long a frame, 6,900 by default). benchrun gives
+#       the client 6,700, so that the phase between the two processes'
+#       frames drifts through every value during a run instead of staying
+#       where the start put it.
 #
 # join: the server's worst main-thread frame (its poll, where ENet does the
 #       handshakes) while N clients join at once, and the time until all are in.
@@ -399,6 +406,9 @@ func _client() -> void:
 		return
 	# rpc: K messages in flight per client; 1 s warm-up, then measure
 	var inflight: int = arg("inflight", 8)
+	var frame_usec: int = arg("frame_usec", 0)
+	if frame_usec > 0:
+		OS.low_processor_usage_mode_sleep_usec = frame_usec
 	var measure_s: float = arg("measure", 5.0)
 	var rtts: PackedInt64Array = []
 	var count := 0
