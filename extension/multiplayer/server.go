@@ -222,7 +222,7 @@ func (m *Server) Send(target int32, channel int, mode Mode, data []byte) error {
 }
 
 // SendOwned is Send for data the caller gives up: a reliable message is
-// queued as it is, one copy for every peer it goes to, and data must not
+// queued as it is, one copy shared by every peer it goes to; data must not
 // be written after the call. The bridge hands over the copy it made of
 // Godot's bytes, so that a broadcast of a large message costs the game's
 // thread no copy per peer.

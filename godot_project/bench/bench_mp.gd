@@ -17,8 +17,8 @@
 #       them in batches of 16 on both transports.
 #
 # --frame_usec (client, rpc): the client's frame during the measurement,
-#       in microseconds (OS.low_processor_usage_mode_sleep_usec; a headless
-#       Godot sleeps that long a frame, 6,900 by default). benchrun gives
+#       in microseconds (OS.low_processor_usage_mode_sleep_usec: a headless
+#       Godot sleeps until a frame has lasted that long, 6,900 by default). benchrun gives
 #       the client 6,700, so that the phase between the two processes'
 #       frames drifts through every value during a run instead of staying
 #       where the start put it.
