@@ -73,13 +73,24 @@ func go_held_kb() -> int:
 
 
 func rss_kb() -> int:
+	return status_kb("VmRSS")
+
+
+# The file-backed part of the RSS: code and data of the engine and the
+# libraries, paged in as a path runs for the first time.
+func rss_file_kb() -> int:
+	return status_kb("RssFile")
+
+
+# A KiB field of /proc/self/status, or -1.
+func status_kb(field: String) -> int:
 	var f := FileAccess.open("/proc/self/status", FileAccess.READ)
 	if f == null:
 		return -1
 	# /proc files have no length: read lines until the end
 	while not f.eof_reached():
 		var line := f.get_line()
-		if line.begins_with("VmRSS:"):
+		if line.begins_with(field + ":"):
 			return line.split(":")[1].strip_edges().split(" ")[0].to_int()
 	return -1
 
@@ -126,6 +137,7 @@ func _server() -> void:
 		e.host.dtls_server_setup(opts)
 		peer = e
 	var base_rss := rss_kb()
+	var base_file := rss_file_kb()
 	print("PORT %d" % port)
 	if scenario == "leave":
 		await _server_leave(n)
@@ -192,6 +204,7 @@ func _server() -> void:
 		await _serve_for(3.0)
 		var rss := rss_kb()
 		var line := "IDLE rss_growth_kb_per_client=%.1f connected=%d" % [(rss - base_rss) / float(connected), connected]
+		line += " file_kb_per_client=%.1f" % ((rss_file_kb() - base_file) / float(connected))
 		if rss_half > 0 and connected > connected_half:
 			line += " second_wave_kb_per_client=%.1f" % ((rss - rss_half) / float(connected - connected_half))
 			line += " second_wave_go_kb_per_client=%.1f" % ((go_held_kb() - go_half) / float(connected - connected_half))
