@@ -76,12 +76,13 @@ func BenchmarkReliableLatencyUnderLoss(b *testing.B) {
 // BenchmarkBurstDelivery: 50 clients each send 8 reliable 64-byte messages
 // at once, as a client's frame of the Godot echo benchmark does, and the
 // server takes them from its inbox as they come; repeated every 7 ms (a
-// headless frame). It reports when the first message, the tenth
-// percentile, the median and the last of a burst were in the server's
-// inbox, counted from the first send, and the datagrams the server
+// headless frame). Counted from a burst's first send to each message's
+// arrival in the server's inbox, it reports the earliest arrival of the
+// run, the tenth percentile and the median of all messages, and the median
+// over the bursts of their last message; and the datagrams the server
 // received and sent per burst. Clients and server share the process, as
 // the two Godot processes share the machine's cores in the benchmark
-// (docs/profiles.md, "The reliable echo's one frame or two").
+// (docs/profiles.md, "The phase made to drift, and what a burst costs").
 func BenchmarkBurstDelivery(b *testing.B) {
 	const clients, perClient, bursts = 50, 8, 200
 	m := startServer(b, clients, Options{})
