@@ -163,16 +163,21 @@ func (m *Client) ID() int32 { return m.id.Load() }
 // Send sends a message to the server. Once the connection has ended,
 // while the game has not taken its PeerDisconnected yet, a message is
 // dropped with no error, as the server drops one to a peer that just
-// left: the game could not have known. data stays the caller's.
+// left: the game could not have known. data stays the caller's (a
+// reliable message is copied once its outbox accepts it).
 func (m *Client) Send(channel int, mode Mode, data []byte) error {
-	return m.SendOwned(channel, mode, ownCopy(mode, data))
+	return m.send(channel, mode, &outgoing{data: data})
 }
 
 // SendOwned is Send for data the caller gives up (see Server.SendOwned).
 func (m *Client) SendOwned(channel int, mode Mode, data []byte) error {
+	return m.send(channel, mode, &outgoing{data: data, kept: true})
+}
+
+func (m *Client) send(channel int, mode Mode, msg *outgoing) error {
 	err := ErrNotReady
 	if s := m.sess.Load(); s != nil && m.Status() == Connected {
-		err = s.send(channel, mode, data)
+		err = s.send(channel, mode, msg)
 	}
 	if m.told.Load() && (err == ErrNotReady || err == ErrClosed) {
 		return nil

@@ -1,6 +1,7 @@
 package multiplayer
 
 import (
+	"bytes"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -42,10 +43,28 @@ type outbox struct {
 	scheduled bool // in the pushers' ready list or being pushed
 }
 
-// enqueue queues msg (which the outbox now owns) for stream index. It
-// refuses it when the messages waiting to go out, here and in SCTP's
-// streams, would pass the send buffer or the outbox is full.
-func (s *session) enqueue(index int, msg []byte) error {
+// outgoing is a message on its way into one outbox or, broadcast, several.
+// A message from Send is still the caller's until an outbox accepts it:
+// the first outbox to accept it copies it, and the others share that copy,
+// so that a broadcast copies a message once and a refused send not at all.
+type outgoing struct {
+	data []byte
+	kept bool // data is the outboxes' own: nothing writes it after
+}
+
+// keep is the message as an outbox may keep it.
+func (m *outgoing) keep() []byte {
+	if !m.kept {
+		m.data = bytes.Clone(m.data)
+		m.kept = true
+	}
+	return m.data
+}
+
+// enqueue queues msg for stream index. It refuses it when the messages
+// waiting to go out, here and in SCTP's streams, would pass the send
+// buffer or the outbox is full.
+func (s *session) enqueue(index int, msg *outgoing) error {
 	if s.assoc.Load() == nil {
 		return ErrNotReady
 	}
@@ -57,12 +76,13 @@ func (s *session) enqueue(index int, msg []byte) error {
 		return fmt.Errorf("%w (%d messages)", ErrSendBacklog, maxOutboxMessages)
 	}
 	waiting := inStreams + uint64(o.bytes)
-	if waiting > 0 && waiting+uint64(len(msg)) > uint64(s.sh.opts.SendBuffer) {
+	if waiting > 0 && waiting+uint64(len(msg.data)) > uint64(s.sh.opts.SendBuffer) {
 		o.mu.Unlock()
 		return fmt.Errorf("%w (%d bytes)", ErrSendBacklog, waiting)
 	}
-	o.msgs = append(o.msgs, outMsg{stream: index, data: msg})
-	o.bytes += len(msg)
+	data := msg.keep() // under the lock: the check above and the count below go together
+	o.msgs = append(o.msgs, outMsg{stream: index, data: data})
+	o.bytes += len(data)
 	wake := !o.scheduled
 	o.scheduled = true
 	o.mu.Unlock()

@@ -13,8 +13,8 @@ import (
 // TestSendNeverWaitsForSCTP: while writing into SCTP is stuck, Send and a
 // graceful Disconnect still return at once (Godot's thread never waits
 // for an association), the outbox refuses what passes its bounds in bytes
-// and in messages with ErrSendBacklog, and once writing resumes every
-// accepted message arrives, in order.
+// and in messages with ErrSendBacklog, without copying what it refuses,
+// and once writing resumes every accepted message arrives, in order.
 func TestSendNeverWaitsForSCTP(t *testing.T) {
 	const sendBuffer = 64 << 10
 	m := startServer(t, 4, Options{SendBuffer: sendBuffer})
@@ -69,6 +69,20 @@ func TestSendNeverWaitsForSCTP(t *testing.T) {
 	if bulkyIn < sendBuffer/1024-1 || bulkyIn > sendBuffer/1024 {
 		t.Fatalf("%d messages of 1 KiB accepted with a %d-byte send buffer", bulkyIn, sendBuffer)
 	}
+	// A refused send copies nothing: a message is copied once an outbox
+	// accepts it.
+	big := make([]byte, 16<<10)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 50 {
+		if err := m.Send(bulky.ID(), 0, Reliable, big); !errors.Is(err, ErrSendBacklog) {
+			t.Fatalf("a send to the full outbox: %v", err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got >= uint64(len(big)) {
+		t.Fatalf("50 refused sends of %d bytes allocated %d bytes: copied before refusing", len(big), got)
+	}
 	chattyIn, err := fill(chatty.ID(), small)
 	if !errors.Is(err, ErrSendBacklog) || !strings.Contains(err.Error(), "messages") {
 		t.Fatalf("small messages: refused with %v after %d, want the outbox's ErrSendBacklog", err, chattyIn)
@@ -103,9 +117,10 @@ func TestSendNeverWaitsForSCTP(t *testing.T) {
 
 // TestBroadcastSharesOneCopy: a reliable broadcast handed over with
 // SendOwned is queued once for every peer, not copied per peer (a 256 KiB
-// message to 6 peers allocates less than one copy of it), while Send keeps
-// the caller's bytes the caller's: written over right after the call, on
-// the server and on a client, they still arrive as they were sent.
+// message to 6 peers allocates less than one copy of it), and through
+// Send it is copied once; Send keeps the caller's bytes the caller's:
+// written over right after the call, on the server and on a client, they
+// still arrive as they were sent.
 func TestBroadcastSharesOneCopy(t *testing.T) {
 	m := startServer(t, 8, Options{})
 	var clients []*Client
@@ -145,6 +160,17 @@ func TestBroadcastSharesOneCopy(t *testing.T) {
 		t.Fatalf("broadcasting %d bytes to %d peers allocated %d bytes: copied per peer", len(big), len(clients), got)
 	}
 
+	// Send, which leaves the caller its bytes, copies once for them all.
+	big2 := pattern(4, 256<<10)
+	runtime.ReadMemStats(&before)
+	if err := m.Send(0, 0, Reliable, big2); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got >= 2*uint64(len(big2)) {
+		t.Fatalf("Send of %d bytes to %d peers allocated %d bytes: copied more than once", len(big2), len(clients), got)
+	}
+
 	reused := pattern(2, 4096)
 	if err := m.Send(0, 0, Reliable, reused); err != nil {
 		t.Fatal(err)
@@ -159,7 +185,7 @@ func TestBroadcastSharesOneCopy(t *testing.T) {
 	released = true
 	close(release)
 	for i, c := range clients {
-		for _, want := range [][]byte{big, pattern(2, 4096)} {
+		for _, want := range [][]byte{big, pattern(4, 256<<10), pattern(2, 4096)} {
 			if p := waitPacket(t, c); !bytes.Equal(p.Data, want) {
 				t.Fatalf("client %d got %d bytes starting %v, want %d starting %v", i, len(p.Data), p.Data[:4], len(want), want[:4])
 			}

@@ -1,7 +1,6 @@
 package multiplayer
 
 import (
-	"bytes"
 	"encoding/binary"
 	"time"
 
@@ -15,10 +14,11 @@ import (
 // SCTP: a small unreliable message leaves at once in a DTLS record, the
 // others go through the session's outbox (outbox.go), from which a pusher
 // moves them into SCTP (which fragments and queues; pion's write loop
-// sends). A reliable message is queued as it is: the outbox keeps data,
-// which its caller must not write after (a broadcast's sessions share one
-// copy); an unreliable one is copied behind its sequence header.
-func (s *session) send(channel int, mode Mode, data []byte) error {
+// sends). A reliable message is kept as outgoing.keep says (a broadcast's
+// sessions share one copy); an unreliable one is copied behind its
+// sequence header.
+func (s *session) send(channel int, mode Mode, msg *outgoing) error {
+	data := msg.data
 	if channel < 0 || channel >= MaxChannels {
 		return ErrBadChannel
 	}
@@ -46,18 +46,9 @@ func (s *session) send(channel int, mode Mode, data []byte) error {
 		msg := make([]byte, unreliableHeader+len(data))
 		putUnreliable(msg, channel, mode, seq)
 		copy(msg[unreliableHeader:], data)
-		return s.enqueue(streamUnreliable, msg)
+		return s.enqueue(streamUnreliable, &outgoing{data: msg, kept: true})
 	}
-	return s.enqueue(streamReliable0+channel, data)
-}
-
-// ownCopy is data as Send may keep it: a copy of a reliable message,
-// which the outbox keeps; an unreliable one is copied by send itself.
-func ownCopy(mode Mode, data []byte) []byte {
-	if mode == Reliable {
-		return bytes.Clone(data)
-	}
-	return data
+	return s.enqueue(streamReliable0+channel, msg)
 }
 
 // write sends a message on one of our streams, opening it on first use.

@@ -216,30 +216,34 @@ func (m *Server) known(id int32) (s *session, leaving bool) {
 // not stop the others). A message to a peer that left but whose
 // PeerDisconnected the game has not taken yet is dropped, with no error:
 // the game could not have known (ErrClosed is a session ending now).
-// data stays the caller's.
+// data stays the caller's: a reliable message is copied once, when the
+// first peer's outbox accepts it, and every peer it goes to shares that copy.
 func (m *Server) Send(target int32, channel int, mode Mode, data []byte) error {
-	return m.SendOwned(target, channel, mode, ownCopy(mode, data))
+	return m.send(target, channel, mode, &outgoing{data: data})
 }
 
 // SendOwned is Send for data the caller gives up: a reliable message is
-// queued as it is, one copy shared by every peer it goes to; data must not
-// be written after the call. The bridge hands over the copy it made of
-// Godot's bytes, so that a broadcast of a large message costs the game's
-// thread no copy per peer.
+// queued as it is, shared by every peer it goes to, and data must not be
+// written after the call. The bridge hands over the copy it made of
+// Godot's bytes, so that a broadcast costs the game's thread no copy.
 func (m *Server) SendOwned(target int32, channel int, mode Mode, data []byte) error {
+	return m.send(target, channel, mode, &outgoing{data: data, kept: true})
+}
+
+func (m *Server) send(target int32, channel int, mode Mode, msg *outgoing) error {
 	if target > 0 {
 		s, err := m.reachable(target)
 		if s == nil {
 			return err
 		}
-		return droppedIfEnded(s.send(channel, mode, data))
+		return droppedIfEnded(s.send(channel, mode, msg))
 	}
 	var first error
 	for _, s := range m.all() {
 		if target < 0 && s.id == -target {
 			continue
 		}
-		if err := droppedIfEnded(s.send(channel, mode, data)); err != nil && first == nil {
+		if err := droppedIfEnded(s.send(channel, mode, msg)); err != nil && first == nil {
 			first = err
 		}
 	}

@@ -178,7 +178,7 @@ func (s *session) leave(reason string, graceful bool) {
 	// outbox is full; when not graceful, the session ends below and a
 	// pusher that has not taken it yet drops it. The records carry the
 	// reason anyway.
-	_ = s.enqueue(streamControl, append([]byte{ctlBye}, reason...))
+	_ = s.enqueue(streamControl, &outgoing{data: append([]byte{ctlBye}, reason...), kept: true})
 	s.sendRecord(bye)
 	if !graceful {
 		s.end(reason)
