@@ -151,12 +151,19 @@ func (s *gdServer) refuseBorrowed(m string) bool {
 // holds it, otherwise a fresh one.
 func (s *gdServer) peerObject(p *server.Peer) objResult {
 	s.mu.Lock()
-	gp := s.peers[p]
+	known := s.peers[p]
 	s.mu.Unlock()
-	if gp != nil && gp.alive() {
-		return objResult{obj: gp.obj}
+	return s.objectFor(p, known)
+}
+
+// objectFor is peerObject once the server's map has been read (known is
+// p's entry, or nil): it checks liveness, a call into Godot, without the
+// lock, so that get_peers reads the map once for all its peers.
+func (s *gdServer) objectFor(p *server.Peer, known *gdPeer) objResult {
+	if known != nil && known.alive() {
+		return objResult{obj: known.obj}
 	}
-	gp = newPeerObject(p, s)
+	gp := newPeerObject(p, s)
 	s.mu.Lock()
 	if s.peers != nil {
 		s.peers[p] = gp
@@ -444,11 +451,7 @@ func (s *gdServer) getPeers() result {
 	}
 	s.mu.Unlock()
 	for i, p := range peers {
-		if gp := known[i]; gp != nil && gp.alive() {
-			objs[i] = gp.obj
-		} else {
-			objs[i] = s.peerObject(p).obj // GDScript dropped it: a new one
-		}
+		objs[i] = s.objectFor(p, known[i]).obj
 	}
 	arr := newArray()
 	appendObjects(arr, objs)

@@ -43,10 +43,10 @@ func (s *session) send(channel int, mode Mode, msg *outgoing) error {
 			s.sendRecord(rec)
 			return nil
 		}
-		msg := make([]byte, unreliableHeader+len(data))
-		putUnreliable(msg, channel, mode, seq)
-		copy(msg[unreliableHeader:], data)
-		return s.enqueue(streamUnreliable, &outgoing{data: msg, kept: true})
+		framed := make([]byte, unreliableHeader+len(data))
+		putUnreliable(framed, channel, mode, seq)
+		copy(framed[unreliableHeader:], data)
+		return s.enqueue(streamUnreliable, &outgoing{data: framed, kept: true})
 	}
 	return s.enqueue(streamReliable0+channel, msg)
 }

@@ -63,6 +63,23 @@ func _initialize() -> void:
 		_client()
 
 
+# Settled tells when a count of clients in has stopped growing: a wave of
+# joins is over once none has joined for a while (ENet-DTLS may leave some
+# of a wave out, so "all in" alone would wait for ever).
+class Settled:
+	var count := 0
+	var changed_ms := 0
+
+	# settled takes this frame's count: true once it is above 0 and has
+	# not changed for ms milliseconds.
+	func settled(now: int, ms: int) -> bool:
+		if now != count:
+			count = now
+			changed_ms = Time.get_ticks_msec()
+			return false
+		return now > 0 and Time.get_ticks_msec() - changed_ms >= ms
+
+
 func arg(name: String, default: Variant) -> Variant:
 	return type_convert(args.get(name, str(default)), typeof(default))
 
@@ -153,8 +170,7 @@ func _server() -> void:
 	var echoed := 0
 	var report_at := 0
 	# idle: RSS once the first wave is in (no join for 3 s)
-	var changed_ms := 0
-	var seen := 0
+	var joins := Settled.new()
 	var rss_half := 0
 	var go_half := 0
 	var connected_half := 0
@@ -162,10 +178,7 @@ func _server() -> void:
 		var t0 := Time.get_ticks_usec()
 		peer.poll()
 		if scenario == "idle":
-			if connected != seen:
-				seen = connected
-				changed_ms = Time.get_ticks_msec()
-			elif connected > 0 and rss_half == 0 and Time.get_ticks_msec() - changed_ms >= 3000:
+			if joins.settled(connected, 3000) and rss_half == 0:
 				rss_half = rss_kb()
 				go_half = go_held_kb()
 				connected_half = connected
@@ -251,8 +264,7 @@ func _server_leave(n: int) -> void:
 	var first_end_ms := 0
 	var frames: Array = [] # [work µs, ends, on-CPU µs, run-queue µs] of each frame from the first end on
 	var burst_sched := [0, 0] # the main thread's on-CPU and run-queue µs in those polls
-	var seen_in := 0
-	var changed_ms := 0
+	var joins := Settled.new()
 	while Time.get_ticks_msec() < deadline:
 		ended_this_frame[0] = 0
 		var s0 := Proc.thread_sched_us()
@@ -260,13 +272,11 @@ func _server_leave(n: int) -> void:
 		mp.poll()
 		var dt := Time.get_ticks_usec() - t0
 		var s1 := Proc.thread_sched_us()
-		if in_game[0] != seen_in:
-			seen_in = in_game[0]
-			changed_ms = Time.get_ticks_msec()
 		# all in: every client, or no join for 3 s (without --join_batch
 		# ENet-DTLS gets only some in; the client process dies 2 s after its
 		# join ends, and its clients time out 3 s later)
-		if not all_in and (in_game[0] >= n or (in_game[0] > 0 and Time.get_ticks_msec() - changed_ms >= 3000)):
+		var settled := joins.settled(in_game[0], 3000)
+		if not all_in and (in_game[0] >= n or settled):
 			all_in = true
 			Engine.max_fps = 60 # a game's frame rate from here on (unthrottled while ENet does the handshakes in poll)
 			print("JOIN connected=%d" % in_game[0])
