@@ -207,8 +207,8 @@ func (g *gdClient) stats() result {
 	st := c.Stats()
 	d := statsDict(append(trafficCounters(st.Traffic),
 		counter{"dropped", st.Dropped}, counter{"queued", uint64(st.Queued)},
-		counter{"post_handshake_dropped", st.PostHandshakeDropped}, counter{"auth_failed", st.AuthFailed},
-		counter{"garbage", st.Garbage})...)
+		counter{"post_handshake_dropped", st.PostHandshakeDropped}, counter{"replayed", st.Replayed},
+		counter{"auth_failed", st.AuthFailed}, counter{"garbage", st.Garbage})...)
 	d.set("last_packet_time", variantFloat(float64(st.LastReceive.UnixNano())/1e9))
 	return d
 }

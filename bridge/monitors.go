@@ -209,7 +209,7 @@ func addClientTotals(t *monitorTotals, c *client.Client) {
 	t.bytesIn += st.BytesIn
 	t.bytesOut += st.BytesOut
 	t.droppedFull += st.Dropped
-	t.droppedForged += st.PostHandshakeDropped + st.AuthFailed
+	t.droppedForged += st.PostHandshakeDropped + st.AuthFailed + st.Replayed
 	t.garbage += st.Garbage
 }
 

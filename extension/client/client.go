@@ -22,6 +22,7 @@ import (
 	"godtls/extension/memtrim"
 	"godtls/extension/netsim"
 	"godtls/extension/queue"
+	"godtls/extension/record"
 	"godtls/extension/suites"
 	"godtls/extension/udpsock"
 )
@@ -41,8 +42,9 @@ type Client struct {
 	failure atomic.Pointer[Failure]
 	events  *queue.Events[Event] // a client's life has at most two events
 
-	mu         sync.Mutex // guards conn and the fields set at connection
-	conn       *dtls.Conn
+	mu         sync.Mutex    // guards conn and the fields set at connection
+	conn       *dtls.Conn    // pion's connection, on its CBC fallback only
+	out        *recordWriter // the record layer's sending side, on our suites (records.go)
 	guard      *guardConn
 	remote     netip.AddrPort
 	peerCerts  [][]byte
@@ -58,6 +60,8 @@ type Client struct {
 	refusals atomic.Int32
 	// authFailed counts records that failed authentication (our suites).
 	authFailed atomic.Uint64
+	// replayed counts records the record layer's replay window dropped.
+	replayed atomic.Uint64
 	// restarts counts handshakes started over for a stale cookie.
 	restarts  atomic.Uint64
 	closeOnce sync.Once
@@ -134,20 +138,32 @@ func (c *Client) run() {
 		c.failWith(f)
 		return
 	}
-	guard.established.Store(true)
 	state := conn.ConnectionState()
+	sealer := negotiatedChaCha(offered)
+	var rec *record.Conn
+	if sealer != nil {
+		rec = takeOver(conn, guard, sealer) // pion's goroutines end here
+	}
+	guard.established.Store(true)
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		_ = conn.Close()
+		if rec == nil {
+			_ = conn.Close()
+		}
+		_ = guard.Conn.Close()
 		return
 	}
-	c.conn = conn
+	if rec == nil {
+		c.conn = conn
+	} else {
+		c.out = &recordWriter{rec: rec, sock: guard.Conn}
+	}
 	c.guard = guard
 	c.remote = addr
 	c.peerCerts = state.PeerCertificates
 	c.suite = link.NegotiatedSuite(offered)
-	c.sealer = negotiatedChaCha(offered)
+	c.sealer = sealer
 	c.maxPayload = link.MaxPayload(c.cfg.MTU, c.suite)
 	c.writers = link.NewWriters(1, sendQueue, sendQueueBytes, nil, nil)
 	c.mu.Unlock()
@@ -160,7 +176,11 @@ func (c *Client) run() {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		link.ReadLoop(conn, c.recv, (*clientSink)(c))
+		if rec != nil {
+			c.readRecords(guard, rec)
+		} else {
+			link.ReadLoop(conn, c.recv, (*clientSink)(c))
+		}
 	}()
 }
 
@@ -175,7 +195,7 @@ func (c *Client) attempt(ctx context.Context, addr netip.AddrPort) (*dtls.Conn, 
 	}
 	udp := netsim.WrapConn(raw, c.cfg.Network)
 	offered, pcfg := c.pionConfig()
-	guard := &guardConn{Conn: udp}
+	guard := &guardConn{Conn: udp, offered: offered}
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stop := guard.cookie.watch(actx, cancel)
@@ -251,10 +271,18 @@ func (c *Client) end(st link.Status, f *Failure, notify bool) {
 		c.failure.Store(f)
 		wasConnected := c.status.Swap(int32(st)) == int32(link.StatusConnected)
 		c.mu.Lock()
-		conn, w, guard := c.conn, c.writers, c.guard
+		conn, w, guard, out := c.conn, c.writers, c.guard, c.out
 		c.mu.Unlock()
 		if w != nil {
 			w.Stop() // packets the game sent go out before the close_notify
+		}
+		if out != nil {
+			// The record layer's: no pion left. Closing the socket ends
+			// the read loop, which may be the caller.
+			if notify {
+				c.sendCloseNotify(guard)
+			}
+			_ = guard.Conn.Close()
 		}
 		if conn != nil {
 			if notify {

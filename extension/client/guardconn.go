@@ -1,11 +1,14 @@
 package client
 
 import (
-	"godtls/extension/wire"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pion/dtls/v2"
+
+	"godtls/extension/wire"
 )
 
 // guardConn is the socket as pion sees it. During the handshake it counts
@@ -16,10 +19,21 @@ import (
 // (wire.KeepEstablished): an epoch-0 alert or application data, or a forged
 // ChangeCipherSpec, from anyone who can spoof the server's address would
 // otherwise end or silently deafen the connection inside pion v2.
+//
+// On one of the engine's ChaCha20-Poly1305 suites the client takes the
+// session over from pion once the handshake returns (records.go). From the
+// moment pion has the session's keys until then, the server's epoch-1
+// application data and alerts are kept here for the engine's record layer
+// (early) instead of going to pion, which would consume them; once the
+// record layer has taken over (released), whatever pion's last read finds
+// is kept too, pion's writes are dropped and its Close only wakes its read.
 type guardConn struct {
 	net.Conn
+	offered              []dtls.CipherSuite // this attempt's suites: ours are among them
 	reads                atomic.Int32
 	established          atomic.Bool
+	released             atomic.Bool // the engine's record layer owns the session
+	early                earlyRecords
 	postHandshakeDropped atomic.Uint64 // records wire.KeepEstablished removed
 	garbage              atomic.Uint64 // datagrams that were not DTLS records
 	lingering            atomic.Bool   // see Close
@@ -36,6 +50,15 @@ func (g *guardConn) Read(b []byte) (int, error) {
 		n, err := g.Conn.Read(b)
 		if err != nil {
 			return n, err
+		}
+		if g.released.Load() {
+			g.early.keep(b[:n])
+			continue
+		}
+		if !g.established.Load() && negotiatedChaCha(g.offered) != nil {
+			if n = len(g.early.divert(b[:n])); n == 0 {
+				continue
+			}
 		}
 		if !g.established.Load() {
 			g.reads.Add(1)
@@ -61,29 +84,36 @@ func (g *guardConn) Read(b []byte) (int, error) {
 // sets then is ignored, and pion's own Close of the socket only wakes the
 // read loop; the client closes the socket itself afterwards.
 
+//
+// Once released, the same holds for good: the socket is the record layer's.
+
+// keepsSocket: pion's Close must not close the socket, nor its deadlines
+// apply to it.
+func (g *guardConn) keepsSocket() bool { return g.lingering.Load() || g.released.Load() }
+
 func (g *guardConn) SetReadDeadline(t time.Time) error {
-	if g.lingering.Load() {
+	if g.keepsSocket() {
 		return nil
 	}
 	return g.Conn.SetReadDeadline(t)
 }
 
 func (g *guardConn) SetDeadline(t time.Time) error {
-	if g.lingering.Load() {
+	if g.keepsSocket() {
 		return g.Conn.SetWriteDeadline(t)
 	}
 	return g.Conn.SetDeadline(t)
 }
 
 func (g *guardConn) Close() error {
-	if g.lingering.Load() {
+	if g.keepsSocket() {
 		return g.Conn.SetReadDeadline(time.Unix(1, 0)) // wake the read loop
 	}
 	return g.Conn.Close()
 }
 
 func (g *guardConn) Write(b []byte) (int, error) {
-	if g.muted.Load() {
+	if g.muted.Load() || g.released.Load() {
 		return len(b), nil
 	}
 	g.release() // pion answered: its crypto for this flight is done

@@ -27,6 +27,24 @@ import (
 // pionEchoServer is pion's own server on our ChaCha20 suite, echoing on a
 // goroutine per connection: no game-loop sleep between a packet and its echo.
 func pionEchoServer(t *testing.T) *net.UDPAddr {
+	return pionServer(t, func(c net.Conn) {
+		buf := make([]byte, 2048)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// pionServer is pion's own server on our ChaCha20 suite (ECDSA), which
+// hands every connection to serve on a goroutine of its own and closes it
+// when serve returns; it stops with the test.
+func pionServer(t *testing.T, serve func(net.Conn)) *net.UDPAddr {
 	t.Helper()
 	pair := testcert.ECDSA(t)
 	cert, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
@@ -54,16 +72,7 @@ func pionEchoServer(t *testing.T) *net.UDPAddr {
 			}
 			go func() {
 				defer c.Close()
-				buf := make([]byte, 2048)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					if _, err := c.Write(buf[:n]); err != nil {
-						return
-					}
-				}
+				serve(c)
 			}()
 		}
 	}()

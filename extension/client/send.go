@@ -32,12 +32,18 @@ type clientWriter Client
 func (cw *clientWriter) Write(b []byte) {
 	c := (*Client)(cw)
 	c.mu.Lock()
-	conn := c.conn
+	conn, out := c.conn, c.out
 	c.mu.Unlock()
-	if conn == nil {
+	var err error
+	switch {
+	case out != nil:
+		err = out.send(b)
+	case conn != nil:
+		_, err = conn.Write(b)
+	default:
 		return
 	}
-	if _, err := conn.Write(b); err == nil {
+	if err == nil {
 		c.counts.PacketsOut.Add(1)
 		c.counts.BytesOut.Add(uint64(len(b)))
 	}

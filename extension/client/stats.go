@@ -6,15 +6,17 @@ import (
 )
 
 // Stats are the connection's counters. PostHandshakeDropped counts records
-// removed after the handshake (stale or forged: wire.KeepEstablished),
-// AuthFailed records that failed authentication (ChaCha20-Poly1305 suites
-// only: pion's CBC suites drop theirs uncounted), Garbage datagrams that
-// were not DTLS.
+// no genuine server sends after the handshake (stale or forged:
+// wire.KeepEstablished on pion's path, the record layer on ours), Replayed
+// records the record layer had already received (ChaCha20-Poly1305 suites
+// only), AuthFailed records that failed authentication (the same suites:
+// pion's CBC suites drop theirs uncounted), Garbage datagrams that were not
+// DTLS.
 type Stats struct {
 	link.Traffic
-	Dropped, PostHandshakeDropped, AuthFailed, Garbage uint64
-	Queued                                             int
-	LastReceive                                        time.Time
+	Dropped, PostHandshakeDropped, Replayed, AuthFailed, Garbage uint64
+	Queued                                                       int
+	LastReceive                                                  time.Time
 }
 
 // Stats returns the connection's counters.
@@ -27,7 +29,7 @@ func (c *Client) Stats() Stats {
 		postHandshakeDropped, garbage = g.postHandshakeDropped.Load(), g.garbage.Load()
 	}
 	return Stats{
-		PostHandshakeDropped: postHandshakeDropped, Garbage: garbage, AuthFailed: c.authFailed.Load(),
+		PostHandshakeDropped: postHandshakeDropped, Garbage: garbage, AuthFailed: c.authFailed.Load(), Replayed: c.replayed.Load(),
 		Traffic: c.counts.Read(), Dropped: c.recv.Dropped(), Queued: c.recv.Len(),
 		LastReceive: time.Unix(0, c.lastRecv.Load()),
 	}

@@ -72,6 +72,10 @@ func runMultiplayer(relay string) {
 		// metadata) is divided by more clients, closer to what one more
 		// client costs a server that has many.
 		{"idle clients memory, larger waves", "idle", 4 * idleClients, "ecdsa", "0", 0, b},
+		// As many clients as the server benchmarks' idle peers (1,000 at
+		// full size): the first clients' one-time costs are spread over
+		// 20 times as many clients as in the first case.
+		{fmt.Sprintf("idle clients memory, %d clients", 20*idleClients), "idle", 20 * idleClients, "ecdsa", "0", 0, b},
 		{"a burst of ends: SceneMultiplayer with a spawner, every client cut at once", "leave", idleClients, "ecdsa", "0", 0, b},
 		{"a burst of ends, more players", "leave", 4 * idleClients, "ecdsa", "0", 0, b},
 	}

@@ -15,6 +15,7 @@ func cases() -> Array:
 		["client: port unreachable, timeout, DNS failure", test_client_unreachable],
 		["client: server stops, client freed mid-handshake", test_client_endings],
 		["client: openssl s_server with PSK", test_client_openssl],
+		["client: Godot's own DTLSServer, packets both ways, its close", test_client_godot_dtls_server],
 	]
 
 
@@ -89,7 +90,7 @@ func test_client_certificate() -> void:
 	check(c.get_max_packet_size() > 1000, "max packet size %d" % c.get_max_packet_size())
 	var st := c.get_stats()
 	check(st.get("packets_out", 0) == 1 and st.get("packets_in", 0) == 2, "stats %s" % st)
-	check(st.has("post_handshake_dropped") and st.has("auth_failed"), "client stats name the record guard's counters")
+	check(st.has("post_handshake_dropped") and st.has("replayed") and st.has("auth_failed"), "client stats name the record guard's counters")
 	c.disconnect_from_peer()
 	check(c.get_status() == GoDTLSClient.STATUS_DISCONNECTED, "disconnected at once")
 	check(await wait_until(func() -> bool: return peer.get_status() == GoDTLSPeer.STATUS_DISCONNECTED, s, [c]), "server saw the close_notify")
@@ -224,6 +225,66 @@ func test_client_endings() -> void:
 	await process_frame
 	silent.stop()
 	check(true, "freed mid-handshake")
+
+
+# Godot's own server (UDPServer + DTLSServer, mbedTLS), run on this thread:
+# packets both ways, and its close_notify ends the client with the packet
+# it sent just before still readable.
+func test_client_godot_dtls_server() -> void:
+	var udp := UDPServer.new()
+	check(udp.listen(0, "127.0.0.1") == OK_, "UDPServer listens")
+	var dtls := DTLSServer.new()
+	check(dtls.setup(TLSOptions.server(rsa_key, rsa_cert)) == OK_, "DTLSServer setup")
+	var c := GoDTLSClient.new()
+	var seen := watch(c)
+	check(c.connect_to_host("127.0.0.1", udp.get_local_port(), "localhost", TLSOptions.client(rsa_cert)) == OK_, "connect_to_host")
+	var held := {"peer": null}
+	var serve := func() -> void:
+		udp.poll()
+		if udp.is_connection_available():
+			held.peer = dtls.take_connection(udp.take_connection())
+		if held.peer:
+			held.peer.poll()
+	check(await wait_until(func() -> bool:
+		serve.call()
+		return seen.connected > 0 or not seen.failed.is_empty(), null, [c]), "an outcome arrived")
+	check(seen.connected == 1, "connected to DTLSServer (%s)" % [seen])
+	var peer: PacketPeerDTLS = held.peer
+	if peer == null:
+		check(false, "DTLSServer has the peer")
+		return
+	check(await wait_until(func() -> bool:
+		serve.call()
+		return peer.get_status() == PacketPeerDTLS.STATUS_CONNECTED, null, [c]), "DTLSServer's peer connected")
+	for i in 20:
+		c.put_packet(("to godot %d" % i).to_utf8_buffer())
+	# PacketPeerDTLS counts at most one packet available at a time
+	var got: Array[String] = []
+	check(await wait_until(func() -> bool:
+		serve.call()
+		while peer.get_available_packet_count() > 0:
+			got.append(peer.get_packet().get_string_from_utf8())
+		return got.size() >= 20, null, [c]), "DTLSServer received 20 packets (%d)" % got.size())
+	var order_ok := got.size() == 20
+	for i in got.size():
+		order_ok = order_ok and got[i] == "to godot %d" % i
+	check(order_ok, "in order")
+	for i in 20:
+		peer.put_packet(("from godot %d" % i).to_utf8_buffer())
+	check(await wait_until(func() -> bool:
+		serve.call()
+		return c.get_available_packet_count() == 20, null, [c]), "the client received 20 packets")
+	order_ok = true
+	for i in 10:
+		order_ok = order_ok and c.get_packet().get_string_from_utf8() == "from godot %d" % i
+	check(order_ok, "in order")
+	peer.disconnect_from_peer()
+	check(await wait_until(func() -> bool: return not seen.disconnected.is_empty(), null, [c]), "disconnected signal")
+	check(seen.disconnected.size() == 1 and seen.disconnected[0].contains("closed"), "reason %s" % [seen.disconnected])
+	check(c.get_available_packet_count() == 10 and c.get_packet().get_string_from_utf8() == "from godot 10", "nothing received is lost")
+	var st := c.get_stats()
+	check(st.replayed == 0 and st.auth_failed == 0 and st.post_handshake_dropped == 0, "nothing dropped (%s)" % [st])
+	udp.stop()
 
 
 # A server Godot does not own: openssl s_server with a pre-shared key,

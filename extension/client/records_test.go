@@ -1,0 +1,283 @@
+package client
+
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/transport/v2/test"
+
+	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/udprelay"
+	"godtls/extension/suites"
+	"godtls/extension/wire"
+)
+
+// capture keeps a copy of every datagram a relay filter sees.
+type capture struct {
+	mu    sync.Mutex
+	grams [][]byte
+}
+
+func (c *capture) filter(b []byte) bool {
+	c.mu.Lock()
+	c.grams = append(c.grams, append([]byte(nil), b...))
+	c.mu.Unlock()
+	return true
+}
+
+func (c *capture) all() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([][]byte(nil), c.grams...)
+}
+
+// epochOneRecords lists the epoch-1 records of datagrams.
+func epochOneRecords(grams [][]byte) []wire.OneRecord {
+	var out []wire.OneRecord
+	for _, d := range grams {
+		for rest := d; len(rest) > 0; {
+			r, next, ok := wire.NextRecord(rest)
+			if !ok {
+				break
+			}
+			rest = next
+			if r.Epoch == 1 {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// echoMany sends n packets, at most window of them unanswered, and checks
+// that each comes back in order.
+func echoMany(t *testing.T, c *Client, n, window int) {
+	t.Helper()
+	sent, got := 0, 0
+	deadline := time.Now().Add(wait)
+	for got < n {
+		for sent < n && sent-got < window {
+			if err := c.Send([]byte(fmt.Sprintf("packet %d", sent))); err != nil {
+				t.Fatal(err)
+			}
+			sent++
+		}
+		if b, ok := c.Receive(); ok {
+			if want := fmt.Sprintf("packet %d", got); string(b) != want {
+				t.Fatalf("echo %q, want %q", b, want)
+			}
+			got++
+			continue
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d packets echoed", got, n)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
+// On the engine's record layer the client numbers every record it sends
+// under the session's key from one counter, its Finished (sealed through
+// pion) included: no (epoch, sequence number) twice, which with
+// ChaCha20-Poly1305 would reuse a nonce. Every server record replayed to
+// it is dropped and counted, and none reaches the game.
+func TestClientRecordLayerNonceAndReplay(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	s := ourServer(t, testcert.ECDSA(t), nil)
+	var up, down capture
+	r := udprelay.New(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), up.filter, down.filter)
+	defer r.Close()
+	c := connect(t, r.Port(), Config{Insecure: true})
+	mustConnect(t, c)
+	if !suites.IsChaCha(c.CipherSuite()) {
+		t.Fatalf("suite %v: the record layer runs on the engine's ChaCha20-Poly1305 suites", c.CipherSuite())
+	}
+	const packets = 3000
+	echoMany(t, c, packets, 32)
+
+	// Replay what the server sent after its Finished.
+	var replays [][]byte
+	records := 0
+	for _, d := range down.all() {
+		n := 0
+		for _, rec := range epochOneRecords([][]byte{d}) {
+			if rec.ContentType == wire.ContentApplicationData {
+				n++
+			}
+		}
+		if n > 0 {
+			replays = append(replays, d)
+			records += n
+		}
+	}
+	before := c.Stats()
+	for i, d := range replays {
+		if err := r.ToClient(d); err != nil {
+			t.Fatal(err)
+		}
+		if i%64 == 63 {
+			time.Sleep(time.Millisecond) // within the socket's buffer
+		}
+	}
+	deadline := time.Now().Add(wait)
+	for c.Stats().Replayed-before.Replayed < uint64(records) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	after := c.Stats()
+	if got := after.Replayed - before.Replayed; got != uint64(records) {
+		t.Fatalf("%d of %d replayed records counted as replays", got, records)
+	}
+	if after.PacketsIn != before.PacketsIn || c.Available() != 0 {
+		t.Fatalf("replays reached the game: %d packets in, %d queued", after.PacketsIn-before.PacketsIn, c.Available())
+	}
+	echo(t, c, "after the replays")
+
+	c.Close() // its close_notify goes through the relay too
+	deadline = time.Now().Add(wait)
+	alerts := func() int {
+		n := 0
+		for _, rec := range epochOneRecords(up.all()) {
+			if rec.ContentType == wire.ContentAlert {
+				n++
+			}
+		}
+		return n
+	}
+	for alerts() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	seen := map[uint64]byte{}
+	var finished, data int
+	for _, rec := range epochOneRecords(up.all()) {
+		if ct, dup := seen[rec.Seq]; dup {
+			t.Fatalf("sequence number %d sent twice under one key (content types %d and %d)", rec.Seq, ct, rec.ContentType)
+		}
+		seen[rec.Seq] = rec.ContentType
+		switch rec.ContentType {
+		case wire.ContentHandshake:
+			finished++
+		case wire.ContentApplicationData:
+			data++
+		}
+	}
+	if finished != 1 || data != packets+1 || alerts() != 1 {
+		t.Fatalf("captured %d Finished, %d packets, %d alerts from the client; want 1, %d, 1", finished, data, alerts(), packets+1)
+	}
+	t.Logf("%d epoch-1 records from the client, each with its own sequence number; %d replayed records dropped",
+		len(seen), records)
+}
+
+// greetingServer is pion's server on the engine's suites that sends two
+// packets the moment its side of the handshake is over and then closes:
+// they and its close_notify often arrive before the client's handshake has
+// returned, in the gap before the record layer takes over.
+func greetingServer(t *testing.T) *net.UDPAddr {
+	return pionServer(t, func(c net.Conn) {
+		_, _ = c.Write([]byte("first"))
+		_, _ = c.Write([]byte("second"))
+	})
+}
+
+// What the server sends right after its Finished, and its close_notify,
+// reach the game in order, however the client's handshake and the server's
+// first records race: nothing received is lost to pion's connection as the
+// record layer takes over. Half the connections run through a relay that
+// holds the server's Finished back until its packets and close_notify have
+// arrived, which puts them all in the gap every time.
+func TestClientKeepsWhatArrivesBeforeTheTakeOver(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	srv := greetingServer(t)
+	for i := 0; i < 30; i++ {
+		port := srv.Port
+		if i%2 == 1 {
+			r := finishedLast(t, srv.String())
+			defer r.Close()
+			port = r.Port()
+		}
+		c := connect(t, port, Config{Insecure: true})
+		if ev := outcome(t, c); ev.Kind != EventConnected { // and maybe closed already
+			t.Fatalf("connection %d failed: %v", i, ev.Failure)
+		}
+		var got []string
+		deadline := time.Now().Add(wait)
+		for len(got) < 2 && time.Now().Before(deadline) {
+			if b, ok := c.Receive(); ok {
+				got = append(got, string(b))
+				continue
+			}
+			time.Sleep(time.Millisecond)
+		}
+		if len(got) != 2 || got[0] != "first" || got[1] != "second" {
+			t.Fatalf("connection %d received %q, want [first second]", i, got)
+		}
+		ev := outcome(t, c)
+		if ev.Kind != EventDisconnected || ev.Failure.Kind != FailClosedByServer {
+			t.Fatalf("connection %d: event %d (%v), want the server's close", i, ev.Kind, ev.Failure)
+		}
+		c.Close()
+	}
+}
+
+// finishedLast is a relay that holds back the first datagram carrying the
+// server's Finished (an epoch-1 handshake record) and sends it on 50 ms
+// later, after what the server sent next.
+func finishedLast(t *testing.T, server string) *udprelay.Relay {
+	var (
+		r    *udprelay.Relay
+		once sync.Once
+		wg   sync.WaitGroup
+	)
+	r = udprelay.New(t, server, nil, func(b []byte) bool {
+		for _, rec := range epochOneRecords([][]byte{b}) {
+			if rec.ContentType != wire.ContentHandshake {
+				continue
+			}
+			held := false
+			once.Do(func() {
+				held = true
+				finished := append([]byte(nil), b...)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					time.Sleep(50 * time.Millisecond)
+					_ = r.ToClient(finished)
+				}()
+			})
+			return !held
+		}
+		return true
+	})
+	t.Cleanup(wg.Wait)
+	return r
+}
+
+// A connected client on the engine's suites keeps two goroutines, its
+// record layer's reader and its writer; pion's two (and the one its socket
+// wrapper starts for every read and write) are gone.
+func TestConnectedClientGoroutines(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	s := ourServer(t, testcert.ECDSA(t), nil)
+	first := connect(t, s.LocalPort(), Config{Insecure: true})
+	mustConnect(t, first)
+	echo(t, first, "warm") // the library's own goroutines are started
+	settle := func() int {
+		time.Sleep(300 * time.Millisecond)
+		return runtime.NumGoroutine()
+	}
+	before := settle()
+	const n = 8
+	for i := 0; i < n; i++ {
+		c := connect(t, s.LocalPort(), Config{Insecure: true})
+		mustConnect(t, c)
+		echo(t, c, "hello")
+	}
+	after := settle()
+	if per := float64(after-before) / n; per > 2 {
+		t.Fatalf("%.2f goroutines per connected client (%d before, %d after %d clients), want 2", per, before, after, n)
+	}
+	t.Logf("%d goroutines for %d connected clients", after-before, n)
+}
