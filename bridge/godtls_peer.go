@@ -141,8 +141,9 @@ func (gp *gdPeer) status() result {
 
 func (gp *gdPeer) disconnect() result {
 	if gp.p != nil {
-		gp.p.Close()
-		gp.flush() // the close_notify
+		gp.flush() // what the writers sealed already goes before the close_notify
+		gp.p.Disconnect()
+		gp.flush() // the close_notify (UDPServer mode)
 	}
 	return nil
 }

@@ -42,6 +42,22 @@ func pool(t *testing.T, pemCerts ...[]byte) *x509.CertPool {
 // echo loop; it stops with the test.
 func ourServer(t *testing.T, pair testcert.Pair, psk map[string][]byte) *server.Server {
 	t.Helper()
+	return engineServer(t, pair, psk, func(s *server.Server) { // echo every packet of every peer
+		for p := s.TakeConnection(); p != nil; p = s.TakeConnection() {
+		}
+		for _, p := range s.Peers() {
+			for b, ok := p.Receive(); ok; b, ok = p.Receive() {
+				_ = p.Send(b)
+			}
+		}
+	})
+}
+
+// engineServer starts the repository's engine with pair's credentials (or
+// psk) and runs frame every 2 ms, as a game's loop would; it stops with
+// the test.
+func engineServer(t *testing.T, pair testcert.Pair, psk map[string][]byte, frame func(*server.Server)) *server.Server {
+	t.Helper()
 	s := server.New(server.Config{})
 	if psk != nil {
 		p, err := credentials.NewPSK(psk, "")
@@ -65,16 +81,10 @@ func ourServer(t *testing.T, pair testcert.Pair, psk map[string][]byte) *server.
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { // echo every packet of every peer
+	go func() {
 		defer close(done)
 		for ctx.Err() == nil {
-			for p := s.TakeConnection(); p != nil; p = s.TakeConnection() {
-			}
-			for _, p := range s.Peers() {
-				for b, ok := p.Receive(); ok; b, ok = p.Receive() {
-					_ = p.Send(b)
-				}
-			}
+			frame(s)
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"godtls/extension/link"
 	"godtls/extension/netsim"
 	"godtls/extension/udpsock"
 	"godtls/extension/wire"
@@ -347,7 +346,7 @@ func (s *Server) promoteLocked(cand, cur *session) {
 		cur.mu.Lock()
 		p := cur.peer
 		cur.mu.Unlock()
-		if p != nil && p.Status() == link.StatusConnected {
+		if p != nil && p.live() {
 			p.close("the client reconnected from the same address", false)
 		}
 		cur.end("replaced: the client reconnected from the same address", true)

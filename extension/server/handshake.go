@@ -94,7 +94,7 @@ func (s *Server) recoverSession(c *session, where string, err *error) {
 	c.mu.Lock()
 	p := c.peer
 	c.mu.Unlock()
-	if p != nil && p.Status() == link.StatusConnected {
+	if p != nil && p.live() {
 		go p.fail(msg) // not on pion's goroutine: closing waits for it
 	}
 	c.end(msg, false)

@@ -40,6 +40,7 @@ type Peer struct {
 
 	closeOnce sync.Once
 	done      chan struct{} // closed when the peer ends
+	leaving   atomic.Bool   // the game disconnected it; the close follows its queued packets
 	writer    uint32        // which writer goroutine sends for this peer (keeps order)
 
 	// rec is the engine's record layer for this peer (records.go), or nil
@@ -153,10 +154,24 @@ func (ps *peerSink) Trouble(error) bool {
 
 func (ps *peerSink) Closed()              { (*Peer)(ps).close("the client closed the connection", false) }
 func (ps *peerSink) Failed(reason string) { (*Peer)(ps).fail(reason) }
-func (ps *peerSink) Ours() bool           { return (*Peer)(ps).Status() != link.StatusConnected }
+func (ps *peerSink) Ours() bool           { return !(*Peer)(ps).live() }
 
-// Status is the peer's PacketPeerDTLS-compatible status.
-func (p *Peer) Status() link.Status { return link.Status(p.status.Load()) }
+// Status is the peer's PacketPeerDTLS-compatible status. A peer the game
+// disconnected is disconnected from then on, while its last packets and
+// its close_notify are still on their way (Disconnect).
+func (p *Peer) Status() link.Status {
+	st := link.Status(p.status.Load())
+	if st == link.StatusConnected && p.leaving.Load() {
+		return link.StatusDisconnected
+	}
+	return st
+}
+
+// live reports whether the connection is up on the wire: connected, and
+// not yet closed, even if the game has disconnected it (Disconnect). Its
+// queued packets go out, and a client that reconnects from its address
+// replaces it, only while it is live.
+func (p *Peer) live() bool { return link.Status(p.status.Load()) == link.StatusConnected }
 
 // Addr is the remote address.
 func (p *Peer) Addr() netip.AddrPort { return p.addr }
@@ -223,7 +238,7 @@ func (w *peerWriter) Prepare(b []byte) (udpsock.Datagram, bool) {
 		w.Write(b)
 		return udpsock.Datagram{}, false
 	}
-	if p.Status() != link.StatusConnected {
+	if !p.live() {
 		return udpsock.Datagram{}, false
 	}
 	rec, err := p.seal(nil, wire.ContentApplicationData, b)
@@ -238,7 +253,7 @@ func (w *peerWriter) Prepare(b []byte) (udpsock.Datagram, bool) {
 // Write runs on a writer goroutine.
 func (w *peerWriter) Write(b []byte) {
 	p := (*Peer)(w)
-	if p.Status() != link.StatusConnected {
+	if !p.live() {
 		return
 	}
 	if p.rec != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -563,4 +564,59 @@ func TestHeldCryptoSlotsDoNotStallHandshakes(t *testing.T) {
 	for i := 0; i < s.cryptoSlots.n; i++ {
 		s.cryptoSlots.release()
 	}
+}
+
+// The game's disconnect (GoDTLSPeer.disconnect_from_peer) sends the packets
+// it passed to Send before it, then the close_notify, as PacketPeerDTLS
+// does, while the peer says disconnected at once: a kick reason sent just
+// before the kick arrives.
+func TestDisconnectSendsQueuedPacketsFirst(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	defer s.Stop()
+	c := dial(t, s, clientConfig(suites.ECDSAKey))
+	defer c.Close()
+	var p *Peer
+	waitFor(t, "peer", func() bool { p = s.TakeConnection(); return p != nil })
+	const packets = 200
+	for i := range packets {
+		if err := p.Send([]byte(fmt.Sprintf("goodbye %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.Disconnect()
+	if p.Status() != link.StatusDisconnected {
+		t.Fatalf("status %d right after Disconnect, want disconnected", p.Status())
+	}
+	if err := p.Send([]byte("too late")); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("Send after Disconnect: %v", err)
+	}
+	buf := make([]byte, 2048)
+	got := 0
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("after %d packets: %v, want the close_notify (EOF)", got, err)
+			}
+			break
+		}
+		if want := fmt.Sprintf("goodbye %d", got); string(buf[:n]) != want {
+			t.Fatalf("packet %q, want %q", buf[:n], want)
+		}
+		got++
+	}
+	_ = c.SetReadDeadline(time.Time{}) // pion keeps a goroutine until a deadline passes
+	if got != packets {
+		t.Fatalf("%d of %d packets sent before the disconnect arrived before the close_notify", got, packets)
+	}
+	waitFor(t, "the peer's end", func() bool {
+		select {
+		case <-p.Done():
+			return true
+		default:
+			return false
+		}
+	})
 }

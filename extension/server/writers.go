@@ -96,6 +96,23 @@ func (c *peerCloser) Write([]byte) {
 	}()
 }
 
+// Disconnect is the game's disconnect_from_peer: the peer is disconnected
+// for the game at once (Status, Send, packets that still arrive), as with
+// PacketPeerDTLS, and its close_notify follows the packets the game passed
+// to Send before it, as PacketPeerDTLS's put_packet writes at once: a
+// goodbye sent just before is not lost (CloseAfterQueued). In attach mode
+// the caller flushes the peer's datagrams itself and closes at once: there
+// the close_notify would otherwise wait in Outbound for a flush that a
+// game which dropped the peer never makes.
+func (p *Peer) Disconnect() {
+	if p.sess.out != nil {
+		p.Close()
+		return
+	}
+	p.leaving.Store(true)
+	p.CloseAfterQueued()
+}
+
 // CloseAfterQueued closes the peer (close_notify) once the packets already
 // passed to Send have gone out: a goodbye sent just before is not lost.
 // While the server stops, the writers are sending their last packets: the

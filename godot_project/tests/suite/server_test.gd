@@ -384,9 +384,19 @@ func test_disconnect_from_peer() -> void:
 	var peer: GoDTLSPeer = pair[2]
 	if peer == null:
 		return
+	# a goodbye sent just before the disconnect arrives before the close_notify,
+	# as with PacketPeerDTLS, whose put_packet writes at once
+	for i in 5:
+		peer.put_packet(("goodbye %d" % i).to_utf8_buffer())
 	peer.disconnect_from_peer()
 	check(peer.get_status() == GoDTLSPeer.STATUS_DISCONNECTED, "server side disconnected")
-	check(await wait_until(func() -> bool: return c.get_status() == PacketPeerDTLS.STATUS_DISCONNECTED, s, [c]), "client got close_notify")
+	check(peer.put_packet("too late".to_utf8_buffer()) != OK_, "put_packet refused once disconnected")
+	var got: Array[String] = []
+	check(await wait_until(func() -> bool:
+		while c.get_status() == PacketPeerDTLS.STATUS_CONNECTED and c.get_available_packet_count() > 0:
+			got.append(c.get_packet().get_string_from_utf8())
+		return c.get_status() == PacketPeerDTLS.STATUS_DISCONNECTED, s, [c]), "client got close_notify")
+	check(got == ["goodbye 0", "goodbye 1", "goodbye 2", "goodbye 3", "goodbye 4"], "the goodbyes arrived before the close_notify: %s" % [got])
 	s.stop()
 
 
