@@ -86,28 +86,38 @@ func traceOf(t *testing.T, procs int, caller func(*sync.WaitGroup)) []byte {
 	return buf.Bytes()
 }
 
-// spinningCaller plays a call that does its own work: it runs 4 ms
-// without stopping, then once more after a short sleep.
+// spinningCaller plays a call that does its own work: it runs 2 ms
+// without stopping, then 4 ms after a short sleep.
 func spinningCaller(wg *sync.WaitGroup) {
 	defer wg.Done()
-	spin(4 * time.Millisecond)
-	time.Sleep(time.Millisecond)
 	spin(2 * time.Millisecond)
+	time.Sleep(time.Millisecond)
+	spin(4 * time.Millisecond)
 }
 
-// The caller's own long runs are found, longest first, with where they
-// stopped; a caller that never ran that long has none.
+// The caller's own long runs are found, longest first (the later run is
+// the longer), with where they stopped; a caller that never ran that long
+// has none. On a busy machine the OS or the runtime can cut a run in two
+// (a 4 ms run came out as 2.9 and 1.1 ms under CI's load), so the test asks
+// for the order and the total, not each run's length.
 func TestFindsTheCallersLongRuns(t *testing.T) {
 	buf := traceOf(t, 2, spinningCaller)
 	a, err := analyze(bytes.NewReader(buf), "tracewaits.spinningCaller", time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a.runs) < 2 || a.runs[0].dur() < 3*time.Millisecond || a.runs[0].dur() < a.runs[1].dur() {
-		t.Fatalf("want the 4 ms run first and the 2 ms run after it, got %d runs: %+v", len(a.runs), a.runs)
+	var total time.Duration
+	for i, r := range a.runs {
+		total += r.dur()
+		if i > 0 && r.dur() > a.runs[i-1].dur() {
+			t.Fatalf("run %d (%v) is longer than the one before it (%v): not longest first: %+v", i, r.dur(), a.runs[i-1].dur(), a.runs)
+		}
+	}
+	if len(a.runs) < 2 || total < 5*time.Millisecond {
+		t.Fatalf("want the 4 ms and the 2 ms runs (or their parts), got %d runs, %v in all: %+v", len(a.runs), total, a.runs)
 	}
 	if a.runs[0].stop != "godtls/extension/cmd/tracewaits.spinningCaller" {
-		t.Fatalf("the 4 ms run stopped in %q, want the caller's sleep", a.runs[0].stop)
+		t.Fatalf("the longest run stopped in %q, want the caller", a.runs[0].stop)
 	}
 	if a, _ := analyze(bytes.NewReader(buf), "tracewaits.spinningCaller", 50*time.Millisecond); len(a.runs) != 0 {
 		t.Fatalf("%d runs of 50 ms or more found in a caller that ran 4 ms at most", len(a.runs))
