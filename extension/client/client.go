@@ -147,9 +147,14 @@ func (c *Client) run() {
 	guard.established.Store(true)
 	c.mu.Lock()
 	if c.closed {
+		// Closed while the handshake finished: the server has a peer, and
+		// hears that it is gone (pion's close_notify, or ours: pion's was
+		// dropped at the take-over).
 		c.mu.Unlock()
 		if rec == nil {
 			_ = conn.Close()
+		} else {
+			closeNotify(sealer, guard)
 		}
 		_ = guard.Conn.Close()
 		return

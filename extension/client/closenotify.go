@@ -34,6 +34,12 @@ func (c *Client) sendCloseNotify(guard *guardConn) bool {
 	c.mu.Lock()
 	sealer := c.sealer
 	c.mu.Unlock()
+	return closeNotify(sealer, guard)
+}
+
+// closeNotify seals a close_notify with sealer and writes it to the socket
+// under guard.
+func closeNotify(sealer *suites.ChaCha20Poly1305, guard *guardConn) bool {
 	if sealer == nil || guard == nil {
 		return false
 	}
