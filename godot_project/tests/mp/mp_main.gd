@@ -21,6 +21,7 @@ var clients := {}       # peer id -> {name, kind, pid}
 var reports := {}       # peer id -> {what: true}
 var seq_next := {}      # loss client id -> next expected sequence number
 var seq_errors := 0
+var seq_error_seen: Array[String] = []  # the first few, for the failure's message
 var local_calls := 0
 var rejected := 0
 var disconnected := {}  # peer id -> msec when peer_disconnected came
@@ -149,7 +150,7 @@ func _server() -> void:
 	# reliable RPCs under 5 % and 20 % loss
 	await _until(func(): return _loss_done(), 240, "10,000 reliable RPCs from each loss client, once and in order")
 	if seq_errors > 0:
-		_fail("%d reliable RPCs out of order or duplicated" % seq_errors)
+		_fail("%d reliable RPCs out of order or duplicated (%s)" % [seq_errors, ", ".join(seq_error_seen)])
 
 	# a kick with a reason, then a client killed with SIGKILL
 	_say("MP KICKED %s" % clients[play[1]].name)
@@ -332,4 +333,6 @@ func seq(n: int) -> void:
 	var want: int = seq_next.get(id, 0)
 	if n != want:
 		seq_errors += 1
+		if seq_error_seen.size() < 5:
+			seq_error_seen.append("peer %d sent %d where %d was due, at %d ms" % [id, n, want, Time.get_ticks_msec()])
 	seq_next[id] = n + 1
