@@ -61,6 +61,10 @@ grep -E '^MP ' "$logs/server.log"
 if [[ $server_code -ne 0 ]] || ! grep -q '^MP PASS' "$logs/server.log"; then
 	echo "multiplayer_test: the server's scenario failed (exit $server_code)"
 	cat "$logs/server.log"
+	for c in loss5 loss20; do # what the loss clients saw (docs/reliability.md, "Open: ...")
+		echo "---- $c"
+		head -40 "$logs/$c.log"
+	done
 	fail=1
 fi
 kicked=$(grep -m1 '^MP KICKED' "$logs/server.log" | cut -d' ' -f3)
