@@ -34,7 +34,7 @@ type guardConn struct {
 	established          atomic.Bool
 	released             atomic.Bool // the engine's record layer owns the session
 	early                earlyRecords
-	postHandshakeDropped atomic.Uint64 // records wire.KeepEstablished removed
+	postHandshakeDropped atomic.Uint64 // records no established server sends: wire.KeepEstablished removed them, or the record layer dropped them
 	garbage              atomic.Uint64 // datagrams that were not DTLS records
 	lingering            atomic.Bool   // see Close
 	muted                atomic.Bool   // pion's writes are dropped: the client sent its close_notify itself
