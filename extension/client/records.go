@@ -157,17 +157,9 @@ func (c *Client) readRecords(g *guardConn, rec *record.Conn) {
 // recordsDropped counts what the record layer dropped: records no
 // established server sends with those wire.KeepEstablished removes on
 // pion's path, replays on their own, datagrams that are not records as
-// garbage. Failed authentication is the suite's own count.
+// garbage.
 func (c *Client) recordsDropped(g *guardConn, d record.Drops) {
-	if d.Unexpected > 0 {
-		g.postHandshakeDropped.Add(uint64(d.Unexpected))
-	}
-	if d.Replayed > 0 {
-		c.replayed.Add(uint64(d.Replayed))
-	}
-	if d.Malformed > 0 {
-		g.garbage.Add(uint64(d.Malformed))
-	}
+	d.AddTo(&c.replayed, &g.postHandshakeDropped, &g.garbage)
 }
 
 // clientRecords is what the record layer reports to (record.Sink).

@@ -9,6 +9,7 @@ package record
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/dtls/v2/pkg/protocol"
 
@@ -46,6 +47,20 @@ type Drops struct {
 
 // Total is the number of records (or datagram tails) dropped.
 func (d Drops) Total() int { return d.Replayed + d.Forged + d.Unexpected + d.Malformed }
+
+// AddTo adds the drops to their owner's counters. Forged has none here:
+// the suite counts failed authentication itself.
+func (d Drops) AddTo(replayed, unexpected, malformed *atomic.Uint64) {
+	if d.Replayed > 0 {
+		replayed.Add(uint64(d.Replayed))
+	}
+	if d.Unexpected > 0 {
+		unexpected.Add(uint64(d.Unexpected))
+	}
+	if d.Malformed > 0 {
+		malformed.Add(uint64(d.Malformed))
+	}
+}
 
 // Conn is one session's record layer. Open and Seal may be called from
 // different goroutines.

@@ -68,17 +68,8 @@ func (p *Peer) takeOver(suite *suites.ChaCha20Poly1305) {
 // receive opens the records of one datagram routed to the peer. b is
 // overwritten.
 func (p *Peer) receive(b []byte) {
-	d := p.rec.Open(b, (*peerRecords)(p))
 	s := p.srv
-	if d.Replayed > 0 {
-		s.replayed.Add(uint64(d.Replayed))
-	}
-	if d.Unexpected > 0 {
-		s.postHandshakeDropped.Add(uint64(d.Unexpected))
-	}
-	if d.Malformed > 0 {
-		s.garbage.Add(uint64(d.Malformed))
-	}
+	p.rec.Open(b, (*peerRecords)(p)).AddTo(&s.replayed, &s.postHandshakeDropped, &s.garbage)
 }
 
 // peerRecords is what the record layer reports to (record.Sink).
