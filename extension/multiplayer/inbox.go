@@ -28,7 +28,7 @@ type inbox struct {
 	maxBytes  int
 	perPeer   int
 	dropped   uint64
-	early     int // packets held in their sessions' early lists
+	held      int // packets held in their sessions' early and authHeld lists
 	waiting   int
 	spaceFree chan struct{} // closed and replaced when room is freed while someone waits
 }
@@ -41,7 +41,10 @@ func newInbox(maxItems, maxBytes, perPeer int) *inbox {
 // message of MaxMessage bytes can never wait forever.
 func (q *inbox) fitsLocked(p *Packet) bool {
 	size := len(p.Data)
-	if q.ring.Len()+q.early >= q.maxItems {
+	if q.ring.Len()+q.held >= q.maxItems {
+		return false
+	}
+	if p.owner != nil && len(p.owner.authHeld) >= maxAuthHeld && p.owner.overtakesAuthLocked(p) {
 		return false
 	}
 	if p.owner != nil && p.owner.queued > 0 && p.owner.queued+size > q.perPeer {
@@ -74,20 +77,51 @@ func (q *inbox) push(p Packet, wait bool, stop <-chan struct{}) bool {
 		q.mu.Lock()
 		q.waiting--
 	}
-	if p.owner != nil && !p.owner.delivered {
-		// the game has not been told of this peer yet: hold the message
-		// back until it is (deliver), counted against the same budgets
-		p.owner.early = append(p.owner.early, p)
-		q.early++
-	} else {
-		q.ring.Push(p) // fitsLocked checked the room
+	s := p.owner
+	if s != nil && s.delivered && s.overtakesAuthLocked(&p) && s.hasEnded() {
+		// Held until a completion that will never come; its owner has
+		// discarded what was held (discard), or will.
+		q.mu.Unlock()
+		return true
 	}
 	q.bytes += len(p.Data)
-	if p.owner != nil {
-		p.owner.queued += len(p.Data)
+	switch {
+	case s == nil:
+		q.ring.Push(p) // fitsLocked checked the room
+	case !s.delivered:
+		// the game has not been told of this peer yet: hold the message
+		// back until it is (deliver), counted against the same budgets
+		s.early = append(s.early, p)
+		q.held++
+	case s.overtakesAuthLocked(&p):
+		s.authHeld = append(s.authHeld, p) // until the completion (below)
+		q.held++
+	default:
+		q.ring.Push(p)
+	}
+	if s != nil {
+		s.queued += len(p.Data)
+		if !s.authDone && isSceneAuthCompletion(p.Channel, p.Mode, p.Data) {
+			// Queued now, in early or in the ring: what overtook it
+			// follows it.
+			s.authDone = true
+			for _, held := range s.authHeld {
+				q.ring.Push(held)
+			}
+			q.held -= len(s.authHeld)
+			s.authHeld = nil
+			q.roomFreedLocked() // a reader waiting at maxAuthHeld
+		}
 	}
 	q.mu.Unlock()
 	return true
+}
+
+// overtakesAuthLocked reports whether p would reach the game before its
+// peer's authentication completion, which SceneMultiplayer reads first
+// (sceneauth.go); the caller holds q.mu.
+func (s *session) overtakesAuthLocked(p *Packet) bool {
+	return s.authSent.Load() && !s.authDone && !isSceneAuth(p.Channel, p.Mode, p.Data)
 }
 
 // front is the next packet without taking it (Godot asks for its sender,
@@ -141,9 +175,9 @@ func (q *inbox) deliver(s *session) {
 	defer q.mu.Unlock()
 	s.delivered = true
 	for _, p := range s.early {
-		q.ring.Push(p) // counted in q.early until now: there is room
+		q.ring.Push(p) // counted in q.held until now: there is room
 	}
-	q.early -= len(s.early)
+	q.held -= len(s.early)
 	s.early = nil
 }
 
@@ -151,12 +185,27 @@ func (q *inbox) deliver(s *session) {
 func (q *inbox) discard(s *session) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for _, p := range s.early {
+	q.dropLocked(s, s.early)
+	s.early = nil
+}
+
+// dropAuthHeld drops what overtook the authentication completion of s, an
+// announced session that has ended: SceneMultiplayer would drop it, the
+// peer never having completed. A reader that pushes after it finds s
+// ended (push).
+func (q *inbox) dropAuthHeld(s *session) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.dropLocked(s, s.authHeld)
+	s.authHeld = nil
+}
+
+func (q *inbox) dropLocked(s *session, held []Packet) {
+	for _, p := range held {
 		q.bytes -= len(p.Data)
 		s.queued -= len(p.Data)
 	}
-	q.early -= len(s.early)
-	s.early = nil
+	q.held -= len(held)
 	q.roomFreedLocked()
 }
 

@@ -27,6 +27,10 @@ type Options struct {
 	// peer's authentication); one that reads messages without events must
 	// leave it off, or it would never get them.
 	HoldUntilAnnounced bool
+	// AuthOrder keeps a peer's messages that would overtake its
+	// SceneMultiplayer authentication completion behind it (sceneauth.go).
+	// GoDTLSMultiplayerPeer sets it with HoldUntilAnnounced.
+	AuthOrder bool
 }
 
 // Defaults.

@@ -185,6 +185,7 @@ func (m *Server) ended(s *session, reason string) {
 		delete(m.sessions, s.id)
 		m.leaving[s.id] = s
 	}
+	m.sh.in.dropAuthHeld(s)
 	m.sh.events.PushReserved(Event{Kind: PeerDisconnected, Peer: s.id, Reason: reason})
 }
 

@@ -108,10 +108,19 @@ type session struct {
 	// inbox; whether the game has taken its PeerConnected (delivered), and
 	// until then the messages it sent (early), which the game must not see
 	// first: SceneMultiplayer drops a packet from a peer it was not told of,
-	// and that packet may be the peer's authentication.
+	// and that packet may be the peer's authentication. With AuthOrder,
+	// whether the peer's authentication completion is queued (authDone),
+	// and until then its messages that overtook it (authHeld,
+	// sceneauth.go).
 	queued    int
 	delivered bool
 	early     []Packet
+	authDone  bool
+	authHeld  []Packet
+	// authSent: this side has sent the peer a SceneMultiplayer
+	// authentication message (with AuthOrder), so SceneMultiplayer here
+	// holds the peer pending until it reads the peer's completion.
+	authSent atomic.Bool
 
 	// acceptMu: the association once set up (assoc is stored under it too)
 	// and the streams the peer opened before that, whose readers start
@@ -226,6 +235,16 @@ func (s *session) end(reason string) {
 			s.car.Close()
 		}()
 	})
+}
+
+// hasEnded reports whether the session has ended.
+func (s *session) hasEnded() bool {
+	select {
+	case <-s.ended:
+		return true
+	default:
+		return false
+	}
 }
 
 func (s *session) endReason() string {

@@ -61,7 +61,7 @@ grep -E '^MP ' "$logs/server.log"
 if [[ $server_code -ne 0 ]] || ! grep -q '^MP PASS' "$logs/server.log"; then
 	echo "multiplayer_test: the server's scenario failed (exit $server_code)"
 	cat "$logs/server.log"
-	for c in loss5 loss20; do # what the loss clients saw (docs/reliability.md, "Open: ...")
+	for c in loss5 loss20; do # what the loss clients saw (docs/reliability.md, "A client's first RPCs under loss")
 		echo "---- $c"
 		head -40 "$logs/$c.log"
 	done
@@ -88,6 +88,13 @@ fi
 if grep -q '^CONNECTED' "$logs/intruder.log" && ! grep -qE '^(SERVER_DISCONNECTED|AUTH_FAILED)' "$logs/intruder.log"; then
 	echo "multiplayer_test: the intruder was not turned away"
 	cat "$logs/intruder.log"
+	fail=1
+fi
+# SceneMultiplayer's error for a packet of a peer still authenticating: a
+# genuine client's messages wait for its completion (docs/reliability.md).
+if grep -q 'packet\[1\] != SYS_COMMAND_AUTH" is true' "$logs/server.log"; then
+	echo "multiplayer_test: SceneMultiplayer dropped messages of a client still authenticating:"
+	grep -c 'packet\[1\] != SYS_COMMAND_AUTH" is true' "$logs/server.log"
 	fail=1
 fi
 for f in "$logs"/*.log; do
