@@ -20,12 +20,20 @@ import (
 //
 // Order: one session's messages are pushed by one pusher at a time, in
 // the order they were queued. Bounds: the outbox counts toward the send
-// buffer (Options.SendBuffer, bytes) and holds at most maxOutboxMessages.
+// buffer (Options.SendBuffer, bytes), each message charged its bytes and
+// outboxMessageCost more, so that the bytes bound the messages too
+// (65,536 at the default 4 MiB).
+//
+// The outbox once held at most 4,096 messages besides the bytes: a game
+// that sent 10,000 small RPCs in one frame (the multiplayer test's loss
+// clients) had some refused whenever the pusher fell behind, which it did
+// only when the machine was busy. A limit that depends on how busy the
+// machine is was the wrong one: now only what the messages cost counts.
 
-// maxOutboxMessages bounds a session's outbox in messages; at the
-// default 4 MiB send buffer, small messages would otherwise only be
-// bounded by bytes.
-const maxOutboxMessages = 4096
+// outboxMessageCost is what a queued message is charged beyond its data
+// against the send buffer while it is in the outbox: its slot and
+// bookkeeping.
+const outboxMessageCost = 64
 
 // testBeforeWrite, set by tests only (while sessions run, hence atomic),
 // runs before a message is written into SCTP.
@@ -40,6 +48,7 @@ type outbox struct {
 	mu        sync.Mutex
 	msgs      []outMsg
 	bytes     int  // of msgs and of the batch a pusher is writing
+	count     int  // messages in msgs and in that batch
 	scheduled bool // in the pushers' ready list or being pushed
 }
 
@@ -62,8 +71,8 @@ func (m *outgoing) keep() []byte {
 }
 
 // enqueue queues msg for stream index. It refuses it when the messages
-// waiting to go out, here and in SCTP's streams, would pass the send
-// buffer or the outbox is full.
+// waiting to go out, here (each charged outboxMessageCost more) and in
+// SCTP's streams, would pass the send buffer.
 func (s *session) enqueue(index int, msg *outgoing) error {
 	if s.assoc.Load() == nil {
 		return ErrNotReady
@@ -71,18 +80,15 @@ func (s *session) enqueue(index int, msg *outgoing) error {
 	inStreams := s.streamsBuffered()
 	o := &s.outbox
 	o.mu.Lock()
-	if len(o.msgs) >= maxOutboxMessages {
+	waiting := inStreams + uint64(o.bytes+o.count*outboxMessageCost)
+	if waiting > 0 && waiting+uint64(len(msg.data)+outboxMessageCost) > uint64(s.sh.opts.SendBuffer) {
 		o.mu.Unlock()
-		return fmt.Errorf("%w (%d messages)", ErrSendBacklog, maxOutboxMessages)
-	}
-	waiting := inStreams + uint64(o.bytes)
-	if waiting > 0 && waiting+uint64(len(msg.data)) > uint64(s.sh.opts.SendBuffer) {
-		o.mu.Unlock()
-		return fmt.Errorf("%w (%d bytes)", ErrSendBacklog, waiting)
+		return fmt.Errorf("%w (%d bytes, with %d messages not yet handed to SCTP)", ErrSendBacklog, waiting, o.count)
 	}
 	data := msg.keep() // under the lock: the check above and the count below go together
 	o.msgs = append(o.msgs, outMsg{stream: index, data: data})
 	o.bytes += len(data)
+	o.count++
 	wake := !o.scheduled
 	o.scheduled = true
 	o.mu.Unlock()
@@ -123,6 +129,7 @@ func (s *session) pushOutbox(batch []outMsg) []outMsg {
 		// Now counted by the stream (or gone): no longer the outbox's.
 		o.mu.Lock()
 		o.bytes -= len(m.data)
+		o.count--
 		o.mu.Unlock()
 		batch[i] = outMsg{}
 	}
