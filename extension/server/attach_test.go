@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -225,4 +226,81 @@ func TestAttachHandshakeFailureMarksPeer(t *testing.T) {
 	}
 	ev := nextEvent(t, s, EventHandshakeFailed)
 	t.Logf("failed: %s", ev.Reason)
+}
+
+// In attach mode, as with PacketPeerDTLS, the packets put before
+// disconnect_from_peer reach the client before its close_notify: the bridge
+// flushes the peer, disconnects it and flushes its close_notify, so every
+// packet must be sealed into Outbound by then (Disconnect waits for the
+// peer's writer; without it they were dropped once the peer said
+// disconnected).
+func TestAttachModeDisconnectSendsPutPacketsFirst(t *testing.T) {
+	defer checkRoutines(t)()
+	s := newAttachServer(t)
+	defer s.Stop()
+	u := newPump(t, s, 16*time.Millisecond)
+	defer u.sock.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := u.run(ctx)
+	defer func() { cancel(); <-done }()
+	c, err := dialPump(u, clientConfig(suites.ECDSAKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const packets = 200
+	waitFor(t, "the peer connected on the server's side", func() bool {
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		for _, p := range u.peers {
+			return p.Status() == link.StatusConnected // publishes p.rec
+		}
+		return false
+	})
+	u.mu.Lock() // between two of the pump's frames, as the game's thread
+	if len(u.peers) != 1 {
+		u.mu.Unlock()
+		t.Fatalf("%d peers attached", len(u.peers))
+	}
+	for a, p := range u.peers {
+		if p.rec == nil {
+			u.mu.Unlock()
+			t.Fatal("the session is not on the engine's record layer")
+		}
+		for i := range packets {
+			if err := p.Send([]byte(fmt.Sprintf("goodbye %d", i))); err != nil {
+				u.mu.Unlock()
+				t.Fatal(err)
+			}
+		}
+		flush := func() {
+			for b, ok := p.Outbound(); ok; b, ok = p.Outbound() {
+				_, _ = u.sock.WriteToUDPAddrPort(b, a)
+			}
+		}
+		flush()
+		p.Disconnect()
+		flush()
+	}
+	u.mu.Unlock()
+	buf := make([]byte, 2048)
+	got := 0
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("after %d packets: %v, want the close_notify (EOF)", got, err)
+			}
+			break
+		}
+		if want := fmt.Sprintf("goodbye %d", got); string(buf[:n]) != want {
+			t.Fatalf("packet %q, want %q", buf[:n], want)
+		}
+		got++
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	if got != packets {
+		t.Fatalf("%d of %d packets put before the disconnect arrived before the close_notify", got, packets)
+	}
 }

@@ -41,7 +41,10 @@ type Peer struct {
 	closeOnce sync.Once
 	done      chan struct{} // closed when the peer ends
 	leaving   atomic.Bool   // the game disconnected it; the close follows its queued packets
-	writer    uint32        // which writer goroutine sends for this peer (keeps order)
+	// unsealed counts, in attach mode, the packets queued for the writer
+	// and not yet sealed into Outbound (Disconnect waits for them).
+	unsealed atomic.Int32
+	writer   uint32 // which writer goroutine sends for this peer (keeps order)
 
 	// rec is the engine's record layer for this peer (records.go), or nil
 	// on pion's CBC fallback, where pion reads and writes the records.
@@ -236,6 +239,9 @@ func (w *peerWriter) Prepare(b []byte) (udpsock.Datagram, bool) {
 	c := p.sess
 	if p.rec == nil || c.out != nil || c.muted.Load() {
 		w.Write(b)
+		if c.out != nil {
+			p.unsealed.Add(-1)
+		}
 		return udpsock.Datagram{}, false
 	}
 	if !p.live() {

@@ -399,6 +399,37 @@ func test_disconnect_from_peer() -> void:
 	check(got == ["goodbye 0", "goodbye 1", "goodbye 2", "goodbye 3", "goodbye 4"], "the goodbyes arrived before the close_notify: %s" % [got])
 	s.stop()
 
+	# the same in UDPServer mode, where put_packet encrypts and sends at once
+	var udp_server := UDPServer.new()
+	udp_server.listen(0, "127.0.0.1")
+	var g := GoDTLSServer.new()
+	g.setup(TLSOptions.server(rsa_key, rsa_cert))
+	var uc := new_client(udp_server.get_local_port())
+	var held: Array = []
+	check(await wait_until(func() -> bool:
+		udp_server.poll()
+		while udp_server.is_connection_available():
+			held.append(g.take_connection(udp_server.take_connection()))
+		for p in held:
+			p.poll()
+		return uc.get_status() == PacketPeerDTLS.STATUS_CONNECTED and held.size() == 1 and held[0].get_status() == GoDTLSPeer.STATUS_CONNECTED, null, [uc]),
+		"UDPServer mode: a client connected")
+	if held.size() == 1:
+		var up: GoDTLSPeer = held[0]
+		for i in 5:
+			up.put_packet(("goodbye %d" % i).to_utf8_buffer())
+		var t0 := Time.get_ticks_usec()
+		up.disconnect_from_peer() # waits for the library to encrypt the 5
+		print("  measured: disconnect_from_peer() in UDPServer mode, 5 packets queued before it: %d µs" % (Time.get_ticks_usec() - t0))
+		var ugot: Array[String] = []
+		check(await wait_until(func() -> bool:
+			while uc.get_status() == PacketPeerDTLS.STATUS_CONNECTED and uc.get_available_packet_count() > 0:
+				ugot.append(uc.get_packet().get_string_from_utf8())
+			return uc.get_status() == PacketPeerDTLS.STATUS_DISCONNECTED, null, [uc]), "UDPServer mode: the client got the close_notify")
+		check(ugot == ["goodbye 0", "goodbye 1", "goodbye 2", "goodbye 3", "goodbye 4"], "UDPServer mode: the goodbyes arrived before the close_notify: %s" % [ugot])
+	g.stop()
+	udp_server.stop()
+
 
 # Five peers that end at once reach the game two per poll() with
 # max_disconnects_per_poll = 2, oldest first, every one of them; their
