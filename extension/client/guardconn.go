@@ -77,18 +77,16 @@ func (g *guardConn) Read(b []byte) (int, error) {
 	}
 }
 
+// keepsSocket: pion's Close must not close the socket, nor its deadlines
+// apply to it.
+//
 // While the client sends its close_notify (lingering), the socket stays
 // open and pion's read loop stays in Read: pion v2's Close cancels its read
 // loop before writing the close_notify, and that loop, leaving, closed the
 // connection under the write and sometimes dropped it. So a deadline pion
 // sets then is ignored, and pion's own Close of the socket only wakes the
-// read loop; the client closes the socket itself afterwards.
-
-//
-// Once released, the same holds for good: the socket is the record layer's.
-
-// keepsSocket: pion's Close must not close the socket, nor its deadlines
-// apply to it.
+// read loop; the client closes the socket itself afterwards. Once released,
+// the same holds for good: the socket is the record layer's.
 func (g *guardConn) keepsSocket() bool { return g.lingering.Load() || g.released.Load() }
 
 func (g *guardConn) SetReadDeadline(t time.Time) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/transport/v2/test"
 
 	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/testtool"
 	"godtls/extension/internal/udprelay"
 	"godtls/extension/server"
 	"godtls/extension/suites"
@@ -34,24 +35,6 @@ func (c *capture) all() [][]byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([][]byte(nil), c.grams...)
-}
-
-// epochOneRecords lists the epoch-1 records of datagrams.
-func epochOneRecords(grams [][]byte) []wire.OneRecord {
-	var out []wire.OneRecord
-	for _, d := range grams {
-		for rest := d; len(rest) > 0; {
-			r, next, ok := wire.NextRecord(rest)
-			if !ok {
-				break
-			}
-			rest = next
-			if r.Epoch == 1 {
-				out = append(out, r)
-			}
-		}
-	}
-	return out
 }
 
 // echoMany sends n packets, at most window of them unanswered, and checks
@@ -105,7 +88,7 @@ func TestClientRecordLayerNonceAndReplay(t *testing.T) {
 	records := 0
 	for _, d := range down.all() {
 		n := 0
-		for _, rec := range epochOneRecords([][]byte{d}) {
+		for _, rec := range testtool.EpochOneRecords([][]byte{d}) {
 			if rec.ContentType == wire.ContentApplicationData {
 				n++
 			}
@@ -141,7 +124,7 @@ func TestClientRecordLayerNonceAndReplay(t *testing.T) {
 	deadline = time.Now().Add(wait)
 	alerts := func() int {
 		n := 0
-		for _, rec := range epochOneRecords(up.all()) {
+		for _, rec := range testtool.EpochOneRecords(up.all()) {
 			if rec.ContentType == wire.ContentAlert {
 				n++
 			}
@@ -151,25 +134,14 @@ func TestClientRecordLayerNonceAndReplay(t *testing.T) {
 	for alerts() == 0 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
-	seen := map[uint64]byte{}
-	var finished, data int
-	for _, rec := range epochOneRecords(up.all()) {
-		if ct, dup := seen[rec.Seq]; dup {
-			t.Fatalf("sequence number %d sent twice under one key (content types %d and %d)", rec.Seq, ct, rec.ContentType)
-		}
-		seen[rec.Seq] = rec.ContentType
-		switch rec.ContentType {
-		case wire.ContentHandshake:
-			finished++
-		case wire.ContentApplicationData:
-			data++
-		}
-	}
-	if finished != 1 || data != packets+1 || alerts() != 1 {
-		t.Fatalf("captured %d Finished, %d packets, %d alerts from the client; want 1, %d, 1", finished, data, alerts(), packets+1)
+	captured := testtool.EpochOneRecords(up.all())
+	counts := testtool.DistinctSequences(t, captured)
+	finished, data := counts[wire.ContentHandshake], counts[wire.ContentApplicationData]
+	if finished != 1 || data != packets+1 || counts[wire.ContentAlert] != 1 {
+		t.Fatalf("captured %d Finished, %d packets, %d alerts from the client; want 1, %d, 1", finished, data, counts[wire.ContentAlert], packets+1)
 	}
 	t.Logf("%d epoch-1 records from the client, each with its own sequence number; %d replayed records dropped",
-		len(seen), records)
+		len(captured), records)
 }
 
 // greetingServer is the engine's server, which sends two packets to every
@@ -239,7 +211,7 @@ func finishedLast(t *testing.T, server string) *udprelay.Relay {
 		wg   sync.WaitGroup
 	)
 	r = udprelay.New(t, server, nil, func(b []byte) bool {
-		for _, rec := range epochOneRecords([][]byte{b}) {
+		for _, rec := range testtool.EpochOneRecords([][]byte{b}) {
 			if rec.ContentType != wire.ContentHandshake {
 				continue
 			}

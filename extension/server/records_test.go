@@ -18,6 +18,7 @@ import (
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/internal/testtool"
 	"godtls/extension/internal/udprelay"
 	"godtls/extension/suites"
 	"godtls/extension/wire"
@@ -102,26 +103,8 @@ func TestRecordLayerRetransmissionNonceAndReplay(t *testing.T) {
 		t.Fatalf("the tap dropped %d Finished flights, want 1", w.droppedFin)
 	}
 	// Nonce uniqueness: no (epoch, sequence) twice under the epoch-1 key.
-	seen := map[uint64]byte{}
-	var finished, data, alerts int
-	for _, rec := range w.fromServer {
-		r, _, _ := wire.NextRecord(rec)
-		if r.Epoch == 0 {
-			continue // unencrypted: ServerHello … ChangeCipherSpec
-		}
-		if ct, dup := seen[r.Seq]; dup {
-			t.Fatalf("sequence number %d sent twice under one key (content types %d and %d)", r.Seq, ct, r.ContentType)
-		}
-		seen[r.Seq] = r.ContentType
-		switch r.ContentType {
-		case wire.ContentHandshake:
-			finished++
-		case wire.ContentApplicationData:
-			data++
-		case wire.ContentAlert:
-			alerts++
-		}
-	}
+	counts := testtool.DistinctSequences(t, testtool.EpochOneRecords(w.fromServer))
+	finished, data, alerts := counts[wire.ContentHandshake], counts[wire.ContentApplicationData], counts[wire.ContentAlert]
 	if lost != nil {
 		t.Fatalf("a round trip failed: %v", lost)
 	}
@@ -129,7 +112,7 @@ func TestRecordLayerRetransmissionNonceAndReplay(t *testing.T) {
 		t.Fatalf("captured %d Finished records (want the original and a retransmission) and %d packets (want %d)", finished, data, packets+1)
 	}
 	t.Logf("%d epoch-1 records from the server, each with its own sequence number: %d Finished, %d packets, %d alerts",
-		len(seen), finished, data, alerts)
+		finished+data+alerts, finished, data, alerts)
 }
 
 // replayAll sends every datagram the client sent, again, from the client's
@@ -140,19 +123,7 @@ func replayAll(t *testing.T, s *Server, w *wiretap) {
 	w.mu.Lock()
 	sent := append([][]byte(nil), w.fromClient...)
 	w.mu.Unlock()
-	records := 0
-	for _, d := range sent {
-		for rest := d; len(rest) > 0; {
-			r, next, ok := wire.NextRecord(rest)
-			if !ok {
-				break
-			}
-			rest = next
-			if r.Epoch == 1 { // application data, and its Finished (twice)
-				records++
-			}
-		}
-	}
+	records := len(testtool.EpochOneRecords(sent)) // application data, and its Finished (twice)
 	before := s.Stats()
 	for i, d := range sent {
 		_ = w.ToServer(d)
