@@ -20,9 +20,9 @@ import (
 //
 // Order: one session's messages are pushed by one pusher at a time, in
 // the order they were queued. Bounds: the outbox counts toward the send
-// buffer (Options.SendBuffer, bytes), each message charged its bytes and
-// outboxMessageCost more, so that the bytes bound the messages too
-// (65,536 at the default 4 MiB).
+// buffer (Options.SendBuffer, bytes) with what SCTP's streams hold, each
+// message charged its bytes and messageCost more, so that the bytes bound
+// the messages too (32,768 at the default 4 MiB).
 //
 // The outbox once held at most 4,096 messages besides the bytes: a game
 // that sent 10,000 small RPCs in one frame (the multiplayer test's loss
@@ -30,10 +30,10 @@ import (
 // only when the machine was busy. A limit that depends on how busy the
 // machine is was the wrong one: now only what the messages cost counts.
 
-// outboxMessageCost is what a queued message is charged beyond its data
-// against the send buffer while it is in the outbox: its slot and
-// bookkeeping.
-const outboxMessageCost = 64
+// messageCost is what a message is charged beyond its data against the
+// send buffer, in the outbox and in SCTP: there pion keeps a chunk of about
+// 120 bytes for it until it is acknowledged, and a copy of its data.
+const messageCost = 128
 
 // testBeforeWrite, set by tests only (while sessions run, hence atomic),
 // runs before a message is written into SCTP.
@@ -71,19 +71,20 @@ func (m *outgoing) keep() []byte {
 }
 
 // enqueue queues msg for stream index. It refuses it when the messages
-// waiting to go out, here (each charged outboxMessageCost more) and in
-// SCTP's streams, would pass the send buffer.
+// waiting to go out, here and in SCTP's streams (each charged messageCost
+// more), would pass the send buffer.
 func (s *session) enqueue(index int, msg *outgoing) error {
 	if s.assoc.Load() == nil {
 		return ErrNotReady
 	}
-	inStreams := s.streamsBuffered()
+	inStreams, inSCTP := s.streamsHold()
 	o := &s.outbox
 	o.mu.Lock()
-	waiting := inStreams + uint64(o.bytes+o.count*outboxMessageCost)
-	if waiting > 0 && waiting+uint64(len(msg.data)+outboxMessageCost) > uint64(s.sh.opts.SendBuffer) {
+	waiting := inStreams + uint64(o.bytes+(o.count+inSCTP)*messageCost)
+	if waiting > 0 && waiting+uint64(len(msg.data)+messageCost) > uint64(s.sh.opts.SendBuffer) {
+		queued := o.count
 		o.mu.Unlock()
-		return fmt.Errorf("%w (%d bytes, with %d messages not yet handed to SCTP)", ErrSendBacklog, waiting, o.count)
+		return fmt.Errorf("%w (%d bytes, with %d messages not yet handed to SCTP and about %d in it)", ErrSendBacklog, waiting, queued, inSCTP)
 	}
 	data := msg.keep() // under the lock: the check above and the count below go together
 	o.msgs = append(o.msgs, outMsg{stream: index, data: data})

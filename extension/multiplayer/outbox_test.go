@@ -8,12 +8,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"godtls/extension/client"
+	"godtls/extension/netsim"
 )
 
 // TestSendNeverWaitsForSCTP: while writing into SCTP is stuck, Send and a
 // graceful Disconnect still return at once (Godot's thread never waits
 // for an association), the outbox refuses what passes the send buffer with
-// ErrSendBacklog, small messages charged outboxMessageCost each (a bound
+// ErrSendBacklog, small messages charged messageCost each (a bound
 // in messages too), without copying what it refuses,
 // and once writing resumes every accepted message arrives, in order.
 func TestSendNeverWaitsForSCTP(t *testing.T) {
@@ -67,7 +70,7 @@ func TestSendNeverWaitsForSCTP(t *testing.T) {
 	if !errors.Is(err, ErrSendBacklog) || !strings.Contains(err.Error(), "bytes") {
 		t.Fatalf("1 KiB messages: refused with %v after %d, want the send buffer's ErrSendBacklog", err, bulkyIn)
 	}
-	if per := 1024 + outboxMessageCost; bulkyIn < sendBuffer/per-1 || bulkyIn > sendBuffer/per+1 {
+	if per := 1024 + messageCost; bulkyIn < sendBuffer/per-1 || bulkyIn > sendBuffer/per+1 {
 		t.Fatalf("%d messages of 1 KiB accepted with a %d-byte send buffer", bulkyIn, sendBuffer)
 	}
 	// A refused send copies nothing: a message is copied once an outbox
@@ -90,7 +93,7 @@ func TestSendNeverWaitsForSCTP(t *testing.T) {
 	}
 	// 1 to 4 bytes each, and the charge per message: a batch a pusher took
 	// out before it got stuck still counts.
-	if lo, hi := sendBuffer/(outboxMessageCost+4), sendBuffer/(outboxMessageCost+1); chattyIn < lo || chattyIn > hi {
+	if lo, hi := sendBuffer/(messageCost+4), sendBuffer/(messageCost+1); chattyIn < lo || chattyIn > hi {
 		t.Fatalf("%d small messages accepted, want %d to %d", chattyIn, lo, hi)
 	}
 
@@ -225,4 +228,46 @@ func TestABurstOfSmallMessagesWhileThePusherLags(t *testing.T) {
 			t.Fatalf("got %q, want %q", p.Data, want)
 		}
 	}
+}
+
+// A peer that stops acknowledging keeps our messages in SCTP, where pion
+// holds a chunk of ~120 bytes for each: they are charged messageCost each
+// there too, so small messages fill the send buffer at their cost, not at
+// their few bytes (7,228 messages of 8 bytes in a 64 KiB buffer before).
+func TestMessagesHeldInSCTPAreChargedTheirCost(t *testing.T) {
+	const sendBuffer = 64 << 10
+	m := startServer(t, 4, Options{SendBuffer: sendBuffer})
+	link := netsim.NewLink()
+	c, err := Dial("127.0.0.1", port(m), client.Config{Insecure: true, Network: link}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close("test over") })
+	waitEvent(t, c, PeerConnected)
+	waitEvent(t, m, PeerConnected)
+	if err := link.Set(netsim.Settings{Loss: 1}); err != nil { // nothing arrives, nothing is acknowledged
+		t.Fatal(err)
+	}
+	msg := []byte("8 bytes!")
+	accepted := 0
+	for ; accepted < sendBuffer; accepted++ {
+		if err := m.Send(c.ID(), 3, Reliable, msg); err != nil {
+			if !errors.Is(err, ErrSendBacklog) {
+				t.Fatal(err)
+			}
+			break
+		}
+		if accepted%64 == 63 {
+			time.Sleep(time.Millisecond) // the pusher moves them into SCTP
+		}
+	}
+	s := m.all()[0]
+	inStreams, inSCTP := s.streamsHold()
+	if max := sendBuffer/(len(msg)+messageCost) + 1; accepted > max {
+		t.Fatalf("%d messages of %d bytes accepted, at most %d with their cost", accepted, len(msg), max)
+	}
+	if inSCTP < accepted/2 {
+		t.Fatalf("only %d of the %d accepted messages reached SCTP (%d bytes): the pusher did not run", inSCTP, accepted, inStreams)
+	}
+	t.Logf("%d messages accepted, about %d of them in SCTP (%d bytes)", accepted, inSCTP, inStreams)
 }

@@ -85,6 +85,7 @@ func (s *session) write(index int, msg []byte) error {
 			st.SetReliabilityParams(false, sctp.ReliabilityTypeReliable, 0)
 		}
 		s.out[index] = st
+		s.sentLog[index] = &inSCTP{}
 	}
 	s.mu.Unlock()
 	ppi := sctp.PayloadTypeWebRTCBinary
@@ -94,6 +95,9 @@ func (s *session) write(index int, msg []byte) error {
 	if _, err := st.WriteSCTP(msg, ppi); err != nil {
 		return ErrClosed
 	}
+	s.mu.Lock()
+	s.sentLog[index].add(len(msg))
+	s.mu.Unlock()
 	s.lastSent.Store(time.Now().UnixNano())
 	return nil
 }
@@ -101,19 +105,21 @@ func (s *session) write(index int, msg []byte) error {
 // bufferedOut is what waits in the outbox, and in our streams for sending
 // or acknowledgement.
 func (s *session) bufferedOut() uint64 {
-	return s.outboxBytes() + s.streamsBuffered()
+	bytes, _ := s.streamsHold()
+	return s.outboxBytes() + bytes
 }
 
-// streamsBuffered is what waits in our streams for sending or
-// acknowledgement.
-func (s *session) streamsBuffered() uint64 {
+// streamsHold is what waits in our streams for sending or acknowledgement:
+// the bytes, and about how many messages (insctp.go).
+func (s *session) streamsHold() (bytes uint64, messages int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var n uint64
-	for _, o := range s.out {
-		n += o.BufferedAmount()
+	for index, o := range s.out {
+		b := o.BufferedAmount()
+		bytes += b
+		messages += s.sentLog[index].settle(b)
 	}
-	return n
+	return bytes, messages
 }
 
 func (s *session) ping() uint32 {
