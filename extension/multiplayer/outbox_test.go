@@ -84,7 +84,8 @@ func TestSendNeverWaitsForSCTP(t *testing.T) {
 		}
 	}
 	runtime.ReadMemStats(&after)
-	if got := after.TotalAlloc - before.TotalAlloc; got >= uint64(len(big)) {
+	// Each refusal allocates its error (a few hundred bytes), not a copy.
+	if got := after.TotalAlloc - before.TotalAlloc; got >= 50*uint64(len(big))/4 {
 		t.Fatalf("50 refused sends of %d bytes allocated %d bytes: copied before refusing", len(big), got)
 	}
 	chattyIn, err := fill(chatty.ID(), small)
