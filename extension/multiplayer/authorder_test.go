@@ -141,3 +141,48 @@ func TestAuthHoldIsBoundedAndFreed(t *testing.T) {
 		t.Fatalf("after the peer ended: %d held, %d bytes, %d readable", n, b, m.Available())
 	}
 }
+
+// The hold is narrow, for games that use the peer without SceneMultiplayer
+// (sceneauth.go): it starts only at exactly the two completion bytes sent to
+// the peer alone, and a message that is not authentication sent to the
+// peer alone ends it; a broadcast does not.
+func TestAuthHoldStartsAndEndsNarrowly(t *testing.T) {
+	m := startServer(t, 4, Options{HoldUntilAnnounced: true, AuthOrder: true})
+	c := dial(t, port(m), Options{HoldUntilAnnounced: true, AuthOrder: true})
+	waitEvent(t, c, PeerConnected)
+	id := waitEvent(t, m, PeerConnected).Peer
+	// auth data's shape, as a raw protocol's bytes may have: no hold
+	if err := m.Send(id, 0, Reliable, sceneAuthData); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(4, Reliable, []byte("not held")); err != nil {
+		t.Fatal(err)
+	}
+	if p := waitPacket(t, m); string(p.Data) != "not held" {
+		t.Fatalf("got %q", p.Data)
+	}
+	// the completion's two bytes: held
+	if err := m.Send(id, 0, Reliable, sceneAuthCompletion); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(4, Reliable, []byte("held")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Send(0, 5, Reliable, []byte("a broadcast")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := m.Available(); n != 0 {
+		t.Fatalf("%d messages readable while held (a broadcast must not end the hold)", n)
+	}
+	// something else, to that peer alone: the hold ends
+	if err := m.Send(id, 5, Reliable, []byte("a reply")); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.Available(); n != 1 {
+		t.Fatalf("%d messages readable once the hold ended, want 1", n)
+	}
+	if p := waitPacket(t, m); string(p.Data) != "held" {
+		t.Fatalf("got %q", p.Data)
+	}
+}

@@ -178,6 +178,7 @@ func (m *Client) SendOwned(channel int, mode Mode, data []byte) error {
 func (m *Client) send(channel int, mode Mode, msg *outgoing) error {
 	err := ErrNotReady
 	if s := m.sess.Load(); s != nil && m.Status() == Connected {
+		s.sentTo(channel, mode, msg.data)
 		err = s.send(channel, mode, msg)
 	}
 	if m.told.Load() && (err == ErrNotReady || err == ErrClosed) {

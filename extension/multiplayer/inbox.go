@@ -101,16 +101,10 @@ func (q *inbox) push(p Packet, wait bool, stop <-chan struct{}) bool {
 	}
 	if s != nil {
 		s.queued += len(p.Data)
-		if !s.authDone && isSceneAuthCompletion(p.Channel, p.Mode, p.Data) {
+		if isSceneAuthCompletion(p.Channel, p.Mode, p.Data) {
 			// Queued now, in early or in the ring: what overtook it
 			// follows it.
-			s.authDone = true
-			for _, held := range s.authHeld {
-				q.ring.Push(held)
-			}
-			q.held -= len(s.authHeld)
-			s.authHeld = nil
-			q.roomFreedLocked() // a reader waiting at maxAuthHeld
+			q.endAuthHoldLocked(s)
 		}
 	}
 	q.mu.Unlock()
@@ -121,7 +115,30 @@ func (q *inbox) push(p Packet, wait bool, stop <-chan struct{}) bool {
 // peer's authentication completion, which SceneMultiplayer reads first
 // (sceneauth.go); the caller holds q.mu.
 func (s *session) overtakesAuthLocked(p *Packet) bool {
-	return s.authSent.Load() && !s.authDone && !isSceneAuth(p.Channel, p.Mode, p.Data)
+	return s.auth.holding() && !isSceneAuth(p.Channel, p.Mode, p.Data)
+}
+
+// releaseAuth ends the hold of s: this side sent the peer something else
+// than authentication, which SceneMultiplayer never does while it waits
+// for the peer's completion (sceneauth.go).
+func (q *inbox) releaseAuth(s *session) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.endAuthHoldLocked(s)
+}
+
+// endAuthHoldLocked queues what s held behind its peer's completion and
+// holds nothing more; the caller holds q.mu.
+func (q *inbox) endAuthHoldLocked(s *session) {
+	if s.auth.state.Swap(authOver) != authHolding {
+		return
+	}
+	for _, held := range s.authHeld {
+		q.ring.Push(held) // counted in q.held until now: there is room
+	}
+	q.held -= len(s.authHeld)
+	s.authHeld = nil
+	q.roomFreedLocked() // a reader waiting at maxAuthHeld
 }
 
 // front is the next packet without taking it (Godot asks for its sender,

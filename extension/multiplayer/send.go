@@ -30,9 +30,6 @@ func (s *session) send(channel int, mode Mode, msg *outgoing) error {
 		return ErrClosed
 	default:
 	}
-	if s.sh.opts.AuthOrder && isSceneAuth(channel, mode, data) {
-		s.authSent.Store(true) // before it leaves: the peer's answer comes after
-	}
 	if mode != Reliable {
 		s.mu.Lock()
 		seq := s.sendSeq[channel] + 1

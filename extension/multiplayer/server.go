@@ -237,6 +237,7 @@ func (m *Server) send(target int32, channel int, mode Mode, msg *outgoing) error
 		if s == nil {
 			return err
 		}
+		s.sentTo(channel, mode, msg.data)
 		return droppedIfEnded(s.send(channel, mode, msg))
 	}
 	var first error

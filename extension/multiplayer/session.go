@@ -109,19 +109,16 @@ type session struct {
 	// inbox; whether the game has taken its PeerConnected (delivered), and
 	// until then the messages it sent (early), which the game must not see
 	// first: SceneMultiplayer drops a packet from a peer it was not told of,
-	// and that packet may be the peer's authentication. With AuthOrder,
-	// whether the peer's authentication completion is queued (authDone),
-	// and until then its messages that overtook it (authHeld,
-	// sceneauth.go).
+	// and that packet may be the peer's authentication. With AuthOrder, the
+	// messages that overtook the peer's authentication completion
+	// (authHeld, sceneauth.go).
 	queued    int
 	delivered bool
 	early     []Packet
-	authDone  bool
 	authHeld  []Packet
-	// authSent: this side has sent the peer a SceneMultiplayer
-	// authentication message (with AuthOrder), so SceneMultiplayer here
-	// holds the peer pending until it reads the peer's completion.
-	authSent atomic.Bool
+	// auth: where SceneMultiplayer's authentication of the peer stands
+	// (sceneauth.go); it changes to authOver under the inbox's mutex.
+	auth authOrder
 
 	// acceptMu: the association once set up (assoc is stored under it too)
 	// and the streams the peer opened before that, whose readers start
