@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -283,24 +282,5 @@ func TestAttachModeDisconnectSendsPutPacketsFirst(t *testing.T) {
 		flush()
 	}
 	u.mu.Unlock()
-	buf := make([]byte, 2048)
-	got := 0
-	for {
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, err := c.Read(buf)
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.Fatalf("after %d packets: %v, want the close_notify (EOF)", got, err)
-			}
-			break
-		}
-		if want := fmt.Sprintf("goodbye %d", got); string(buf[:n]) != want {
-			t.Fatalf("packet %q, want %q", buf[:n], want)
-		}
-		got++
-	}
-	_ = c.SetReadDeadline(time.Time{})
-	if got != packets {
-		t.Fatalf("%d of %d packets put before the disconnect arrived before the close_notify", got, packets)
-	}
+	expectGoodbyesThenClose(t, c, packets)
 }

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -242,5 +244,32 @@ func concurrently(t testing.TB, n int, f func(i int) error) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// expectGoodbyesThenClose reads "goodbye 0" … "goodbye packets-1" from c,
+// in order, and then the server's close_notify (EOF): what a disconnect
+// must send after the packets put before it.
+func expectGoodbyesThenClose(t *testing.T, c *dtls.Conn, packets int) {
+	t.Helper()
+	buf := make([]byte, 2048)
+	got := 0
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("after %d packets: %v, want the close_notify (EOF)", got, err)
+			}
+			break
+		}
+		if want := fmt.Sprintf("goodbye %d", got); string(buf[:n]) != want {
+			t.Fatalf("packet %q, want %q", buf[:n], want)
+		}
+		got++
+	}
+	_ = c.SetReadDeadline(time.Time{}) // pion keeps a goroutine until a deadline passes
+	if got != packets {
+		t.Fatalf("%d of %d packets put before the disconnect arrived before the close_notify", got, packets)
 	}
 }

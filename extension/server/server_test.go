@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -591,26 +590,7 @@ func TestDisconnectSendsQueuedPacketsFirst(t *testing.T) {
 	if err := p.Send([]byte("too late")); !errors.Is(err, ErrNotConnected) {
 		t.Fatalf("Send after Disconnect: %v", err)
 	}
-	buf := make([]byte, 2048)
-	got := 0
-	for {
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, err := c.Read(buf)
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				t.Fatalf("after %d packets: %v, want the close_notify (EOF)", got, err)
-			}
-			break
-		}
-		if want := fmt.Sprintf("goodbye %d", got); string(buf[:n]) != want {
-			t.Fatalf("packet %q, want %q", buf[:n], want)
-		}
-		got++
-	}
-	_ = c.SetReadDeadline(time.Time{}) // pion keeps a goroutine until a deadline passes
-	if got != packets {
-		t.Fatalf("%d of %d packets sent before the disconnect arrived before the close_notify", got, packets)
-	}
+	expectGoodbyesThenClose(t, c, packets)
 	waitFor(t, "the peer's end", func() bool {
 		select {
 		case <-p.Done():
