@@ -1,5 +1,14 @@
 package multiplayer
 
+import "github.com/pion/sctp"
+
+// outStream is one of our streams, with the log of what it holds; the
+// session's mu guards the log.
+type outStream struct {
+	*sctp.Stream
+	log inSCTP
+}
+
 // inSCTP estimates how many of our messages one of our streams still holds
 // (queued or sent, not yet acknowledged). pion/sctp reports the bytes
 // (Stream.BufferedAmount) but not the messages, and keeps a chunk of about
@@ -18,6 +27,10 @@ type inSCTP struct {
 	head  int
 	bytes uint64
 }
+
+// maxIdleLog is the most entries an emptied log keeps room for: an idle
+// session's streams keep next to nothing.
+const maxIdleLog = 4
 
 // add logs a message of n bytes, after pion has taken it: logged before,
 // settle could drop it before pion counts it, and the log would count one
@@ -39,7 +52,12 @@ func (l *inSCTP) settle(buffered uint64) int {
 		l.head++
 	}
 	if l.head == len(l.sizes) {
-		l.sizes, l.head, l.bytes = l.sizes[:0], 0, 0
+		l.head, l.bytes = 0, 0
+		if cap(l.sizes) > maxIdleLog {
+			l.sizes = nil // an idle session keeps no burst's log
+		} else {
+			l.sizes = l.sizes[:0]
+		}
 	}
 	return len(l.sizes) - l.head
 }

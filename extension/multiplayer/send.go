@@ -64,10 +64,9 @@ func (s *session) write(index int, msg []byte) error {
 		return ErrNotReady
 	}
 	s.mu.Lock()
-	st := s.out[index]
-	if st == nil {
-		var err error
-		st, err = a.OpenStream(streamID(index, s.isServer), sctp.PayloadTypeWebRTCBinary)
+	o := s.out[index]
+	if o == nil {
+		st, err := a.OpenStream(streamID(index, s.isServer), sctp.PayloadTypeWebRTCBinary)
 		if err != nil {
 			s.mu.Unlock()
 			return ErrClosed
@@ -81,19 +80,19 @@ func (s *session) write(index int, msg []byte) error {
 		} else {
 			st.SetReliabilityParams(false, sctp.ReliabilityTypeReliable, 0)
 		}
-		s.out[index] = st
-		s.sentLog[index] = &inSCTP{}
+		o = &outStream{Stream: st}
+		s.out[index] = o
 	}
 	s.mu.Unlock()
 	ppi := sctp.PayloadTypeWebRTCBinary
 	if len(msg) == 0 {
 		msg, ppi = []byte{0}, sctp.PayloadTypeWebRTCBinaryEmpty
 	}
-	if _, err := st.WriteSCTP(msg, ppi); err != nil {
+	if _, err := o.WriteSCTP(msg, ppi); err != nil {
 		return ErrClosed
 	}
 	s.mu.Lock()
-	s.sentLog[index].add(len(msg))
+	o.log.add(len(msg))
 	s.mu.Unlock()
 	s.lastSent.Store(time.Now().UnixNano())
 	return nil
@@ -111,10 +110,10 @@ func (s *session) bufferedOut() uint64 {
 func (s *session) streamsHold() (bytes uint64, messages int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for index, o := range s.out {
+	for _, o := range s.out {
 		b := o.BufferedAmount()
 		bytes += b
-		messages += s.sentLog[index].settle(b)
+		messages += o.log.settle(b)
 	}
 	return bytes, messages
 }

@@ -96,9 +96,8 @@ type session struct {
 	onEnd    func(*session, string)
 	assoc    atomic.Pointer[sctp.Association]
 
-	mu      sync.Mutex // out, sentLog and sendSeq
-	out     map[int]*sctp.Stream
-	sentLog map[int]*inSCTP // per stream of out: the messages it holds
+	mu      sync.Mutex // out (with each stream's log) and sendSeq
+	out     map[int]*outStream
 	sendSeq map[int]uint32
 	outbox  outbox // the game's messages on their way into out
 
@@ -150,7 +149,7 @@ type session struct {
 }
 
 func newSession(sh *shared, car carrier, isServer bool, onEnd func(*session, string)) *session {
-	s := &session{sh: sh, car: car, isServer: isServer, onEnd: onEnd, out: map[int]*sctp.Stream{}, sentLog: map[int]*inSCTP{},
+	s := &session{sh: sh, car: car, isServer: isServer, onEnd: onEnd, out: map[int]*outStream{},
 		sendSeq: map[int]uint32{}, recvSeq: map[int]uint32{}, hello: make(chan int32, 1), ended: make(chan struct{})}
 	s.conn = newSCTPConn(s, car)
 	s.delivered = !sh.opts.HoldUntilAnnounced // no push can see it before this returns
