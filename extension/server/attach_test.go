@@ -43,6 +43,18 @@ func newPump(t testing.TB, s *Server, frame time.Duration) *udpPump {
 
 func (u *udpPump) addr() string { return u.sock.LocalAddr().String() }
 
+// start runs the pump until the returned stop, which waits for it and
+// closes its socket: defer u.start()().
+func (u *udpPump) start() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := u.run(ctx)
+	return func() {
+		cancel()
+		<-done
+		u.sock.Close()
+	}
+}
+
 func (u *udpPump) run(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
@@ -132,11 +144,8 @@ func TestAttachModeHandshakeAndEcho(t *testing.T) {
 	s := newAttachServer(t)
 	defer s.Stop()
 	u := newPump(t, s, 16*time.Millisecond) // a 60 Hz game loop
-	defer u.sock.Close()
 	u.echo = true
-	ctx, cancel := context.WithCancel(context.Background())
-	done := u.run(ctx)
-	defer func() { cancel(); <-done }()
+	defer u.start()()
 
 	const n = 20
 	concurrently(t, n, func(i int) error {
@@ -173,10 +182,7 @@ func TestAttachModeSlowLoopStillConnects(t *testing.T) {
 	s := newAttachServer(t)
 	defer s.Stop()
 	u := newPump(t, s, 100*time.Millisecond) // 10 Hz: retransmission timers must cope
-	defer u.sock.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := u.run(ctx)
-	defer func() { cancel(); <-done }()
+	defer u.start()()
 	c, err := dialPump(u, clientConfig(suites.ECDSAKey))
 	if err != nil {
 		t.Fatal(err)
@@ -238,10 +244,7 @@ func TestAttachModeDisconnectSendsPutPacketsFirst(t *testing.T) {
 	s := newAttachServer(t)
 	defer s.Stop()
 	u := newPump(t, s, 16*time.Millisecond)
-	defer u.sock.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := u.run(ctx)
-	defer func() { cancel(); <-done }()
+	defer u.start()()
 	c, err := dialPump(u, clientConfig(suites.ECDSAKey))
 	if err != nil {
 		t.Fatal(err)

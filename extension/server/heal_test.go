@@ -181,11 +181,8 @@ func TestAttachModeTurnedAwayClientsTryAgain(t *testing.T) {
 	s := newAttachServerWith(t, Config{MaxPendingHandshakes: 4})
 	defer s.Stop()
 	u := newPump(t, s, 16*time.Millisecond)
-	defer u.sock.Close()
 	u.echo, u.forgetEnded = true, true
-	ctx, cancel := context.WithCancel(context.Background())
-	done := u.run(ctx)
-	defer func() { cancel(); <-done }()
+	defer u.start()()
 
 	const clients = 16 // 4 handshakes, 1 queued: most are turned away at first
 	concurrently(t, clients, func(i int) error {

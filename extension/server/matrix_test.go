@@ -116,11 +116,8 @@ func TestForgedRecordMatrixUDPServerMode(t *testing.T) {
 	s := newAttachServer(t)
 	defer s.Stop()
 	u := newPump(t, s, 200*time.Microsecond)
-	defer u.sock.Close()
 	u.echo = true
-	ctx, cancel := context.WithCancel(context.Background())
-	done := u.run(ctx)
-	defer func() { cancel(); <-done }()
+	defer u.start()()
 	player, err := dialPump(u, clientConfig(suites.ECDSAKey))
 	if err != nil {
 		t.Fatal(err)
