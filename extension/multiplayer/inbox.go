@@ -78,9 +78,10 @@ func (q *inbox) push(p Packet, wait bool, stop <-chan struct{}) bool {
 		q.waiting--
 	}
 	s := p.owner
-	if s != nil && s.delivered && s.overtakesAuthLocked(&p) && s.hasEnded() {
+	behindAuth := s != nil && s.delivered && s.overtakesAuthLocked(&p)
+	if behindAuth && s.hasEnded() {
 		// Held until a completion that will never come; its owner has
-		// discarded what was held (discard), or will.
+		// dropped what was held (dropAuthHeld), or will.
 		q.mu.Unlock()
 		return true
 	}
@@ -93,7 +94,7 @@ func (q *inbox) push(p Packet, wait bool, stop <-chan struct{}) bool {
 		// back until it is (deliver), counted against the same budgets
 		s.early = append(s.early, p)
 		q.held++
-	case s.overtakesAuthLocked(&p):
+	case behindAuth:
 		s.authHeld = append(s.authHeld, p) // until the completion (below)
 		q.held++
 	default:

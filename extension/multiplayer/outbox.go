@@ -117,12 +117,7 @@ func (s *session) pushOutbox(batch []outMsg) []outMsg {
 	clear(o.msgs)
 	o.msgs = o.msgs[:0]
 	o.mu.Unlock()
-	failed := false
-	select {
-	case <-s.ended:
-		failed = true // nothing to push into
-	default:
-	}
+	failed := s.hasEnded() // then there is nothing to push into
 	for i, m := range batch {
 		if !failed && s.write(m.stream, m.data) != nil {
 			failed = true // the session is ending: the rest is dropped

@@ -57,10 +57,8 @@ func (s *session) acceptStream(a *sctp.Association) {
 // call it holding the association's lock, and ending the session calls the
 // owner and closes the association: that runs on a goroutine of its own.
 func (s *session) associationEnded() {
-	select {
-	case <-s.ended:
+	if s.hasEnded() {
 		return
-	default:
 	}
 	s.sh.wg.Add(1)
 	go func() {

@@ -25,10 +25,8 @@ func (s *session) send(channel int, mode Mode, msg *outgoing) error {
 	if len(data) > MaxMessage {
 		return ErrTooLarge
 	}
-	select {
-	case <-s.ended:
+	if s.hasEnded() {
 		return ErrClosed
-	default:
 	}
 	if mode != Reliable {
 		s.mu.Lock()

@@ -69,10 +69,8 @@ func (s *session) start() error {
 	}
 	timer.Stop()
 	if err != nil {
-		select {
-		case <-s.ended:
+		if s.hasEnded() {
 			return errors.New(s.endReason())
-		default:
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("no SCTP association within %v", s.sh.opts.SetupTimeout)
@@ -84,11 +82,9 @@ func (s *session) start() error {
 	early := s.pendingStreams
 	s.pendingStreams = 0
 	s.acceptMu.Unlock()
-	select {
-	case <-s.ended: // ended while pion was setting up: teardown missed a
+	if s.hasEnded() { // ended while pion was setting up: teardown missed a
 		_ = a.Close()
 		return errors.New(s.endReason())
-	default:
 	}
 	try.carries(s)
 	s.startReaders(a, early)
@@ -118,10 +114,8 @@ func (s *session) measureRTT(deadline time.Time) (time.Duration, error) {
 		}
 		// The session's end first: a goodbye read with the carrier's last
 		// records ended it with the other side's reason.
-		select {
-		case <-s.ended:
+		if s.hasEnded() {
 			return 0, errors.New(s.endReason())
-		default:
 		}
 		select {
 		case <-s.car.Done():
