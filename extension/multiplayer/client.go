@@ -138,7 +138,7 @@ func (m *Client) ended(s *session, reason string) {
 		return
 	}
 	defer m.mu.Unlock()
-	m.sh.in.dropAuthHeld(s)
+	m.sh.in.dropHeld(s)
 	if m.announced {
 		m.announced = false
 		m.status.Store(int32(Disconnected))

@@ -13,6 +13,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+
+	"github.com/pion/sctp"
 )
 
 // Mode is a transfer mode, numbered as Godot's MultiplayerPeer.TransferMode.
@@ -92,23 +94,87 @@ const (
 
 var errMalformed = errors.New("malformed message")
 
-// putUnreliable writes channel, mode and sequence in front of a payload.
-func putUnreliable(b []byte, channel int, mode Mode, seq uint32) {
+// putUnreliable writes channel, mode and sequence in front of a payload;
+// with an order mark (marked), the mode byte says so and the mark follows
+// the header.
+func putUnreliable(b []byte, channel int, mode Mode, seq uint32, marked bool) {
 	b[0] = byte(channel)
 	b[1] = byte(mode)
+	if marked {
+		b[1] |= modeMarked
+	}
 	binary.BigEndian.PutUint32(b[2:6], seq)
 }
 
-// parseUnreliable reads what putUnreliable wrote.
-func parseUnreliable(b []byte) (channel int, mode Mode, seq uint32, payload []byte, err error) {
+// parseUnreliable reads what putUnreliable wrote, and the order mark after
+// it if there is one.
+func parseUnreliable(b []byte) (channel int, mode Mode, seq uint32, after orderMark, payload []byte, err error) {
 	if len(b) < unreliableHeader {
-		return 0, 0, 0, nil, errMalformed
+		return 0, 0, 0, nil, nil, errMalformed
 	}
-	mode = Mode(b[1])
+	mode = Mode(b[1] &^ modeMarked)
 	if mode != Unreliable && mode != UnreliableOrdered {
-		return 0, 0, 0, nil, errMalformed
+		return 0, 0, 0, nil, nil, errMalformed
 	}
-	return int(b[0]), mode, binary.BigEndian.Uint32(b[2:6]), b[unreliableHeader:], nil
+	payload = b[unreliableHeader:]
+	if b[1]&modeMarked != 0 {
+		if after, payload, err = parseMark(payload); err != nil {
+			return 0, 0, 0, nil, nil, err
+		}
+	}
+	return int(b[0]), mode, binary.BigEndian.Uint32(b[2:6]), after, payload, nil
+}
+
+// An order mark travels from the server to a client in front of a message
+// that must not reach the client's game before other reliable messages
+// the server sent earlier on other channels have (scenerelay.go): for
+// each, the channel and the message's number on it (the first reliable
+// message on a channel is 1). A reliable message with a mark travels with
+// the payload protocol identifier ppiMarked; an unreliable one has
+// modeMarked set in its mode byte. The mark is a count of entries, then
+// each entry's channel (one byte) and number (four).
+type orderMark []markEntry
+
+type markEntry struct {
+	channel uint8
+	number  uint32
+}
+
+const (
+	ppiMarked  sctp.PayloadProtocolIdentifier = 0x474f4401 // "GOD" 1: not one of WebRTC's
+	modeMarked byte                           = 0x80
+	// markEntrySize: a mark names a channel at most once, and never
+	// channel 0 together with others (scenerelay.go), so its count of
+	// entries fits its byte.
+	markEntrySize = 1 + 4
+)
+
+// withMark is data behind its mark, in a new slice.
+func withMark(after orderMark, data []byte) []byte {
+	b := make([]byte, 0, 1+len(after)*markEntrySize+len(data))
+	b = append(b, byte(len(after)))
+	for _, e := range after {
+		b = append(b, e.channel)
+		b = binary.BigEndian.AppendUint32(b, e.number)
+	}
+	return append(b, data...)
+}
+
+// parseMark reads what withMark wrote.
+func parseMark(b []byte) (orderMark, []byte, error) {
+	if len(b) < 1 {
+		return nil, nil, errMalformed
+	}
+	n := int(b[0])
+	if n == 0 || len(b) < 1+n*markEntrySize {
+		return nil, nil, errMalformed
+	}
+	after := make(orderMark, n)
+	for i := range after {
+		e := b[1+i*markEntrySize:]
+		after[i] = markEntry{channel: e[0], number: binary.BigEndian.Uint32(e[1:])}
+	}
+	return after, b[1+n*markEntrySize:], nil
 }
 
 // newer reports whether sequence a comes after b (serial arithmetic, so the

@@ -39,16 +39,21 @@ func newInbox(maxItems, maxBytes, perPeer int) *inbox {
 
 // fitsLocked: a message always fits an empty session budget, so a reliable
 // message of MaxMessage bytes can never wait forever.
-func (q *inbox) fitsLocked(p *Packet) bool {
+func (q *inbox) fitsLocked(p *Packet, after orderMark) bool {
 	size := len(p.Data)
 	if q.ring.Len()+q.held >= q.maxItems {
 		return false
 	}
-	if p.owner != nil && len(p.owner.authHeld) >= maxAuthHeld && p.owner.overtakesAuthLocked(p) {
-		return false
-	}
-	if p.owner != nil && p.owner.queued > 0 && p.owner.queued+size > q.perPeer {
-		return false
+	if s := p.owner; s != nil {
+		if len(s.authHeld) >= maxAuthHeld && s.overtakesAuthLocked(p) {
+			return false
+		}
+		if len(s.orderHeld) >= maxOrderHeld && s.waitsLocked(p, after) {
+			return false
+		}
+		if s.queued > 0 && s.queued+size > q.perPeer {
+			return false
+		}
 	}
 	return q.bytes == 0 || q.bytes+size <= q.maxBytes
 }
@@ -56,8 +61,14 @@ func (q *inbox) fitsLocked(p *Packet) bool {
 // push queues p. With wait it blocks until there is room or stop is
 // closed (then it reports false); without, a full inbox drops p.
 func (q *inbox) push(p Packet, wait bool, stop <-chan struct{}) bool {
+	return q.pushAfter(p, nil, wait, stop)
+}
+
+// pushAfter is push of a message with an order mark (nil for none), which
+// waits until what the mark names has passed (orderhold.go).
+func (q *inbox) pushAfter(p Packet, after orderMark, wait bool, stop <-chan struct{}) bool {
 	q.mu.Lock()
-	for !q.fitsLocked(&p) {
+	for !q.fitsLocked(&p, after) {
 		if !wait {
 			q.dropped++
 			q.mu.Unlock()
@@ -77,39 +88,54 @@ func (q *inbox) push(p Packet, wait bool, stop <-chan struct{}) bool {
 		q.mu.Lock()
 		q.waiting--
 	}
+	defer q.mu.Unlock()
 	s := p.owner
-	behindAuth := s != nil && s.delivered && s.overtakesAuthLocked(&p)
-	if behindAuth && s.hasEnded() {
-		// Held until a completion that will never come; its owner has
-		// dropped what was held (dropAuthHeld), or will.
-		q.mu.Unlock()
+	if s == nil {
+		q.bytes += len(p.Data)
+		q.ring.Push(p) // fitsLocked checked the room
+		return true
+	}
+	behindAuth := s.delivered && s.overtakesAuthLocked(&p)
+	behindMark := s.waitsLocked(&p, after)
+	if (behindAuth || behindMark) && s.hasEnded() {
+		// Held for what will never come; its owner has dropped what was
+		// held (dropHeld), or will.
 		return true
 	}
 	q.bytes += len(p.Data)
+	s.queued += len(p.Data)
+	if behindMark {
+		s.orderHeld = append(s.orderHeld, markedPacket{Packet: p, after: after})
+		q.held++
+		return true
+	}
+	q.placeLocked(p)
+	q.passedLocked(s, &p)
+	return true
+}
+
+// placeLocked queues a message of a session, counted in the inbox's and
+// the session's bytes, for the game: behind what it waits for, if
+// anything, or in the ring.
+func (q *inbox) placeLocked(p Packet) {
+	s := p.owner
 	switch {
-	case s == nil:
-		q.ring.Push(p) // fitsLocked checked the room
 	case !s.delivered:
 		// the game has not been told of this peer yet: hold the message
 		// back until it is (deliver), counted against the same budgets
 		s.early = append(s.early, p)
 		q.held++
-	case behindAuth:
+	case s.overtakesAuthLocked(&p):
 		s.authHeld = append(s.authHeld, p) // until the completion (below)
 		q.held++
 	default:
-		q.ring.Push(p)
+		q.ring.Push(p) // fitsLocked checked the room
 	}
-	if s != nil {
-		s.queued += len(p.Data)
-		if isSceneAuthCompletion(p.Channel, p.Mode, p.Data) {
-			// Queued now, in early or in the ring: what overtook it
-			// follows it.
-			q.endAuthHoldLocked(s)
-		}
+	if isSceneAuthCompletion(p.Channel, p.Mode, p.Data) {
+		// Queued now, in early or in the ring: what overtook it follows
+		// it.
+		q.endAuthHoldLocked(s)
 	}
-	q.mu.Unlock()
-	return true
 }
 
 // overtakesAuthLocked reports whether p would reach the game before its
@@ -205,17 +231,20 @@ func (q *inbox) discard(s *session) {
 	defer q.mu.Unlock()
 	q.dropLocked(s, s.early)
 	s.early = nil
+	q.dropOrderHeldLocked(s)
 }
 
-// dropAuthHeld drops what overtook the authentication completion of s, an
-// announced session that has ended: SceneMultiplayer would drop it, the
-// peer never having completed. A reader that pushes after it finds s
-// ended (push).
-func (q *inbox) dropAuthHeld(s *session) {
+// dropHeld drops what an announced session that has ended still held:
+// what overtook its authentication completion (SceneMultiplayer would
+// drop it, the peer never having completed) and what waited for messages
+// that will not come now (orderhold.go). A reader that pushes after it
+// finds s ended (pushAfter).
+func (q *inbox) dropHeld(s *session) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.dropLocked(s, s.authHeld)
 	s.authHeld = nil
+	q.dropOrderHeldLocked(s)
 }
 
 func (q *inbox) dropLocked(s *session, held []Packet) {

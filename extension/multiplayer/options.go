@@ -31,6 +31,12 @@ type Options struct {
 	// SceneMultiplayer authentication completion behind it (sceneauth.go).
 	// GoDTLSMultiplayerPeer sets it with HoldUntilAnnounced.
 	AuthOrder bool
+	// RelayOrder, on a server, marks SceneMultiplayer's relayed messages
+	// and DEL_PEER so that no client's game reads them before the
+	// ADD_PEER, or after the DEL_PEER, they belong behind
+	// (scenerelay.go). A client always honours the marks.
+	// GoDTLSMultiplayerPeer sets it.
+	RelayOrder bool
 }
 
 // Defaults.

@@ -42,6 +42,7 @@ var testBeforeWrite atomic.Pointer[func()]
 type outMsg struct {
 	stream int
 	data   []byte // owned by the outbox; never written after queuing
+	marked bool   // data starts with an order mark (frame.go)
 }
 
 type outbox struct {
@@ -50,6 +51,11 @@ type outbox struct {
 	bytes     int  // of msgs and of the batch a pusher is writing
 	count     int  // messages in msgs and in that batch
 	scheduled bool // in the pushers' ready list or being pushed
+	// numbered: the reliable messages queued on each channel, which are
+	// their numbers on the peer's side of the stream too (a stream
+	// delivers every one, in order). Kept where order marks are made: on
+	// a server with Options.RelayOrder (scenerelay.go).
+	numbered []uint32
 }
 
 // outgoing is a message on its way into one outbox or, broadcast, several.
@@ -72,10 +78,11 @@ func (m *outgoing) keep() []byte {
 
 // enqueue queues msg for stream index. It refuses it when the messages
 // waiting to go out, here and in SCTP's streams (each charged messageCost
-// more), would pass the send buffer.
-func (s *session) enqueue(index int, msg *outgoing) error {
+// more), would pass the send buffer. It returns a reliable message's
+// number on its channel where the session numbers them, and 0 otherwise.
+func (s *session) enqueue(index int, msg *outgoing, marked bool) (uint32, error) {
 	if s.assoc.Load() == nil {
-		return ErrNotReady
+		return 0, ErrNotReady
 	}
 	inStreams, inSCTP := s.streamsHold()
 	o := &s.outbox
@@ -84,19 +91,35 @@ func (s *session) enqueue(index int, msg *outgoing) error {
 	if waiting > 0 && waiting+uint64(len(msg.data)+messageCost) > uint64(s.sh.opts.SendBuffer) {
 		queued := o.count
 		o.mu.Unlock()
-		return fmt.Errorf("%w (%d bytes, with %d messages not yet handed to SCTP and about %d in it)", ErrSendBacklog, waiting, queued, inSCTP)
+		return 0, fmt.Errorf("%w (%d bytes, with %d messages not yet handed to SCTP and about %d in it)", ErrSendBacklog, waiting, queued, inSCTP)
 	}
 	data := msg.keep() // under the lock: the check above and the count below go together
-	o.msgs = append(o.msgs, outMsg{stream: index, data: data})
+	o.msgs = append(o.msgs, outMsg{stream: index, data: data, marked: marked})
 	o.bytes += len(data)
 	o.count++
+	var number uint32
+	if channel := index - streamReliable0; channel >= 0 && s.numbersReliable() {
+		if channel >= len(o.numbered) {
+			o.numbered = append(o.numbered, make([]uint32, channel+1-len(o.numbered))...)
+		}
+		o.numbered[channel]++
+		number = o.numbered[channel]
+	}
 	wake := !o.scheduled
 	o.scheduled = true
 	o.mu.Unlock()
 	if wake {
 		s.sh.push.schedule(s)
 	}
-	return nil
+	return number, nil
+}
+
+// reliableSent is how many reliable messages the session has queued on
+// each channel that has any (where it numbers them).
+func (s *session) reliableSent() []uint32 {
+	s.outbox.mu.Lock()
+	defer s.outbox.mu.Unlock()
+	return append([]uint32(nil), s.outbox.numbered...)
 }
 
 // outboxBytes is what the outbox holds, including a batch being pushed.
@@ -119,7 +142,7 @@ func (s *session) pushOutbox(batch []outMsg) []outMsg {
 	o.mu.Unlock()
 	failed := s.hasEnded() // then there is nothing to push into
 	for i, m := range batch {
-		if !failed && s.write(m.stream, m.data) != nil {
+		if !failed && s.write(m.stream, m.data, m.marked) != nil {
 			failed = true // the session is ending: the rest is dropped
 		}
 		// Now counted by the stream (or gone): no longer the outbox's.

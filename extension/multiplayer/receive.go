@@ -82,22 +82,35 @@ func (s *session) readStream(st *sctp.Stream, index int) {
 			return
 		}
 		msg := append([]byte(nil), buf[:n]...)
-		if ppi == sctp.PayloadTypeWebRTCBinaryEmpty {
+		var after orderMark
+		switch ppi {
+		case sctp.PayloadTypeWebRTCBinaryEmpty:
 			msg = msg[:0]
+		case ppiMarked:
+			if s.isServer || index < streamReliable0 {
+				s.violated("protocol violation: an order mark from a client, or on a stream that takes none")
+				return
+			}
+			if after, msg, err = parseMark(msg); err != nil {
+				s.violated("protocol violation: a malformed order mark")
+				return
+			}
 		}
 		switch index {
 		case streamControl:
 			s.onControl(msg)
 		case streamUnreliable:
-			if ch, mode, seq, payload, err := parseUnreliable(msg); err == nil {
-				s.deliverUnreliable(ch, mode, seq, payload)
+			if ch, mode, seq, after, payload, err := parseUnreliable(msg); err == nil {
+				s.deliverUnreliable(ch, mode, seq, after, payload)
 			}
 		default:
+			// A client's session is live from the start (Client), so every
+			// reliable message it reads is counted by the order hold.
 			if !s.live.Load() {
 				continue
 			}
 			p := Packet{From: s.id, Channel: index - streamReliable0, Mode: Reliable, Data: msg, owner: s}
-			if !s.sh.in.push(p, true, s.ended) {
+			if !s.sh.in.pushAfter(p, after, true, s.ended) {
 				return
 			}
 		}
@@ -109,8 +122,8 @@ func (s *session) readStream(st *sctp.Stream, index int) {
 func (s *session) onRecord(rec []byte) {
 	switch rec[0] {
 	case kindData:
-		if ch, mode, seq, payload, err := parseUnreliable(rec[1:]); err == nil {
-			s.deliverUnreliable(ch, mode, seq, append([]byte(nil), payload...))
+		if ch, mode, seq, after, payload, err := parseUnreliable(rec[1:]); err == nil {
+			s.deliverUnreliable(ch, mode, seq, after, append([]byte(nil), payload...))
 		}
 	case kindPing:
 		if len(rec) == pingSize {
@@ -164,9 +177,10 @@ func (s *session) byeReceived(reason string) {
 const connectionClosed = "the connection closed"
 
 // deliverUnreliable drops an ordered packet older than one already
-// delivered on its channel, and any packet the inbox has no room for.
-func (s *session) deliverUnreliable(ch int, mode Mode, seq uint32, payload []byte) {
-	if !s.live.Load() {
+// delivered on its channel, and any packet the inbox has no room for. A
+// server drops one with an order mark: clients send none.
+func (s *session) deliverUnreliable(ch int, mode Mode, seq uint32, after orderMark, payload []byte) {
+	if !s.live.Load() || (after != nil && s.isServer) {
 		return
 	}
 	if mode == UnreliableOrdered {
@@ -179,5 +193,5 @@ func (s *session) deliverUnreliable(ch int, mode Mode, seq uint32, payload []byt
 		s.recvSeq[ch] = seq
 		s.recvMu.Unlock()
 	}
-	s.sh.in.push(Packet{From: s.id, Channel: ch, Mode: mode, Data: payload, owner: s}, false, nil)
+	s.sh.in.pushAfter(Packet{From: s.id, Channel: ch, Mode: mode, Data: payload, owner: s}, after, false, nil)
 }

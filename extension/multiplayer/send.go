@@ -18,42 +18,59 @@ import (
 // sessions share one copy); an unreliable one is copied behind its
 // sequence header.
 func (s *session) send(channel int, mode Mode, msg *outgoing) error {
-	data := msg.data
+	_, err := s.sendAfter(channel, mode, msg, nil)
+	return err
+}
+
+// sendAfter is send with an order mark (frame.go; nil for none). It
+// returns a reliable message's number on its channel where the session
+// numbers them (outbox.numbered), and 0 otherwise.
+func (s *session) sendAfter(channel int, mode Mode, msg *outgoing, after orderMark) (uint32, error) {
 	if channel < 0 || channel >= MaxChannels {
-		return ErrBadChannel
+		return 0, ErrBadChannel
 	}
-	if len(data) > MaxMessage {
-		return ErrTooLarge
+	if len(msg.data) > MaxMessage {
+		return 0, ErrTooLarge
 	}
 	if s.hasEnded() {
-		return ErrClosed
+		return 0, ErrClosed
+	}
+	var mark []byte
+	if after != nil {
+		mark = withMark(after, nil)
 	}
 	if mode != Reliable {
 		s.mu.Lock()
 		seq := s.sendSeq[channel] + 1
 		s.sendSeq[channel] = seq
 		s.mu.Unlock()
-		if dataHeader+len(data) <= s.car.MaxPayload() {
-			rec := make([]byte, dataHeader+len(data))
+		header := unreliableHeader + len(mark)
+		if 1+header+len(msg.data) <= s.car.MaxPayload() {
+			rec := make([]byte, 1+header+len(msg.data))
 			rec[0] = kindData
-			putUnreliable(rec[1:], channel, mode, seq)
-			copy(rec[dataHeader:], data)
+			putUnreliable(rec[1:], channel, mode, seq, after != nil)
+			copy(rec[1+unreliableHeader:], mark)
+			copy(rec[1+header:], msg.data)
 			s.sendRecord(rec)
-			return nil
+			return 0, nil
 		}
-		framed := make([]byte, unreliableHeader+len(data))
-		putUnreliable(framed, channel, mode, seq)
-		copy(framed[unreliableHeader:], data)
-		return s.enqueue(streamUnreliable, &outgoing{data: framed, kept: true})
+		framed := make([]byte, header+len(msg.data))
+		putUnreliable(framed, channel, mode, seq, after != nil)
+		copy(framed[unreliableHeader:], mark)
+		copy(framed[header:], msg.data)
+		return s.enqueue(streamUnreliable, &outgoing{data: framed, kept: true}, false)
 	}
-	return s.enqueue(streamReliable0+channel, msg)
+	if after != nil {
+		msg = &outgoing{data: append(mark, msg.data...), kept: true}
+	}
+	return s.enqueue(streamReliable0+channel, msg, after != nil)
 }
 
 // write sends a message on one of our streams, opening it on first use.
 // It takes the association's lock: the pushers call it for the game's
 // messages and the goodbye, the server's setup goroutine for the hello.
 // The send buffer's bound is enqueue's.
-func (s *session) write(index int, msg []byte) error {
+func (s *session) write(index int, msg []byte, marked bool) error {
 	if hook := testBeforeWrite.Load(); hook != nil {
 		(*hook)()
 	}
@@ -83,7 +100,10 @@ func (s *session) write(index int, msg []byte) error {
 	}
 	s.mu.Unlock()
 	ppi := sctp.PayloadTypeWebRTCBinary
-	if len(msg) == 0 {
+	switch {
+	case marked:
+		ppi = ppiMarked // never empty: the mark is in front
+	case len(msg) == 0:
 		msg, ppi = []byte{0}, sctp.PayloadTypeWebRTCBinaryEmpty
 	}
 	if _, err := o.WriteSCTP(msg, ppi); err != nil {

@@ -143,7 +143,7 @@ func (m *Server) setup(s *session) {
 	hello := make([]byte, 5)
 	hello[0] = ctlHello
 	binary.BigEndian.PutUint32(hello[1:], uint32(s.id))
-	if err := s.write(streamControl, hello); err != nil {
+	if err := s.write(streamControl, hello, false); err != nil {
 		go s.end("setup failed: " + err.Error())
 	}
 }
@@ -185,7 +185,7 @@ func (m *Server) ended(s *session, reason string) {
 		delete(m.sessions, s.id)
 		m.leaving[s.id] = s
 	}
-	m.sh.in.dropAuthHeld(s)
+	m.sh.in.dropHeld(s)
 	m.sh.events.PushReserved(Event{Kind: PeerDisconnected, Peer: s.id, Reason: reason})
 }
 
@@ -238,7 +238,7 @@ func (m *Server) send(target int32, channel int, mode Mode, msg *outgoing) error
 			return err
 		}
 		s.sentTo(channel, mode, msg.data)
-		return droppedIfEnded(s.send(channel, mode, msg))
+		return droppedIfEnded(s.sendOrdered(channel, mode, msg))
 	}
 	var first error
 	for _, s := range m.all() {

@@ -110,14 +110,20 @@ type session struct {
 	// first: SceneMultiplayer drops a packet from a peer it was not told of,
 	// and that packet may be the peer's authentication. With AuthOrder, the
 	// messages that overtook the peer's authentication completion
-	// (authHeld, sceneauth.go).
+	// (authHeld, sceneauth.go). On a client, the messages the server marked
+	// to wait for others (orderHeld), and how many reliable messages of
+	// each channel have passed that hold (passed; orderhold.go).
 	queued    int
 	delivered bool
 	early     []Packet
 	authHeld  []Packet
+	orderHeld []markedPacket
+	passed    []uint32
 	// auth: where SceneMultiplayer's authentication of the peer stands
 	// (sceneauth.go); it changes to authOver under the inbox's mutex.
 	auth authOrder
+	// relay: on a server, what marks the relays it sends (scenerelay.go).
+	relay relayOrder
 
 	// acceptMu: the association once set up (assoc is stored under it too)
 	// and the streams the peer opened before that, whose readers start
@@ -184,7 +190,7 @@ func (s *session) leave(reason string, graceful bool) {
 	// outbox is full; when not graceful, the session ends below and a
 	// pusher that has not taken it yet drops it. The records carry the
 	// reason anyway.
-	_ = s.enqueue(streamControl, &outgoing{data: append([]byte{ctlBye}, reason...), kept: true})
+	_, _ = s.enqueue(streamControl, &outgoing{data: append([]byte{ctlBye}, reason...), kept: true}, false)
 	s.sendRecord(bye)
 	if !graceful {
 		s.end(reason)

@@ -145,7 +145,13 @@ func _server() -> void:
 	# server relay: client to client
 	do_relay.rpc_id(play[0], play[1])
 	await _until(func(): return reports.get(play[1], {}).has("relay_from_%d" % play[0]), 20,
-		"a client-to-client RPC relayed by the server")
+		"a client-to-client RPC relayed by the server, from a peer the receiver knows")
+
+	# every client greets every other one through the relay as it learns of it
+	var everyone := play + _of_kind("loss")
+	await _until(func(): return _all_greeted(everyone), 30,
+		"every client greeted by every other through the relay")
+	_check_no_unknown_senders()
 
 	# reliable RPCs under 5 % and 20 % loss
 	await _until(func(): return _loss_done(), 240, "10,000 reliable RPCs from each loss client, once and in order")
@@ -170,6 +176,7 @@ func _server() -> void:
 
 
 func _end() -> void:
+	_check_no_unknown_senders()
 	if failures.is_empty():
 		_say("MP PASS")
 	# quitting with clients connected: they must see server_disconnected
@@ -191,6 +198,23 @@ func _all_reported(ids: Array, what: Array) -> bool:
 			if not reports.get(id, {}).has(w):
 				return false
 	return true
+
+
+func _all_greeted(ids: Array) -> bool:
+	for id in ids:
+		for other in ids:
+			if other != id and not reports.get(id, {}).has("greeted_by_%d" % other):
+				return false
+	return true
+
+
+# A relayed message from a peer the receiving client was not told of
+# (docs/reliability.md, "Relayed messages between ADD_PEER and DEL_PEER").
+func _check_no_unknown_senders() -> void:
+	for id in reports:
+		for what in reports[id]:
+			if str(what).begins_with("unknown_sender") and not failures.has("%d: %s" % [id, what]):
+				_fail("%d: %s" % [id, what])
 
 
 func _loss_done() -> bool:
@@ -235,6 +259,7 @@ func _client() -> void:
 		return
 	multiplayer.multiplayer_peer = peer
 	multiplayer.connected_to_server.connect(_on_connected)
+	multiplayer.peer_connected.connect(_greet)
 	multiplayer.server_disconnected.connect(func():
 		_say("SERVER_DISCONNECTED reason=" + peer.get_close_reason())
 		get_tree().quit(0))
@@ -314,9 +339,45 @@ func do_relay(target: int) -> void:
 	relay_msg.rpc_id(target, "hello")
 
 
-@rpc("any_peer", "call_remote", "reliable", 0)
+# A client greets a peer the moment it is told of it (on the loss clients
+# that is while the ADD_PEERs and the greetings of others are resent), so
+# the greetings travel through the relay beside the ADD_PEERs that
+# announce their senders: reliable on channel 5 and unreliable on 6.
+func _greet(id: int) -> void:
+	if id != 1:
+		greet.rpc_id(id)
+		greet_unreliable.rpc_id(id)
+
+
+@rpc("any_peer", "call_remote", "reliable", 5)
+func greet() -> void:
+	_greeted(true)
+
+
+@rpc("any_peer", "call_remote", "unreliable", 6)
+func greet_unreliable() -> void:
+	_greeted(false)
+
+
+func _greeted(reliable: bool) -> void:
+	var from := multiplayer.get_remote_sender_id()
+	if from not in multiplayer.get_peers():
+		report.rpc_id(1, "unknown_sender_%d_%s" % [from, "reliable" if reliable else "unreliable"])
+	elif reliable:
+		report.rpc_id(1, "greeted_by_%d" % from)
+
+
+# On channel 5: the server relays it there, not on channel 0 with the
+# ADD_PEER that announced the sender, so the transport's order marks carry
+# it (extension/multiplayer/scenerelay.go). The sender must be a peer this
+# client was told of.
+@rpc("any_peer", "call_remote", "reliable", 5)
 func relay_msg(_text: String) -> void:
-	report.rpc_id(1, "relay_from_%d" % multiplayer.get_remote_sender_id())
+	var from := multiplayer.get_remote_sender_id()
+	if from in multiplayer.get_peers():
+		report.rpc_id(1, "relay_from_%d" % from)
+	else:
+		report.rpc_id(1, "relay_from_unknown_peer_%d" % from)
 
 
 @rpc("any_peer", "call_remote", "reliable", 3)
