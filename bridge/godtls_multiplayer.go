@@ -138,7 +138,7 @@ func (g *gdMultiplayer) options() multiplayer.Options {
 	defer g.mu.Unlock()
 	// SceneMultiplayer learns of peers from _poll's peer_connected: a peer's
 	// packets must not reach it first
-	return multiplayer.Options{Timeout: g.timeout, HoldUntilAnnounced: true, AuthOrder: true, RelayOrder: true}
+	return multiplayer.Options{Timeout: g.timeout, HoldUntilAnnounced: true, AuthOrder: true, SceneOrder: true}
 }
 
 func (g *gdMultiplayer) createServer(port int64, options object, bind string, maxClients int64) result {

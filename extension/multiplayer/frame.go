@@ -127,7 +127,7 @@ func parseUnreliable(b []byte) (channel int, mode Mode, seq uint32, after orderM
 
 // An order mark travels from the server to a client in front of a message
 // that must not reach the client's game before other reliable messages
-// the server sent earlier on other channels have (scenerelay.go): for
+// the server sent earlier on other channels have (sceneorder.go): for
 // each, the channel and the message's number on it (the first reliable
 // message on a channel is 1). A reliable message with a mark travels with
 // the payload protocol identifier ppiMarked; an unreliable one has
@@ -144,7 +144,7 @@ const (
 	ppiMarked  sctp.PayloadProtocolIdentifier = 0x474f4401 // "GOD" 1: not one of WebRTC's
 	modeMarked byte                           = 0x80
 	// markEntrySize: a mark names a channel at most once, and never
-	// channel 0 together with others (scenerelay.go), so its count of
+	// channel 0 together with others (sceneorder.go), so its count of
 	// entries fits its byte.
 	markEntrySize = 1 + 4
 )

@@ -31,12 +31,12 @@ type Options struct {
 	// SceneMultiplayer authentication completion behind it (sceneauth.go).
 	// GoDTLSMultiplayerPeer sets it with HoldUntilAnnounced.
 	AuthOrder bool
-	// RelayOrder, on a server, marks SceneMultiplayer's relayed messages
-	// and DEL_PEER so that no client's game reads them before the
-	// ADD_PEER, or after the DEL_PEER, they belong behind
-	// (scenerelay.go). A client always honours the marks.
-	// GoDTLSMultiplayerPeer sets it.
-	RelayOrder bool
+	// SceneOrder, on a server, marks what it sends a client so that the
+	// client's game never reads a relayed message before the ADD_PEER of
+	// its sender or after its DEL_PEER, nor a reliable message on another
+	// channel before a SPAWN sent earlier (sceneorder.go). A client
+	// always honours the marks. GoDTLSMultiplayerPeer sets it.
+	SceneOrder bool
 }
 
 // Defaults.

@@ -3,7 +3,7 @@ package multiplayer
 import "slices"
 
 // The inbox's hold behind order marks, on a client: a message the server
-// marked (scenerelay.go, frame.go) waits in its session's orderHeld until
+// marked (sceneorder.go, frame.go) waits in its session's orderHeld until
 // every reliable message the mark names has passed this hold, and a
 // reliable message waits while an earlier one of its channel does, so
 // that a channel keeps its order. What passes goes on to the rest of the

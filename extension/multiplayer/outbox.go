@@ -54,7 +54,7 @@ type outbox struct {
 	// numbered: the reliable messages queued on each channel, which are
 	// their numbers on the peer's side of the stream too (a stream
 	// delivers every one, in order). Kept where order marks are made: on
-	// a server with Options.RelayOrder (scenerelay.go).
+	// a server with Options.SceneOrder (sceneorder.go).
 	numbered []uint32
 }
 

@@ -122,8 +122,8 @@ type session struct {
 	// auth: where SceneMultiplayer's authentication of the peer stands
 	// (sceneauth.go); it changes to authOver under the inbox's mutex.
 	auth authOrder
-	// relay: on a server, what marks the relays it sends (scenerelay.go).
-	relay relayOrder
+	// scene: on a server, what marks the messages it sends (sceneorder.go).
+	scene sceneOrder
 
 	// acceptMu: the association once set up (assoc is stored under it too)
 	// and the streams the peer opened before that, whose readers start

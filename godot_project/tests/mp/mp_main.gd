@@ -74,6 +74,10 @@ func _spawn_player(data: Variant) -> Node:
 	cfg.add_property(NodePath(".:position"))
 	sync.replication_config = cfg
 	p.add_child(sync)
+	# set_meta as an RPC on its own reliable channel: the server calls it
+	# right after the spawn (on channel 0), which it must not overtake
+	p.rpc_config(&"set_meta", {"rpc_mode": MultiplayerAPI.RPC_MODE_AUTHORITY,
+		"transfer_mode": MultiplayerPeer.TRANSFER_MODE_RELIABLE, "channel": 7, "call_local": false})
 	return p
 
 
@@ -136,8 +140,11 @@ func _server() -> void:
 	for id in play:
 		var p := spawner.spawn(id)
 		(p as Node2D).position = Vector2(id % 1000, 7)
+		p.rpc(&"set_meta", &"greeting", "spawned %d" % id)
 	await _until(func(): return _all_reported(play, ["spawned_synced"]), 20,
 		"3 players spawned on every client with their synchronized positions")
+	await _until(func(): return _all_reported(play + _of_kind("loss"), ["spawn_rpc"]), 30,
+		"an RPC on channel 7 right after each spawn reached every client, loss clients too")
 	var gone: int = play[2]
 	players.get_node(str(gone)).queue_free()
 	await _until(func(): return _all_reported(play, ["despawned"]), 20, "a despawn reached every client")
@@ -281,6 +288,14 @@ func _process(_delta: float) -> void:
 		return
 	if multiplayer.multiplayer_peer.get_connection_status() != MultiplayerPeer.CONNECTION_CONNECTED:
 		return
+	if players.get_child_count() == 3 and not get_meta("spawn_rpc", false):
+		var greeted := 0
+		for p in players.get_children():
+			if p.get_meta(&"greeting", "") == "spawned %s" % p.name:
+				greeted += 1
+		if greeted == 3:
+			set_meta("spawn_rpc", true)
+			report.rpc_id(1, "spawn_rpc")
 	if players.get_child_count() == 3 and not get_meta("spawned", false):
 		var ok := true
 		for p in players.get_children():
@@ -369,7 +384,7 @@ func _greeted(reliable: bool) -> void:
 
 # On channel 5: the server relays it there, not on channel 0 with the
 # ADD_PEER that announced the sender, so the transport's order marks carry
-# it (extension/multiplayer/scenerelay.go). The sender must be a peer this
+# it (extension/multiplayer/sceneorder.go). The sender must be a peer this
 # client was told of.
 @rpc("any_peer", "call_remote", "reliable", 5)
 func relay_msg(_text: String) -> void:

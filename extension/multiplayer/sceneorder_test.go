@@ -19,12 +19,14 @@ func sceneSysMessage(cmd byte, id int32, relayed string) []byte {
 	return append(b, relayed...)
 }
 
-// relayOrderBreaks plays a server relaying for peers that come and go, to
-// a client through a relay losing a fifth of the datagrams each way, and
-// counts what the client's game would have read out of order: a relayed
-// message before the ADD_PEER of its sender, and after its DEL_PEER.
-func relayOrderBreaks(t *testing.T, relayOrder bool) (beforeAdd, afterDel, read int) {
-	m := startServer(t, 4, Options{RelayOrder: relayOrder})
+// sceneOrderBreaks plays a server relaying for peers that come and go, and
+// spawning a node for each, to a client through a relay losing a fifth of
+// the datagrams each way, and counts what the client's game would have
+// read out of order: a relayed message before the ADD_PEER of its sender
+// or after its DEL_PEER, and a reliable RPC on another channel before the
+// SPAWN of its node.
+func sceneOrderBreaks(t *testing.T, sceneOrder bool) (beforeAdd, afterDel, beforeSpawn, read int) {
+	m := startServer(t, 4, Options{SceneOrder: sceneOrder})
 	relay, err := lossy.New(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port(m)}, lossy.Config{Loss: 0.2})
 	if err != nil {
 		t.Fatal(err)
@@ -47,13 +49,18 @@ func relayOrderBreaks(t *testing.T, relayOrder bool) (beforeAdd, afterDel, read 
 			send(3, Reliable, sceneSysMessage(sceneSysRelay, id, "\x03first"))
 			send(0, Unreliable, sceneSysMessage(sceneSysRelay, id, "\x03sync"))
 			time.Sleep(2 * time.Millisecond)
+			send(0, Reliable, sceneSpawn(id))
+			time.Sleep(2 * time.Millisecond)
+			send(2, Reliable, sceneRPC(id))
+			time.Sleep(2 * time.Millisecond)
 			send(3, Reliable, sceneSysMessage(sceneSysRelay, id, "\x03last"))
 			time.Sleep(2 * time.Millisecond)
 			send(0, Reliable, sceneSysMessage(sceneSysDelPeer, id, ""))
 		}
 		send(0, Reliable, []byte("end"))
 	}()
-	state := map[int32]string{} // "" unknown, "in", "out"
+	peer := map[int32]string{} // "" unknown, "in", "out"
+	spawned := map[int32]bool{}
 	for {
 		p := waitPacket(t, c)
 		if string(p.Data) == "end" {
@@ -61,13 +68,23 @@ func relayOrderBreaks(t *testing.T, relayOrder bool) (beforeAdd, afterDel, read 
 		}
 		read++
 		id := int32(binary.LittleEndian.Uint32(p.Data[2:]))
+		switch p.Data[0] {
+		case sceneCommandSpawn:
+			spawned[id] = true
+			continue
+		case 0: // an RPC
+			if !spawned[id] {
+				beforeSpawn++
+			}
+			continue
+		}
 		switch p.Data[1] {
 		case sceneSysAddPeer:
-			state[id] = "in"
+			peer[id] = "in"
 		case sceneSysDelPeer:
-			state[id] = "out"
+			peer[id] = "out"
 		case sceneSysRelay:
-			switch state[id] {
+			switch peer[id] {
 			case "":
 				beforeAdd++
 			case "out":
@@ -81,24 +98,34 @@ func relayOrderBreaks(t *testing.T, relayOrder bool) (beforeAdd, afterDel, read 
 	if relay.Dropped.Load() == 0 {
 		t.Fatal("the relay dropped nothing: the test did not test loss")
 	}
-	return beforeAdd, afterDel, read
+	return beforeAdd, afterDel, beforeSpawn, read
 }
 
-// The server-relay race (scenerelay.go): without the order marks the
-// client reads relayed messages out of order under loss; with them, never.
-func TestRelayedMessagesKeepTheirPlaceBetweenAddAndDelPeer(t *testing.T) {
+// sceneSpawn is a SPAWN of a node numbered id, and sceneRPC an RPC on it
+// (the test's own layout after SceneMultiplayer's command byte).
+func sceneSpawn(id int32) []byte {
+	return binary.LittleEndian.AppendUint32([]byte{sceneCommandSpawn, 0}, uint32(id))
+}
+
+func sceneRPC(id int32) []byte {
+	return binary.LittleEndian.AppendUint32([]byte{0, 0}, uint32(id))
+}
+
+// The races of sceneorder.go: without the order marks the client reads
+// relayed messages and RPCs out of order under loss; with them, never.
+func TestSceneMessagesKeepTheirPlaceUnderLoss(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a lossy run of a few seconds")
 	}
-	beforeAdd, afterDel, read := relayOrderBreaks(t, false)
-	t.Logf("without order marks: %d relayed messages before their sender's ADD_PEER, %d after its DEL_PEER, of %d read", beforeAdd, afterDel, read)
-	if beforeAdd == 0 || afterDel == 0 {
-		t.Fatalf("without order marks the loss reordered nothing (%d before ADD_PEER, %d after DEL_PEER): the test cannot tell", beforeAdd, afterDel)
+	beforeAdd, afterDel, beforeSpawn, read := sceneOrderBreaks(t, false)
+	t.Logf("without order marks: %d relayed messages before their sender's ADD_PEER, %d after its DEL_PEER, %d RPCs before their node's SPAWN, of %d read", beforeAdd, afterDel, beforeSpawn, read)
+	if beforeAdd == 0 || afterDel == 0 || beforeSpawn == 0 {
+		t.Fatalf("without order marks the loss left some order whole (%d before ADD_PEER, %d after DEL_PEER, %d before SPAWN): the test cannot tell", beforeAdd, afterDel, beforeSpawn)
 	}
-	beforeAdd, afterDel, read = relayOrderBreaks(t, true)
-	t.Logf("with order marks: %d before ADD_PEER, %d after DEL_PEER, of %d read", beforeAdd, afterDel, read)
-	if beforeAdd != 0 || afterDel != 0 {
-		t.Fatalf("with order marks the client read %d relayed messages before their sender's ADD_PEER and %d after its DEL_PEER", beforeAdd, afterDel)
+	beforeAdd, afterDel, beforeSpawn, read = sceneOrderBreaks(t, true)
+	t.Logf("with order marks: %d before ADD_PEER, %d after DEL_PEER, %d before SPAWN, of %d read", beforeAdd, afterDel, beforeSpawn, read)
+	if beforeAdd != 0 || afterDel != 0 || beforeSpawn != 0 {
+		t.Fatalf("with order marks the client read %d relayed messages before their sender's ADD_PEER, %d after its DEL_PEER, %d RPCs before their node's SPAWN", beforeAdd, afterDel, beforeSpawn)
 	}
 }
 
@@ -220,7 +247,7 @@ func TestOrderHoldIsBoundedAndFreed(t *testing.T) {
 // A client marks nothing: a mark from one ends its session, on a stream;
 // unreliable, it is dropped.
 func TestAMarkFromAClientEndsItsSession(t *testing.T) {
-	m := startServer(t, 4, Options{RelayOrder: true})
+	m := startServer(t, 4, Options{SceneOrder: true})
 	c := dial(t, port(m), Options{})
 	waitEvent(t, c, PeerConnected)
 	id := waitEvent(t, m, PeerConnected).Peer
