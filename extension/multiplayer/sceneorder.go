@@ -103,7 +103,10 @@ func isAnnouncement(data []byte) bool {
 }
 
 // sendOrdered sends a message to the session's peer, marked as the comment
-// above says.
+// above says. Server.send calls it for a message to one peer. A broadcast
+// (target 0 or -id) is not marked: SceneMultiplayer never sends one (it
+// sends each peer its copy), and marks differ per peer, so marking one
+// would copy it for each.
 func (s *session) sendOrdered(channel int, mode Mode, msg *outgoing) error {
 	if !s.numbersReliable() {
 		return s.send(channel, mode, msg)
