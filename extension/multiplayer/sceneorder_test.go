@@ -158,6 +158,12 @@ func TestMarkedMessagesWaitForWhatTheyName(t *testing.T) {
 			t.Fatalf("%q refused", data)
 		}
 	}
+	expect := func(when, want string) {
+		t.Helper()
+		if got := fmt.Sprint(q.readAll()); got != want {
+			t.Fatalf("%s the game read %s, want %s", when, got, want)
+		}
+	}
 	afterAdd := orderMark{{channel: 0, number: 2}}
 	push(0, Reliable, "ch0 #1", nil)
 	push(3, Reliable, "relay", afterAdd)
@@ -165,34 +171,24 @@ func TestMarkedMessagesWaitForWhatTheyName(t *testing.T) {
 	push(3, Reliable, "behind the relay", nil)
 	push(5, Reliable, "other channel", nil)
 	push(1, Unreliable, "unmarked", nil)
-	if got, want := fmt.Sprint(q.readAll()), "[0/2:ch0 #1 5/2:other channel 1/0:unmarked]"; got != want {
-		t.Fatalf("before channel 0's second message the game read %s, want %s", got, want)
-	}
+	expect("before channel 0's second message", "[0/2:ch0 #1 5/2:other channel 1/0:unmarked]")
 	push(0, Reliable, "ch0 #2: the add", nil)
-	if got, want := fmt.Sprint(q.readAll()), "[0/2:ch0 #2: the add 3/2:relay 0/0:relay sync 3/2:behind the relay]"; got != want {
-		t.Fatalf("after it the game read %s, want %s", got, want)
-	}
+	expect("after it", "[0/2:ch0 #2: the add 3/2:relay 0/0:relay sync 3/2:behind the relay]")
 	// A DEL_PEER on channel 0 waits for channel 3's fourth message, and
 	// channel 0's next message waits behind it.
 	push(0, Reliable, "del", orderMark{{channel: 3, number: 4}})
 	push(0, Reliable, "after the del", nil)
 	push(3, Reliable, "ch3 #3", nil)
-	if got, want := fmt.Sprint(q.readAll()), "[3/2:ch3 #3]"; got != want {
-		t.Fatalf("the game read %s, want %s", got, want)
-	}
+	expect("before channel 3's fourth message", "[3/2:ch3 #3]")
 	push(3, Reliable, "ch3 #4: the last relay", nil)
-	if got, want := fmt.Sprint(q.readAll()), "[3/2:ch3 #4: the last relay 0/2:del 0/2:after the del]"; got != want {
-		t.Fatalf("the game read %s, want %s", got, want)
-	}
+	expect("after it", "[3/2:ch3 #4: the last relay 0/2:del 0/2:after the del]")
 	// A channel keeps its order even when a later message's mark passes
 	// first (channel 0 has had 4 messages).
 	push(7, Reliable, "waits for ch0 #7", orderMark{{channel: 0, number: 7}})
 	push(7, Reliable, "waits for ch0 #6", orderMark{{channel: 0, number: 6}})
 	for _, want := range []string{"[0/2:ch0 #5]", "[0/2:ch0 #6]", "[0/2:ch0 #7 7/2:waits for ch0 #7 7/2:waits for ch0 #6]"} {
 		push(0, Reliable, want[5:11], nil)
-		if got := fmt.Sprint(q.readAll()); got != want {
-			t.Fatalf("the game read %s, want %s", got, want)
-		}
+		expect("after "+want[5:11], want)
 	}
 	if q.bytes != 0 || q.held != 0 || s.queued != 0 {
 		t.Fatalf("with all read the inbox counts %d bytes, %d held; the session %d bytes", q.bytes, q.held, s.queued)
