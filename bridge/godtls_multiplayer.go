@@ -312,8 +312,11 @@ func (g *gdMultiplayer) disconnect(m string, id int32, reason string, force bool
 			return errInvalidParameter
 		}
 		return errOK
-	case cli != nil && id == multiplayer.ServerID:
+	case cli != nil && id == multiplayer.ServerID && force:
 		g.closeAll(reason)
+		return errOK
+	case cli != nil && id == multiplayer.ServerID:
+		cli.Leave(reason) // peer_disconnected and the status follow in poll()
 		return errOK
 	}
 	pushError(m, fmt.Sprintf("peer %d: %v", id, multiplayer.ErrUnknownPeer))

@@ -279,7 +279,11 @@ func (g *gdMultiplayer) closeAll(reason string) {
 }
 
 func (g *gdMultiplayer) disconnectPeer(id int64, force bool) result {
-	g.disconnect(mpName+".disconnect_peer", int32(id), "disconnected by the server", force)
+	reason := "disconnected by the server"
+	if _, cli := g.current(); cli != nil {
+		reason = "disconnected by the client"
+	}
+	g.disconnect(mpName+".disconnect_peer", int32(id), reason, force)
 	return nil
 }
 

@@ -142,7 +142,7 @@ func (m *Client) ended(s *session, reason string) {
 	if m.announced {
 		m.announced = false
 		m.status.Store(int32(Disconnected))
-		m.sh.events.PushReserved(Event{Kind: PeerDisconnected, Peer: ServerID, Reason: reason})
+		m.sh.events.PushReserved(Event{Kind: PeerDisconnected, Peer: ServerID, Reason: reason, sess: s})
 	}
 }
 
@@ -224,6 +224,18 @@ func (m *Client) Close(reason string) {
 	}
 	m.dtls.Close()
 	m.sh.waitForGoroutines()
+}
+
+// Leave says goodbye to the server gracefully, after what the game sent
+// before has arrived (session.leave): PeerDisconnected follows once the
+// goodbye is acknowledged, or after byeLinger. Before the client is
+// connected it closes at once. Close still ends everything.
+func (m *Client) Leave(reason string) {
+	if s := m.sess.Load(); s != nil && m.Status() == Connected {
+		s.leave(reason, true)
+		return
+	}
+	m.Close(reason)
 }
 
 // Health is the session's round trip and retransmissions, lock-free.

@@ -21,18 +21,37 @@ type Event struct {
 	Peer   int32
 	Reason string
 
-	// sess is the session a PeerConnected announces: taking the event
-	// releases the messages it sent before the game knew of it.
+	// sess is the session the event is about: taking a PeerConnected
+	// releases the messages it sent before the game knew of it; a
+	// PeerDisconnected waits behind the messages it sent before it left.
 	sess *session
 }
 
 // nextEvent pops the oldest event; taking a PeerConnected hands the game
 // the messages its peer sent before (inbox.deliver).
+//
+// A PeerDisconnected is held back once while messages of its peer wait to
+// be read, and nothing comes out until the next call: the caller reads
+// them first. SceneMultiplayer's poll() polls the peer (which takes the
+// events) and then reads every message; a message from a peer whose end it
+// has already seen it drops ("!connected_peers.has(sender)"), and on a
+// client whose server left it reads none at all. So a peer's last messages
+// before it left, its last words and the server's before a kick, were
+// lost whenever the game polled after the end had arrived too (ENet loses
+// them the same way). Once only, so that a caller that does not read
+// messages still learns of the end, one poll later.
 func (sh *shared) nextEvent() (Event, bool) {
-	ev, ok := sh.events.Pop()
-	if ok && ev.Kind == PeerConnected && ev.sess != nil {
+	ev, ok := sh.events.Front()
+	if !ok {
+		return ev, false
+	}
+	if ev.Kind == PeerDisconnected && ev.sess != nil && sh.in.readableFor(ev.sess) > 0 && !ev.sess.endHeldBack.Swap(true) {
+		return Event{}, false
+	}
+	ev, _ = sh.events.Pop()
+	if ev.Kind == PeerConnected && ev.sess != nil {
 		sh.in.deliver(ev.sess)
 	}
 	ev.sess = nil
-	return ev, ok
+	return ev, true
 }

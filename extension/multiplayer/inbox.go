@@ -129,7 +129,7 @@ func (q *inbox) placeLocked(p Packet) {
 		s.authHeld = append(s.authHeld, p) // until the completion (below)
 		q.held++
 	default:
-		q.ring.Push(p) // fitsLocked checked the room
+		q.ringLocked(p) // fitsLocked checked the room
 	}
 	if isSceneAuthCompletion(p.Channel, p.Mode, p.Data) {
 		// Queued now, in early or in the ring: what overtook it follows
@@ -161,11 +161,25 @@ func (q *inbox) endAuthHoldLocked(s *session) {
 		return
 	}
 	for _, held := range s.authHeld {
-		q.ring.Push(held) // counted in q.held until now: there is room
+		q.ringLocked(held) // counted in q.held until now: there is room
 	}
 	q.held -= len(s.authHeld)
 	s.authHeld = nil
 	q.roomFreedLocked() // a reader waiting at maxAuthHeld
+}
+
+// ringLocked queues a session's message where the game reads it; the
+// caller holds q.mu.
+func (q *inbox) ringLocked(p Packet) {
+	q.ring.Push(p)
+	p.owner.readable++
+}
+
+// readableFor is how many messages of s the game can read now.
+func (q *inbox) readableFor(s *session) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return s.readable
 }
 
 // front is the next packet without taking it (Godot asks for its sender,
@@ -187,6 +201,7 @@ func (q *inbox) pop() (Packet, bool) {
 	q.bytes -= len(p.Data)
 	if p.owner != nil {
 		p.owner.queued -= len(p.Data)
+		p.owner.readable--
 	}
 	q.roomFreedLocked()
 	p.owner = nil
@@ -219,7 +234,7 @@ func (q *inbox) deliver(s *session) {
 	defer q.mu.Unlock()
 	s.delivered = true
 	for _, p := range s.early {
-		q.ring.Push(p) // counted in q.held until now: there is room
+		q.ringLocked(p) // counted in q.held until now: there is room
 	}
 	q.held -= len(s.early)
 	s.early = nil

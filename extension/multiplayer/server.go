@@ -186,7 +186,7 @@ func (m *Server) ended(s *session, reason string) {
 		m.leaving[s.id] = s
 	}
 	m.sh.in.dropHeld(s)
-	m.sh.events.PushReserved(Event{Kind: PeerDisconnected, Peer: s.id, Reason: reason})
+	m.sh.events.PushReserved(Event{Kind: PeerDisconnected, Peer: s.id, Reason: reason, sess: s})
 }
 
 func (m *Server) all() []*session {

@@ -61,6 +61,14 @@ func (q *Events[E]) PushReserved(e E) {
 	q.mu.Unlock()
 }
 
+// Front is the oldest event, left in the queue (for a caller that may
+// leave it there until its next poll; one consumer only).
+func (q *Events[E]) Front() (E, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.ring.Front()
+}
+
 // Pop takes the oldest event.
 func (q *Events[E]) Pop() (E, bool) {
 	q.mu.Lock()

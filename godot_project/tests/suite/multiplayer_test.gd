@@ -11,6 +11,7 @@ func cases() -> Array:
 		["simulate_network: arguments, and reliable RPCs in order at 30 % loss, 150 ± 50 ms", test_mp_simulated_bad_link],
 		["multiplayer: SceneMultiplayer authentication, a client's messages that overtake its completion wait for it", test_mp_auth_completion_overtaken],
 		["multiplayer: a burst of ends spread over polls (max_disconnects_per_poll, disconnect_budget_ms), sends to peers that left", test_mp_disconnect_burst],
+		["multiplayer: a peer's last messages before it leaves reach SceneMultiplayer, both ways", test_mp_last_words],
 	]
 
 
@@ -373,3 +374,83 @@ func test_mp_disconnect_burst() -> void:
 	c.poll()
 	check(c.get_connection_status() == MultiplayerPeer.CONNECTION_DISCONNECTED, "disconnected after poll()")
 	c.close()
+
+
+# A side sends a message and disconnects gracefully (disconnect_peer); the
+# other side's game does not poll until both have arrived. SceneMultiplayer's
+# poll() polls the peer, which emits the end, then reads every message: one
+# from a peer whose end it has seen it drops, and a client whose server
+# left reads none. The graceful goodbye waits until the message has arrived,
+# and a peer's end waits one poll behind the messages it sent before it
+# left, so the game reads its last words (extension/multiplayer/session.go,
+# events.go). ENet, run the same way beside it, is printed.
+func test_mp_last_words() -> void:
+	runner.multiplayer_poll = false # each game polls when the test says
+	for kind in ["GoDTLS", "ENet"]:
+		for leaving in ["client", "server"]:
+			var got := await _last_words(kind, leaving)
+			print("  measured: %s, the %s leaves: %s" % [kind, leaving, got])
+			if kind == "GoDTLS":
+				check(got.read == ["last words"] and got.ended, "GoDTLS, the %s leaves: the other side's game read its last message, then its end (%s)" % [leaving, got])
+	runner.multiplayer_poll = true
+
+
+func _last_words(kind: String, leaving: String) -> Dictionary:
+	var s: MultiplayerPeer
+	var c: MultiplayerPeer
+	if kind == "GoDTLS":
+		s = GoDTLSMultiplayerPeer.new()
+		check(s.create_server(0, TLSOptions.server(rsa_key, rsa_cert), "127.0.0.1") == OK_, "create_server")
+		c = GoDTLSMultiplayerPeer.new()
+		check(c.create_client("127.0.0.1", s.get_server().get_local_port(), "localhost", TLSOptions.client(rsa_cert)) == OK_, "create_client")
+	else:
+		s = ENetMultiplayerPeer.new()
+		check(s.create_server(0, 4, 8) == OK_, "ENet create_server")
+		c = ENetMultiplayerPeer.new()
+		check(c.create_client("127.0.0.1", s.host.get_local_port(), 8) == OK_, "ENet create_client")
+	var games := []
+	for side in ["last_words_server", "last_words_client"]:
+		var n := Node.new()
+		n.name = side
+		root.add_child(n)
+		var smp := SceneMultiplayer.new()
+		runner.set_multiplayer(smp, n.get_path())
+		games.append([n, smp])
+	var ss: SceneMultiplayer = games[0][1]
+	var cs: SceneMultiplayer = games[1][1]
+	ss.multiplayer_peer = s
+	cs.multiplayer_peer = c
+	var got := {"read": [], "ended": false}
+	var listener: SceneMultiplayer = cs if leaving == "server" else ss
+	listener.peer_packet.connect(func(_id, data): got.read.append(data.get_string_from_utf8()))
+	if leaving == "server":
+		cs.server_disconnected.connect(func(): got.ended = true)
+	else:
+		ss.peer_disconnected.connect(func(_id): got.ended = true)
+	var polls := func() -> bool:
+		ss.poll()
+		cs.poll()
+		return c.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED and ss.get_peers().size() == 1
+	check(await mp_wait(polls, []), "%s: connected" % kind)
+	# The leaving side sends, disconnects gracefully and goes on polling
+	# (ENet sends in poll()); the other side's game does not poll for 300 ms.
+	var leaver: SceneMultiplayer = ss if leaving == "server" else cs
+	var other_id: int = ss.get_peers()[0] if leaving == "server" else 1
+	leaver.send_bytes("last words".to_utf8_buffer(), other_id)
+	leaver.multiplayer_peer.disconnect_peer(other_id)
+	var until := Time.get_ticks_msec() + 300
+	while Time.get_ticks_msec() < until:
+		if leaver.multiplayer_peer != null:
+			leaver.poll()
+		await process_frame
+	for i in 5:
+		listener.poll()
+		await process_frame
+	for g in games:
+		g[1].multiplayer_peer = null
+		runner.set_multiplayer(null, g[0].get_path())
+		g[0].queue_free()
+	s.close()
+	c.close()
+	await process_frame
+	return got

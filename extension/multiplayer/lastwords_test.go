@@ -1,0 +1,123 @@
+package multiplayer
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"godtls/extension/internal/lossy"
+)
+
+// waitQueuedEvent waits until the oldest queued event is of kind, without
+// taking it.
+func waitQueuedEvent(t *testing.T, sh *shared, kind EventKind) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		if ev, ok := sh.events.Front(); ok && ev.Kind == kind {
+			return
+		}
+	}
+	t.Fatalf("no event of kind %d queued", kind)
+}
+
+// A peer's end waits, once, behind the messages it sent before it left:
+// the caller reads them first (events.go, nextEvent). Both ways: a client
+// that leaves, and a server that leaves a client.
+func TestAPeersEndWaitsOnceBehindItsLastMessages(t *testing.T) {
+	m := startServer(t, 4, Options{})
+	c := dial(t, port(m), Options{})
+	waitEvent(t, c, PeerConnected)
+	id := waitEvent(t, m, PeerConnected).Peer
+	if err := c.Send(3, Reliable, []byte("last words")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); m.Available() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	c.Close("leaving")
+	waitQueuedEvent(t, m.sh, PeerDisconnected)
+	if ev, ok := m.NextEvent(); ok {
+		t.Fatalf("the server's game got %+v before the message the client sent first", ev)
+	}
+	if p := waitPacket(t, m); string(p.Data) != "last words" || p.From != id {
+		t.Fatalf("read %q from %d", p.Data, p.From)
+	}
+	if ev := waitEvent(t, m, PeerDisconnected); ev.Peer != id {
+		t.Fatalf("the end of %d, want %d", ev.Peer, id)
+	}
+
+	// The server leaves a client: the same. And once only: a caller that
+	// does not read messages gets the end at its next call.
+	c2 := dial(t, port(m), Options{})
+	waitEvent(t, c2, PeerConnected)
+	id2 := waitEvent(t, m, PeerConnected).Peer
+	for _, msg := range []string{"kicked because", "you lost"} {
+		if err := m.Send(id2, 5, Reliable, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(20 * time.Second); c2.Available() < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if err := m.Disconnect(id2, "kicked", false); err != nil {
+		t.Fatal(err)
+	}
+	waitQueuedEvent(t, c2.sh, PeerDisconnected)
+	if ev, ok := c2.NextEvent(); ok {
+		t.Fatalf("the client's game got %+v before the server's last messages", ev)
+	}
+	if ev, ok := c2.NextEvent(); !ok || ev.Kind != PeerDisconnected || ev.Reason != "kicked" {
+		t.Fatalf("the second call gave %+v, %v: want the end, held back once only", ev, ok)
+	}
+	if p := waitPacket(t, c2); string(p.Data) != "kicked because" {
+		t.Fatalf("after the end the client still reads what came before it: got %q", p.Data)
+	}
+}
+
+// A graceful disconnect sends its goodbye after what the game sent just
+// before it has arrived: the kicked client reads the server's last message,
+// then its end. 40 kicks on loopback, then 5 through a relay that loses a
+// tenth of the datagrams each way.
+func TestAGracefulGoodbyeComesAfterTheLastMessages(t *testing.T) {
+	m := startServer(t, 64, Options{})
+	relay, err := lossy.New(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port(m)}, lossy.Config{Loss: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	for i := 0; i < 45; i++ {
+		to := port(m)
+		if i >= 40 {
+			to = relay.Addr().Port
+		}
+		c := dial(t, to, Options{Timeout: 30 * time.Second})
+		waitEvent(t, c, PeerConnected)
+		id := waitEvent(t, m, PeerConnected).Peer
+		if err := m.Send(id, 5, Reliable, []byte("kicked because")); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Disconnect(id, "kicked", false); err != nil {
+			t.Fatal(err)
+		}
+		var read []string
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("kick %d: no end after 20 s (read %q)", i, read)
+			}
+			if p, ok := c.Pop(); ok {
+				read = append(read, string(p.Data))
+			}
+			if ev, ok := c.NextEvent(); ok {
+				if ev.Kind != PeerDisconnected || ev.Reason != "kicked" {
+					t.Fatalf("kick %d: event %+v", i, ev)
+				}
+				break
+			}
+		}
+		if len(read) != 1 || read[0] != "kicked because" {
+			t.Fatalf("kick %d: before its end the client read %q, want the server's last message", i, read)
+		}
+		waitEvent(t, m, PeerDisconnected)
+		c.Close("test over")
+	}
+}
