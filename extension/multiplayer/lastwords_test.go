@@ -121,3 +121,35 @@ func TestAGracefulGoodbyeComesAfterTheLastMessages(t *testing.T) {
 		c.Close("test over")
 	}
 }
+
+// Once the game has let a peer go, what the peer sends while the goodbye
+// lingers does not reach the game; what it sent before does.
+func TestNothingFromAPeerAfterTheGameLetItGo(t *testing.T) {
+	m := startServer(t, 4, Options{})
+	c := dial(t, port(m), Options{})
+	waitEvent(t, c, PeerConnected)
+	id := waitEvent(t, m, PeerConnected).Peer
+	if err := c.Send(2, Reliable, []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); m.Available() == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	// The goodbye waits for acknowledgements first: the client, not told
+	// yet, goes on sending.
+	if err := m.Disconnect(id, "kicked", false); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		_ = c.Send(2, Reliable, []byte("after"))
+		_ = c.Send(1, Unreliable, []byte("after"))
+	}
+	waitEvent(t, m, PeerDisconnected)
+	var read []string
+	for p, ok := m.Pop(); ok; p, ok = m.Pop() {
+		read = append(read, string(p.Data))
+	}
+	if len(read) != 1 || read[0] != "before" {
+		t.Fatalf("the server's game read %q, want only what came before it let the peer go", read)
+	}
+}

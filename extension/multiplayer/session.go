@@ -143,6 +143,7 @@ type session struct {
 	// live: messages from the other side reach the game. A server's
 	// session goes live when it is announced: nothing a client sends
 	// before it has its id reaches the game from a peer it does not know.
+	// It stops being live when this side leaves (leave).
 	live atomic.Bool
 	// endHeldBack: its PeerDisconnected was held back once, behind the
 	// messages it sent before it left (nextEvent).
@@ -195,6 +196,11 @@ func byeRecord(reason string) []byte { return append([]byte{kindBye}, reason...)
 // last message was lost 10 times in 40 on loopback
 // (TestAGracefulGoodbyeComesAfterTheLastMessages).
 func (s *session) leave(reason string, graceful bool) {
+	// What the peer sends from now on does not reach the game, which has
+	// let it go: SceneMultiplayer, for one, has forgotten the peer and
+	// would log an error for each message while the goodbye lingers. What
+	// it sent before stays readable.
+	s.live.Store(false)
 	if len(reason) > maxReason {
 		reason = reason[:maxReason]
 	}
