@@ -97,6 +97,12 @@ func (q *inbox) pushAfter(p Packet, after orderMark, wait bool, stop <-chan stru
 	}
 	behindAuth := s.delivered && s.overtakesAuthLocked(&p)
 	behindMark := s.waitsLocked(&p, after)
+	if behindMark && p.Mode == UnreliableOrdered {
+		// Held, it could reach the game after a newer one of its channel
+		// that was not: the mode allows a loss, never that.
+		q.dropped++
+		return false
+	}
 	if (behindAuth || behindMark) && s.hasEnded() {
 		// Held for what will never come; its owner has dropped what was
 		// held (dropHeld), or will.

@@ -6,8 +6,11 @@ import "slices"
 // marked (sceneorder.go, frame.go) waits in its session's orderHeld until
 // every reliable message the mark names has passed this hold, and a
 // reliable message waits while an earlier one of its channel does, so
-// that a channel keeps its order. What passes goes on to the rest of the
-// inbox (placeLocked). Everything here runs under the inbox's mutex.
+// that a channel keeps its order. An unreliable-ordered message that would
+// wait is dropped instead (pushAfter): held, it could reach the game after
+// a newer one of its channel that was not held. What passes goes on to the
+// rest of the inbox (placeLocked). Everything here runs under the inbox's
+// mutex.
 //
 // A server's sessions never hold: a client does not mark, and a mark from
 // a client ends its session (receive.go).

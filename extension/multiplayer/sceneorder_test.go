@@ -190,6 +190,13 @@ func TestMarkedMessagesWaitForWhatTheyName(t *testing.T) {
 		push(0, Reliable, want[5:11], nil)
 		expect("after "+want[5:11], want)
 	}
+	// An unreliable-ordered message is dropped rather than held: held, it
+	// could come after a newer one of its channel.
+	if q.pushAfter(Packet{From: ServerID, Channel: 2, Mode: UnreliableOrdered, Data: []byte("ordered"), owner: s}, orderMark{{channel: 0, number: 99}}, false, nil) {
+		t.Fatal("an unreliable-ordered message was held behind its mark")
+	}
+	push(2, UnreliableOrdered, "ordered, its mark passed", orderMark{{channel: 0, number: 7}})
+	expect("after an unreliable-ordered message whose mark had passed", "[2/1:ordered, its mark passed]")
 	if q.bytes != 0 || q.held != 0 || s.queued != 0 {
 		t.Fatalf("with all read the inbox counts %d bytes, %d held; the session %d bytes", q.bytes, q.held, s.queued)
 	}
