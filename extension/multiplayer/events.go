@@ -1,5 +1,7 @@
 package multiplayer
 
+import "time"
+
 // EventKind says what happened.
 type EventKind int
 
@@ -27,6 +29,24 @@ type Event struct {
 	sess *session
 }
 
+// endDrain bounds how long a PeerDisconnected waits for its session's
+// stream readers to hand over what pion had received (endMayGo).
+const endDrain = 250 * time.Millisecond
+
+// endMayGo reports whether the PeerDisconnected of s may go to the game
+// now. First its stream readers hand over what pion had received: the
+// other side ends on a goodbye record, which pion's read loop sees, while
+// a reader may not have pushed the message before it yet (pion had it, and
+// had acknowledged it, which is what a graceful goodbye waits for); they
+// end once they have read it, as the association closes. Then, once,
+// the messages that wait to be read go first (nextEvent).
+func (sh *shared) endMayGo(s *session) bool {
+	if s.readers.Load() > 0 && time.Since(time.Unix(0, s.endedAt.Load())) < endDrain {
+		return false
+	}
+	return sh.in.readableFor(s) == 0 || s.endHeldBack.Swap(true)
+}
+
 // nextEvent pops the oldest event; taking a PeerConnected hands the game
 // the messages its peer sent before (inbox.deliver).
 //
@@ -45,7 +65,7 @@ func (sh *shared) nextEvent() (Event, bool) {
 	if !ok {
 		return ev, false
 	}
-	if ev.Kind == PeerDisconnected && ev.sess != nil && sh.in.readableFor(ev.sess) > 0 && !ev.sess.endHeldBack.Swap(true) {
+	if ev.Kind == PeerDisconnected && ev.sess != nil && !sh.endMayGo(ev.sess) {
 		return Event{}, false
 	}
 	ev, _ = sh.events.Pop()

@@ -32,6 +32,7 @@ func (s *session) acceptStreams(n int) {
 func (s *session) startReaders(a *sctp.Association, n int) {
 	for i := 0; i < n; i++ {
 		s.sh.wg.Add(1)
+		s.readers.Add(1)
 		go s.acceptStream(a)
 	}
 }
@@ -41,6 +42,7 @@ func (s *session) startReaders(a *sctp.Association, n int) {
 // could) waits for the next stream, or the association's end.
 func (s *session) acceptStream(a *sctp.Association) {
 	defer s.sh.wg.Done()
+	defer s.readers.Add(-1)
 	st, err := a.AcceptStream()
 	if err != nil {
 		return // the association's end ends the session (attempt.Close, attempt.Read)

@@ -146,8 +146,11 @@ type session struct {
 	// It stops being live when this side leaves (leave).
 	live atomic.Bool
 	// endHeldBack: its PeerDisconnected was held back once, behind the
-	// messages it sent before it left (nextEvent).
+	// messages it sent before it left (nextEvent). readers: its stream
+	// readers running; endedAt: when it ended (unix ns).
 	endHeldBack atomic.Bool
+	readers     atomic.Int32
+	endedAt     atomic.Int64
 
 	ended   chan struct{}
 	endOnce sync.Once
@@ -212,7 +215,7 @@ func (s *session) leave(reason string, graceful bool) {
 	s.sh.wg.Add(1)
 	go func() {
 		defer s.sh.wg.Done()
-		linger := time.NewTimer(byeLinger)
+		linger := time.NewTimer(goodbyeLinger())
 		defer linger.Stop()
 		acknowledged := s.waitAcknowledged(linger.C)
 		if s.hasEnded() {
@@ -224,6 +227,18 @@ func (s *session) leave(reason string, graceful bool) {
 		}
 		s.end(reason)
 	}()
+}
+
+// testByeLinger, set by tests only (while sessions run, hence atomic),
+// replaces byeLinger: a lossy test on a loaded machine must not see the
+// bound run out, which is not what it tests.
+var testByeLinger atomic.Int64
+
+func goodbyeLinger() time.Duration {
+	if d := testByeLinger.Load(); d > 0 {
+		return time.Duration(d)
+	}
+	return byeLinger
 }
 
 // sayGoodbye sends the goodbye in a record, twice, and on SCTP behind what
@@ -259,6 +274,7 @@ func (s *session) waitAcknowledged(linger <-chan time.Time) bool {
 // for pion's loops, and end may run on one of them).
 func (s *session) end(reason string) {
 	s.endOnce.Do(func() {
+		s.endedAt.Store(time.Now().UnixNano())
 		if bye := s.byeReason.Load(); bye != nil && reason == connectionClosed {
 			reason = *bye
 		}
