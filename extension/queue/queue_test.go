@@ -97,3 +97,25 @@ func TestByteBound(t *testing.T) {
 		t.Fatal("a packet larger than the byte bound is never accepted")
 	}
 }
+
+// Front shows the oldest event and leaves it: the multiplayer engine may
+// hold a peer's end back until the game's next poll.
+func TestEventsFrontLeavesTheEvent(t *testing.T) {
+	q := NewEvents[int](4)
+	if _, ok := q.Front(); ok {
+		t.Fatal("Front of an empty queue")
+	}
+	q.Push(1)
+	q.Push(2)
+	for i := 0; i < 2; i++ {
+		if e, ok := q.Front(); !ok || e != 1 {
+			t.Fatalf("Front gave %d, %v; want 1", e, ok)
+		}
+	}
+	if e, _ := q.Pop(); e != 1 {
+		t.Fatalf("Pop after Front gave %d, want 1", e)
+	}
+	if e, _ := q.Front(); e != 2 {
+		t.Fatalf("Front gave %d, want 2", e)
+	}
+}
