@@ -21,6 +21,16 @@ func waitQueuedEnd(t *testing.T, sh *shared) {
 	t.Fatal("no PeerDisconnected queued whose session's readers ended")
 }
 
+// waitAvailable waits until src has n messages for the game.
+func waitAvailable(t *testing.T, src interface{ Available() int }, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); src.Available() < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d messages for the game after 20 s, want %d", src.Available(), n)
+		}
+	}
+}
+
 // A peer's end waits, once, behind the messages it sent before it left:
 // the caller reads them first (events.go, nextEvent). Both ways: a client
 // that leaves, and a server that leaves a client.
@@ -32,9 +42,7 @@ func TestAPeersEndWaitsOnceBehindItsLastMessages(t *testing.T) {
 	if err := c.Send(3, Reliable, []byte("last words")); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); m.Available() == 0 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
+	waitAvailable(t, m, 1)
 	c.Close("leaving")
 	waitQueuedEnd(t, m.sh)
 	if ev, ok := m.NextEvent(); ok {
@@ -57,9 +65,7 @@ func TestAPeersEndWaitsOnceBehindItsLastMessages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for deadline := time.Now().Add(20 * time.Second); c2.Available() < 2 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
+	waitAvailable(t, c2, 2)
 	if err := m.Disconnect(id2, "kicked", false); err != nil {
 		t.Fatal(err)
 	}
@@ -139,9 +145,7 @@ func TestNothingFromAPeerAfterTheGameLetItGo(t *testing.T) {
 	if err := c.Send(2, Reliable, []byte("before")); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(20 * time.Second); m.Available() == 0 && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
-	}
+	waitAvailable(t, m, 1)
 	// The goodbye waits for acknowledgements first: the client, not told
 	// yet, goes on sending.
 	if err := m.Disconnect(id, "kicked", false); err != nil {
