@@ -74,14 +74,19 @@ func test_handshake_failed() -> void:
 func test_stop() -> void:
 	var s := rsa_server()
 	var clients: Array = [new_client(s.get_local_port()), new_client(s.get_local_port())]
-	await wait_until(all_connected(clients), s, clients)
+	check(await wait_until(all_connected(clients), s, clients), "2 clients connected (statuses %s)" % [statuses(clients)])
 	s.stop()
 	s.stop()
 	check(not s.is_listening(), "not listening after stop")
 	check(await wait_until(func() -> bool:
-		return clients[0].get_status() == PacketPeerDTLS.STATUS_DISCONNECTED and clients[1].get_status() == PacketPeerDTLS.STATUS_DISCONNECTED, null, clients), "clients got close_notify")
+		return clients[0].get_status() == PacketPeerDTLS.STATUS_DISCONNECTED and clients[1].get_status() == PacketPeerDTLS.STATUS_DISCONNECTED, null, clients),
+		"clients got close_notify (statuses %s, want %d)" % [statuses(clients), PacketPeerDTLS.STATUS_DISCONNECTED])
 	check(s.listen(0, "127.0.0.1") == OK_, "listen again after stop")
 	s.stop()
+
+
+func statuses(clients: Array) -> Array:
+	return clients.map(func(c): return c.get_status())
 
 
 # Connects one client and queues one packet on the peer; the server exists
