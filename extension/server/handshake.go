@@ -101,8 +101,9 @@ func (s *Server) recoverSession(c *session, where string, err *error) {
 }
 
 // beforePion, when a test sets it, runs on each handshake goroutine before
-// pion starts.
-var beforePion atomic.Pointer[func()]
+// pion starts; afterPion once pion's handshake succeeded, before the peer
+// is listed.
+var beforePion, afterPion atomic.Pointer[func()]
 
 // handshake runs one pion server handshake on the session's pipe.
 func (s *Server) handshake(ctx context.Context, c *session) {
@@ -153,6 +154,9 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 		s.failHandshake(c, handshakeFailure(err))
 		return
 	}
+	if hook := afterPion.Load(); hook != nil {
+		(*hook)()
+	}
 	c.mu.Lock()
 	peer := c.peer // attach mode: the caller already holds it
 	c.mu.Unlock()
@@ -163,7 +167,10 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 	s.mu.Lock()
 	if !s.running {
 		s.unlock()
-		peer.close("the server stopped during the handshake", false)
+		// The client may have the server's Finished, and be connected:
+		// it is told, as the listed peers are (Stop waits for this
+		// goroutine before it closes the sessions and the socket).
+		peer.close("the server stopped during the handshake", true)
 		_ = conn.Close()
 		return
 	}

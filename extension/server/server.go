@@ -351,6 +351,12 @@ func (s *Server) Stop() {
 		p.close("server stopped", true)
 	}
 	cancel()
+	// A handshake that pion finished just now, its peer not listed yet,
+	// sends its close_notify through its session and the socket: both stay
+	// open until the running handshakes have ended. The engine suite's
+	// "stop with live peers" once saw a client that never heard of the
+	// stop this way (TestStopTellsAPeerItWasAboutToList).
+	s.awaitHandshakes(stopHandshakeWait)
 	for _, c := range sessions {
 		c.shutdown()
 	}
@@ -359,6 +365,18 @@ func (s *Server) Stop() {
 		_ = sock.Close()
 	}
 	s.wg.Wait()
+}
+
+// stopHandshakeWait bounds how long Stop waits for the handshakes it
+// cancelled: pion returns at once on cancellation, so this is only a
+// bound.
+const stopHandshakeWait = time.Second
+
+// awaitHandshakes waits until no handshake goroutine runs, or at most d.
+func (s *Server) awaitHandshakes(d time.Duration) {
+	for deadline := time.Now().Add(d); s.handshakesRunning.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // TakeConnection returns the next connected peer that nobody has taken yet,
