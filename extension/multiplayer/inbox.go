@@ -28,7 +28,7 @@ type inbox struct {
 	maxBytes  int
 	perPeer   int
 	dropped   uint64
-	held      int // packets held in their sessions' early and authHeld lists
+	held      int // packets held in their sessions' early, authHeld and orderHeld lists
 	waiting   int
 	spaceFree chan struct{} // closed and replaced when room is freed while someone waits
 }

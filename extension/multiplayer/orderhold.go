@@ -28,13 +28,17 @@ type markedPacket struct {
 // dropped.
 const maxOrderHeld = 1024
 
-// waitsLocked reports whether p waits: what its mark names has not all
-// passed, or p is reliable and an earlier message of its channel waits.
+// waitsLocked reports whether p, arriving now, waits (waitsBehindLocked
+// behind every message already waiting).
 func (s *session) waitsLocked(p *Packet, after orderMark) bool {
-	if s.isServer {
-		return false
-	}
-	return s.markWaitsLocked(after) || (p.Mode == Reliable && s.heldOnLocked(p.Channel, len(s.orderHeld)))
+	return !s.isServer && s.waitsBehindLocked(p, after, len(s.orderHeld))
+}
+
+// waitsBehindLocked reports whether p waits behind the first n waiting
+// messages: what its mark names has not all passed, or p is reliable and
+// one of them is reliable on its channel.
+func (s *session) waitsBehindLocked(p *Packet, after orderMark, n int) bool {
+	return s.markWaitsLocked(after) || (p.Mode == Reliable && s.heldOnLocked(p.Channel, n))
 }
 
 // heldOnLocked reports whether one of the first n waiting messages is
@@ -80,7 +84,7 @@ func (q *inbox) passedLocked(s *session, p *Packet) {
 func (q *inbox) releaseOrderLocked(s *session) {
 	for i := 0; i < len(s.orderHeld); {
 		h := s.orderHeld[i]
-		if s.markWaitsLocked(h.after) || (h.Mode == Reliable && s.heldOnLocked(h.Channel, i)) {
+		if s.waitsBehindLocked(&h.Packet, h.after, i) {
 			i++
 			continue
 		}

@@ -35,11 +35,11 @@ func (s *session) sendAfter(channel int, mode Mode, msg *outgoing, after orderMa
 	if s.hasEnded() {
 		return 0, ErrClosed
 	}
-	var mark []byte
-	if after != nil {
-		mark = withMark(after, nil)
-	}
 	if mode != Reliable {
+		var mark []byte
+		if after != nil {
+			mark = withMark(after, nil)
+		}
 		s.mu.Lock()
 		seq := s.sendSeq[channel] + 1
 		s.sendSeq[channel] = seq
@@ -61,7 +61,7 @@ func (s *session) sendAfter(channel int, mode Mode, msg *outgoing, after orderMa
 		return s.enqueue(streamUnreliable, &outgoing{data: framed, kept: true}, false)
 	}
 	if after != nil {
-		msg = &outgoing{data: append(mark, msg.data...), kept: true}
+		msg = &outgoing{data: withMark(after, msg.data), kept: true}
 	}
 	return s.enqueue(streamReliable0+channel, msg, after != nil)
 }

@@ -253,7 +253,7 @@ func (s *session) sayGoodbye(reason string) {
 
 // waitAcknowledged waits until nothing the session sent waits to be sent
 // or acknowledged, and reports true; false if the linger ran out or the
-// session ended first.
+// session ended first (the caller asks hasEnded which).
 func (s *session) waitAcknowledged(linger <-chan time.Time) bool {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -266,7 +266,7 @@ func (s *session) waitAcknowledged(linger <-chan time.Time) bool {
 		case <-tick.C:
 		}
 	}
-	return !s.hasEnded()
+	return true
 }
 
 // end ends the session once, for reason. The owner learns it at once; the
