@@ -179,7 +179,7 @@ func (m *Client) send(channel int, mode Mode, msg *outgoing) error {
 	err := ErrNotReady
 	if s := m.sess.Load(); s != nil && m.Status() == Connected {
 		s.sentTo(channel, mode, msg.data)
-		err = s.send(channel, mode, msg)
+		err = s.sendOrdered(channel, mode, msg)
 	}
 	if m.told.Load() && (err == ErrNotReady || err == ErrClosed) {
 		return nil

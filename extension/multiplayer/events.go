@@ -61,6 +61,7 @@ func (sh *shared) endMayGo(s *session) bool {
 // them the same way). Once only, so that a caller that does not read
 // messages still learns of the end, one poll later.
 func (sh *shared) nextEvent() (Event, bool) {
+	sh.in.expireOrderHeld(time.Now())
 	ev, ok := sh.events.Front()
 	if !ok {
 		return ev, false

@@ -3,6 +3,7 @@ package multiplayer
 import (
 	"godtls/extension/queue"
 	"sync"
+	"sync/atomic"
 )
 
 // Packet is one message for the game.
@@ -21,16 +22,20 @@ type Packet struct {
 // one waits for room, which stops its stream's reader, which fills SCTP's
 // receive window, which slows the sender: back-pressure instead of memory.
 type inbox struct {
-	mu        sync.Mutex
-	ring      queue.Ring[Packet]
-	bytes     int
-	maxItems  int
-	maxBytes  int
-	perPeer   int
-	dropped   uint64
-	held      int // packets held in their sessions' early, authHeld and orderHeld lists
-	waiting   int
-	spaceFree chan struct{} // closed and replaced when room is freed while someone waits
+	mu       sync.Mutex
+	ring     queue.Ring[Packet]
+	bytes    int
+	maxItems int
+	maxBytes int
+	perPeer  int
+	dropped  uint64
+	held     int // packets held in their sessions' early, authHeld and orderHeld lists
+	waiting  int
+	// orderHolders are the sessions with packets in orderHeld; holding is
+	// their count, read without the mutex by the game's poll.
+	orderHolders []*session
+	holding      atomic.Int32
+	spaceFree    chan struct{} // closed and replaced when room is freed while someone waits
 }
 
 func newInbox(maxItems, maxBytes, perPeer int) *inbox {
@@ -111,8 +116,7 @@ func (q *inbox) pushAfter(p Packet, after orderMark, wait bool, stop <-chan stru
 	q.bytes += len(p.Data)
 	s.queued += len(p.Data)
 	if behindMark {
-		s.orderHeld = append(s.orderHeld, markedPacket{Packet: p, after: after})
-		q.held++
+		q.holdLocked(p, after)
 		return true
 	}
 	q.placeLocked(p)

@@ -34,8 +34,10 @@ type Options struct {
 	// SceneOrder, on a server, marks what it sends a client so that the
 	// client's game never reads a relayed message before the ADD_PEER of
 	// its sender or after its DEL_PEER, nor a reliable message on another
-	// channel before a SPAWN sent earlier (sceneorder.go). A client
-	// always honours the marks. GoDTLSMultiplayerPeer sets it.
+	// channel before a SPAWN sent earlier; on a client, what it sends
+	// after a SPAWN of its own (sceneorder.go). Both sides always honour
+	// the marks they receive, for at most markWait each.
+	// GoDTLSMultiplayerPeer sets it.
 	SceneOrder bool
 }
 

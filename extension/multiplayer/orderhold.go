@@ -1,37 +1,52 @@
 package multiplayer
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
-// The inbox's hold behind order marks, on a client: a message the server
-// marked (sceneorder.go, frame.go) waits in its session's orderHeld until
-// every reliable message the mark names has passed this hold, and a
-// reliable message waits while an earlier one of its channel does, so
-// that a channel keeps its order. An unreliable-ordered message that would
-// wait is dropped instead (pushAfter): held, it could reach the game after
-// a newer one of its channel that was not held. What passes goes on to the
+// The inbox's hold behind order marks: a message the other side marked
+// (sceneorder.go, frame.go) waits in its session's orderHeld until every
+// reliable message the mark names has passed this hold, and a reliable
+// message waits while an earlier one of its channel does, so that a
+// channel keeps its order. An unreliable-ordered message that would wait
+// is dropped instead (pushAfter): held, it could reach the game after a
+// newer one of its channel that was not held. What passes goes on to the
 // rest of the inbox (placeLocked). Everything here runs under the inbox's
-// mutex.
+// mutex, except the count of sessions holding, which the game's poll reads
+// first (expireOrderHeld).
 //
-// A server's sessions never hold: a client does not mark, and a mark from
-// a client ends its session (receive.go).
+// Both sides hold: a client behind the server's marks, a server behind a
+// client's. A mark names messages its sender sent earlier, which SCTP
+// delivers; a modified client can name one it never sent, and keep its
+// own messages from the server's game. So a message waits at most
+// markWait, then goes on as if its mark had passed (the order it asked
+// for is given up, nothing is lost), and what waits counts against the
+// sender's inbox bytes and maxOrderHeld: a client that lies only delays
+// its own messages, within the bounds every peer has.
 
 // markedPacket is a message that waits for its mark.
 type markedPacket struct {
 	Packet
 	after orderMark
+	since time.Time // when it arrived: it waits at most markWait
 }
 
 // maxOrderHeld bounds the messages one session may have waiting for marks,
-// beside its inbox bytes. Marks name messages the server sent earlier,
-// which SCTP delivers, so the wait ends; beyond the bound a reliable
-// message's reader waits for room (back-pressure) and an unreliable one is
-// dropped.
+// beside its inbox bytes. Beyond it a reliable message's reader waits for
+// room (back-pressure) and an unreliable one is dropped.
 const maxOrderHeld = 1024
+
+// markWait bounds how long a marked message waits. The messages a mark
+// names are resent by SCTP at least once a second (rtoFor caps its
+// retransmission timeout there), so an honest wait past it means two
+// losses of one packet in a row, or a peer that is going.
+var markWait = 3 * time.Second
 
 // waitsLocked reports whether p, arriving now, waits (waitsBehindLocked
 // behind every message already waiting).
 func (s *session) waitsLocked(p *Packet, after orderMark) bool {
-	return !s.isServer && s.waitsBehindLocked(p, after, len(s.orderHeld))
+	return s.waitsBehindLocked(p, after, len(s.orderHeld))
 }
 
 // waitsBehindLocked reports whether p waits behind the first n waiting
@@ -66,10 +81,10 @@ func (s *session) countPassedLocked(channel int) {
 	s.passed[channel]++
 }
 
-// passedLocked counts a reliable message of a client's session that has
-// passed the hold, then lets through what waited for it.
+// passedLocked counts a reliable message that has passed the hold, then
+// lets through what waited for it.
 func (q *inbox) passedLocked(s *session, p *Packet) {
-	if s.isServer || p.Mode != Reliable {
+	if p.Mode != Reliable {
 		return
 	}
 	s.countPassedLocked(p.Channel)
@@ -97,9 +112,57 @@ func (q *inbox) releaseOrderLocked(s *session) {
 		}
 	}
 	if len(s.orderHeld) == 0 {
-		s.orderHeld = nil
+		q.heldEmptiedLocked(s)
 	}
 	q.roomFreedLocked() // a reader waiting at maxOrderHeld
+}
+
+// holdLocked puts p in the hold of its session.
+func (q *inbox) holdLocked(p Packet, after orderMark) {
+	s := p.owner
+	if len(s.orderHeld) == 0 {
+		q.orderHolders = append(q.orderHolders, s)
+		q.holding.Store(int32(len(q.orderHolders)))
+	}
+	s.orderHeld = append(s.orderHeld, markedPacket{Packet: p, after: after, since: time.Now()})
+	q.held++
+}
+
+// heldEmptiedLocked forgets the hold of s, now empty.
+func (q *inbox) heldEmptiedLocked(s *session) {
+	s.orderHeld = nil
+	if i := slices.Index(q.orderHolders, s); i >= 0 {
+		q.orderHolders = slices.Delete(q.orderHolders, i, i+1)
+		q.holding.Store(int32(len(q.orderHolders)))
+	}
+}
+
+// expireOrderHeld lets go on what has waited markWait or longer, oldest
+// first, as if its mark had passed; what a session the game has let go of
+// held, it drops (nothing of such a peer reaches the game, session.leave).
+// The game's poll calls it (nextEvent): costless while nothing is held.
+func (q *inbox) expireOrderHeld(now time.Time) {
+	if q.holding.Load() == 0 {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, s := range slices.Clone(q.orderHolders) {
+		if !s.live.Load() {
+			q.dropOrderHeldLocked(s)
+			continue
+		}
+		for len(s.orderHeld) > 0 && now.Sub(s.orderHeld[0].since) >= markWait {
+			h := s.orderHeld[0]
+			s.orderHeld = slices.Delete(s.orderHeld, 0, 1)
+			q.held--
+			q.placeLocked(h.Packet)
+			if h.Mode == Reliable {
+				s.countPassedLocked(h.Channel)
+			}
+			q.releaseOrderLocked(s)
+		}
+	}
 }
 
 // markWaitsLocked reports whether something a mark names has not passed.
@@ -119,6 +182,6 @@ func (q *inbox) dropOrderHeldLocked(s *session) {
 		s.queued -= len(h.Data)
 	}
 	q.held -= len(s.orderHeld)
-	s.orderHeld = nil
+	q.heldEmptiedLocked(s)
 	q.roomFreedLocked()
 }

@@ -53,8 +53,8 @@ type outbox struct {
 	scheduled bool // in the pushers' ready list or being pushed
 	// numbered: the reliable messages queued on each channel, which are
 	// their numbers on the peer's side of the stream too (a stream
-	// delivers every one, in order). Kept where order marks are made: on
-	// a server with Options.SceneOrder (sceneorder.go).
+	// delivers every one, in order). Kept where order marks are made:
+	// with Options.SceneOrder (sceneorder.go).
 	numbered []uint32
 }
 

@@ -89,11 +89,11 @@ func (s *session) readStream(st *sctp.Stream, index int) {
 		case sctp.PayloadTypeWebRTCBinaryEmpty:
 			msg = msg[:0]
 		case ppiMarked:
-			if s.isServer || index < streamReliable0 {
-				s.violated("protocol violation: an order mark from a client, or on a stream that takes none")
+			if index < streamReliable0 {
+				s.violated("protocol violation: an order mark on a stream that takes none")
 				return
 			}
-			if after, msg, err = parseMark(msg); err != nil {
+			if after, msg, err = parseMark(msg); err != nil || !s.takesMark(after) {
 				s.violated("protocol violation: a malformed order mark")
 				return
 			}
@@ -179,10 +179,10 @@ func (s *session) byeReceived(reason string) {
 const connectionClosed = "the connection closed"
 
 // deliverUnreliable drops an ordered packet older than one already
-// delivered on its channel, and any packet the inbox has no room for. A
-// server drops one with an order mark: clients send none.
+// delivered on its channel, one with a mark its sender would not send
+// (takesMark), and any packet the inbox has no room for.
 func (s *session) deliverUnreliable(ch int, mode Mode, seq uint32, after orderMark, payload []byte) {
-	if !s.live.Load() || (after != nil && s.isServer) {
+	if !s.live.Load() || (after != nil && !s.takesMark(after)) {
 		return
 	}
 	if mode == UnreliableOrdered {

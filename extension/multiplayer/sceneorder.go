@@ -26,10 +26,11 @@ import "sync"
 //
 // ENet has all three: it maps channels to separate ENet channels.
 //
-// The server knows the order it sent in; the client only what arrived. So
-// with Options.SceneOrder the server puts an order mark (frame.go) on the
-// messages that must not overtake an earlier one, and the client's inbox
-// holds a marked message until what it names has passed (orderhold.go):
+// The sender knows the order it sent in; the receiver only what arrived.
+// So with Options.SceneOrder the server puts an order mark (frame.go) on
+// the messages that must not overtake an earlier one, and the client's
+// inbox holds a marked message until what it names has passed
+// (orderhold.go):
 //   - a reliable message off channel 0, and a relayed message in any mode
 //     off reliable channel 0, waits for the last announcement the server
 //     sent that client before it: an ADD_PEER or a SPAWN (the one it
@@ -37,6 +38,13 @@ import "sync"
 //   - a DEL_PEER waits for every reliable message the server sent that
 //     client before it on the other channels (the leaving client's relays
 //     among them).
+//
+// A client's own spawns race the same way towards the server: a node
+// spawned by a client (a MultiplayerSpawner it has authority over) and an
+// RPC on it on another channel right after. So a client with SceneOrder
+// marks its own messages after its last SPAWN by the first rule above,
+// and the server's inbox holds them the same way; the server then relays
+// them in the order its game read them, marked for the other clients.
 //
 // Every mark names messages sent earlier than its own, so no two holds
 // wait for each other. Each names a little more than it needs (the last
@@ -55,7 +63,7 @@ import "sync"
 //     nothing could tell.
 //
 // The transport reads the bytes, not SceneMultiplayer: a game's own
-// message that looks like one of these only waits for messages the server
+// message that looks like one of these only waits for messages its sender
 // really sent before it, which arrive.
 
 // SceneMultiplayer's bytes: the command in the low bits of the first byte
@@ -71,16 +79,25 @@ const (
 	sceneSysSize      = 6 // SYS_CMD_SIZE
 )
 
-// sceneOrder is what a server's session keeps to mark the messages it
-// sends its peer.
+// sceneOrder is what a session keeps to mark the messages it sends its
+// peer.
 type sceneOrder struct {
 	mu            sync.Mutex // a mark and the numbers it reads go with the send
 	lastAnnounced uint32     // channel 0's number of the last ADD_PEER or SPAWN sent
 }
 
 // numbersReliable reports whether the session numbers its reliable
-// messages per channel: a server's, with Options.SceneOrder.
-func (s *session) numbersReliable() bool { return s.isServer && s.sh.opts.SceneOrder }
+// messages per channel: with Options.SceneOrder.
+func (s *session) numbersReliable() bool { return s.sh.opts.SceneOrder }
+
+// takesMark reports whether a mark that arrived is one the peer may send.
+// A server's marks may name any channel; a client's name only its last
+// announcement on channel 0 (sendOrdered), and anything else from a
+// client is refused rather than held (a mark of 255 entries would cost
+// the server's memory beyond the message's bytes).
+func (s *session) takesMark(after orderMark) bool {
+	return !s.isServer || (len(after) == 1 && after[0].channel == 0)
+}
 
 // sceneSys is the system command a message carries, or -1.
 func sceneSys(data []byte) int {
@@ -103,10 +120,11 @@ func isAnnouncement(data []byte) bool {
 }
 
 // sendOrdered sends a message to the session's peer, marked as the comment
-// above says. Server.send calls it for a message to one peer. A broadcast
-// (target 0 or -id) is not marked: SceneMultiplayer never sends one (it
-// sends each peer its copy), and marks differ per peer, so marking one
-// would copy it for each.
+// above says. Server.send calls it for a message to one peer, Client.send
+// for every message. A server's broadcast (target 0 or -id) is not marked:
+// SceneMultiplayer never sends one (it sends each peer its copy), and
+// marks differ per peer, so marking one would copy it for each. Only a
+// server marks a DEL_PEER: a client sends none.
 func (s *session) sendOrdered(channel int, mode Mode, msg *outgoing) error {
 	if !s.numbersReliable() {
 		return s.send(channel, mode, msg)
@@ -117,7 +135,7 @@ func (s *session) sendOrdered(channel int, mode Mode, msg *outgoing) error {
 	onChannel0 := channel == 0 && mode == Reliable
 	var after orderMark
 	switch cmd := sceneSys(msg.data); {
-	case onChannel0 && cmd == sceneSysDelPeer && len(msg.data) == sceneSysSize:
+	case onChannel0 && s.isServer && cmd == sceneSysDelPeer && len(msg.data) == sceneSysSize:
 		for c, n := range s.reliableSent() {
 			if c > 0 && n > 0 {
 				after = append(after, markEntry{channel: uint8(c), number: n})

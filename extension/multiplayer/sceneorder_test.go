@@ -26,15 +26,7 @@ func sceneSysMessage(cmd byte, id int32, relayed string) []byte {
 // or after its DEL_PEER, and a reliable RPC on another channel before the
 // SPAWN of its node.
 func sceneOrderBreaks(t *testing.T, sceneOrder bool) (beforeAdd, afterDel, beforeSpawn, read int) {
-	m := startServer(t, 4, Options{SceneOrder: sceneOrder})
-	relay, err := lossy.New(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port(m)}, lossy.Config{Loss: 0.2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer relay.Close()
-	c := dial(t, relay.Addr().Port, Options{Timeout: 30 * time.Second})
-	waitEvent(t, c, PeerConnected)
-	client := waitEvent(t, m, PeerConnected).Peer
+	m, c, client, relay := lossyPair(t, Options{SceneOrder: sceneOrder}, Options{})
 	const peers = 150
 	go func() {
 		send := func(channel int, mode Mode, data []byte) {
@@ -95,10 +87,36 @@ func sceneOrderBreaks(t *testing.T, sceneOrder bool) (beforeAdd, afterDel, befor
 			}
 		}
 	}
-	if relay.Dropped.Load() == 0 {
+	relay.mustHaveDropped(t)
+	return beforeAdd, afterDel, beforeSpawn, read
+}
+
+// lossRelay is a relay between a client and its server that loses a fifth
+// of the datagrams each way.
+type lossRelay struct{ *lossy.Relay }
+
+func (r lossRelay) mustHaveDropped(t *testing.T) {
+	t.Helper()
+	if r.Dropped.Load() == 0 {
 		t.Fatal("the relay dropped nothing: the test did not test loss")
 	}
-	return beforeAdd, afterDel, beforeSpawn, read
+}
+
+// lossyPair is a server and a client connected through a lossRelay (the
+// client's timeout raised to 30 s), both told of the connection, and the
+// client's id.
+func lossyPair(t *testing.T, serverOpts, clientOpts Options) (*Server, *Client, int32, lossRelay) {
+	t.Helper()
+	m := startServer(t, 4, serverOpts)
+	relay, err := lossy.New(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port(m)}, lossy.Config{Loss: 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { relay.Close() })
+	clientOpts.Timeout = 30 * time.Second
+	c := dial(t, relay.Addr().Port, clientOpts)
+	waitEvent(t, c, PeerConnected)
+	return m, c, waitEvent(t, m, PeerConnected).Peer, lossRelay{relay}
 }
 
 // sceneSpawn is a SPAWN of a node numbered id, and sceneRPC an RPC on it
@@ -247,22 +265,148 @@ func TestOrderHoldIsBoundedAndFreed(t *testing.T) {
 	}
 }
 
-// A client marks nothing: a mark from one ends its session, on a stream;
-// unreliable, it is dropped.
-func TestAMarkFromAClientEndsItsSession(t *testing.T) {
+// clientSpawnBreaks plays a client that spawns nodes and calls an RPC on
+// each on another channel right after, to the server through a relay
+// losing a fifth of the datagrams each way, and counts the RPCs the
+// server's game would have read before their node's SPAWN.
+const clientSpawnNodes = 300
+
+func clientSpawnBreaks(t *testing.T, sceneOrder bool) (beforeSpawn, read int) {
+	m, c, _, relay := lossyPair(t, Options{SceneOrder: true}, Options{SceneOrder: sceneOrder})
+	go func() {
+		send := func(channel int, data []byte) {
+			for c.Send(channel, Reliable, data) == ErrSendBacklog {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		for id := int32(1); id <= clientSpawnNodes; id++ {
+			send(0, sceneSpawn(id))
+			time.Sleep(2 * time.Millisecond) // apart, in separate datagrams
+			send(2, sceneRPC(id))
+			time.Sleep(2 * time.Millisecond)
+		}
+		send(2, []byte("end")) // marked after the last SPAWN, behind the last RPC
+	}()
+	spawned := map[int32]bool{}
+	for {
+		p := waitPacket(t, m)
+		if string(p.Data) == "end" {
+			break
+		}
+		read++
+		id := int32(binary.LittleEndian.Uint32(p.Data[2:]))
+		if p.Data[0] == sceneCommandSpawn {
+			spawned[id] = true
+		} else if !spawned[id] {
+			beforeSpawn++
+		}
+	}
+	relay.mustHaveDropped(t)
+	return beforeSpawn, read
+}
+
+// A client's own spawns (sceneorder.go): without its marks the server
+// reads RPCs before the SPAWN of their node under loss; with them, never.
+func TestAClientsSpawnsKeepTheirPlaceUnderLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a lossy run of a few seconds")
+	}
+	beforeSpawn, read := clientSpawnBreaks(t, false)
+	t.Logf("without the client's marks: %d RPCs before their node's SPAWN, of %d read", beforeSpawn, read)
+	if beforeSpawn == 0 {
+		t.Fatal("without the client's marks the loss left the order whole: the test cannot tell")
+	}
+	beforeSpawn, read = clientSpawnBreaks(t, true)
+	t.Logf("with them: %d RPCs before their node's SPAWN, of %d read", beforeSpawn, read)
+	if beforeSpawn != 0 || read != 2*clientSpawnNodes {
+		t.Fatalf("with the client's marks the server read %d RPCs before their node's SPAWN, %d messages in all (want %d)", beforeSpawn, read, 2*clientSpawnNodes)
+	}
+}
+
+// A held message waits at most markWait, then goes on with the messages
+// of its channel behind it; one that arrived later waits its own
+// markWait. What a session the game let go of held is dropped instead.
+func TestAHeldMessageWaitsAtMostMarkWait(t *testing.T) {
+	q, s := holdingClient()
+	s.live.Store(true)
+	never := orderMark{{channel: 0, number: 99}}
+	start := time.Now()
+	push := func(channel int, data string, after orderMark) {
+		t.Helper()
+		if !q.pushAfter(Packet{Channel: channel, Mode: Reliable, Data: []byte(data), owner: s}, after, false, nil) {
+			t.Fatalf("%q refused", data)
+		}
+	}
+	push(3, "named what never comes", never)
+	push(3, "behind it", nil)
+	s.orderHeld[0].since, s.orderHeld[1].since = start, start
+	push(4, "named it too, later", never)
+	s.orderHeld[2].since = start.Add(time.Second)
+	q.expireOrderHeld(start.Add(markWait - time.Millisecond))
+	if got := q.readAll(); len(got) != 0 {
+		t.Fatalf("before markWait the game read %v", got)
+	}
+	q.expireOrderHeld(start.Add(markWait))
+	if got, want := fmt.Sprint(q.readAll()), "[3/2:named what never comes 3/2:behind it]"; got != want {
+		t.Fatalf("at markWait the game read %s, want %s", got, want)
+	}
+	q.expireOrderHeld(start.Add(markWait + time.Second))
+	if got, want := fmt.Sprint(q.readAll()), "[4/2:named it too, later]"; got != want {
+		t.Fatalf("at its own markWait the game read %s, want %s", got, want)
+	}
+	if q.held != 0 || q.holding.Load() != 0 || len(q.orderHolders) != 0 {
+		t.Fatalf("after the waits: %d held, %d holding", q.held, q.holding.Load())
+	}
+
+	push(3, "held when the game let its peer go", never)
+	s.live.Store(false)
+	q.expireOrderHeld(start.Add(time.Hour))
+	if got := q.readAll(); len(got) != 0 {
+		t.Fatalf("from a peer the game had let go the game read %v", got)
+	}
+	if q.bytes != 0 || q.held != 0 || s.queued != 0 || q.holding.Load() != 0 {
+		t.Fatalf("after the drop the inbox counts %d bytes, %d held, %d holding; the session %d bytes", q.bytes, q.held, q.holding.Load(), s.queued)
+	}
+}
+
+// A server holds a client's marked messages, within markWait, and keeps
+// the client; a mark a client never sends (more than one entry, or
+// another channel than 0) ends its session on a stream and is dropped
+// unreliable.
+func TestAClientsMarksAreHeldWithinBounds(t *testing.T) {
+	defer func(w time.Duration) { markWait = w }(markWait)
+	markWait = 300 * time.Millisecond
 	m := startServer(t, 4, Options{SceneOrder: true})
-	c := dial(t, port(m), Options{})
+	c := dial(t, port(m), Options{SceneOrder: true})
 	waitEvent(t, c, PeerConnected)
 	id := waitEvent(t, m, PeerConnected).Peer
 	s := c.sess.Load()
-	if _, err := s.sendAfter(2, Unreliable, &outgoing{data: []byte("marked")}, orderMark{{channel: 0, number: 1}}); err != nil {
+	sent := time.Now()
+	if _, err := s.sendAfter(2, Reliable, &outgoing{data: []byte("names what it never sent")}, orderMark{{channel: 0, number: 5}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.sendAfter(2, Reliable, &outgoing{data: []byte("marked")}, orderMark{{channel: 0, number: 1}}); err != nil {
+	var p Packet
+	for ok := false; !ok && time.Since(sent) < 10*time.Second; {
+		if ev, got := m.NextEvent(); got { // the game's poll lets overdue messages go
+			t.Fatalf("event %+v while the marked message waited", ev)
+		}
+		p, ok = m.Pop()
+		time.Sleep(time.Millisecond)
+	}
+	if waited := time.Since(sent); string(p.Data) != "names what it never sent" || waited < markWait {
+		t.Fatalf("the server's game read %q after %v, want the marked message after markWait (%v)", p.Data, waited, markWait)
+	}
+	if len(m.Peers()) != 1 {
+		t.Fatal("the client is gone after a mark naming what it never sent")
+	}
+	if _, err := s.sendAfter(2, Unreliable, &outgoing{data: []byte("two entries")}, orderMark{{channel: 0, number: 1}, {channel: 1, number: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.sendAfter(2, Reliable, &outgoing{data: []byte("channel 1")}, orderMark{{channel: 1, number: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	ev := waitEvent(t, m, PeerDisconnected)
-	if ev.Peer != id || !strings.Contains(ev.Reason, "order mark from a client") {
+	if ev.Peer != id || !strings.Contains(ev.Reason, "malformed order mark") {
 		t.Fatalf("the server's event %+v, want the client's end for its mark", ev)
 	}
 	if p, ok := m.Pop(); ok {

@@ -9,6 +9,7 @@ extends Node
 
 const SECRET := "letmein"
 const LOSS_RPCS := 10000
+const SHOTS := 20
 
 var args := {}
 var peer: GoDTLSMultiplayerPeer
@@ -106,7 +107,9 @@ func _server() -> void:
 		get_tree().quit(1)
 		return
 	multiplayer.multiplayer_peer = peer
-	multiplayer.peer_connected.connect(func(id): _say("peer_connected %d" % id))
+	multiplayer.peer_connected.connect(func(id):
+		_say("peer_connected %d" % id)
+		_make_shots(id))
 	multiplayer.peer_disconnected.connect(func(id): disconnected[id] = Time.get_ticks_msec())
 	_say("PORT %d" % peer.get_server().get_local_port())
 
@@ -165,6 +168,12 @@ func _server() -> void:
 	if seq_errors > 0:
 		_fail("%d reliable RPCs out of order or duplicated (%s)" % [seq_errors, ", ".join(seq_error_seen)])
 
+	# a client's own spawns: every client spawns nodes it has authority
+	# over and calls an RPC on each on channel 7 right after
+	fire.rpc()
+	await _until(func(): return _shots_landed(everyone) and _all_reported(everyone, ["shots_seen"]), 30,
+		"every client's spawns and the RPC on each reached the server and every other client, loss clients' too")
+
 	# a kick with a reason, then a client killed with SIGKILL
 	_say("MP KICKED %s" % clients[play[1]].name)
 	_say("MP KILLED %s" % clients[play[2]].name)
@@ -188,6 +197,48 @@ func _end() -> void:
 		_say("MP PASS")
 	# quitting with clients connected: they must see server_disconnected
 	get_tree().quit(0 if failures.is_empty() else 1)
+
+
+# Shots_<id> holds the nodes client id spawns itself, through a spawner
+# of which it is the authority, on every process.
+func _make_shots(id: int) -> void:
+	if has_node("Shots_%d" % id):
+		return
+	var box := Node.new()
+	box.name = "Shots_%d" % id
+	var shot_spawner := MultiplayerSpawner.new()
+	shot_spawner.name = "Spawner"
+	box.add_child(shot_spawner)
+	add_child(box)
+	shot_spawner.spawn_path = NodePath("..")
+	shot_spawner.spawn_function = _spawn_shot
+	shot_spawner.set_multiplayer_authority(id)
+
+
+# set_meta as an RPC on reliable channel 7, as on the players: the client
+# calls it right after the spawn (on channel 0), which it must not
+# overtake on its way to the server nor through the relay
+func _spawn_shot(data: Variant) -> Node:
+	var shot := Node.new()
+	shot.name = "shot_%d" % data
+	shot.rpc_config(&"set_meta", {"rpc_mode": MultiplayerAPI.RPC_MODE_ANY_PEER,
+		"transfer_mode": MultiplayerPeer.TRANSFER_MODE_RELIABLE, "channel": 7, "call_local": false})
+	return shot
+
+
+# Whether the shots of every client in ids are here, each with its RPC.
+func _shots_landed(ids: Array) -> bool:
+	for id in ids:
+		var box := get_node_or_null("Shots_%d" % id)
+		if box == null:
+			return false
+		var hit := 0
+		for shot in box.get_children():
+			if not (shot is MultiplayerSpawner) and shot.get_meta(&"hit", -1) == str(shot.name).trim_prefix("shot_").to_int():
+				hit += 1
+		if hit != SHOTS:
+			return false
+	return true
 
 
 func _of_kind(kind: String) -> Array:
@@ -267,6 +318,9 @@ func _client() -> void:
 	multiplayer.multiplayer_peer = peer
 	multiplayer.connected_to_server.connect(_on_connected)
 	multiplayer.peer_connected.connect(_greet)
+	multiplayer.peer_connected.connect(func(id):
+		if id != 1:
+			_make_shots(id))
 	multiplayer.server_disconnected.connect(func():
 		_say("SERVER_DISCONNECTED reason=" + peer.get_close_reason())
 		get_tree().quit(0))
@@ -277,6 +331,7 @@ func _client() -> void:
 
 func _on_connected() -> void:
 	_say("CONNECTED id=%d" % multiplayer.get_unique_id())
+	_make_shots(multiplayer.get_unique_id())
 	if args.get("kind", "") == "loss":
 		for i in LOSS_RPCS:
 			seq.rpc_id(1, i)
@@ -304,6 +359,14 @@ func _process(_delta: float) -> void:
 		if ok:
 			set_meta("spawned", true)
 			report.rpc_id(1, "spawned_synced")
+	if get_meta("fired", false) and not get_meta("shots_seen", false):
+		var others := []
+		for id in multiplayer.get_peers():
+			if id != 1:
+				others.append(id)
+		if _shots_landed(others):
+			set_meta("shots_seen", true)
+			report.rpc_id(1, "shots_seen")
 	if get_meta("spawned", false) and players.get_child_count() == 2 and not get_meta("despawned", false):
 		set_meta("despawned", true)
 		report.rpc_id(1, "despawned")
@@ -347,6 +410,14 @@ func r_local() -> void:
 		local_calls += 1
 	else:
 		report.rpc_id(1, "local")
+
+
+@rpc("authority", "call_remote", "reliable", 0)
+func fire() -> void:
+	var shot_spawner := get_node("Shots_%d/Spawner" % multiplayer.get_unique_id())
+	for i in SHOTS:
+		shot_spawner.spawn(i).rpc(&"set_meta", &"hit", i)
+	set_meta("fired", true)
 
 
 @rpc("authority", "call_remote", "reliable", 0)
