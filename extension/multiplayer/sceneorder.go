@@ -108,7 +108,7 @@ func sceneSys(data []byte) int {
 }
 
 // isAnnouncement reports whether a message on reliable channel 0 is an
-// ADD_PEER or a SPAWN, the server's own or relayed.
+// ADD_PEER or a SPAWN, the sender's own or relayed.
 func isAnnouncement(data []byte) bool {
 	switch sceneSys(data) {
 	case sceneSysAddPeer:
