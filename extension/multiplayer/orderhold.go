@@ -103,11 +103,7 @@ func (q *inbox) releaseOrderLocked(s *session) {
 			i++
 			continue
 		}
-		s.orderHeld = slices.Delete(s.orderHeld, i, i+1)
-		q.held--
-		q.placeLocked(h.Packet)
-		if h.Mode == Reliable {
-			s.countPassedLocked(h.Channel)
+		if q.letGoLocked(s, i) {
 			i = 0
 		}
 	}
@@ -115,6 +111,21 @@ func (q *inbox) releaseOrderLocked(s *session) {
 		q.heldEmptiedLocked(s)
 	}
 	q.roomFreedLocked() // a reader waiting at maxOrderHeld
+}
+
+// letGoLocked takes the i-th waiting message of s out of the hold and
+// places it, counting it as passed if it is reliable (then it reports
+// true: what waited for it may pass now).
+func (q *inbox) letGoLocked(s *session, i int) (reliable bool) {
+	h := s.orderHeld[i]
+	s.orderHeld = slices.Delete(s.orderHeld, i, i+1)
+	q.held--
+	q.placeLocked(h.Packet)
+	if h.Mode == Reliable {
+		s.countPassedLocked(h.Channel)
+		return true
+	}
+	return false
 }
 
 // holdLocked puts p in the hold of its session.
@@ -147,19 +158,16 @@ func (q *inbox) expireOrderHeld(now time.Time) {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for _, s := range slices.Clone(q.orderHolders) {
+	// Backwards: a session whose hold empties leaves the list, which moves
+	// only the sessions after it, already seen.
+	for i := len(q.orderHolders) - 1; i >= 0; i-- {
+		s := q.orderHolders[i]
 		if !s.live.Load() {
 			q.dropOrderHeldLocked(s)
 			continue
 		}
 		for len(s.orderHeld) > 0 && now.Sub(s.orderHeld[0].since) >= markWait {
-			h := s.orderHeld[0]
-			s.orderHeld = slices.Delete(s.orderHeld, 0, 1)
-			q.held--
-			q.placeLocked(h.Packet)
-			if h.Mode == Reliable {
-				s.countPassedLocked(h.Channel)
-			}
+			q.letGoLocked(s, 0)
 			q.releaseOrderLocked(s)
 		}
 	}

@@ -265,12 +265,12 @@ func TestOrderHoldIsBoundedAndFreed(t *testing.T) {
 	}
 }
 
+const clientSpawnNodes = 300
+
 // clientSpawnBreaks plays a client that spawns nodes and calls an RPC on
 // each on another channel right after, to the server through a relay
 // losing a fifth of the datagrams each way, and counts the RPCs the
 // server's game would have read before their node's SPAWN.
-const clientSpawnNodes = 300
-
 func clientSpawnBreaks(t *testing.T, sceneOrder bool) (beforeSpawn, read int) {
 	m, c, _, relay := lossyPair(t, Options{SceneOrder: true}, Options{SceneOrder: sceneOrder})
 	go func() {
@@ -370,9 +370,9 @@ func TestAHeldMessageWaitsAtMostMarkWait(t *testing.T) {
 }
 
 // A server holds a client's marked messages, within markWait, and keeps
-// the client, while the other clients' messages pass; a mark a client never sends (more than one entry, or
-// another channel than 0) ends its session on a stream and is dropped
-// unreliable.
+// the client, while the other clients' messages pass; a mark a client
+// never sends (more than one entry, or another channel than 0) ends its
+// session on a stream and is dropped unreliable.
 func TestAClientsMarksAreHeldWithinBounds(t *testing.T) {
 	defer func(w time.Duration) { markWait = w }(markWait)
 	markWait = 300 * time.Millisecond
