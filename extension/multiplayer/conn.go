@@ -44,7 +44,7 @@ type sctpConn struct {
 }
 
 func newSCTPConn(s *session, car carrier) *sctpConn {
-	c := &sctpConn{s: s, car: car, closed: make(chan struct{}), guard: sctpGuard{isServer: s.isServer}}
+	c := &sctpConn{s: s, car: car, closed: make(chan struct{}), guard: sctpGuard{isServer: s.isServer, arrivals: &s.arrivals}}
 	if s.isServer {
 		c.guard.inits = &c.inits
 	}

@@ -109,10 +109,14 @@ func (s *session) readStream(st *sctp.Stream, index int) {
 			// A client's session is live from the start (Client), so every
 			// reliable message it reads is counted by the order hold.
 			if !s.live.Load() {
+				s.arrivals.handedOn(index)
 				continue
 			}
 			p := Packet{From: s.id, Channel: index - streamReliable0, Mode: Reliable, Data: msg, owner: s}
-			if !s.sh.in.pushAfter(p, after, true, s.ended) {
+			s.arrivals.wait(index, s.ended)
+			pushed := s.sh.in.pushAfter(p, after, true, s.ended)
+			s.arrivals.handedOn(index)
+			if !pushed {
 				return
 			}
 		}

@@ -36,6 +36,8 @@ import (
 type sctpGuard struct {
 	isServer bool
 	inits    *initGate // the server's: the INIT tags of the client's setup attempts
+	// arrivals learns the order DATA arrives in (arrivalorder.go).
+	arrivals *arrivalOrder
 
 	mu          sync.Mutex
 	localTag    uint32 // the initiate tag of our latest INIT or INIT ACK (0: none sent)
@@ -153,6 +155,9 @@ func (g *sctpGuard) check(pkt []byte) (verdict, string) {
 			// reader for this stream would wait on.
 			index, _ := streamIndex(binary.BigEndian.Uint16(body[4:]), !g.isServer) // chunk checked it
 			g.markStream(index)
+			if g.arrivals != nil {
+				g.arrivals.chunk(index, binary.BigEndian.Uint16(body[6:]), binary.BigEndian.Uint32(body), flags)
+			}
 		}
 		off = next
 	}

@@ -152,6 +152,10 @@ type session struct {
 	readers     atomic.Int32
 	endedAt     atomic.Int64
 
+	// arrivals keeps the reliable messages in their order of arrival
+	// across channels (arrivalorder.go).
+	arrivals arrivalOrder
+
 	ended   chan struct{}
 	endOnce sync.Once
 	reason  atomic.Pointer[string]

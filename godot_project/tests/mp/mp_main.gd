@@ -10,6 +10,7 @@ extends Node
 const SECRET := "letmein"
 const LOSS_RPCS := 10000
 const SHOTS := 20
+const PAIRS := 200
 
 var args := {}
 var peer: GoDTLSMultiplayerPeer
@@ -31,6 +32,8 @@ var disconnected := {}  # peer id -> msec when peer_disconnected came
 var ord_last := -1
 var ord_ok := true
 var unrel_seen := 0
+var pair_first_last := -1  # the last pair_first RPC read
+var pairs_reversed := 0    # pair_second RPCs read before their pair_first
 
 
 func _ready() -> void:
@@ -148,6 +151,19 @@ func _server() -> void:
 		"3 players spawned on every client with their synchronized positions")
 	await _until(func(): return _all_reported(play + _of_kind("loss"), ["spawn_rpc"]), 30,
 		"an RPC on channel 7 right after each spawn reached every client, loss clients too")
+	# order across channels: pairs of reliable RPCs on channels 8 and 9,
+	# all in one frame; each client reads every pair in the order sent
+	for id in play:
+		for i in PAIRS:
+			pair_first.rpc_id(id, i)
+			pair_second.rpc_id(id, i)
+		pairs_done.rpc_id(id)
+	if not await _until(func(): return _all_reported(play, ["pairs_in_order"]), 20,
+			"%d pairs of reliable RPCs on channels 8 and 9 read in the order they were sent" % PAIRS):
+		for id in play:
+			var said: Array = reports.get(id, {}).keys().filter(func(k): return k.begins_with("pairs_"))
+			_say("MP INFO client %d reported %s" % [id, str(said)])
+
 	var gone: int = play[2]
 	players.get_node(str(gone)).queue_free()
 	await _until(func(): return _all_reported(play, ["despawned"]), 20, "a despawn reached every client")
@@ -397,6 +413,25 @@ func r_ord(n: int) -> void:
 func r_ord_done() -> void:
 	# reliable on the same channel: by now most ordered RPCs arrived
 	report.rpc_id(1, "ord_ok" if ord_ok and ord_last >= 0 else "ord_bad")
+
+
+@rpc("authority", "call_remote", "reliable", 8)
+func pair_first(n: int) -> void:
+	pair_first_last = n
+
+
+@rpc("authority", "call_remote", "reliable", 9)
+func pair_second(n: int) -> void:
+	if pair_first_last < n:
+		pairs_reversed += 1
+
+
+@rpc("authority", "call_remote", "reliable", 9)
+func pairs_done() -> void:
+	if pairs_reversed == 0 and pair_first_last == PAIRS - 1:
+		report.rpc_id(1, "pairs_in_order")
+	else:
+		report.rpc_id(1, "pairs_reversed_%d_last_%d" % [pairs_reversed, pair_first_last])
 
 
 @rpc("authority", "call_remote", "reliable", 0)
