@@ -25,7 +25,8 @@ func multiplayerClass() *classDef {
 		name:   mpName,
 		parent: "MultiplayerPeerExtension",
 		create: func(obj object) instance {
-			g := &gdMultiplayer{obj: obj, timeout: multiplayer.DefaultTimeout, mode: multiplayer.Reliable, sim: netsim.NewProcessLink()}
+			g := &gdMultiplayer{obj: obj, timeout: multiplayer.DefaultTimeout, messageRate: multiplayer.DefaultPeerMessageRate,
+				mode: multiplayer.Reliable, sim: netsim.NewProcessLink()}
 			g.maxEndsPerPoll.Store(defaultMaxEndsPerPoll)
 			g.endBudget.Store(int64(defaultEndBudget))
 			watchMonitors(g)
@@ -49,6 +50,7 @@ func multiplayerClass() *classDef {
 		},
 		properties: []propertyDef{
 			property("peer_timeout", tFloat, multiplayer.DefaultTimeout.Seconds(), (*gdMultiplayer).peerTimeout, (*gdMultiplayer).setPeerTimeout),
+			property("max_peer_messages_per_second", tInt, int64(multiplayer.DefaultPeerMessageRate), (*gdMultiplayer).peerMessageRate, (*gdMultiplayer).setPeerMessageRate),
 			property("max_disconnects_per_poll", tInt, int64(defaultMaxEndsPerPoll), (*gdMultiplayer).maxDisconnectsPerPoll, (*gdMultiplayer).setMaxDisconnectsPerPoll),
 			property("disconnect_budget_ms", tFloat, defaultEndBudget.Seconds()*1000, (*gdMultiplayer).disconnectBudgetMs, (*gdMultiplayer).setDisconnectBudgetMs),
 		},
@@ -98,8 +100,11 @@ type gdMultiplayer struct {
 	mode    multiplayer.Mode
 	refuse  bool
 	timeout time.Duration
-	reason  string
-	sim     *netsim.Link // simulate_network: the server's socket or the client's
+	// messageRate is max_peer_messages_per_second as GDScript sees it
+	// (0: no limit); a server holds each client to it.
+	messageRate int
+	reason      string
+	sim         *netsim.Link // simulate_network: the server's socket or the client's
 
 	maxEndsPerPoll atomic.Int64 // max_disconnects_per_poll
 	endBudget      atomic.Int64 // disconnect_budget_ms, as a time.Duration
@@ -133,12 +138,17 @@ func (g *gdMultiplayer) busy(m string) bool {
 	return false
 }
 
-func (g *gdMultiplayer) options() multiplayer.Options {
+func (g *gdMultiplayer) options(isServer bool) multiplayer.Options {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	// SceneMultiplayer learns of peers from _poll's peer_connected: a peer's
 	// packets must not reach it first
-	return multiplayer.Options{Timeout: g.timeout, HoldUntilAnnounced: true, AuthOrder: true, SceneOrder: true}
+	o := multiplayer.Options{Timeout: g.timeout, HoldUntilAnnounced: true, AuthOrder: true, SceneOrder: true,
+		PeerMessageRate: multiplayer.NoLimit}
+	if isServer && g.messageRate > 0 {
+		o.PeerMessageRate = g.messageRate
+	}
+	return o
 }
 
 func (g *gdMultiplayer) createServer(port int64, options object, bind string, maxClients int64) result {
@@ -191,7 +201,7 @@ func (g *gdMultiplayer) serve(m string, port int64, bind string, maxClients int6
 	if e := listenOn(m, dtls, port, bind); e != errOK {
 		return e
 	}
-	srv := multiplayer.NewServer(dtls, int(maxClients), g.options())
+	srv := multiplayer.NewServer(dtls, int(maxClients), g.options(true))
 	g.mu.Lock()
 	g.srv, g.view, g.viewObj = srv, nil, null
 	srv.SetRefusing(g.refuse)
@@ -225,7 +235,7 @@ func (g *gdMultiplayer) dial(m, address string, port int64, cfg client.Config) r
 	reportProcessSimulation()
 	cfg.Network = g.sim
 	// Dial refuses a bad address or port with the reason.
-	cli, err := multiplayer.Dial(address, int(port), cfg, g.options())
+	cli, err := multiplayer.Dial(address, int(port), cfg, g.options(false))
 	if err != nil {
 		pushError(m, err.Error())
 		return errInvalidParameter
@@ -292,7 +302,7 @@ func (g *gdMultiplayer) peerStats(id int64) result {
 	}
 	d := statsDict(append(trafficCounters(st.Traffic),
 		counter{"retransmissions", st.Retransmissions}, counter{"queued_in_bytes", uint64(st.QueuedIn)},
-		counter{"buffered_out_bytes", st.BufferedOut})...)
+		counter{"buffered_out_bytes", st.BufferedOut}, counter{"over_message_budget", st.OverBudget})...)
 	d.set("rtt_ms", variantFloat(float64(st.RTT)/1e6))
 	d.set("last_rtt_ms", variantFloat(float64(st.LastRTT)/1e6))
 	d.set("loss", variantFloat(st.Loss))
@@ -343,6 +353,28 @@ func (g *gdMultiplayer) setPeerTimeout(v float64) {
 	}
 	g.mu.Lock()
 	g.timeout = d
+	g.mu.Unlock()
+}
+
+// max_peer_messages_per_second: 0 in GDScript is "no limit".
+func (g *gdMultiplayer) peerMessageRate() result {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return int64(g.messageRate)
+}
+
+func (g *gdMultiplayer) setPeerMessageRate(v int64) {
+	const prop = "max_peer_messages_per_second"
+	if refuseNegative(mpName, prop, multiplayer.MinPeerMessageRate, v) {
+		return
+	}
+	rate := int(min(v, 1<<40))
+	if err := (multiplayer.Options{PeerMessageRate: rate}).Validate(); err != nil {
+		pushError(mpName+".set_"+prop, fmt.Sprintf("%s must be at least %d, or 0 for no limit; got %d; the value is unchanged", prop, multiplayer.MinPeerMessageRate, v))
+		return
+	}
+	g.mu.Lock()
+	g.messageRate = rate
 	g.mu.Unlock()
 }
 

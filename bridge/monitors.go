@@ -29,7 +29,7 @@ type monitorTotals struct {
 	peers, pending                 int
 	handshakesOK, handshakesFailed uint64
 	bytesIn, bytesOut              uint64
-	droppedFull, droppedOverRate   uint64 // a queue or handshake budget was full; over a peer's byte budget
+	droppedFull, droppedOverRate   uint64 // a queue or handshake budget was full; over a peer's byte or message budget
 	droppedForged                  uint64 // records no genuine peer sends after the handshake, replays, or records that failed authentication
 	spoofed, garbage               uint64
 	rttP50, rttP99                 time.Duration
@@ -217,4 +217,5 @@ func addHealth(t *monitorTotals, h multiplayer.Health) {
 	t.rttP50 = max(t.rttP50, h.RTTp50)
 	t.rttP99 = max(t.rttP99, h.RTTp99)
 	t.retransmissions += h.Retransmissions
+	t.droppedOverRate += h.OverBudget
 }

@@ -44,7 +44,8 @@ type sctpConn struct {
 }
 
 func newSCTPConn(s *session, car carrier) *sctpConn {
-	c := &sctpConn{s: s, car: car, closed: make(chan struct{}), guard: sctpGuard{isServer: s.isServer, arrivals: &s.arrivals}}
+	c := &sctpConn{s: s, car: car, closed: make(chan struct{}), guard: sctpGuard{isServer: s.isServer, arrivals: &s.arrivals,
+		messageRate: s.sh.opts.messageRate(s.isServer)}}
 	if s.isServer {
 		c.guard.inits = &c.inits
 	}
@@ -196,7 +197,7 @@ func (c *sctpConn) forPion(pkt []byte) bool {
 	case violation:
 		c.s.violated("protocol violation: " + why)
 		return false
-	case dropStale:
+	case dropStale, dropOverBudget:
 		return false
 	}
 	if n := c.guard.takeFreshStreams(); n > 0 {

@@ -128,6 +128,9 @@ func (s *session) readStream(st *sctp.Stream, index int) {
 func (s *session) onRecord(rec []byte) {
 	switch rec[0] {
 	case kindData:
+		if !s.conn.guard.takeMessages(1) {
+			return
+		}
 		if ch, mode, seq, after, payload, err := parseUnreliable(rec[1:]); err == nil {
 			s.deliverUnreliable(ch, mode, seq, after, append([]byte(nil), payload...))
 		}

@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+	"time"
+
+	"godtls/extension/ratelimit"
 )
 
 // sctpGuard checks every SCTP packet the other side sends before pion/sctp
@@ -38,6 +41,10 @@ type sctpGuard struct {
 	inits    *initGate // the server's: the INIT tags of the client's setup attempts
 	// arrivals learns the order DATA arrives in (arrivalorder.go).
 	arrivals *arrivalOrder
+	// messageRate is the peer's budget in messages per second
+	// (Options.PeerMessageRate; 0: none), taken by each DATA chunk and each
+	// unreliable record (takeMessages). Set when the guard is made.
+	messageRate int
 
 	mu          sync.Mutex
 	localTag    uint32 // the initiate tag of our latest INIT or INIT ACK (0: none sent)
@@ -50,6 +57,10 @@ type sctpGuard struct {
 	// session to accept (takeFreshStreams).
 	streamsSeen  [(maxStreamIndex + 64) / 64]uint64
 	freshStreams int
+	// messages is the budget's bucket; overBudget counts the SCTP packets
+	// and unreliable records dropped over it.
+	messages   ratelimit.Bucket
+	overBudget uint64
 }
 
 // chunkRule is what the guard knows of one chunk type: the smallest legal
@@ -84,9 +95,10 @@ var chunkRules = map[byte]chunkRule{
 type verdict int
 
 const (
-	admit     verdict = iota
-	dropStale         // a genuine peer may send it late: dropped
-	violation         // no genuine peer sends it: the session ends
+	admit          verdict = iota
+	dropStale              // a genuine peer may send it late: dropped
+	dropOverBudget         // its DATA is over the peer's message budget: dropped, SCTP sends it again
+	violation              // no genuine peer sends it: the session ends
 )
 
 // outgoing learns from a packet we send: our tags, our TSNs.
@@ -126,6 +138,14 @@ func (g *sctpGuard) check(pkt []byte) (verdict, string) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	// The budget first: what is over it never reaches the checks below,
+	// the arrival order or pion/sctp, and the peer sends it again later,
+	// as it would a lost packet.
+	if g.messageRate > 0 {
+		if n := dataChunks(pkt); n > 0 && !g.takeMessagesLocked(n) {
+			return dropOverBudget, ""
+		}
+	}
 	vtag := binary.BigEndian.Uint32(pkt[4:])
 	for off := sctpCommonHeader; off < len(pkt); {
 		if off+sctpChunkHeader > len(pkt) {
@@ -162,6 +182,50 @@ func (g *sctpGuard) check(pkt []byte) (verdict, string) {
 		off = next
 	}
 	return admit, ""
+}
+
+// dataChunks counts the DATA chunks of pkt, as far as its chunk lengths
+// can be followed (check refuses the packet if they cannot).
+func dataChunks(pkt []byte) int {
+	n := 0
+	for off := sctpCommonHeader; off+sctpChunkHeader <= len(pkt); {
+		length := int(binary.BigEndian.Uint16(pkt[off+2:]))
+		if length < sctpChunkHeader {
+			break
+		}
+		if pkt[off] == chunkData {
+			n++
+		}
+		off += (length + 3) &^ 3
+	}
+	return n
+}
+
+// takeMessages takes n messages from the peer's budget, reporting whether
+// they fit; what does not fit is counted.
+func (g *sctpGuard) takeMessages(n int) bool {
+	if g.messageRate <= 0 { // set when the guard is made, never changed
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.takeMessagesLocked(n)
+}
+
+func (g *sctpGuard) takeMessagesLocked(n int) bool {
+	if g.messageRate <= 0 || g.messages.Take(n, g.messageRate, time.Now()) {
+		return true
+	}
+	g.overBudget++
+	return false
+}
+
+// overBudgetCount is how many SCTP packets and unreliable records were
+// dropped over the peer's message budget.
+func (g *sctpGuard) overBudgetCount() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.overBudget
 }
 
 // markStream notes DATA on stream index; the caller holds g.mu.

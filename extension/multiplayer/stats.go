@@ -14,10 +14,14 @@ type PeerStats struct {
 	Retransmissions uint64  // SCTP DATA chunks sent again
 	QueuedIn        int     // bytes waiting for the game
 	BufferedOut     uint64  // bytes waiting to be sent or acknowledged
+	// OverBudget counts the SCTP packets and unreliable records dropped
+	// over Options.PeerMessageRate.
+	OverBudget uint64
 }
 
 func (s *session) stats(traffic link.Traffic) PeerStats {
 	rtt, last, loss := s.probe.read()
 	return PeerStats{Traffic: traffic, RTT: rtt, LastRTT: last, Loss: loss, Retransmissions: s.conn.retransmissions(),
-		QueuedIn: s.sh.in.queuedFor(s), BufferedOut: s.bufferedOut()}
+		QueuedIn: s.sh.in.queuedFor(s), BufferedOut: s.bufferedOut(),
+		OverBudget: s.conn.guard.overBudgetCount()}
 }

@@ -295,7 +295,11 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info, now tim
 		}
 		return s.budgeted(c, b)
 	}
-	if rate := s.cfg.PeerByteRate; rate > 0 && !c.budget.take(len(b), rate, now) {
+	// The peer's byte budget, before decryption: a peer that sends more
+	// costs the server a header check per extra datagram, not its
+	// decryption and processing. A genuine sender of bulk data sees the
+	// drops as congestion (SCTP slows down).
+	if rate := s.cfg.PeerByteRate; rate > 0 && !c.budget.Take(len(b), rate, now) {
 		s.overRate.Add(1)
 		return nil, nil
 	}

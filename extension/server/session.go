@@ -12,6 +12,7 @@ import (
 	"github.com/pion/dtls/v2"
 
 	"godtls/extension/queue"
+	"godtls/extension/ratelimit"
 	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
@@ -73,7 +74,7 @@ type session struct {
 	settled        bool          // no longer counted as a verified handshake in progress
 	delivered      int           // datagrams handed to pion before establishment
 	deliveredBytes int
-	budget         byteBudget // after establishment: Config.PeerByteRate
+	budget         ratelimit.Bucket // after establishment: Config.PeerByteRate (demux.go); guarded by Server.mu
 	// parked: the client echoed its cookie when the server had no room for
 	// it; parkedHello is its latest ClientHello with that cookie, handed
 	// to pion the moment room frees (admission.go).

@@ -183,6 +183,10 @@ func _server() -> void:
 	await _until(func(): return _loss_done(), 240, "10,000 reliable RPCs from each loss client, once and in order")
 	if seq_errors > 0:
 		_fail("%d reliable RPCs out of order or duplicated (%s)" % [seq_errors, ", ".join(seq_error_seen)])
+	for id in _of_kind("loss"):
+		var ls: Dictionary = peer.get_peer_stats(id)
+		_say("MP INFO loss client %s: %d retransmissions to it, %d of its packets over the message budget" %
+			[clients[id].name, int(ls.get("retransmissions", -1)), int(ls.get("over_message_budget", -1))])
 
 	# a client's own spawns: every client spawns nodes it has authority
 	# over and calls an RPC on each on channel 7 right after
