@@ -3,7 +3,7 @@
 # MultiplayerPeer level SceneMultiplayer uses (an RPC is one packet).
 # bench/bench_mp.sh runs a server process and a client process per case:
 #
-#   --role=server|client --transport=go|enet --scenario=join|rpc|idle|leave
+#   --role=server|client --transport=go|enet --scenario=join|rpc|idle|leave|flood
 #   --clients=N --key=rsa4096|ecdsa [--port=P] [--inflight=K] [--seconds=S]
 #   [--limit=L] [--budget=MS] [--join_batch=B] [--frame_usec=U]
 #
@@ -41,6 +41,15 @@
 #       once every client is in.
 #       --limit and --budget set GoDTLSMultiplayerPeer's
 #       max_disconnects_per_poll and disconnect_budget_ms.
+# flood: the server runs SceneMultiplayer; one client (a modified game
+#       client: a bare MultiplayerPeer, no SceneMultiplayer) sends
+#       SceneMultiplayer's raw messages of one byte (send_bytes' format),
+#       reliable, 2,000 a frame. For --measure seconds from the first, the
+#       server reports the messages its game got a second (peer_packet),
+#       its worst and 99th-percentile main-thread work per frame
+#       (SceneMultiplayer's poll, timed) and its process CPU a second.
+#       --msg_limit sets GoDTLSMultiplayerPeer's
+#       max_peer_messages_per_second (default: its own default).
 extends SceneTree
 
 const Proc = preload("res://bench/proc_stats.gd")
@@ -139,6 +148,8 @@ func _server() -> void:
 			g.max_disconnects_per_poll = arg("limit", 100)
 		if args.has("budget"):
 			g.disconnect_budget_ms = arg("budget", 8.0)
+		if args.has("msg_limit"):
+			g.max_peer_messages_per_second = arg("msg_limit", 10000)
 		if g.create_server(0, opts, "127.0.0.1", n + 8) != OK:
 			quit(1)
 			return
@@ -158,6 +169,9 @@ func _server() -> void:
 	print("PORT %d" % port)
 	if scenario == "leave":
 		await _server_leave(n)
+		return
+	if scenario == "flood":
+		await _server_flood()
 		return
 	peer.peer_connected.connect(func(id):
 		connected += 1
@@ -223,6 +237,44 @@ func _server() -> void:
 			line += " second_wave_go_kb_per_client=%.1f" % ((go_held_kb() - go_half) / float(connected - connected_half))
 		print(line)
 	print(echo_report(echoed))
+	peer.close()
+	quit(0)
+
+
+# The flood scenario's server (see the top of this file).
+func _server_flood() -> void:
+	var mp := SceneMultiplayer.new()
+	set_multiplayer(mp)
+	multiplayer_poll = false # polled below, timed
+	mp.multiplayer_peer = peer
+	var got := [0] # an Array: a lambda captures a local int by value
+	mp.peer_packet.connect(func(_id, _data): got[0] += 1)
+	var measure_us := int(arg("measure", 5.0) * 1_000_000)
+	var deadline := Time.get_ticks_msec() + int(arg("seconds", 60.0) * 1000)
+	var start := 0
+	var cpu0 := 0.0
+	var works: PackedInt64Array = []
+	while Time.get_ticks_msec() < deadline:
+		var t0 := Time.get_ticks_usec()
+		mp.poll()
+		var dt := Time.get_ticks_usec() - t0
+		if start == 0 and got[0] > 0:
+			start = t0
+			cpu0 = Proc.cpu_ms()
+			got[0] = 0
+		elif start > 0:
+			works.append(dt)
+			if t0 - start >= measure_us:
+				break
+		await process_frame
+	if works.is_empty():
+		print("FLOOD none")
+	else:
+		var secs := (Time.get_ticks_usec() - start) / 1e6
+		var cpu := (Proc.cpu_ms() - cpu0) / secs
+		works.sort()
+		print("FLOOD msgs_per_s=%.0f worst_frame_ms=%.2f p99_frame_ms=%.2f cpu_ms_per_s=%.0f frames=%d" % [got[0] / secs,
+			works[-1] / 1000.0, works[int(works.size() * 0.99)] / 1000.0, cpu, works.size()])
 	peer.close()
 	quit(0)
 
@@ -423,6 +475,9 @@ func _client() -> void:
 		await _poll_for(2000, true)
 		OS.kill(OS.get_process_id())
 		return
+	if scenario == "flood":
+		await _client_flood(deadline)
+		return
 	if scenario != "rpc":
 		await _poll_for(6000 if scenario == "idle" else 1000, false)
 		quit(0)
@@ -475,4 +530,27 @@ func _client() -> void:
 		print(line)
 	for p: MultiplayerPeer in clients:
 		p.close()
+	quit(0)
+
+
+# The flood scenario's client (see the top of this file): SceneMultiplayer's
+# raw message (NETWORK_COMMAND_RAW, then the payload) of one byte, reliable,
+# as many a frame as the transport takes, until the server has measured.
+func _client_flood(deadline: int) -> void:
+	const NETWORK_COMMAND_RAW := 3
+	var raw := PackedByteArray([NETWORK_COMMAND_RAW, 1])
+	var p: MultiplayerPeer = clients[0]
+	p.transfer_mode = MultiplayerPeer.TRANSFER_MODE_RELIABLE
+	p.set_target_peer(1)
+	var stop := Time.get_ticks_msec() + int(arg("measure", 5.0) * 1000) + 3000
+	while Time.get_ticks_msec() < mini(stop, deadline):
+		if _poll_live(p) != MultiplayerPeer.CONNECTION_CONNECTED:
+			break
+		while p.get_available_packet_count() > 0:
+			p.get_packet()
+		for k in 2000:
+			if p.put_packet(raw) != OK:
+				break
+		await process_frame
+	p.close()
 	quit(0)

@@ -31,7 +31,7 @@ timeout 300 "$godot" --headless --path "$here" -s res://bench/bench_mp.gd -- --r
 if [[ $scenario == rpc ]]; then kill "$server" 2>/dev/null; fi
 wait "$server" 2>/dev/null
 code=$?
-grep -hE '^(JOIN|IDLE|RPC|ECHOED|CLIENTS|LEAVE)' "$tmp/server.log" "$tmp/client.log"
+grep -hE '^(JOIN|IDLE|RPC|ECHOED|CLIENTS|LEAVE|FLOOD)' "$tmp/server.log" "$tmp/client.log"
 # A server that did not end by itself (rpc: killed on purpose) is worth a look.
 if [[ $scenario != rpc && $code -ne 0 ]]; then
 	echo "SERVER exit_code=$code"

@@ -22,7 +22,7 @@ import (
 // mpCase is one bench_mp.sh invocation, run for both transports.
 type mpCase struct {
 	name     string
-	scenario string // join, rpc, idle, leave
+	scenario string // join, rpc, idle, leave, flood
 	clients  int
 	key      string
 	loss     string
@@ -78,6 +78,8 @@ func runMultiplayer(relay string) {
 		{fmt.Sprintf("idle clients memory, %d clients", 20*idleClients), "idle", 20 * idleClients, "ecdsa", "0", 0, b},
 		{"a burst of ends: SceneMultiplayer with a spawner, every client cut at once", "leave", idleClients, "ecdsa", "0", 0, b},
 		{"a burst of ends, more players", "leave", 4 * idleClients, "ecdsa", "0", 0, b},
+		// One modified client against the server's main thread.
+		{"a flood of one-byte messages from one client", "flood", 1, "ecdsa", "0", 0, 0},
 	}
 	results := map[string]map[string][]mpResult{}
 	for _, c := range cases {
@@ -136,7 +138,7 @@ func runMPCase(relay string, c mpCase, transport string) (mpResult, error) {
 	for _, line := range strings.Split(string(out), "\n") {
 		// the server's lines only: the client's CLIENTS line counts who was
 		// still up when it quit, after the server may have closed
-		if !strings.HasPrefix(line, "JOIN") && !strings.HasPrefix(line, "IDLE") && !strings.HasPrefix(line, "RPC") && !strings.HasPrefix(line, "LEAVE") {
+		if !strings.HasPrefix(line, "JOIN") && !strings.HasPrefix(line, "IDLE") && !strings.HasPrefix(line, "RPC") && !strings.HasPrefix(line, "LEAVE") && !strings.HasPrefix(line, "FLOOD") {
 			continue
 		}
 		if strings.HasPrefix(line, "JOIN incomplete") {
@@ -172,10 +174,12 @@ var mpColumns = map[string][]struct {
 	"join":  {{"worst_frame_ms", "server's worst main-thread frame (poll), ms", true}, {"all_in_ms", "all clients in, ms", true}, {"connected", "connected", false}},
 	"rpc":   {{"msgs_per_s", "echoed messages/s", false}, {"p50_ms", "p50 round trip, ms", true}, {"p99_ms", "p99 round trip, ms", true}, {"client_retransmissions", "DATA chunks the clients sent again", true}, {"clients_in", "clients in", false}},
 	"leave": {{"worst_frame_ms", "server's worst main-thread work from the first end on, ms", true}, {"poll_ms", "the main thread's work over all the ends (every poll from the first end on), ms", true}, {"most_ends_in_a_frame", "most ends in one frame", true}, {"over_ms", "first to last end, ms", true}, {"ends", "ends heard", false}},
+	"flood": {{"p99_frame_ms", "server's p99 main-thread work per frame (SceneMultiplayer's poll), ms", true}, {"worst_frame_ms", "its worst, ms", true}, {"msgs_per_s", "the flooder's messages the game got a second", true}, {"cpu_ms_per_s", "server process CPU, ms a second", true}},
 	"idle":  {{"rss_growth_kb_per_client", "server RSS growth per idle client, KiB", true}, {"file_kb_per_client", "of that, file-backed (code paged in), KiB", true}, {"second_wave_kb_per_client", "the same, second half of the clients alone, KiB", true}, {"second_wave_go_kb_per_client", "of that, the Go runtime's memory, KiB", true}, {"connected", "clients in", false}},
 }
 
 var mpGoals = map[string]string{
+	"flood": "A modified game client (a bare MultiplayerPeer) sends the server SceneMultiplayer's raw messages of one byte (`send_bytes`' format), reliable, 2,000 a frame; the server's SceneMultiplayer emits `peer_packet` for each. Measured over 5 s from the first. GoDTLS holds the client to `max_peer_messages_per_second` (its default, 10,000 a second); ENet has no such limit. Lower is better in every column.",
 	"leave": "The server runs SceneMultiplayer (server relay on) with a MultiplayerSpawner that spawns a node per player; its `peer_disconnected` handler frees the player's node at once, so that the despawn messages are in the timed poll. Once every client is in, the server runs at `max_fps` 60 and the client process is killed (a network cut), so every player times out together (3 s on both transports). GoDTLS runs with its defaults, `disconnect_budget_ms` 8 and `max_disconnects_per_poll` 100; ENet emits the ends as its own timeouts find them. The ratio is of the worst frame; the second column is what the whole burst cost the main thread, however it was spread.",
 	"join":  "Goal: GoDTLS's worst join frame ≤ 1/20 of ENet-DTLS's. *connected* is how many of the clients were in when the window closed (60 s); an incomplete join's worst frame covers the whole window.",
 	"rpc":   "Each client keeps %d reliable 64-byte messages in flight to the server, which echoes them from its poll loop; measured over 5 s after 1 s of warm-up. The retransmissions are GoDTLS's own count (`get_peer_stats`); at 0 %% loss each would be a spurious timeout. Goals: throughput ≥ 2× ENet-DTLS's; p99 ≤ ENet-DTLS's.",
@@ -190,7 +194,11 @@ func mpTables(cases []mpCase, results map[string]map[string][]mpResult) string {
 			continue
 		}
 		cols := mpColumns[c.scenario]
-		fmt.Fprintf(&b, "## %s (%d clients)\n\n| transport |", c.name, c.clients)
+		clients := "clients"
+		if c.clients == 1 {
+			clients = "client"
+		}
+		fmt.Fprintf(&b, "## %s (%d %s)\n\n| transport |", c.name, c.clients, clients)
 		for _, col := range cols {
 			fmt.Fprintf(&b, " %s |", col.title)
 		}
