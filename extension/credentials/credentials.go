@@ -68,7 +68,7 @@ func FromPEM(keyPEM, chainPEM []byte, now time.Time) (*Certificate, error) {
 	if len(chain) == 0 {
 		return nil, fmt.Errorf("certificate chain: %w (no CERTIFICATE block found)", ErrNotPEM)
 	}
-	leaf, err := x509.ParseCertificate(chain[0])
+	leaf, err := parseLeaf(chain[0])
 	if err != nil {
 		return nil, fmt.Errorf("certificate: cannot parse the first certificate: %v", err)
 	}
