@@ -2,7 +2,9 @@ package main
 
 import (
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
+	"fmt"
 	"time"
 
 	"godtls/extension/client"
@@ -80,10 +82,29 @@ func clientConfig(m, hostname string, opts object) (client.Config, gdError) {
 	return cfg, errOK
 }
 
-// certPool reads PEM certificates (a TLSOptions' trusted chain).
+// certPool reads PEM certificates (a TLSOptions' trusted chain). A
+// certificate Go's parser refuses is named with the parser's reason: one
+// Godot made can have a serial number Go refuses (README, Troubleshooting).
 func certPool(chainPEM string) (*x509.CertPool, error) {
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM([]byte(chainPEM)) {
+	rest := []byte(chainPEM)
+	added := 0
+	for {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %d cannot be read: %v", added+1, err)
+		}
+		pool.AddCert(cert)
+		added++
+	}
+	if added == 0 {
 		return nil, errors.New("no PEM certificate in it")
 	}
 	return pool, nil

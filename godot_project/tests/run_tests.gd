@@ -5,6 +5,8 @@
 # with the failed checks above it, and closes with "N passed, N failed".
 extends SceneTree
 
+const GoReadableCert = preload("res://tests/suite/go_readable_cert.gd")
+
 # The areas, in order; quit_test.gd last: it leaves live connections for the
 # engine's exit.
 const AREAS := [
@@ -38,7 +40,8 @@ func _run() -> void:
 	var rsa_key := crypto.generate_rsa(2048)
 	var fixtures := {
 		"rsa_key": rsa_key,
-		"rsa_cert": crypto.generate_self_signed_certificate(rsa_key, "CN=localhost,O=GoDTLS tests,C=US"),
+		# GoDTLSClient cases trust it (tests/suite/go_readable_cert.gd)
+		"rsa_cert": GoReadableCert.make(crypto, rsa_key, "CN=localhost,O=GoDTLS tests,C=US"),
 		"ec_key_pem": FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_key.pem"),
 		"ec_cert_pem": FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_cert.pem"),
 	}

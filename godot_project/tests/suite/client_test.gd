@@ -2,6 +2,8 @@
 # One area of the engine suite (tests/run_tests.gd runs every area in order).
 extends "res://tests/suite/case.gd"
 
+const GoReadableCert = preload("res://tests/suite/go_readable_cert.gd")
+
 
 func cases() -> Array:
 	return [
@@ -112,7 +114,7 @@ func test_client_hostname_mismatch() -> void:
 func test_client_unknown_ca() -> void:
 	var s := rsa_server()
 	var crypto := Crypto.new()
-	var other := crypto.generate_self_signed_certificate(crypto.generate_rsa(2048), "CN=localhost")
+	var other := GoReadableCert.make(crypto, crypto.generate_rsa(2048), "CN=localhost")
 	var c := GoDTLSClient.new()
 	var seen := watch(c)
 	c.connect_to_host("127.0.0.1", s.get_local_port(), "localhost", TLSOptions.client(other))
@@ -128,7 +130,7 @@ func test_client_unknown_ca() -> void:
 func test_client_expired_and_alert() -> void:
 	var crypto := Crypto.new()
 	var key := crypto.generate_rsa(2048)
-	var old := crypto.generate_self_signed_certificate(key, "CN=localhost", "20200101000000", "20210101000000")
+	var old := GoReadableCert.make(crypto, key, "CN=localhost", "20200101000000", "20210101000000")
 	var s := GoDTLSServer.new()
 	check(s.setup(TLSOptions.server(key, old)) == OK_, "the server takes an expired certificate (with a warning)")
 	check(s.listen(0, "127.0.0.1") == OK_, "listen")
@@ -342,7 +344,7 @@ func test_certificate_reload() -> void:
 		return
 	var crypto := Crypto.new()
 	var key2 := crypto.generate_rsa(2048)
-	var cert2 := crypto.generate_self_signed_certificate(key2, "CN=localhost,O=GoDTLS tests renewed,C=US")
+	var cert2 := GoReadableCert.make(crypto, key2, "CN=localhost,O=GoDTLS tests renewed,C=US")
 	check(s.setup(TLSOptions.server(key2, cert2)) == OK_, "setup() on a listening server replaces the certificate")
 	# a key that does not match its certificate is refused; the renewed one stays
 	check(s.setup_pem(ec_key_pem, cert2.save_to_string()) == ERR_INVALID_PARAMETER_, "a mismatched key is refused")
