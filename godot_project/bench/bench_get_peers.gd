@@ -9,6 +9,8 @@
 #   godot --headless --path godot_project -s res://bench/bench_get_peers.gd -- [--peers=N] [--calls=R] [--rounds=K]
 extends SceneTree
 
+const GoReadableCert = preload("res://demo/go_readable_cert.gd")
+
 
 func _initialize() -> void:
 	var args := {}
@@ -19,7 +21,7 @@ func _initialize() -> void:
 	var calls := int(args.get("calls", "200"))
 	var crypto := Crypto.new()
 	var key := crypto.generate_rsa(2048)
-	var cert := crypto.generate_self_signed_certificate(key, "CN=localhost")
+	var cert := GoReadableCert.make(crypto, key, "CN=localhost")
 	var s := GoDTLSServer.new()
 	if s.setup(TLSOptions.server(key, cert)) != OK or s.listen(0, "127.0.0.1") != OK:
 		print("GET_PEERS failed to listen")

@@ -52,6 +52,8 @@
 #       max_peer_messages_per_second (default: its own default).
 extends SceneTree
 
+const GoReadableCert = preload("res://demo/go_readable_cert.gd")
+
 const Proc = preload("res://bench/proc_stats.gd")
 
 var args := {}
@@ -125,7 +127,7 @@ func key_pair() -> Array:
 	if arg("key", "ecdsa") == "rsa4096":
 		var crypto := Crypto.new()
 		var rsa := crypto.generate_rsa(4096)
-		return [rsa, crypto.generate_self_signed_certificate(rsa, "CN=localhost")]
+		return [rsa, GoReadableCert.make(crypto, rsa, "CN=localhost")]
 	var key := CryptoKey.new()
 	key.load_from_string(FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_key.pem"))
 	var cert := X509Certificate.new()

@@ -20,6 +20,8 @@
 # and writes JSON when the time is up.
 extends SceneTree
 
+const GoReadableCert = preload("res://demo/go_readable_cert.gd")
+
 const Proc = preload("res://bench/proc_stats.gd")
 
 var args := {}
@@ -90,7 +92,7 @@ func _initialize() -> void:
 	else:
 		var crypto := Crypto.new()
 		key = crypto.generate_rsa(4096) # Godot's documented default
-		cert = crypto.generate_self_signed_certificate(key, "CN=localhost,O=GoDTLS bench,C=US")
+		cert = GoReadableCert.make(crypto, key, "CN=localhost,O=GoDTLS bench,C=US")
 	var port := 0
 	match mode:
 		"builtin", "go_udp", "go_udp_bulk":

@@ -2,6 +2,8 @@
 # put_var/get_var), join/leave notices, and broadcast to everyone.
 extends Node
 
+const GoReadableCert = preload("res://demo/go_readable_cert.gd")
+
 signal message_logged(text: String)
 
 @export var port := 4433
@@ -15,7 +17,7 @@ func _ready() -> void:
 	# Godot's Crypto makes RSA keys only; a real game loads its key from disk.
 	var crypto := Crypto.new()
 	var key := crypto.generate_rsa(2048)
-	var cert := crypto.generate_self_signed_certificate(key, "CN=localhost,O=GoDTLS demo,C=US")
+	var cert := GoReadableCert.make(crypto, key, "CN=localhost,O=GoDTLS demo,C=US")
 	var err := server.setup(TLSOptions.server(key, cert))
 	if err != OK:
 		push_error("chat server: setup failed: %s" % error_string(err))

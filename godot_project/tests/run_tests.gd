@@ -5,7 +5,7 @@
 # with the failed checks above it, and closes with "N passed, N failed".
 extends SceneTree
 
-const GoReadableCert = preload("res://tests/suite/go_readable_cert.gd")
+const GoReadableCert = preload("res://demo/go_readable_cert.gd")
 
 # The areas, in order; quit_test.gd last: it leaves live connections for the
 # engine's exit.

@@ -15,6 +15,8 @@
 # a self-signed RSA certificate is made at start).
 extends Node
 
+const GoReadableCert = preload("res://demo/go_readable_cert.gd")
+
 const AgonesSDK := preload("res://demo/dedicated/agones_sdk.gd")
 
 var args := {"port": "7777", "match-seconds": "600", "max-players": "16", "key": "", "cert": ""}
@@ -70,7 +72,7 @@ func _tls_options() -> TLSOptions:
 	else:
 		var crypto := Crypto.new()
 		key = crypto.generate_rsa(2048)
-		cert = crypto.generate_self_signed_certificate(key, "CN=dedicated.example,O=GoDTLS demo,C=US")
+		cert = GoReadableCert.make(crypto, key, "CN=dedicated.example,O=GoDTLS demo,C=US")
 	return TLSOptions.server(key, cert)
 
 

@@ -6,6 +6,8 @@
 # and moving, then quits.
 extends Node
 
+const GoReadableCert = preload("res://demo/go_readable_cert.gd")
+
 const PORT := 7043
 
 var server_world: Node2D
@@ -17,7 +19,7 @@ func _ready() -> void:
 	started = Time.get_ticks_msec()
 	var crypto := Crypto.new()
 	var key := crypto.generate_rsa(2048)
-	var cert := crypto.generate_self_signed_certificate(key, "CN=localhost")
+	var cert := GoReadableCert.make(crypto, key, "CN=localhost")
 	var headless := DisplayServer.get_name() == "headless"
 
 	server_world = _world("Server", Color.GOLD, 0)

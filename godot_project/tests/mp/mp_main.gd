@@ -1,4 +1,6 @@
 extends Node
+
+const GoReadableCert = preload("res://demo/go_readable_cert.gd")
 # One process of the multiplayer scenario: a server (which runs the
 # scenario and judges it) or a client. tests/multiplayer_test.sh starts a
 # server, three "play" clients, one client with a wrong secret and two
@@ -101,7 +103,7 @@ func _until(cond: Callable, seconds: float, what: String) -> bool:
 func _server() -> void:
 	var crypto := Crypto.new()
 	var key := crypto.generate_rsa(2048)
-	var cert := crypto.generate_self_signed_certificate(key, "CN=localhost")
+	var cert := GoReadableCert.make(crypto, key, "CN=localhost")
 	peer = GoDTLSMultiplayerPeer.new()
 	peer.peer_timeout = 3.0
 	var err := peer.create_server(0, TLSOptions.server(key, cert), "127.0.0.1", 16)

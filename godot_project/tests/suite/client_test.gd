@@ -2,7 +2,7 @@
 # One area of the engine suite (tests/run_tests.gd runs every area in order).
 extends "res://tests/suite/case.gd"
 
-const GoReadableCert = preload("res://tests/suite/go_readable_cert.gd")
+const GoReadableCert = preload("res://demo/go_readable_cert.gd")
 
 
 func cases() -> Array:

@@ -1,9 +1,11 @@
-# A self-signed certificate from Godot's Crypto that Go's parser reads.
-# generate_self_signed_certificate writes a random serial number, about one
-# time in 512 with a leading zero byte that DER does not allow; GoDTLSServer
-# takes such a certificate, but a GoDTLSClient cannot read it (README,
-# Troubleshooting). The tests that give a generated certificate to a
-# GoDTLSClient test something else, so they make another in that case.
+# A self-signed certificate from Godot's Crypto that every GoDTLS peer
+# reads. generate_self_signed_certificate writes a random serial number,
+# about one time in 512 with a leading zero byte that DER does not allow.
+# GoDTLSServer and GoDTLSMultiplayerPeer take such a certificate, but a
+# GoDTLSClient (and a GoDTLSMultiplayerPeer client) shown it cannot read it
+# (README, Troubleshooting), so a game that makes its server's certificate
+# at start makes another in that case, as the demos, the tests and the
+# benchmarks do. Copy it into your game if you make certificates this way.
 extends RefCounted
 
 
