@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"time"
@@ -86,26 +85,17 @@ func clientConfig(m, hostname string, opts object) (client.Config, gdError) {
 // certificate Go's parser refuses is named with the parser's reason: one
 // Godot made can have a serial number Go refuses (README, Troubleshooting).
 func certPool(chainPEM string) (*x509.CertPool, error) {
+	chain := credentials.CertificateBlocks([]byte(chainPEM))
+	if len(chain) == 0 {
+		return nil, errors.New("no PEM certificate in it")
+	}
 	pool := x509.NewCertPool()
-	rest := []byte(chainPEM)
-	added := 0
-	for {
-		var block *pem.Block
-		if block, rest = pem.Decode(rest); block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
+	for i, der := range chain {
+		cert, err := x509.ParseCertificate(der)
 		if err != nil {
-			return nil, fmt.Errorf("certificate %d cannot be read: %v", added+1, err)
+			return nil, fmt.Errorf("certificate %d cannot be read: %v", i+1, err)
 		}
 		pool.AddCert(cert)
-		added++
-	}
-	if added == 0 {
-		return nil, errors.New("no PEM certificate in it")
 	}
 	return pool, nil
 }

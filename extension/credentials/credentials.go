@@ -53,18 +53,7 @@ func FromPEM(keyPEM, chainPEM []byte, now time.Time) (*Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	var chain [][]byte
-	rest := chainPEM
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type == "CERTIFICATE" {
-			chain = append(chain, block.Bytes)
-		}
-	}
+	chain := CertificateBlocks(chainPEM)
 	if len(chain) == 0 {
 		return nil, fmt.Errorf("certificate chain: %w (no CERTIFICATE block found)", ErrNotPEM)
 	}
@@ -91,6 +80,23 @@ func FromPEM(keyPEM, chainPEM []byte, now time.Time) (*Certificate, error) {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("certificate is not valid before %s", leaf.NotBefore.UTC().Format(time.RFC3339)))
 	}
 	return c, nil
+}
+
+// CertificateBlocks returns the DER of each CERTIFICATE block of a PEM
+// text, in order.
+func CertificateBlocks(chainPEM []byte) [][]byte {
+	var chain [][]byte
+	rest := chainPEM
+	for {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			return chain
+		}
+		if block.Type == "CERTIFICATE" {
+			chain = append(chain, block.Bytes)
+		}
+	}
 }
 
 func parseKey(keyPEM []byte) (crypto.Signer, error) {

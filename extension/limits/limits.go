@@ -44,3 +44,22 @@ func First(errs ...error) error {
 	}
 	return nil
 }
+
+// NoLimit is the value that turns a cap off, where a cap has one.
+const NoLimit = -1
+
+// OrZero lets 0 (the default) through a range check.
+func OrZero(v int, err error) error {
+	if v == 0 {
+		return nil
+	}
+	return err
+}
+
+// OrNoLimit lets 0 (the default) and NoLimit through a range check.
+func OrNoLimit(v int, err error) error {
+	if v == NoLimit {
+		return nil
+	}
+	return OrZero(v, err)
+}

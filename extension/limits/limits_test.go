@@ -41,3 +41,22 @@ func TestFirstKeepsOrder(t *testing.T) {
 		t.Fatal("First does not return the first error")
 	}
 }
+
+func TestOrZeroAndOrNoLimit(t *testing.T) {
+	refused := errors.New("out of range")
+	for _, c := range []struct {
+		v              int
+		orZero, orNone error
+	}{
+		{0, nil, nil},
+		{NoLimit, refused, nil},
+		{5, refused, refused},
+	} {
+		if got := OrZero(c.v, refused); got != c.orZero {
+			t.Errorf("OrZero(%d): %v, want %v", c.v, got, c.orZero)
+		}
+		if got := OrNoLimit(c.v, refused); got != c.orNone {
+			t.Errorf("OrNoLimit(%d): %v, want %v", c.v, got, c.orNone)
+		}
+	}
+}

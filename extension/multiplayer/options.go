@@ -68,7 +68,7 @@ const (
 	DefaultPeerMessageRate = 10000
 	MinPeerMessageRate     = 100
 	// NoLimit turns a per-peer budget off.
-	NoLimit = -1
+	NoLimit = limits.NoLimit
 )
 
 // Validate reports the first option out of range.
@@ -80,16 +80,8 @@ func (o Options) Validate() error {
 		limits.AtLeast(ErrBadOptions, "the inbox's packets", o.InboxPackets, 0),
 		limits.AtLeast(ErrBadOptions, "the inbox's bytes", o.InboxBytes, 0),
 		limits.AtLeast(ErrBadOptions, "a peer's inbox bytes", o.PeerInboxBytes, 0),
-		orNoLimit(o.PeerMessageRate, limits.AtLeast(ErrBadOptions, "a peer's messages per second", o.PeerMessageRate, MinPeerMessageRate)),
+		limits.OrNoLimit(o.PeerMessageRate, limits.AtLeast(ErrBadOptions, "a peer's messages per second", o.PeerMessageRate, MinPeerMessageRate)),
 	)
-}
-
-// orNoLimit lets 0 (the default) and NoLimit through a range check.
-func orNoLimit(v int, err error) error {
-	if v == 0 || v == NoLimit {
-		return nil
-	}
-	return err
 }
 
 // messageRate is the peer budget this side holds the other to: 0 for none.

@@ -7,8 +7,9 @@ package multiplayer
 // quiet and attack blocks of one run, with every rogue connected
 // throughout. Nothing may be lost, their p99 under attack may not rise past
 // 1.5× the quiet blocks' (the median of the blocks' p99s of each kind), and
-// every rogue must be gone with a reason the game reads. Before the guard (sctpguard.go), the FORWARD-TSN rogue
-// alone burned 7.6 CPU-seconds in pion and stalled its session for 12 s.
+// every rogue must be gone with a reason the game reads. Before the guard
+// (sctpguard.go), the FORWARD-TSN rogue alone burned 7.6 CPU-seconds in
+// pion and stalled its session for 12 s.
 
 import (
 	"encoding/binary"
@@ -368,9 +369,7 @@ func TestRogueClients(t *testing.T) {
 	// the machine does (other packages' tests run beside this one) weighs
 	// on both kinds alike. The flood runs in every attack block; the
 	// illegal packets are shared out among the attack blocks, rogueGap
-	// apart, so that each attack block carries a like share of the attack
-	// (all twenty in one block measured that block, not the others: its
-	// p99 rose 1.3-1.9x where the other attack blocks' stayed near 1.0x).
+	// apart, so that each attack block carries a like share of the attack.
 	quiet := quietClient(t, port(m))
 	defer quiet.Close()
 	var flooded atomic.Int64

@@ -212,8 +212,10 @@ func (g *sctpGuard) takeMessages(n int) bool {
 	return g.takeMessagesLocked(n)
 }
 
+// takeMessagesLocked is takeMessages for a caller that holds g.mu and has
+// seen a budget set.
 func (g *sctpGuard) takeMessagesLocked(n int) bool {
-	if g.messageRate <= 0 || g.messages.Take(n, g.messageRate, time.Now()) {
+	if g.messages.Take(n, g.messageRate, time.Now()) {
 		return true
 	}
 	g.overBudget++

@@ -55,8 +55,8 @@ type Config struct {
 	PeerByteRate int
 }
 
-// NoLimit turns a per-IP cap off.
-const NoLimit = -1
+// NoLimit turns a per-IP cap or the byte budget off.
+const NoLimit = limits.NoLimit
 
 // Defaults and bounds.
 const (
@@ -88,28 +88,12 @@ func (c Config) Validate() error {
 		limits.AtLeast(ErrBadConfig, "max_pending_per_ip", c.MaxPendingPerIP, 0),
 		limits.Range(ErrBadConfig, "handshake_timeout", c.HandshakeTimeout, 0, MaxTimeout),
 		limits.Range(ErrBadConfig, "idle_timeout (0 turns it off)", c.IdleTimeout, 0, MaxTimeout),
-		orZero(c.MTU, limits.Range(ErrBadConfig, "mtu", c.MTU, MinMTU, MaxMTU)),
-		orNoLimit(c.PeerByteRate, limits.AtLeast(ErrBadConfig, "max_peer_bytes_per_second (0 turns it off)", c.PeerByteRate, MinPeerByteRate)),
+		limits.OrZero(c.MTU, limits.Range(ErrBadConfig, "mtu", c.MTU, MinMTU, MaxMTU)),
+		limits.OrNoLimit(c.PeerByteRate, limits.AtLeast(ErrBadConfig, "max_peer_bytes_per_second (0 turns it off)", c.PeerByteRate, MinPeerByteRate)),
 		limits.AtLeast(ErrBadConfig, "the receive queue", c.RecvQueue, 0),
 		limits.AtLeast(ErrBadConfig, "the receive queue's bytes", c.RecvQueueBytes, 0),
 		limits.AtLeast(ErrBadConfig, "the event queue", c.EventQueue, 0),
 	)
-}
-
-// orZero lets 0 (the default) through a range check.
-func orZero(v int, err error) error {
-	if v == 0 {
-		return nil
-	}
-	return err
-}
-
-// orNoLimit lets 0 (the default) and NoLimit through a range check.
-func orNoLimit(v int, err error) error {
-	if v == NoLimit {
-		return nil
-	}
-	return orZero(v, err)
 }
 
 // withDefaults fills zero values. Callers validate first.

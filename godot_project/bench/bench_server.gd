@@ -21,7 +21,6 @@
 extends SceneTree
 
 const GoReadableCert = preload("res://demo/go_readable_cert.gd")
-
 const Proc = preload("res://bench/proc_stats.gd")
 
 var args := {}

@@ -40,7 +40,7 @@ func _run() -> void:
 	var rsa_key := crypto.generate_rsa(2048)
 	var fixtures := {
 		"rsa_key": rsa_key,
-		# GoDTLSClient cases trust it (tests/suite/go_readable_cert.gd)
+		# GoDTLSClient cases trust it (demo/go_readable_cert.gd)
 		"rsa_cert": GoReadableCert.make(crypto, rsa_key, "CN=localhost,O=GoDTLS tests,C=US"),
 		"ec_key_pem": FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_key.pem"),
 		"ec_cert_pem": FileAccess.get_file_as_string("res://tests/fixtures/ecdsa_cert.pem"),

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -138,7 +139,7 @@ func runMPCase(relay string, c mpCase, transport string) (mpResult, error) {
 	for _, line := range strings.Split(string(out), "\n") {
 		// the server's lines only: the client's CLIENTS line counts who was
 		// still up when it quit, after the server may have closed
-		if !strings.HasPrefix(line, "JOIN") && !strings.HasPrefix(line, "IDLE") && !strings.HasPrefix(line, "RPC") && !strings.HasPrefix(line, "LEAVE") && !strings.HasPrefix(line, "FLOOD") {
+		if !slices.ContainsFunc(mpResultPrefixes, func(p string) bool { return strings.HasPrefix(line, p) }) {
 			continue
 		}
 		if strings.HasPrefix(line, "JOIN incomplete") {
@@ -154,6 +155,10 @@ func runMPCase(relay string, c mpCase, transport string) (mpResult, error) {
 	}
 	return res, nil
 }
+
+// mpResultPrefixes start the result lines of bench_mp.gd's server, one per
+// scenario.
+var mpResultPrefixes = []string{"JOIN", "IDLE", "RPC", "LEAVE", "FLOOD"}
 
 // mpSpread is one field's median and range across a transport's runs.
 func mpSpread(rs []mpResult, field string) spread {

@@ -16,7 +16,6 @@
 extends Node
 
 const GoReadableCert = preload("res://demo/go_readable_cert.gd")
-
 const AgonesSDK := preload("res://demo/dedicated/agones_sdk.gd")
 
 var args := {"port": "7777", "match-seconds": "600", "max-players": "16", "key": "", "cert": ""}

@@ -1,6 +1,4 @@
 extends Node
-
-const GoReadableCert = preload("res://demo/go_readable_cert.gd")
 # One process of the multiplayer scenario: a server (which runs the
 # scenario and judges it) or a client. tests/multiplayer_test.sh starts a
 # server, three "play" clients, one client with a wrong secret and two
@@ -9,6 +7,7 @@ const GoReadableCert = preload("res://demo/go_readable_cert.gd")
 #   --role=server
 #   --role=client --port=P --name=N --kind=play|loss|intruder [--secret=S]
 
+const GoReadableCert = preload("res://demo/go_readable_cert.gd")
 const SECRET := "letmein"
 const LOSS_RPCS := 10000
 const SHOTS := 20
