@@ -54,6 +54,7 @@ func serverClass() *classDef {
 			property("idle_timeout", tFloat, float64(0), (*gdServer).idleTimeout, (*gdServer).setIdleTimeout),
 			property("mtu", tInt, int64(server.DefaultMTU), (*gdServer).mtu, (*gdServer).setMTU),
 			property("max_peer_bytes_per_second", tInt, int64(server.DefaultPeerByteRate), (*gdServer).peerByteRate, (*gdServer).setPeerByteRate),
+			property("max_peer_packets_per_second", tInt, int64(server.DefaultPeerPacketRate), (*gdServer).peerPacketRate, (*gdServer).setPeerPacketRate),
 			property("refuse_new_connections", tBool, false, (*gdServer).refusing, (*gdServer).setRefusing),
 			property("read_in_frame", tBool, true, (*gdServer).readInFrame, (*gdServer).setReadInFrame),
 			property("max_disconnects_per_poll", tInt, int64(defaultMaxEndsPerPoll), (*gdServer).maxDisconnectsPerPoll, (*gdServer).setMaxDisconnectsPerPoll),

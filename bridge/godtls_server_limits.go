@@ -97,6 +97,20 @@ func (s *gdServer) setPeerByteRate(v int64) {
 	})
 }
 
+// max_peer_packets_per_second: 0 in GDScript is "no limit".
+func (s *gdServer) peerPacketRate() result { return int64(max(0, s.config().PeerPacketRate)) }
+func (s *gdServer) setPeerPacketRate(v int64) {
+	if refuseNegative(srvName, "max_peer_packets_per_second", server.MinPeerPacketRate, v) {
+		return
+	}
+	s.setConfig("max_peer_packets_per_second", func(c *server.Config) {
+		c.PeerPacketRate = int(min(v, 1<<40))
+		if v == 0 {
+			c.PeerPacketRate = server.NoLimit
+		}
+	})
+}
+
 func (s *gdServer) mtu() result { return int64(s.config().MTU) }
 func (s *gdServer) setMTU(v int64) {
 	s.setAtLeastOne("mtu", v, func(c *server.Config, n int) { c.MTU = n })

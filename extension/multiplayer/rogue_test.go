@@ -255,7 +255,7 @@ func TestRogueClients(t *testing.T) {
 	)
 	m := startServer(t, genuineClients+len(rogueCases)+4, Options{SetupTimeout: 2 * time.Second})
 	// Each peer's budget (server.Config.PeerByteRate): the flooder is held
-	// to it by the demultiplexer, before decryption.
+	// to it by the server's record layer, as its records authenticate.
 	cfg := m.DTLS().Config()
 	cfg.PeerByteRate = peerBudget
 	if err := m.DTLS().SetConfig(cfg); err != nil {
@@ -460,7 +460,7 @@ func TestRogueClients(t *testing.T) {
 	if st := m.DTLS().Stats(); st.OverRate == 0 {
 		t.Error("the flooder was never held to its byte budget")
 	} else {
-		t.Logf("datagrams over a peer's budget, dropped before decryption: %d", st.OverRate)
+		t.Logf("records over a peer's budget, dropped: %d", st.OverRate)
 	}
 	t.Logf("process CPU (server, game, genuine clients and the in-process rogues and flooder): %v in the quiet blocks, %v in the attack blocks",
 		cpuQuiet.Round(time.Millisecond), cpuAttack.Round(time.Millisecond))

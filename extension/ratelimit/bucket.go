@@ -1,9 +1,9 @@
-// Package ratelimit holds the token bucket each peer is held to: bytes per
-// second at the server's demultiplexer (server.Config.PeerByteRate),
-// messages per second at the multiplayer transport's SCTP guard
-// (multiplayer.Options.PeerMessageRate). Both drop what is over before the
-// expensive work: the first before decryption, the second before pion/sctp
-// reads the packet.
+// Package ratelimit holds the token bucket each peer is held to: bytes and
+// records per second of what the server's record layer authenticates
+// (server.Config.PeerByteRate, PeerPacketRate), messages per second at the multiplayer
+// transport's SCTP guard (multiplayer.Options.PeerMessageRate). Both drop
+// what is over before the work the game pays for: the first before the
+// packet is queued, the second before pion/sctp reads the packet.
 package ratelimit
 
 import "time"

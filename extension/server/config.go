@@ -49,10 +49,20 @@ type Config struct {
 	// says. Read by New only (SetConfig keeps the server's link); not used
 	// in attach mode, whose socket is the caller's.
 	Network *netsim.Link
-	// PeerByteRate caps the bytes per second one connected peer's datagrams
-	// may bring (a burst of half a second's worth passes at once); what is
-	// over it is dropped before decryption. NoLimit turns it off.
+	// PeerByteRate caps the bytes per second one connected peer's records
+	// may bring (a burst of half a second's worth passes at once). On the
+	// engine's record layer a record takes from it once it authenticates,
+	// so a spoofer at the peer's address cannot spend it; on pion's CBC
+	// fallback a datagram takes from it before pion decrypts it. What is
+	// over it is dropped. NoLimit turns it off.
 	PeerByteRate int
+	// PeerPacketRate caps the records per second one connected peer may
+	// send, taken as PeerByteRate is. Bytes do not bound packets: at the
+	// byte budget, records of one byte (30 on the wire) would let one
+	// player send 70,000 a second, and the game take up to its receive
+	// queue's worth of them every frame, each a get_packet on its main
+	// thread. NoLimit turns it off.
+	PeerPacketRate int
 }
 
 // NoLimit turns a per-IP cap or the byte budget off.
@@ -70,6 +80,8 @@ const (
 	DefaultEventQueue           = 4096
 	DefaultPeerByteRate         = 2 << 20 // 16 Mbit/s: far above a game's upstream per player
 	MinPeerByteRate             = 16 << 10
+	DefaultPeerPacketRate       = 10000 // a hundred times a 100 Hz client's, and a bulk sender's 2 MiB/s in 1 KiB packets
+	MinPeerPacketRate           = 100
 	MinMTU                      = 256
 	// MaxMTU is what pion/dtls v2 can read in one datagram: a larger MTU
 	// would let packets through Send that the other side's pion drops.
@@ -90,6 +102,7 @@ func (c Config) Validate() error {
 		limits.Range(ErrBadConfig, "idle_timeout (0 turns it off)", c.IdleTimeout, 0, MaxTimeout),
 		limits.OrZero(c.MTU, limits.Range(ErrBadConfig, "mtu", c.MTU, MinMTU, MaxMTU)),
 		limits.OrNoLimit(c.PeerByteRate, limits.AtLeast(ErrBadConfig, "max_peer_bytes_per_second (0 turns it off)", c.PeerByteRate, MinPeerByteRate)),
+		limits.OrNoLimit(c.PeerPacketRate, limits.AtLeast(ErrBadConfig, "max_peer_packets_per_second (0 turns it off)", c.PeerPacketRate, MinPeerPacketRate)),
 		limits.AtLeast(ErrBadConfig, "the receive queue", c.RecvQueue, 0),
 		limits.AtLeast(ErrBadConfig, "the receive queue's bytes", c.RecvQueueBytes, 0),
 		limits.AtLeast(ErrBadConfig, "the event queue", c.EventQueue, 0),
@@ -111,6 +124,7 @@ func (c Config) withDefaults() Config {
 	limits.Default(&c.RecvQueueBytes, DefaultRecvQueueBytes)
 	limits.Default(&c.EventQueue, DefaultEventQueue)
 	limits.Default(&c.PeerByteRate, DefaultPeerByteRate)
+	limits.Default(&c.PeerPacketRate, DefaultPeerPacketRate)
 	return c
 }
 

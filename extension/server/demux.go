@@ -295,12 +295,13 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info, now tim
 		}
 		return s.budgeted(c, b)
 	}
-	// The peer's byte budget, before decryption: a peer that sends more
-	// costs the server a header check per extra datagram, not its
-	// decryption and processing. A genuine sender of bulk data sees the
-	// drops as congestion (SCTP slows down).
-	if rate := s.cfg.PeerByteRate; rate > 0 && !c.budget.Take(len(b), rate, now) {
-		s.overRate.Add(1)
+	// The peer's budgets, of bytes and records: on the engine's record
+	// layer they take what authenticates (records.go), so that a spoofer
+	// at the peer's address cannot spend them; what pion reads (its CBC
+	// fallback) takes from them here, before pion decrypts it, where
+	// nothing can tell a spoofer's datagram from the peer's. A genuine
+	// sender of bulk data sees the drops as congestion (SCTP slows down).
+	if c.owner.Load() == nil && !c.takeBudget(wire.Records(b), len(b), now) {
 		return nil, nil
 	}
 	kept, dropped, ok := wire.KeepEstablished(b)

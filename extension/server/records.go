@@ -80,6 +80,11 @@ func (pr *peerRecords) Data(plain []byte) {
 	if p.flight.Load() != nil {
 		p.flight.Store(nil) // the client has the server's Finished
 	}
+	// The peer's budgets take the record and its size on the wire, now
+	// that it authenticated: a forged record never reaches here.
+	if !p.sess.takeBudget(1, len(plain)+suites.Overhead, time.Now()) {
+		return
+	}
 	if p.Status() != link.StatusConnected {
 		p.srv.dropped.Add(1)
 		return

@@ -27,6 +27,10 @@ import (
 // Server is one DTLS server. Methods are safe for concurrent use.
 type Server struct {
 	cfg Config
+	// peerByteRate and peerPacketRate are cfg's, for the record layer,
+	// which takes from a peer's budget without the server's lock
+	// (session.takeBudget).
+	peerByteRate, peerPacketRate atomic.Int64
 
 	cert *credentials.Certificate
 	psk  *credentials.PSK
@@ -97,13 +101,15 @@ func New(cfg Config) *Server {
 		cfg = Config{}
 	}
 	cfg = cfg.withDefaults()
-	return &Server{
+	s := &Server{
 		cfg:         cfg,
 		cryptoSlots: newCryptoSlots(max(1, min(runtime.GOMAXPROCS(0), runtime.NumCPU())-1)),
 		readySig:    make(chan struct{}, 1),
 		events:      queue.NewEvents[Event](cfg.EventQueue),
 		loggers:     link.Quiet,
 	}
+	s.storeRates()
+	return s
 }
 
 // Config returns the limits in force.
@@ -124,7 +130,15 @@ func (s *Server) SetConfig(cfg Config) error {
 	defer s.mu.Unlock()
 	cfg.Network = s.cfg.Network // the link New chose stays: the socket uses it
 	s.cfg = cfg.withDefaults()
+	s.storeRates()
 	return nil
+}
+
+// storeRates copies the peers' budgets for takeBudget; with s.mu held, or
+// before s is shared.
+func (s *Server) storeRates() {
+	s.peerByteRate.Store(int64(s.cfg.PeerByteRate))
+	s.peerPacketRate.Store(int64(s.cfg.PeerPacketRate))
 }
 
 // SetCertificate configures certificate authentication, or replaces the

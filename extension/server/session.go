@@ -74,7 +74,12 @@ type session struct {
 	settled        bool          // no longer counted as a verified handshake in progress
 	delivered      int           // datagrams handed to pion before establishment
 	deliveredBytes int
-	budget         ratelimit.Bucket // after establishment: Config.PeerByteRate (demux.go); guarded by Server.mu
+	// budget and packets are Config.PeerByteRate's and PeerPacketRate's
+	// buckets once the session is established (takeBudget). Their own
+	// lock: the record layer takes from them without the server's.
+	budgetMu sync.Mutex
+	budget   ratelimit.Bucket
+	packets  ratelimit.Bucket
 	// parked: the client echoed its cookie when the server had no room for
 	// it; parkedHello is its latest ClientHello with that cookie, handed
 	// to pion the moment room frees (admission.go).
@@ -237,6 +242,29 @@ func (c *session) deliver(b []byte) bool {
 	default:
 	}
 	return true
+}
+
+// takeBudget takes a number of records, n bytes in all, from the peer's
+// budgets (Config.PeerPacketRate and PeerByteRate, read from the server's
+// copies; 0 or less: none) and reports whether they fit; what does not is
+// counted (Stats.OverRate). Whoever calls it has authenticated them, or
+// leaves that to pion (demux.go): records that a spoofer at the peer's
+// address can send must not spend the peer's share. What passes the packet
+// budget and not the byte budget has taken its packets: both are the
+// peer's own, over its share.
+func (c *session) takeBudget(records, n int, now time.Time) bool {
+	packetRate, byteRate := int(c.srv.peerPacketRate.Load()), int(c.srv.peerByteRate.Load())
+	if packetRate <= 0 && byteRate <= 0 {
+		return true
+	}
+	c.budgetMu.Lock()
+	ok := (packetRate <= 0 || c.packets.Take(records, packetRate, now)) &&
+		(byteRate <= 0 || c.budget.Take(n, byteRate, now))
+	c.budgetMu.Unlock()
+	if !ok {
+		c.srv.overRate.Add(1)
+	}
+	return ok
 }
 
 // withinBudget counts a datagram against the session's handshake budget and

@@ -164,6 +164,15 @@ func test_properties() -> void:
 	check(s.max_peer_bytes_per_second == 2097152, "a byte budget under 16384 is refused")
 	s.max_peer_bytes_per_second = 0
 	check(s.max_peer_bytes_per_second == 0, "max_peer_bytes_per_second 0 turns it off")
+	check(s.max_peer_packets_per_second == 10000, "max_peer_packets_per_second default")
+	s.max_peer_packets_per_second = 99
+	check(s.max_peer_packets_per_second == 10000, "a packet budget under 100 is refused")
+	s.max_peer_packets_per_second = -5
+	check(s.max_peer_packets_per_second == 10000, "a negative packet budget is refused")
+	s.max_peer_packets_per_second = 2500
+	check(s.max_peer_packets_per_second == 2500, "max_peer_packets_per_second is set")
+	s.max_peer_packets_per_second = 0
+	check(s.max_peer_packets_per_second == 0, "max_peer_packets_per_second 0 turns it off")
 	var keys := s.get_stats()
 	check(s.read_in_frame, "read_in_frame default")
 	for k in ["post_handshake_dropped", "replayed", "auth_failed", "over_rate", "read_in_frame"]:
