@@ -83,30 +83,28 @@ func (s *gdServer) setIdleTimeout(v float64) {
 	s.setConfig("idle_timeout", func(c *server.Config) { c.IdleTimeout = seconds(v) })
 }
 
-// max_peer_bytes_per_second: 0 in GDScript is "no limit".
+// max_peer_bytes_per_second and max_peer_packets_per_second: 0 in GDScript
+// is "no limit".
 func (s *gdServer) peerByteRate() result { return int64(max(0, s.config().PeerByteRate)) }
 func (s *gdServer) setPeerByteRate(v int64) {
-	if refuseNegative(srvName, "max_peer_bytes_per_second", server.MinPeerByteRate, v) {
-		return
-	}
-	s.setConfig("max_peer_bytes_per_second", func(c *server.Config) {
-		c.PeerByteRate = int(min(v, 1<<40))
-		if v == 0 {
-			c.PeerByteRate = server.NoLimit
-		}
-	})
+	s.setRate("max_peer_bytes_per_second", server.MinPeerByteRate, v, func(c *server.Config) *int { return &c.PeerByteRate })
 }
-
-// max_peer_packets_per_second: 0 in GDScript is "no limit".
 func (s *gdServer) peerPacketRate() result { return int64(max(0, s.config().PeerPacketRate)) }
 func (s *gdServer) setPeerPacketRate(v int64) {
-	if refuseNegative(srvName, "max_peer_packets_per_second", server.MinPeerPacketRate, v) {
+	s.setRate("max_peer_packets_per_second", server.MinPeerPacketRate, v, func(c *server.Config) *int { return &c.PeerPacketRate })
+}
+
+// setRate sets the per-peer budget that field picks out to v, 0 being
+// server.NoLimit; a negative v is refused here, one under least by the
+// config's validation.
+func (s *gdServer) setRate(prop string, least int, v int64, field func(*server.Config) *int) {
+	if refuseNegative(srvName, prop, int64(least), v) {
 		return
 	}
-	s.setConfig("max_peer_packets_per_second", func(c *server.Config) {
-		c.PeerPacketRate = int(min(v, 1<<40))
+	s.setConfig(prop, func(c *server.Config) {
+		*field(c) = int(min(v, 1<<40))
 		if v == 0 {
-			c.PeerPacketRate = server.NoLimit
+			*field(c) = server.NoLimit
 		}
 	})
 }

@@ -2,15 +2,14 @@ package multiplayer
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 	"time"
 )
 
-// arrivalBreaks sends pairs, a reliable message on channel 0 then one on
-// channel 2, from a client to the server or the other way, every fourth
-// pair a millisecond after the one before, and counts the pairs whose
-// channel-2 message the other side read first. Each channel's own order
-// must hold either way.
+// arrivalBreaks sends pairs (sendPairs) from a client to the server or the
+// other way, and counts the pairs whose channel-2 message the other side
+// read first. Each channel's own order must hold either way.
 func arrivalBreaks(t *testing.T, toClient bool) (reversed, pairs int) {
 	t.Helper()
 	const n = 2000
@@ -24,32 +23,50 @@ func arrivalBreaks(t *testing.T, toClient bool) (reversed, pairs int) {
 		send = func(ch int, msg []byte) error { return m.Send(id, ch, Reliable, msg) }
 		from = c
 	}
-	go func() {
-		for i := range n {
-			msg := binary.BigEndian.AppendUint32(nil, uint32(i))
-			for _, ch := range []int{0, 2} {
-				for send(ch, msg) != nil { // the send buffer is bounded: wait for room
-					time.Sleep(time.Millisecond)
-				}
-			}
-			if i%4 == 3 {
+	go sendPairs(n, send)
+	var r pairReader
+	for read := 0; read < 2*n; read++ {
+		if err := r.read(waitPacket(t, from)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r.reversed, n
+}
+
+// sendPairs sends n numbered pairs, a reliable message on channel 0 then
+// one on channel 2, every fourth pair a millisecond after the one before.
+func sendPairs(n int, send func(ch int, msg []byte) error) {
+	for i := range n {
+		msg := binary.BigEndian.AppendUint32(nil, uint32(i))
+		for _, ch := range []int{0, 2} {
+			for send(ch, msg) != nil { // the send buffer is bounded: wait for room
 				time.Sleep(time.Millisecond)
 			}
 		}
-	}()
-	var next [3]uint32
-	for read := 0; read < 2*n; read++ {
-		p := waitPacket(t, from)
-		v := binary.BigEndian.Uint32(p.Data)
-		if v != next[p.Channel] {
-			t.Fatalf("channel %d: read message %d, want %d", p.Channel, v, next[p.Channel])
-		}
-		next[p.Channel]++
-		if p.Channel == 2 && next[0] <= v {
-			reversed++
+		if i%4 == 3 {
+			time.Sleep(time.Millisecond)
 		}
 	}
-	return reversed, n
+}
+
+// pairReader checks the pairs of sendPairs as they are read: each
+// channel's messages in order (an error otherwise), and counts the pairs
+// whose channel-2 message was read first.
+type pairReader struct {
+	next     [3]uint32
+	reversed int
+}
+
+func (r *pairReader) read(p Packet) error {
+	v := binary.BigEndian.Uint32(p.Data)
+	if v != r.next[p.Channel] {
+		return fmt.Errorf("channel %d: read message %d, want %d", p.Channel, v, r.next[p.Channel])
+	}
+	r.next[p.Channel]++
+	if p.Channel == 2 && r.next[0] <= v {
+		r.reversed++
+	}
+	return nil
 }
 
 // Two channels on a link that loses nothing: without the arrival order,

@@ -1,7 +1,6 @@
 package multiplayer
 
 import (
-	"encoding/binary"
 	"fmt"
 	"sync"
 	"testing"
@@ -53,32 +52,19 @@ func TestForgedChunksCostOnlyTheirSender(t *testing.T) {
 	got := map[int32][]Packet{}
 	gone := map[int32]string{}
 	arrived := map[string]time.Time{}
-	stop := make(chan struct{})
-	var game sync.WaitGroup
-	game.Add(1)
-	go func() {
-		defer game.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
+	defer gameLoop(500*time.Microsecond, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for ev, ok := m.NextEvent(); ok; ev, ok = m.NextEvent() {
+			if ev.Kind == PeerDisconnected {
+				gone[ev.Peer] = ev.Reason
 			}
-			mu.Lock()
-			for ev, ok := m.NextEvent(); ok; ev, ok = m.NextEvent() {
-				if ev.Kind == PeerDisconnected {
-					gone[ev.Peer] = ev.Reason
-				}
-			}
-			for p, ok := m.Pop(); ok; p, ok = m.Pop() {
-				got[p.From] = append(got[p.From], p)
-				arrived[string(p.Data)] = time.Now()
-			}
-			mu.Unlock()
-			time.Sleep(500 * time.Microsecond)
 		}
-	}()
-	defer func() { close(stop); game.Wait() }()
+		for p, ok := m.Pop(); ok; p, ok = m.Pop() {
+			got[p.From] = append(got[p.From], p)
+			arrived[string(p.Data)] = time.Now()
+		}
+	})()
 	received := func(id int32) int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -100,17 +86,7 @@ func TestForgedChunksCostOnlyTheirSender(t *testing.T) {
 	neighbourDone := make(chan struct{})
 	go func() {
 		defer close(neighbourDone)
-		for i := range neighbourPairs {
-			msg := binary.BigEndian.AppendUint32(nil, uint32(i))
-			for _, ch := range []int{0, 2} {
-				for neighbour.Send(ch, Reliable, msg) != nil {
-					time.Sleep(time.Millisecond)
-				}
-			}
-			if i%4 == 3 {
-				time.Sleep(time.Millisecond)
-			}
-		}
+		sendPairs(neighbourPairs, func(ch int, msg []byte) error { return neighbour.Send(ch, Reliable, msg) })
 	}()
 
 	// The rogue's own genuine messages, counted per channel: the SSN of a
@@ -232,19 +208,13 @@ func TestForgedChunksCostOnlyTheirSender(t *testing.T) {
 
 	// The neighbour: every pair, each channel in order, none reversed, no
 	// wait run out.
-	var nextN [3]uint32
-	reversed := 0
+	var pairs pairReader
 	for _, p := range got[neighbour.ID()] {
-		v := binary.BigEndian.Uint32(p.Data)
-		if v != nextN[p.Channel] {
-			t.Fatalf("the neighbour's channel %d: read message %d, want %d", p.Channel, v, nextN[p.Channel])
-		}
-		nextN[p.Channel]++
-		if p.Channel == 2 && nextN[0] <= v {
-			reversed++
+		if err := pairs.read(p); err != nil {
+			t.Fatalf("the neighbour's %v", err)
 		}
 	}
-	if n := neighbourSession().arrivals.overdueWaits(); n != 0 || reversed != 0 {
-		t.Errorf("the neighbour: %d waits ran out, %d of %d pairs reversed; another session's forged chunks must cost it nothing", n, reversed, neighbourPairs)
+	if n := neighbourSession().arrivals.overdueWaits(); n != 0 || pairs.reversed != 0 {
+		t.Errorf("the neighbour: %d waits ran out, %d of %d pairs reversed; another session's forged chunks must cost it nothing", n, pairs.reversed, neighbourPairs)
 	}
 }

@@ -7,7 +7,6 @@ package multiplayer
 import (
 	"fmt"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,29 +24,16 @@ func TestChurnLeaksNothing(t *testing.T) {
 		slack  = 1 << 20 // a leak of 1 KB a session would show
 	)
 	m := startServer(t, 16, Options{})
-	stop := make(chan struct{})
-	var game sync.WaitGroup
-	game.Add(1)
-	go func() { // the game: drains events and echoes every message
-		defer game.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			for _, ok := m.NextEvent(); ok; _, ok = m.NextEvent() {
-			}
-			// the DTLS server's own events, as the bridge's poll drains them
-			for _, ok := m.DTLS().NextEvent(); ok; _, ok = m.DTLS().NextEvent() {
-			}
-			for p, ok := m.Pop(); ok; p, ok = m.Pop() {
-				_ = m.Send(p.From, p.Channel, p.Mode, p.Data)
-			}
-			time.Sleep(time.Millisecond)
+	defer gameLoop(time.Millisecond, func() { // the game: drains events and echoes every message
+		for _, ok := m.NextEvent(); ok; _, ok = m.NextEvent() {
 		}
-	}()
-	defer func() { close(stop); game.Wait() }()
+		// the DTLS server's own events, as the bridge's poll drains them
+		for _, ok := m.DTLS().NextEvent(); ok; _, ok = m.DTLS().NextEvent() {
+		}
+		for p, ok := m.Pop(); ok; p, ok = m.Pop() {
+			_ = m.Send(p.From, p.Channel, p.Mode, p.Data)
+		}
+	})()
 
 	cycle := func(i int) error {
 		c, err := Dial("127.0.0.1", port(m), client.Config{Insecure: true}, Options{})

@@ -6,6 +6,7 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,6 +84,28 @@ func waitPacket(t testing.TB, src packetSource) Packet {
 }
 
 func port(m *Server) int { return m.DTLS().LocalPort() }
+
+// gameLoop runs frame once every period on a goroutine of its own, as a
+// game's main thread would, until stop is called; stop waits for the frame
+// under way.
+func gameLoop(period time.Duration, frame func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			frame()
+			time.Sleep(period)
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
 
 func TestServerAndThreeClients(t *testing.T) {
 	m := startServer(t, 8, Options{})

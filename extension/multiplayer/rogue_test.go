@@ -269,35 +269,22 @@ func TestRogueClients(t *testing.T) {
 	}
 	var goneMu sync.Mutex
 	disconnected := map[int32]gone{}
-	stop := make(chan struct{})
-	var game sync.WaitGroup
-	game.Add(1)
-	go func() {
-		defer game.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
+	defer gameLoop(gameFrame, func() {
+		for ev, ok := m.NextEvent(); ok; ev, ok = m.NextEvent() {
+			if ev.Kind == PeerDisconnected {
+				goneMu.Lock()
+				disconnected[ev.Peer] = gone{ev.Reason, time.Now()}
+				goneMu.Unlock()
 			}
-			for ev, ok := m.NextEvent(); ok; ev, ok = m.NextEvent() {
-				if ev.Kind == PeerDisconnected {
-					goneMu.Lock()
-					disconnected[ev.Peer] = gone{ev.Reason, time.Now()}
-					goneMu.Unlock()
-				}
-			}
-			for _, ok := m.DTLS().NextEvent(); ok; _, ok = m.DTLS().NextEvent() {
-			}
-			for p, ok := m.Pop(); ok; p, ok = m.Pop() {
-				if p.Channel == 1 {
-					_ = m.Send(p.From, 1, Reliable, p.Data)
-				}
-			}
-			time.Sleep(gameFrame)
 		}
-	}()
-	defer func() { close(stop); game.Wait() }()
+		for _, ok := m.DTLS().NextEvent(); ok; _, ok = m.DTLS().NextEvent() {
+		}
+		for p, ok := m.Pop(); ok; p, ok = m.Pop() {
+			if p.Channel == 1 {
+				_ = m.Send(p.From, 1, Reliable, p.Data)
+			}
+		}
+	})()
 
 	connected := func(c *Client) {
 		deadline := time.Now().Add(20 * time.Second)

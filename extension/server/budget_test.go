@@ -159,25 +159,11 @@ func TestAPlayersPacketsAreHeldToTheirBudget(t *testing.T) {
 			// The game: echoes the first packet, then counts what it gets.
 			var got atomic.Int64
 			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				var peers []*Peer
-				for ctx.Err() == nil {
-					s.Pump()
-					for p := s.TakeConnection(); p != nil; p = s.TakeConnection() {
-						peers = append(peers, p)
-					}
-					for _, p := range peers {
-						for b, ok := p.Receive(); ok; b, ok = p.Receive() {
-							if got.Add(1) == 1 {
-								_ = p.Send(b)
-							}
-						}
-					}
-					time.Sleep(time.Millisecond)
+			done := gameLoop(ctx, s, func(p *Peer, b []byte) {
+				if got.Add(1) == 1 {
+					_ = p.Send(b)
 				}
-			}()
+			})
 			defer func() { cancel(); <-done }()
 			player := dial(t, s, cfg)
 			defer player.Close()

@@ -128,11 +128,17 @@ func dialUDP(local, remote string, cfg *dtls.Config) (*dtls.Conn, net.Conn, erro
 	return c, udp, nil
 }
 
-// echoLoop plays the game loop: it takes connections and echoes every packet
-// until ctx ends. It runs on one goroutine, like Godot's main thread, and
-// pumps the socket every frame as GoDTLSServer.poll() does, so the tests
-// that use it read in the frame and on the reader goroutine by turns.
+// echoLoop plays the game loop (gameLoop) and echoes every packet.
 func echoLoop(ctx context.Context, s *Server) <-chan struct{} {
+	return gameLoop(ctx, s, func(p *Peer, b []byte) { _ = p.Send(b) })
+}
+
+// gameLoop plays the game loop: it takes connections and hands every
+// packet to onPacket until ctx ends. It runs on one goroutine, like Godot's
+// main thread, and pumps the socket every frame as GoDTLSServer.poll()
+// does, so the tests that use it read in the frame and on the reader
+// goroutine by turns.
+func gameLoop(ctx context.Context, s *Server, onPacket func(*Peer, []byte)) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -144,7 +150,7 @@ func echoLoop(ctx context.Context, s *Server) <-chan struct{} {
 			}
 			for _, p := range peers {
 				for b, ok := p.Receive(); ok; b, ok = p.Receive() {
-					_ = p.Send(b)
+					onPacket(p, b)
 				}
 			}
 			time.Sleep(time.Millisecond)
