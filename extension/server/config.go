@@ -65,7 +65,7 @@ type Config struct {
 	PeerPacketRate int
 }
 
-// NoLimit turns a per-IP cap or the byte budget off.
+// NoLimit turns a per-IP cap or a per-peer budget off.
 const NoLimit = limits.NoLimit
 
 // Defaults and bounds.
@@ -80,7 +80,7 @@ const (
 	DefaultEventQueue           = 4096
 	DefaultPeerByteRate         = 2 << 20 // 16 Mbit/s: far above a game's upstream per player
 	MinPeerByteRate             = 16 << 10
-	DefaultPeerPacketRate       = 10000 // a hundred times a 100 Hz client's, and a bulk sender's 2 MiB/s in 1 KiB packets
+	DefaultPeerPacketRate       = 10000 // a hundred times a 100 Hz client's; five times a bulk sender's at the byte budget in 1 KiB packets
 	MinPeerPacketRate           = 100
 	MinMTU                      = 256
 	// MaxMTU is what pion/dtls v2 can read in one datagram: a larger MTU
