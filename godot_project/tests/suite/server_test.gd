@@ -13,6 +13,7 @@ func cases() -> Array:
 		["PSK setup", test_psk_setup],
 		["properties", test_properties],
 		["oversize packet keeps the connection", test_oversize],
+		["max_peer_packets_per_second holds a PacketPeerDTLS's flood of one-byte packets", test_packet_budget],
 		["50 clients", test_fifty_clients],
 		["broadcast with exclude", test_broadcast],
 		["receive_all: listen and take_connection(udp_peer) modes", test_receive_all],
@@ -196,6 +197,45 @@ func test_oversize() -> void:
 	check(peer.put_packet(fits) == OK_, "max-size packet sent")
 	check(await wait_until(func() -> bool: return c.get_available_packet_count() > 0, s, [c]), "client received it")
 	check(c.get_packet().size() == fits.size(), "size preserved")
+	s.stop()
+
+
+# Godot's own client sends 3,000 one-byte packets at once; the game gets the
+# budget's burst (half a second's worth) and what it adds while they come,
+# and the rest is counted as over_rate. The budget is changed with the peer
+# connected: it applies at once.
+func test_packet_budget() -> void:
+	var pair := await connected_pair()
+	var s: GoDTLSServer = pair[0]
+	var c: PacketPeerDTLS = pair[1]
+	var peer: GoDTLSPeer = pair[2]
+	if peer == null:
+		return
+	const RATE := 1000
+	s.max_peer_packets_per_second = RATE
+	var start := Time.get_ticks_usec()
+	for i in 3000:
+		c.put_packet(PackedByteArray([i % 256]))
+	# What the game gets, until none has come for half a second; the
+	# budget's time runs until the last of it was read.
+	var got := 0
+	var last_read := start
+	var quiet_since := Time.get_ticks_msec()
+	while Time.get_ticks_msec() - quiet_since < 500:
+		s.poll()
+		c.poll()
+		while peer.get_available_packet_count() > 0:
+			peer.get_packet()
+			got += 1
+			last_read = Time.get_ticks_usec()
+			quiet_since = Time.get_ticks_msec()
+		await process_frame
+	var allowed := RATE / 2 + int(RATE * (last_read - start) / 1000000.0)
+	var over: int = s.get_stats()["over_rate"]
+	print("  measured: 3000 one-byte packets sent at once; the game got %d in %d ms (the budget allows %d); %d over it" % [got, (last_read - start) / 1000, allowed, over])
+	check(got > 0 and got <= allowed + 1, "the game got %d packets, within the budget's %d" % [got, allowed])
+	check(over > 0, "the packets over the budget are counted in over_rate (%d)" % over)
+	check(peer.get_status() == GoDTLSPeer.STATUS_CONNECTED, "the flooding peer is still connected")
 	s.stop()
 
 
