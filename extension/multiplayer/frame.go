@@ -94,35 +94,58 @@ const (
 
 var errMalformed = errors.New("malformed message")
 
-// putUnreliable writes channel, mode and sequence in front of a payload;
-// with an order mark (marked), the mode byte says so and the mark follows
-// the header.
-func putUnreliable(b []byte, channel int, mode Mode, seq uint32, marked bool) {
+// unreliableHeaderFor is the length of an unreliable message's header:
+// with the number of the reliable message it follows, when not 0.
+func unreliableHeaderFor(follows uint32) int {
+	if follows == 0 {
+		return unreliableHeader
+	}
+	return unreliableHeader + followsSize
+}
+
+// putUnreliable writes channel, mode and sequence in front of a payload,
+// then, when follows is not 0, the number of the reliable message of its
+// channel it follows (the mode byte says so); with an order mark (marked),
+// the mode byte says so and the mark follows the header.
+func putUnreliable(b []byte, channel int, mode Mode, seq, follows uint32, marked bool) {
 	b[0] = byte(channel)
 	b[1] = byte(mode)
 	if marked {
 		b[1] |= modeMarked
 	}
 	binary.BigEndian.PutUint32(b[2:6], seq)
+	if follows != 0 {
+		b[1] |= modeFollows
+		binary.BigEndian.PutUint32(b[unreliableHeader:], follows)
+	}
 }
 
 // parseUnreliable reads what putUnreliable wrote, and the order mark after
 // it if there is one.
-func parseUnreliable(b []byte) (channel int, mode Mode, seq uint32, after orderMark, payload []byte, err error) {
+func parseUnreliable(b []byte) (channel int, mode Mode, seq, follows uint32, after orderMark, payload []byte, err error) {
 	if len(b) < unreliableHeader {
-		return 0, 0, 0, nil, nil, errMalformed
+		return 0, 0, 0, 0, nil, nil, errMalformed
 	}
-	mode = Mode(b[1] &^ modeMarked)
+	mode = Mode(b[1] &^ (modeMarked | modeFollows))
 	if mode != Unreliable && mode != UnreliableOrdered {
-		return 0, 0, 0, nil, nil, errMalformed
+		return 0, 0, 0, 0, nil, nil, errMalformed
 	}
 	payload = b[unreliableHeader:]
+	if b[1]&modeFollows != 0 {
+		if len(payload) < followsSize {
+			return 0, 0, 0, 0, nil, nil, errMalformed
+		}
+		if follows = binary.BigEndian.Uint32(payload); follows == 0 {
+			return 0, 0, 0, 0, nil, nil, errMalformed
+		}
+		payload = payload[followsSize:]
+	}
 	if b[1]&modeMarked != 0 {
 		if after, payload, err = parseMark(payload); err != nil {
-			return 0, 0, 0, nil, nil, err
+			return 0, 0, 0, 0, nil, nil, err
 		}
 	}
-	return int(b[0]), mode, binary.BigEndian.Uint32(b[2:6]), after, payload, nil
+	return int(b[0]), mode, binary.BigEndian.Uint32(b[2:6]), follows, after, payload, nil
 }
 
 // An order mark travels from the server to a client in front of a message
@@ -143,6 +166,11 @@ type markEntry struct {
 const (
 	ppiMarked  sctp.PayloadProtocolIdentifier = 0x474f4401 // "GOD" 1: not one of WebRTC's
 	modeMarked byte                           = 0x80
+	// modeFollows: an unreliable message's header carries the number
+	// (u32, never 0) of the reliable message of its channel it follows
+	// (follow.go).
+	modeFollows byte = 0x40
+	followsSize      = 4
 	// markEntrySize: a mark names a channel at most once, and never
 	// channel 0 together with others (sceneorder.go), so its count of
 	// entries fits its byte.

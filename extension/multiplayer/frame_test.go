@@ -99,25 +99,29 @@ func TestProbeAnswerToIsThatPingsOwn(t *testing.T) {
 // what putUnreliable and withMark would write for it.
 func FuzzParseUnreliable(f *testing.F) {
 	plain := make([]byte, unreliableHeader, unreliableHeader+4)
-	putUnreliable(plain, 3, UnreliableOrdered, 7, false)
+	putUnreliable(plain, 3, UnreliableOrdered, 7, 0, false)
 	f.Add(append(plain, "data"...))
 	marked := make([]byte, unreliableHeader)
-	putUnreliable(marked, 0, Unreliable, 1, true)
+	putUnreliable(marked, 0, Unreliable, 1, 0, true)
 	f.Add(append(marked, withMark(orderMark{{channel: 0, number: 2}, {channel: 9, number: 5}}, []byte("relay"))...))
 	f.Add(append(marked, 0))
 	f.Add(append(marked, 3, 0, 0))
+	following := make([]byte, unreliableHeaderFor(9))
+	putUnreliable(following, 2, UnreliableOrdered, 4, 9, true)
+	f.Add(append(following, withMark(orderMark{{channel: 0, number: 2}}, []byte("state"))...))
+	f.Add(following[:unreliableHeader+2])
 	f.Fuzz(func(t *testing.T, b []byte) {
-		ch, mode, seq, after, payload, err := parseUnreliable(b)
+		ch, mode, seq, follows, after, payload, err := parseUnreliable(b)
 		if err != nil {
 			return
 		}
-		again := make([]byte, unreliableHeader)
-		putUnreliable(again, ch, mode, seq, after != nil)
+		again := make([]byte, unreliableHeaderFor(follows))
+		putUnreliable(again, ch, mode, seq, follows, after != nil)
 		if after != nil {
 			again = append(again, withMark(after, nil)...)
 		}
 		if again = append(again, payload...); !bytes.Equal(again, b) {
-			t.Fatalf("parsed %x as channel %d mode %d seq %d mark %v payload %x, which writes %x", b, ch, mode, seq, after, payload, again)
+			t.Fatalf("parsed %x as channel %d mode %d seq %d following %d mark %v payload %x, which writes %x", b, ch, mode, seq, follows, after, payload, again)
 		}
 	})
 }

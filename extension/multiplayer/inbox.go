@@ -14,6 +14,10 @@ type Packet struct {
 	Data    []byte
 
 	owner *session // whose budget the bytes count against
+	// follows is, for an unreliable message, the number of the reliable
+	// message of its channel its sender had queued before it (0: none to
+	// wait for; follow.go).
+	follows uint32
 }
 
 // inbox holds the messages of every session until the game takes them,
@@ -102,9 +106,11 @@ func (q *inbox) pushAfter(p Packet, after orderMark, wait bool, stop <-chan stru
 	}
 	behindAuth := s.delivered && s.overtakesAuthLocked(&p)
 	behindMark := s.waitsLocked(&p, after)
-	if behindMark && p.Mode == UnreliableOrdered {
-		// Held, it could reach the game after a newer one of its channel
-		// that was not: the mode allows a loss, never that.
+	if behindMark && p.Mode == UnreliableOrdered && s.markWaitsLocked(after) {
+		// Held up to markWait behind an announcement, it would be stale:
+		// the mode allows a loss. (Held behind the reliable message it
+		// follows, it waits at most followWait, and the newer ones of
+		// its channel wait behind it.)
 		q.dropped++
 		return false
 	}

@@ -7,12 +7,13 @@ import (
 
 // The inbox's hold behind order marks: a message the other side marked
 // (sceneorder.go, frame.go) waits in its session's orderHeld until every
-// reliable message the mark names has passed this hold, and a reliable
-// message waits while an earlier one of its channel does, so that a
-// channel keeps its order. An unreliable-ordered message that would wait
-// is dropped instead (pushAfter): held, it could reach the game after a
-// newer one of its channel that was not held. What passes goes on to the
-// rest of the inbox (placeLocked). Everything here runs under the inbox's
+// reliable message the mark names has passed this hold, an unreliable
+// message until the reliable message it follows has (follow.go, at most
+// followWait), and a reliable or unreliable-ordered message waits while
+// an earlier one of its channel and mode does, so that the channel keeps
+// its order. An unreliable-ordered message that would wait for its mark
+// is dropped instead (pushAfter): held up to markWait, it would be stale.
+// What passes goes on to the rest of the inbox (placeLocked). Everything here runs under the inbox's
 // mutex, except the count of sessions holding, which the game's poll reads
 // first (expireOrderHeld).
 //
@@ -50,17 +51,19 @@ func (s *session) waitsLocked(p *Packet, after orderMark) bool {
 }
 
 // waitsBehindLocked reports whether p waits behind the first n waiting
-// messages: what its mark names has not all passed, or p is reliable and
-// one of them is reliable on its channel.
+// messages: what its mark names has not all passed, nor the reliable
+// message it follows (follow.go), or one of them is of p's channel and
+// mode where the mode keeps an order (reliable, unreliable-ordered).
 func (s *session) waitsBehindLocked(p *Packet, after orderMark, n int) bool {
-	return s.markWaitsLocked(after) || (p.Mode == Reliable && s.heldOnLocked(p.Channel, n))
+	return s.markWaitsLocked(after) || s.followWaitsLocked(p) ||
+		(p.Mode != Unreliable && s.heldOnLocked(p.Channel, p.Mode, n))
 }
 
-// heldOnLocked reports whether one of the first n waiting messages is
-// reliable on channel.
-func (s *session) heldOnLocked(channel, n int) bool {
+// heldOnLocked reports whether one of the first n waiting messages is of
+// channel and mode.
+func (s *session) heldOnLocked(channel int, mode Mode, n int) bool {
 	for i := range s.orderHeld[:n] {
-		if h := &s.orderHeld[i]; h.Mode == Reliable && h.Channel == channel {
+		if h := &s.orderHeld[i]; h.Mode == mode && h.Channel == channel {
 			return true
 		}
 	}
@@ -148,8 +151,9 @@ func (q *inbox) heldEmptiedLocked(s *session) {
 	}
 }
 
-// expireOrderHeld lets go on what has waited markWait or longer, oldest
-// first, as if its mark had passed; what a session the game has let go of
+// expireOrderHeld stops what has waited followWait or longer from waiting
+// for the reliable message it follows, and lets go on what has waited
+// markWait or longer, oldest first, as if its mark had passed; what a session the game has let go of
 // held, it drops (nothing of such a peer reaches the game, session.leave).
 // The game's poll calls it (nextEvent): costless while nothing is held.
 func (q *inbox) expireOrderHeld(now time.Time) {
@@ -165,6 +169,9 @@ func (q *inbox) expireOrderHeld(now time.Time) {
 		if !s.live.Load() {
 			q.dropOrderHeldLocked(s)
 			continue
+		}
+		if s.expireFollowsLocked(now) {
+			q.releaseOrderLocked(s)
 		}
 		for len(s.orderHeld) > 0 && now.Sub(s.orderHeld[0].since) >= markWait {
 			q.letGoLocked(s, 0)

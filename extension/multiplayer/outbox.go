@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // The outbox: the game's messages, and a goodbye, on their way into SCTP. pion/sctp's
@@ -54,8 +55,10 @@ type outbox struct {
 	// numbered: the reliable messages queued on each channel, which are
 	// their numbers on the peer's side of the stream too (a stream
 	// delivers every one, in order). Kept where order marks are made:
-	// with Options.SceneOrder (sceneorder.go).
-	numbered []uint32
+	// with Options.SceneOrder (sceneorder.go). numberedAt is when the
+	// last of each channel was queued (follow.go).
+	numbered   []uint32
+	numberedAt []time.Time
 }
 
 // outgoing is a message on its way into one outbox or, broadcast, several.
@@ -101,8 +104,10 @@ func (s *session) enqueue(index int, msg *outgoing, marked bool) (uint32, error)
 	if channel := index - streamReliable0; channel >= 0 && s.numbersReliable() {
 		if channel >= len(o.numbered) {
 			o.numbered = append(o.numbered, make([]uint32, channel+1-len(o.numbered))...)
+			o.numberedAt = append(o.numberedAt, make([]time.Time, channel+1-len(o.numberedAt))...)
 		}
 		o.numbered[channel]++
+		o.numberedAt[channel] = time.Now()
 		number = o.numbered[channel]
 	}
 	wake := !o.scheduled

@@ -102,8 +102,8 @@ func (s *session) readStream(st *sctp.Stream, index int) {
 		case streamControl:
 			s.onControl(msg)
 		case streamUnreliable:
-			if ch, mode, seq, after, payload, err := parseUnreliable(msg); err == nil {
-				s.deliverUnreliable(ch, mode, seq, after, payload)
+			if ch, mode, seq, follows, after, payload, err := parseUnreliable(msg); err == nil {
+				s.deliverUnreliable(ch, mode, seq, follows, after, payload)
 			}
 		default:
 			// A client's session is live from the start (Client), so every
@@ -131,8 +131,8 @@ func (s *session) onRecord(rec []byte) {
 		if !s.conn.guard.takeMessages(1) {
 			return
 		}
-		if ch, mode, seq, after, payload, err := parseUnreliable(rec[1:]); err == nil {
-			s.deliverUnreliable(ch, mode, seq, after, append([]byte(nil), payload...))
+		if ch, mode, seq, follows, after, payload, err := parseUnreliable(rec[1:]); err == nil {
+			s.deliverUnreliable(ch, mode, seq, follows, after, append([]byte(nil), payload...))
 		}
 	case kindPing:
 		if len(rec) == pingSize {
@@ -188,7 +188,7 @@ const connectionClosed = "the connection closed"
 // deliverUnreliable drops an ordered packet older than one already
 // delivered on its channel, one with a mark its sender would not send
 // (takesMark), and any packet the inbox has no room for.
-func (s *session) deliverUnreliable(ch int, mode Mode, seq uint32, after orderMark, payload []byte) {
+func (s *session) deliverUnreliable(ch int, mode Mode, seq, follows uint32, after orderMark, payload []byte) {
 	if !s.live.Load() || (after != nil && !s.takesMark(after)) {
 		return
 	}
@@ -202,5 +202,5 @@ func (s *session) deliverUnreliable(ch int, mode Mode, seq uint32, after orderMa
 		s.recvSeq[ch] = seq
 		s.recvMu.Unlock()
 	}
-	s.sh.in.pushAfter(Packet{From: s.id, Channel: ch, Mode: mode, Data: payload, owner: s}, after, false, nil)
+	s.sh.in.pushAfter(Packet{From: s.id, Channel: ch, Mode: mode, Data: payload, owner: s, follows: follows}, after, false, nil)
 }

@@ -54,7 +54,9 @@ import "sync"
 // to one number and a count per channel. What is not held, and why:
 //   - the server's own unreliable messages (a MultiplayerSynchronizer's
 //     updates, unreliable RPCs): holding them behind a lost SPAWN would
-//     hold every node's updates; one that comes before its node's SPAWN is
+//     hold every node's updates while it is resent. They follow the
+//     reliable messages of their own channel for at most followWait
+//     (follow.go): one that comes before its node's SPAWN after that is
 //     dropped, as a lost one would be;
 //   - a DESPAWN: holding it behind every earlier reliable message would
 //     hold channel 0 behind the other channels' losses at every despawn;

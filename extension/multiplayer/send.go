@@ -44,19 +44,21 @@ func (s *session) sendAfter(channel int, mode Mode, msg *outgoing, after orderMa
 		seq := s.sendSeq[channel] + 1
 		s.sendSeq[channel] = seq
 		s.mu.Unlock()
-		header := unreliableHeader + len(mark)
+		follows := s.follows(channel)
+		fixed := unreliableHeaderFor(follows)
+		header := fixed + len(mark)
 		if 1+header+len(msg.data) <= s.car.MaxPayload() {
 			rec := make([]byte, 1+header+len(msg.data))
 			rec[0] = kindData
-			putUnreliable(rec[1:], channel, mode, seq, after != nil)
-			copy(rec[1+unreliableHeader:], mark)
+			putUnreliable(rec[1:], channel, mode, seq, follows, after != nil)
+			copy(rec[1+fixed:], mark)
 			copy(rec[1+header:], msg.data)
 			s.sendRecord(rec)
 			return 0, nil
 		}
 		framed := make([]byte, header+len(msg.data))
-		putUnreliable(framed, channel, mode, seq, after != nil)
-		copy(framed[unreliableHeader:], mark)
+		putUnreliable(framed, channel, mode, seq, follows, after != nil)
+		copy(framed[fixed:], mark)
 		copy(framed[header:], msg.data)
 		return s.enqueue(streamUnreliable, &outgoing{data: framed, kept: true}, false)
 	}

@@ -35,6 +35,9 @@ var ord_ok := true
 var unrel_seen := 0
 var pair_first_last := -1  # the last pair_first RPC read
 var pairs_reversed := 0    # pair_second RPCs read before their pair_first
+var follow_reliable_last := -1  # the last follow_reliable RPC read
+var follow_seen := 0            # follow_unreliable RPCs read
+var follow_reversed := 0        # follow_unreliable RPCs read before their follow_reliable
 
 
 func _ready() -> void:
@@ -163,6 +166,21 @@ func _server() -> void:
 			"%d pairs of reliable RPCs on channels 8 and 9 read in the order they were sent" % PAIRS):
 		for id in play:
 			var said: Array = reports.get(id, {}).keys().filter(func(k): return k.begins_with("pairs_"))
+			_say("MP INFO client %d reported %s" % [id, str(said)])
+
+	# order across modes: a reliable RPC then an unreliable one on channel
+	# 10, in one frame, as a game spawns a node and sends its first state;
+	# each client reads every unreliable RPC after the reliable one sent
+	# before it (extension/multiplayer/follow.go)
+	for id in play:
+		for i in PAIRS:
+			follow_reliable.rpc_id(id, i)
+			follow_unreliable.rpc_id(id, i)
+		follow_done.rpc_id(id)
+	if not await _until(func(): return _all_reported(play, ["follow_in_order"]), 20,
+			"%d unreliable RPCs read after the reliable RPC sent before each on their channel" % PAIRS):
+		for id in play:
+			var said: Array = reports.get(id, {}).keys().filter(func(k): return k.begins_with("follow_"))
 			_say("MP INFO client %d reported %s" % [id, str(said)])
 
 	var gone: int = play[2]
@@ -437,6 +455,28 @@ func pairs_done() -> void:
 		report.rpc_id(1, "pairs_in_order")
 	else:
 		report.rpc_id(1, "pairs_reversed_%d_last_%d" % [pairs_reversed, pair_first_last])
+
+
+@rpc("authority", "call_remote", "reliable", 10)
+func follow_reliable(n: int) -> void:
+	follow_reliable_last = n
+
+
+@rpc("authority", "call_remote", "unreliable", 10)
+func follow_unreliable(n: int) -> void:
+	follow_seen += 1
+	if follow_reliable_last < n:
+		follow_reversed += 1
+
+
+# Reliable, after the last pair: the unreliable RPCs held behind their
+# reliable ones have gone on by then (a link without loss drops none).
+@rpc("authority", "call_remote", "reliable", 10)
+func follow_done() -> void:
+	if follow_reversed == 0 and follow_seen == PAIRS:
+		report.rpc_id(1, "follow_in_order")
+	else:
+		report.rpc_id(1, "follow_reversed_%d_seen_%d" % [follow_reversed, follow_seen])
 
 
 @rpc("authority", "call_remote", "reliable", 0)
