@@ -13,17 +13,8 @@ import (
 func arrivalBreaks(t *testing.T, toClient bool) (reversed, pairs int) {
 	t.Helper()
 	const n = 2000
-	m := startServer(t, 4, Options{})
-	c := dial(t, port(m), Options{})
-	waitEvent(t, c, PeerConnected)
-	id := waitEvent(t, m, PeerConnected).Peer
-	send := func(ch int, msg []byte) error { return c.Send(ch, Reliable, msg) }
-	var from packetSource = m
-	if toClient {
-		send = func(ch int, msg []byte) error { return m.Send(id, ch, Reliable, msg) }
-		from = c
-	}
-	go sendPairs(n, send)
+	send, from := oneWay(t, Options{}, toClient)
+	go sendPairs(n, func(ch int, msg []byte) error { return send(ch, Reliable, msg) })
 	var r pairReader
 	for read := 0; read < 2*n; read++ {
 		if err := r.read(waitPacket(t, from)); err != nil {
@@ -31,6 +22,21 @@ func arrivalBreaks(t *testing.T, toClient bool) (reversed, pairs int) {
 		}
 	}
 	return r.reversed, n
+}
+
+// oneWay connects a client to a new server, both with opts, and returns
+// how one side sends to the other (toClient: the server to the client) and
+// where the other side reads.
+func oneWay(t *testing.T, opts Options, toClient bool) (send func(ch int, mode Mode, msg []byte) error, from packetSource) {
+	t.Helper()
+	m := startServer(t, 4, opts)
+	c := dial(t, port(m), opts)
+	waitEvent(t, c, PeerConnected)
+	id := waitEvent(t, m, PeerConnected).Peer
+	if toClient {
+		return func(ch int, mode Mode, msg []byte) error { return m.Send(id, ch, mode, msg) }, c
+	}
+	return func(ch int, mode Mode, msg []byte) error { return c.Send(ch, mode, msg) }, m
 }
 
 // sendPairs sends n numbered pairs, a reliable message on channel 0 then

@@ -15,23 +15,14 @@ import (
 // may be lost, and are counted.
 func followBreaks(t *testing.T, toClient bool, ch, n int) (reversed, unreliable int) {
 	t.Helper()
-	m := startServer(t, 4, Options{SceneOrder: true})
-	c := dial(t, port(m), Options{SceneOrder: true})
-	waitEvent(t, c, PeerConnected)
-	id := waitEvent(t, m, PeerConnected).Peer
-	send := func(mode Mode, msg []byte) error { return c.Send(ch, mode, msg) }
-	var from packetSource = m
-	if toClient {
-		send = func(mode Mode, msg []byte) error { return m.Send(id, ch, mode, msg) }
-		from = c
-	}
+	send, from := oneWay(t, Options{SceneOrder: true}, toClient)
 	go func() {
 		for i := range n {
 			msg := binary.BigEndian.AppendUint32(nil, uint32(i))
-			for send(Reliable, msg) != nil { // the send buffer is bounded: wait for room
+			for send(ch, Reliable, msg) != nil { // the send buffer is bounded: wait for room
 				time.Sleep(time.Millisecond)
 			}
-			_ = send(Mode(i%2), msg) // Unreliable, UnreliableOrdered
+			_ = send(ch, Mode(i%2), msg) // Unreliable, UnreliableOrdered
 			if i%4 == 3 {
 				time.Sleep(time.Millisecond)
 			}
