@@ -45,8 +45,10 @@ type arrivalOrder struct {
 	entries map[uint32]arrival
 	peak    int
 	// next is, per stream index, the SSN of the message its reader reads
-	// next.
-	next map[int]uint16
+	// next; whole, the SSN of the first message from next on that has not
+	// arrived whole (every one before it is complete: ready, follow.go).
+	next  map[int]uint16
+	whole map[int]uint16
 	// changed is closed (and dropped) when a reader hands a message on or
 	// a wait ends, waking the readers that wait; nil while nobody waits.
 	changed chan struct{}
@@ -145,9 +147,11 @@ func (o *arrivalOrder) chunk(index int, ssn uint16, tsn uint32, flags byte) {
 	if flags&dataFlagEnd != 0 {
 		a.last, a.hasLast = tsn, true
 	}
+	completed := false
 	if a.at == 0 && a.hasFirst && a.hasLast && a.last-a.first < maxArrivalChunks &&
 		bits.OnesCount64(a.seen[0])+bits.OnesCount64(a.seen[1]) == int(a.last-a.first)+1 {
 		a.at = o.clock
+		completed = true
 	}
 	if o.entries == nil {
 		o.entries = make(map[uint32]arrival)
@@ -157,6 +161,29 @@ func (o *arrivalOrder) chunk(index int, ssn uint16, tsn uint32, flags byte) {
 	if !known {
 		o.noteStreamLocked(index)
 	}
+	if completed {
+		o.advanceWholeLocked(index)
+	}
+}
+
+// advanceWholeLocked moves stream index's whole mark past the messages
+// that have arrived whole.
+func (o *arrivalOrder) advanceWholeLocked(index int) {
+	if o.whole == nil {
+		o.whole = make(map[int]uint16)
+	}
+	w, ok := o.whole[index]
+	if next := o.next[index]; !ok || int16(w-next) < 0 {
+		w = next
+	}
+	for {
+		a, known := o.entries[arrivalKey(index, w)]
+		if !known || a.at == 0 {
+			break
+		}
+		w++
+	}
+	o.whole[index] = w
 }
 
 // noteStreamLocked makes sure stream index has its next SSN noted, so that

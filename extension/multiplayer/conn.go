@@ -284,6 +284,8 @@ func (c *sctpConn) Write(b []byte) (int, error) {
 	// retransmits it.
 	_ = c.car.Send(rec)
 	c.packetsOut.Add(1)
+	c.guard.sentOut(b)
+	c.s.releaseFollowing() // the unreliable records that waited for this packet's DATA
 	if setupPacket(b) {
 		// Setup packets go out twice. pion/sctp gives a COOKIE ECHO 9
 		// transmissions, spaced by the retransmission timeout we cap at

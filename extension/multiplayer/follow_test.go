@@ -9,7 +9,7 @@ import (
 
 // followBreaks sends n pairs on channel ch, a reliable message then an
 // unreliable one (unreliable-ordered every other pair) with the same
-// number, from a client to the server or the other way, and counts the
+// number, in bursts of 200, from a client to the server or the other way, and counts the
 // unreliable messages read before the reliable message sent just before
 // them. The reliable messages must all arrive in order; unreliable ones
 // may be lost, and are counted.
@@ -23,8 +23,8 @@ func followBreaks(t *testing.T, toClient bool, ch, n int) (reversed, unreliable 
 				time.Sleep(time.Millisecond)
 			}
 			_ = send(ch, Mode(i%2), msg) // Unreliable, UnreliableOrdered
-			if i%4 == 3 {
-				time.Sleep(time.Millisecond)
+			if i%200 == 199 {            // bursts of 200 pairs, as a game's frame can send
+				time.Sleep(5 * time.Millisecond)
 			}
 		}
 	}()

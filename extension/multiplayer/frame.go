@@ -120,33 +120,53 @@ func putUnreliable(b []byte, channel int, mode Mode, seq, follows uint32, marked
 	}
 }
 
-// parseUnreliable reads what putUnreliable wrote, and the order mark after
-// it if there is one.
-func parseUnreliable(b []byte) (channel int, mode Mode, seq, follows uint32, after orderMark, payload []byte, err error) {
+// unreliableHead is what an unreliable message's header says.
+type unreliableHead struct {
+	channel int
+	mode    Mode
+	seq     uint32
+	// follows is the number of the reliable message of the channel it
+	// follows (0: none); early, that it left before that message's first
+	// chunk did (follow.go).
+	follows uint32
+	early   bool
+	after   orderMark // its order mark, or nil
+}
+
+// parseUnreliable reads what putUnreliable wrote (and markEarly), and the
+// order mark after it if there is one.
+func parseUnreliable(b []byte) (h unreliableHead, payload []byte, err error) {
 	if len(b) < unreliableHeader {
-		return 0, 0, 0, 0, nil, nil, errMalformed
+		return h, nil, errMalformed
 	}
-	mode = Mode(b[1] &^ (modeMarked | modeFollows))
-	if mode != Unreliable && mode != UnreliableOrdered {
-		return 0, 0, 0, 0, nil, nil, errMalformed
+	flags := b[1] & (modeMarked | modeFollows | modeEarly)
+	h.mode = Mode(b[1] &^ flags)
+	if h.mode != Unreliable && h.mode != UnreliableOrdered || flags&modeEarly != 0 && flags&modeFollows == 0 {
+		return unreliableHead{}, nil, errMalformed
 	}
+	h.channel, h.seq, h.early = int(b[0]), binary.BigEndian.Uint32(b[2:6]), flags&modeEarly != 0
 	payload = b[unreliableHeader:]
-	if b[1]&modeFollows != 0 {
+	if flags&modeFollows != 0 {
 		if len(payload) < followsSize {
-			return 0, 0, 0, 0, nil, nil, errMalformed
+			return unreliableHead{}, nil, errMalformed
 		}
-		if follows = binary.BigEndian.Uint32(payload); follows == 0 {
-			return 0, 0, 0, 0, nil, nil, errMalformed
+		if h.follows = binary.BigEndian.Uint32(payload); h.follows == 0 {
+			return unreliableHead{}, nil, errMalformed
 		}
 		payload = payload[followsSize:]
 	}
-	if b[1]&modeMarked != 0 {
-		if after, payload, err = parseMark(payload); err != nil {
-			return 0, 0, 0, 0, nil, nil, err
+	if flags&modeMarked != 0 {
+		if h.after, payload, err = parseMark(payload); err != nil {
+			return unreliableHead{}, nil, err
 		}
 	}
-	return int(b[0]), mode, binary.BigEndian.Uint32(b[2:6]), follows, after, payload, nil
+	return h, payload, nil
 }
+
+// markEarly flags an unreliable message's header (in b, as putUnreliable
+// wrote it with a follows number) as sent before the reliable message it
+// follows.
+func markEarly(b []byte) { b[1] |= modeEarly }
 
 // An order mark travels from the server to a client in front of a message
 // that must not reach the client's game before other reliable messages
@@ -170,6 +190,9 @@ const (
 	// (u32, never 0) of the reliable message of its channel it follows
 	// (follow.go).
 	modeFollows byte = 0x40
+	// modeEarly, with modeFollows: the message left before the first
+	// chunk of the reliable message it follows did (follow.go).
+	modeEarly   byte = 0x20
 	followsSize      = 4
 	// markEntrySize: a mark names a channel at most once, and never
 	// channel 0 together with others (sceneorder.go), so its count of

@@ -3,6 +3,7 @@ package multiplayer
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"testing"
 )
 
@@ -110,18 +111,24 @@ func FuzzParseUnreliable(f *testing.F) {
 	putUnreliable(following, 2, UnreliableOrdered, 4, 9, true)
 	f.Add(append(following, withMark(orderMark{{channel: 0, number: 2}}, []byte("state"))...))
 	f.Add(following[:unreliableHeader+2])
+	early := slices.Clone(following)
+	markEarly(early)
+	f.Add(append(early, "state"...))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		ch, mode, seq, follows, after, payload, err := parseUnreliable(b)
+		h, payload, err := parseUnreliable(b)
 		if err != nil {
 			return
 		}
-		again := make([]byte, unreliableHeaderFor(follows))
-		putUnreliable(again, ch, mode, seq, follows, after != nil)
-		if after != nil {
-			again = append(again, withMark(after, nil)...)
+		again := make([]byte, unreliableHeaderFor(h.follows))
+		putUnreliable(again, h.channel, h.mode, h.seq, h.follows, h.after != nil)
+		if h.early {
+			markEarly(again)
+		}
+		if h.after != nil {
+			again = append(again, withMark(h.after, nil)...)
 		}
 		if again = append(again, payload...); !bytes.Equal(again, b) {
-			t.Fatalf("parsed %x as channel %d mode %d seq %d following %d mark %v payload %x, which writes %x", b, ch, mode, seq, follows, after, payload, again)
+			t.Fatalf("parsed %x as %+v, payload %x, which writes %x", b, h, payload, again)
 		}
 	})
 }

@@ -102,8 +102,8 @@ func (s *session) readStream(st *sctp.Stream, index int) {
 		case streamControl:
 			s.onControl(msg)
 		case streamUnreliable:
-			if ch, mode, seq, follows, after, payload, err := parseUnreliable(msg); err == nil {
-				s.deliverUnreliable(ch, mode, seq, follows, after, payload)
+			if h, payload, err := parseUnreliable(msg); err == nil {
+				s.deliverUnreliable(h, payload)
 			}
 		default:
 			// A client's session is live from the start (Client), so every
@@ -131,8 +131,8 @@ func (s *session) onRecord(rec []byte) {
 		if !s.conn.guard.takeMessages(1) {
 			return
 		}
-		if ch, mode, seq, follows, after, payload, err := parseUnreliable(rec[1:]); err == nil {
-			s.deliverUnreliable(ch, mode, seq, follows, after, append([]byte(nil), payload...))
+		if h, payload, err := parseUnreliable(rec[1:]); err == nil {
+			s.deliverUnreliable(h, append([]byte(nil), payload...))
 		}
 	case kindPing:
 		if len(rec) == pingSize {
@@ -188,19 +188,23 @@ const connectionClosed = "the connection closed"
 // deliverUnreliable drops an ordered packet older than one already
 // delivered on its channel, one with a mark its sender would not send
 // (takesMark), and any packet the inbox has no room for.
-func (s *session) deliverUnreliable(ch int, mode Mode, seq, follows uint32, after orderMark, payload []byte) {
-	if !s.live.Load() || (after != nil && !s.takesMark(after)) {
+func (s *session) deliverUnreliable(h unreliableHead, payload []byte) {
+	if !s.live.Load() || (h.after != nil && !s.takesMark(h.after)) {
 		return
 	}
-	if mode == UnreliableOrdered {
+	if h.mode == UnreliableOrdered {
 		s.recvMu.Lock()
-		last, seen := s.recvSeq[ch]
-		if seen && !newer(seq, last) {
+		last, seen := s.recvSeq[h.channel]
+		if seen && !newer(h.seq, last) {
 			s.recvMu.Unlock()
 			return
 		}
-		s.recvSeq[ch] = seq
+		s.recvSeq[h.channel] = h.seq
 		s.recvMu.Unlock()
 	}
-	s.sh.in.pushAfter(Packet{From: s.id, Channel: ch, Mode: mode, Data: payload, owner: s, follows: follows}, after, false, nil)
+	follows := h.follows
+	if follows != 0 && !h.early && !s.arrivals.ready(streamReliable0+h.channel, follows) {
+		follows = 0 // lost, or overtaken on the way: no wait for a resend (follow.go)
+	}
+	s.sh.in.pushAfter(Packet{From: s.id, Channel: h.channel, Mode: h.mode, Data: payload, owner: s, follows: follows}, h.after, false, nil)
 }

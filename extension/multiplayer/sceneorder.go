@@ -55,8 +55,8 @@ import "sync"
 //   - the server's own unreliable messages (a MultiplayerSynchronizer's
 //     updates, unreliable RPCs): holding them behind a lost SPAWN would
 //     hold every node's updates while it is resent. They follow the
-//     reliable messages of their own channel for at most followWait
-//     (follow.go): one that comes before its node's SPAWN after that is
+//     reliable messages of their own channel that have arrived
+//     (follow.go): one whose node's SPAWN was lost goes on, and is
 //     dropped, as a lost one would be;
 //   - a DESPAWN: holding it behind every earlier reliable message would
 //     hold channel 0 behind the other channels' losses at every despawn;

@@ -61,6 +61,9 @@ type sctpGuard struct {
 	// and unreliable records dropped over it.
 	messages   ratelimit.Bucket
 	overBudget uint64
+	// started is, per reliable stream index, the SSN of the newest
+	// message whose first chunk we sent (follow.go).
+	started map[int]uint16
 }
 
 // chunkRule is what the guard knows of one chunk type: the smallest legal
@@ -114,6 +117,41 @@ func (g *sctpGuard) outgoing(pkt []byte) {
 		}
 	}
 	g.sent.observe(pkt)
+}
+
+// sentOut learns from a packet we sent, once it is queued for the network:
+// which reliable messages have started out. After the send, so that a
+// record sent because it saw one start goes behind its packet.
+func (g *sctpGuard) sentOut(pkt []byte) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	forEachChunk(pkt, func(off int) {
+		if pkt[off] != chunkData || off+sctpChunkHeader+8 > len(pkt) {
+			return
+		}
+		flags := pkt[off+1]
+		index, ours := streamIndex(binary.BigEndian.Uint16(pkt[off+8:]), g.isServer)
+		if !ours || flags&dataFlagBegin == 0 || flags&dataFlagUnordered != 0 || !tracks(index) {
+			return // not the first chunk of one of our reliable messages
+		}
+		ssn := binary.BigEndian.Uint16(pkt[off+10:])
+		if g.started == nil {
+			g.started = make(map[int]uint16)
+		}
+		if last, ok := g.started[index]; !ok || int16(ssn-last) > 0 {
+			g.started[index] = ssn
+		}
+	})
+}
+
+// startedMessage reports whether the first chunk of the reliable message
+// numbered number on stream index has gone out (numbers count from 1, SSNs
+// from 0).
+func (g *sctpGuard) startedMessage(index int, number uint32) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	last, ok := g.started[index]
+	return ok && int16(last-uint16(number-1)) >= 0
 }
 
 // retransmissions is how many DATA chunks we sent again.

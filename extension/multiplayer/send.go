@@ -53,7 +53,11 @@ func (s *session) sendAfter(channel int, mode Mode, msg *outgoing, after orderMa
 			putUnreliable(rec[1:], channel, mode, seq, follows, after != nil)
 			copy(rec[1+fixed:], mark)
 			copy(rec[1+header:], msg.data)
-			s.sendRecord(rec)
+			if follows != 0 {
+				s.sendFollowing(channel, follows, rec)
+			} else {
+				s.sendRecord(rec)
+			}
 			return 0, nil
 		}
 		framed := make([]byte, header+len(msg.data))

@@ -152,6 +152,9 @@ type session struct {
 	readers     atomic.Int32
 	endedAt     atomic.Int64
 
+	// following holds unreliable records until the reliable message each
+	// follows has started out (follow.go).
+	following followQueue
 	// arrivals keeps the reliable messages in their order of arrival
 	// across channels (arrivalorder.go).
 	arrivals arrivalOrder
@@ -284,6 +287,7 @@ func (s *session) end(reason string) {
 		}
 		s.reason.Store(&reason)
 		close(s.ended)
+		s.stopFollowing()
 		_ = s.conn.Close()
 		s.onEnd(s, reason)
 		s.sh.wg.Add(1)

@@ -469,10 +469,15 @@ func follow_unreliable(n: int) -> void:
 		follow_reversed += 1
 
 
-# Reliable, after the last pair: the unreliable RPCs held behind their
-# reliable ones have gone on by then (a link without loss drops none).
+# Reliable, after the last pair. An unreliable RPC may still come after it
+# (the transport sends one after the packet that carries the reliable RPC
+# it follows, which can carry this one too): it waits up to half a second
+# for all of them (a link without loss drops none).
 @rpc("authority", "call_remote", "reliable", 10)
 func follow_done() -> void:
+	var deadline := Time.get_ticks_msec() + 500
+	while follow_seen < PAIRS and Time.get_ticks_msec() < deadline:
+		await get_tree().process_frame
 	if follow_reversed == 0 and follow_seen == PAIRS:
 		report.rpc_id(1, "follow_in_order")
 	else:
