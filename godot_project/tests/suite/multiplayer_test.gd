@@ -59,6 +59,9 @@ func test_mp_api() -> void:
 	check(p.transfer_channel == 0, "channel out of range refused")
 	var srv := p.get_server()
 	check(srv != null and srv == p.get_server(), "get_server is one object")
+	check(srv.max_peer_bytes_per_second == 2097152 and srv.max_peer_packets_per_second == 10000, "the clients' byte and packet budgets are the server's defaults")
+	srv.max_peer_packets_per_second = 20000
+	check(srv.max_peer_packets_per_second == 20000, "and set through get_server()")
 	srv.stop()
 	check(srv.is_listening(), "stop() through get_server() is refused")
 	p.close()
