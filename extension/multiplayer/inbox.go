@@ -106,7 +106,7 @@ func (q *inbox) pushAfter(p Packet, after orderMark, wait bool, stop <-chan stru
 	}
 	behindAuth := s.delivered && s.overtakesAuthLocked(&p)
 	behindMark := s.waitsLocked(&p, after)
-	if behindMark && p.Mode == UnreliableOrdered && s.markWaitsLocked(after) {
+	if p.Mode == UnreliableOrdered && s.markWaitsLocked(after) {
 		// Held up to markWait behind an announcement, it would be stale:
 		// the mode allows a loss. (Held behind the reliable message it
 		// follows, it waits at most followWait, and the newer ones of

@@ -13,9 +13,9 @@ import (
 // an earlier one of its channel and mode does, so that the channel keeps
 // its order. An unreliable-ordered message that would wait for its mark
 // is dropped instead (pushAfter): held up to markWait, it would be stale.
-// What passes goes on to the rest of the inbox (placeLocked). Everything here runs under the inbox's
-// mutex, except the count of sessions holding, which the game's poll reads
-// first (expireOrderHeld).
+// What passes goes on to the rest of the inbox (placeLocked). Everything
+// here runs under the inbox's mutex, except the count of sessions holding,
+// which the game's poll reads first (expireOrderHeld).
 //
 // Both sides hold: a client behind the server's marks, a server behind a
 // client's. A mark names messages its sender sent earlier, which SCTP
@@ -153,8 +153,9 @@ func (q *inbox) heldEmptiedLocked(s *session) {
 
 // expireOrderHeld stops what has waited followWait or longer from waiting
 // for the reliable message it follows, and lets go on what has waited
-// markWait or longer, oldest first, as if its mark had passed; what a session the game has let go of
-// held, it drops (nothing of such a peer reaches the game, session.leave).
+// markWait or longer, oldest first, as if its mark had passed; what a
+// session the game has let go of held, it drops (nothing of such a peer
+// reaches the game, session.leave).
 // The game's poll calls it (nextEvent): costless while nothing is held.
 func (q *inbox) expireOrderHeld(now time.Time) {
 	if q.holding.Load() == 0 {

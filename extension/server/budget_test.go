@@ -25,15 +25,8 @@ import (
 func TestASpoofedFloodCannotSpendAPlayersBudget(t *testing.T) {
 	defer checkRoutines(t)()
 	raw := newRawSender(t)
-	s, _ := startServer(t, suites.ECDSAKey, Config{PeerByteRate: MinPeerByteRate})
-	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
-
-	player := dial(t, s, clientConfig(suites.ECDSAKey))
-	defer player.Close()
-	roundTrip(t, player, "before")
+	s, player, stopPlayer := budgetedPlayer(t, Config{PeerByteRate: MinPeerByteRate}, clientConfig(suites.ECDSAKey), echo)
+	defer stopPlayer()
 	from := addrPort(t, udpOf(player).LocalAddr())
 	to := netip.MustParseAddrPort(serverAddr(s))
 
@@ -101,14 +94,8 @@ func TestASpoofedFloodCannotSpendAPlayersBudget(t *testing.T) {
 // took.
 func TestAPlayersOwnFloodIsHeldToItsBudget(t *testing.T) {
 	defer checkRoutines(t)()
-	s, _ := startServer(t, suites.ECDSAKey, Config{PeerByteRate: MinPeerByteRate})
-	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
-	player := dial(t, s, clientConfig(suites.ECDSAKey))
-	defer player.Close()
-	roundTrip(t, player, "before")
+	s, player, stopPlayer := budgetedPlayer(t, Config{PeerByteRate: MinPeerByteRate}, clientConfig(suites.ECDSAKey), echo)
+	defer stopPlayer()
 
 	const n, size = 200, 1000
 	msg := make([]byte, size)
@@ -156,20 +143,14 @@ func TestAPlayersPacketsAreHeldToTheirBudget(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			defer checkRoutines(t)()
 			const rate = 1000
-			s, _ := startServer(t, suites.ECDSAKey, Config{PeerPacketRate: rate, PeerByteRate: NoLimit})
-			defer s.Stop()
 			// The game: echoes the first packet, then counts what it gets.
 			var got atomic.Int64
-			ctx, cancel := context.WithCancel(context.Background())
-			done := gameLoop(ctx, s, func(p *Peer, b []byte) {
+			s, player, stopPlayer := budgetedPlayer(t, Config{PeerPacketRate: rate, PeerByteRate: NoLimit}, cfg, func(p *Peer, b []byte) {
 				if got.Add(1) == 1 {
 					_ = p.Send(b)
 				}
 			})
-			defer func() { cancel(); <-done }()
-			player := dial(t, s, cfg)
-			defer player.Close()
-			roundTrip(t, player, "before")
+			defer stopPlayer()
 
 			const n = 3000
 			start := time.Now()
@@ -200,4 +181,33 @@ func TestAPlayersPacketsAreHeldToTheirBudget(t *testing.T) {
 			}
 		})
 	}
+}
+
+// budgetedPlayer starts a server with cfg whose game loop hands every
+// packet to onPacket, and connects a player with client that has made one
+// round trip. stop closes the player, ends the loop and stops the server;
+// it runs by itself if the player cannot connect.
+func budgetedPlayer(t *testing.T, cfg Config, client *dtls.Config, onPacket func(*Peer, []byte)) (s *Server, player *dtls.Conn, stop func()) {
+	t.Helper()
+	s, _ = startServer(t, suites.ECDSAKey, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := gameLoop(ctx, s, onPacket)
+	stop = func() {
+		if player != nil {
+			player.Close()
+		}
+		cancel()
+		<-done
+		s.Stop()
+	}
+	connected := false
+	defer func() {
+		if !connected {
+			stop()
+		}
+	}()
+	player = dial(t, s, client)
+	roundTrip(t, player, "before")
+	connected = true
+	return s, player, stop
 }

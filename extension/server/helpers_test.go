@@ -130,8 +130,11 @@ func dialUDP(local, remote string, cfg *dtls.Config) (*dtls.Conn, net.Conn, erro
 
 // echoLoop plays the game loop (gameLoop) and echoes every packet.
 func echoLoop(ctx context.Context, s *Server) <-chan struct{} {
-	return gameLoop(ctx, s, func(p *Peer, b []byte) { _ = p.Send(b) })
+	return gameLoop(ctx, s, echo)
 }
+
+// echo sends a packet back to its peer (gameLoop).
+func echo(p *Peer, b []byte) { _ = p.Send(b) }
 
 // gameLoop plays the game loop: it takes connections and hands every
 // packet to onPacket until ctx ends. It runs on one goroutine, like Godot's

@@ -157,31 +157,14 @@ func _server() -> void:
 		"an RPC on channel 7 right after each spawn reached every client, loss clients too")
 	# order across channels: pairs of reliable RPCs on channels 8 and 9,
 	# all in one frame; each client reads every pair in the order sent
-	for id in play:
-		for i in PAIRS:
-			pair_first.rpc_id(id, i)
-			pair_second.rpc_id(id, i)
-		pairs_done.rpc_id(id)
-	if not await _until(func(): return _all_reported(play, ["pairs_in_order"]), 20,
-			"%d pairs of reliable RPCs on channels 8 and 9 read in the order they were sent" % PAIRS):
-		for id in play:
-			var said: Array = reports.get(id, {}).keys().filter(func(k): return k.begins_with("pairs_"))
-			_say("MP INFO client %d reported %s" % [id, str(said)])
-
+	await _pairs_step(play, pair_first, pair_second, pairs_done, "pairs_",
+		"%d pairs of reliable RPCs on channels 8 and 9 read in the order they were sent" % PAIRS)
 	# order across modes: a reliable RPC then an unreliable one on channel
 	# 10, in one frame, as a game spawns a node and sends its first state;
 	# each client reads every unreliable RPC after the reliable one sent
 	# before it (extension/multiplayer/follow.go)
-	for id in play:
-		for i in PAIRS:
-			follow_reliable.rpc_id(id, i)
-			follow_unreliable.rpc_id(id, i)
-		follow_done.rpc_id(id)
-	if not await _until(func(): return _all_reported(play, ["follow_in_order"]), 20,
-			"%d unreliable RPCs read after the reliable RPC sent before each on their channel" % PAIRS):
-		for id in play:
-			var said: Array = reports.get(id, {}).keys().filter(func(k): return k.begins_with("follow_"))
-			_say("MP INFO client %d reported %s" % [id, str(said)])
+	await _pairs_step(play, follow_reliable, follow_unreliable, follow_done, "follow_",
+		"%d unreliable RPCs read after the reliable RPC sent before each on their channel" % PAIRS)
 
 	var gone: int = play[2]
 	players.get_node(str(gone)).queue_free()
@@ -436,6 +419,21 @@ func r_ord(n: int) -> void:
 func r_ord_done() -> void:
 	# reliable on the same channel: by now most ordered RPCs arrived
 	report.rpc_id(1, "ord_ok" if ord_ok and ord_last >= 0 else "ord_bad")
+
+
+# Sends each play client PAIRS pairs of RPCs, first then second, in one
+# frame, then done; waits for every client to report prefix + "in_order",
+# and prints what the others reported instead.
+func _pairs_step(play: Array, first: Callable, second: Callable, done: Callable, prefix: String, what: String) -> void:
+	for id in play:
+		for i in PAIRS:
+			first.rpc_id(id, i)
+			second.rpc_id(id, i)
+		done.rpc_id(id)
+	if not await _until(func(): return _all_reported(play, [prefix + "in_order"]), 20, what):
+		for id in play:
+			var said: Array = reports.get(id, {}).keys().filter(func(k): return k.begins_with(prefix))
+			_say("MP INFO client %d reported %s" % [id, str(said)])
 
 
 @rpc("authority", "call_remote", "reliable", 8)

@@ -128,6 +128,22 @@ func check_end_pacing_properties(obj: Object) -> void:
 		check(is_equal_approx(obj.disconnect_budget_ms, 8.0), "%s: disconnect_budget_ms %s is refused" % [cls, bad])
 
 
+# A per-peer budget property (a rate, 0 for no limit): its default, a
+# negative value and one under least refused, a value set, 0 taken; it is
+# left at its default.
+func check_budget_property(obj: Object, prop: String, default: int, least: int) -> void:
+	var cls := obj.get_class()
+	check(obj.get(prop) == default, "%s.%s default %d" % [cls, prop, default])
+	for bad in [-1, least - 1]:
+		obj.set(prop, bad)
+		check(obj.get(prop) == default, "%s: %s %d is refused" % [cls, prop, bad])
+	obj.set(prop, least * 2)
+	check(obj.get(prop) == least * 2, "%s: %s %d is set" % [cls, prop, least * 2])
+	obj.set(prop, 0)
+	check(obj.get(prop) == 0, "%s: %s 0 turns it off" % [cls, prop])
+	obj.set(prop, default)
+
+
 # Calls poll polls times and returns how many entries each call added to
 # ended (the ends per poll of a paced burst).
 func per_poll(poll: Callable, ended: Array, polls: int) -> Array:
