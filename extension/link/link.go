@@ -82,7 +82,12 @@ func (c *Counters) Read() Traffic {
 // Sink is told what a read loop sees. Its methods run on the loop's
 // goroutine.
 type Sink interface {
-	// Received: one packet of n bytes arrived (queued or not).
+	// Admit: pion opened a packet of n bytes (it authenticated); false
+	// drops it, counted by the sink. Where a budget is taken from what
+	// pion reads, it is taken here, after authentication: a spoofer's
+	// datagram never gets this far.
+	Admit(n int) bool
+	// Received: one admitted packet of n bytes arrived (queued or not).
 	Received(n int)
 	// Queued: that packet is now in the queue.
 	Queued()
@@ -158,6 +163,9 @@ func readLoop(conn *dtls.Conn, ch <-chan interface{}, q *queue.Packets, s Sink) 
 			return
 		}
 		n := len(pkt)
+		if !s.Admit(n) {
+			continue
+		}
 		s.Received(n)
 		if q.Push(pkt) {
 			s.Queued()

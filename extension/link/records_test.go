@@ -96,6 +96,7 @@ type recordingSink struct {
 	failed   string
 }
 
+func (r *recordingSink) Admit(int) bool     { return true }
 func (r *recordingSink) Received(int)       { r.mu.Lock(); r.received++; r.mu.Unlock() }
 func (r *recordingSink) Queued()            { r.mu.Lock(); r.queued++; r.mu.Unlock() }
 func (r *recordingSink) Dropped()           {}

@@ -50,11 +50,11 @@ type Config struct {
 	// in attach mode, whose socket is the caller's.
 	Network *netsim.Link
 	// PeerByteRate caps the bytes per second one connected peer's records
-	// may bring (a burst of half a second's worth passes at once). On the
-	// engine's record layer a record takes from it once it authenticates,
-	// so a spoofer at the peer's address cannot spend it; on pion's CBC
-	// fallback a datagram takes from it before pion decrypts it. What is
-	// over it is dropped. NoLimit turns it off.
+	// may bring (a burst of half a second's worth passes at once). A record
+	// takes its size on the wire from it once it authenticates (on the
+	// engine's record layer, or once pion opened it on its CBC fallback),
+	// so a spoofer at the peer's address cannot spend it. What is over it
+	// is dropped. NoLimit turns it off.
 	PeerByteRate int
 	// PeerPacketRate caps the records per second one connected peer may
 	// send, taken as PeerByteRate is. Bytes do not bound packets: at the

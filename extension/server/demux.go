@@ -265,7 +265,7 @@ func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now 
 		s.spoofed.Add(1)
 		return nil, nil
 	}
-	return s.afterCookieLocked(cur, b, info, now)
+	return s.afterCookieLocked(cur, b, info)
 }
 
 // afterCookieLocked filters a non-ClientHello datagram for a session whose
@@ -273,7 +273,7 @@ func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now 
 // application data would make pion abort it (from a spoofer that is all it
 // is for), and the rest counts against the budget; after the handshake,
 // only what wire.KeepEstablished keeps goes on.
-func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info, now time.Time) (*session, []byte) {
+func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*session, []byte) {
 	if c.phaseNow() == phaseVerified {
 		if info.Epoch == 0 && (info.ContentType == wire.ContentAlert || info.ContentType == wire.ContentApplicationData) {
 			s.spoofed.Add(1)
@@ -294,15 +294,6 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info, now tim
 			return nil, nil
 		}
 		return s.budgeted(c, b)
-	}
-	// The peer's budgets, of bytes and records: on the engine's record
-	// layer they take what authenticates (records.go), so that a spoofer
-	// at the peer's address cannot spend them; what pion reads (its CBC
-	// fallback) takes from them here, before pion decrypts it, where
-	// nothing can tell a spoofer's datagram from the peer's. A genuine
-	// sender of bulk data sees the drops as congestion (SCTP slows down).
-	if c.owner.Load() == nil && !c.takeBudget(wire.Records(b), len(b), now) {
-		return nil, nil
 	}
 	kept, dropped, ok := wire.KeepEstablished(b)
 	if dropped > 0 {
@@ -383,7 +374,7 @@ func (s *Server) unlock() {
 // moved for an attach-mode session. UDPServer already chose the session by
 // address; a client that restarts from the same port gets no candidate here
 // (the peer object is the connection), it retries once the old one ends.
-func (s *Server) filterAttachedLocked(c *session, b []byte, info wire.Info, now time.Time) (*session, []byte) {
+func (s *Server) filterAttachedLocked(c *session, b []byte, info wire.Info) (*session, []byte) {
 	switch c.phaseNow() {
 	case phaseQueued, phaseUnverified:
 		switch {
@@ -405,5 +396,5 @@ func (s *Server) filterAttachedLocked(c *session, b []byte, info wire.Info, now 
 		s.spoofed.Add(1)
 		return nil, nil
 	}
-	return s.afterCookieLocked(c, b, info, now)
+	return s.afterCookieLocked(c, b, info)
 }

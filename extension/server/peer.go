@@ -107,7 +107,7 @@ func (p *Peer) Feed(b []byte) bool {
 	func() {
 		s.mu.Lock()
 		defer s.unlock() // also when filtering panics
-		to, data = s.filterAttachedLocked(c, b, info, time.Now())
+		to, data = s.filterAttachedLocked(c, b, info)
 	}()
 	if to == nil {
 		return false
@@ -134,6 +134,27 @@ func (p *Peer) readLoop(conn *dtls.Conn) {
 
 // peerSink is what the read loop reports to.
 type peerSink Peer
+
+// Admit takes a record pion opened from the peer's budgets (pion's CBC
+// fallback: on the engine's suites the record layer takes them, records.go),
+// after authentication, as the record layer does: a spoofer's datagram
+// fails in pion and never spends the peer's share.
+func (ps *peerSink) Admit(n int) bool {
+	p := (*Peer)(ps)
+	return p.sess.takeBudget(1, cbcWireSize(p.suite, n), time.Now())
+}
+
+// cbcWireSize is the size on the wire of a CBC record of n plaintext bytes:
+// the header, the explicit IV, and the plaintext with its MAC padded to the
+// next whole block (at least one byte of padding).
+func cbcWireSize(suite dtls.CipherSuiteID, n int) int {
+	const header, block = 13, 16
+	mac := 20 // HMAC-SHA1
+	if suite == dtls.TLS_PSK_WITH_AES_128_CBC_SHA256 {
+		mac = 32
+	}
+	return header + block + (n+mac)/block*block + block
+}
 
 func (ps *peerSink) Received(n int) {
 	p := (*Peer)(ps)

@@ -18,7 +18,7 @@ type Stats struct {
 	PostHandshakeDropped uint64 // records of connected peers that no genuine peer sends after the handshake (wire.KeepEstablished)
 	Replayed             uint64 // records of connected peers dropped by the replay window (a copy of one already received, or older than the 64 before it)
 	AuthFailed           uint64 // records that failed authentication (ChaCha20-Poly1305 suites; pion's CBC suites drop theirs uncounted)
-	OverRate             uint64 // connected peers' records (datagrams, on pion's CBC fallback) dropped over Config.PeerPacketRate or PeerByteRate
+	OverRate             uint64 // connected peers' authenticated records dropped over Config.PeerPacketRate or PeerByteRate
 	Rejected             uint64 // ClientHellos refused by a limit or not admitted in time
 	Evicted              uint64 // unverified handshakes pushed out by newer ones
 	Refused              uint64 // new clients turned away while refusing (SetRefusing)

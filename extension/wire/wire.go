@@ -223,18 +223,3 @@ func NextRecord(b []byte) (r OneRecord, rest []byte, ok bool) {
 	seq := uint64(b[5])<<40 | uint64(b[6])<<32 | uint64(binary.BigEndian.Uint32(b[7:11]))
 	return OneRecord{ContentType: ct, Epoch: epoch, Seq: seq, Whole: b[:n]}, b[n:], true
 }
-
-// Records counts the records of b, as far as their headers can be
-// followed, and at least 1: a budget of records charged by the datagram
-// (server.session.takeBudget) never lets one through for nothing.
-func Records(b []byte) int {
-	n := 0
-	for {
-		_, _, body, ok := header(b)
-		if !ok {
-			return max(1, n)
-		}
-		n++
-		b = b[RecordHeaderLen+len(body):]
-	}
-}

@@ -181,22 +181,3 @@ func FuzzStrip(f *testing.F) {
 		_, _ = HelloVerifyCookie(b)
 	})
 }
-
-func TestRecords(t *testing.T) {
-	app := record(ContentApplicationData, 1, 5, 5)
-	three := append(append(append([]byte(nil), app...), app...), app...)
-	for name, c := range map[string]struct {
-		b    []byte
-		want int
-	}{
-		"one record":                  {app, 1},
-		"three records":               {three, 3},
-		"three and a cut-short one":   {append(append([]byte(nil), three...), app[:len(app)-1]...), 3},
-		"garbage still counts as one": {[]byte{0xde, 0xad}, 1},
-		"nothing still counts as one": {nil, 1},
-	} {
-		if got := Records(c.b); got != c.want {
-			t.Errorf("%s: %d records, want %d", name, got, c.want)
-		}
-	}
-}
