@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/suites"
 	"godtls/extension/wire"
 )
 
@@ -55,8 +56,8 @@ func (g *guardConn) Read(b []byte) (int, error) {
 			g.early.keep(b[:n])
 			continue
 		}
-		if !g.established.Load() && negotiatedChaCha(g.offered) != nil {
-			if n = len(g.early.divert(b[:n])); n == 0 {
+		if suite := g.keysBeforeEstablished(); suite != nil {
+			if n = len(g.early.divert(b[:n], suite)); n == 0 {
 				continue
 			}
 		}
@@ -75,6 +76,15 @@ func (g *guardConn) Read(b []byte) (int, error) {
 			return copy(b, kept), nil
 		}
 	}
+}
+
+// keysBeforeEstablished returns the suite of ours whose keys pion has
+// derived while the handshake has not returned yet, or nil.
+func (g *guardConn) keysBeforeEstablished() *suites.ChaCha20Poly1305 {
+	if g.established.Load() {
+		return nil
+	}
+	return negotiatedChaCha(g.offered)
 }
 
 // keepsSocket: pion's Close must not close the socket, nor its deadlines

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v2"
+	"github.com/pion/dtls/v2/pkg/protocol"
 	"github.com/pion/dtls/v2/pkg/protocol/alert"
 
 	"godtls/extension/link"
@@ -67,31 +68,39 @@ func (e *earlyRecords) keep(b []byte) {
 	e.bytes += len(b)
 }
 
-// divert keeps the epoch-1 application data and alerts of datagram b and
-// returns the rest of it (a prefix of b, compacted in place) for pion.
+// divert keeps the epoch-1 application data and alerts of datagram b that
+// authenticate under suite's keys, drops those that do not (a forger on the
+// server's address would fill the store and crowd out the server's own),
+// and returns the rest of it (a prefix of b, compacted in place) for pion.
 // A datagram that is not a run of records goes to pion whole, as before.
-func (e *earlyRecords) divert(b []byte) []byte {
+func (e *earlyRecords) divert(b []byte, suite *suites.ChaCha20Poly1305) []byte {
 	var mine []byte
+	diverted := false
 	rest, w := b, 0
 	for len(rest) > 0 {
 		r, next, ok := wire.NextRecord(rest)
 		if !ok {
-			if mine == nil {
+			if !diverted {
 				return b
 			}
 			break // the tail is not records: pion would drop it as well
 		}
 		rest = next
 		if r.Epoch == record.Epoch && (r.ContentType == wire.ContentApplicationData || r.ContentType == wire.ContentAlert) {
-			mine = append(mine, r.Whole...)
+			if suite.Authentic(r.Whole, protocol.ContentType(r.ContentType), r.Epoch, r.Seq) {
+				mine = append(mine, r.Whole...)
+			}
+			diverted = true
 			continue
 		}
 		w += copy(b[w:], r.Whole)
 	}
-	if mine == nil {
+	if !diverted {
 		return b
 	}
-	e.keep(mine)
+	if mine != nil {
+		e.keep(mine)
+	}
 	return b[:w]
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/transport/v2/test"
 
+	"godtls/extension/internal/forge"
 	"godtls/extension/internal/testcert"
 	"godtls/extension/internal/testtool"
 	"godtls/extension/internal/udprelay"
@@ -173,7 +174,7 @@ func TestClientKeepsWhatArrivesBeforeTheTakeOver(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		port := srv.Port
 		if i%2 == 1 {
-			r := finishedLast(t, srv.String())
+			r := finishedLast(t, srv.String(), 0)
 			defer r.Close()
 			port = r.Port()
 		}
@@ -201,10 +202,48 @@ func TestClientKeepsWhatArrivesBeforeTheTakeOver(t *testing.T) {
 	}
 }
 
+// The same gap with a forger on the server's address: it sends the client
+// application records under the session's epoch while the server's
+// Finished is on its way, more than the gap's store holds. They must not
+// take the places of the server's own first records.
+func TestForgedRecordsCannotCrowdOutWhatArrivesBeforeTheTakeOver(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	srv := greetingServer(t)
+	const forged = 4 * earlyMax
+	r := finishedLast(t, srv.String(), forged)
+	defer r.Close()
+	c := connect(t, r.Port(), Config{Insecure: true})
+	defer c.Close()
+	if ev := outcome(t, c); ev.Kind != EventConnected {
+		t.Fatalf("connection failed: %v", ev.Failure)
+	}
+	var got []string
+	for deadline := time.Now().Add(wait); len(got) < 2 && time.Now().Before(deadline); {
+		if b, ok := c.Receive(); ok {
+			got = append(got, string(b))
+			continue
+		}
+		time.Sleep(time.Millisecond)
+	}
+	st := c.Stats()
+	t.Logf("%d forged records sent before the server's Finished: %d failed authentication; received %q", forged, st.AuthFailed, got)
+	if len(got) != 2 || got[0] != "first" || got[1] != "second" {
+		t.Fatalf("received %q, want [first second]", got)
+	}
+	if ev := outcome(t, c); ev.Kind != EventDisconnected || ev.Failure.Kind != FailClosedByServer {
+		t.Fatalf("event %d (%v), want the server's close", ev.Kind, ev.Failure)
+	}
+	if st.AuthFailed != forged {
+		t.Errorf("%d of %d forged records failed authentication: some were never opened", st.AuthFailed, forged)
+	}
+}
+
 // finishedLast is a relay that holds back the first datagram carrying the
 // server's Finished (an epoch-1 handshake record) and sends it on 50 ms
-// later, after what the server sent next.
-func finishedLast(t *testing.T, server string) *udprelay.Relay {
+// later, after what the server sent next. With forged > 0 it first sends
+// the client that many forged application records of epoch 1, from the
+// server's address as the client sees it.
+func finishedLast(t *testing.T, server string, forged int) *udprelay.Relay {
 	var (
 		r    *udprelay.Relay
 		once sync.Once
@@ -218,6 +257,9 @@ func finishedLast(t *testing.T, server string) *udprelay.Relay {
 			held := false
 			once.Do(func() {
 				held = true
+				for i := range forged {
+					_ = r.ToClient(forge.Record(wire.ContentApplicationData, 1, 1000+uint64(i), make([]byte, 64)))
+				}
 				finished := append([]byte(nil), b...)
 				wg.Add(1)
 				go func() {

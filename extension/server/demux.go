@@ -286,6 +286,12 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*sessi
 			// whoever reads the records once it has (handshake.go). Given
 			// to pion, a close_notify would end pion's connection, which
 			// the record layer then takes over unaware of it.
+			// Anyone can send from the client's address: where the keys
+			// are already known, only records that authenticate take a
+			// place (forged ones would crowd out the client's first).
+			if !c.earlyAuthentic(b) {
+				return nil, nil
+			}
 			if len(c.early) < earlyDatagrams && c.withinBudget(len(b)) {
 				c.early = append(c.early, append([]byte(nil), b...))
 			} else {

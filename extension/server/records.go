@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v2"
+	"github.com/pion/dtls/v2/pkg/protocol"
 	"github.com/pion/dtls/v2/pkg/protocol/alert"
 
 	"godtls/extension/link"
@@ -50,6 +51,36 @@ func ownSuite(offered []dtls.CipherSuite) *suites.ChaCha20Poly1305 {
 		}
 	}
 	return nil
+}
+
+// earlyAuthentic reports whether a datagram of records under the session's
+// keys, come before the record layer took the session over, may be held
+// for it (session.early). Once pion has derived the keys of a suite of
+// ours, each of its records must authenticate (suites.Authentic: the record
+// layer opens them again, through its replay window, once it owns the
+// session): anyone can send from the client's address, and forged records
+// would take the places of the client's first. Before the keys exist, and
+// on pion's CBC fallback, nothing can tell, and the datagram is held as it
+// came. Called with srv.mu held.
+func (c *session) earlyAuthentic(b []byte) bool {
+	c.mu.Lock()
+	suite := ownSuite(c.chacha)
+	c.mu.Unlock()
+	if suite == nil {
+		return true
+	}
+	for rest := b; len(rest) > 0; {
+		r, next, ok := wire.NextRecord(rest)
+		if !ok {
+			return false
+		}
+		if r.Epoch == wire.EstablishedEpoch && r.ContentType != wire.ContentChangeCipherSpec &&
+			!suite.Authentic(r.Whole, protocol.ContentType(r.ContentType), r.Epoch, r.Seq) {
+			return false
+		}
+		rest = next
+	}
+	return true
 }
 
 // takeOver makes the record layer the peer's: from now on pion's writes

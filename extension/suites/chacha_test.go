@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"sync/atomic"
 	"testing"
 
 	"github.com/pion/dtls/v2/pkg/crypto/prf"
@@ -146,6 +147,36 @@ func TestTamperedRecordRejected(t *testing.T) {
 	}
 	if _, err := New(PSKChaCha20Poly1305).Decrypt(enc); err == nil {
 		t.Fatal("uninitialised suite decrypted")
+	}
+}
+
+// Authentic opens a copy: the record is left for the record layer to open
+// again, and a forged one is refused and counted.
+func TestAuthenticLeavesTheRecord(t *testing.T) {
+	server, client := pair(t)
+	var failed atomic.Uint64
+	client.CountingFailures(&failed)
+	enc, err := server.SealRecord(nil, protocol.ContentTypeApplicationData, 1, []byte("payload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq := uint64(enc[5])<<40 | uint64(enc[6])<<32 | uint64(enc[7])<<24 | uint64(enc[8])<<16 | uint64(enc[9])<<8 | uint64(enc[10])
+	kept := append([]byte(nil), enc...)
+	if !client.Authentic(enc, protocol.ContentTypeApplicationData, 1, seq) {
+		t.Fatal("a genuine record did not authenticate")
+	}
+	if !bytes.Equal(enc, kept) {
+		t.Fatal("Authentic changed the record")
+	}
+	if plain, err := client.OpenRecord(enc, protocol.ContentTypeApplicationData, 1, seq); err != nil || string(plain) != "payload" {
+		t.Fatalf("opened after Authentic: %q, %v", plain, err)
+	}
+	kept[len(kept)-1] ^= 1
+	if client.Authentic(kept, protocol.ContentTypeApplicationData, 1, seq) {
+		t.Fatal("a tampered record authenticated")
+	}
+	if failed.Load() != 1 {
+		t.Fatalf("%d failures counted, want 1", failed.Load())
 	}
 }
 
