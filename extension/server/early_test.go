@@ -31,22 +31,8 @@ func TestForgedRecordsCannotCrowdOutAClientsFirst(t *testing.T) {
 
 	// pion has finished the handshake and the client has the server's
 	// Finished; the handshake goroutine waits here before handing over.
-	reached := make(chan struct{}, 1)
-	gate := make(chan struct{})
-	hook := func() {
-		reached <- struct{}{}
-		<-gate
-	}
-	afterPion.Store(&hook)
-	defer afterPion.Store(nil)
-	opened := false
-	open := func() {
-		if !opened {
-			opened = true
-			close(gate)
-		}
-	}
-	defer open()
+	reached, open := holdAfterPion(t)
+	defer open() // before the server stops, which waits for the handshake goroutine
 	player := dial(t, s, clientConfig(suites.ECDSAKey))
 	defer player.Close()
 	select {

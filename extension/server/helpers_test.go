@@ -282,3 +282,26 @@ func expectGoodbyesThenClose(t *testing.T, c *dtls.Conn, packets int) {
 		t.Fatalf("%d of %d packets put before the disconnect arrived before the close_notify", got, packets)
 	}
 }
+
+// holdAfterPion makes every handshake goroutine wait once pion's handshake
+// has succeeded, before its peer is listed: reached says one got there,
+// release lets them all go on (it runs at the test's end if not before).
+func holdAfterPion(t *testing.T) (reached <-chan struct{}, release func()) {
+	arrived := make(chan struct{}, 1)
+	gate := make(chan struct{})
+	hook := func() {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+		<-gate
+	}
+	afterPion.Store(&hook)
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(func() {
+		release()
+		afterPion.Store(nil)
+	})
+	return arrived, release
+}

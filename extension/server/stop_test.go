@@ -15,21 +15,8 @@ import (
 // with live peers" once saw a client that never heard of the stop.
 func TestStopTellsAPeerItWasAboutToList(t *testing.T) {
 	s, _ := startServer(t, suites.ECDSAKey, Config{})
-	reached := make(chan struct{}, 1)
-	gate := make(chan struct{})
-	hook := func() {
-		reached <- struct{}{}
-		<-gate
-	}
-	afterPion.Store(&hook)
-	defer afterPion.Store(nil)
-	defer func() {
-		select {
-		case <-gate:
-		default:
-			close(gate)
-		}
-	}()
+	reached, release := holdAfterPion(t)
+	defer release()
 	dialed := make(chan *dtls.Conn, 1)
 	go func() {
 		c, err := dialFrom(s, clientConfig(suites.ECDSAKey), "127.0.0.1:0")
@@ -57,7 +44,7 @@ func TestStopTellsAPeerItWasAboutToList(t *testing.T) {
 			t.Fatal("Stop did not begin")
 		}
 	}
-	close(gate) // the handshake goroutine goes on, and finds the server stopped
+	release() // the handshake goroutine goes on, and finds the server stopped
 	<-stopped
 	expectGoodbyesThenClose(t, c, 0)
 	_ = c.Close()
