@@ -189,6 +189,15 @@ func (c *Client) run() {
 	}()
 }
 
+// readBuffer is the size asked of the socket's receive buffer (the system
+// caps it: on Linux at net.core.rmem_max). What one server sends at once,
+// a spawn or every player's state, comes while the client's reader may be
+// waiting for a processor; the system's default (208 KiB on Linux, about
+// two hundred small datagrams as the kernel counts them) was overrun by one
+// burst of 200 unreliable messages in a test on a loaded machine, and what
+// overran it was lost.
+const readBuffer = 1 << 20
+
 // attempt runs one handshake from a fresh socket. It gives up with
 // errStaleCookie when the server stops answering our cookie (restart.go).
 // On failure the socket is closed and err says why; guard.reads tells
@@ -197,6 +206,9 @@ func (c *Client) attempt(ctx context.Context, addr netip.AddrPort) (*dtls.Conn, 
 	raw, err := udpsock.Dial(net.UDPAddrFromAddrPort(addr))
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if rb, ok := raw.(interface{ SetReadBuffer(int) error }); ok {
+		_ = rb.SetReadBuffer(readBuffer)
 	}
 	udp := netsim.WrapConn(raw, c.cfg.Network)
 	offered, pcfg := c.pionConfig()
