@@ -17,6 +17,8 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,9 +45,13 @@ const (
 
 var pskKey = []byte("soak shared key")
 
+// heapProfiles is the -heapprofile flag's path prefix ("": none).
+var heapProfiles string
+
 func main() {
 	minutes := flag.Float64("minutes", 20, "how long to run")
 	window := flag.Duration("window", 5*time.Minute, "report window")
+	flag.StringVar(&heapProfiles, "heapprofile", "", "write a heap profile at the end of each window to this path plus -N.pprof (compare two with go tool pprof -base)")
 	flag.Parse()
 	if err := soak(time.Duration(*minutes*float64(time.Minute)), *window); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
@@ -151,9 +157,9 @@ func soak(d, window time.Duration) error {
 	}()
 
 	fmt.Printf("soak: %v, windows of %v, server on 127.0.0.1:%d\n\n", d, window, port)
-	fmt.Println("| window | steady reliable p99 | messages sent / received / lost | stalls | sessions lost | churned | rogues gone / sent | spoofed hellos | RSS MiB | goroutines |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
-	var rssSamples, grSamples, times []float64
+	fmt.Println("| window | steady reliable p99 | messages sent / received / lost | stalls | sessions lost | churned | rogues gone / sent | spoofed hellos | RSS MiB | live heap MiB | goroutines |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	var rssSamples, heapSamples, grSamples, times []float64
 	start := time.Now()
 	sample := time.NewTicker(10 * time.Second)
 	defer sample.Stop()
@@ -165,6 +171,7 @@ func soak(d, window time.Duration) error {
 		if now.Sub(start) >= min(window, d/4) {
 			times = append(times, now.Sub(start).Seconds())
 			rssSamples = append(rssSamples, float64(rss())/(1<<20))
+			heapSamples = append(heapSamples, float64(liveHeap())/(1<<20))
 			grSamples = append(grSamples, float64(runtime.NumGoroutine()))
 		}
 		if !now.Before(next) || time.Since(start) >= d {
@@ -176,8 +183,8 @@ func soak(d, window time.Duration) error {
 	close(stop)
 	wg.Wait()
 	st := srv.Stats()
-	fmt.Printf("\nRSS slope %+.3f MiB/min, goroutine slope %+.2f /min (least squares over %d samples after the first window)\n",
-		slope(times, rssSamples)*60, slope(times, grSamples)*60, len(times))
+	fmt.Printf("\nRSS slope %+.3f MiB/min, live heap slope %+.3f MiB/min, goroutine slope %+.2f /min (least squares over %d samples after the first window)\n",
+		slope(times, rssSamples)*60, slope(times, heapSamples)*60, slope(times, grSamples)*60, len(times))
 	fmt.Printf("server: %d handshakes, %d failed, %d spoofed, %d evicted, %d over budget, %d dropped after the handshake, %d internal errors\n",
 		st.HandshakesOK, st.HandshakesFailed, st.Spoofed, st.Evicted, st.OverRate, st.PostHandshakeDropped, st.Panics)
 	if st.Panics > 0 {
@@ -194,8 +201,36 @@ func report(n int, t *tally) {
 		slices.Sort(t.rtts)
 		p99 = t.rtts[len(t.rtts)*99/100].Round(100 * time.Microsecond).String()
 	}
-	fmt.Printf("| %d | %s | %d / %d / %d | %d | %d | %d | %d / %d | %d | %.1f | %d |\n", n, p99, t.sent, t.received, t.lost, t.stalls,
-		t.sessionsLost, t.churned, t.roguesGone, t.rogues, t.spoofed, float64(rss())/(1<<20), runtime.NumGoroutine())
+	fmt.Printf("| %d | %s | %d / %d / %d | %d | %d | %d | %d / %d | %d | %.1f | %.1f | %d |\n", n, p99, t.sent, t.received, t.lost, t.stalls,
+		t.sessionsLost, t.churned, t.roguesGone, t.rogues, t.spoofed, float64(rss())/(1<<20), float64(liveHeap())/(1<<20), runtime.NumGoroutine())
+	if heapProfiles != "" {
+		writeHeapProfile(fmt.Sprintf("%s-%d.pprof", heapProfiles, n))
+	}
+}
+
+// liveHeap is the heap the last collection found live: what the process
+// holds, without the garbage the RSS also counts between collections.
+func liveHeap() uint64 {
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return sample[0].Value.Uint64()
+}
+
+// writeHeapProfile writes the heap's profile as of a fresh collection.
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "soak:", err)
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "soak:", err)
+	}
 }
 
 // dialThrough connects a multiplayer client through a new lossy relay.
