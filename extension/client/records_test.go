@@ -302,3 +302,33 @@ func TestConnectedClientGoroutines(t *testing.T) {
 	}
 	t.Logf("%d goroutines for %d connected clients", after-before, n)
 }
+
+// A connected client's heap, its server's peer included (both in this
+// process): the client's send queue grows with what waits. As a channel
+// of its bound it was 320 KiB per client, allocated when it connected.
+func TestConnectedClientHeap(t *testing.T) {
+	s := ourServer(t, testcert.ECDSA(t), nil)
+	first := connect(t, s.LocalPort(), Config{Insecure: true})
+	mustConnect(t, first)
+	echo(t, first, "warm")
+	live := func() uint64 {
+		time.Sleep(300 * time.Millisecond) // handshakes' goroutines end
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := live()
+	const n = 20
+	for i := 0; i < n; i++ {
+		c := connect(t, s.LocalPort(), Config{Insecure: true})
+		mustConnect(t, c)
+		echo(t, c, "hello")
+	}
+	per := (float64(live()) - float64(before)) / n / 1024
+	t.Logf("%.1f KiB of heap per connected client and its server peer", per)
+	if per > 64 {
+		t.Fatalf("%.1f KiB of heap per connected client, want at most 64", per)
+	}
+}

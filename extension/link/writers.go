@@ -44,8 +44,8 @@ type job struct {
 
 // Writers is a pool of writer goroutines.
 type Writers struct {
-	mu       sync.RWMutex // guards chans against Stop closing them
-	chans    []chan job
+	mu       sync.RWMutex // guards queues against Stop closing them
+	queues   []*writerQueue
 	wg       sync.WaitGroup
 	bytes    atomic.Int64
 	maxBytes int64
@@ -65,16 +65,16 @@ type Writers struct {
 // prepared: a writer takes up to batchSize queued packets at once and
 // hands their datagrams to send together.
 func NewWriters(n, perWriter int, maxBytes int64, onPanic func(to Target, r any), send func(i int, ds []udpsock.Datagram)) *Writers {
-	w := &Writers{chans: make([]chan job, max(1, n)), maxBytes: maxBytes, onPanic: onPanic, send: send, stopped: make(chan struct{})}
-	for i := range w.chans {
-		w.chans[i] = make(chan job, max(1, perWriter))
+	w := &Writers{queues: make([]*writerQueue, max(1, n)), maxBytes: maxBytes, onPanic: onPanic, send: send, stopped: make(chan struct{})}
+	for i := range w.queues {
+		w.queues[i] = newWriterQueue(max(1, perWriter))
 		w.wg.Add(1)
-		go w.run(i, w.chans[i])
+		go w.run(i, w.queues[i])
 	}
 	return w
 }
 
-func (w *Writers) run(i int, jobs chan job) {
+func (w *Writers) run(i int, q *writerQueue) {
 	defer w.wg.Done()
 	var batch []udpsock.Datagram
 	flush := func() {
@@ -84,9 +84,14 @@ func (w *Writers) run(i int, jobs chan job) {
 			batch = batch[:0]
 		}
 	}
-	for j := range jobs {
-		// This packet and whatever else is queued already, in order.
-		for n := 0; ; n++ {
+	var jobs []job
+	for {
+		// The packets queued now, up to a batch, in order.
+		var ok bool
+		if jobs, ok = q.take(jobs[:0], batchSize); !ok {
+			return
+		}
+		for _, j := range jobs {
 			if bt, ok := j.to.(Batched); ok && w.send != nil {
 				if d, ok := w.prepare(bt, j); ok {
 					batch = append(batch, d)
@@ -95,19 +100,9 @@ func (w *Writers) run(i int, jobs chan job) {
 				flush() // the packets before it go first
 				w.writeOne(j)
 			}
-			if n+1 == batchSize {
-				break
-			}
-			var more bool
-			select {
-			case j, more = <-jobs:
-			default:
-			}
-			if !more {
-				break
-			}
 		}
 		flush()
+		clear(jobs)
 	}
 }
 
@@ -144,30 +139,28 @@ func (w *Writers) writeOne(j job) {
 func (w *Writers) Enqueue(key uint32, to Target, b []byte) error {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
-	if len(w.chans) == 0 {
+	if len(w.queues) == 0 {
 		return ErrStopped
 	}
 	if w.bytes.Add(int64(len(b))) > w.maxBytes {
 		w.bytes.Add(-int64(len(b)))
 		return ErrQueueFull
 	}
-	select {
-	case w.chans[key%uint32(len(w.chans))] <- job{to, b}:
-		return nil
-	default:
+	if err := w.queues[key%uint32(len(w.queues))].push(job{to, b}); err != nil {
 		w.bytes.Add(-int64(len(b)))
-		return ErrQueueFull
+		return err
 	}
+	return nil
 }
 
 // Stop lets the writers send what is queued, then ends them. It is safe to
 // call more than once.
 func (w *Writers) Stop() {
 	w.mu.Lock()
-	for _, c := range w.chans {
-		close(c)
+	for _, q := range w.queues {
+		q.close()
 	}
-	w.chans = nil
+	w.queues = nil
 	w.mu.Unlock()
 	w.wg.Wait()
 	w.stopOnce.Do(func() { close(w.stopped) })
