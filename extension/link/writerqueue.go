@@ -13,6 +13,9 @@ type writerQueue struct {
 	head   int
 	max    int
 	closed bool
+	// parked: the writer waits for ready. Only then does a push wake it:
+	// while it works, it takes what was queued on its next round.
+	parked bool
 	ready  chan struct{} // one slot: something was queued, or the queue closed
 }
 
@@ -35,8 +38,12 @@ func (q *writerQueue) push(j job) error {
 		return ErrQueueFull
 	}
 	q.jobs = append(q.jobs, j)
+	parked := q.parked
+	q.parked = false
 	q.mu.Unlock()
-	q.wake()
+	if parked {
+		q.wake()
+	}
 	return nil
 }
 
@@ -62,6 +69,7 @@ func (q *writerQueue) take(dst []job, n int) (_ []job, ok bool) {
 			return dst, true
 		}
 		closed := q.closed
+		q.parked = !closed
 		q.mu.Unlock()
 		if closed {
 			return dst, false
