@@ -21,9 +21,17 @@ static func make(crypto: Crypto, key: CryptoKey, subject: String, not_before := 
 
 # Whether the certificate's serial number is in its shortest DER form.
 static func serial_is_shortest(cert: X509Certificate) -> bool:
+	# Only the lines between the markers: Godot 4.6 ends the PEM with a
+	# stray character (its NUL terminator, read as U+FFFD), which base64
+	# decoding would report.
 	var b64 := ""
+	var inside := false
 	for line in cert.save_to_string().split("\n"):
-		if not line.begins_with("-----"):
+		if line.begins_with("-----BEGIN"):
+			inside = true
+		elif line.begins_with("-----END"):
+			break
+		elif inside:
 			b64 += line.strip_edges()
 	var der := Marshalls.base64_to_raw(b64)
 	# Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version, serial INTEGER, ...
