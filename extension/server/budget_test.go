@@ -115,7 +115,7 @@ func players() map[string]budgetClient {
 		"the record layer": {clientConfig(suites.ECDSAKey), func(n int) int { return n + suites.Overhead }},
 		"pion's CBC fallback": {
 			&dtls.Config{InsecureSkipVerify: true, LoggerFactory: link.Quiet, CipherSuites: []dtls.CipherSuiteID{cbc}},
-			func(n int) int { return cbcWireSize(cbc, n) },
+			func(n int) int { return suites.CBCWireSize(cbc, n) },
 		},
 	}
 }

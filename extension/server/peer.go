@@ -13,6 +13,7 @@ import (
 	"godtls/extension/link"
 	"godtls/extension/queue"
 	"godtls/extension/record"
+	"godtls/extension/suites"
 	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
@@ -141,19 +142,7 @@ type peerSink Peer
 // fails in pion and never spends the peer's share.
 func (ps *peerSink) Admit(n int) bool {
 	p := (*Peer)(ps)
-	return p.sess.takeBudget(1, cbcWireSize(p.suite, n), time.Now())
-}
-
-// cbcWireSize is the size on the wire of a CBC record of n plaintext bytes:
-// the header, the explicit IV, and the plaintext with its MAC padded to the
-// next whole block (at least one byte of padding).
-func cbcWireSize(suite dtls.CipherSuiteID, n int) int {
-	const header, block = 13, 16
-	mac := 20 // HMAC-SHA1
-	if suite == dtls.TLS_PSK_WITH_AES_128_CBC_SHA256 {
-		mac = 32
-	}
-	return header + block + (n+mac)/block*block + block
+	return p.sess.takeBudget(1, suites.CBCWireSize(p.suite, n), time.Now())
 }
 
 func (ps *peerSink) Received(n int) {

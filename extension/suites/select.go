@@ -1,9 +1,11 @@
 package suites
 
 import (
+	"crypto/aes"
 	"sync/atomic"
 
 	"github.com/pion/dtls/v2"
+	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
 )
 
 // KeyKind says which kind of credential a server or client uses.
@@ -28,6 +30,18 @@ func CBCFallback(k KeyKind) dtls.CipherSuiteID {
 		return dtls.TLS_PSK_WITH_AES_128_CBC_SHA256
 	}
 	return dtls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA
+}
+
+// CBCWireSize is the size on the wire of a record of n plaintext bytes on
+// one of the CBCFallback suites: the header, the explicit IV, and the
+// plaintext with its MAC padded to the next whole block (at least one byte
+// of padding).
+func CBCWireSize(id dtls.CipherSuiteID, n int) int {
+	mac := 20 // HMAC-SHA1
+	if id == dtls.TLS_PSK_WITH_AES_128_CBC_SHA256 {
+		mac = 32
+	}
+	return recordlayer.HeaderSize + aes.BlockSize + (n+mac)/aes.BlockSize*aes.BlockSize + aes.BlockSize
 }
 
 // ChaChaID is the ChaCha20-Poly1305 suite for a credential kind.
