@@ -240,6 +240,13 @@ type tsnTracker struct {
 	count   uint64
 }
 
+// dataHead reads the fixed fields of a DATA chunk's value (RFC 4960
+// §3.3.1), which holds at least 8 bytes: its TSN, stream identifier and
+// stream sequence number.
+func dataHead(body []byte) (tsn uint32, stream, ssn uint16) {
+	return binary.BigEndian.Uint32(body), binary.BigEndian.Uint16(body[4:]), binary.BigEndian.Uint16(body[6:])
+}
+
 // observe reads the chunks of one outgoing SCTP packet.
 func (t *tsnTracker) observe(pkt []byte) {
 	forEachChunk(pkt, func(off int) {

@@ -130,11 +130,11 @@ func (g *sctpGuard) sentOut(pkt []byte) {
 			return
 		}
 		flags := pkt[off+1]
-		index, ours := streamIndex(binary.BigEndian.Uint16(pkt[off+8:]), g.isServer)
+		_, stream, ssn := dataHead(pkt[off+sctpChunkHeader:])
+		index, ours := streamIndex(stream, g.isServer)
 		if !ours || flags&dataFlagBegin == 0 || flags&dataFlagUnordered != 0 || !tracks(index) {
 			return // not the first chunk of one of our reliable messages
 		}
-		ssn := binary.BigEndian.Uint16(pkt[off+10:])
 		if g.started == nil {
 			g.started = make(map[int]uint16)
 		}
@@ -211,10 +211,11 @@ func (g *sctpGuard) check(pkt []byte) (verdict, string) {
 			// Marked before the rest of the packet is checked: a violation
 			// further on ends the session, and with it the association a
 			// reader for this stream would wait on.
-			index, _ := streamIndex(binary.BigEndian.Uint16(body[4:]), !g.isServer) // chunk checked it
+			tsn, stream, ssn := dataHead(body)
+			index, _ := streamIndex(stream, !g.isServer) // chunk checked it
 			g.markStream(index)
 			if g.arrivals != nil {
-				g.arrivals.chunk(index, binary.BigEndian.Uint16(body[6:]), binary.BigEndian.Uint32(body), flags)
+				g.arrivals.chunk(index, ssn, tsn, flags)
 			}
 		}
 		off = next
