@@ -139,7 +139,7 @@ func (c *Client) run() {
 		return
 	}
 	state := conn.ConnectionState()
-	sealer := negotiatedChaCha(offered)
+	sealer := suites.Initialized(offered)
 	var rec *record.Conn
 	if sealer != nil {
 		rec = takeOver(conn, guard, sealer) // pion's goroutines end here

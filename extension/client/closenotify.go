@@ -1,7 +1,6 @@
 package client
 
 import (
-	"github.com/pion/dtls/v2"
 	"github.com/pion/dtls/v2/pkg/protocol"
 
 	"godtls/extension/record"
@@ -17,16 +16,6 @@ import (
 // seals the alert itself, from the suite's one write-sequence counter, the
 // one pion's records number from too; pion's own is then dropped. On pion's
 // CBC fallback there is no sealing of ours, and pion's is all there is.
-
-// negotiatedChaCha is the suite of ours pion initialised, or nil.
-func negotiatedChaCha(offered []dtls.CipherSuite) *suites.ChaCha20Poly1305 {
-	for _, cs := range offered {
-		if cc, ok := cs.(*suites.ChaCha20Poly1305); ok && cc.IsInitialized() {
-			return cc
-		}
-	}
-	return nil
-}
 
 // sendCloseNotify writes a sealed close_notify to the socket under guard,
 // and reports whether it did.

@@ -84,7 +84,7 @@ func (g *guardConn) keysBeforeEstablished() *suites.ChaCha20Poly1305 {
 	if g.established.Load() {
 		return nil
 	}
-	return negotiatedChaCha(g.offered)
+	return suites.Initialized(g.offered)
 }
 
 // keepsSocket: pion's Close must not close the socket, nor its deadlines

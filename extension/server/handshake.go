@@ -65,6 +65,9 @@ type guardedSuite struct {
 	c *session
 }
 
+// Unwrap is the suite under the guard, for suites.Initialized.
+func (g guardedSuite) Unwrap() dtls.CipherSuite { return g.CipherSuite }
+
 func (g guardedSuite) Init(masterSecret, clientRandom, serverRandom []byte, isClient bool) (err error) {
 	defer g.c.srv.recoverSession(g.c, "cipher suite Init", &err)
 	return g.CipherSuite.Init(masterSecret, clientRandom, serverRandom, isClient)

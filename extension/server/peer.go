@@ -72,7 +72,7 @@ func (p *Peer) establish(conn *dtls.Conn, mtu int) {
 	c.mu.Unlock()
 	p.maxPayload = link.MaxPayload(mtu, p.suite)
 	p.lastRecv.Store(time.Now().UnixNano())
-	if suite := ownSuite(c.chacha); suite != nil {
+	if suite := suites.Initialized(c.chacha); suite != nil {
 		p.takeOver(suite)
 	} else {
 		p.conn.Store(conn)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pion/dtls/v2"
 	"github.com/pion/dtls/v2/pkg/protocol"
 	"github.com/pion/dtls/v2/pkg/protocol/alert"
 
@@ -39,20 +38,6 @@ type lastFlight struct {
 // duplicated datagram costs one resend, not two.
 const resendGap = 100 * time.Millisecond
 
-// ownSuite returns the ChaCha20-Poly1305 suite pion initialised for the
-// session, or nil when it chose its CBC fallback.
-func ownSuite(offered []dtls.CipherSuite) *suites.ChaCha20Poly1305 {
-	for _, cs := range offered {
-		if g, ok := cs.(guardedSuite); ok {
-			cs = g.CipherSuite
-		}
-		if ch, ok := cs.(*suites.ChaCha20Poly1305); ok && ch.IsInitialized() {
-			return ch
-		}
-	}
-	return nil
-}
-
 // earlyAuthentic reports whether a datagram of records under the session's
 // keys, come before the record layer took the session over, may be held
 // for it (session.early). Once pion has derived the keys of a suite of
@@ -64,7 +49,7 @@ func ownSuite(offered []dtls.CipherSuite) *suites.ChaCha20Poly1305 {
 // came. Called with srv.mu held.
 func (c *session) earlyAuthentic(b []byte) bool {
 	c.mu.Lock()
-	suite := ownSuite(c.chacha)
+	suite := suites.Initialized(c.chacha)
 	c.mu.Unlock()
 	if suite == nil {
 		return true

@@ -74,3 +74,19 @@ func Apply(cfg *dtls.Config, k KeyKind, allowCBC bool, authFailed *atomic.Uint64
 
 // IsChaCha reports whether id is one of this package's suites.
 func IsChaCha(id dtls.CipherSuiteID) bool { return New(id) != nil }
+
+// Initialized returns the suite of this package that pion initialised among
+// those a session offered, or nil when pion chose its CBC fallback or the
+// keys do not exist yet. A suite wrapped by its caller (the server's panic
+// guard) is looked through by its Unwrap method.
+func Initialized(offered []dtls.CipherSuite) *ChaCha20Poly1305 {
+	for _, cs := range offered {
+		if w, ok := cs.(interface{ Unwrap() dtls.CipherSuite }); ok {
+			cs = w.Unwrap()
+		}
+		if ch, ok := cs.(*ChaCha20Poly1305); ok && ch.IsInitialized() {
+			return ch
+		}
+	}
+	return nil
+}
