@@ -96,7 +96,7 @@ func engineServer(t *testing.T, pair testcert.Pair, psk map[string][]byte, frame
 	return s
 }
 
-func connect(t *testing.T, port int, cfg Config) *Client {
+func connect(t testing.TB, port int, cfg Config) *Client {
 	t.Helper()
 	c, err := Connect("127.0.0.1", port, cfg)
 	if err != nil {
@@ -107,7 +107,7 @@ func connect(t *testing.T, port int, cfg Config) *Client {
 }
 
 // outcome waits for the first event and returns it.
-func outcome(t *testing.T, c *Client) Event {
+func outcome(t testing.TB, c *Client) Event {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
@@ -120,7 +120,7 @@ func outcome(t *testing.T, c *Client) Event {
 	return Event{}
 }
 
-func mustConnect(t *testing.T, c *Client) {
+func mustConnect(t testing.TB, c *Client) {
 	t.Helper()
 	if ev := outcome(t, c); ev.Kind != EventConnected {
 		t.Fatalf("connect failed: %v", ev.Failure)

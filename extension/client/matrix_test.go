@@ -26,7 +26,7 @@ import (
 
 // pionEchoServer is pion's own server on our ChaCha20 suite, echoing on a
 // goroutine per connection: no game-loop sleep between a packet and its echo.
-func pionEchoServer(t *testing.T) *net.UDPAddr {
+func pionEchoServer(t testing.TB) *net.UDPAddr {
 	return pionServer(t, func(c net.Conn) {
 		buf := make([]byte, 2048)
 		for {
@@ -44,7 +44,7 @@ func pionEchoServer(t *testing.T) *net.UDPAddr {
 // pionServer is pion's own server on our ChaCha20 suite (ECDSA), which
 // hands every connection to serve on a goroutine of its own and closes it
 // when serve returns; it stops with the test.
-func pionServer(t *testing.T, serve func(net.Conn)) *net.UDPAddr {
+func pionServer(t testing.TB, serve func(net.Conn)) *net.UDPAddr {
 	t.Helper()
 	pair := testcert.ECDSA(t)
 	cert, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
