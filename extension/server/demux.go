@@ -292,6 +292,9 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*sessi
 			if !c.earlyAuthentic(b) {
 				return nil, nil
 			}
+			if len(c.early) == earlyDatagrams {
+				c.vetEarly()
+			}
 			if len(c.early) < earlyDatagrams && c.withinBudget(len(b)) {
 				c.early = append(c.early, append([]byte(nil), b...))
 			} else {

@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/dtls/v2"
+
 	"godtls/extension/internal/forge"
+	"godtls/extension/internal/udprelay"
 	"godtls/extension/suites"
 	"godtls/extension/wire"
 )
@@ -73,3 +76,106 @@ func TestForgedRecordsCannotCrowdOutAClientsFirst(t *testing.T) {
 		t.Errorf("%d of %d forged records failed authentication: some were never opened", st.AuthFailed, forged)
 	}
 }
+
+// The same window, with the forged records sent before the server has the
+// session's keys: after the client's cookie came back, before its last
+// flight (ClientKeyExchange, ChangeCipherSpec, Finished) arrives. Then
+// nothing can tell them from the client's and they are held; once the keys
+// exist, they must not keep the places the client's first records need.
+func TestForgedRecordsHeldBeforeTheKeysGiveWay(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	defer s.Stop()
+	got := make(chan string, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := gameLoop(ctx, s, func(_ *Peer, b []byte) {
+		select {
+		case got <- string(b):
+		default:
+		}
+	})
+	defer func() { cancel(); <-done }()
+	reached, open := holdAfterPion(t)
+	defer open()
+
+	// The relay holds the client's last flight back: the server's view of
+	// the client's address is the relay's, so what the test sends through
+	// it comes from the client's address.
+	lastFlight := make(chan []byte, 1)
+	relay := udprelay.New(t, serverAddr(s), func(b []byte) bool {
+		if len(b) > 13 && b[0] == wire.ContentHandshake && b[3] == 0 && b[4] == 0 && b[13] == clientKeyExchange {
+			select {
+			case lastFlight <- append([]byte(nil), b...):
+				return false
+			default:
+			}
+		}
+		return true
+	}, nil)
+	defer relay.Close()
+	type dialed struct {
+		c   *dtls.Conn
+		err error
+	}
+	connected := make(chan dialed, 1)
+	go func() {
+		c, _, err := dialUDP("127.0.0.1:0", relay.Addr(), clientConfig(suites.ECDSAKey))
+		connected <- dialed{c, err}
+	}()
+	var flight []byte
+	select {
+	case flight = <-lastFlight:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the client's last flight never came")
+	}
+	const forged = 4 * earlyDatagrams
+	for i := range forged {
+		if err := relay.ToServer(forge.Record(wire.ContentApplicationData, 1, 1000+uint64(i), make([]byte, 64))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // routed before the keys exist
+	if err := relay.ToServer(flight); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reached:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the handshake never finished")
+	}
+	var player dialed
+	select {
+	case player = <-connected:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the client never returned from its handshake")
+	}
+	if player.err != nil {
+		t.Fatal(player.err)
+	}
+	defer player.c.Close()
+	if _, err := player.c.Write([]byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	open()
+
+	select {
+	case msg := <-got:
+		if msg != "first" {
+			t.Fatalf("the game got %q, want the player's first record", msg)
+		}
+	case <-time.After(5 * time.Second):
+		st := s.Stats()
+		t.Fatalf("the player's first record never reached the game (%d forged records sent before the keys; %d failed authentication, %d dropped)",
+			forged, st.AuthFailed, st.Dropped)
+	}
+	st := s.Stats()
+	t.Logf("%d forged records sent before the keys: %d failed authentication, %d dropped", forged, st.AuthFailed, st.Dropped)
+	if st.AuthFailed != earlyDatagrams {
+		t.Errorf("%d forged records failed authentication, want the %d that filled the places: without them full, this test proves nothing", st.AuthFailed, earlyDatagrams)
+	}
+}
+
+// clientKeyExchange is the handshake type of the message that opens a
+// client's last flight (RFC 5246 §7.4).
+const clientKeyExchange = 16

@@ -68,6 +68,34 @@ func (c *session) earlyAuthentic(b []byte) bool {
 	return true
 }
 
+// vetEarly drops from session.early what was held before pion had the
+// session's keys and does not authenticate under them: a spoofer who sent
+// records from the client's address during the handshake would otherwise
+// keep the places of the client's first records until the take-over.
+// Called with srv.mu held, when the places are full: once the keys exist,
+// every datagram held later was checked as it came (earlyAuthentic), so
+// one pass is enough.
+func (c *session) vetEarly() {
+	if c.earlyVetted {
+		return
+	}
+	c.mu.Lock()
+	keyed := suites.Initialized(c.chacha) != nil
+	c.mu.Unlock()
+	if !keyed {
+		return // before the keys, or on pion's CBC fallback: nothing can tell
+	}
+	kept := c.early[:0]
+	for _, b := range c.early {
+		if c.earlyAuthentic(b) {
+			kept = append(kept, b)
+		}
+	}
+	clear(c.early[len(kept):])
+	c.early = kept
+	c.earlyVetted = true
+}
+
 // takeOver makes the record layer the peer's: from now on pion's writes
 // are discarded and its Close ends only its own goroutines (the caller
 // closes it once the peer is registered).

@@ -114,6 +114,9 @@ type session struct {
 	// to open once it exists (guarded by srv.mu; bounded by the handshake
 	// budget).
 	early [][]byte
+	// earlyVetted: what early holds was all checked under the session's
+	// keys (vetEarly; guarded by srv.mu).
+	earlyVetted bool
 	// released: pion's connection was let go (its handshake returned and
 	// the record layer took the session over, records.go); pion's writes
 	// are discarded and its Close ends only its own reads (pionGone), not
