@@ -22,15 +22,8 @@ func TestForgedRecordsCannotCrowdOutAClientsFirst(t *testing.T) {
 	defer checkRoutines(t)()
 	s, _ := startServer(t, suites.ECDSAKey, Config{})
 	defer s.Stop()
-	got := make(chan string, 4)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := gameLoop(ctx, s, func(_ *Peer, b []byte) {
-		select {
-		case got <- string(b):
-		default:
-		}
-	})
-	defer func() { cancel(); <-done }()
+	got, stop := gameReads(s)
+	defer stop()
 
 	// pion has finished the handshake and the client has the server's
 	// Finished; the handshake goroutine waits here before handing over.
@@ -38,42 +31,20 @@ func TestForgedRecordsCannotCrowdOutAClientsFirst(t *testing.T) {
 	defer open() // before the server stops, which waits for the handshake goroutine
 	player := dial(t, s, clientConfig(suites.ECDSAKey))
 	defer player.Close()
-	select {
-	case <-reached:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the handshake never finished")
-	}
+	waitOrFail(t, reached, "the handshake never finished")
 
 	// The spoofer, from the player's address: application records under
 	// the player's epoch, more than the window holds.
-	const forged = 4 * earlyDatagrams
 	sock := udpOf(player)
-	for i := range forged {
-		if _, err := sock.Write(forge.Record(wire.ContentApplicationData, 1, 1000+uint64(i), make([]byte, 64))); err != nil {
+	for i := range forgedEarly {
+		if _, err := sock.Write(forgedEarlyRecord(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	time.Sleep(100 * time.Millisecond) // routed while pion's goroutine waits
-	if _, err := player.Write([]byte("first")); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(100 * time.Millisecond)
-	open()
-
-	select {
-	case msg := <-got:
-		if msg != "first" {
-			t.Fatalf("the game got %q, want the player's first record", msg)
-		}
-	case <-time.After(5 * time.Second):
-		st := s.Stats()
-		t.Fatalf("the player's first record never reached the game (%d forged records sent; %d failed authentication, %d dropped)",
-			forged, st.AuthFailed, st.Dropped)
-	}
-	st := s.Stats()
-	t.Logf("%d forged records sent in the window: %d failed authentication, %d dropped", forged, st.AuthFailed, st.Dropped)
-	if st.AuthFailed != forged {
-		t.Errorf("%d of %d forged records failed authentication: some were never opened", st.AuthFailed, forged)
+	st := firstReachesTheGame(t, s, got, player, open, "in the window")
+	if st.AuthFailed != forgedEarly {
+		t.Errorf("%d of %d forged records failed authentication: some were never opened", st.AuthFailed, forgedEarly)
 	}
 }
 
@@ -86,15 +57,8 @@ func TestForgedRecordsHeldBeforeTheKeysGiveWay(t *testing.T) {
 	defer checkRoutines(t)()
 	s, _ := startServer(t, suites.ECDSAKey, Config{})
 	defer s.Stop()
-	got := make(chan string, 4)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := gameLoop(ctx, s, func(_ *Peer, b []byte) {
-		select {
-		case got <- string(b):
-		default:
-		}
-	})
-	defer func() { cancel(); <-done }()
+	got, stop := gameReads(s)
+	defer stop()
 	reached, open := holdAfterPion(t)
 	defer open()
 
@@ -128,9 +92,8 @@ func TestForgedRecordsHeldBeforeTheKeysGiveWay(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("the client's last flight never came")
 	}
-	const forged = 4 * earlyDatagrams
-	for i := range forged {
-		if err := relay.ToServer(forge.Record(wire.ContentApplicationData, 1, 1000+uint64(i), make([]byte, 64))); err != nil {
+	for i := range forgedEarly {
+		if err := relay.ToServer(forgedEarlyRecord(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -138,11 +101,7 @@ func TestForgedRecordsHeldBeforeTheKeysGiveWay(t *testing.T) {
 	if err := relay.ToServer(flight); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-reached:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the handshake never finished")
-	}
+	waitOrFail(t, reached, "the handshake never finished")
 	var player dialed
 	select {
 	case player = <-connected:
@@ -153,12 +112,55 @@ func TestForgedRecordsHeldBeforeTheKeysGiveWay(t *testing.T) {
 		t.Fatal(player.err)
 	}
 	defer player.c.Close()
-	if _, err := player.c.Write([]byte("first")); err != nil {
+	st := firstReachesTheGame(t, s, got, player.c, open, "before the keys")
+	if st.AuthFailed != earlyDatagrams {
+		t.Errorf("%d forged records failed authentication, want the %d that filled the places: without them full, this test proves nothing", st.AuthFailed, earlyDatagrams)
+	}
+}
+
+// forgedEarly is how many records the spoofer sends: more than the
+// places hold.
+const forgedEarly = 4 * earlyDatagrams
+
+// forgedEarlyRecord is the spoofer's i-th: application data under the
+// client's epoch, at a sequence number of its own.
+func forgedEarlyRecord(i int) []byte {
+	return forge.Record(wire.ContentApplicationData, 1, 1000+uint64(i), make([]byte, 64))
+}
+
+// gameReads runs a game loop for s that hands what it reads to the
+// channel returned (a few; the rest are dropped); stop ends the loop.
+func gameReads(s *Server) (got <-chan string, stop func()) {
+	reads := make(chan string, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := gameLoop(ctx, s, func(_ *Peer, b []byte) {
+		select {
+		case reads <- string(b):
+		default:
+		}
+	})
+	return reads, func() { cancel(); <-done }
+}
+
+func waitOrFail(t *testing.T, c <-chan struct{}, why string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(20 * time.Second):
+		t.Fatal(why)
+	}
+}
+
+// firstReachesTheGame has the player send its first record while pion's
+// handshake goroutine is held (open lets it go), and fails unless that
+// record is the first the game reads. It returns the server's counters.
+func firstReachesTheGame(t *testing.T, s *Server, got <-chan string, player *dtls.Conn, open func(), when string) Stats {
+	t.Helper()
+	if _, err := player.Write([]byte("first")); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)
 	open()
-
 	select {
 	case msg := <-got:
 		if msg != "first" {
@@ -166,14 +168,12 @@ func TestForgedRecordsHeldBeforeTheKeysGiveWay(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		st := s.Stats()
-		t.Fatalf("the player's first record never reached the game (%d forged records sent before the keys; %d failed authentication, %d dropped)",
-			forged, st.AuthFailed, st.Dropped)
+		t.Fatalf("the player's first record never reached the game (%d forged records sent %s; %d failed authentication, %d dropped)",
+			forgedEarly, when, st.AuthFailed, st.Dropped)
 	}
 	st := s.Stats()
-	t.Logf("%d forged records sent before the keys: %d failed authentication, %d dropped", forged, st.AuthFailed, st.Dropped)
-	if st.AuthFailed != earlyDatagrams {
-		t.Errorf("%d forged records failed authentication, want the %d that filled the places: without them full, this test proves nothing", st.AuthFailed, earlyDatagrams)
-	}
+	t.Logf("%d forged records sent %s: %d failed authentication, %d dropped", forgedEarly, when, st.AuthFailed, st.Dropped)
+	return st
 }
 
 // clientKeyExchange is the handshake type of the message that opens a
