@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,30 +12,36 @@ import (
 	"github.com/pion/sctp"
 )
 
-// FuzzGuardedAssociation sends one crafted SCTP packet to an established
-// association through the SCTP guard: from a client to the server, as a
-// modified game client can, or from a server to a client, as a hostile
-// server can (either inside an authenticated DTLS record). Whatever the
-// guard admits reaches pion/sctp, which trusts what it reads: pion must
+// FuzzGuardedAssociation sends one or two crafted SCTP packets to an
+// established association through the SCTP guard: from a client to the
+// server, as a modified game client can, or from a server to a client, as a
+// hostile server can (either inside an authenticated DTLS record). Whatever
+// the guard admits reaches pion/sctp, which trusts what it reads: pion must
 // neither panic (a panic on pion's read loop is a panic of the game's
-// process) nor spend long on the packet (a FORWARD-TSN far ahead once held
+// process) nor spend long on a packet (a FORWARD-TSN far ahead once held
 // the association's lock for 7.6 s). So, for every input: the guard does
 // not panic; pion's read loop, once handed an admitted packet, either asks
 // for the next one or ends its association within processingLimit.
 //
 // The input is the direction, a verification-tag choice, whether to write
-// the checksum, and the chunks. The TSNs of DATA, SACK, SHUTDOWN and
+// the checksum, the chunks, and the chunks of a second packet sent the same
+// way after the first (none if empty), so that the fuzzer reaches the states
+// one packet leaves pion in. The TSNs of DATA, SACK, SHUTDOWN and
 // FORWARD-TSN chunks are read relative to the association's (each
 // association draws its own at random), so a seed means the same thing in
-// every run.
+// every run. A violation ends a session, so after one nothing more is sent;
+// neither after the association ended.
 func FuzzGuardedAssociation(f *testing.F) {
 	for _, seed := range guardFuzzSeeds() {
-		f.Add(seed.toClient, seed.tag, seed.zeroChecksum, seed.chunks)
+		f.Add(seed.toClient, seed.tag, seed.zeroChecksum, seed.chunks, seed.then)
 	}
-	f.Fuzz(func(t *testing.T, toClient bool, tag byte, zeroChecksum bool, chunks []byte) {
+	f.Fuzz(func(t *testing.T, toClient bool, tag byte, zeroChecksum bool, chunks, then []byte) {
 		h := newGuardHarness(t, !toClient)
 		defer h.close()
 		h.inject(t, h.craft(tag, zeroChecksum, chunks))
+		if len(then) > 0 && !h.violated.Load() && !isClosed(h.guardedEnded) {
+			h.inject(t, h.craft(tag, zeroChecksum, then))
+		}
 	})
 }
 
@@ -47,7 +54,7 @@ type guardSeed struct {
 	toClient     bool
 	tag          byte
 	zeroChecksum bool
-	chunks       []byte
+	chunks, then []byte
 }
 
 // Tag choices for craft.
@@ -93,18 +100,23 @@ func guardFuzzSeeds() []guardSeed {
 			seeds = append(seeds, s)
 		}
 		seeds = append(seeds,
-			guardSeed{toClient, tagAssociation, false, data(stream, 0x03, 1, 1, "late")},
-			guardSeed{toClient, tagAssociation, true, data(stream+2, 0x01, 5, 9, "gap")},
-			guardSeed{toClient, tagAssociation, false, data(stream, 0x03, 0, 0, "dup")},
-			guardSeed{toClient, tagAssociation, false, cat(heartbeat, data(stream, 0x03, 1, 1, "x"))},
+			guardSeed{toClient, tagAssociation, false, data(stream, 0x03, 1, 1, "late"), nil},
+			guardSeed{toClient, tagAssociation, true, data(stream+2, 0x01, 5, 9, "gap"), nil},
+			guardSeed{toClient, tagAssociation, false, data(stream, 0x03, 0, 0, "dup"), nil},
+			guardSeed{toClient, tagAssociation, false, cat(heartbeat, data(stream, 0x03, 1, 1, "x")), nil},
+			// Two packets: what pion does in the state the first left it in.
+			guardSeed{toClient, tagAssociation, false, chunkOf(chunkShutdown, 0, rel(0)...), data(stream, 0x03, 1, 1, "after")},
+			guardSeed{toClient, tagAssociation, false, data(stream, 0x02, 2, 1, "first half"), data(stream, 0x01, 3, 1, "second")},
+			guardSeed{toClient, tagAssociation, false, chunkOf(chunkSACK, 0, cat(rel(0), u32(0), u16(0), u16(0))...), chunkOf(chunkShutdown, 0, rel(0)...)},
+			guardSeed{toClient, tagAssociation, false, chunkOf(chunkShutdownAck, 0), heartbeat},
 		)
 	}
 	return append(seeds,
-		guardSeed{false, tagAssociation, false, chunkOf(chunkCookieEcho, 0, []byte("not the server's cookie")...)},
-		guardSeed{false, tagZero, false, chunkOf(chunkInit, 0, cat(u32(0x0badf00d), u32(1<<20), u16(16), u16(16), u32(99))...)},
-		guardSeed{false, tagZero, false, chunkOf(chunkInit, 0, cat(u32(7), u32(1<<20), u16(16), u16(16), u32(99), u16(0x8008), u16(6), []byte{0x82, 0xc0})...)},
-		guardSeed{true, tagAssociation, false, chunkOf(chunkInitAck, 0, cat(u32(7), u32(1<<20), u16(16), u16(16), u32(99), u16(7), u16(8), []byte("cook"))...)},
-		guardSeed{true, tagAssociation, false, chunkOf(chunkCookieAck, 0)},
+		guardSeed{false, tagAssociation, false, chunkOf(chunkCookieEcho, 0, []byte("not the server's cookie")...), nil},
+		guardSeed{false, tagZero, false, chunkOf(chunkInit, 0, cat(u32(0x0badf00d), u32(1<<20), u16(16), u16(16), u32(99))...), nil},
+		guardSeed{false, tagZero, false, chunkOf(chunkInit, 0, cat(u32(7), u32(1<<20), u16(16), u16(16), u32(99), u16(0x8008), u16(6), []byte{0x82, 0xc0})...), nil},
+		guardSeed{true, tagAssociation, false, chunkOf(chunkInitAck, 0, cat(u32(7), u32(1<<20), u16(16), u16(16), u32(99), u16(7), u16(8), []byte("cook"))...), nil},
+		guardSeed{true, tagAssociation, false, chunkOf(chunkCookieAck, 0), nil},
 	)
 }
 
@@ -117,6 +129,7 @@ type guardHarness struct {
 	guardedEnd, senderEnd *packetEnd
 	guard                 *sctpGuard
 	inits                 *initGate   // the server's only
+	violated              atomic.Bool // the guard found a violation: a session would end
 	senderSent            *tsnTracker // guarded by senderEnd.mu
 	// guardedEnded is closed once the guarded association's read loop has
 	// ended (its AcceptStream fails).
@@ -136,6 +149,9 @@ func newGuardHarness(t *testing.T, guardServer bool) *guardHarness {
 	}
 	h.guardedEnd.admit = func(pkt []byte) bool {
 		if v, _ := h.guard.check(pkt); v != admit {
+			if v == violation {
+				h.violated.Store(true)
+			}
 			return false
 		}
 		h.guard.takeFreshStreams()
