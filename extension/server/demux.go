@@ -103,7 +103,7 @@ func (s *Server) readAndRoute(frame *frameReader, from *udpsock.Batch, bufs [][]
 	}
 	s.routeRead(bufs, got[:n])
 	if frame != nil && oneByOne && frame.direct() {
-		more, _ := s.readWaiting(frame, math.MaxInt)
+		more, _ := s.readWaiting(frame, math.MaxInt, false)
 		n += more
 	}
 	return n, nil

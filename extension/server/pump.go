@@ -101,7 +101,8 @@ func newFrameReader(sock udpsock.PacketConn) *frameReader {
 // many it read. It does nothing when the server is not listening, the
 // simulated network has been switched on (its own goroutine reads the
 // socket), or the reader goroutine is reading at that moment (it stops
-// after what it read once it sees the game pump, unless a handshake runs).
+// after what it read once it sees the game pump, unless a handshake runs);
+// it stops reading once a handshake runs (readWaiting).
 func (s *Server) Pump() int {
 	r := s.frame.Load()
 	if r == nil || s.noFrameReads.Load() {
@@ -120,7 +121,7 @@ func (s *Server) Pump() int {
 		return 0
 	}
 	defer r.mu.Unlock()
-	total, more := s.readWaiting(r, pumpBudget)
+	total, more := s.readWaiting(r, pumpBudget, true)
 	s.readInFrame.Add(uint64(total))
 	if more {
 		r.wake() // more may wait: the goroutine reads the rest, off the game's thread
@@ -130,9 +131,18 @@ func (s *Server) Pump() int {
 
 // readWaiting reads and routes what waits in the socket, without waiting,
 // until a batch comes back short (the socket is empty) or budget datagrams
-// were read; more reports the latter. The caller holds r.mu.
-func (s *Server) readWaiting(r *frameReader, budget int) (total int, more bool) {
+// were read; more reports the latter. The game's reads (inFrame) also stop
+// once a handshake runs: its flights are the goroutine's to read as they
+// come (launchLocked woke it), and a Pump that went on reading would take
+// the next flight in the frame (seen in CI, reading one datagram at a time
+// on a loaded machine: a Pump read a ClientHello, routed it, and read the
+// ClientHello with the cookie that the handshake it started had asked for).
+// The caller holds r.mu.
+func (s *Server) readWaiting(r *frameReader, budget int, inFrame bool) (total int, more bool) {
 	for total < budget {
+		if inFrame && s.handshakesRunning.Load() > 0 {
+			return total, false
+		}
 		n, err := r.sock.ReadNow(r.bufs, r.got)
 		s.routeRead(r.bufs, r.got[:n])
 		total += n
@@ -151,7 +161,7 @@ func (s *Server) readWaiting(r *frameReader, budget int) (total int, more bool) 
 func (s *Server) drainWaiting(r *frameReader) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if n, _ := s.readWaiting(r, math.MaxInt); n >= pumpBudget {
+	if n, _ := s.readWaiting(r, math.MaxInt, false); n >= pumpBudget {
 		r.floodUntil.Store(time.Now().Add(r.handover()).UnixNano())
 	}
 }
