@@ -134,9 +134,11 @@ func (s *Server) Pump() int {
 // were read; more reports the latter. The game's reads (inFrame) also stop
 // once a handshake runs: its flights are the goroutine's to read as they
 // come (launchLocked woke it), and a Pump that went on reading would take
-// the next flight in the frame (seen in CI, reading one datagram at a time
-// on a loaded machine: a Pump read a ClientHello, routed it, and read the
-// ClientHello with the cookie that the handshake it started had asked for).
+// the next flight in the frame: seen in CI, whose race build reads one
+// datagram per call (udpsock.NewBatch), where on a loaded machine a Pump
+// read a ClientHello, routed it, and read the ClientHello with the cookie
+// that the handshake it started had asked for; with batched reads, a Pump
+// that finds a full batch reads on the same way.
 // The caller holds r.mu.
 func (s *Server) readWaiting(r *frameReader, budget int, inFrame bool) (total int, more bool) {
 	for total < budget {
