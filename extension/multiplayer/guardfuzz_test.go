@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/logging"
 	"github.com/pion/sctp"
+
+	"godtls/extension/link"
 )
 
 // FuzzGuardedAssociation sends one or two crafted SCTP packets to an
@@ -160,10 +161,8 @@ func newGuardHarness(t *testing.T, guardServer bool) *guardHarness {
 	h.guardedEnd.wrote = h.guard.outgoing
 	h.senderEnd.wrote = h.senderSent.observe
 
-	quiet := logging.NewDefaultLoggerFactory()
-	quiet.DefaultLogLevel = logging.LogLevelDisabled
 	config := func(c net.Conn) sctp.Config {
-		return sctp.Config{NetConn: c, LoggerFactory: quiet, EnableZeroChecksum: true,
+		return sctp.Config{NetConn: c, LoggerFactory: link.Quiet, EnableZeroChecksum: true,
 			MaxReceiveBufferSize: recvWindow, MaxMessageSize: MaxMessage + unreliableHeader, MTU: 1200}
 	}
 	type result struct {

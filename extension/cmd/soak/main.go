@@ -17,7 +17,6 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -32,6 +31,7 @@ import (
 	"godtls/extension/client"
 	"godtls/extension/credentials"
 	"godtls/extension/internal/lossy"
+	"godtls/extension/memtrim"
 	"godtls/extension/multiplayer"
 	"godtls/extension/server"
 	"godtls/extension/wire"
@@ -171,7 +171,7 @@ func soak(d, window time.Duration) error {
 		if now.Sub(start) >= min(window, d/4) {
 			times = append(times, now.Sub(start).Seconds())
 			rssSamples = append(rssSamples, float64(rss())/(1<<20))
-			heapSamples = append(heapSamples, float64(liveHeap())/(1<<20))
+			heapSamples = append(heapSamples, float64(memtrim.ReadUsage().HeapLive)/(1<<20))
 			grSamples = append(grSamples, float64(runtime.NumGoroutine()))
 		}
 		if !now.Before(next) || time.Since(start) >= d {
@@ -202,21 +202,10 @@ func report(n int, t *tally) {
 		p99 = t.rtts[len(t.rtts)*99/100].Round(100 * time.Microsecond).String()
 	}
 	fmt.Printf("| %d | %s | %d / %d / %d | %d | %d | %d | %d / %d | %d | %.1f | %.1f | %d |\n", n, p99, t.sent, t.received, t.lost, t.stalls,
-		t.sessionsLost, t.churned, t.roguesGone, t.rogues, t.spoofed, float64(rss())/(1<<20), float64(liveHeap())/(1<<20), runtime.NumGoroutine())
+		t.sessionsLost, t.churned, t.roguesGone, t.rogues, t.spoofed, float64(rss())/(1<<20), float64(memtrim.ReadUsage().HeapLive)/(1<<20), runtime.NumGoroutine())
 	if heapProfiles != "" {
 		writeHeapProfile(fmt.Sprintf("%s-%d.pprof", heapProfiles, n))
 	}
-}
-
-// liveHeap is the heap the last collection found live: what the process
-// holds, without the garbage the RSS also counts between collections.
-func liveHeap() uint64 {
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(sample)
-	if sample[0].Value.Kind() != metrics.KindUint64 {
-		return 0
-	}
-	return sample[0].Value.Uint64()
 }
 
 // writeHeapProfile writes the heap's profile as of a fresh collection.
