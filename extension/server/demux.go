@@ -289,11 +289,12 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*sessi
 			// Anyone can send from the client's address: where the keys
 			// are already known, only records that authenticate take a
 			// place (forged ones would crowd out the client's first).
-			if !c.earlyAuthentic(b) {
+			suite := c.keys()
+			if !earlyAuthentic(suite, b) {
 				return nil, nil
 			}
 			if len(c.early) == earlyDatagrams {
-				c.vetEarly()
+				c.vetEarly(suite)
 			}
 			if len(c.early) < earlyDatagrams && c.withinBudget(len(b)) {
 				c.early = append(c.early, append([]byte(nil), b...))

@@ -38,19 +38,24 @@ type lastFlight struct {
 // duplicated datagram costs one resend, not two.
 const resendGap = 100 * time.Millisecond
 
+// keys is the suite of ours pion has initialised for the session: nil
+// before the keys exist, and on pion's CBC fallback.
+func (c *session) keys() *suites.ChaCha20Poly1305 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return suites.Initialized(c.chacha)
+}
+
 // earlyAuthentic reports whether a datagram of records under the session's
 // keys, come before the record layer took the session over, may be held
 // for it (session.early). Once pion has derived the keys of a suite of
-// ours, each of its records must authenticate (suites.Authentic: the record
-// layer opens them again, through its replay window, once it owns the
-// session): anyone can send from the client's address, and forged records
-// would take the places of the client's first. Before the keys exist, and
-// on pion's CBC fallback, nothing can tell, and the datagram is held as it
-// came. Called with srv.mu held.
-func (c *session) earlyAuthentic(b []byte) bool {
-	c.mu.Lock()
-	suite := suites.Initialized(c.chacha)
-	c.mu.Unlock()
+// ours (suite, from session.keys), each of its records must authenticate
+// (suites.Authentic: the record layer opens them again, through its replay
+// window, once it owns the session): anyone can send from the client's
+// address, and forged records would take the places of the client's first.
+// Before the keys exist, and on pion's CBC fallback (suite nil), nothing
+// can tell, and the datagram is held as it came.
+func earlyAuthentic(suite *suites.ChaCha20Poly1305, b []byte) bool {
 	if suite == nil {
 		return true
 	}
@@ -69,25 +74,20 @@ func (c *session) earlyAuthentic(b []byte) bool {
 }
 
 // vetEarly drops from session.early what was held before pion had the
-// session's keys and does not authenticate under them: a spoofer who sent
-// records from the client's address during the handshake would otherwise
-// keep the places of the client's first records until the take-over.
-// Called with srv.mu held, when the places are full: once the keys exist,
-// every datagram held later was checked as it came (earlyAuthentic), so
-// one pass is enough.
-func (c *session) vetEarly() {
-	if c.earlyVetted {
+// session's keys and does not authenticate under them (suite, from
+// session.keys; nil: nothing can tell yet): a spoofer who sent records
+// from the client's address during the handshake would otherwise keep the
+// places of the client's first records until the take-over. Called with
+// srv.mu held, when the places are full: once the keys exist, every
+// datagram held later was checked as it came (earlyAuthentic), so one pass
+// is enough.
+func (c *session) vetEarly(suite *suites.ChaCha20Poly1305) {
+	if c.earlyVetted || suite == nil {
 		return
-	}
-	c.mu.Lock()
-	keyed := suites.Initialized(c.chacha) != nil
-	c.mu.Unlock()
-	if !keyed {
-		return // before the keys, or on pion's CBC fallback: nothing can tell
 	}
 	kept := c.early[:0]
 	for _, b := range c.early {
-		if c.earlyAuthentic(b) {
+		if earlyAuthentic(suite, b) {
 			kept = append(kept, b)
 		}
 	}
