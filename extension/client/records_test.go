@@ -313,11 +313,7 @@ func TestConnectedClientHeap(t *testing.T) {
 	echo(t, first, "warm")
 	live := func() uint64 {
 		time.Sleep(300 * time.Millisecond) // handshakes' goroutines end
-		runtime.GC()
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
+		return testtool.HeapAfterGC()
 	}
 	before := live()
 	const n = 20
