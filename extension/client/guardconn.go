@@ -13,7 +13,8 @@ import (
 )
 
 // guardConn is the socket as pion sees it. During the handshake it counts
-// the datagrams the server sent (to tell a wrong PSK from silence) and holds
+// the datagrams the server sent (to tell a wrong PSK from silence), numbers
+// their epoch-0 records itself (wire.EpochZeroNumbering), and holds
 // a crypto slot from a server flight's arrival until pion writes its answer
 // (the work between is the handshake's crypto); once the handshake is over
 // it keeps only the records a genuine server still sends
@@ -35,11 +36,12 @@ type guardConn struct {
 	established          atomic.Bool
 	released             atomic.Bool // the engine's record layer owns the session
 	early                earlyRecords
-	postHandshakeDropped atomic.Uint64 // records no established server sends: wire.KeepEstablished removed them, or the record layer dropped them
-	garbage              atomic.Uint64 // datagrams that were not DTLS records
-	lingering            atomic.Bool   // see Close
-	muted                atomic.Bool   // pion's writes are dropped: the client sent its close_notify itself
-	cookie               cookieWatch   // restart.go
+	postHandshakeDropped atomic.Uint64           // records no established server sends: wire.KeepEstablished removed them, or the record layer dropped them
+	garbage              atomic.Uint64           // datagrams that were not DTLS records
+	lingering            atomic.Bool             // see Close
+	muted                atomic.Bool             // pion's writes are dropped: the client sent its close_notify itself
+	cookie               cookieWatch             // restart.go
+	epochZero            wire.EpochZeroNumbering // the server's epoch-0 records as pion reads them: a forged number must not move pion's replay window
 
 	slotMu   sync.Mutex
 	holding  atomic.Bool // changed under slotMu; read without it on every write
@@ -62,6 +64,7 @@ func (g *guardConn) Read(b []byte) (int, error) {
 			}
 		}
 		if !g.established.Load() {
+			g.epochZero.Renumber(b[:n])
 			g.reads.Add(1)
 			g.cookie.read()
 			g.acquire()

@@ -238,6 +238,53 @@ func TestForgedRecordsCannotCrowdOutWhatArrivesBeforeTheTakeOver(t *testing.T) {
 	}
 }
 
+// Before the client has its keys, nothing can check the server's epoch-1
+// records, and they go to pion, which holds at most 100 of them until it
+// has the keys and then drops those that fail. No genuine record can be
+// among them (the server writes under the keys only after the client's
+// last flight, which the client sends once it has them). Forged ones, more
+// than pion holds, application data and fatal alerts, must cost the
+// session nothing, nor take the places of what the client keeps before it
+// takes the session over: the server's first records and its close still
+// reach the game.
+func TestForgedRecordsBeforeTheClientsKeysCrowdOutNothing(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	srv := greetingServer(t)
+	var forged [][]byte
+	for i := range 150 {
+		if i%2 == 0 {
+			forged = append(forged, forge.Record(wire.ContentApplicationData, 1, uint64(i), make([]byte, 64)))
+		} else {
+			forged = append(forged, forge.Record(wire.ContentAlert, 1, uint64(i), []byte{2, 40}))
+		}
+	}
+	// The server's Finished held back: its greetings and close arrive in
+	// the gap before the take-over, where the client keeps them.
+	held := finishedLast(t, srv.String(), 0)
+	defer held.Close()
+	r := beforeServerHello(t, held.Addr(), forged)
+	defer r.Close()
+	c := connect(t, r.Port(), Config{Insecure: true})
+	defer c.Close()
+	if ev := outcome(t, c); ev.Kind != EventConnected {
+		t.Fatalf("connection failed: %v", ev.Failure)
+	}
+	var got []string
+	for deadline := time.Now().Add(wait); len(got) < 2 && time.Now().Before(deadline); {
+		if b, ok := c.Receive(); ok {
+			got = append(got, string(b))
+			continue
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if len(got) != 2 || got[0] != "first" || got[1] != "second" {
+		t.Fatalf("received %q, want [first second]", got)
+	}
+	if ev := outcome(t, c); ev.Kind != EventDisconnected || ev.Failure.Kind != FailClosedByServer {
+		t.Fatalf("event %d (%v), want the server's close", ev.Kind, ev.Failure)
+	}
+}
+
 // finishedLast is a relay that holds back the first datagram carrying the
 // server's Finished (an epoch-1 handshake record) and sends it on 50 ms
 // later, after what the server sent next. With forged > 0 it first sends
@@ -275,6 +322,31 @@ func finishedLast(t *testing.T, server string, forged int) *udprelay.Relay {
 	t.Cleanup(wg.Wait)
 	return r
 }
+
+// beforeServerHello is a relay that sends the client the forged datagrams,
+// from the server's address as the client sees it, right before the
+// server's first ServerHello: while the client has no keys yet.
+func beforeServerHello(t *testing.T, server string, forged [][]byte) *udprelay.Relay {
+	var (
+		r    *udprelay.Relay
+		once sync.Once
+	)
+	r = udprelay.New(t, server, nil, func(b []byte) bool {
+		if len(b) > 13 && b[0] == wire.ContentHandshake && b[3] == 0 && b[4] == 0 && b[13] == serverHello {
+			once.Do(func() {
+				for _, d := range forged {
+					_ = r.ToClient(d)
+				}
+			})
+		}
+		return true
+	})
+	return r
+}
+
+// serverHello is the handshake type of the message that opens the
+// server's flight after its HelloVerifyRequest (RFC 5246 §7.4).
+const serverHello = 2
 
 // A connected client on the engine's suites keeps two goroutines, its
 // record layer's reader and its writer; pion's two (and the one its socket

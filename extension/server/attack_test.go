@@ -212,6 +212,52 @@ func TestSpoofedDatagramsFromAPlayersAddressDoNotEndItsSession(t *testing.T) {
 	t.Logf("after 6 forged datagrams from the player's ip:port: still connected; %d epoch-0 records dropped, %d spoofed", st.PostHandshakeDropped, st.Spoofed)
 }
 
+// After its cookie, a client's handshake records are epoch 0: nothing
+// authenticates them, their sequence numbers included. Forged ones from the
+// client's address, one far ahead and a run over the numbers the client
+// uses next, must not make the server refuse the client's last flight as
+// replays: pion's epoch-0 replay window took them as genuine, and the
+// handshake hung, every retransmission refused, until its timeout.
+func TestForgedEpochZeroSequenceNumbersCannotHangAHandshake(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	defer s.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := echoLoop(ctx, s)
+	defer func() { cancel(); <-done }()
+
+	relay, flight, connected := dialHoldingLastFlight(t, s)
+	defer relay.Close()
+	for _, seq := range forgedHandshakeSequences() {
+		if err := relay.ToServer(forge.Record(wire.ContentHandshake, 0, seq, strayHandshakeMessage)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // routed to pion before the client's flight
+	if err := relay.ToServer(flight); err != nil {
+		t.Fatal(err)
+	}
+	player := handshakeReturns(t, connected)
+	defer player.Close()
+	roundTrip(t, player, "after the forged sequence numbers")
+}
+
+// forgedHandshakeSequences are the forger's record numbers: one far ahead
+// (the window moved past every genuine number), then the 64 after a pion
+// client's ClientHellos (0 and 1), which its flights take next.
+func forgedHandshakeSequences() []uint64 {
+	seqs := []uint64{1<<48 - 1}
+	for seq := uint64(2); seq < 2+64; seq++ {
+		seqs = append(seqs, seq)
+	}
+	return seqs
+}
+
+// strayHandshakeMessage is a well-formed handshake fragment (a
+// ClientKeyExchange header, no body) with a message number no flight uses:
+// pion takes the record, and its handshake never asks for the message.
+var strayHandshakeMessage = []byte{clientKeyExchange, 0, 0, 0, 0, 200, 0, 0, 0, 0, 0, 0}
+
 // ---- D2: made-up cookies verify nothing and pin nothing ----------------------
 
 func TestMadeUpCookiesNeitherVerifyNorPinSlots(t *testing.T) {

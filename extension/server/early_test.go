@@ -62,36 +62,8 @@ func TestForgedRecordsHeldBeforeTheKeysGiveWay(t *testing.T) {
 	reached, open := holdAfterPion(t)
 	defer open()
 
-	// The relay holds the client's last flight back: the server's view of
-	// the client's address is the relay's, so what the test sends through
-	// it comes from the client's address.
-	lastFlight := make(chan []byte, 1)
-	relay := udprelay.New(t, serverAddr(s), func(b []byte) bool {
-		if len(b) > 13 && b[0] == wire.ContentHandshake && b[3] == 0 && b[4] == 0 && b[13] == clientKeyExchange {
-			select {
-			case lastFlight <- append([]byte(nil), b...):
-				return false
-			default:
-			}
-		}
-		return true
-	}, nil)
+	relay, flight, connected := dialHoldingLastFlight(t, s)
 	defer relay.Close()
-	type dialed struct {
-		c   *dtls.Conn
-		err error
-	}
-	connected := make(chan dialed, 1)
-	go func() {
-		c, _, err := dialUDP("127.0.0.1:0", relay.Addr(), clientConfig(suites.ECDSAKey))
-		connected <- dialed{c, err}
-	}()
-	var flight []byte
-	select {
-	case flight = <-lastFlight:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the client's last flight never came")
-	}
 	for i := range forgedEarly {
 		if err := relay.ToServer(forgedEarlyRecord(i)); err != nil {
 			t.Fatal(err)
@@ -102,17 +74,9 @@ func TestForgedRecordsHeldBeforeTheKeysGiveWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitOrFail(t, reached, "the handshake never finished")
-	var player dialed
-	select {
-	case player = <-connected:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the client never returned from its handshake")
-	}
-	if player.err != nil {
-		t.Fatal(player.err)
-	}
-	defer player.c.Close()
-	st := firstReachesTheGame(t, s, got, player.c, open, "before the keys")
+	player := handshakeReturns(t, connected)
+	defer player.Close()
+	st := firstReachesTheGame(t, s, got, player, open, "before the keys")
 	if st.AuthFailed != earlyDatagrams {
 		t.Errorf("%d forged records failed authentication, want the %d that filled the places: without them full, this test proves nothing", st.AuthFailed, earlyDatagrams)
 	}
@@ -174,6 +138,62 @@ func firstReachesTheGame(t *testing.T, s *Server, got <-chan string, player *dtl
 	st := s.Stats()
 	t.Logf("%d forged records sent %s: %d failed authentication, %d dropped", forgedEarly, when, st.AuthFailed, st.Dropped)
 	return st
+}
+
+// dialHoldingLastFlight starts a pion client's handshake with s through a
+// relay that holds the client's last flight (ClientKeyExchange,
+// ChangeCipherSpec, Finished) back and returns it: the test sends it on
+// (relay.ToServer) when it has done what it does in between. The server
+// sees the relay as the client's address, so what the test sends through
+// the relay comes from that address. The client's handshake ends on
+// connected.
+func dialHoldingLastFlight(t *testing.T, s *Server) (relay *udprelay.Relay, flight []byte, connected <-chan dialed) {
+	t.Helper()
+	lastFlight := make(chan []byte, 1)
+	relay = udprelay.New(t, serverAddr(s), func(b []byte) bool {
+		if len(b) > 13 && b[0] == wire.ContentHandshake && b[3] == 0 && b[4] == 0 && b[13] == clientKeyExchange {
+			select {
+			case lastFlight <- append([]byte(nil), b...):
+				return false
+			default:
+			}
+		}
+		return true
+	}, nil)
+	done := make(chan dialed, 1)
+	go func() {
+		c, _, err := dialUDP("127.0.0.1:0", relay.Addr(), clientConfig(suites.ECDSAKey))
+		done <- dialed{c, err}
+	}()
+	select {
+	case flight = <-lastFlight:
+	case <-time.After(20 * time.Second):
+		relay.Close()
+		t.Fatal("the client's last flight never came")
+	}
+	return relay, flight, done
+}
+
+// dialed is how a client's handshake ended.
+type dialed struct {
+	c   *dtls.Conn
+	err error
+}
+
+// handshakeReturns waits for the handshake started by
+// dialHoldingLastFlight and fails unless it connected.
+func handshakeReturns(t *testing.T, connected <-chan dialed) *dtls.Conn {
+	t.Helper()
+	select {
+	case d := <-connected:
+		if d.err != nil {
+			t.Fatalf("the client's handshake failed: %v", d.err)
+		}
+		return d.c
+	case <-time.After(20 * time.Second):
+		t.Fatal("the client never returned from its handshake")
+	}
+	return nil
 }
 
 // clientKeyExchange is the handshake type of the message that opens a

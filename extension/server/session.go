@@ -104,6 +104,10 @@ type session struct {
 	out     *queue.Packets // attach mode: datagrams for the caller to send
 	closed  chan struct{}
 
+	// epochZero numbers the epoch-0 records pion reads (wire.EpochZeroNumbering):
+	// a forged sequence number must not move pion's epoch-0 replay window.
+	epochZero wire.EpochZeroNumbering
+
 	// owner is the peer whose record layer (extension/record) reads this
 	// session's records once the handshake is over: set with
 	// phaseEstablished when pion negotiated a ChaCha20-Poly1305 suite of
@@ -313,7 +317,9 @@ func (c *session) Read(b []byte) (n int, err error) {
 			if need, verified := c.needsCryptoSlot(p); need && !c.acquireCryptoSlot(changed, verified) {
 				return 0, errSessionClosed
 			}
-			return copy(b, p), nil
+			n = copy(b, p)
+			c.epochZero.Renumber(b[:n])
+			return n, nil
 		}
 		// pion waits for the client: its session is under way (starts.go)
 		c.doneStarting()
