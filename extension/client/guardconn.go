@@ -66,7 +66,7 @@ func (g *guardConn) Read(b []byte) (int, error) {
 		if !g.established.Load() {
 			g.epochZero.Renumber(b[:n])
 			g.reads.Add(1)
-			g.cookie.read()
+			g.cookie.read(b[:n])
 			g.acquire()
 			return n, nil
 		}

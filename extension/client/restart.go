@@ -44,9 +44,16 @@ func (w *cookieWatch) wrote(b []byte) {
 	}
 }
 
-// read notes an incoming datagram.
-func (w *cookieWatch) read() {
-	if w.sentAt.Load() != 0 {
+// read notes an incoming datagram b. A HelloVerifyRequest does not count
+// as the server's answer to our cookie: one forged from the server's address
+// ahead of the server's own made pion send the forger's cookie, and the
+// server's HelloVerifyRequest behind it, which pion v2 no longer takes, kept
+// the attempt from being called stale until the handshake timed out.
+func (w *cookieWatch) read(b []byte) {
+	if w.sentAt.Load() == 0 || w.heardFrom.Load() {
+		return
+	}
+	if _, hvr := wire.HelloVerifyCookie(b); !hvr {
 		w.heardFrom.Store(true)
 	}
 }

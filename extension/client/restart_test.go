@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,4 +70,52 @@ func TestClientStartsOverWhenTheServerForgetsItsCookie(t *testing.T) {
 		t.Fatalf("the fresh server dropped %d ClientHellos with unknown cookies and completed %d handshakes", st.Spoofed, st.HandshakesOK)
 	}
 	t.Logf("connected after %d restart(s); the fresh server dropped %d ClientHellos with a cookie it never sent", c.restarts.Load(), st.Spoofed)
+}
+
+// A HelloVerifyRequest forged from the server's address, ahead of the
+// server's own, makes pion v2 answer with the forger's cookie, which the
+// server drops; pion takes no later HelloVerifyRequest. The server's own,
+// arriving after that answer, must not keep the attempt alive: the client
+// starts over once the server has been silent to its cookie for
+// staleCookieAfter, and connects. It hung until its handshake timeout.
+func TestClientStartsOverAfterAForgedHelloVerifyRequest(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	s := ourServer(t, testcert.ECDSA(t), nil)
+	var (
+		r       *udprelay.Relay
+		once    sync.Once
+		forging atomic.Bool
+		wg      sync.WaitGroup
+	)
+	r = udprelay.New(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), nil, func(b []byte) bool {
+		if _, ok := wire.HelloVerifyCookie(b); !ok {
+			return true
+		}
+		once.Do(func() {
+			forging.Store(true)
+			forged := append([]byte(nil), b...)
+			cookie, _ := wire.HelloVerifyCookie(forged)
+			for i := range cookie {
+				cookie[i] ^= 0xff
+			}
+			_ = r.ToClient(forged)
+			// the server's own follows once pion has answered the forger's
+			genuine := append([]byte(nil), b...)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				time.Sleep(50 * time.Millisecond)
+				_ = r.ToClient(genuine)
+			}()
+		})
+		return !forging.Swap(false)
+	})
+	t.Cleanup(wg.Wait)
+	defer r.Close()
+	c := connect(t, r.Port(), Config{Insecure: true, HandshakeTimeout: 20 * time.Second})
+	mustConnect(t, c)
+	if c.restarts.Load() == 0 {
+		t.Fatal("connected without starting over: the forged HelloVerifyRequest never took")
+	}
+	echo(t, c, "after starting over")
 }
