@@ -20,7 +20,6 @@ import (
 	"godtls/extension/internal/udprelay"
 	"godtls/extension/link"
 	"godtls/extension/server"
-	"godtls/extension/wire"
 )
 
 // Tests run against real servers: this repository's engine, pion's own
@@ -501,32 +500,15 @@ func TestSpoofedEpochZeroAfterHandshake(t *testing.T) {
 func TestForgedEpochZeroSequenceNumbersCannotHangTheHandshake(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
 	s := ourServer(t, testcert.ECDSA(t), nil)
-	var forged [][]byte
-	for _, seq := range forgedHandshakeSequences() {
-		forged = append(forged, forge.Record(wire.ContentHandshake, 0, seq, strayHandshakeMessage))
-	}
+	// the server's flights take the numbers after its HelloVerifyRequest
+	// (0); the forged fragments are ServerHelloDone headers (type 14)
+	forged := forge.HandshakeSequenceRun(1, 14)
 	r := beforeServerHello(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), forged)
 	defer r.Close()
 	c := connect(t, r.Port(), Config{Insecure: true})
 	mustConnect(t, c)
 	echo(t, c, "after the forged sequence numbers")
 }
-
-// forgedHandshakeSequences are the forger's record numbers: one far ahead
-// (the window moved past every genuine number), then the 64 after a pion
-// server's HelloVerifyRequest (0), which its flights take next.
-func forgedHandshakeSequences() []uint64 {
-	seqs := []uint64{1<<48 - 1}
-	for seq := uint64(1); seq < 1+64; seq++ {
-		seqs = append(seqs, seq)
-	}
-	return seqs
-}
-
-// strayHandshakeMessage is a well-formed handshake fragment (a
-// ServerHelloDone header, no body) with a message number no flight uses:
-// pion takes the record, and its handshake never asks for the message.
-var strayHandshakeMessage = []byte{14, 0, 0, 0, 0, 200, 0, 0, 0, 0, 0, 0}
 
 // The server vanishes without a word: the client's packets draw ICMP port
 // unreachable; a few in a row (never one) end the connection.

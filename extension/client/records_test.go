@@ -162,6 +162,28 @@ func greetingServer(t *testing.T) *net.UDPAddr {
 	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s.LocalPort()}
 }
 
+// greetings returns what client c received of a greetingServer's two
+// packets within wait.
+func greetings(c *Client) []string {
+	var got []string
+	for deadline := time.Now().Add(wait); len(got) < 2 && time.Now().Before(deadline); {
+		if b, ok := c.Receive(); ok {
+			got = append(got, string(b))
+			continue
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return got
+}
+
+// mustBeClosedByServer fails unless c's next event is the server's close.
+func mustBeClosedByServer(t *testing.T, c *Client) {
+	t.Helper()
+	if ev := outcome(t, c); ev.Kind != EventDisconnected || ev.Failure.Kind != FailClosedByServer {
+		t.Fatalf("event %d (%v), want the server's close", ev.Kind, ev.Failure)
+	}
+}
+
 // What the server sends right after its Finished, and its close_notify,
 // reach the game in order, however the client's handshake and the server's
 // first records race: nothing received is lost to pion's connection as the
@@ -182,22 +204,10 @@ func TestClientKeepsWhatArrivesBeforeTheTakeOver(t *testing.T) {
 		if ev := outcome(t, c); ev.Kind != EventConnected { // and maybe closed already
 			t.Fatalf("connection %d failed: %v", i, ev.Failure)
 		}
-		var got []string
-		deadline := time.Now().Add(wait)
-		for len(got) < 2 && time.Now().Before(deadline) {
-			if b, ok := c.Receive(); ok {
-				got = append(got, string(b))
-				continue
-			}
-			time.Sleep(time.Millisecond)
-		}
-		if len(got) != 2 || got[0] != "first" || got[1] != "second" {
+		if got := greetings(c); len(got) != 2 || got[0] != "first" || got[1] != "second" {
 			t.Fatalf("connection %d received %q, want [first second]", i, got)
 		}
-		ev := outcome(t, c)
-		if ev.Kind != EventDisconnected || ev.Failure.Kind != FailClosedByServer {
-			t.Fatalf("connection %d: event %d (%v), want the server's close", i, ev.Kind, ev.Failure)
-		}
+		mustBeClosedByServer(t, c)
 		c.Close()
 	}
 }
@@ -217,22 +227,13 @@ func TestForgedRecordsCannotCrowdOutWhatArrivesBeforeTheTakeOver(t *testing.T) {
 	if ev := outcome(t, c); ev.Kind != EventConnected {
 		t.Fatalf("connection failed: %v", ev.Failure)
 	}
-	var got []string
-	for deadline := time.Now().Add(wait); len(got) < 2 && time.Now().Before(deadline); {
-		if b, ok := c.Receive(); ok {
-			got = append(got, string(b))
-			continue
-		}
-		time.Sleep(time.Millisecond)
-	}
+	got := greetings(c)
 	st := c.Stats()
 	t.Logf("%d forged records sent before the server's Finished: %d failed authentication; received %q", forged, st.AuthFailed, got)
 	if len(got) != 2 || got[0] != "first" || got[1] != "second" {
 		t.Fatalf("received %q, want [first second]", got)
 	}
-	if ev := outcome(t, c); ev.Kind != EventDisconnected || ev.Failure.Kind != FailClosedByServer {
-		t.Fatalf("event %d (%v), want the server's close", ev.Kind, ev.Failure)
-	}
+	mustBeClosedByServer(t, c)
 	if st.AuthFailed != forged {
 		t.Errorf("%d of %d forged records failed authentication: some were never opened", st.AuthFailed, forged)
 	}
@@ -269,20 +270,11 @@ func TestForgedRecordsBeforeTheClientsKeysCrowdOutNothing(t *testing.T) {
 	if ev := outcome(t, c); ev.Kind != EventConnected {
 		t.Fatalf("connection failed: %v", ev.Failure)
 	}
-	var got []string
-	for deadline := time.Now().Add(wait); len(got) < 2 && time.Now().Before(deadline); {
-		if b, ok := c.Receive(); ok {
-			got = append(got, string(b))
-			continue
-		}
-		time.Sleep(time.Millisecond)
-	}
+	got := greetings(c)
 	if len(got) != 2 || got[0] != "first" || got[1] != "second" {
 		t.Fatalf("received %q, want [first second]", got)
 	}
-	if ev := outcome(t, c); ev.Kind != EventDisconnected || ev.Failure.Kind != FailClosedByServer {
-		t.Fatalf("event %d (%v), want the server's close", ev.Kind, ev.Failure)
-	}
+	mustBeClosedByServer(t, c)
 }
 
 // finishedLast is a relay that holds back the first datagram carrying the

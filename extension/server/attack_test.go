@@ -228,8 +228,9 @@ func TestForgedEpochZeroSequenceNumbersCannotHangAHandshake(t *testing.T) {
 
 	relay, flight, connected := dialHoldingLastFlight(t, s)
 	defer relay.Close()
-	for _, seq := range forgedHandshakeSequences() {
-		if err := relay.ToServer(forge.Record(wire.ContentHandshake, 0, seq, strayHandshakeMessage)); err != nil {
+	// the client's flights take the numbers after its two ClientHellos (0, 1)
+	for _, d := range forge.HandshakeSequenceRun(2, clientKeyExchange) {
+		if err := relay.ToServer(d); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -241,22 +242,6 @@ func TestForgedEpochZeroSequenceNumbersCannotHangAHandshake(t *testing.T) {
 	defer player.Close()
 	roundTrip(t, player, "after the forged sequence numbers")
 }
-
-// forgedHandshakeSequences are the forger's record numbers: one far ahead
-// (the window moved past every genuine number), then the 64 after a pion
-// client's ClientHellos (0 and 1), which its flights take next.
-func forgedHandshakeSequences() []uint64 {
-	seqs := []uint64{1<<48 - 1}
-	for seq := uint64(2); seq < 2+64; seq++ {
-		seqs = append(seqs, seq)
-	}
-	return seqs
-}
-
-// strayHandshakeMessage is a well-formed handshake fragment (a
-// ClientKeyExchange header, no body) with a message number no flight uses:
-// pion takes the record, and its handshake never asks for the message.
-var strayHandshakeMessage = []byte{clientKeyExchange, 0, 0, 0, 0, 200, 0, 0, 0, 0, 0, 0}
 
 // ---- D2: made-up cookies verify nothing and pin nothing ----------------------
 
