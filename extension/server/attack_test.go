@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"net"
 	"net/netip"
@@ -241,6 +242,105 @@ func TestForgedEpochZeroSequenceNumbersCannotHangAHandshake(t *testing.T) {
 	player := handshakeReturns(t, connected)
 	defer player.Close()
 	roundTrip(t, player, "after the forged sequence numbers")
+}
+
+// A ClientKeyExchange forged from the client's address, well formed (an
+// X25519 share is any 32 bytes), ahead of the client's own: pion derives
+// the session's keys from the first it gets, and the client's Finished
+// then fails to open. The handshake hung, both ends waiting for their
+// timeouts; it must end at once, and tell the client. Sent after the
+// client's own, or ahead of it with a message number pion never takes, the
+// forged one must change nothing.
+func TestForgedKeyExchangeEndsTheHandshakeAtOnce(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	defer s.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := echoLoop(ctx, s)
+	defer func() { cancel(); <-done }()
+
+	t.Run("ahead of the client's", func(t *testing.T) {
+		relay, flight, connected := dialHoldingLastFlight(t, s)
+		defer relay.Close()
+		if err := relay.ToServer(forgedKeyExchange(t)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // pion derives its keys from it
+		start := time.Now()
+		if err := relay.ToServer(flight); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case d := <-connected:
+			if d.err == nil {
+				d.c.Close()
+				t.Fatal("the client connected under keys pion derived from a forged key exchange")
+			}
+			if took := time.Since(start); took > 5*time.Second {
+				t.Fatalf("the client learnt after %v (%v): it waited for its timeout", took, d.err)
+			}
+			t.Logf("the client's handshake ended after %v: %v", time.Since(start).Round(time.Millisecond), d.err)
+		case <-time.After(15 * time.Second):
+			t.Fatal("the handshake still hangs")
+		}
+		waitFor(t, "the handshake_failed event", func() bool {
+			for ev, ok := s.NextEvent(); ok; ev, ok = s.NextEvent() {
+				if ev.Kind == EventHandshakeFailed {
+					t.Logf("reported: %s", ev.Reason)
+					return true
+				}
+			}
+			return false
+		})
+	})
+	t.Run("one pion never uses, ahead of the client's", func(t *testing.T) {
+		relay, flight, connected := dialHoldingLastFlight(t, s)
+		defer relay.Close()
+		// a whole key exchange with a message number no flight takes
+		stray := forgedKeyExchange(t)
+		stray[wire.RecordHeaderLen+5] = 200
+		if err := relay.ToServer(stray); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if err := relay.ToServer(flight); err != nil {
+			t.Fatal(err)
+		}
+		player := handshakeReturns(t, connected)
+		defer player.Close()
+		roundTrip(t, player, "after a key exchange pion never used")
+	})
+	t.Run("after the client's", func(t *testing.T) {
+		// pion has the client's flight and has finished; its handshake
+		// goroutine waits here, before the session is handed over
+		reached, open := holdAfterPion(t)
+		defer open()
+		player := dial(t, s, clientConfig(suites.ECDSAKey))
+		defer player.Close()
+		waitOrFail(t, reached, "the handshake never finished")
+		// the forger's key exchange, with a Finished of its own that opens
+		// under no key, from the player's own socket
+		garbage := forge.Record(wire.ContentHandshake, 1, 0, make([]byte, 40))
+		forged := append(forgedKeyExchange(t), garbage...)
+		if _, err := udpOf(player).Write(forged); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		open()
+		roundTrip(t, player, "after the forged key exchange")
+	})
+}
+
+// forgedKeyExchange is a forger's ClientKeyExchange for an ECDHE suite on
+// X25519: handshake message 2 of a pion client (after its two
+// ClientHellos), a share of 32 random bytes.
+func forgedKeyExchange(t *testing.T) []byte {
+	share := make([]byte, 32)
+	if _, err := rand.Read(share); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte{clientKeyExchange, 0, 0, 33, 0, 2, 0, 0, 0, 0, 0, 33, 32}
+	return forge.Record(wire.ContentHandshake, 0, 9, append(body, share...))
 }
 
 // ---- D2: made-up cookies verify nothing and pin nothing ----------------------

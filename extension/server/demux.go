@@ -303,6 +303,18 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*sessi
 			}
 			return nil, nil
 		}
+		switch c.vetKeyExchange(b) {
+		case keyExchangeDrop:
+			s.spoofed.Add(1)
+			return nil, nil
+		case keyExchangeFail:
+			s.spoofed.Add(1)
+			s.later(func() {
+				_, _ = c.send(append([]byte(nil), forgedKeyExchangeAlert...))
+				c.end("a key exchange forged from the client's address reached pion first: the handshake cannot complete", false)
+			})
+			return nil, nil
+		}
 		return s.budgeted(c, b)
 	}
 	kept, dropped, ok := wire.KeepEstablished(b)

@@ -23,6 +23,7 @@ const (
 
 	HandshakeClientHello        = 1
 	HandshakeHelloVerifyRequest = 3
+	HandshakeClientKeyExchange  = 16
 )
 
 // MaxDatagram is the largest datagram pion/dtls v2 reads (its receive buffer
