@@ -20,6 +20,7 @@ import (
 	"godtls/extension/internal/udprelay"
 	"godtls/extension/link"
 	"godtls/extension/server"
+	"godtls/extension/wire"
 )
 
 // Tests run against real servers: this repository's engine, pion's own
@@ -508,6 +509,25 @@ func TestForgedEpochZeroSequenceNumbersCannotHangTheHandshake(t *testing.T) {
 	c := connect(t, r.Port(), Config{Insecure: true})
 	mustConnect(t, c)
 	echo(t, c, "after the forged sequence numbers")
+}
+
+// A ChangeCipherSpec no server sends in a handshake (a body other than the
+// one byte 1, or at epoch 1), forged from the server's address: pion
+// answered it with a fatal alert and the handshake failed ("cipher spec
+// invalid").
+func TestAStrayChangeCipherSpecCannotEndTheHandshake(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	s := ourServer(t, testcert.ECDSA(t), nil)
+	forged := [][]byte{
+		forge.Record(wire.ContentChangeCipherSpec, 0, 9, []byte{0xfe}),
+		forge.Record(wire.ContentChangeCipherSpec, 0, 9, []byte{1, 1}),
+		forge.Record(wire.ContentChangeCipherSpec, 1, 9, []byte{1}),
+	}
+	r := beforeServerHello(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), forged)
+	defer r.Close()
+	c := connect(t, r.Port(), Config{Insecure: true})
+	mustConnect(t, c)
+	echo(t, c, "after stray ChangeCipherSpecs")
 }
 
 // The server vanishes without a word: the client's packets draw ICMP port

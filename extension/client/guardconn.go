@@ -64,6 +64,9 @@ func (g *guardConn) Read(b []byte) (int, error) {
 			}
 		}
 		if !g.established.Load() {
+			if wire.StrayChangeCipherSpec(b[:n]) {
+				continue // pion's fatal alert for it ended the handshake
+			}
 			g.epochZero.Renumber(b[:n])
 			g.reads.Add(1)
 			g.cookie.read(b[:n])

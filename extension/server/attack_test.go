@@ -343,6 +343,38 @@ func forgedKeyExchange(t *testing.T) []byte {
 	return forge.Record(wire.ContentHandshake, 0, 9, append(body, share...))
 }
 
+// A ChangeCipherSpec no client sends (a body other than the one byte 1, or
+// at epoch 1), forged from the client's address while pion's handshake
+// has just finished and the session is not yet handed over: pion answered
+// it with a fatal decode_error alert, and the client's new connection was
+// gone (found by FuzzHandshakeWindow).
+func TestAStrayChangeCipherSpecCannotEndAHandshake(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	defer s.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := echoLoop(ctx, s)
+	defer func() { cancel(); <-done }()
+	for _, forged := range [][]byte{
+		forge.Record(wire.ContentChangeCipherSpec, 0, 9, []byte{0xfe}),
+		forge.Record(wire.ContentChangeCipherSpec, 0, 9, []byte{1, 1}),
+		forge.Record(wire.ContentChangeCipherSpec, 1, 9, []byte{1}),
+	} {
+		reached, open := holdAfterPion(t)
+		player := dial(t, s, clientConfig(suites.ECDSAKey))
+		waitOrFail(t, reached, "the handshake never finished")
+		if _, err := udpOf(player).Write(forged); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // routed while pion's goroutine waits
+		open()
+		if err := echoCheck(player, "after a stray ChangeCipherSpec"); err != nil {
+			t.Fatalf("after % x: %v", forged, err)
+		}
+		player.Close()
+	}
+}
+
 // ---- D2: made-up cookies verify nothing and pin nothing ----------------------
 
 func TestMadeUpCookiesNeitherVerifyNorPinSlots(t *testing.T) {

@@ -303,15 +303,15 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*sessi
 			}
 			return nil, nil
 		}
-		switch c.vetKeyExchange(b) {
-		case keyExchangeDrop:
+		switch c.vetHandshake(b) {
+		case handshakeDrop:
 			s.spoofed.Add(1)
 			return nil, nil
-		case keyExchangeFail:
+		case handshakeFail:
 			s.spoofed.Add(1)
 			s.later(func() {
-				_, _ = c.send(append([]byte(nil), forgedKeyExchangeAlert...))
-				c.end("a key exchange forged from the client's address reached pion first: the handshake cannot complete", false)
+				_, _ = c.send(append([]byte(nil), forgedHandshakeAlert...))
+				c.end("a handshake message forged from the client's address reached pion first: the handshake cannot complete", false)
 			})
 			return nil, nil
 		}

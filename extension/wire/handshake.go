@@ -1,27 +1,64 @@
 package wire
 
-// WholeHandshakeMessage returns the first handshake message of type typ
-// that handshake record r holds whole (not a fragment of it), header and
-// body, or ok=false.
-func WholeHandshakeMessage(r OneRecord, typ byte) (msg []byte, ok bool) {
+// HandshakeFragment is one handshake message, or a fragment of one, in an
+// epoch-0 handshake record (RFC 6347 §4.2.2), as pion v2 reads it.
+type HandshakeFragment struct {
+	Type           byte
+	Length         int    // the whole message's body, as the header says
+	Seq            uint16 // message_seq
+	Offset         int    // fragment_offset, as the header says
+	FragmentLength int    // fragment_length, as the header says
+	Data           []byte // what pion takes as the fragment's bytes: a slice of the record
+}
+
+// HandshakeFragments returns the handshake fragments of handshake record
+// r the way pion v2's fragment buffer takes them, so that the engine sees
+// what pion will build messages from: each header as it stands, the bytes
+// after it up to the message's length (not the fragment's) or the
+// record's end, the next header after those; a tail shorter than a header
+// ends the list, and the fragments before it are pion's all the same.
+func HandshakeFragments(r OneRecord) []HandshakeFragment {
 	if r.ContentType != ContentHandshake {
-		return nil, false
+		return nil
 	}
-	body := r.Whole[RecordHeaderLen:]
-	for len(body) >= HandshakeHeaderLen {
-		length := uint24(body[1:4])
-		offset := uint24(body[6:9])
-		fragLen := uint24(body[9:12])
-		if fragLen > len(body)-HandshakeHeaderLen {
-			return nil, false
+	var out []HandshakeFragment
+	for body := r.Whole[RecordHeaderLen:]; len(body) >= HandshakeHeaderLen; {
+		f := HandshakeFragment{
+			Type:           body[0],
+			Length:         uint24(body[1:4]),
+			Seq:            uint16(body[4])<<8 | uint16(body[5]),
+			Offset:         uint24(body[6:9]),
+			FragmentLength: uint24(body[9:12]),
 		}
-		m := body[:HandshakeHeaderLen+fragLen]
-		if body[0] == typ && offset == 0 && fragLen == length {
-			return m, true
-		}
-		body = body[len(m):]
+		end := min(HandshakeHeaderLen+f.Length, len(body))
+		f.Data = body[HandshakeHeaderLen:end]
+		out = append(out, f)
+		body = body[end:]
 	}
-	return nil, false
+	return out
 }
 
 func uint24(b []byte) int { return int(b[0])<<16 | int(b[1])<<8 | int(b[2]) }
+
+// StrayChangeCipherSpec reports whether datagram b holds a
+// ChangeCipherSpec record that no peer in a handshake sends: one at an
+// epoch other than 0, or whose body is not the single byte 1. pion v2
+// answers such a record with a fatal decode_error alert, so that one forged
+// from the peer's address ended the handshake. Records after a malformed
+// header are not looked at (pion drops them as well).
+func StrayChangeCipherSpec(b []byte) bool {
+	for len(b) > 0 {
+		r, rest, ok := NextRecord(b)
+		if !ok {
+			return false
+		}
+		if r.ContentType == ContentChangeCipherSpec {
+			body := r.Whole[RecordHeaderLen:]
+			if r.Epoch != 0 || len(body) != 1 || body[0] != 1 {
+				return true
+			}
+		}
+		b = rest
+	}
+	return false
+}

@@ -17,8 +17,7 @@ func message(typ byte, seq uint16, total, offset int, frag []byte) []byte {
 	return append(m, frag...)
 }
 
-func TestWholeHandshakeMessage(t *testing.T) {
-	kx := message(HandshakeClientKeyExchange, 2, 3, 0, []byte{1, 2, 3})
+func TestHandshakeFragments(t *testing.T) {
 	recordOf := func(body ...[]byte) OneRecord {
 		r, _, ok := NextRecord(record(ContentHandshake, 0, bytes.Join(body, nil)...))
 		if !ok {
@@ -26,25 +25,47 @@ func TestWholeHandshakeMessage(t *testing.T) {
 		}
 		return r
 	}
-	// found after another message in the same record
-	other := message(11, 1, 2, 0, []byte{9, 9})
-	if got, ok := WholeHandshakeMessage(recordOf(other, kx), HandshakeClientKeyExchange); !ok || !bytes.Equal(got, kx) {
-		t.Fatalf("got % x %v, want % x", got, ok, kx)
+	kx := message(HandshakeClientKeyExchange, 2, 3, 0, []byte{1, 2, 3})
+	other := message(11, 3, 2, 0, []byte{9, 9})
+	got := HandshakeFragments(recordOf(kx, other))
+	want := []HandshakeFragment{
+		{Type: HandshakeClientKeyExchange, Length: 3, Seq: 2, Offset: 0, FragmentLength: 3, Data: []byte{1, 2, 3}},
+		{Type: 11, Length: 2, Seq: 3, Offset: 0, FragmentLength: 2, Data: []byte{9, 9}},
 	}
-	// not whole: a fragment of it, or a length past the record
-	for name, r := range map[string]OneRecord{
-		"a first fragment":  recordOf(message(HandshakeClientKeyExchange, 2, 6, 0, []byte{1, 2, 3})),
-		"a later fragment":  recordOf(message(HandshakeClientKeyExchange, 2, 6, 3, []byte{4, 5, 6})),
-		"a length too long": recordOf(kx[:len(kx)-1]),
-		"another type":      recordOf(other),
-	} {
-		if got, ok := WholeHandshakeMessage(r, HandshakeClientKeyExchange); ok {
-			t.Errorf("%s: got % x", name, got)
+	same := func(got, want []HandshakeFragment) bool {
+		if len(got) != len(want) {
+			return false
 		}
+		for i := range want {
+			g, w := got[i], want[i]
+			if g.Type != w.Type || g.Length != w.Length || g.Seq != w.Seq || g.Offset != w.Offset || g.FragmentLength != w.FragmentLength || !bytes.Equal(g.Data, w.Data) {
+				return false
+			}
+		}
+		return true
+	}
+	if !same(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	// As pion reads them: a fragment's bytes run to its message's length,
+	// whatever its fragment_length says, or to the record's end; a tail
+	// shorter than a header ends the list.
+	later := message(HandshakeClientKeyExchange, 2, 6, 3, []byte{4, 5, 6})
+	got = HandshakeFragments(recordOf(later, []byte{7, 7}))
+	want = []HandshakeFragment{{Type: HandshakeClientKeyExchange, Length: 6, Seq: 2, Offset: 3, FragmentLength: 3, Data: []byte{4, 5, 6, 7, 7}}}
+	if !same(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+	long := message(11, 2, 1, 0, []byte{0})
+	long[11] = 25 // fragment_length past the record: pion takes the one byte of the message
+	got = HandshakeFragments(recordOf(long, []byte{1, 2, 3}))
+	want = []HandshakeFragment{{Type: 11, Length: 1, Seq: 2, Offset: 0, FragmentLength: 25, Data: []byte{0}}}
+	if !same(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
 	}
 	// not a handshake record
 	r, _, _ := NextRecord(record(ContentAlert, 0, 2, 40))
-	if _, ok := WholeHandshakeMessage(r, HandshakeClientKeyExchange); ok {
-		t.Error("an alert gave a handshake message")
+	if got := HandshakeFragments(r); got != nil {
+		t.Errorf("an alert gave %v", got)
 	}
 }
