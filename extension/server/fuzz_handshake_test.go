@@ -35,7 +35,8 @@ func FuzzHandshakeWindow(f *testing.F) {
 	f.Add(forge.Record(wire.ContentHandshake, 0, 9, []byte{11, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 1, 0}), []byte(nil))                               // another message at the key exchange's number
 	f.Add(forge.Record(wire.ContentHandshake, 0, 9, []byte{16, 0, 0, 40, 0, 2, 0, 0, 0, 0, 0, 10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}), []byte(nil)) // a first fragment of a longer one
 	f.Add(forge.Record(wire.ContentChangeCipherSpec, 0, 3, []byte{1}), forge.Record(wire.ContentChangeCipherSpec, 1, 200, []byte{1}))
-	f.Add([]byte(nil), forge.Record(wire.ContentChangeCipherSpec, 0, 3, []byte{0xfe})) // pion's decode_error ended what it had just finished
+	f.Add([]byte(nil), forge.Record(wire.ContentChangeCipherSpec, 0, 3, []byte{0xfe}))                            // pion's decode_error ended what it had just finished
+	f.Add(forge.Record(wire.ContentHandshake, 0, 9, []byte{20, 0, 0, 1, 0, 3, 0, 0, 0, 0, 0, 1, 0}), []byte(nil)) // an epoch-0 message at the Finished's number
 	f.Add(forge.Record(wire.ContentHandshake, 1, 0, make([]byte, 40)), forge.Record(wire.ContentAlert, 1, 5, make([]byte, 26)))
 	f.Add(forge.Record(wire.ContentAlert, 0, 7, []byte{2, 40}), forge.Record(wire.ContentApplicationData, 0, 8, []byte{1}))
 

@@ -21,7 +21,10 @@ import (
 //     failed to open, silently, every retransmission too;
 //   - another message, or a fragment that does not fit the client's, at
 //     the key exchange's number left pion waiting for pieces that never
-//     come.
+//     come;
+//   - an epoch-0 message at the number of the client's Finished (which is
+//     encrypted, so routing cannot read its number) was what pion read as
+//     the Finished, at the wrong epoch, and the client's was never read.
 //
 // So routing notes, for each of the first message numbers, the fragments
 // it passed to pion (type, length, offset and a digest of the bytes), and
@@ -36,6 +39,10 @@ import (
 //     second copy takes nothing from it), and if pion has still not
 //     answered the client's flight stuckAfter later, the handshake ends
 //     then: the client's retransmission, a second later, finds it so.
+//
+// The Finished's number is taken to be the one after the last epoch-0
+// message of the datagram that brings it; once an epoch-0 fragment has
+// been noted at that number, every datagram goes the last way.
 //
 // A handshake that ends this way gets a fatal handshake_failure alert, so
 // that the client learns at once instead of at its timeout. A forger at
@@ -62,11 +69,12 @@ const (
 // handshakeWatch is what a session keeps to tell a forger's handshake
 // messages from the client's. Guarded by srv.mu (routing).
 type handshakeWatch struct {
-	messages   [watchedMessages]messageNoted
-	finished   [][]byte  // epoch-1 handshake records passed to pion, up to maxKeptFinished, while not proven
-	opened     int       // finished[:opened] were tried under pion's keys and did not open
-	proven     bool      // a kept Finished opened under pion's keys: pion has the client's messages
-	competedAt time.Time // the first competing fragment while nothing was proven
+	messages    [watchedMessages]messageNoted
+	finished    [][]byte  // epoch-1 handshake records passed to pion, up to maxKeptFinished, while not proven
+	opened      int       // finished[:opened] were tried under pion's keys and did not open
+	proven      bool      // a kept Finished opened under pion's keys: pion has the client's messages
+	finishedSeq int       // the message number of the client's Finished, once seen (0: not yet)
+	competedAt  time.Time // the first competing fragment while nothing was proven
 }
 
 // messageNoted is what routing passed to pion of one message number.
@@ -116,6 +124,7 @@ func (c *session) vetHandshake(b []byte) handshakeVerdict {
 	w := &c.hs
 	competes := false
 	var finished []byte
+	lastSeq := -1 // the highest message number of this datagram's epoch-0 fragments
 	for rest := b; len(rest) > 0; {
 		r, next, ok := wire.NextRecord(rest)
 		if !ok {
@@ -127,11 +136,23 @@ func (c *session) vetHandshake(b []byte) handshakeVerdict {
 				if w.note(f) {
 					competes = true
 				}
+				lastSeq = max(lastSeq, int(f.Seq))
 			}
 		case r.Epoch == wire.EstablishedEpoch && r.ContentType == wire.ContentHandshake && finished == nil:
 			finished = r.Whole
 		}
 		rest = next
+	}
+	// A client's Finished is the message after the last of its flight's
+	// epoch-0 ones, in the same datagram (the flights of the engine's
+	// suites are small). pion files fragments by message number whatever
+	// their epoch: an epoch-0 one at the Finished's number, got first, is
+	// what pion reads as the Finished, and the client's is never read.
+	if finished != nil && lastSeq >= 0 && w.finishedSeq == 0 && lastSeq+1 < watchedMessages {
+		w.finishedSeq = lastSeq + 1
+	}
+	if w.finishedSeq > 0 && w.messages[w.finishedSeq].seen {
+		return c.stuckOrPass(finished)
 	}
 	if !competes {
 		w.keep(finished)
@@ -155,6 +176,14 @@ func (c *session) vetHandshake(b []byte) handshakeVerdict {
 			return handshakeFail
 		}
 	}
+	return c.stuckOrPass(finished)
+}
+
+// stuckOrPass passes a datagram that competes with what pion got first and
+// that nothing can judge, and ends the handshake once pion has not
+// answered the client's flight stuckAfter after the first such datagram.
+func (c *session) stuckOrPass(finished []byte) handshakeVerdict {
+	w := &c.hs
 	if c.changeCipherSpec.Load() != nil {
 		return handshakePass // pion answered the client's flight: it is not stuck
 	}
