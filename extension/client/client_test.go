@@ -499,16 +499,9 @@ func TestSpoofedEpochZeroAfterHandshake(t *testing.T) {
 // client refuse the server's flights as replays: pion's epoch-0 replay
 // window took them as genuine, and the handshake hung until its timeout.
 func TestForgedEpochZeroSequenceNumbersCannotHangTheHandshake(t *testing.T) {
-	t.Cleanup(test.CheckRoutines(t))
-	s := ourServer(t, testcert.ECDSA(t), nil)
 	// the server's flights take the numbers after its HelloVerifyRequest
 	// (0); the forged fragments are ServerHelloDone headers (type 14)
-	forged := forge.HandshakeSequenceRun(1, 14)
-	r := beforeServerHello(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), forged)
-	defer r.Close()
-	c := connect(t, r.Port(), Config{Insecure: true})
-	mustConnect(t, c)
-	echo(t, c, "after the forged sequence numbers")
+	connectsDespite(t, forge.HandshakeSequenceRun(1, 14), "the forged sequence numbers")
 }
 
 // A ChangeCipherSpec no server sends in a handshake (a body other than the
@@ -516,18 +509,25 @@ func TestForgedEpochZeroSequenceNumbersCannotHangTheHandshake(t *testing.T) {
 // answered it with a fatal alert and the handshake failed ("cipher spec
 // invalid").
 func TestAStrayChangeCipherSpecCannotEndTheHandshake(t *testing.T) {
-	t.Cleanup(test.CheckRoutines(t))
-	s := ourServer(t, testcert.ECDSA(t), nil)
-	forged := [][]byte{
+	connectsDespite(t, [][]byte{
 		forge.Record(wire.ContentChangeCipherSpec, 0, 9, []byte{0xfe}),
 		forge.Record(wire.ContentChangeCipherSpec, 0, 9, []byte{1, 1}),
 		forge.Record(wire.ContentChangeCipherSpec, 1, 9, []byte{1}),
-	}
+	}, "stray ChangeCipherSpecs")
+}
+
+// connectsDespite has a client connect to the engine's server through a
+// relay that sends it the forged datagrams right before the server's
+// ServerHello, and fails unless it connects and echoes.
+func connectsDespite(t *testing.T, forged [][]byte, what string) {
+	t.Helper()
+	t.Cleanup(test.CheckRoutines(t))
+	s := ourServer(t, testcert.ECDSA(t), nil)
 	r := beforeServerHello(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), forged)
 	defer r.Close()
 	c := connect(t, r.Port(), Config{Insecure: true})
 	mustConnect(t, c)
-	echo(t, c, "after stray ChangeCipherSpecs")
+	echo(t, c, "after "+what)
 }
 
 // The server vanishes without a word: the client's packets draw ICMP port
