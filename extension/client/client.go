@@ -62,7 +62,7 @@ type Client struct {
 	authFailed atomic.Uint64
 	// replayed counts records the record layer's replay window dropped.
 	replayed atomic.Uint64
-	// restarts counts handshakes started over for a stale cookie.
+	// restarts counts handshakes started over (a stale cookie, a forged message).
 	restarts  atomic.Uint64
 	closeOnce sync.Once
 
@@ -122,10 +122,10 @@ func (c *Client) run() {
 	)
 	for {
 		conn, guard, offered, err = c.attempt(ctx, addr)
-		if err == nil || !errors.Is(err, errStaleCookie) || ctx.Err() != nil {
+		if err == nil || !startsOver(err) || ctx.Err() != nil {
 			break
 		}
-		c.restarts.Add(1) // the server forgot our cookie: start over (restart.go)
+		c.restarts.Add(1) // the server forgot our cookie, or a forger wedged pion: start over (restart.go)
 	}
 	if err != nil {
 		f := classify(ctx, err, c.cfg)
@@ -198,8 +198,15 @@ func (c *Client) run() {
 // overran it was lost.
 const readBuffer = 1 << 20
 
+// startsOver reports whether an attempt ended for a cause that a fresh
+// attempt from a new socket gets past (restart.go).
+func startsOver(err error) bool {
+	return errors.Is(err, errStaleCookie) || errors.Is(err, errForgedHandshake)
+}
+
 // attempt runs one handshake from a fresh socket. It gives up with
-// errStaleCookie when the server stops answering our cookie (restart.go).
+// errStaleCookie when the server stops answering our cookie, and with
+// errForgedHandshake when a forged message wedged pion (restart.go).
 // On failure the socket is closed and err says why; guard.reads tells
 // whether the server answered at all.
 func (c *Client) attempt(ctx context.Context, addr netip.AddrPort) (*dtls.Conn, *guardConn, []dtls.CipherSuite, error) {
@@ -215,13 +222,13 @@ func (c *Client) attempt(ctx context.Context, addr netip.AddrPort) (*dtls.Conn, 
 	guard := &guardConn{Conn: udp, offered: offered}
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	stop := guard.cookie.watch(actx, cancel)
+	stop := guard.cookie.watch(actx, cancel, &guard.forgery)
 	conn, err := dtls.ClientWithContext(actx, guard, pcfg)
 	stop()
 	guard.release()
 	if err != nil {
 		_ = udp.Close()
-		if cause := context.Cause(actx); errors.Is(cause, errStaleCookie) && ctx.Err() == nil {
+		if cause := context.Cause(actx); startsOver(cause) && ctx.Err() == nil {
 			err = cause
 		}
 		return nil, guard, offered, err

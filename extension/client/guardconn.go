@@ -41,6 +41,7 @@ type guardConn struct {
 	lingering            atomic.Bool             // see Close
 	muted                atomic.Bool             // pion's writes are dropped: the client sent its close_notify itself
 	cookie               cookieWatch             // restart.go
+	forgery              forgeryWatch            // restart.go
 	epochZero            wire.EpochZeroNumbering // the server's epoch-0 records as pion reads them: a forged number must not move pion's replay window
 
 	slotMu   sync.Mutex
@@ -70,6 +71,7 @@ func (g *guardConn) Read(b []byte) (int, error) {
 			g.epochZero.Renumber(b[:n])
 			g.reads.Add(1)
 			g.cookie.read(b[:n])
+			g.forgery.read(b[:n])
 			g.acquire()
 			return n, nil
 		}

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,55 @@ const staleCookieAfter = 4 * time.Second
 
 // errStaleCookie is the cause of an attempt given up for a stale cookie.
 var errStaleCookie = errors.New("the server no longer knows our cookie")
+
+// A handshake message forged from the server's address ahead of the
+// server's own wedges pion's handshake (wire.HandshakeNotes says why): the
+// server's retransmissions are never read, and the attempt hung until the
+// handshake timed out. Once a fragment competes with one pion got first
+// (after the HelloVerifyRequest, whose cookie the rule above covers) and the
+// handshake is still not over forgedAfter later, the client starts over
+// from a new socket, as for a stale cookie. A competing copy after the
+// server's own changes nothing pion does, and that handshake is over long
+// before.
+const forgedAfter = 2 * time.Second
+
+// errForgedHandshake is the cause of an attempt given up for a forged
+// handshake message.
+var errForgedHandshake = errors.New("a handshake message forged from the server's address reached pion first")
+
+// forgeryWatch notes the server's epoch-0 handshake fragments that pion
+// reads during one attempt.
+type forgeryWatch struct {
+	mu         sync.Mutex
+	notes      wire.HandshakeNotes
+	competedAt atomic.Int64 // unix nanoseconds of the first competing fragment; 0: none
+}
+
+// read notes datagram b's epoch-0 handshake fragments (pion's read loop).
+func (w *forgeryWatch) read(b []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(b) > 0 {
+		r, rest, ok := wire.NextRecord(b)
+		if !ok {
+			return
+		}
+		if r.Epoch == 0 {
+			for _, f := range wire.HandshakeFragments(r) {
+				if f.Seq > 0 && w.notes.Note(f) {
+					w.competedAt.CompareAndSwap(0, time.Now().UnixNano())
+				}
+			}
+		}
+		b = rest
+	}
+}
+
+// forged reports whether a fragment competed forgedAfter or more before now.
+func (w *forgeryWatch) forged(now time.Time) bool {
+	at := w.competedAt.Load()
+	return at != 0 && now.Sub(time.Unix(0, at)) >= forgedAfter
+}
 
 // cookieWatch follows one attempt: when the first ClientHello with a
 // cookie left, and whether the server sent anything after it.
@@ -66,9 +116,10 @@ func (w *cookieWatch) stale(now time.Time) bool {
 }
 
 // watch cancels the attempt with errStaleCookie once the cookie is stale,
+// or with errForgedHandshake once forgery says a forged message wedged it,
 // unless the whole handshake would end before a new attempt could finish.
 // It returns a function that stops the watch.
-func (w *cookieWatch) watch(ctx context.Context, cancel context.CancelCauseFunc) (stop func()) {
+func (w *cookieWatch) watch(ctx context.Context, cancel context.CancelCauseFunc, forgery *forgeryWatch) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(250 * time.Millisecond)
@@ -80,12 +131,17 @@ func (w *cookieWatch) watch(ctx context.Context, cancel context.CancelCauseFunc)
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				if w.stale(now) {
-					if dl, ok := ctx.Deadline(); !ok || dl.Sub(now) > staleCookieAfter/2 {
-						cancel(errStaleCookie)
+				cause := errStaleCookie
+				if !w.stale(now) {
+					if !forgery.forged(now) {
+						continue
 					}
-					return
+					cause = errForgedHandshake
 				}
+				if dl, ok := ctx.Deadline(); !ok || dl.Sub(now) > staleCookieAfter/2 {
+					cancel(cause)
+				}
+				return
 			}
 		}
 	}()

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/transport/v2/test"
 
 	"godtls/extension/credentials"
+	"godtls/extension/internal/forge"
 	"godtls/extension/internal/testcert"
 	"godtls/extension/internal/udprelay"
 	"godtls/extension/server"
@@ -118,4 +119,67 @@ func TestClientStartsOverAfterAForgedHelloVerifyRequest(t *testing.T) {
 		t.Fatal("connected without starting over: the forged HelloVerifyRequest never took")
 	}
 	echo(t, c, "after starting over")
+}
+
+// A handshake message forged from the server's address ahead of the
+// server's own wedges pion's handshake: a Certificate header at the
+// ServerHello's number (pion builds the message from what it got first),
+// or, with PSK, where nothing signs the server's flight, a ServerHello
+// with another random (the keys then differ from the server's). Both hung
+// until the handshake timed out; the client must start over and connect.
+func TestClientStartsOverAfterAForgedHandshakeMessage(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	t.Run("a message at the ServerHello's number", func(t *testing.T) {
+		s := ourServer(t, testcert.ECDSA(t), nil)
+		header := forge.Record(wire.ContentHandshake, 0, 9, []byte{11, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0})
+		r := beforeServerHello(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), [][]byte{header})
+		defer r.Close()
+		c := connect(t, r.Port(), Config{Insecure: true})
+		mustConnect(t, c)
+		if c.restarts.Load() == 0 {
+			t.Fatal("connected without starting over: the forged message never took")
+		}
+		echo(t, c, "after starting over")
+	})
+	t.Run("a ServerHello, with PSK", func(t *testing.T) {
+		key := []byte("0123456789abcdef")
+		s := ourServer(t, testcert.Pair{}, map[string][]byte{"player-1": key})
+		var (
+			r       *udprelay.Relay
+			once    sync.Once
+			forging atomic.Bool
+			wg      sync.WaitGroup
+		)
+		r = udprelay.New(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), nil, func(b []byte) bool {
+			if len(b) <= 13 || b[0] != wire.ContentHandshake || b[3] != 0 || b[4] != 0 || b[13] != serverHello {
+				return true
+			}
+			once.Do(func() {
+				forging.Store(true)
+				// the ServerHello record alone, with another random
+				rec, _, _ := wire.NextRecord(b)
+				forged := append([]byte(nil), rec.Whole...)
+				for i := wire.RecordHeaderLen + wire.HandshakeHeaderLen + 2; i < wire.RecordHeaderLen+wire.HandshakeHeaderLen+2+wire.RandomLen; i++ {
+					forged[i] ^= 0x5a
+				}
+				_ = r.ToClient(forged)
+				genuine := append([]byte(nil), b...)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					time.Sleep(50 * time.Millisecond)
+					_ = r.ToClient(genuine)
+				}()
+			})
+			return !forging.Swap(false)
+		})
+		t.Cleanup(wg.Wait)
+		defer r.Close()
+		c := connect(t, r.Port(), Config{PSKIdentity: "player-1", PSKKey: key, HandshakeTimeout: 20 * time.Second})
+		mustConnect(t, c)
+		if c.restarts.Load() == 0 {
+			t.Fatal("connected without starting over: the forged ServerHello never took")
+		}
+		echo(t, c, "after starting over")
+	})
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/sha256"
 	"time"
 
 	"github.com/pion/dtls/v2/pkg/protocol"
@@ -50,12 +49,6 @@ import (
 // before the Finished), but fast, where it hung.
 
 const (
-	// watchedMessages: message numbers 0 to 15 are noted; a client's
-	// flights take the first few, and pion never asks for a later one in
-	// a handshake.
-	watchedMessages = 16
-	// fragmentsNoted bounds the fragments noted per message number.
-	fragmentsNoted = 4
 	// maxKeptFinished bounds the Finished records kept. A forger who fills
 	// them first can end a handshake that would have completed, which a
 	// forged message sent ahead of the client's does anyway.
@@ -69,25 +62,12 @@ const (
 // handshakeWatch is what a session keeps to tell a forger's handshake
 // messages from the client's. Guarded by srv.mu (routing).
 type handshakeWatch struct {
-	messages    [watchedMessages]messageNoted
-	finished    [][]byte  // epoch-1 handshake records passed to pion, up to maxKeptFinished, while not proven
-	opened      int       // finished[:opened] were tried under pion's keys and did not open
-	proven      bool      // a kept Finished opened under pion's keys: pion has the client's messages
-	finishedSeq int       // the message number of the client's Finished, once seen (0: not yet)
-	competedAt  time.Time // the first competing fragment while nothing was proven
-}
-
-// messageNoted is what routing passed to pion of one message number.
-type messageNoted struct {
-	seen      bool
-	typ       byte
-	length    int
-	fragments []fragmentNoted
-}
-
-type fragmentNoted struct {
-	offset, length int // fragment_offset and fragment_length, as the header says
-	digest         [sha256.Size]byte
+	notes       wire.HandshakeNotes // the fragments passed to pion
+	finished    [][]byte            // epoch-1 handshake records passed to pion, up to maxKeptFinished, while not proven
+	opened      int                 // finished[:opened] were tried under pion's keys and did not open
+	proven      bool                // a kept Finished opened under pion's keys: pion has the client's messages
+	finishedSeq int                 // the message number of the client's Finished, once seen (0: not yet)
+	competedAt  time.Time           // the first competing fragment while nothing was proven
 }
 
 // handshakeVerdict is what routing does with a verified session's datagram.
@@ -133,7 +113,7 @@ func (c *session) vetHandshake(b []byte) handshakeVerdict {
 		switch {
 		case r.Epoch == 0:
 			for _, f := range wire.HandshakeFragments(r) {
-				if w.note(f) {
+				if w.notes.Note(f) {
 					competes = true
 				}
 				lastSeq = max(lastSeq, int(f.Seq))
@@ -148,10 +128,10 @@ func (c *session) vetHandshake(b []byte) handshakeVerdict {
 	// suites are small). pion files fragments by message number whatever
 	// their epoch: an epoch-0 one at the Finished's number, got first, is
 	// what pion reads as the Finished, and the client's is never read.
-	if finished != nil && lastSeq >= 0 && w.finishedSeq == 0 && lastSeq+1 < watchedMessages {
+	if finished != nil && lastSeq >= 0 && w.finishedSeq == 0 && lastSeq+1 < wire.NotedMessages {
 		w.finishedSeq = lastSeq + 1
 	}
-	if w.finishedSeq > 0 && w.messages[w.finishedSeq].seen {
+	if w.finishedSeq > 0 && w.notes.Seen(w.finishedSeq) {
 		return c.stuckOrPass(finished)
 	}
 	if !competes {
@@ -194,33 +174,6 @@ func (c *session) stuckOrPass(finished []byte) handshakeVerdict {
 	}
 	w.keep(finished)
 	return handshakePass
-}
-
-// note records fragment f as passed to pion and reports whether it
-// competes with one noted before: pion builds the message from what it
-// got first, and takes nothing of a second, different copy.
-func (w *handshakeWatch) note(f wire.HandshakeFragment) (competes bool) {
-	if int(f.Seq) >= watchedMessages {
-		return false
-	}
-	m := &w.messages[f.Seq]
-	if !m.seen {
-		m.seen, m.typ, m.length = true, f.Type, f.Length
-	} else if f.Type != m.typ || f.Length != m.length {
-		return true
-	}
-	// pion chains fragments by their headers' offsets and lengths, and
-	// takes their bytes as wire.HandshakeFragments reads them
-	this := fragmentNoted{offset: f.Offset, length: f.FragmentLength, digest: sha256.Sum256(f.Data)}
-	for _, g := range m.fragments {
-		if g.offset == this.offset || (this.offset < g.offset+g.length && g.offset < this.offset+this.length) {
-			return g != this
-		}
-	}
-	if len(m.fragments) < fragmentsNoted {
-		m.fragments = append(m.fragments, this)
-	}
-	return false
 }
 
 // keep remembers a Finished record passed to pion.

@@ -1,8 +1,10 @@
 // Package wire reads just enough of a DTLS datagram to route it: the record
 // headers, whether it opens a new handshake (an epoch-0 ClientHello) and with
-// which cookie, and the cookie of an outgoing HelloVerifyRequest. The one
-// thing it writes is the sequence number of epoch-0 records on their way to
-// pion (EpochZeroNumbering). It never trusts a length field it has not
+// which cookie, and the cookie of an outgoing HelloVerifyRequest; and
+// during a handshake, what pion will take of a peer's handshake fragments
+// (HandshakeFragments, HandshakeNotes). The one thing it writes is the
+// sequence number of epoch-0 records on their way to pion
+// (EpochZeroNumbering). It never trusts a length field it has not
 // checked, because every byte it sees comes from the network before any
 // authentication.
 package wire
