@@ -176,6 +176,12 @@ func greetings(c *Client) []string {
 	return got
 }
 
+// greetedInOrder reports whether got is a greetingServer's two packets,
+// in order.
+func greetedInOrder(got []string) bool {
+	return len(got) == 2 && got[0] == "first" && got[1] == "second"
+}
+
 // mustBeClosedByServer fails unless c's next event is the server's close.
 func mustBeClosedByServer(t *testing.T, c *Client) {
 	t.Helper()
@@ -204,7 +210,7 @@ func TestClientKeepsWhatArrivesBeforeTheTakeOver(t *testing.T) {
 		if ev := outcome(t, c); ev.Kind != EventConnected { // and maybe closed already
 			t.Fatalf("connection %d failed: %v", i, ev.Failure)
 		}
-		if got := greetings(c); len(got) != 2 || got[0] != "first" || got[1] != "second" {
+		if got := greetings(c); !greetedInOrder(got) {
 			t.Fatalf("connection %d received %q, want [first second]", i, got)
 		}
 		mustBeClosedByServer(t, c)
@@ -230,7 +236,7 @@ func TestForgedRecordsCannotCrowdOutWhatArrivesBeforeTheTakeOver(t *testing.T) {
 	got := greetings(c)
 	st := c.Stats()
 	t.Logf("%d forged records sent before the server's Finished: %d failed authentication; received %q", forged, st.AuthFailed, got)
-	if len(got) != 2 || got[0] != "first" || got[1] != "second" {
+	if !greetedInOrder(got) {
 		t.Fatalf("received %q, want [first second]", got)
 	}
 	mustBeClosedByServer(t, c)
@@ -271,7 +277,7 @@ func TestForgedRecordsBeforeTheClientsKeysCrowdOutNothing(t *testing.T) {
 		t.Fatalf("connection failed: %v", ev.Failure)
 	}
 	got := greetings(c)
-	if len(got) != 2 || got[0] != "first" || got[1] != "second" {
+	if !greetedInOrder(got) {
 		t.Fatalf("received %q, want [first second]", got)
 	}
 	mustBeClosedByServer(t, c)
@@ -324,7 +330,7 @@ func beforeServerHello(t *testing.T, server string, forged [][]byte) *udprelay.R
 		once sync.Once
 	)
 	r = udprelay.New(t, server, nil, func(b []byte) bool {
-		if len(b) > 13 && b[0] == wire.ContentHandshake && b[3] == 0 && b[4] == 0 && b[13] == serverHello {
+		if opensWithServerHello(b) {
 			once.Do(func() {
 				for _, d := range forged {
 					_ = r.ToClient(d)
@@ -339,6 +345,12 @@ func beforeServerHello(t *testing.T, server string, forged [][]byte) *udprelay.R
 // serverHello is the handshake type of the message that opens the
 // server's flight after its HelloVerifyRequest (RFC 5246 §7.4).
 const serverHello = 2
+
+// opensWithServerHello reports whether datagram b starts with the server's
+// ServerHello (an epoch-0 handshake record).
+func opensWithServerHello(b []byte) bool {
+	return len(b) > 13 && b[0] == wire.ContentHandshake && b[3] == 0 && b[4] == 0 && b[13] == serverHello
+}
 
 // A connected client on the engine's suites keeps two goroutines, its
 // record layer's reader and its writer; pion's two (and the one its socket

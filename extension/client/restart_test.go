@@ -82,43 +82,20 @@ func TestClientStartsOverWhenTheServerForgetsItsCookie(t *testing.T) {
 func TestClientStartsOverAfterAForgedHelloVerifyRequest(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
 	s := ourServer(t, testcert.ECDSA(t), nil)
-	var (
-		r       *udprelay.Relay
-		once    sync.Once
-		forging atomic.Bool
-		wg      sync.WaitGroup
-	)
-	r = udprelay.New(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), nil, func(b []byte) bool {
-		if _, ok := wire.HelloVerifyCookie(b); !ok {
-			return true
+	r := forgedAhead(t, s, func(b []byte) bool {
+		_, ok := wire.HelloVerifyCookie(b)
+		return ok
+	}, func(b []byte) []byte {
+		forged := append([]byte(nil), b...)
+		cookie, _ := wire.HelloVerifyCookie(forged)
+		for i := range cookie {
+			cookie[i] ^= 0xff
 		}
-		once.Do(func() {
-			forging.Store(true)
-			forged := append([]byte(nil), b...)
-			cookie, _ := wire.HelloVerifyCookie(forged)
-			for i := range cookie {
-				cookie[i] ^= 0xff
-			}
-			_ = r.ToClient(forged)
-			// the server's own follows once pion has answered the forger's
-			genuine := append([]byte(nil), b...)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				time.Sleep(50 * time.Millisecond)
-				_ = r.ToClient(genuine)
-			}()
-		})
-		return !forging.Swap(false)
+		return forged
 	})
-	t.Cleanup(wg.Wait)
 	defer r.Close()
 	c := connect(t, r.Port(), Config{Insecure: true, HandshakeTimeout: 20 * time.Second})
-	mustConnect(t, c)
-	if c.restarts.Load() == 0 {
-		t.Fatal("connected without starting over: the forged HelloVerifyRequest never took")
-	}
-	echo(t, c, "after starting over")
+	mustConnectAfterRestart(t, c, "the forged HelloVerifyRequest")
 }
 
 // A handshake message forged from the server's address ahead of the
@@ -135,51 +112,66 @@ func TestClientStartsOverAfterAForgedHandshakeMessage(t *testing.T) {
 		r := beforeServerHello(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), [][]byte{header})
 		defer r.Close()
 		c := connect(t, r.Port(), Config{Insecure: true})
-		mustConnect(t, c)
-		if c.restarts.Load() == 0 {
-			t.Fatal("connected without starting over: the forged message never took")
-		}
-		echo(t, c, "after starting over")
+		mustConnectAfterRestart(t, c, "the forged message")
 	})
 	t.Run("a ServerHello, with PSK", func(t *testing.T) {
 		key := []byte("0123456789abcdef")
 		s := ourServer(t, testcert.Pair{}, map[string][]byte{"player-1": key})
-		var (
-			r       *udprelay.Relay
-			once    sync.Once
-			forging atomic.Bool
-			wg      sync.WaitGroup
-		)
-		r = udprelay.New(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), nil, func(b []byte) bool {
-			if len(b) <= 13 || b[0] != wire.ContentHandshake || b[3] != 0 || b[4] != 0 || b[13] != serverHello {
-				return true
+		r := forgedAhead(t, s, opensWithServerHello, func(b []byte) []byte {
+			// the ServerHello record alone, with another random
+			rec, _, _ := wire.NextRecord(b)
+			forged := append([]byte(nil), rec.Whole...)
+			random := forged[wire.RecordHeaderLen+wire.HandshakeHeaderLen+2:][:wire.RandomLen]
+			for i := range random {
+				random[i] ^= 0x5a
 			}
-			once.Do(func() {
-				forging.Store(true)
-				// the ServerHello record alone, with another random
-				rec, _, _ := wire.NextRecord(b)
-				forged := append([]byte(nil), rec.Whole...)
-				for i := wire.RecordHeaderLen + wire.HandshakeHeaderLen + 2; i < wire.RecordHeaderLen+wire.HandshakeHeaderLen+2+wire.RandomLen; i++ {
-					forged[i] ^= 0x5a
-				}
-				_ = r.ToClient(forged)
-				genuine := append([]byte(nil), b...)
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					time.Sleep(50 * time.Millisecond)
-					_ = r.ToClient(genuine)
-				}()
-			})
-			return !forging.Swap(false)
+			return forged
 		})
-		t.Cleanup(wg.Wait)
 		defer r.Close()
 		c := connect(t, r.Port(), Config{PSKIdentity: "player-1", PSKKey: key, HandshakeTimeout: 20 * time.Second})
-		mustConnect(t, c)
-		if c.restarts.Load() == 0 {
-			t.Fatal("connected without starting over: the forged ServerHello never took")
-		}
-		echo(t, c, "after starting over")
+		mustConnectAfterRestart(t, c, "the forged ServerHello")
 	})
+}
+
+// forgedAhead is a relay to server s that, at the first datagram of the
+// server's that match picks, sends the client the forger's version of it
+// (forgery) and the server's own 50 ms later, once pion has answered the
+// forger's. Later datagrams pass as they are.
+func forgedAhead(t *testing.T, s *server.Server, match func([]byte) bool, forgery func([]byte) []byte) *udprelay.Relay {
+	var (
+		r       *udprelay.Relay
+		once    sync.Once
+		forging atomic.Bool
+		wg      sync.WaitGroup
+	)
+	r = udprelay.New(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), nil, func(b []byte) bool {
+		if !match(b) {
+			return true
+		}
+		once.Do(func() {
+			forging.Store(true)
+			_ = r.ToClient(forgery(b))
+			genuine := append([]byte(nil), b...)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				time.Sleep(50 * time.Millisecond)
+				_ = r.ToClient(genuine)
+			}()
+		})
+		return !forging.Swap(false)
+	})
+	t.Cleanup(wg.Wait)
+	return r
+}
+
+// mustConnectAfterRestart fails unless c connects, having started over
+// (what, forged, took), and echoes.
+func mustConnectAfterRestart(t *testing.T, c *Client, what string) {
+	t.Helper()
+	mustConnect(t, c)
+	if c.restarts.Load() == 0 {
+		t.Fatalf("connected without starting over: %s never took", what)
+	}
+	echo(t, c, "after starting over")
 }

@@ -67,14 +67,14 @@ type session struct {
 	phase atomic.Int32 // a phase; changed under srv.mu
 
 	// Guarded by srv.mu.
-	pool           *list.Element  // position in the unverified pool
-	evictAt        *list.Element  // in admission.evictOrder, while evictable
-	evictIPAt      *list.Element  // in its IP's admission.evictByIP list
-	counted        bool           // holds a slot in the per-IP peer count
-	settled        bool           // no longer counted as a verified handshake in progress
-	delivered      int            // datagrams handed to pion before establishment
-	hs             handshakeWatch // what was passed to pion of the client's handshake messages (handshakewatch.go)
+	pool           *list.Element // position in the unverified pool
+	evictAt        *list.Element // in admission.evictOrder, while evictable
+	evictIPAt      *list.Element // in its IP's admission.evictByIP list
+	counted        bool          // holds a slot in the per-IP peer count
+	settled        bool          // no longer counted as a verified handshake in progress
+	delivered      int           // datagrams handed to pion before establishment
 	deliveredBytes int
+	hs             handshakeWatch // what was passed to pion of the client's handshake messages (handshakewatch.go)
 	// budget and packets are Config.PeerByteRate's and PeerPacketRate's
 	// buckets once the session is established (takeBudget). Their own
 	// lock: the record layer takes from them without the server's.
