@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -514,6 +515,32 @@ func TestAStrayChangeCipherSpecCannotEndTheHandshake(t *testing.T) {
 		forge.Record(wire.ContentChangeCipherSpec, 0, 9, []byte{1, 1}),
 		forge.Record(wire.ContentChangeCipherSpec, 1, 9, []byte{1}),
 	}, "stray ChangeCipherSpecs")
+}
+
+// Records no server sends in a handshake, on which pion ends it with a
+// fatal alert, forged from the server's address alone or behind others:
+// epoch-0 application data ("ApplicationData with epoch of 0"), a content
+// type DTLS does not have. pion reads every record of a datagram and passes
+// over one whose version it does not read, so the client's checks look
+// past those too; and an epoch-0 record numbered past every other, behind
+// one, must still be renumbered (it hung the handshake).
+func TestRecordsNoServerSendsCannotEndTheHandshake(t *testing.T) {
+	stray := forge.Record(wire.ContentHandshake, 0, 9, []byte{14, 0, 0, 0, 0, 200, 0, 0, 0, 0, 0, 0})
+	passedOver := forge.Record(wire.ContentHandshake, 0, 10, []byte{1})
+	passedOver[1], passedOver[2] = 3, 3 // TLS 1.2's version: pion passes over it
+	behind := func(records ...[]byte) []byte { return bytes.Join(records, nil) }
+	appData := forge.Record(wire.ContentApplicationData, 0, 11, make([]byte, 24))
+	unknown := forge.Record(24, 0, 11, []byte{1})
+	farAhead := forge.Record(wire.ContentHandshake, 0, 1<<48-1, []byte{14, 0, 0, 0, 0, 201, 0, 0, 0, 0, 0, 0})
+	connectsDespite(t, [][]byte{
+		appData,
+		behind(stray, appData),
+		behind(stray, passedOver, appData),
+		unknown,
+		behind(stray, passedOver, unknown),
+		behind(stray, passedOver, forge.Record(wire.ContentChangeCipherSpec, 0, 11, []byte{2})),
+		behind(stray, passedOver, farAhead),
+	}, "records no server sends")
 }
 
 // connectsDespite has a client connect to the engine's server through a

@@ -65,8 +65,8 @@ func (g *guardConn) Read(b []byte) (int, error) {
 			}
 		}
 		if !g.established.Load() {
-			if wire.StrayChangeCipherSpec(b[:n]) {
-				continue // pion's fatal alert for it ended the handshake
+			if !wire.PionReads(b[:n]) || wire.EndsAHandshake(b[:n]) {
+				continue // pion drops it; or its fatal alert for it ended the handshake
 			}
 			g.epochZero.Renumber(b[:n])
 			g.reads.Add(1)

@@ -57,11 +57,11 @@ func (w *forgeryWatch) read(b []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for len(b) > 0 {
-		r, rest, ok := wire.NextRecord(b)
+		r, rest, ok := wire.NextAsPion(b)
 		if !ok {
 			return
 		}
-		if r.Epoch == 0 {
+		if r.Read() && r.Epoch == 0 {
 			for _, f := range wire.HandshakeFragments(r) {
 				if f.Seq > 0 && w.notes.Note(f) {
 					w.competedAt.CompareAndSwap(0, time.Now().UnixNano())
@@ -79,10 +79,10 @@ func (w *forgeryWatch) forged(now time.Time) bool {
 }
 
 // cookieWatch follows one attempt: when the first ClientHello with a
-// cookie left, and whether the server sent anything after it.
+// cookie left, and whether the server answered it.
 type cookieWatch struct {
 	sentAt    atomic.Int64 // unix nanoseconds of the first ClientHello with a cookie; 0: none yet
-	heardFrom atomic.Bool  // a datagram arrived after it
+	heardFrom atomic.Bool  // the server's answer arrived after it
 }
 
 // wrote notes an outgoing datagram.
@@ -94,18 +94,41 @@ func (w *cookieWatch) wrote(b []byte) {
 	}
 }
 
-// read notes an incoming datagram b. A HelloVerifyRequest does not count
-// as the server's answer to our cookie: one forged from the server's address
-// ahead of the server's own made pion send the forger's cookie, and the
-// server's HelloVerifyRequest behind it, which pion v2 no longer takes, kept
-// the attempt from being called stale until the handshake timed out.
+// read notes an incoming datagram b.
 func (w *cookieWatch) read(b []byte) {
 	if w.sentAt.Load() == 0 || w.heardFrom.Load() {
 		return
 	}
-	if _, hvr := wire.HelloVerifyCookie(b); !hvr {
+	if answersCookie(b) {
 		w.heardFrom.Store(true)
 	}
+}
+
+// answersCookie reports whether datagram b carries a server's answer to a
+// ClientHello whose cookie it took: a handshake message after the
+// HelloVerifyRequest (RFC 6347 §4.2.2 numbers it 0, the ServerHello 1).
+// Nothing else counts, so that a forger cannot hold the attempt with any
+// datagram it sends from the server's address. A HelloVerifyRequest forged
+// ahead of the server's own made pion send the forger's cookie, and pion v2
+// takes no later HelloVerifyRequest: the server's own behind it, or one
+// junk datagram after, kept the attempt from being called stale until the
+// handshake timed out.
+func answersCookie(b []byte) bool {
+	for len(b) > 0 {
+		r, rest, ok := wire.NextAsPion(b)
+		if !ok {
+			return false
+		}
+		if r.Read() && r.Epoch == 0 {
+			for _, f := range wire.HandshakeFragments(r) {
+				if f.Seq > 0 {
+					return true
+				}
+			}
+		}
+		b = rest
+	}
+	return false
 }
 
 // stale reports whether the server has been silent for staleCookieAfter

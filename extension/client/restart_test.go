@@ -75,27 +75,54 @@ func TestClientStartsOverWhenTheServerForgetsItsCookie(t *testing.T) {
 
 // A HelloVerifyRequest forged from the server's address, ahead of the
 // server's own, makes pion v2 answer with the forger's cookie, which the
-// server drops; pion takes no later HelloVerifyRequest. The server's own,
-// arriving after that answer, must not keep the attempt alive: the client
-// starts over once the server has been silent to its cookie for
-// staleCookieAfter, and connects. It hung until its handshake timeout.
+// server drops; pion takes no later HelloVerifyRequest. Neither the
+// server's own, arriving after that answer, nor anything else the forger
+// sends then must keep the attempt alive: the client starts over once the
+// server has not answered its cookie for staleCookieAfter, and connects.
+// Each hung until the handshake's timeout.
 func TestClientStartsOverAfterAForgedHelloVerifyRequest(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
-	s := ourServer(t, testcert.ECDSA(t), nil)
-	r := forgedAhead(t, s, func(b []byte) bool {
-		_, ok := wire.HelloVerifyCookie(b)
-		return ok
-	}, func(b []byte) []byte {
-		forged := append([]byte(nil), b...)
-		cookie, _ := wire.HelloVerifyCookie(forged)
-		for i := range cookie {
-			cookie[i] ^= 0xff
-		}
-		return forged
-	})
-	defer r.Close()
-	c := connect(t, r.Port(), Config{Insecure: true, HandshakeTimeout: 20 * time.Second})
-	mustConnectAfterRestart(t, c, "the forged HelloVerifyRequest")
+	for _, then := range []struct {
+		name string
+		sent []byte // by the forger after the server's HelloVerifyRequest; nil: nothing
+	}{
+		{"alone", nil},
+		{"then a datagram of junk", []byte("not a DTLS record")},
+		{"then a record the client drops", forge.Record(wire.ContentApplicationData, 0, 9, make([]byte, 24))},
+		{"then a warning alert pion reads and goes on", forge.Record(wire.ContentAlert, 0, 9, []byte{1, 100})},
+		{"then another message at the HelloVerifyRequest's number", forge.Record(wire.ContentHandshake, 0, 9, []byte{wire.HandshakeHelloVerifyRequest, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0})},
+	} {
+		t.Run(then.name, func(t *testing.T) {
+			s := ourServer(t, testcert.ECDSA(t), nil)
+			var (
+				r       *udprelay.Relay
+				trailed sync.WaitGroup
+			)
+			t.Cleanup(trailed.Wait)
+			r = forgedAhead(t, s, func(b []byte) bool {
+				_, ok := wire.HelloVerifyCookie(b)
+				return ok
+			}, func(b []byte) []byte {
+				forged := append([]byte(nil), b...)
+				cookie, _ := wire.HelloVerifyCookie(forged)
+				for i := range cookie {
+					cookie[i] ^= 0xff
+				}
+				if then.sent != nil {
+					trailed.Add(1)
+					go func() {
+						defer trailed.Done()
+						time.Sleep(200 * time.Millisecond) // after the server's own
+						_ = r.ToClient(then.sent)
+					}()
+				}
+				return forged
+			})
+			defer r.Close()
+			c := connect(t, r.Port(), Config{Insecure: true, HandshakeTimeout: 20 * time.Second})
+			mustConnectAfterRestart(t, c, "the forged HelloVerifyRequest")
+		})
+	}
 }
 
 // A handshake message forged from the server's address ahead of the

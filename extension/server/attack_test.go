@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -375,6 +376,55 @@ func TestAStrayChangeCipherSpecCannotEndAHandshake(t *testing.T) {
 	}
 }
 
+// pion reads every record of a datagram: it passes over one whose version
+// it does not read and goes on to the next. Routing looked at a datagram's
+// first record, and its scans stopped where a record was not DTLS 1.0 or
+// 1.2, so records behind those reached pion unseen. Each of these, forged
+// from the client's address before its last flight, ended the handshake
+// (pion's fatal alert to the client) or hung it until its timeout.
+func TestRecordsBehindAnotherCannotEndAHandshake(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	defer s.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := echoLoop(ctx, s)
+	defer func() { cancel(); <-done }()
+	// a message at a number no flight takes: pion keeps it and reads on
+	stray := forge.Record(wire.ContentHandshake, 0, 9, []byte{clientKeyExchange, 0, 0, 1, 0, 200, 0, 0, 0, 0, 0, 1, 0})
+	passedOver := forge.Record(wire.ContentHandshake, 0, 10, []byte{1})
+	passedOver[1], passedOver[2] = 3, 3 // TLS 1.2's version: pion passes over it
+	for _, c := range []struct {
+		name   string
+		hidden []byte
+	}{
+		{"epoch-0 application data", forge.Record(wire.ContentApplicationData, 0, 11, make([]byte, 20))},
+		{"an epoch-0 fatal alert", forge.Record(wire.ContentAlert, 0, 11, []byte{2, 10})},
+		{"a content type DTLS does not have", forge.Record(24, 0, 11, []byte{1})},
+		{"a ChangeCipherSpec of another body", forge.Record(wire.ContentChangeCipherSpec, 0, 11, []byte{2})},
+		{"an epoch-0 record numbered past every other", forge.Record(wire.ContentHandshake, 0, 1<<48-1, []byte{clientKeyExchange, 0, 0, 1, 0, 201, 0, 0, 0, 0, 0, 1, 0})},
+	} {
+		for _, behind := range []struct {
+			name string
+			b    []byte
+		}{{"a handshake record", stray}, {"a record pion passes over", append(append([]byte(nil), stray...), passedOver...)}} {
+			t.Run(c.name+" behind "+behind.name, func(t *testing.T) {
+				relay, flight, connected := dialHoldingLastFlight(t, s)
+				defer relay.Close()
+				if err := relay.ToServer(append(append([]byte(nil), behind.b...), c.hidden...)); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(100 * time.Millisecond) // routed, and read by pion if passed
+				if err := relay.ToServer(flight); err != nil {
+					t.Fatal(err)
+				}
+				player := handshakeReturns(t, connected)
+				defer player.Close()
+				roundTrip(t, player, "after "+c.name)
+			})
+		}
+	}
+}
+
 // ---- D2: made-up cookies verify nothing and pin nothing ----------------------
 
 func TestMadeUpCookiesNeitherVerifyNorPinSlots(t *testing.T) {
@@ -512,6 +562,69 @@ func TestVerifiedHandshakeBudget(t *testing.T) {
 	t.Logf("1.6 MB of in-order handshake records from a verified address: heap growth %d KiB, dropped %d", growth>>10, s.Stats().Dropped)
 	if growth > 8<<20 {
 		t.Fatalf("heap grew %d MiB", growth>>20)
+	}
+}
+
+// A forger at the client's address who spends the handshake's budget before
+// the client's last flight ends the handshake: at once, with an alert to
+// the client, where the client's flight and each retransmission of it were
+// dropped over the budget until the handshake timed out. Both legs of the
+// budget: its datagrams and its bytes.
+func TestASpentHandshakeBudgetEndsTheHandshakeAtOnce(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{HandshakeTimeout: 30 * time.Second})
+	defer s.Stop()
+	for _, leg := range []struct {
+		name string
+		body int // bytes of each forged message
+	}{
+		{"datagrams", 32},
+		{"bytes", 8000},
+	} {
+		t.Run(leg.name, func(t *testing.T) {
+			relay, flight, connected := dialHoldingLastFlight(t, s)
+			defer relay.Close()
+			// A message at a number no flight takes: pion keeps it, and it
+			// competes with nothing the client sends.
+			stray := make([]byte, 12+leg.body)
+			stray[0] = clientKeyExchange
+			binary.BigEndian.PutUint16(stray[1:], uint16(leg.body))
+			binary.BigEndian.PutUint16(stray[4:], 200)
+			binary.BigEndian.PutUint16(stray[10:], uint16(leg.body))
+			forged := forge.Record(wire.ContentHandshake, 0, 9, stray)
+			droppedBefore := s.Stats().Dropped
+			spent := func() bool { return s.Stats().Dropped > droppedBefore }
+			sent := 0
+			for ; sent < 2*handshakeDatagrams && !spent(); sent++ {
+				if err := relay.ToServer(forged); err != nil {
+					t.Fatal(err)
+				}
+				if sent%32 == 31 {
+					time.Sleep(5 * time.Millisecond) // the server's socket keeps up
+				}
+			}
+			waitFor(t, "the budget spent", spent)
+			start := time.Now()
+			if err := relay.ToServer(flight); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case d := <-connected:
+				if d.err == nil {
+					d.c.Close()
+					t.Fatal("the client connected past a spent budget")
+				}
+				t.Logf("%d forged datagrams of %d bytes; the client's handshake ended within %v of the budget being spent: %v",
+					sent, len(forged), time.Since(start).Round(time.Millisecond), d.err)
+			case <-time.After(15 * time.Second):
+				t.Fatal("the handshake still hangs with its budget spent")
+			}
+			ev := nextEvent(t, s, EventHandshakeFailed)
+			if !strings.Contains(ev.Reason, "during the handshake") {
+				t.Fatalf("reported %q, not the spent budget", ev.Reason)
+			}
+			t.Logf("reported: %s", ev.Reason)
+		})
 	}
 }
 

@@ -269,13 +269,18 @@ func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now 
 }
 
 // afterCookieLocked filters a non-ClientHello datagram for a session whose
-// client proved its address: during the handshake an epoch-0 alert or
-// application data would make pion abort it (from a spoofer that is all it
-// is for), and the rest counts against the budget; after the handshake,
-// only what wire.KeepEstablished keeps goes on.
+// client proved its address: during the handshake an epoch-0 alert, or
+// anything else pion answers by ending the handshake (wire.EndsAHandshake),
+// in any place in the datagram, would make pion abort it (from a spoofer
+// that is all it is for), and the rest counts against the budget; after
+// the handshake, only what wire.KeepEstablished keeps goes on.
 func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*session, []byte) {
 	if c.phaseNow() == phaseVerified {
-		if info.Epoch == 0 && (info.ContentType == wire.ContentAlert || info.ContentType == wire.ContentApplicationData) {
+		if !wire.PionReads(b) {
+			s.dropped.Add(1) // pion would drop it whole
+			return nil, nil
+		}
+		if wire.HoldsEpochZeroAlert(b) || wire.EndsAHandshake(b) {
 			s.spoofed.Add(1)
 			return nil, nil
 		}
@@ -309,10 +314,7 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*sessi
 			return nil, nil
 		case handshakeFail:
 			s.spoofed.Add(1)
-			s.later(func() {
-				_, _ = c.send(append([]byte(nil), forgedHandshakeAlert...))
-				c.end("a handshake message forged from the client's address reached pion first: the handshake cannot complete", false)
-			})
+			s.abortHandshakeLocked(c, "a handshake message forged from the client's address reached pion first: the handshake cannot complete")
 			return nil, nil
 		}
 		return s.budgeted(c, b)
@@ -342,12 +344,37 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*sessi
 const earlyDatagrams = 16
 
 // budgeted returns a copy of b for c if c's handshake budget allows it.
+//
+// A verified session's budget is far beyond what a client's handshake
+// sends, retransmissions included: once it is spent, someone at the
+// client's address is flooding it, and every datagram after, the client's
+// last flight among them, would be dropped until the handshake timed out.
+// The handshake ends at once instead, as for a forged message.
 func (s *Server) budgeted(c *session, b []byte) (*session, []byte) {
 	if !c.withinBudget(len(b)) {
 		s.dropped.Add(1)
+		if c.phaseNow() == phaseVerified {
+			s.abortHandshakeLocked(c, fmt.Sprintf("the client's address sent more than %d datagrams or %d KiB during the handshake (a flood, or a forger spending its budget): the handshake cannot complete",
+				handshakeDatagrams, handshakeBytes>>10))
+		}
 		return nil, nil
 	}
 	return c, append([]byte(nil), b...)
+}
+
+// abortHandshakeLocked ends c's handshake, once, for reason: the client gets
+// a fatal handshake_failure alert, so that it learns at once instead of at
+// its timeout, and the game a handshake_failed event. Called with s.mu
+// held; the sending and the ending run after it is released.
+func (s *Server) abortHandshakeLocked(c *session, reason string) {
+	if c.aborted {
+		return
+	}
+	c.aborted = true
+	s.later(func() {
+		_, _ = c.send(append([]byte(nil), handshakeFailureAlert...))
+		c.end(reason, false)
+	})
 }
 
 // promoteLocked makes a candidate whose cookie verified the address's

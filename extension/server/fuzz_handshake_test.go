@@ -39,6 +39,14 @@ func FuzzHandshakeWindow(f *testing.F) {
 	f.Add(forge.Record(wire.ContentHandshake, 0, 9, []byte{20, 0, 0, 1, 0, 3, 0, 0, 0, 0, 0, 1, 0}), []byte(nil)) // an epoch-0 message at the Finished's number
 	f.Add(forge.Record(wire.ContentHandshake, 1, 0, make([]byte, 40)), forge.Record(wire.ContentAlert, 1, 5, make([]byte, 26)))
 	f.Add(forge.Record(wire.ContentAlert, 0, 7, []byte{2, 40}), forge.Record(wire.ContentApplicationData, 0, 8, []byte{1}))
+	// records behind another, and behind one pion passes over (a version it
+	// does not read): a fatal alert pion ended the handshake on silently,
+	// and a number past every other that moved its window past the renumbering
+	stray := forge.Record(wire.ContentHandshake, 0, 9, []byte{clientKeyExchange, 0, 0, 1, 0, 200, 0, 0, 0, 0, 0, 1, 0})
+	passedOver := forge.Record(wire.ContentHandshake, 0, 10, []byte{1})
+	passedOver[1], passedOver[2] = 3, 3
+	f.Add(append(append([]byte(nil), stray...), forge.Record(wire.ContentAlert, 0, 11, []byte{2, 10})...), []byte(nil))
+	f.Add(append(append(append([]byte(nil), stray...), passedOver...), forge.Record(wire.ContentHandshake, 0, 1<<48-1, kx)...), []byte(nil))
 
 	// Every input's client comes from 127.0.0.1, and pion's client does not
 	// always get its close_notify out: peers it left go after a second,

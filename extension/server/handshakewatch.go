@@ -79,12 +79,12 @@ const (
 	handshakeFail                  // pion has a forger's message: end the handshake
 )
 
-// forgedHandshakeAlert is a fatal handshake_failure alert at epoch 0: what
-// the client gets when its handshake ends for a forged message. Its
+// handshakeFailureAlert is a fatal handshake_failure alert at epoch 0: what
+// the client gets when its handshake ends for a forgery (abortHandshakeLocked). Its
 // sequence number is far past any pion has written in a handshake (one
 // per record from 0): the client's epoch-0 replay window has seen pion's,
 // and would drop a number it had.
-var forgedHandshakeAlert = []byte{
+var handshakeFailureAlert = []byte{
 	wire.ContentAlert, 0xfe, 0xfd,
 	0, 0, // epoch 0
 	0, 1, 0, 0, 0, 0, // sequence number 2^40
@@ -96,21 +96,17 @@ var forgedHandshakeAlert = []byte{
 // vetHandshake judges datagram b of a session past its cookie, before the
 // handshake ends. Called with srv.mu held.
 func (c *session) vetHandshake(b []byte) handshakeVerdict {
-	if wire.StrayChangeCipherSpec(b) {
-		// pion's fatal alert for it ended the handshake, or the connection
-		// pion had just finished and not yet handed over
-		return handshakeDrop
-	}
 	w := &c.hs
 	competes := false
 	var finished []byte
 	lastSeq := -1 // the highest message number of this datagram's epoch-0 fragments
 	for rest := b; len(rest) > 0; {
-		r, next, ok := wire.NextRecord(rest)
+		r, next, ok := wire.NextAsPion(rest)
 		if !ok {
 			break
 		}
 		switch {
+		case !r.Read():
 		case r.Epoch == 0:
 			for _, f := range wire.HandshakeFragments(r) {
 				if w.notes.Note(f) {

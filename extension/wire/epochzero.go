@@ -25,11 +25,11 @@ type EpochZeroNumbering struct {
 }
 
 // Renumber rewrites, in place, the sequence number of each epoch-0 record
-// of datagram b. It stops at the first malformed record header, leaving
-// the rest as it is (pion drops it, as before).
+// of datagram b, split as pion splits it (NextAsPion). Where the split
+// fails pion drops the datagram whole, and the rest is left as it is.
 func (n *EpochZeroNumbering) Renumber(b []byte) {
 	for len(b) > 0 {
-		r, rest, ok := NextRecord(b)
+		r, rest, ok := NextAsPion(b)
 		if !ok {
 			return
 		}

@@ -39,26 +39,3 @@ func HandshakeFragments(r OneRecord) []HandshakeFragment {
 }
 
 func uint24(b []byte) int { return int(b[0])<<16 | int(b[1])<<8 | int(b[2]) }
-
-// StrayChangeCipherSpec reports whether datagram b holds a
-// ChangeCipherSpec record that no peer in a handshake sends: one at an
-// epoch other than 0, or whose body is not the single byte 1. pion v2
-// answers such a record with a fatal decode_error alert, so that one forged
-// from the peer's address ended the handshake. Records after a malformed
-// header are not looked at (pion drops them as well).
-func StrayChangeCipherSpec(b []byte) bool {
-	for len(b) > 0 {
-		r, rest, ok := NextRecord(b)
-		if !ok {
-			return false
-		}
-		if r.ContentType == ContentChangeCipherSpec {
-			body := r.Whole[RecordHeaderLen:]
-			if r.Epoch != 0 || len(body) != 1 || body[0] != 1 {
-				return true
-			}
-		}
-		b = rest
-	}
-	return false
-}
