@@ -208,7 +208,9 @@ func (c *session) take(data []byte) {
 //     reach pion (wire.KeepEstablished: pion acts on an epoch-0 alert or
 //     application data, and on a ChangeCipherSpec, without authenticating
 //     them);
-//   - until the handshake ends, each session has a byte budget.
+//   - until the handshake ends, a datagram that would make pion end it
+//     reaches pion from nowhere (refusedBeforePion), and each session has a
+//     budget of datagrams and bytes.
 func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now time.Time) (*session, []byte) {
 	cur, cand := s.sessions[addr], s.candidates[addr]
 	if info.Kind == wire.ClientHello && !info.HasCookie {
@@ -221,11 +223,14 @@ func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now 
 			s.admitLocked(addr, b, info.Random, now)
 			return nil, nil
 		case info.Random == cur.random:
-			if cur.phaseNow() == phaseUnverified {
+			if cur.phaseNow() == phaseUnverified && !s.refusedBeforePion(b) {
 				return s.budgeted(cur, b)
 			}
 			return nil, nil // pion is past it
 		case cand != nil && info.Random == cand.random:
+			if s.refusedBeforePion(b) {
+				return nil, nil
+			}
 			return s.budgeted(cand, b)
 		case s.refusing:
 			// A new client at this address while draining: the connection
@@ -241,6 +246,8 @@ func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now 
 	}
 	if info.Kind == wire.ClientHello {
 		switch {
+		case s.refusedBeforePion(b):
+			return nil, nil
 		case cand != nil && cand.cookieMatches(info.Cookie):
 			if !s.verifyLocked(cand, b) {
 				return nil, nil
@@ -269,19 +276,13 @@ func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now 
 }
 
 // afterCookieLocked filters a non-ClientHello datagram for a session whose
-// client proved its address: during the handshake an epoch-0 alert, or
-// anything else pion answers by ending the handshake (wire.EndsAHandshake),
-// in any place in the datagram, would make pion abort it (from a spoofer
-// that is all it is for), and the rest counts against the budget; after
-// the handshake, only what wire.KeepEstablished keeps goes on.
+// client proved its address: during the handshake what would make pion end
+// it is dropped (refusedBeforePion), the client's messages are vetted
+// (vetHandshake), and the rest counts against the budget; after the
+// handshake, only what wire.KeepEstablished keeps goes on.
 func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*session, []byte) {
 	if c.phaseNow() == phaseVerified {
-		if !wire.PionReads(b) {
-			s.dropped.Add(1) // pion would drop it whole
-			return nil, nil
-		}
-		if wire.HoldsEpochZeroAlert(b) || wire.EndsAHandshake(b) {
-			s.spoofed.Add(1)
+		if s.refusedBeforePion(b) {
 			return nil, nil
 		}
 		if info.Epoch == wire.EstablishedEpoch && (info.ContentType == wire.ContentApplicationData || info.ContentType == wire.ContentAlert) {
@@ -342,6 +343,25 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*sessi
 // between the client's last flight and pion's goroutine returning the
 // connection.
 const earlyDatagrams = 16
+
+// refusedBeforePion reports, counting it, whether datagram b, on its way to
+// the pion of a handshake under way, is dropped: pion would drop it whole,
+// or it holds, in any place, an epoch-0 alert or another record pion
+// answers by ending the handshake (wire.EndsAHandshake). A genuine
+// client's datagrams hold none of them; from a spoofer, ending the
+// handshake is all they are for. It runs before vetHandshake notes what
+// pion gets.
+func (s *Server) refusedBeforePion(b []byte) bool {
+	switch {
+	case !wire.PionReads(b):
+		s.dropped.Add(1)
+		return true
+	case wire.HoldsEpochZeroAlert(b) || wire.EndsAHandshake(b):
+		s.spoofed.Add(1)
+		return true
+	}
+	return false
+}
 
 // budgeted returns a copy of b for c if c's handshake budget allows it.
 //

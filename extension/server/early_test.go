@@ -149,8 +149,23 @@ func firstReachesTheGame(t *testing.T, s *Server, got <-chan string, player *dtl
 // connected.
 func dialHoldingLastFlight(t *testing.T, s *Server) (relay *udprelay.Relay, flight []byte, connected <-chan dialed) {
 	t.Helper()
+	relay, flight, _, connected = dialHoldingLastFlightAndHello(t, s)
+	return relay, flight, connected
+}
+
+// dialHoldingLastFlightAndHello is dialHoldingLastFlight that also returns
+// a copy of the client's ClientHello with the server's cookie.
+func dialHoldingLastFlightAndHello(t *testing.T, s *Server) (relay *udprelay.Relay, flight, hello []byte, connected <-chan dialed) {
+	t.Helper()
 	lastFlight := make(chan []byte, 1)
+	cookieHello := make(chan []byte, 1)
 	relay = udprelay.New(t, serverAddr(s), func(b []byte) bool {
+		if info := wire.Classify(b); info.Kind == wire.ClientHello && info.HasCookie {
+			select {
+			case cookieHello <- append([]byte(nil), b...):
+			default:
+			}
+		}
 		if len(b) > 13 && b[0] == wire.ContentHandshake && b[3] == 0 && b[4] == 0 && b[13] == clientKeyExchange {
 			select {
 			case lastFlight <- append([]byte(nil), b...):
@@ -171,7 +186,7 @@ func dialHoldingLastFlight(t *testing.T, s *Server) (relay *udprelay.Relay, flig
 		relay.Close()
 		t.Fatal("the client's last flight never came")
 	}
-	return relay, flight, done
+	return relay, flight, <-cookieHello, done
 }
 
 // dialed is how a client's handshake ended.
