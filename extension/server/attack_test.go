@@ -384,11 +384,28 @@ func TestAStrayChangeCipherSpecCannotEndAHandshake(t *testing.T) {
 // (pion's fatal alert to the client) or hung it until its timeout.
 func TestRecordsBehindAnotherCannotEndAHandshake(t *testing.T) {
 	defer checkRoutines(t)()
-	s, _ := startServer(t, suites.ECDSAKey, Config{})
-	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
+	t.Run("listen", func(t *testing.T) {
+		s, _ := startServer(t, suites.ECDSAKey, Config{})
+		defer s.Stop()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := echoLoop(ctx, s)
+		defer func() { cancel(); <-done }()
+		recordsBehindAnother(t, serverAddr(s))
+	})
+	t.Run("UDPServer mode", func(t *testing.T) {
+		s := newAttachServer(t)
+		defer s.Stop()
+		u := newPump(t, s, 5*time.Millisecond)
+		u.echo, u.forgetEnded = true, true
+		defer u.start()()
+		recordsBehindAnother(t, u.addr())
+	})
+}
+
+// recordsBehindAnother has clients connect to the server at addr, each
+// with a datagram forged from its address before its last flight, and
+// fails unless each connects and echoes.
+func recordsBehindAnother(t *testing.T, addr string) {
 	// a message at a number no flight takes: pion keeps it and reads on
 	stray := forge.Record(wire.ContentHandshake, 0, 9, []byte{clientKeyExchange, 0, 0, 1, 0, 200, 0, 0, 0, 0, 0, 1, 0})
 	passedOver := forge.Record(wire.ContentHandshake, 0, 10, []byte{1})
@@ -405,23 +422,33 @@ func TestRecordsBehindAnotherCannotEndAHandshake(t *testing.T) {
 	} {
 		for _, behind := range []struct {
 			name string
-			b    []byte
-		}{{"a handshake record", stray}, {"a record pion passes over", append(append([]byte(nil), stray...), passedOver...)}, {"the client's ClientHello", nil}} {
+			b    []byte // nil: a replay of one of the client's ClientHellos
+			// hold picks the client's datagram held back until the forged
+			// one is sent
+			hold func([]byte) bool
+			// hello picks the ClientHello replayed
+			hello func([]byte) bool
+		}{
+			{"a handshake record", stray, opensLastFlight, nil},
+			{"a record pion passes over", append(append([]byte(nil), stray...), passedOver...), opensLastFlight, nil},
+			{"the client's ClientHello with its cookie", nil, opensLastFlight, helloWithCookie},
+			{"the client's first ClientHello, before its cookie came back", nil, helloWithCookie, helloWithoutCookie},
+		} {
 			t.Run(c.name+" behind "+behind.name, func(t *testing.T) {
-				relay, flight, hello, connected := dialHoldingLastFlightAndHello(t, s)
-				defer relay.Close()
+				d := dialHolding(t, addr, behind.hold)
+				defer d.relay.Close()
 				first := behind.b
 				if first == nil {
-					first = hello // replayed: it takes the ClientHello route
+					first = d.first(t, behind.hello) // replayed: it takes the ClientHello route
 				}
-				if err := relay.ToServer(append(append([]byte(nil), first...), c.hidden...)); err != nil {
+				if err := d.relay.ToServer(append(append([]byte(nil), first...), c.hidden...)); err != nil {
 					t.Fatal(err)
 				}
 				time.Sleep(100 * time.Millisecond) // routed, and read by pion if passed
-				if err := relay.ToServer(flight); err != nil {
+				if err := d.relay.ToServer(d.held); err != nil {
 					t.Fatal(err)
 				}
-				player := handshakeReturns(t, connected)
+				player := handshakeReturns(t, d.connected)
 				defer player.Close()
 				roundTrip(t, player, "after "+c.name)
 			})

@@ -447,6 +447,8 @@ func (s *Server) filterAttachedLocked(c *session, b []byte, info wire.Info) (*se
 	switch c.phaseNow() {
 	case phaseQueued, phaseUnverified:
 		switch {
+		case s.refusedBeforePion(b):
+			return nil, nil
 		case info.Kind == wire.ClientHello && !info.HasCookie:
 			if c.random == ([wire.RandomLen]byte{}) {
 				c.random = info.Random

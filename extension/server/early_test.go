@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,44 +150,86 @@ func firstReachesTheGame(t *testing.T, s *Server, got <-chan string, player *dtl
 // connected.
 func dialHoldingLastFlight(t *testing.T, s *Server) (relay *udprelay.Relay, flight []byte, connected <-chan dialed) {
 	t.Helper()
-	relay, flight, _, connected = dialHoldingLastFlightAndHello(t, s)
-	return relay, flight, connected
+	d := dialHolding(t, serverAddr(s), opensLastFlight)
+	return d.relay, d.held, d.connected
 }
 
-// dialHoldingLastFlightAndHello is dialHoldingLastFlight that also returns
-// a copy of the client's ClientHello with the server's cookie.
-func dialHoldingLastFlightAndHello(t *testing.T, s *Server) (relay *udprelay.Relay, flight, hello []byte, connected <-chan dialed) {
+// heldDial is a pion client's handshake through a relay that held one of
+// its datagrams back (dialHolding).
+type heldDial struct {
+	relay     *udprelay.Relay
+	held      []byte        // the datagram held back
+	connected <-chan dialed // how the handshake ended
+	mu        sync.Mutex
+	passed    [][]byte // the client's datagrams the relay passed on
+}
+
+// dialHolding starts a pion client's handshake with the server at addr
+// (its socket, or a UDPServer-mode pump's) through a relay that holds back
+// the first of the client's datagrams that hold picks, and returns once it
+// has; what else the client sends passes.
+func dialHolding(t *testing.T, addr string, hold func([]byte) bool) *heldDial {
 	t.Helper()
-	lastFlight := make(chan []byte, 1)
-	cookieHello := make(chan []byte, 1)
-	relay = udprelay.New(t, serverAddr(s), func(b []byte) bool {
-		if info := wire.Classify(b); info.Kind == wire.ClientHello && info.HasCookie {
+	held := make(chan []byte, 1)
+	d := &heldDial{}
+	d.relay = udprelay.New(t, addr, func(b []byte) bool {
+		if hold(b) {
 			select {
-			case cookieHello <- append([]byte(nil), b...):
-			default:
-			}
-		}
-		if len(b) > 13 && b[0] == wire.ContentHandshake && b[3] == 0 && b[4] == 0 && b[13] == clientKeyExchange {
-			select {
-			case lastFlight <- append([]byte(nil), b...):
+			case held <- append([]byte(nil), b...):
 				return false
 			default:
 			}
 		}
+		d.mu.Lock()
+		d.passed = append(d.passed, append([]byte(nil), b...))
+		d.mu.Unlock()
 		return true
 	}, nil)
 	done := make(chan dialed, 1)
 	go func() {
-		c, _, err := dialUDP("127.0.0.1:0", relay.Addr(), clientConfig(suites.ECDSAKey))
+		c, _, err := dialUDP("127.0.0.1:0", d.relay.Addr(), clientConfig(suites.ECDSAKey))
 		done <- dialed{c, err}
 	}()
+	d.connected = done
 	select {
-	case flight = <-lastFlight:
+	case d.held = <-held:
 	case <-time.After(20 * time.Second):
-		relay.Close()
-		t.Fatal("the client's last flight never came")
+		d.relay.Close()
+		t.Fatal("the client never sent the datagram to hold")
 	}
-	return relay, flight, <-cookieHello, done
+	return d
+}
+
+// first returns the first datagram of the client's that the relay passed
+// and match picks, or fails.
+func (d *heldDial) first(t *testing.T, match func([]byte) bool) []byte {
+	t.Helper()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, b := range d.passed {
+		if match(b) {
+			return b
+		}
+	}
+	t.Fatal("the client sent no such datagram")
+	return nil
+}
+
+// opensLastFlight reports whether datagram b opens a client's last flight
+// (an epoch-0 ClientKeyExchange).
+func opensLastFlight(b []byte) bool {
+	return len(b) > 13 && b[0] == wire.ContentHandshake && b[3] == 0 && b[4] == 0 && b[13] == clientKeyExchange
+}
+
+// helloWithCookie and helloWithoutCookie tell a client's two ClientHellos
+// apart.
+func helloWithCookie(b []byte) bool {
+	info := wire.Classify(b)
+	return info.Kind == wire.ClientHello && info.HasCookie
+}
+func helloWithoutCookie(b []byte) bool {
+	info := wire.Classify(b)
+	return info.Kind == wire.ClientHello && !info.HasCookie
 }
 
 // dialed is how a client's handshake ended.
