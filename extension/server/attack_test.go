@@ -176,9 +176,7 @@ func TestSpoofedDatagramsFromAPlayersAddressDoNotEndItsSession(t *testing.T) {
 	raw := newRawSender(t)
 	s, _ := startServer(t, suites.ECDSAKey, Config{})
 	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
+	defer echoing(s)()
 	hello := captureClientHello(t)
 
 	player := dial(t, s, clientConfig(suites.ECDSAKey))
@@ -224,9 +222,7 @@ func TestForgedEpochZeroSequenceNumbersCannotHangAHandshake(t *testing.T) {
 	defer checkRoutines(t)()
 	s, _ := startServer(t, suites.ECDSAKey, Config{})
 	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
+	defer echoing(s)()
 
 	relay, flight, connected := dialHoldingLastFlight(t, s)
 	defer relay.Close()
@@ -256,9 +252,7 @@ func TestForgedKeyExchangeEndsTheHandshakeAtOnce(t *testing.T) {
 	defer checkRoutines(t)()
 	s, _ := startServer(t, suites.ECDSAKey, Config{})
 	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
+	defer echoing(s)()
 
 	t.Run("ahead of the client's", func(t *testing.T) {
 		relay, flight, connected := dialHoldingLastFlight(t, s)
@@ -353,9 +347,7 @@ func TestAStrayChangeCipherSpecCannotEndAHandshake(t *testing.T) {
 	defer checkRoutines(t)()
 	s, _ := startServer(t, suites.ECDSAKey, Config{})
 	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
+	defer echoing(s)()
 	for _, forged := range [][]byte{
 		forge.Record(wire.ContentChangeCipherSpec, 0, 9, []byte{0xfe}),
 		forge.Record(wire.ContentChangeCipherSpec, 0, 9, []byte{1, 1}),
@@ -387,9 +379,7 @@ func TestRecordsBehindAnotherCannotEndAHandshake(t *testing.T) {
 	t.Run("listen", func(t *testing.T) {
 		s, _ := startServer(t, suites.ECDSAKey, Config{})
 		defer s.Stop()
-		ctx, cancel := context.WithCancel(context.Background())
-		done := echoLoop(ctx, s)
-		defer func() { cancel(); <-done }()
+		defer echoing(s)()
 		recordsBehindAnother(t, serverAddr(s))
 	})
 	t.Run("UDPServer mode", func(t *testing.T) {
@@ -756,9 +746,7 @@ func TestSpoofedFloodFromManyAddressesGenuineClientsGetIn(t *testing.T) {
 	s, _ := startServer(t, suites.ECDSAKey, Config{MaxPendingHandshakes: cap_})
 	defer s.Stop()
 	hello := captureClientHello(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
+	defer echoing(s)()
 	heapBefore := heapInUse()
 	stop := make(chan struct{})
 	sent, wait := floodFrom(t, s, hello, 512, 1000, stop)

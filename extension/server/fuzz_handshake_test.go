@@ -12,7 +12,6 @@ package server
 //	go test ./extension/server -run '^$' -fuzz FuzzHandshakeWindow -fuzztime 60s
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -53,9 +52,8 @@ func FuzzHandshakeWindow(f *testing.F) {
 	// not one per input for the whole run (the per-address cap would then
 	// hold the next clients' handshakes, and the run would hang).
 	s, _ := startServer(f, suites.ECDSAKey, Config{IdleTimeout: time.Second})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	f.Cleanup(func() { cancel(); <-done; s.Stop() })
+	stopEcho := echoing(s)
+	f.Cleanup(func() { stopEcho(); s.Stop() })
 
 	f.Fuzz(func(t *testing.T, ahead, behind []byte) {
 		relay, flight, connected := dialHoldingLastFlight(t, s)

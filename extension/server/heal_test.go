@@ -7,7 +7,6 @@ package server
 // in (107 of 1,000 clients against max_peers_per_ip 512).
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -39,9 +38,7 @@ func TestRefusedClientsGetInWhenRoomFrees(t *testing.T) {
 	}
 	s, _ := startServer(t, suites.ECDSAKey, cfg)
 	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
+	defer echoing(s)()
 
 	var mu sync.Mutex
 	var left []time.Time // when each client left (a slot freed)
@@ -92,9 +89,7 @@ func TestParkedClientOutlivesHandshakeTimeout(t *testing.T) {
 	const timeout = 3 * time.Second
 	s, _ := startServer(t, suites.ECDSAKey, Config{MaxPeers: 1, HandshakeTimeout: timeout})
 	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
+	defer echoing(s)()
 
 	// The second client gets its HelloVerifyRequest while the server has
 	// room; its cookie echo is held back until the first client is in.

@@ -136,6 +136,14 @@ func echoLoop(ctx context.Context, s *Server) <-chan struct{} {
 // echo sends a packet back to its peer (gameLoop).
 func echo(p *Peer, b []byte) { _ = p.Send(b) }
 
+// echoing runs echoLoop on s until the function it returns, which stops
+// the loop and waits for it: defer echoing(s)().
+func echoing(s *Server) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := echoLoop(ctx, s)
+	return func() { cancel(); <-done }
+}
+
 // gameLoop plays the game loop: it takes connections and hands every
 // packet to onPacket until ctx ends. It runs on one goroutine, like Godot's
 // main thread, and pumps the socket every frame as GoDTLSServer.poll()

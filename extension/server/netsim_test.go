@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -15,9 +14,7 @@ func TestSimulatedNetworkOnTheListeningSocket(t *testing.T) {
 	defer checkRoutines(t)()
 	s, _ := startServer(t, suites.ECDSAKey, Config{})
 	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
+	defer echoing(s)()
 
 	c := dial(t, s, clientConfig(suites.ECDSAKey))
 	defer c.Close()

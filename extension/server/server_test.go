@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -27,9 +26,7 @@ func TestEchoPion(t *testing.T) {
 			defer checkRoutines(t)()
 			s, _ := startServer(t, tc.kind, Config{})
 			defer s.Stop()
-			ctx, cancel := context.WithCancel(context.Background())
-			done := echoLoop(ctx, s)
-			defer func() { cancel(); <-done }()
+			defer echoing(s)()
 			c := dial(t, s, clientConfig(tc.kind))
 			defer c.Close()
 			roundTrip(t, c, "hello "+tc.name)
@@ -81,9 +78,7 @@ func TestGCMNeverNegotiated(t *testing.T) {
 		t.Fatalf("stock pion client: suite %#x, want CBC fallback", id)
 	}
 	// and pion's path, which that peer keeps, delivers both ways
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
+	defer echoing(s)()
 	roundTrip(t, c, "over pion's CBC suite")
 }
 
@@ -105,9 +100,7 @@ func TestManyClientsAtOnce(t *testing.T) {
 	const n = 200
 	s, _ := startServer(t, suites.ECDSAKey, Config{MaxPendingHandshakes: n, MaxPendingPerIP: n})
 	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
+	defer echoing(s)()
 	concurrently(t, n, func(i int) error {
 		c, err := dialFrom(s, clientConfig(suites.ECDSAKey), "127.0.0.1:0")
 		if err != nil {
@@ -181,9 +174,7 @@ func TestSamePortReconnect(t *testing.T) {
 	defer checkRoutines(t)()
 	s, _ := startServer(t, suites.ECDSAKey, Config{})
 	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
+	defer echoing(s)()
 
 	// Pick a port, connect from it, then vanish without close_notify.
 	probe, _ := net.ListenPacket("udp", "127.0.0.1:0")
@@ -281,9 +272,7 @@ func TestGarbageDatagrams(t *testing.T) {
 	defer checkRoutines(t)()
 	s, _ := startServer(t, suites.ECDSAKey, Config{})
 	defer s.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := echoLoop(ctx, s)
-	defer func() { cancel(); <-done }()
+	defer echoing(s)()
 	c := dial(t, s, clientConfig(suites.ECDSAKey))
 	defer c.Close()
 
