@@ -254,6 +254,28 @@ func handshakeReturns(t *testing.T, connected <-chan dialed) *dtls.Conn {
 	return nil
 }
 
+// handshakeFailsAtOnce waits for the handshake started by
+// dialHoldingLastFlight and returns its error; it fails the test if the
+// client connected (what, says how), or learnt 5 s or more after start:
+// then it waited for its timeout, and past 15 s it still hangs.
+func handshakeFailsAtOnce(t *testing.T, connected <-chan dialed, start time.Time, what string) error {
+	t.Helper()
+	select {
+	case d := <-connected:
+		if d.err == nil {
+			d.c.Close()
+			t.Fatalf("the client connected %s", what)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("the client learnt after %v (%v): it waited for its timeout", took, d.err)
+		}
+		return d.err
+	case <-time.After(15 * time.Second):
+		t.Fatal("the handshake still hangs")
+	}
+	return nil
+}
+
 // clientKeyExchange is the handshake type of the message that opens a
 // client's last flight (RFC 5246 §7.4).
 const clientKeyExchange = 16

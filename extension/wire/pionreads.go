@@ -63,42 +63,36 @@ func PionReads(b []byte) bool {
 //     DTLS 1.2 does not have (decode_error);
 //   - a ChangeCipherSpec at an epoch other than 0, or whose body is not
 //     the single byte 1 (decode_error).
-//
-// Records pion passes over are passed over here too, and a datagram pion
-// drops whole holds nothing it reads.
 func EndsAHandshake(b []byte) bool {
-	if !PionReads(b) {
-		return false
-	}
-	for len(b) > 0 {
-		r, rest, _ := NextAsPion(b)
-		if r.Read() {
-			body := r.Whole[RecordHeaderLen:]
-			switch {
-			case r.ContentType == ContentChangeCipherSpec:
-				if r.Epoch != 0 || len(body) != 1 || body[0] != 1 {
-					return true
-				}
-			case r.Epoch != 0:
-			case r.ContentType == ContentApplicationData,
-				r.ContentType < ContentChangeCipherSpec || r.ContentType > ContentApplicationData:
-				return true
-			}
+	return anyPionReads(b, func(r OneRecord) bool {
+		body := r.Whole[RecordHeaderLen:]
+		switch {
+		case r.ContentType == ContentChangeCipherSpec:
+			return r.Epoch != 0 || len(body) != 1 || body[0] != 1
+		case r.Epoch != 0:
+			return false
 		}
-		b = rest
-	}
-	return false
+		return r.ContentType == ContentApplicationData ||
+			r.ContentType < ContentChangeCipherSpec || r.ContentType > ContentApplicationData
+	})
 }
 
 // HoldsEpochZeroAlert reports whether pion v2 would read an epoch-0 alert
 // in datagram b, in any place.
 func HoldsEpochZeroAlert(b []byte) bool {
+	return anyPionReads(b, func(r OneRecord) bool { return r.Epoch == 0 && r.ContentType == ContentAlert })
+}
+
+// anyPionReads reports whether is holds for a record pion reads in
+// datagram b: records pion passes over are passed over here too, and a
+// datagram pion drops whole holds nothing it reads.
+func anyPionReads(b []byte, is func(OneRecord) bool) bool {
 	if !PionReads(b) {
 		return false
 	}
 	for len(b) > 0 {
 		r, rest, _ := NextAsPion(b)
-		if r.Read() && r.Epoch == 0 && r.ContentType == ContentAlert {
+		if r.Read() && is(r) {
 			return true
 		}
 		b = rest
