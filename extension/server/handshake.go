@@ -179,6 +179,7 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 	}
 	s.settleLocked(c)
 	c.phase.Store(int32(phaseEstablished))
+	c.hs = nil // what it noted (about 1 KiB) served the handshake alone
 	if peer.rec != nil {
 		c.owner.Store(peer)
 	}

@@ -96,7 +96,10 @@ var handshakeFailureAlert = []byte{
 // vetHandshake judges datagram b of a session past its cookie, before the
 // handshake ends. Called with srv.mu held.
 func (c *session) vetHandshake(b []byte) handshakeVerdict {
-	w := &c.hs
+	if c.hs == nil {
+		c.hs = new(handshakeWatch)
+	}
+	w := c.hs
 	competes := false
 	var finished []byte
 	lastSeq := -1 // the highest message number of this datagram's epoch-0 fragments
@@ -159,7 +162,7 @@ func (c *session) vetHandshake(b []byte) handshakeVerdict {
 // that nothing can judge, and ends the handshake once pion has not
 // answered the client's flight stuckAfter after the first such datagram.
 func (c *session) stuckOrPass(finished []byte) handshakeVerdict {
-	w := &c.hs
+	w := c.hs
 	if c.changeCipherSpec.Load() != nil {
 		return handshakePass // pion answered the client's flight: it is not stuck
 	}

@@ -74,8 +74,8 @@ type session struct {
 	settled        bool          // no longer counted as a verified handshake in progress
 	delivered      int           // datagrams handed to pion before establishment
 	deliveredBytes int
-	hs             handshakeWatch // what was passed to pion of the client's handshake messages (handshakewatch.go)
-	aborted        bool           // abortHandshakeLocked ended the handshake
+	hs             *handshakeWatch // what was passed to pion of the client's handshake messages (handshakewatch.go); from the first vetted datagram until the handshake ends
+	aborted        bool            // abortHandshakeLocked ended the handshake
 	// budget and packets are Config.PeerByteRate's and PeerPacketRate's
 	// buckets once the session is established (takeBudget). Their own
 	// lock: the record layer takes from them without the server's.
