@@ -354,7 +354,7 @@ const earlyDatagrams = 16
 func (s *Server) refusedBeforePion(b []byte) bool {
 	switch {
 	case !wire.PionReads(b):
-		s.dropped.Add(1)
+		s.garbage.Add(1) // records that do not fit the datagram: not DTLS
 		return true
 	case wire.HoldsEpochZeroAlert(b) || wire.EndsAHandshake(b):
 		s.spoofed.Add(1)
