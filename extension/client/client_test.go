@@ -43,7 +43,7 @@ func pool(t *testing.T, pemCerts ...[]byte) *x509.CertPool {
 
 // ourServer starts the repository's engine with pair's credentials and an
 // echo loop; it stops with the test.
-func ourServer(t *testing.T, pair testcert.Pair, psk map[string][]byte) *server.Server {
+func ourServer(t testing.TB, pair testcert.Pair, psk map[string][]byte) *server.Server {
 	t.Helper()
 	return engineServer(t, pair, psk, func(s *server.Server) { // echo every packet of every peer
 		for p := s.TakeConnection(); p != nil; p = s.TakeConnection() {
@@ -59,7 +59,7 @@ func ourServer(t *testing.T, pair testcert.Pair, psk map[string][]byte) *server.
 // engineServer starts the repository's engine with pair's credentials (or
 // psk) and runs frame every 2 ms, as a game's loop would; it stops with
 // the test.
-func engineServer(t *testing.T, pair testcert.Pair, psk map[string][]byte, frame func(*server.Server)) *server.Server {
+func engineServer(t testing.TB, pair testcert.Pair, psk map[string][]byte, frame func(*server.Server)) *server.Server {
 	t.Helper()
 	s := server.New(server.Config{})
 	if psk != nil {

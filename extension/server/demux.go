@@ -208,9 +208,9 @@ func (c *session) take(data []byte) {
 //     reach pion (wire.KeepEstablished: pion acts on an epoch-0 alert or
 //     application data, and on a ChangeCipherSpec, without authenticating
 //     them);
-//   - until the handshake ends, a datagram that would make pion end it
-//     reaches pion from nowhere (refusedBeforePion), and each session has a
-//     budget of datagrams and bytes.
+//   - until the handshake ends, no datagram that would make pion end it
+//     reaches pion, by any route (refusedBeforePion), and each session has
+//     a budget of datagrams and bytes.
 func (s *Server) routeLocked(b []byte, addr netip.AddrPort, info wire.Info, now time.Time) (*session, []byte) {
 	cur, cand := s.sessions[addr], s.candidates[addr]
 	if info.Kind == wire.ClientHello && !info.HasCookie {

@@ -14,7 +14,7 @@ type Stats struct {
 	Garbage              uint64 // datagrams that were not DTLS
 	Oversize             uint64 // datagrams larger than pion can read (8,192 bytes)
 	Stray                uint64 // DTLS records from addresses with no session
-	Spoofed              uint64 // records refused before the cookie, wrong cookies, epoch-0 alerts and data, handshake messages competing with a connecting client's (handshakewatch.go)
+	Spoofed              uint64 // records refused before the cookie, wrong cookies, datagrams holding a record the handshake would end on (refusedBeforePion), handshake messages competing with a connecting client's (handshakewatch.go)
 	PostHandshakeDropped uint64 // records of connected peers that no genuine peer sends after the handshake (wire.KeepEstablished)
 	Replayed             uint64 // records of connected peers dropped by the replay window (a copy of one already received, or older than the 64 before it)
 	AuthFailed           uint64 // records that failed authentication (ChaCha20-Poly1305 suites; pion's CBC suites drop theirs uncounted)
