@@ -349,6 +349,36 @@ func TestAStrayChangeCipherSpecCannotEndAHandshake(t *testing.T) {
 	}
 }
 
+// Between pion's finished handshake and the hand-over, a connected client's
+// epoch-1 records are held for whoever reads them next (session.early): on
+// pion's CBC fallback that is pion, and nothing can authenticate them
+// before. An epoch-0 fatal alert behind such a record, forged from the
+// client's address, reached pion with it: the new connection ended at
+// its hand-over.
+func TestARecordBehindAHeldOneCannotEndANewConnection(t *testing.T) {
+	defer checkRoutines(t)()
+	s, _ := startServer(t, suites.ECDSAKey, Config{})
+	defer s.Stop()
+	defer echoing(s)()
+	for name, player := range players() {
+		t.Run(name, func(t *testing.T) {
+			reached, open := holdAfterPion(t)
+			defer open()
+			c := dial(t, s, player.config)
+			defer c.Close()
+			waitOrFail(t, reached, "the handshake never finished")
+			held := forge.Record(wire.ContentApplicationData, 1, 1<<40, make([]byte, 48))
+			forged := append(held, forge.Record(wire.ContentAlert, 0, 1<<40, []byte{2, 10})...)
+			if _, err := udpOf(c).Write(forged); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond) // routed while pion's goroutine waits
+			open()
+			roundTrip(t, c, "after a fatal alert behind a held record")
+		})
+	}
+}
+
 // pion reads every record of a datagram: it passes over one whose version
 // it does not read and goes on to the next. Routing looked at a datagram's
 // first record, and its scans stopped where a record was not DTLS 1.0 or
