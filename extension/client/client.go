@@ -201,12 +201,13 @@ const readBuffer = 1 << 20
 // startsOver reports whether an attempt ended for a cause that a fresh
 // attempt from a new socket gets past (restart.go).
 func startsOver(err error) bool {
-	return errors.Is(err, errStaleCookie) || errors.Is(err, errForgedHandshake)
+	return errors.Is(err, errStaleCookie) || errors.Is(err, errCookieRefused) || errors.Is(err, errForgedHandshake)
 }
 
 // attempt runs one handshake from a fresh socket. It gives up with
-// errStaleCookie when the server stops answering our cookie, and with
-// errForgedHandshake when a forged message wedged pion (restart.go).
+// errStaleCookie when the server stops answering our cookie, with
+// errCookieRefused when it asks for another, and with errForgedHandshake
+// when a forged message wedged pion (restart.go).
 // On failure the socket is closed and err says why; guard.reads tells
 // whether the server answered at all.
 func (c *Client) attempt(ctx context.Context, addr netip.AddrPort) (*dtls.Conn, *guardConn, []dtls.CipherSuite, error) {

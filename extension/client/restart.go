@@ -78,30 +78,95 @@ func (w *forgeryWatch) forged(now time.Time) bool {
 	return at != 0 && now.Sub(time.Unix(0, at)) >= forgedAfter
 }
 
+// A HelloVerifyRequest forged from the server's address ahead of the
+// server's own makes pion echo the forger's cookie, and pion v2 takes no
+// later HelloVerifyRequest: the server never answers that cookie, and
+// whatever the forger sends next (a ServerHello that competes with
+// nothing) counted as its answer, so the attempt hung until the handshake
+// timed out. But the server's own HelloVerifyRequest, with another cookie
+// than the one pion echoed, says so: once one has come and the handshake
+// is still not over forgedAfter later, the attempt starts over. A server
+// that restarted and no longer knows our cookie looks the same, and a
+// fresh attempt is what it needs as well.
+
+// errCookieRefused is the cause of an attempt given up for a cookie the
+// server does not take.
+var errCookieRefused = errors.New("a HelloVerifyRequest with another cookie than the one pion echoed: the server does not take ours (a forged HelloVerifyRequest reached pion first, or the server forgot us)")
+
+// cookiesNoted bounds the HelloVerifyRequest cookies noted before pion
+// echoes one.
+const cookiesNoted = 4
+
 // cookieWatch follows one attempt: when the first ClientHello with a
-// cookie left, and whether the server answered it.
+// cookie left, whether the server answered it, and whether a
+// HelloVerifyRequest asked for another cookie than the one it carried.
 type cookieWatch struct {
 	sentAt    atomic.Int64 // unix nanoseconds of the first ClientHello with a cookie; 0: none yet
 	heardFrom atomic.Bool  // the server's answer arrived after it
+	refusedAt atomic.Int64 // unix nanoseconds of the first HelloVerifyRequest with another cookie; 0: none
+
+	mu      sync.Mutex
+	echoed  []byte   // the cookie of the first ClientHello with one
+	offered [][]byte // the cookies of the HelloVerifyRequests read before it, up to cookiesNoted
 }
 
 // wrote notes an outgoing datagram.
 func (w *cookieWatch) wrote(b []byte) {
-	if w.sentAt.Load() == 0 {
-		if info := wire.Classify(b); info.Kind == wire.ClientHello && info.HasCookie {
-			w.sentAt.CompareAndSwap(0, time.Now().UnixNano())
-		}
+	if w.sentAt.Load() != 0 {
+		return
 	}
+	info := wire.Classify(b)
+	if info.Kind != wire.ClientHello || !info.HasCookie {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.echoed != nil {
+		return
+	}
+	w.echoed = append([]byte(nil), info.Cookie...)
+	for _, cookie := range w.offered {
+		w.refusedIf(cookie)
+	}
+	w.offered = nil
+	w.sentAt.CompareAndSwap(0, time.Now().UnixNano())
 }
 
 // read notes an incoming datagram b.
 func (w *cookieWatch) read(b []byte) {
+	if cookie, ok := wire.HelloVerifyCookie(b); ok {
+		w.mu.Lock()
+		if w.echoed == nil {
+			if len(w.offered) < cookiesNoted {
+				w.offered = append(w.offered, append([]byte(nil), cookie...))
+			}
+		} else {
+			w.refusedIf(cookie)
+		}
+		w.mu.Unlock()
+		return
+	}
 	if w.sentAt.Load() == 0 || w.heardFrom.Load() {
 		return
 	}
 	if answersCookie(b) {
 		w.heardFrom.Store(true)
 	}
+}
+
+// refusedIf notes the first HelloVerifyRequest cookie other than the one
+// echoed. Called with w.mu held, once echoed is set.
+func (w *cookieWatch) refusedIf(cookie []byte) {
+	if !wire.CookieEqual(cookie, w.echoed) {
+		w.refusedAt.CompareAndSwap(0, time.Now().UnixNano())
+	}
+}
+
+// refused reports whether a HelloVerifyRequest asked for another cookie
+// forgedAfter or more before now.
+func (w *cookieWatch) refused(now time.Time) bool {
+	at := w.refusedAt.Load()
+	return at != 0 && now.Sub(time.Unix(0, at)) >= forgedAfter
 }
 
 // answersCookie reports whether datagram b carries a server's answer to a
@@ -139,7 +204,8 @@ func (w *cookieWatch) stale(now time.Time) bool {
 }
 
 // watch cancels the attempt with errStaleCookie once the cookie is stale,
-// or with errForgedHandshake once forgery says a forged message wedged it,
+// with errCookieRefused once the server asked for another cookie, or with
+// errForgedHandshake once forgery says a forged message wedged it,
 // unless the whole handshake would end before a new attempt could finish.
 // It returns a function that stops the watch.
 func (w *cookieWatch) watch(ctx context.Context, cancel context.CancelCauseFunc, forgery *forgeryWatch) (stop func()) {
@@ -154,12 +220,16 @@ func (w *cookieWatch) watch(ctx context.Context, cancel context.CancelCauseFunc,
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				cause := errStaleCookie
-				if !w.stale(now) {
-					if !forgery.forged(now) {
-						continue
-					}
+				var cause error
+				switch {
+				case w.stale(now):
+					cause = errStaleCookie
+				case w.refused(now):
+					cause = errCookieRefused
+				case forgery.forged(now):
 					cause = errForgedHandshake
+				default:
+					continue
 				}
 				if dl, ok := ctx.Deadline(); !ok || dl.Sub(now) > staleCookieAfter/2 {
 					cancel(cause)

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -74,23 +75,28 @@ func TestClientStartsOverWhenTheServerForgetsItsCookie(t *testing.T) {
 }
 
 // A HelloVerifyRequest forged from the server's address, ahead of the
-// server's own, makes pion v2 answer with the forger's cookie, which the
-// server drops; pion takes no later HelloVerifyRequest. Neither the
-// server's own, arriving after that answer, nor anything else the forger
-// sends then must keep the attempt alive: the client starts over once the
-// server has not answered its cookie for staleCookieAfter, and connects.
-// Each hung until the handshake's timeout.
+// server's own, makes pion v2 echo the forger's cookie, which the server
+// drops; pion takes no later HelloVerifyRequest. Nothing the forger sends
+// next may keep the attempt alive: the server's own HelloVerifyRequest,
+// with another cookie, has the client start over forgedAfter later, and
+// if it was lost on the way the client starts over once the server has
+// not answered its cookie for staleCookieAfter. Each form connects after
+// one start-over; each hung until the handshake's timeout.
 func TestClientStartsOverAfterAForgedHelloVerifyRequest(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
 	for _, then := range []struct {
 		name string
 		sent []byte // by the forger after the server's HelloVerifyRequest; nil: nothing
+		lost bool   // the server's own HelloVerifyRequest never reaches the client
 	}{
-		{"alone", nil},
-		{"then a datagram of junk", []byte("not a DTLS record")},
-		{"then a record the client drops", forge.Record(wire.ContentApplicationData, 0, 9, make([]byte, 24))},
-		{"then a warning alert pion reads and goes on", forge.Record(wire.ContentAlert, 0, 9, []byte{1, 100})},
-		{"then another message at the HelloVerifyRequest's number", forge.Record(wire.ContentHandshake, 0, 9, []byte{wire.HandshakeHelloVerifyRequest, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0})},
+		{"alone", nil, false},
+		{"then a datagram of junk", []byte("not a DTLS record"), false},
+		{"then a record the client drops", forge.Record(wire.ContentApplicationData, 0, 9, make([]byte, 24)), false},
+		{"then a warning alert pion reads and goes on", forge.Record(wire.ContentAlert, 0, 9, []byte{1, 100}), false},
+		{"then another message at the HelloVerifyRequest's number", forge.Record(wire.ContentHandshake, 0, 9, []byte{wire.HandshakeHelloVerifyRequest, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0}), false},
+		{"then a ServerHello", forgedServerHello(), false},
+		{"the server's own lost, then a warning alert", forge.Record(wire.ContentAlert, 0, 9, []byte{1, 100}), true},
+		{"the server's own lost, then another message at its number", forge.Record(wire.ContentHandshake, 0, 9, []byte{wire.HandshakeHelloVerifyRequest, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0}), true},
 	} {
 		t.Run(then.name, func(t *testing.T) {
 			s := ourServer(t, testcert.ECDSA(t), nil)
@@ -117,7 +123,7 @@ func TestClientStartsOverAfterAForgedHelloVerifyRequest(t *testing.T) {
 					}()
 				}
 				return forged
-			})
+			}, !then.lost)
 			defer r.Close()
 			c := connect(t, r.Port(), Config{Insecure: true, HandshakeTimeout: 20 * time.Second})
 			mustConnectAfterRestart(t, c, "the forged HelloVerifyRequest")
@@ -153,7 +159,7 @@ func TestClientStartsOverAfterAForgedHandshakeMessage(t *testing.T) {
 				random[i] ^= 0x5a
 			}
 			return forged
-		})
+		}, true)
 		defer r.Close()
 		c := connect(t, r.Port(), Config{PSKIdentity: "player-1", PSKKey: key, HandshakeTimeout: 20 * time.Second})
 		mustConnectAfterRestart(t, c, "the forged ServerHello")
@@ -162,9 +168,9 @@ func TestClientStartsOverAfterAForgedHandshakeMessage(t *testing.T) {
 
 // forgedAhead is a relay to server s that, at the first datagram of the
 // server's that match picks, sends the client the forger's version of it
-// (forgery) and the server's own 50 ms later, once pion has answered the
-// forger's. Later datagrams pass as they are.
-func forgedAhead(t *testing.T, s *server.Server, match func([]byte) bool, forgery func([]byte) []byte) *udprelay.Relay {
+// (forgery) and, if thenGenuine, the server's own 50 ms later, once pion
+// has answered the forger's. Later datagrams pass as they are.
+func forgedAhead(t *testing.T, s *server.Server, match func([]byte) bool, forgery func([]byte) []byte, thenGenuine bool) *udprelay.Relay {
 	var (
 		r       *udprelay.Relay
 		once    sync.Once
@@ -178,6 +184,9 @@ func forgedAhead(t *testing.T, s *server.Server, match func([]byte) bool, forger
 		once.Do(func() {
 			forging.Store(true)
 			_ = r.ToClient(forgery(b))
+			if !thenGenuine {
+				return
+			}
 			genuine := append([]byte(nil), b...)
 			wg.Add(1)
 			go func() {
@@ -201,4 +210,14 @@ func mustConnectAfterRestart(t *testing.T, c *Client, what string) {
 		t.Fatalf("connected without starting over: %s never took", what)
 	}
 	echo(t, c, "after starting over")
+}
+
+// forgedServerHello is a well-formed ServerHello (message 1, after the
+// HelloVerifyRequest) for the engine's ECDSA suite, with a random of its
+// own and no extensions: what a forger who has seen one sends.
+func forgedServerHello() []byte {
+	body := append([]byte{0xfe, 0xfd}, bytes.Repeat([]byte{0x5a}, wire.RandomLen)...)
+	body = append(body, 0, 0xcc, 0xa9, 0) // no session id, the suite, no compression
+	header := []byte{serverHello, 0, 0, byte(len(body)), 0, 1, 0, 0, 0, 0, 0, byte(len(body))}
+	return forge.Record(wire.ContentHandshake, 0, 9, append(header, body...))
 }
