@@ -120,12 +120,33 @@ func (c *Client) run() {
 		guard   *guardConn
 		offered []dtls.CipherSuite
 	)
+	var alerted error // the alert that ended an attempt, started over once
 	for {
-		conn, guard, offered, err = c.attempt(ctx, addr)
-		if err == nil || !startsOver(err) || ctx.Err() != nil {
+		actx, cancelAttempt := ctx, context.CancelFunc(func() {})
+		if alerted != nil {
+			actx, cancelAttempt = context.WithTimeout(ctx, alertRetryWithin)
+		}
+		conn, guard, offered, err = c.attempt(actx, addr)
+		timedOut := actx.Err() != nil
+		cancelAttempt()
+		if err == nil || timedOut {
 			break
 		}
-		c.restarts.Add(1) // the server forgot our cookie, or a forger wedged pion: start over (restart.go)
+		if !startsOver(err) {
+			if alerted != nil || link.AlertOf(err) == nil {
+				break
+			}
+			// Nothing authenticates an alert during a handshake: one
+			// forged from the server's address ended the attempt as a
+			// server's refusal does. A server that refuses refuses again.
+			alerted = err
+		}
+		c.restarts.Add(1) // the server forgot our cookie, a forger wedged pion, or an alert came: start over (restart.go)
+	}
+	if err != nil && alerted != nil && link.AlertOf(err) == nil && ctx.Err() == nil {
+		// The attempt after the alert did not finish in time: the server
+		// that said it went quiet, and what it said is the answer.
+		err = alerted
 	}
 	if err != nil {
 		f := classify(ctx, err, c.cfg)
@@ -197,6 +218,12 @@ func (c *Client) run() {
 // burst of 200 unreliable messages in a test on a loaded machine, and what
 // overran it was lost.
 const readBuffer = 1 << 20
+
+// alertRetryWithin is how long the attempt started over after an alert
+// has: a server that refused, or one a forged alert came between, answers a
+// fresh attempt within it, and a server that said its alert and went quiet
+// costs the game no more than this before the alert is reported.
+const alertRetryWithin = 3 * time.Second
 
 // startsOver reports whether an attempt ended for a cause that a fresh
 // attempt from a new socket gets past (restart.go).

@@ -131,6 +131,27 @@ func TestClientStartsOverAfterAForgedHelloVerifyRequest(t *testing.T) {
 	}
 }
 
+// Nothing authenticates an alert during a handshake: a fatal one or a
+// close_notify forged from the server's address ended the attempt as a
+// server's refusal does ("alert HandshakeFailure"). The client starts over
+// once and connects; a server that refuses refuses the second attempt
+// too, and that is what the client reports (TestServerNotAccepting).
+func TestClientStartsOverAfterAForgedAlert(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	for name, forged := range map[string][]byte{
+		"a fatal alert":  forge.Record(wire.ContentAlert, 0, 9, []byte{2, 40}),
+		"a close_notify": forge.Record(wire.ContentAlert, 0, 9, []byte{1, 0}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := ourServer(t, testcert.ECDSA(t), nil)
+			r := beforeServerHello(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), [][]byte{forged})
+			defer r.Close()
+			c := connect(t, r.Port(), Config{Insecure: true})
+			mustConnectAfterRestart(t, c, name)
+		})
+	}
+}
+
 // A handshake message forged from the server's address ahead of the
 // server's own wedges pion's handshake: a Certificate header at the
 // ServerHello's number (pion builds the message from what it got first),
