@@ -56,19 +56,15 @@ type forgeryWatch struct {
 func (w *forgeryWatch) read(b []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for len(b) > 0 {
-		r, rest, ok := wire.NextAsPion(b)
-		if !ok {
-			return
+	for r := range wire.PionRecords(b) {
+		if r.Epoch != 0 {
+			continue
 		}
-		if r.Read() && r.Epoch == 0 {
-			for _, f := range wire.HandshakeFragments(r) {
-				if f.Seq > 0 && w.notes.Note(f) {
-					w.competedAt.CompareAndSwap(0, time.Now().UnixNano())
-				}
+		for _, f := range wire.HandshakeFragments(r) {
+			if f.Seq > 0 && w.notes.Note(f) {
+				w.competedAt.CompareAndSwap(0, time.Now().UnixNano())
 			}
 		}
-		b = rest
 	}
 }
 
@@ -179,19 +175,15 @@ func (w *cookieWatch) refused(now time.Time) bool {
 // junk datagram after, kept the attempt from being called stale until the
 // handshake timed out.
 func answersCookie(b []byte) bool {
-	for len(b) > 0 {
-		r, rest, ok := wire.NextAsPion(b)
-		if !ok {
-			return false
+	for r := range wire.PionRecords(b) {
+		if r.Epoch != 0 {
+			continue
 		}
-		if r.Read() && r.Epoch == 0 {
-			for _, f := range wire.HandshakeFragments(r) {
-				if f.Seq > 0 {
-					return true
-				}
+		for _, f := range wire.HandshakeFragments(r) {
+			if f.Seq > 0 {
+				return true
 			}
 		}
-		b = rest
 	}
 	return false
 }

@@ -103,13 +103,8 @@ func (c *session) vetHandshake(b []byte) handshakeVerdict {
 	competes := false
 	var finished []byte
 	lastSeq := -1 // the highest message number of this datagram's epoch-0 fragments
-	for rest := b; len(rest) > 0; {
-		r, next, ok := wire.NextAsPion(rest)
-		if !ok {
-			break
-		}
+	for r := range wire.PionRecords(b) {
 		switch {
-		case !r.Read():
 		case r.Epoch == 0:
 			for _, f := range wire.HandshakeFragments(r) {
 				if w.notes.Note(f) {
@@ -120,7 +115,6 @@ func (c *session) vetHandshake(b []byte) handshakeVerdict {
 		case r.Epoch == wire.EstablishedEpoch && r.ContentType == wire.ContentHandshake && finished == nil:
 			finished = r.Whole
 		}
-		rest = next
 	}
 	// A client's Finished is the message after the last of its flight's
 	// epoch-0 ones, in the same datagram (the flights of the engine's

@@ -1,6 +1,9 @@
 package wire
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"iter"
+)
 
 // What pion v2 reads of a datagram during a handshake, record by record.
 //
@@ -54,6 +57,25 @@ func PionReads(b []byte) bool {
 	return true
 }
 
+// PionRecords yields the records of datagram b that pion v2 reads, in
+// order: none of a datagram pion drops whole (PionReads), and not those it
+// passes over (Read). Every scan of what reaches pion during a handshake
+// goes through it, so that none can stop short of a record pion reads.
+func PionRecords(b []byte) iter.Seq[OneRecord] {
+	return func(yield func(OneRecord) bool) {
+		if !PionReads(b) {
+			return
+		}
+		for len(b) > 0 {
+			r, rest, _ := NextAsPion(b)
+			if r.Read() && !yield(r) {
+				return
+			}
+			b = rest
+		}
+	}
+}
+
 // EndsAHandshake reports whether datagram b holds a record that no peer
 // sends during a handshake and that pion v2, reading it in one, answers
 // with a fatal alert that ends the handshake (conn.go,
@@ -84,18 +106,12 @@ func HoldsEpochZeroAlert(b []byte) bool {
 }
 
 // anyPionReads reports whether is holds for a record pion reads in
-// datagram b: records pion passes over are passed over here too, and a
-// datagram pion drops whole holds nothing it reads.
+// datagram b (PionRecords).
 func anyPionReads(b []byte, is func(OneRecord) bool) bool {
-	if !PionReads(b) {
-		return false
-	}
-	for len(b) > 0 {
-		r, rest, _ := NextAsPion(b)
-		if r.Read() && is(r) {
+	for r := range PionRecords(b) {
+		if is(r) {
 			return true
 		}
-		b = rest
 	}
 	return false
 }

@@ -22,15 +22,23 @@ func TestNextAsPionSplitsAsPionDoes(t *testing.T) {
 		b       []byte
 		records int
 		reads   bool
+		read    int // of the records, those pion reads (PionRecords)
 	}{
-		{"one record", handshake, 1, true},
-		{"past a version pion passes over", join(handshake, passedOver(ContentHandshake, 0, 7), handshake), 3, true},
-		{"past a content type DTLS does not have", join(handshake, record(30, 0, 7), handshake), 3, true},
-		{"an empty record between", join(handshake, record(ContentHandshake, 0), handshake), 3, true},
-		{"an empty record last: pion drops the datagram", join(handshake, record(ContentHandshake, 0)), 1, false},
-		{"a length past the end", join(handshake, record(ContentHandshake, 0, 1, 2)[:14]), 1, false},
-		{"a short tail", join(handshake, []byte{ContentHandshake, 0xfe}), 1, false},
+		{"one record", handshake, 1, true, 1},
+		{"past a version pion passes over", join(handshake, passedOver(ContentHandshake, 0, 7), handshake), 3, true, 2},
+		{"past a content type DTLS does not have", join(handshake, record(30, 0, 7), handshake), 3, true, 3},
+		{"an empty record between", join(handshake, record(ContentHandshake, 0), handshake), 3, true, 3},
+		{"an empty record last: pion drops the datagram", join(handshake, record(ContentHandshake, 0)), 1, false, 0},
+		{"a length past the end", join(handshake, record(ContentHandshake, 0, 1, 2)[:14]), 1, false, 0},
+		{"a short tail", join(handshake, []byte{ContentHandshake, 0xfe}), 1, false, 0},
 	} {
+		read := 0
+		for range PionRecords(c.b) {
+			read++
+		}
+		if read != c.read {
+			t.Errorf("%s: pion reads %d records, want %d", c.name, read, c.read)
+		}
 		n := 0
 		for rest := c.b; len(rest) > 0; n++ {
 			var ok bool
