@@ -120,14 +120,17 @@ func (c *Client) run() {
 		guard   *guardConn
 		offered []dtls.CipherSuite
 	)
-	var alerted error // the alert that ended an attempt, started over once
+	var (
+		alerted  error // the alert that ended an attempt, started over once
+		timedOut bool  // the last attempt's time ran out, or the caller closed
+	)
 	for {
 		actx, cancelAttempt := ctx, context.CancelFunc(func() {})
 		if alerted != nil {
 			actx, cancelAttempt = context.WithTimeout(ctx, alertRetryWithin)
 		}
 		conn, guard, offered, err = c.attempt(actx, addr)
-		timedOut := actx.Err() != nil
+		timedOut = actx.Err() != nil
 		cancelAttempt()
 		if err == nil || timedOut {
 			break
@@ -143,9 +146,10 @@ func (c *Client) run() {
 		}
 		c.restarts.Add(1) // the server forgot our cookie, a forger wedged pion, or an alert came: start over (restart.go)
 	}
-	if err != nil && alerted != nil && link.AlertOf(err) == nil && ctx.Err() == nil {
-		// The attempt after the alert did not finish in time: the server
-		// that said it went quiet, and what it said is the answer.
+	if err != nil && alerted != nil && timedOut && c.ctx.Err() == nil {
+		// The attempt after the alert did not finish in time, its own or
+		// what was left of the handshake's: the server that said it went
+		// quiet, and what it said is the answer.
 		err = alerted
 	}
 	if err != nil {

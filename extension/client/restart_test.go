@@ -3,17 +3,22 @@ package client
 import (
 	"bytes"
 	"fmt"
+	"net"
+	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pion/dtls/v2/pkg/protocol/alert"
 	"github.com/pion/transport/v2/test"
 
 	"godtls/extension/credentials"
 	"godtls/extension/internal/forge"
 	"godtls/extension/internal/testcert"
 	"godtls/extension/internal/udprelay"
+	"godtls/extension/link"
 	"godtls/extension/server"
 	"godtls/extension/wire"
 )
@@ -150,6 +155,70 @@ func TestClientStartsOverAfterAForgedAlert(t *testing.T) {
 			mustConnectAfterRestart(t, c, name)
 		})
 	}
+}
+
+// A server that refused the client and then went quiet (it closed, or
+// the attacker who forged its alert now drops what the client sends) is
+// reported by its alert once the attempt started over gets no answer,
+// however much of the handshake timeout is left when that attempt starts:
+// the player reads why they were turned away, not that nobody answered.
+func TestARefusalFollowedBySilenceIsReportedAsTheRefusal(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	for name, timeout := range map[string]time.Duration{
+		"the timeout outlasts the retry":    10 * time.Second,
+		"the timeout ends during the retry": 2 * time.Second,
+	} {
+		t.Run(name, func(t *testing.T) {
+			port := refusesOnceThenQuiet(t)
+			start := time.Now()
+			c := connect(t, port, Config{Insecure: true, HandshakeTimeout: timeout})
+			f := mustFail(t, c, FailNotAccepting, link.StatusError)
+			if c.restarts.Load() != 1 {
+				t.Errorf("%d attempts started over, want the one after the alert", c.restarts.Load())
+			}
+			if took, most := time.Since(start), min(timeout, alertRetryWithin)+time.Second; took > most {
+				t.Errorf("reported after %v, more than %v", took, most)
+			}
+			if !strings.Contains(f.Error(), "access_denied") && !strings.Contains(f.Error(), "AccessDenied") {
+				t.Errorf("reason %q does not name the alert", f.Error())
+			}
+		})
+	}
+}
+
+// refusesOnceThenQuiet is a UDP socket that answers every datagram of the
+// first client socket it hears with a fatal access_denied alert, and never
+// answers another socket. It returns the socket's port.
+func refusesOnceThenQuiet(t *testing.T) int {
+	t.Helper()
+	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		_ = sock.Close()
+		<-done
+	})
+	refusal := forge.Record(wire.ContentAlert, 0, 0, []byte{2, byte(alert.AccessDenied)})
+	go func() {
+		defer close(done)
+		var first netip.AddrPort
+		buf := make([]byte, 2048)
+		for {
+			_, from, err := sock.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			if !first.IsValid() {
+				first = from
+			}
+			if from == first {
+				_, _ = sock.WriteToUDPAddrPort(refusal, from)
+			}
+		}
+	}()
+	return sock.LocalAddr().(*net.UDPAddr).Port
 }
 
 // A handshake message forged from the server's address ahead of the
