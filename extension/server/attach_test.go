@@ -14,6 +14,7 @@ import (
 
 	"godtls/extension/link"
 	"godtls/extension/suites"
+	"godtls/extension/wire"
 )
 
 // udpPump plays Godot's UDPServer + PacketPeerUDP + the script's loop: it
@@ -286,4 +287,39 @@ func TestAttachModeDisconnectSendsPutPacketsFirst(t *testing.T) {
 	}
 	u.mu.Unlock()
 	expectGoodbyesThenClose(t, c, packets)
+}
+
+// ---- attach mode ------------------------------------------------------------------
+
+func TestAttachModeVerifiesByTheCookiePionSent(t *testing.T) {
+	defer checkRoutines(t)()
+	s := newAttachServer(t)
+	defer s.Stop()
+	hello := captureClientHello(t)
+	p, err := s.Attach(netip.MustParseAddrPort("127.0.0.7:4000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Feed(hello)
+	var ck []byte
+	waitFor(t, "HelloVerifyRequest", func() bool {
+		for b, ok := p.Outbound(); ok; b, ok = p.Outbound() {
+			if c, ok := wire.HelloVerifyCookie(b); ok {
+				ck = append([]byte(nil), c...)
+			}
+		}
+		return ck != nil
+	})
+	if p.Feed(withCookie(hello, []byte("made-up-cookie-00000"))) {
+		t.Fatal("a made-up cookie reached pion")
+	}
+	if st := s.Stats(); st.Unverified != 1 || st.Spoofed != 1 {
+		t.Fatalf("unverified %d spoofed %d", st.Unverified, st.Spoofed)
+	}
+	if !p.Feed(withCookie(hello, ck)) {
+		t.Fatal("the real cookie was refused")
+	}
+	if st := s.Stats(); st.Unverified != 0 || st.Pending != 1 {
+		t.Fatalf("after the real cookie: unverified %d pending %d", st.Unverified, st.Pending)
+	}
 }
