@@ -81,6 +81,7 @@ type argSpec struct {
 // methodDef is one method as Godot sees it.
 type methodDef struct {
 	name    string
+	owner   string // the class's name, for the errors of the call path
 	args    []argSpec
 	params  []reflect.Type // the Go parameter types of impl, checked against args
 	ret     vtype          // tNil: void

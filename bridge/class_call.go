@@ -47,6 +47,17 @@ func callMethod(id, handle uintptr, argp unsafe.Pointer, argc int, ret unsafe.Po
 			continue
 		}
 		v, ok := fromVariant((*variant)(argv[i]), a)
+		if !ok && a.typ == tObject && (*variant)(argv[i]).typ() == tObject {
+			// An Object of any class decodes, so this one was freed. The
+			// engine's own classes take a freed object as null and fail
+			// the call by their own rules; a null here may mean "the
+			// default" (take_connection()), so the call fails at once.
+			pushError(m.owner+"."+m.name, a.name+" is an object that was freed")
+			if ret != nil {
+				writeRefusal(ret, m)
+			}
+			return
+		}
 		if !ok {
 			err.error, err.argument, err.expected = callInvalidArgument, C.int32_t(i), C.int32_t(a.typ)
 			return
@@ -207,6 +218,9 @@ func fromVariant(v *variant, a argSpec) (value, bool) {
 		switch t {
 		case tNil:
 		case tObject:
+			if C.gdx_variant_holds_freed_object(v.ptr()) != 0 {
+				return out, false // its pointer dangles
+			}
 			out.obj = unsafe.Pointer(C.gdx_variant_as_object(v.ptr()))
 		default:
 			return out, false
@@ -364,6 +378,28 @@ func writeSlot(ret unsafe.Pointer, name string, t vtype, r result) {
 		variantInto(tArray, ret, &x.v)
 		x.v.destroy()
 	}
+}
+
+// writeRefusal writes what m returns for a call it refuses before running:
+// ERR_INVALID_PARAMETER for an Error, null for an Object, the zero value of
+// a scalar or a String. Other types keep the caller's nil.
+func writeRefusal(ret unsafe.Pointer, m *methodDef) {
+	var r result
+	switch {
+	case m.retEnum && m.retName == "Error":
+		r = errInvalidParameter
+	case m.ret == tInt:
+		r = int64(0)
+	case m.ret == tBool:
+		r = false
+	case m.ret == tFloat:
+		r = 0.0
+	case m.ret == tString:
+		r = ""
+	case m.ret != tObject:
+		return
+	}
+	writeVariant(ret, m.name, m.ret, r)
 }
 
 // discard releases a result nobody receives.

@@ -125,6 +125,7 @@ func metadataOf(t vtype) C.uint32_t {
 }
 
 func registerMethod(c *classDef, m *methodDef) {
+	m.owner = c.name
 	methods = append(methods, m)
 	id := len(methods)
 	info := (*C.gdx_method_info)(C.calloc(1, C.size_t(unsafe.Sizeof(C.gdx_method_info{}))))

@@ -60,6 +60,7 @@ static const gdx_function required[] = {
 	FN(variant_get_ptr_destructor),
 	FN(variant_get_ptr_constructor),
 	FN(variant_get_ptr_builtin_method),
+	FN(variant_get_ptr_utility_function),
 	FN(string_new_with_utf8_chars_and_len2),
 	FN(string_to_utf8_chars),
 	FN(string_name_new_with_latin1_chars),
@@ -315,6 +316,9 @@ void gdx_string_name_new(gdx_ptr r_name, const char *latin1) {
 typedef void (*builtin_method)(gdx_ptr base, const gdx_cptr *args, gdx_ptr r_ret, int argc);
 static builtin_method pba_size, pba_resize, array_append;
 
+typedef void (*utility_function)(gdx_ptr r_ret, const gdx_cptr *args, int argc);
+static utility_function is_instance_valid;
+
 // Builtin method hashes from the 4.x API (stable since 4.1).
 int gdx_cache_builtins(void) {
 	uint8_t sn[GDX_STRING_NAME_SIZE];
@@ -327,7 +331,31 @@ int gdx_cache_builtins(void) {
 	gdx_string_name_new(sn, "append");
 	array_append = (builtin_method)gdx.variant_get_ptr_builtin_method(GDX_ARRAY, sn, 3316032543);
 	gdx_destroy(GDX_STRING_NAME, sn);
-	return pba_size != NULL && pba_resize != NULL && array_append != NULL;
+	// @GlobalScope.is_instance_valid(Variant) -> bool, the same hash 4.3–4.6
+	gdx_string_name_new(sn, "is_instance_valid");
+	is_instance_valid = (utility_function)gdx.variant_get_ptr_utility_function(sn, 996128841);
+	gdx_destroy(GDX_STRING_NAME, sn);
+	return pba_size != NULL && pba_resize != NULL && array_append != NULL && is_instance_valid != NULL;
+}
+
+// An Object Variant keeps the object's pointer and its id. Freeing a
+// non-RefCounted object (Node.free()) does not touch the Variants that hold
+// it, and the interface's to-type conversion hands back the stale pointer.
+// is_instance_valid looks the id up in Godot's ObjectDB, as the engine's own
+// classes do for their Object arguments.
+gdx_bool gdx_variant_holds_freed_object(gdx_cptr v) {
+	if (gdx.variant_get_type(v) != GDX_OBJECT) {
+		return 0;
+	}
+	gdx_ptr obj = NULL;
+	gdx_variant_to(GDX_OBJECT, &obj, (gdx_ptr)v);
+	if (obj == NULL) {
+		return 0; // a null Object: nothing was freed
+	}
+	uint8_t valid = 0;
+	gdx_cptr args[1] = { v };
+	is_instance_valid(&valid, args, 1);
+	return valid == 0;
 }
 
 // gdx_engine_variant_size measures the engine's Variant: it writes the

@@ -173,6 +173,7 @@ typedef struct {
 	void *(*variant_get_ptr_destructor)(uint32_t);
 	void *(*variant_get_ptr_constructor)(uint32_t, int32_t);
 	void *(*variant_get_ptr_builtin_method)(uint32_t, gdx_cptr, gdx_int);
+	void *(*variant_get_ptr_utility_function)(gdx_cptr, gdx_int);
 	gdx_int (*string_new_with_utf8_chars_and_len2)(gdx_ptr, const char *, gdx_int);
 	gdx_int (*string_to_utf8_chars)(gdx_cptr, char *, gdx_int);
 	void (*string_name_new_with_latin1_chars)(gdx_ptr, const char *, gdx_bool);
@@ -222,6 +223,9 @@ int64_t gdx_variant_as_int(gdx_ptr v);
 double gdx_variant_as_float(gdx_ptr v);
 uint8_t gdx_variant_as_bool(gdx_ptr v);
 gdx_ptr gdx_variant_as_object(gdx_ptr v);
+// Whether v holds an Object that was freed after v was made (a Node a
+// script freed): its pointer then dangles, and only this says so.
+gdx_bool gdx_variant_holds_freed_object(gdx_cptr v);
 uint32_t gdx_variant_type(gdx_cptr v);
 void gdx_variant_construct(uint32_t type, gdx_ptr r_variant);
 gdx_bool gdx_variant_set(gdx_ptr self, gdx_cptr key, gdx_cptr value);

@@ -50,7 +50,7 @@ func goInitialize(level C.uint32_t) {
 			return
 		}
 		if C.gdx_cache_builtins() == 0 {
-			pushError("GoDTLS initialize", "PackedByteArray builtins not found; the classes are not registered")
+			pushError("GoDTLS initialize", "the PackedByteArray, Array or is_instance_valid builtins were not found; the classes are not registered")
 			return
 		}
 		startProfiling()
