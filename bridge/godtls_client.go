@@ -152,6 +152,13 @@ func (g *gdClient) poll() result {
 		case client.EventDisconnected:
 			g.obj.emit("disconnected", variantString(ev.Failure.Error()))
 		}
+		if g.current() != c {
+			// A handler started another connection. The signals carry no
+			// connection of their own: what is left of this one's (its
+			// end, which the game chose to move past) would read as the
+			// new one's.
+			return nil
+		}
 	}
 	return nil
 }

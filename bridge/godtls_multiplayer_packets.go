@@ -174,6 +174,14 @@ func (g *gdMultiplayer) isServer() result {
 // peer_connected is out, so nothing needs to overtake.
 func (g *gdMultiplayer) poll() result {
 	srv, cli := g.current()
+	// A handler that closes this peer, or closes it and creates another,
+	// ends the poll: the events left are of a session the game ended, and
+	// the next would set the new session's status and reach SceneMultiplayer
+	// as the new one's (the signals name no session).
+	replaced := func() bool {
+		s, c := g.current()
+		return s != srv || c != cli
+	}
 	if srv != nil {
 		g.pollDTLS(srv)
 		limit := int(g.maxEndsPerPoll.Load())
@@ -191,6 +199,9 @@ func (g *gdMultiplayer) poll() result {
 				g.setReason(ev.Reason)
 				g.emitLeft(ev.Peer, ev.Reason)
 			}
+			if replaced() {
+				return nil
+			}
 		}
 	}
 	if cli != nil {
@@ -206,6 +217,9 @@ func (g *gdMultiplayer) poll() result {
 			case multiplayer.PeerDisconnected:
 				g.setStatus(multiplayer.Disconnected, ev.Reason)
 				g.emitLeft(multiplayer.ServerID, ev.Reason)
+			}
+			if replaced() {
+				return nil
 			}
 		}
 	}

@@ -16,6 +16,7 @@ func cases() -> Array:
 		["client: PSK, wrong key, unknown identity", test_client_psk],
 		["client: port unreachable, timeout, DNS failure", test_client_unreachable],
 		["client: server stops, client freed mid-handshake", test_client_endings],
+		["client: a handler that connects again hears nothing more of the old connection", test_client_reconnect_in_handler],
 		["client: openssl s_server with PSK", test_client_openssl],
 		["client: Godot's own DTLSServer, packets both ways, its close", test_client_godot_dtls_server],
 	]
@@ -227,6 +228,34 @@ func test_client_endings() -> void:
 	await process_frame
 	silent.stop()
 	check(true, "freed mid-handshake")
+
+
+# The old connection connected and was closed by its server before the
+# game polled; the connected handler moves to another server. Its poll
+# must not go on to emit the old connection's end: signals name no
+# connection, and the game would take it for the new one's.
+func test_client_reconnect_in_handler() -> void:
+	var s := rsa_server()
+	var s2 := rsa_server()
+	var c := GoDTLSClient.new()
+	var heard: Array = []
+	c.connected.connect(func() -> void:
+		heard.append("connected")
+		if heard.size() == 1:
+			c.disconnect_from_peer()
+			check(c.connect_to_host("127.0.0.1", s2.get_local_port(), "localhost", TLSOptions.client(rsa_cert)) == OK_, "connect_to_host from the handler"))
+	c.disconnected.connect(func(reason: String) -> void: heard.append("disconnected: " + reason))
+	c.connection_failed.connect(func(reason: String) -> void: heard.append("failed: " + reason))
+	c.connect_to_host("127.0.0.1", s.get_local_port(), "localhost", TLSOptions.client(rsa_cert))
+	# both events wait: the client is not polled until both happened
+	check(await wait_until(func() -> bool: return c.get_status() == GoDTLSClient.STATUS_CONNECTED, s, []), "connected, not yet polled")
+	s.stop()
+	check(await wait_until(func() -> bool: return c.get_status() == GoDTLSClient.STATUS_DISCONNECTED, null, []), "closed by its server, not yet polled")
+	check(await wait_until(func() -> bool: return heard.size() >= 2, s2, [c]), "the new connection's outcome arrived")
+	check(heard == ["connected", "connected"], "after the handler's new connection, only its signals: %s" % [heard])
+	check(c.get_status() == GoDTLSClient.STATUS_CONNECTED, "connected to the second server")
+	c.disconnect_from_peer()
+	s2.stop()
 
 
 # Godot's own server (UDPServer + DTLSServer, mbedTLS), run on this thread:

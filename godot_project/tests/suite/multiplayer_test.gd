@@ -12,6 +12,7 @@ func cases() -> Array:
 		["multiplayer: SceneMultiplayer authentication, a client's messages that overtake its completion wait for it", test_mp_auth_completion_overtaken],
 		["multiplayer: a burst of ends spread over polls (max_disconnects_per_poll, disconnect_budget_ms), sends to peers that left", test_mp_disconnect_burst],
 		["multiplayer: a peer's last messages before it leaves reach SceneMultiplayer, both ways", test_mp_last_words],
+		["multiplayer: a handler that closes and reconnects hears nothing more of the old session", test_mp_reconnect_in_handler],
 	]
 
 
@@ -458,3 +459,39 @@ func _last_words(kind: String, leaving: String) -> Dictionary:
 	c.close()
 	await process_frame
 	return got
+
+
+# The client's session came up and was closed by its server before the
+# game polled; the peer_connected handler closes the peer and connects to
+# another server. The poll must stop there: the old session's end would
+# reach SceneMultiplayer as the new one's (the signals name no session)
+# and mark the new session disconnected.
+func test_mp_reconnect_in_handler() -> void:
+	var s1 := GoDTLSMultiplayerPeer.new()
+	var s2 := GoDTLSMultiplayerPeer.new()
+	check(s1.create_server(0, TLSOptions.server(rsa_key, rsa_cert), "127.0.0.1") == OK_, "first server")
+	check(s2.create_server(0, TLSOptions.server(rsa_key, rsa_cert), "127.0.0.1") == OK_, "second server")
+	var port2: int = s2.get_server().get_local_port()
+	var c := GoDTLSMultiplayerPeer.new()
+	var cw: WeakRef = weakref(c) # a lambda holding c, connected to c, would be a cycle
+	var heard: Array = []
+	c.peer_connected.connect(func(id: int) -> void:
+		heard.append("connected %d" % id)
+		if heard.size() == 1:
+			var peer: GoDTLSMultiplayerPeer = cw.get_ref()
+			peer.close()
+			check(peer.create_client("127.0.0.1", port2, "localhost", TLSOptions.client(rsa_cert)) == OK_, "create_client from the handler"))
+	c.peer_disconnected.connect(func(id: int) -> void: heard.append("disconnected %d" % id))
+	var joined := {"n": 0}
+	s1.peer_connected.connect(func(_id: int) -> void: joined.n += 1)
+	check(c.create_client("127.0.0.1", s1.get_server().get_local_port(), "localhost", TLSOptions.client(rsa_cert)) == OK_, "create_client")
+	# the client is not polled until its session came up and was closed
+	check(await mp_wait(func() -> bool: return joined.n == 1, [s1]), "the first server has the client")
+	await runner.create_timer(0.3).timeout # the client's side of the session completes
+	s1.close()
+	await runner.create_timer(0.5).timeout # the server's close reaches the client
+	check(await mp_wait(func() -> bool: return heard.size() >= 2, [c, s2]), "the new session came up")
+	check(heard == ["connected 1", "connected 1"], "after the handler's reconnect, only the new session's signals: %s" % [heard])
+	check(c.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED, "connected to the second server")
+	c.close()
+	s2.close()
