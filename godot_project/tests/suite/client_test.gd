@@ -237,13 +237,16 @@ func test_client_endings() -> void:
 func test_client_reconnect_in_handler() -> void:
 	var s := rsa_server()
 	var s2 := rsa_server()
+	var port2 := s2.get_local_port()
 	var c := GoDTLSClient.new()
+	var cw: WeakRef = weakref(c) # a lambda holding c, connected to c, would be a cycle
 	var heard: Array = []
 	c.connected.connect(func() -> void:
 		heard.append("connected")
 		if heard.size() == 1:
-			c.disconnect_from_peer()
-			check(c.connect_to_host("127.0.0.1", s2.get_local_port(), "localhost", TLSOptions.client(rsa_cert)) == OK_, "connect_to_host from the handler"))
+			var client: GoDTLSClient = cw.get_ref()
+			client.disconnect_from_peer()
+			check(client.connect_to_host("127.0.0.1", port2, "localhost", TLSOptions.client(rsa_cert)) == OK_, "connect_to_host from the handler"))
 	c.disconnected.connect(func(reason: String) -> void: heard.append("disconnected: " + reason))
 	c.connection_failed.connect(func(reason: String) -> void: heard.append("failed: " + reason))
 	c.connect_to_host("127.0.0.1", s.get_local_port(), "localhost", TLSOptions.client(rsa_cert))
