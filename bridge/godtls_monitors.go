@@ -4,7 +4,11 @@ package main
 // (monitors.go registers one, with the first GoDTLS object of the process).
 // A game never needs to make one; read() works on any.
 
-import "godtls/extension/memtrim"
+import (
+	"runtime"
+
+	"godtls/extension/memtrim"
+)
 
 const monitorsName = "GoDTLSMonitors"
 
@@ -40,5 +44,6 @@ func (*gdMonitors) memory() result {
 	d.setInt("held_bytes", int64(u.Held))
 	d.setInt("allocated_bytes", int64(u.Allocated))
 	d.setInt("trims", int64(u.Trims))
+	d.setInt("goroutines", int64(runtime.NumGoroutine()))
 	return d
 }

@@ -32,6 +32,8 @@ func test_barrage() -> void:
 	if OS.get_environment("GODTLS_ARGS_TRACE") != "":
 		trace = FileAccess.open(OS.get_environment("GODTLS_ARGS_TRACE"), FileAccess.WRITE)
 	check_engine_methods()
+	var monitors := GoDTLSMonitors.new()
+	var goroutines_before: int = monitors.memory().goroutines
 	var values := hostile_values()
 	var print_errors := Engine.print_error_messages
 	Engine.print_error_messages = false
@@ -47,6 +49,7 @@ func test_barrage() -> void:
 
 	# the same on objects that are listening or connected
 	var live := await live_objects()
+	var goroutines_live: int = monitors.memory().goroutines
 	Engine.print_error_messages = false
 	for obj in live:
 		var before := calls
@@ -57,8 +60,13 @@ func test_barrage() -> void:
 	Engine.print_error_messages = print_errors
 	for obj in live:
 		close(obj)
+	live.clear()
+	# every object barraged is closed: none of their goroutines stays
+	var back := await wait_until(func() -> bool: return monitors.memory().goroutines <= goroutines_before, null, [], 10.0)
+	var goroutines_after: int = monitors.memory().goroutines
+	check(back, "the library's goroutines are back to %d once everything barraged is closed, not %d" % [goroutines_before, goroutines_after])
 
-	print("  measured: %d calls: %s" % [calls, per_class])
+	print("  measured: %d calls: %s; the library's goroutines %d before, %d with the live objects, %d after" % [calls, per_class, goroutines_before, goroutines_live, goroutines_after])
 	for cls in CLASSES:
 		check(per_class.get(cls, 0) > 100, "%s was called %d times: its methods were found" % [cls, per_class.get(cls, 0)])
 

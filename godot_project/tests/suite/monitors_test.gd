@@ -115,7 +115,7 @@ func test_call_latency() -> void:
 func test_memory() -> void:
 	var mon := GoDTLSMonitors.new()
 	var before: Dictionary = mon.memory()
-	for k in ["heap_live_bytes", "heap_in_use_bytes", "stack_bytes", "held_bytes", "allocated_bytes", "trims"]:
+	for k in ["heap_live_bytes", "heap_in_use_bytes", "stack_bytes", "held_bytes", "allocated_bytes", "trims", "goroutines"]:
 		check(before.has(k) and typeof(before[k]) == TYPE_INT, "memory() has the int %s" % k)
 	check(before.heap_in_use_bytes > 0 and before.stack_bytes > 0, "heap and stacks are read (%s)" % before)
 	check(before.held_bytes >= before.heap_in_use_bytes + before.stack_bytes, "what the runtime holds covers its heap and stacks (%s)" % before)
