@@ -54,7 +54,10 @@ func test_barrage() -> void:
 	for obj in live:
 		var before := calls
 		barrage(obj, values)
-		per_class["live " + obj.get_class()] = calls - before
+		var key: String = "live " + obj.get_class()
+		while per_class.has(key):
+			key += "'" # the multiplayer server's get_server() after the server's own
+		per_class[key] = calls - before
 		for i in 3:
 			await process_frame
 	Engine.print_error_messages = print_errors
@@ -229,7 +232,8 @@ func check_engine_methods() -> void:
 
 
 # live_objects: a listening server with a taken peer, a connected
-# GoDTLSClient, and a multiplayer server with one client in.
+# GoDTLSClient, and a multiplayer server (and its get_server()) with one
+# client in.
 func live_objects() -> Array:
 	var s := rsa_server()
 	var client := GoDTLSClient.new()
@@ -255,7 +259,9 @@ func live_objects() -> Array:
 		mp_client.poll()
 		await process_frame
 	check(mp_client.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED, "a multiplayer client connected to the server to be barraged")
-	var live: Array = [s, client, mp_server, mp_client, GoDTLSMonitors.new()]
+	# get_server() of a multiplayer server is a borrowed view: what would
+	# stop or replace the server is refused on it
+	var live: Array = [s, client, mp_server.get_server(), mp_server, mp_client, GoDTLSMonitors.new()]
 	if peer != null:
 		live.insert(1, peer)
 	return live
