@@ -235,6 +235,9 @@ uint8_t gdx_variant_as_bool(gdx_ptr v) {
 }
 
 gdx_ptr gdx_variant_as_object(gdx_ptr v) {
+	if (gdx_variant_holds_freed_object(v)) {
+		return NULL; // never a dangling pointer (gdx_variant_holds_freed_object)
+	}
 	gdx_ptr obj = NULL;
 	gdx_variant_to(GDX_OBJECT, &obj, v);
 	return obj;

@@ -222,6 +222,7 @@ void gdx_variant_set_bool(gdx_ptr v, uint8_t b);
 int64_t gdx_variant_as_int(gdx_ptr v);
 double gdx_variant_as_float(gdx_ptr v);
 uint8_t gdx_variant_as_bool(gdx_ptr v);
+// The Object v holds; NULL for none, and for one that was freed.
 gdx_ptr gdx_variant_as_object(gdx_ptr v);
 // Whether v holds an Object that was freed after v was made (a Node a
 // script freed): its pointer then dangles, and only this says so.
