@@ -6,6 +6,7 @@ package main
 import "C"
 
 import (
+	"runtime"
 	"sync"
 	"time"
 
@@ -70,6 +71,8 @@ var monitorDefs = []monitorDef{
 	// nor these: the Go runtime's memory (extension/memtrim)
 	{"GoDTLS/go_memory_kib", func(*monitorTotals) float64 { return float64(memtrim.ReadUsage().Held) / 1024 }, false},
 	{"GoDTLS/go_heap_live_kib", func(*monitorTotals) float64 { return float64(memtrim.ReadUsage().HeapLive) / 1024 }, false},
+	// the library's goroutines: one that stays after its object went is a leak
+	{"GoDTLS/go_goroutines", func(*monitorTotals) float64 { return float64(runtime.NumGoroutine()) }, false},
 }
 
 type rateSample struct {

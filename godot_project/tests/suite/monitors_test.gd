@@ -8,7 +8,7 @@ const NAMES := [
 	"GoDTLS/packets_dropped", "GoDTLS/dropped_queue_full", "GoDTLS/dropped_over_rate", "GoDTLS/dropped_forged_records",
 	"GoDTLS/spoofed_datagrams", "GoDTLS/garbage_datagrams",
 	"GoDTLS/multiplayer_rtt_p50_ms", "GoDTLS/multiplayer_rtt_p99_ms", "GoDTLS/multiplayer_retransmissions",
-	"GoDTLS/slowest_call_us", "GoDTLS/go_memory_kib", "GoDTLS/go_heap_live_kib",
+	"GoDTLS/slowest_call_us", "GoDTLS/go_memory_kib", "GoDTLS/go_heap_live_kib", "GoDTLS/go_goroutines",
 ]
 
 
@@ -133,6 +133,9 @@ func test_memory() -> void:
 		"a trim follows the burst (trims %d, then %d)" % [trims_before, mon.memory().trims])
 	var after: Dictionary = mon.memory()
 	check(Performance.get_custom_monitor("GoDTLS/go_memory_kib") > 0.0 and Performance.get_custom_monitor("GoDTLS/go_heap_live_kib") > 0.0, "the memory monitors read the runtime")
+	# two readings a moment apart: a trim's goroutine may come or go between them
+	var goroutines: float = Performance.get_custom_monitor("GoDTLS/go_goroutines")
+	check(goroutines >= 1.0 and absf(goroutines - mon.memory().goroutines) <= 2.0, "go_goroutines counts the running server's goroutines, as memory() does (%s and %s)" % [goroutines, mon.memory().goroutines])
 	print("  measured: held %d KiB, heap live %d KiB, stacks %d KiB after the burst (held %d KiB before it)" % [after.held_bytes / 1024, after.heap_live_bytes / 1024, after.stack_bytes / 1024, before.held_bytes / 1024])
 	for c in clients:
 		c.disconnect_from_peer()
