@@ -487,7 +487,9 @@ func test_mp_reconnect_in_handler() -> void:
 	check(c.create_client("127.0.0.1", s1.get_server().get_local_port(), "localhost", TLSOptions.client(rsa_cert)) == OK_, "create_client")
 	# the client is not polled until its session came up and was closed
 	check(await mp_wait(func() -> bool: return joined.n == 1, [s1]), "the first server has the client")
-	await runner.create_timer(0.3).timeout # the client's side of the session completes
+	# the client has its id (read without a poll) once its side is up and its
+	# announcement queued
+	check(await mp_wait(func() -> bool: return c.get_unique_id() != 0, [s1]), "the client's session is up")
 	s1.close()
 	await runner.create_timer(0.5).timeout # the server's close reaches the client
 	check(await mp_wait(func() -> bool: return heard.size() >= 2, [c, s2]), "the new session came up")
