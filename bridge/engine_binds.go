@@ -129,16 +129,18 @@ func callBool(b *methodBind, obj unsafe.Pointer) bool {
 // refPEM calls getter on obj, which returns a Ref to a resource (or null),
 // and returns the resource saved as PEM by save (saveArgc zero-valued
 // arguments: CryptoKey.save_to_string takes public_only = false), or "".
-func refPEM(obj unsafe.Pointer, getter, save *methodBind, saveArgc int) string {
+// present says whether there was a resource: one that saves as "" (an
+// X509Certificate that never loaded) is present.
+func refPEM(obj unsafe.Pointer, getter, save *methodBind, saveArgc int) (pem string, present bool) {
 	var slot unsafe.Pointer
 	getter.ptrcall(obj, nil, 0, unsafe.Pointer(&slot))
 	res := C.gdx_ref_get(unsafe.Pointer(&slot))
 	if res == nil {
-		return ""
+		return "", false
 	}
 	defer release(res)
 	var a slots
-	return callString(save, res, &a, saveArgc)
+	return callString(save, res, &a, saveArgc), true
 }
 
 // tlsOptionsPEM reads the server key and certificate of a TLSOptions as PEM
@@ -148,8 +150,8 @@ func tlsOptionsPEM(o object) (keyPEM, certPEM string, isServer bool) {
 	if !callBool(bindTLSIsServer, opts) {
 		return "", "", false
 	}
-	keyPEM = refPEM(opts, bindTLSPrivateKey, bindKeySaveToString, 1)
-	certPEM = refPEM(opts, bindTLSOwnCertificate, bindCertSaveToString, 0)
+	keyPEM, _ = refPEM(opts, bindTLSPrivateKey, bindKeySaveToString, 1)
+	certPEM, _ = refPEM(opts, bindTLSOwnCertificate, bindCertSaveToString, 0)
 	return keyPEM, certPEM, true
 }
 
@@ -157,19 +159,21 @@ func tlsOptionsPEM(o object) (keyPEM, certPEM string, isServer bool) {
 type clientOptions struct {
 	isServer     bool
 	unsafe       bool
-	chainPEM     string // the trusted chain, "" for the system's roots
+	hasChain     bool   // a trusted chain was given (TLSOptions.client(chain))
+	chainPEM     string // that chain as PEM; "" if it holds no certificate
 	nameOverride string
 }
 
 // readClientOptions reads a TLSOptions through its 4.3+ getters.
 func readClientOptions(o object) clientOptions {
 	opts := o.p
-	return clientOptions{
+	c := clientOptions{
 		isServer:     callBool(bindTLSIsServer, opts),
 		unsafe:       callBool(bindTLSIsUnsafe, opts),
-		chainPEM:     refPEM(opts, bindTLSTrustedChain, bindCertSaveToString, 0),
 		nameOverride: callString(bindTLSNameOverride, opts, nil, 0),
 	}
+	c.chainPEM, c.hasChain = refPEM(opts, bindTLSTrustedChain, bindCertSaveToString, 0)
+	return c
 }
 
 // newX509Certificate makes an X509Certificate holding pemText; the object

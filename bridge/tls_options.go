@@ -61,7 +61,11 @@ func clientConfig(m, hostname string, opts object) (client.Config, gdError) {
 		pushError(m, "client_options is a server TLSOptions; use TLSOptions.client() or TLSOptions.client_unsafe()")
 		return cfg, errInvalidParameter
 	}
-	if o.chainPEM != "" {
+	if o.hasChain {
+		// A chain that holds no certificate (an X509Certificate whose load
+		// failed) is refused: taken as no chain, it would trust the system's
+		// roots, or with client_unsafe() nothing at all, where the game
+		// meant its own; Godot's own client trusts nothing with it.
 		roots, err := certPool(o.chainPEM)
 		if err != nil {
 			pushError(m, "the trusted chain of client_options: "+err.Error())
@@ -75,8 +79,8 @@ func clientConfig(m, hostname string, opts object) (client.Config, gdError) {
 	if o.unsafe {
 		// client_unsafe(): no verification, or with a chain the chain
 		// only (Godot never checks the name in unsafe mode).
-		cfg.Insecure = o.chainPEM == ""
-		cfg.AnyName = o.chainPEM != ""
+		cfg.Insecure = !o.hasChain
+		cfg.AnyName = o.hasChain
 	}
 	return cfg, errOK
 }
@@ -87,7 +91,7 @@ func clientConfig(m, hostname string, opts object) (client.Config, gdError) {
 func certPool(chainPEM string) (*x509.CertPool, error) {
 	chain := credentials.CertificateBlocks([]byte(chainPEM))
 	if len(chain) == 0 {
-		return nil, errors.New("no PEM certificate in it")
+		return nil, errors.New("it holds no certificate (an X509Certificate that did not load?)")
 	}
 	pool := x509.NewCertPool()
 	for i, der := range chain {

@@ -63,6 +63,14 @@ func test_client_api() -> void:
 	check(c.connect_to_host("127.0.0.1", 70000) == ERR_INVALID_PARAMETER_, "port out of range")
 	check(c.connect_to_host("", 4433) == ERR_INVALID_PARAMETER_, "empty address")
 	check(c.connect_to_host("127.0.0.1", 4433, "", TLSOptions.server(rsa_key, rsa_cert)) == ERR_INVALID_PARAMETER_, "server TLSOptions refused")
+	# a trusted chain that never loaded: taken as no chain, it would trust
+	# the system's roots (or, unsafe, anything) where the game meant its own
+	var unloaded := X509Certificate.new()
+	check(c.connect_to_host("127.0.0.1", 4433, "localhost", TLSOptions.client(unloaded)) == ERR_INVALID_PARAMETER_, "a trusted chain with no certificate refused")
+	check(c.connect_to_host("127.0.0.1", 4433, "", TLSOptions.client_unsafe(unloaded)) == ERR_INVALID_PARAMETER_, "the same with client_unsafe() refused")
+	check(c.get_status() == GoDTLSClient.STATUS_DISCONNECTED, "no attempt started")
+	var mp := GoDTLSMultiplayerPeer.new()
+	check(mp.create_client("127.0.0.1", 4433, "localhost", TLSOptions.client(unloaded)) == ERR_INVALID_PARAMETER_, "the multiplayer client refuses it too")
 	check(c.connect_psk("127.0.0.1", 4433, "", PackedByteArray([1])) == ERR_INVALID_PARAMETER_, "empty identity")
 	check(c.connect_psk("127.0.0.1", 4433, "id", PackedByteArray()) == ERR_INVALID_PARAMETER_, "empty key")
 	check(c.get_status() == GoDTLSClient.STATUS_DISCONNECTED, "refused calls leave it idle")
