@@ -334,7 +334,9 @@ int gdx_cache_builtins(void) {
 	gdx_string_name_new(sn, "append");
 	array_append = (builtin_method)gdx.variant_get_ptr_builtin_method(GDX_ARRAY, sn, 3316032543);
 	gdx_destroy(GDX_STRING_NAME, sn);
-	// @GlobalScope.is_instance_valid(Variant) -> bool, the same hash 4.3–4.6
+	// @GlobalScope.is_instance_valid(Variant) -> bool: the same hash in the
+	// 4.4 and 4.6 APIs, for a signature unchanged since 4.0; a missing one
+	// refuses the classes (goInitialize)
 	gdx_string_name_new(sn, "is_instance_valid");
 	is_instance_valid = (utility_function)gdx.variant_get_ptr_utility_function(sn, 996128841);
 	gdx_destroy(GDX_STRING_NAME, sn);
