@@ -218,10 +218,12 @@ func fromVariant(v *variant, a argSpec) (value, bool) {
 		switch t {
 		case tNil:
 		case tObject:
-			if C.gdx_variant_holds_freed_object(v.ptr()) != 0 {
+			// gdx_variant_as_object gives NULL for a freed object too;
+			// only then is it asked which (a live object is checked once)
+			out.obj = unsafe.Pointer(C.gdx_variant_as_object(v.ptr()))
+			if out.obj == nil && C.gdx_variant_holds_freed_object(v.ptr()) != 0 {
 				return out, false // its pointer dangles
 			}
-			out.obj = unsafe.Pointer(C.gdx_variant_as_object(v.ptr()))
 		default:
 			return out, false
 		}
