@@ -352,13 +352,15 @@ const earlyDatagrams = 16
 // handshake is all they are for. It runs before vetHandshake notes what
 // pion gets.
 func (s *Server) refusedBeforePion(b []byte) bool {
-	switch {
-	case !wire.PionReads(b):
+	if !wire.PionReads(b) {
 		s.garbage.Add(1) // records that do not fit the datagram: not DTLS
 		return true
-	case wire.HoldsEpochZeroAlert(b) || wire.EndsAHandshake(b):
-		s.spoofed.Add(1)
-		return true
+	}
+	for r := range wire.PionRecords(b) {
+		if r.IsEpochZeroAlert() || r.EndsAHandshake() {
+			s.spoofed.Add(1)
+			return true
+		}
 	}
 	return false
 }

@@ -76,34 +76,33 @@ func PionRecords(b []byte) iter.Seq[OneRecord] {
 	}
 }
 
-// EndsAHandshake reports whether datagram b holds a record that no peer
-// sends during a handshake and that pion v2, reading it in one, answers
-// with a fatal alert that ends the handshake (conn.go,
-// handleIncomingPacket), so that one forged from the peer's address ended
-// it:
+// EndsAHandshake reports whether datagram b holds a record that pion v2,
+// reading it in one, answers by ending the handshake (OneRecord's
+// EndsAHandshake).
+func EndsAHandshake(b []byte) bool { return anyPionReads(b, OneRecord.EndsAHandshake) }
+
+// EndsAHandshake reports whether record r is one no peer sends during a
+// handshake and that pion v2, reading it in one, answers with a fatal
+// alert that ends the handshake (conn.go, handleIncomingPacket), so that
+// one forged from the peer's address ended it:
 //   - at epoch 0, application data (unexpected_message) or a content type
 //     DTLS 1.2 does not have (decode_error);
 //   - a ChangeCipherSpec at an epoch other than 0, or whose body is not
 //     the single byte 1 (decode_error).
-func EndsAHandshake(b []byte) bool {
-	return anyPionReads(b, func(r OneRecord) bool {
-		body := r.Whole[RecordHeaderLen:]
-		switch {
-		case r.ContentType == ContentChangeCipherSpec:
-			return r.Epoch != 0 || len(body) != 1 || body[0] != 1
-		case r.Epoch != 0:
-			return false
-		}
-		return r.ContentType == ContentApplicationData ||
-			r.ContentType < ContentChangeCipherSpec || r.ContentType > ContentApplicationData
-	})
+func (r OneRecord) EndsAHandshake() bool {
+	body := r.Whole[RecordHeaderLen:]
+	switch {
+	case r.ContentType == ContentChangeCipherSpec:
+		return r.Epoch != 0 || len(body) != 1 || body[0] != 1
+	case r.Epoch != 0:
+		return false
+	}
+	return r.ContentType == ContentApplicationData ||
+		r.ContentType < ContentChangeCipherSpec || r.ContentType > ContentApplicationData
 }
 
-// HoldsEpochZeroAlert reports whether pion v2 would read an epoch-0 alert
-// in datagram b, in any place.
-func HoldsEpochZeroAlert(b []byte) bool {
-	return anyPionReads(b, func(r OneRecord) bool { return r.Epoch == 0 && r.ContentType == ContentAlert })
-}
+// IsEpochZeroAlert reports whether record r is an alert at epoch 0.
+func (r OneRecord) IsEpochZeroAlert() bool { return r.Epoch == 0 && r.ContentType == ContentAlert }
 
 // anyPionReads reports whether is holds for a record pion reads in
 // datagram b (PionRecords).
