@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"iter"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,17 +53,32 @@ type forgeryWatch struct {
 	competedAt atomic.Int64 // unix nanoseconds of the first competing fragment; 0: none
 }
 
-// read notes datagram b's epoch-0 handshake fragments (pion's read loop).
+// read notes the handshake fragments after the HelloVerifyRequest in
+// datagram b (answerFragments), as pion's read loop gets them.
 func (w *forgeryWatch) read(b []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for r := range wire.PionRecords(b) {
-		if r.Epoch != 0 {
-			continue
+	for f := range answerFragments(b) {
+		if w.notes.Note(f) {
+			w.competedAt.CompareAndSwap(0, time.Now().UnixNano())
 		}
-		for _, f := range wire.HandshakeFragments(r) {
-			if f.Seq > 0 && w.notes.Note(f) {
-				w.competedAt.CompareAndSwap(0, time.Now().UnixNano())
+	}
+}
+
+// answerFragments yields the epoch-0 handshake fragments pion reads in
+// datagram b that come after the HelloVerifyRequest (RFC 6347 §4.2.2
+// numbers it 0, the ServerHello 1): the server's answer to our cookie, or
+// what a forger sends as one.
+func answerFragments(b []byte) iter.Seq[wire.HandshakeFragment] {
+	return func(yield func(wire.HandshakeFragment) bool) {
+		for r := range wire.PionRecords(b) {
+			if r.Epoch != 0 {
+				continue
+			}
+			for _, f := range wire.HandshakeFragments(r) {
+				if f.Seq > 0 && !yield(f) {
+					return
+				}
 			}
 		}
 	}
@@ -167,23 +183,15 @@ func (w *cookieWatch) refused(now time.Time) bool {
 
 // answersCookie reports whether datagram b carries a server's answer to a
 // ClientHello whose cookie it took: a handshake message after the
-// HelloVerifyRequest (RFC 6347 §4.2.2 numbers it 0, the ServerHello 1).
-// Nothing else counts, so that a forger cannot hold the attempt with any
+// HelloVerifyRequest (answerFragments). Nothing else counts, so that a forger cannot hold the attempt with any
 // datagram it sends from the server's address. A HelloVerifyRequest forged
 // ahead of the server's own made pion send the forger's cookie, and pion v2
 // takes no later HelloVerifyRequest: the server's own behind it, or one
 // junk datagram after, kept the attempt from being called stale until the
 // handshake timed out.
 func answersCookie(b []byte) bool {
-	for r := range wire.PionRecords(b) {
-		if r.Epoch != 0 {
-			continue
-		}
-		for _, f := range wire.HandshakeFragments(r) {
-			if f.Seq > 0 {
-				return true
-			}
-		}
+	for range answerFragments(b) {
+		return true
 	}
 	return false
 }
