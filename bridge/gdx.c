@@ -234,12 +234,14 @@ uint8_t gdx_variant_as_bool(gdx_ptr v) {
 	return b;
 }
 
+static gdx_bool object_alive(gdx_cptr v);
+
 gdx_ptr gdx_variant_as_object(gdx_ptr v) {
-	if (gdx_variant_holds_freed_object(v)) {
-		return NULL; // never a dangling pointer (gdx_variant_holds_freed_object)
-	}
 	gdx_ptr obj = NULL;
 	gdx_variant_to(GDX_OBJECT, &obj, v);
+	if (obj != NULL && !object_alive(v)) {
+		return NULL; // never a dangling pointer (gdx_variant_holds_freed_object)
+	}
 	return obj;
 }
 uint32_t gdx_variant_type(gdx_cptr v) { return gdx.variant_get_type(v); }
@@ -354,13 +356,16 @@ gdx_bool gdx_variant_holds_freed_object(gdx_cptr v) {
 	}
 	gdx_ptr obj = NULL;
 	gdx_variant_to(GDX_OBJECT, &obj, (gdx_ptr)v);
-	if (obj == NULL) {
-		return 0; // a null Object: nothing was freed
-	}
+	return obj != NULL && !object_alive(v); // a null Object: nothing was freed
+}
+
+// object_alive reports whether the non-null object Variant v holds still
+// exists.
+static gdx_bool object_alive(gdx_cptr v) {
 	uint8_t valid = 0;
 	gdx_cptr args[1] = { v };
 	is_instance_valid(&valid, args, 1);
-	return valid == 0;
+	return valid != 0;
 }
 
 // gdx_engine_variant_size measures the engine's Variant: it writes the
