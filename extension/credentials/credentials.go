@@ -154,13 +154,19 @@ type PSK struct {
 	Hint string
 }
 
-// NewPSK validates a PSK table: at least one identity, no empty key.
+// NewPSK validates a PSK table: at least one identity, none empty and none
+// over 128 bytes (RFC 4279 §5.3), and no empty key. An empty identity is
+// refused because no client this addon ships can send one (client.Config
+// refuses it), so its entry could only serve other software.
 func NewPSK(keys map[string][]byte, hint string) (*PSK, error) {
 	if len(keys) == 0 {
 		return nil, ErrNoPSK
 	}
 	copied := make(map[string][]byte, len(keys))
 	for id, k := range keys {
+		if id == "" {
+			return nil, fmt.Errorf("a PSK identity is empty")
+		}
 		if len(k) == 0 {
 			return nil, fmt.Errorf("pre-shared key for identity %q is empty", id)
 		}

@@ -57,6 +57,15 @@ func TestPSK(t *testing.T) {
 	if _, err := NewPSK(map[string][]byte{"a": nil}, ""); err == nil {
 		t.Fatal("empty key accepted")
 	}
+	if _, err := NewPSK(map[string][]byte{"": {1}}, ""); err == nil {
+		t.Fatal("empty identity accepted")
+	}
+	if _, err := NewPSK(map[string][]byte{strings.Repeat("i", 129): {1}}, ""); err == nil {
+		t.Fatal("identity of 129 bytes accepted")
+	}
+	if _, err := NewPSK(map[string][]byte{strings.Repeat("i", 128): {1}}, ""); err != nil {
+		t.Fatalf("identity of 128 bytes refused: %v", err)
+	}
 	p, err := NewPSK(map[string][]byte{"player": {1, 2, 3}}, "hint")
 	if err != nil {
 		t.Fatal(err)

@@ -52,6 +52,7 @@ func test_setup_errors() -> void:
 	check(s.setup_psk({}) == ERR_INVALID_PARAMETER_, "setup_psk with no keys")
 	check(s.setup_psk({"id": "not bytes"}) == ERR_INVALID_PARAMETER_, "setup_psk with a String key")
 	check(s.setup_psk({42: PackedByteArray([1])}) == ERR_INVALID_PARAMETER_, "setup_psk with a non-String identity")
+	check(s.setup_psk({"": PackedByteArray([1])}) == ERR_INVALID_PARAMETER_, "setup_psk with an empty identity")
 	# The largest inline Variants (40 bytes in double-precision engines) pass
 	# through the binding's own Variant storage here.
 	check(s.setup_psk({"id": Vector4(1, 2, 3, 4)}) == ERR_INVALID_PARAMETER_, "setup_psk with a Vector4 key")
