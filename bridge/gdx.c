@@ -105,7 +105,13 @@ gdx_bool dtls_server_library_init(gdx_get_proc_address get_proc, void *library, 
 	memset(&gdx, 0, sizeof(gdx));
 	gdx.get_godot_version = (void *)get_proc("get_godot_version");
 	gdx.print_error_with_message = (void *)get_proc("print_error_with_message");
-	if (gdx.get_godot_version == NULL || gdx.print_error_with_message == NULL) {
+	if (gdx.print_error_with_message == NULL) {
+		return 0; // nothing to say it with
+	}
+	if (gdx.get_godot_version == NULL) {
+		// deprecated since 4.5 (get_godot_version2), so a deprecated=no build lacks it
+		gdx.print_error_with_message("GoDTLS: this Godot build lacks a GDExtension function the addon needs (was it built with deprecated=no?)",
+				"get_godot_version", "dtls_server_library_init", __FILE__, __LINE__, 1);
 		return 0;
 	}
 	gdx.get_godot_version(&gdx.version);
