@@ -20,11 +20,13 @@ gdx_interface gdx;
 static DWORD main_thread;
 static void mark_main_thread(void) { main_thread = GetCurrentThreadId(); }
 gdx_bool gdx_on_main_thread(void) { return GetCurrentThreadId() == main_thread; }
+uint64_t gdx_thread_id(void) { return (uint64_t)GetCurrentThreadId(); }
 #else
 #include <pthread.h>
 static pthread_t main_thread;
 static void mark_main_thread(void) { main_thread = pthread_self(); }
 gdx_bool gdx_on_main_thread(void) { return pthread_equal(pthread_self(), main_thread) != 0; }
+uint64_t gdx_thread_id(void) { return (uint64_t)(uintptr_t)pthread_self(); }
 #endif
 
 static void on_initialize(void *userdata, uint32_t level) {

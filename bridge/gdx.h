@@ -285,6 +285,9 @@ void gdx_udp_send(gdx_ptr put_packet, const uintptr_t *objs, const uint8_t *buf,
 // gdx_on_main_thread tells whether the caller runs on the thread that
 // initialized the extension (Godot's main thread).
 gdx_bool gdx_on_main_thread(void);
+// gdx_thread_id names the calling thread while it lives (an id may be
+// reused once its thread has ended).
+uint64_t gdx_thread_id(void);
 
 // gdx_singleton is the engine singleton named by the StringName at name,
 // or NULL.

@@ -9,19 +9,39 @@ import "C"
 
 import (
 	"fmt"
+	"sync"
 	"unsafe"
 )
 
 // What every PacketPeerExtension class of ours needs for its _get_packet
 // and _put_packet virtuals.
 
-// packetBuffer holds the packet handed to Godot by _get_packet: Godot reads
-// it after the virtual returns, so it lives in C memory the object owns,
-// valid until the next _get_packet or until the object is freed.
+// packetBuffer holds the packets handed to Godot by _get_packet: Godot reads
+// one after the virtual returns (PacketPeer copies it before its get_packet
+// returns), so it lives in C memory the object owns, valid until the next
+// _get_packet or until the object is freed. Each thread that reads gets its
+// own slot: Godot's contract is per object, and two threads reading one
+// object at once (which Godot's own peers do not survive) would otherwise
+// write a packet into memory the other is still copying out of, or grow
+// it under the other's copy. Past maxReadingThreads the least recently used
+// slot is shared; its memory is kept, not reallocated, whenever the packet
+// fits.
 type packetBuffer struct {
-	buf unsafe.Pointer
-	cap int
+	mu    sync.Mutex
+	slots []handOverSlot
+	clock uint64 // the hand-overs so far, for the least recently used slot
 }
+
+type handOverSlot struct {
+	thread uint64
+	buf    unsafe.Pointer
+	cap    int
+	used   uint64 // the clock at its last hand-over
+}
+
+// maxReadingThreads bounds an object's slots: a game that reads one object
+// from a fresh thread each time costs at most this many buffers.
+const maxReadingThreads = 16
 
 // packetOut is _get_packet's out-arguments (const uint8_t **, int32_t *).
 type packetOut struct{ a []unsafe.Pointer }
@@ -33,30 +53,58 @@ type packetIn struct {
 	size int64
 }
 
-// handOver copies pkt into the buffer and points _get_packet's
-// out-arguments at it.
+// handOver copies pkt into the calling thread's slot and points
+// _get_packet's out-arguments at it.
 func (p *packetBuffer) handOver(m string, out packetOut, pkt []byte) gdError {
-	if len(pkt) > p.cap {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	slot := p.slotOf(uint64(C.gdx_thread_id()))
+	if len(pkt) > slot.cap {
 		c := max(len(pkt), 2048)
-		nb := C.realloc(p.buf, C.size_t(c))
+		nb := C.realloc(slot.buf, C.size_t(c))
 		if nb == nil {
 			pushError(m, "out of memory")
 			return errOutOfMemory
 		}
-		p.buf, p.cap = nb, c
+		slot.buf, slot.cap = nb, c
 	}
 	if len(pkt) > 0 {
-		C.memcpy(p.buf, unsafe.Pointer(&pkt[0]), C.size_t(len(pkt)))
+		C.memcpy(slot.buf, unsafe.Pointer(&pkt[0]), C.size_t(len(pkt)))
 	}
-	C.gdx_set_packet((*unsafe.Pointer)(unsafe.Pointer(&out.a[0])), (*C.uint8_t)(p.buf), C.int32_t(len(pkt)))
+	C.gdx_set_packet((*unsafe.Pointer)(unsafe.Pointer(&out.a[0])), (*C.uint8_t)(slot.buf), C.int32_t(len(pkt)))
 	return errOK
 }
 
-func (p *packetBuffer) free() {
-	if p.buf != nil {
-		C.free(p.buf)
-		p.buf, p.cap = nil, 0
+// slotOf is thread's slot: its own, a new one, or past maxReadingThreads
+// the least recently used, taken over. Called with p.mu held.
+func (p *packetBuffer) slotOf(thread uint64) *handOverSlot {
+	p.clock++
+	oldest := 0
+	for i := range p.slots {
+		if p.slots[i].thread == thread {
+			p.slots[i].used = p.clock
+			return &p.slots[i]
+		}
+		if p.slots[i].used < p.slots[oldest].used {
+			oldest = i
+		}
 	}
+	if len(p.slots) < maxReadingThreads {
+		p.slots = append(p.slots, handOverSlot{thread: thread, used: p.clock})
+		return &p.slots[len(p.slots)-1]
+	}
+	s := &p.slots[oldest]
+	s.thread, s.used = thread, p.clock
+	return s
+}
+
+func (p *packetBuffer) free() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range p.slots {
+		C.free(s.buf) // free(NULL) does nothing
+	}
+	p.slots = nil
 }
 
 // read copies the packet into Go memory, refusing one larger than

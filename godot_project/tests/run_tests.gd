@@ -17,6 +17,7 @@ const AREAS := [
 	"multiplayer_test.gd",
 	"monitors_test.gd",
 	"arguments_test.gd",
+	"threads_test.gd",
 	"quit_test.gd",
 ]
 
