@@ -94,6 +94,12 @@ static const gdx_function optional[] = {
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+// refuse_missing reports an interface function this engine lacks.
+static void refuse_missing(const char *name) {
+	gdx.print_error_with_message("GoDTLS: this Godot build lacks a GDExtension function the addon needs (was it built with deprecated=no?)",
+			name, "dtls_server_library_init", __FILE__, __LINE__, 1);
+}
+
 // Entry symbol named in dtls_server.gdextension.
 #ifdef _WIN32
 __declspec(dllexport)
@@ -112,8 +118,7 @@ gdx_bool dtls_server_library_init(gdx_get_proc_address get_proc, void *library, 
 	}
 	if (gdx.get_godot_version == NULL) {
 		// deprecated since 4.5 (get_godot_version2), so a deprecated=no build lacks it
-		gdx.print_error_with_message("GoDTLS: this Godot build lacks a GDExtension function the addon needs (was it built with deprecated=no?)",
-				"get_godot_version", "dtls_server_library_init", __FILE__, __LINE__, 1);
+		refuse_missing("get_godot_version");
 		return 0;
 	}
 	gdx.get_godot_version(&gdx.version);
@@ -125,8 +130,7 @@ gdx_bool dtls_server_library_init(gdx_get_proc_address get_proc, void *library, 
 	for (size_t i = 0; i < COUNT(required); i++) {
 		*required[i].field = (void *)get_proc(required[i].name);
 		if (*required[i].field == NULL) {
-			gdx.print_error_with_message("GoDTLS: this Godot build lacks a GDExtension function the addon needs (was it built with deprecated=no?)",
-					required[i].name, "dtls_server_library_init", __FILE__, __LINE__, 1);
+			refuse_missing(required[i].name);
 			return 0;
 		}
 	}

@@ -56,6 +56,12 @@ func goroutines() -> int:
 	return GoDTLSMonitors.new().memory().goroutines
 
 
+# Once a case has closed what it made, none of its goroutines stays.
+func check_goroutines_back(before: int) -> void:
+	var back := await wait_until(func() -> bool: return goroutines() <= before, null, [], 10.0)
+	check(back, "the library's goroutines are back to %d, not %d" % [before, goroutines()])
+
+
 # Each client's packets are "E<client> <n>"; the echo comes back whole, and
 # the broadcasts a worker thread sends meanwhile start with "B".
 func test_peers_on_threads() -> void:
@@ -64,11 +70,7 @@ func test_peers_on_threads() -> void:
 	var clients: Array = []
 	for i in WORKERS:
 		clients.append(psk_client(s.get_local_port()))
-	await wait_until(func() -> bool:
-		for c in clients:
-			if c.get_status() != GoDTLSClient.STATUS_CONNECTED:
-				return false
-		return true, s, clients)
+	await wait_until(all_connected(clients), s, clients) # GoDTLSClient's statuses are PacketPeerDTLS's
 	var peers := await take_all(s, clients, WORKERS)
 	check(peers.size() == WORKERS, "%d peers taken, want %d" % [peers.size(), WORKERS])
 	if peers.size() != WORKERS:
@@ -129,8 +131,7 @@ func test_peers_on_threads() -> void:
 	s.stop()
 	peers.clear()
 	clients.clear()
-	var back := await wait_until(func() -> bool: return goroutines() <= before, null, [], 10.0)
-	check(back, "the library's goroutines are back to %d, not %d" % [before, goroutines()])
+	await check_goroutines_back(before)
 
 
 # Serves one peer until stop is set: every packet back to its sender, with
@@ -211,8 +212,7 @@ func test_clients_on_threads() -> void:
 	check(await wait_until(all_gone, s, [], 10.0), "the server saw every worker's client leave")
 	s.stop()
 	peers.clear()
-	var back := await wait_until(func() -> bool: return goroutines() <= before, null, [], 10.0)
-	check(back, "the library's goroutines are back to %d, not %d" % [before, goroutines()])
+	await check_goroutines_back(before)
 
 
 func client_round_trip(port: int, i: int) -> Dictionary:
@@ -291,7 +291,7 @@ func drop_last_reference(holder: Array) -> void:
 func test_one_peer_two_threads() -> void:
 	var s := psk_server()
 	var c := psk_client(s.get_local_port())
-	await wait_until(func() -> bool: return c.get_status() == GoDTLSClient.STATUS_CONNECTED, s, [c])
+	await wait_until(all_connected([c]), s, [c])
 	var peer := await take(s, [c])
 	check(peer != null, "a client connected and was taken")
 	if peer == null:
@@ -425,8 +425,7 @@ func test_one_server_two_threads() -> void:
 	s.stop()
 	taken.clear()
 	clients.clear()
-	var back := await wait_until(func() -> bool: return goroutines() <= before, null, [], 10.0)
-	check(back, "the library's goroutines are back to %d, not %d" % [before, goroutines()])
+	await check_goroutines_back(before)
 
 
 # Polls s, takes its peers and echoes every packet until stop is set;
