@@ -41,13 +41,14 @@ func (w *pairWriter) done() {
 	C.gdx_array_unref(unsafe.Pointer(&w.ref))
 }
 
-// appendObjects appends each of objs (none nil) to out: one call into Godot
-// per object, through Array.append's builtin pointer (get_peers).
+// appendObjects appends each of objs (none nil) to out, in one call from Go
+// through Array.append's builtin pointer (get_peers).
 func appendObjects(out *array, objs []object) {
+	if len(objs) == 0 {
+		return
+	}
 	var ref uint64 // the Array value (one pointer) behind out's Variant
 	C.gdx_array_ref(unsafe.Pointer(&ref), out.v.ptr())
-	for _, o := range objs {
-		C.gdx_append_object(unsafe.Pointer(&ref), o.p)
-	}
+	C.gdx_append_objects(unsafe.Pointer(&ref), objectPointers(objs), C.gdx_int(len(objs)))
 	C.gdx_array_unref(unsafe.Pointer(&ref))
 }

@@ -63,10 +63,20 @@ type value struct {
 // objResult, *dict or *array.
 type result any
 
-// objResult returns an Object; fresh means nobody holds a reference yet.
+// objResult returns an Object. fresh means nobody holds a reference yet;
+// held means we hold one (gdServer.objectFor: an object other threads can
+// reach), which done drops once whoever receives obj has taken its own, or
+// nobody will.
 type objResult struct {
 	obj   object
 	fresh bool
+	held  bool
+}
+
+func (r objResult) done() {
+	if r.held {
+		r.obj.release()
+	}
 }
 
 // argSpec is one argument of a method or signal.

@@ -337,6 +337,7 @@ func copyIntoVariant(ret unsafe.Pointer, r result) {
 		v = variantString(x)
 	case objResult:
 		v = x.obj.variant()
+		x.done() // v holds it now
 	case *dict:
 		v = x.v
 	case *array:
@@ -371,6 +372,7 @@ func writeSlot(ret unsafe.Pointer, name string, t vtype, r result) {
 		newString(ret, x)
 	case objResult:
 		C.gdx_ref_set(ret, x.obj.p)
+		x.done()
 	case *dict:
 		destroyBuiltin(tDictionary, ret)
 		variantInto(tDictionary, ret, &x.v)
@@ -408,7 +410,10 @@ func writeRefusal(ret unsafe.Pointer, m *methodDef) {
 func discard(r result) {
 	switch x := r.(type) {
 	case objResult:
-		if x.fresh {
+		switch {
+		case x.held:
+			x.done() // frees obj if nobody else holds it
+		case x.fresh:
 			C.gdx_object_destroy(x.obj.p)
 		}
 	case *dict:

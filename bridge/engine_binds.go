@@ -32,6 +32,7 @@ var (
 	bindTLSTrustedChain   = &methodBind{class: "TLSOptions", method: "get_trusted_ca_chain", hash: 1120709175}
 	bindTLSNameOverride   = &methodBind{class: "TLSOptions", method: "get_common_name_override", hash: 201670096}
 	bindCertLoadString    = &methodBind{class: "X509Certificate", method: "load_from_string", hash: 166001499}
+	bindInitRef           = &methodBind{class: "RefCounted", method: "init_ref", hash: 2240911060}
 	bindReference         = &methodBind{class: "RefCounted", method: "reference", hash: 2240911060}
 	bindUnreference       = &methodBind{class: "RefCounted", method: "unreference", hash: 2240911060}
 	bindEmitSignal        = &methodBind{class: "Object", method: "emit_signal", hash: 4047867050}
@@ -51,7 +52,7 @@ var (
 var engineBinds = []*methodBind{
 	bindTLSIsServer, bindTLSPrivateKey, bindTLSOwnCertificate, bindKeySaveToString, bindCertSaveToString,
 	bindTLSIsUnsafe, bindTLSTrustedChain, bindTLSNameOverride, bindCertLoadString,
-	bindReference, bindUnreference, bindEmitSignal, bindIsClass, bindAddCustomMonitor, bindRemoveCustomMonitor,
+	bindInitRef, bindReference, bindUnreference, bindEmitSignal, bindIsClass, bindAddCustomMonitor, bindRemoveCustomMonitor,
 	bindGetPacket, bindPutPacket, bindAvailable, bindUDPPacketIP, bindUDPPacketPort, bindUDPIsConnected,
 	bindUDPLocalPort,
 }
@@ -86,8 +87,37 @@ func (b *methodBind) ptrcall(obj unsafe.Pointer, a *slots, argc int, ret unsafe.
 	return C.gdx_bind_ptrcall(b.ptr, obj, ap, C.int(argc), ret) != 0
 }
 
-// retain takes our own reference on a RefCounted argument we keep.
-func retain(obj unsafe.Pointer) { callBool(bindReference, obj) }
+// retain takes our own reference on a RefCounted argument we keep. It
+// reports false, taking none, when the count is already 0 (the object is
+// being freed).
+func retain(obj unsafe.Pointer) bool { return callBool(bindReference, obj) }
+
+// retainEach is retain on each of objs that is not null, in one call from
+// Go; took[i] says whether objs[i]'s was taken.
+func retainEach(objs []object, took []bool) {
+	if len(objs) == 0 {
+		return
+	}
+	C.gdx_retain_each(bindReference.ptr, objectPointers(objs), C.gdx_int(len(objs)), (*C.uint8_t)(unsafe.Pointer(&took[:len(objs)][0])))
+}
+
+// releaseEach is release on each of objs that is not null, in one call
+// from Go.
+func releaseEach(objs []object) {
+	if len(objs) == 0 {
+		return
+	}
+	C.gdx_release_each(bindUnreference.ptr, objectPointers(objs), C.gdx_int(len(objs)))
+}
+
+// objectPointers is objs as the C array of Godot pointers it is laid out as
+// (an object is one pointer, to Godot's memory).
+func objectPointers(objs []object) *unsafe.Pointer {
+	return (*unsafe.Pointer)(unsafe.Pointer(&objs[0]))
+}
+
+// adopt takes the first reference of a RefCounted we just constructed.
+func adopt(obj unsafe.Pointer) { callBool(bindInitRef, obj) }
 
 // release drops a reference a ptrcall handed us, freeing the object when it
 // was the last one.

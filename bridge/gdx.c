@@ -72,8 +72,6 @@ static const gdx_function required[] = {
 	FN(object_method_bind_ptrcall),
 	FN(object_destroy),
 	FN(object_set_instance),
-	FN(object_get_instance_id),
-	FN(object_get_instance_from_id),
 	FN(global_get_singleton),
 	FN(ref_get_object),
 	FN(ref_set_object),
@@ -430,15 +428,46 @@ void gdx_array_unref(gdx_ptr array) {
 	gdx_destroy(GDX_ARRAY, array);
 }
 
-// gdx_append_object appends the Object obj (not NULL) to array (an Array
+// gdx_append_objects appends objs[0..n) (none NULL) to array (an Array
 // value from gdx_array_ref) through Array.append's builtin pointer: one call
-// from Go per element, no call by name (get_peers on a thousand peers).
-void gdx_append_object(gdx_ptr array, gdx_ptr obj) {
-	uint8_t v[GDX_VARIANT_SIZE];
-	gdx_variant_from(GDX_OBJECT, v, &obj);
-	gdx_cptr args[1] = { v };
-	array_append(array, args, NULL, 1);
-	gdx.variant_destroy(v);
+// from Go for all of them, no call by name (get_peers on a thousand peers).
+void gdx_append_objects(gdx_ptr array, gdx_ptr const *objs, gdx_int n) {
+	for (gdx_int i = 0; i < n; i++) {
+		uint8_t v[GDX_VARIANT_SIZE];
+		gdx_ptr obj = objs[i];
+		gdx_variant_from(GDX_OBJECT, v, &obj);
+		gdx_cptr args[1] = { v };
+		array_append(array, args, NULL, 1);
+		gdx.variant_destroy(v);
+	}
+}
+
+// gdx_retain_each calls RefCounted.reference (the bind reference) on each of
+// objs[0..n) that is not NULL, and writes into took[i] whether it took one
+// (not when the count was already 0: the object is being freed).
+void gdx_retain_each(gdx_ptr reference, gdx_ptr const *objs, gdx_int n, uint8_t *took) {
+	for (gdx_int i = 0; i < n; i++) {
+		took[i] = 0;
+		if (reference != NULL && objs[i] != NULL) {
+			gdx.object_method_bind_ptrcall(reference, objs[i], NULL, &took[i]);
+		}
+	}
+}
+
+// gdx_release_each drops a reference of ours to each of objs[0..n) that is
+// not NULL through RefCounted.unreference (the bind unreference), freeing
+// the objects whose last one it was.
+void gdx_release_each(gdx_ptr unreference, gdx_ptr const *objs, gdx_int n) {
+	for (gdx_int i = 0; i < n; i++) {
+		uint8_t last = 0;
+		if (unreference == NULL || objs[i] == NULL) {
+			continue;
+		}
+		gdx.object_method_bind_ptrcall(unreference, objs[i], NULL, &last);
+		if (last) {
+			gdx.object_destroy(objs[i]);
+		}
+	}
 }
 
 // gdx_append_pair appends [value, PackedByteArray(data)] to array (an
@@ -517,8 +546,6 @@ void gdx_object_destroy(gdx_ptr obj) { gdx.object_destroy(obj); }
 void gdx_object_set_instance(gdx_ptr obj, gdx_cptr class_name, uintptr_t handle) {
 	gdx.object_set_instance(obj, class_name, (gdx_ptr)handle);
 }
-uint64_t gdx_object_id(gdx_cptr obj) { return gdx.object_get_instance_id(obj); }
-gdx_ptr gdx_object_from_id(uint64_t id) { return gdx.object_get_instance_from_id(id); }
 gdx_ptr gdx_ref_get(gdx_cptr slot) { return slot == NULL ? NULL : gdx.ref_get_object(slot); }
 void gdx_ref_set(gdx_ptr slot, gdx_ptr obj) { gdx.ref_set_object(slot, obj); }
 gdx_ptr gdx_construct(gdx_cptr class_name) { return gdx.classdb_construct_object(class_name); }

@@ -88,8 +88,7 @@ type gdMultiplayer struct {
 	srv *multiplayer.Server // a server, or
 	cli *multiplayer.Client // a client, or neither
 
-	view    *gdServer // get_server()'s object while Godot holds it
-	viewObj object
+	view *gdServer // get_server()'s object while Godot holds it
 
 	// status is the client's status as the game has been told it: it
 	// changes when poll() emits the event, so SceneMultiplayer never sees
@@ -203,7 +202,7 @@ func (g *gdMultiplayer) serve(m string, port int64, bind string, maxClients int6
 	}
 	srv := multiplayer.NewServer(dtls, int(maxClients), g.options(true))
 	g.mu.Lock()
-	g.srv, g.view, g.viewObj = srv, nil, null
+	g.srv, g.view = srv, nil
 	srv.SetRefusing(g.refuse)
 	g.reason = ""
 	g.mu.Unlock()
@@ -247,37 +246,54 @@ func (g *gdMultiplayer) dial(m, address string, port int64, cfg client.Config) r
 }
 
 // getServer returns the GoDTLSServer of a server: the same object while
-// GDScript holds it, so its signal connections stay.
+// GDScript holds it, so its signal connections stay. Like a server's peers
+// (gdServer.newObjectFor), the view is found by other threads only once it
+// holds a reference, and two threads asking at once get one view.
 func (g *gdMultiplayer) getServer() result {
 	srv, _ := g.current()
 	if srv == nil {
 		return nil
 	}
-	if _, obj := g.liveView(); !obj.isNull() {
-		return objResult{obj: obj}
+	if view := g.liveView(); view != nil {
+		return objResult{obj: view.obj, held: true}
 	}
-	obj, inst := constructNamed(srvName, func(obj object) instance {
+	_, inst := constructNamed(srvName, func(obj object) instance {
 		v := newGDServer(obj)
-		v.srv, v.cfg, v.borrowed = srv.DTLS(), srv.DTLS().Config(), true
+		v.srv, v.cfg, v.borrowed, v.viewOf = srv.DTLS(), srv.DTLS().Config(), true, g
 		return v
 	})
 	view := inst.(*gdServer)
-	view.id = obj.instanceID()
-	g.mu.Lock()
-	g.view, g.viewObj = view, obj
-	g.mu.Unlock()
-	return objResult{obj: obj, fresh: true}
+	adopt(view.obj.p)
+	view = claim(&g.mu, func() (*gdServer, bool) {
+		return g.view, true
+	}, func(v *gdServer) {
+		g.view = v
+	}, view, nil)
+	return objResult{obj: view.obj, held: true}
 }
 
-// liveView is get_server()'s object if Godot still has it.
-func (g *gdMultiplayer) liveView() (*gdServer, object) {
+// liveView is get_server()'s object, with a reference the caller drops
+// (obj.release), or nil if GDScript does not hold it.
+func (g *gdMultiplayer) liveView() *gdServer {
 	g.mu.Lock()
-	view, obj := g.view, g.viewObj
-	g.mu.Unlock()
-	if view != nil && obj.alive(view.id) {
-		return view, obj
+	view := g.view
+	if view != nil {
+		view.pins.take()
 	}
-	return nil, null
+	g.mu.Unlock()
+	if view != nil && view.pins.retain(view.obj) {
+		return view
+	}
+	return nil
+}
+
+// forgetView runs when get_server()'s object is freed.
+func (g *gdMultiplayer) forgetView(view *gdServer) {
+	g.mu.Lock()
+	if g.view == view {
+		g.view = nil
+	}
+	g.mu.Unlock()
 }
 
 func (g *gdMultiplayer) peerStats(id int64) result {

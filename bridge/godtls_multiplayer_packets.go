@@ -236,8 +236,9 @@ func (g *gdMultiplayer) emitLeft(id int32, reason string) {
 // pollDTLS emits get_server()'s signals, or drops the DTLS server's events
 // when GDScript does not hold that object.
 func (g *gdMultiplayer) pollDTLS(srv *multiplayer.Server) {
-	if view, _ := g.liveView(); view != nil {
+	if view := g.liveView(); view != nil {
 		view.poll()
+		view.obj.release()
 		return
 	}
 	for _, ok := srv.DTLS().NextEvent(); ok; _, ok = srv.DTLS().NextEvent() {
@@ -276,7 +277,7 @@ func (g *gdMultiplayer) closeAll(reason string) {
 	// taken and cleared under one lock: free() may come from another thread
 	g.mu.Lock()
 	srv, cli := g.srv, g.cli
-	g.srv, g.cli, g.status, g.view, g.viewObj = nil, nil, multiplayer.Disconnected, nil, null
+	g.srv, g.cli, g.status, g.view = nil, nil, multiplayer.Disconnected, nil
 	g.mu.Unlock()
 	if reason == "" {
 		reason = "the client left"

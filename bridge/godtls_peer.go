@@ -40,9 +40,10 @@ func peerClass() *classDef {
 // gdPeer is the Go side of one GoDTLSPeer object.
 type gdPeer struct {
 	obj   object
-	id    uint64       // the object's instance id, to tell whether obj is still alive
 	p     *server.Peer // nil for a GoDTLSPeer.new() that never connected
 	owner *gdServer
+
+	pins pins // of the threads that found this object in owner's map
 
 	pkt packetBuffer // what _get_packet hands Godot
 
@@ -57,7 +58,7 @@ type gdPeer struct {
 }
 
 func newGDPeer(obj object, p *server.Peer, owner *gdServer) *gdPeer {
-	return &gdPeer{obj: obj, id: obj.instanceID(), p: p, owner: owner}
+	return &gdPeer{obj: obj, p: p, owner: owner}
 }
 
 // newPeerObject makes the Godot object for a peer of owner.
@@ -77,10 +78,7 @@ func newRefusedPeer(reason string) *gdPeer {
 	return inst.(*gdPeer)
 }
 
-// alive tells whether Godot still has this peer's object.
-func (gp *gdPeer) alive() bool {
-	return gp.obj.alive(gp.id)
-}
+func (gp *gdPeer) shared() (*pins, object) { return &gp.pins, gp.obj }
 
 // free releases Go and C state. A listen-mode connection belongs to the
 // server: dropping the object does not disconnect (disconnect_from_peer
@@ -89,6 +87,7 @@ func (gp *gdPeer) free() {
 	if gp.owner != nil {
 		gp.owner.forgetPeer(gp)
 	}
+	gp.pins.wait()
 	if !gp.udp.isNull() {
 		// Like PacketPeerDTLS, dropping the peer ends its connection, so that
 		// UDPServer stops routing the address to a dead peer. The

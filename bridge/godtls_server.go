@@ -86,7 +86,8 @@ type gdServer struct {
 	// of the multiplayer peer's server: freeing it leaves the server
 	// running, and what would change its socket or credentials is refused.
 	borrowed bool
-	id       uint64 // the object's instance id, to tell whether it is alive
+	viewOf   *gdMultiplayer // a view's multiplayer peer, which finds it there
+	pins     pins           // of the threads that found the view in viewOf
 
 	// endsMu guards ends, the peer_disconnected signals poll() holds for
 	// later calls, and ready, the events a poll() took and has not emitted
@@ -116,6 +117,10 @@ func newGDServer(obj object) *gdServer {
 // free runs when the last reference goes: the object is half destroyed, so
 // only Go state is touched.
 func (s *gdServer) free() {
+	if s.viewOf != nil {
+		s.viewOf.forgetView(s)
+		s.pins.wait()
+	}
 	if !s.borrowed {
 		unwatchMonitors(s)
 		stopBounded(srvName, s.srv.Stop)
@@ -148,30 +153,47 @@ func (s *gdServer) refuseBorrowed(m string) bool {
 	return s.borrowed
 }
 
-// peerObject returns the Godot object of p: the live one if GDScript still
-// holds it, otherwise a fresh one.
+// peerObject returns the Godot object of p, held until the caller calls
+// done on the result: the live one if GDScript still holds it, otherwise a
+// fresh one.
 func (s *gdServer) peerObject(p *server.Peer) objResult {
 	s.mu.Lock()
-	known := s.peers[p]
+	known := s.pinned(p)
 	s.mu.Unlock()
-	return s.objectFor(p, known)
+	if known != nil && known.pins.retain(known.obj) {
+		return objResult{obj: known.obj, held: true}
+	}
+	return s.newObjectFor(p, known)
 }
 
-// objectFor is peerObject once the server's map has been read (known is
-// p's entry, or nil): it checks liveness, a call into Godot, without the
-// lock, so that get_peers reads the map once for all its peers.
-func (s *gdServer) objectFor(p *server.Peer, known *gdPeer) objResult {
-	if known != nil && known.alive() {
-		return objResult{obj: known.obj}
+// pinned is p's object in the map, pinned (pins.go). Call with s.mu held.
+func (s *gdServer) pinned(p *server.Peer) *gdPeer {
+	gp := s.peers[p]
+	if gp != nil {
+		gp.pins.take()
 	}
-	gp := newPeerObject(p, s)
-	s.mu.Lock()
-	if s.peers != nil {
-		s.peers[p] = gp
-	}
-	s.mu.Unlock()
-	return objResult{obj: gp.obj, fresh: true}
+	return gp
 }
+
+// newObjectFor makes p's object when the map has none alive (dead is the
+// one being freed, if any). Any of the game's threads may get here for one
+// peer at once (two threads polling one server), and the object is
+// constructed with no lock held, as every call into Godot is: it goes into
+// the map already holding the result's reference, so that a thread that
+// finds it there and drops what it was given cannot free it under this
+// one, and claim returns another thread's object if one came first.
+func (s *gdServer) newObjectFor(p *server.Peer, dead *gdPeer) objResult {
+	gp := newPeerObject(p, s)
+	adopt(gp.obj.p)
+	gp = claim(&s.mu, func() (*gdPeer, bool) {
+		return s.peers[p], s.peers != nil
+	}, func(gp *gdPeer) {
+		s.peers[p] = gp
+	}, gp, dead)
+	return objResult{obj: gp.obj, held: true}
+}
+
+func (s *gdServer) shared() (*pins, object) { return &s.pins, s.obj }
 
 func (s *gdServer) forgetPeer(gp *gdPeer) {
 	s.mu.Lock()
@@ -291,10 +313,14 @@ func (s *gdServer) emitEvent(ev server.Event) {
 	switch ev.Kind {
 	case server.EventConnected:
 		o := s.peerObject(ev.Peer)
-		s.obj.emit("peer_connected", o.obj.variant())
+		arg := o.obj.variant()
+		o.done()
+		s.obj.emit("peer_connected", arg)
 	case server.EventDisconnected:
 		o := s.peerObject(ev.Peer)
-		s.obj.emit("peer_disconnected", o.obj.variant(), variantString(ev.Reason))
+		arg := o.obj.variant()
+		o.done()
+		s.obj.emit("peer_disconnected", arg, variantString(ev.Reason))
 	case server.EventHandshakeFailed:
 		s.obj.emit("handshake_failed", variantString(ev.Addr.Addr().String()), variantInt(int64(ev.Addr.Port())), variantString(ev.Reason))
 	case server.EventDrained:
@@ -386,10 +412,14 @@ func (s *gdServer) receiveAll(maxPackets int64) result {
 	var last *server.Peer
 	var lastObj object
 	s.srv.ReceiveAll(int(maxPackets), func(p *server.Peer, b []byte) {
-		if p != last {
-			last, lastObj = p, s.peerObject(p).obj
+		if p == last {
+			pairs.add(lastObj, b)
+			return
 		}
-		pairs.add(lastObj, b)
+		o := s.peerObject(p)
+		last, lastObj = p, o.obj
+		pairs.add(lastObj, b) // holds it for the next packets of p
+		o.done()
 	})
 	pairs.done()
 	return out
@@ -438,24 +468,37 @@ func (s *gdServer) broadcast(packet []byte, exclude object) result {
 	return int64(s.srv.Broadcast(packet, except))
 }
 
-// getPeers takes the server's lock once for the peers' objects, and makes
-// one call into Godot per object GDScript still holds (its liveness check)
-// plus one per element (appendObjects): a game may call it in a handler with
-// a thousand peers connected.
+// getPeers takes the server's lock once for the peers' objects, and then
+// makes three calls into Godot in all, each over every object: a reference
+// taken to those GDScript still holds, the appends to the result, the
+// references dropped (plus one call per object it makes). A game may call
+// it in a handler with a thousand peers connected. The references are all
+// taken before any object is made, so that a thread freeing one of them
+// waits for no construction (gdPeer.free).
 func (s *gdServer) getPeers() result {
 	peers := s.srv.Peers()
-	objs := make([]object, len(peers))
 	known := make([]*gdPeer, len(peers))
+	objs := make([]object, len(peers))
 	s.mu.Lock()
 	for i, p := range peers {
-		known[i] = s.peers[p]
+		if known[i] = s.pinned(p); known[i] != nil {
+			objs[i] = known[i].obj
+		}
 	}
 	s.mu.Unlock()
-	for i, p := range peers {
-		objs[i] = s.objectFor(p, known[i]).obj
+	took := make([]bool, len(peers))
+	retainEach(objs, took)
+	for i, gp := range known {
+		if gp != nil {
+			gp.pins.release()
+		}
+		if !took[i] {
+			objs[i] = s.newObjectFor(peers[i], gp).obj
+		}
 	}
 	arr := newArray()
 	appendObjects(arr, objs)
+	releaseEach(objs)
 	return arr
 }
 

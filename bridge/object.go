@@ -20,17 +20,9 @@ func (o object) isNull() bool { return o.p == nil }
 // is asks Object.is_class(name); false for null.
 func (o object) is(class string) bool { return isClass(o.p, class) }
 
-// instanceID is the object's id, which outlives the object: alive(id)
-// tells later whether the object still exists.
-func (o object) instanceID() uint64 { return uint64(C.gdx_object_id(o.p)) }
-
-// alive tells whether the object with instance id id is still this one.
-func (o object) alive(id uint64) bool {
-	return !o.isNull() && C.gdx_object_from_id(C.uint64_t(id)) == o.p
-}
-
-// retain takes our own reference on a RefCounted we keep.
-func (o object) retain() { retain(o.p) }
+// retain takes our own reference on a RefCounted we keep (false: none, it is
+// being freed).
+func (o object) retain() bool { return retain(o.p) }
 
 // release drops our reference, freeing the object if it was the last one.
 func (o object) release() { release(o.p) }

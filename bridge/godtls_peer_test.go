@@ -1,0 +1,96 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"godtls/extension/server"
+)
+
+// A thread that found a peer's object in the server's map may still be
+// asking Godot for a reference when another thread frees the object: free
+// takes it out of the map, so that nobody pins it again, and returns (the
+// memory goes) only once the pins already taken are let go.
+func TestFreeWaitsForPinnedLookups(t *testing.T) {
+	s := &gdServer{peers: map[*server.Peer]*gdPeer{}}
+	p := &server.Peer{}
+	gp := &gdPeer{p: p, owner: s}
+	s.peers[p] = gp
+
+	s.mu.Lock()
+	if s.pinned(p) != gp {
+		t.Fatal("the map's object was not found")
+	}
+	s.mu.Unlock()
+
+	freed := make(chan struct{})
+	go func() {
+		gp.free()
+		close(freed)
+	}()
+	// free takes gp out of the map first: no new pin can start
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.mu.Lock()
+		_, still := s.peers[p]
+		s.mu.Unlock()
+		if !still {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("free never took the object out of the map")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.mu.Lock()
+	if again := s.pinned(p); again != nil {
+		t.Fatal("an object being freed was pinned again")
+	}
+	s.mu.Unlock()
+	select {
+	case <-freed:
+		t.Fatal("free returned while a lookup still pinned the object")
+	case <-time.After(50 * time.Millisecond):
+	}
+	gp.pins.release() // the lookup's retain is refused and lets go
+	<-freed
+}
+
+// The same for a multiplayer server's get_server() view: its free takes it
+// out of the multiplayer peer and waits for a get_server() or poll() on
+// another thread that found it there.
+func TestViewFreeWaitsForPinnedLookups(t *testing.T) {
+	g := &gdMultiplayer{}
+	view := &gdServer{borrowed: true, viewOf: g, peers: map[*server.Peer]*gdPeer{}}
+	g.view = view
+
+	g.mu.Lock()
+	g.view.pins.take() // as liveView does
+	g.mu.Unlock()
+
+	freed := make(chan struct{})
+	go func() {
+		view.free()
+		close(freed)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g.mu.Lock()
+		still := g.view != nil
+		g.mu.Unlock()
+		if !still {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("free never took the view out of its multiplayer peer")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-freed:
+		t.Fatal("free returned while a lookup still pinned the view")
+	case <-time.After(50 * time.Millisecond):
+	}
+	view.pins.release()
+	<-freed
+}
