@@ -110,7 +110,7 @@ func (gp *gdPeer) poll() result {
 	if gp.udp.isNull() || gp.p == nil {
 		return nil
 	}
-	exchangeUDP(func(dst []*gdPeer) []*gdPeer { return append(dst, gp) })
+	exchangeUDP(func(dst []*gdPeer) []*gdPeer { return append(dst, gp) }, nil)
 	return nil
 }
 

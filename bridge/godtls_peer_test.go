@@ -94,3 +94,19 @@ func TestViewFreeWaitsForPinnedLookups(t *testing.T) {
 	view.pins.release()
 	<-freed
 }
+
+// pollAttached pins the take_connection(udp_peer) peers it lists and lets
+// go of every pin once the exchange is over: a pin left behind would make
+// the peer's free wait forever.
+func TestPollAttachedLetsGoOfItsPins(t *testing.T) {
+	gp := &gdPeer{p: &server.Peer{}}
+	s := &gdServer{peers: map[*server.Peer]*gdPeer{}, attached: []*gdPeer{gp}}
+	gp.owner = s
+	for range 3 {
+		s.pollAttached()
+	}
+	if n := gp.pins.n.Load(); n != 0 {
+		t.Fatalf("%d pins left after three polls", n)
+	}
+	gp.free() // returns: nothing pins it
+}

@@ -426,11 +426,20 @@ func (s *gdServer) receiveAll(maxPackets int64) result {
 }
 
 // pollAttached does every take_connection(udp_peer) peer's poll() at once.
+// Each is pinned (pins.go) for the exchange: a thread that drops a peer's
+// last reference meanwhile releases its PacketPeerUDP only after it.
 func (s *gdServer) pollAttached() {
 	exchangeUDP(func(dst []*gdPeer) []*gdPeer {
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		for _, gp := range s.attached {
+			gp.pins.take()
+		}
 		return append(dst, s.attached...)
+	}, func(listed []*gdPeer) {
+		for _, gp := range listed {
+			gp.pins.release()
+		}
 	})
 }
 

@@ -8,7 +8,8 @@ import (
 
 // pins counts the threads that found an object of ours in a table (a
 // server's peer map, a multiplayer peer's get_server() view) and are still
-// asking Godot for a reference to it. Any of the game's threads may drop
+// asking Godot for a reference to it, or that listed it (a server's
+// take_connection(udp_peer) peers) and are using what it holds. Any of the game's threads may drop
 // the object's last reference at that moment: Godot then frees it, and our
 // free takes it out of the table (after which nobody pins it again) and
 // waits for the pins already taken, so that the memory those threads touch

@@ -36,17 +36,21 @@ var udpBatches = sync.Pool{New: func() any {
 }}
 
 // exchangeUDP feeds the engine every datagram the PacketPeerUDPs of the
-// peers list appends hold, then sends what the engine queued for them.
-// It runs on the caller's thread, as every call into Godot here does (list
-// runs before the moves, so it may take a lock the moves must not hold).
-func exchangeUDP(list func([]*gdPeer) []*gdPeer) {
+// peers list appends hold, then sends what the engine queued for them, and
+// last hands unlist (if any) the peers listed. It runs on the caller's
+// thread, as every call into Godot here does (list runs before the moves,
+// so it may take a lock the moves must not hold).
+func exchangeUDP(list func([]*gdPeer) []*gdPeer, unlist func([]*gdPeer)) {
 	b := udpBatches.Get().(*udpBatch)
 	defer udpBatches.Put(b)
 	listed := list(b.peers[:0])
 	defer clear(listed) // a pooled batch holds no peer
+	if unlist != nil {
+		defer unlist(listed)
+	}
 	b.peers, b.objs = listed[:0], b.objs[:0]
 	for _, gp := range listed {
-		if gp.udp.obj != nil && gp.p != nil { // freed since it was listed: skip
+		if gp.udp.obj != nil && gp.p != nil {
 			b.peers = append(b.peers, gp)
 			b.objs = append(b.objs, uintptr(gp.udp.obj))
 		}
