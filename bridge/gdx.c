@@ -595,11 +595,16 @@ int gdx_editor_help(const char *xml, gdx_int len) {
 	return 1;
 }
 
-// _get_packet: args[0] is a slot holding `const uint8_t **`, args[1] a slot
-// holding `int32_t *` (Godot's own output variables).
-void gdx_set_packet(const gdx_cptr *args, const uint8_t *buf, int32_t len) {
+// _get_packet: copies the packet pkt into buf, the calling thread's slot,
+// and points the out-arguments at it. args[0] is a slot holding
+// `const uint8_t **`, args[1] a slot holding `int32_t *` (Godot's own output
+// variables).
+void gdx_hand_packet(const gdx_cptr *args, uint8_t *buf, const uint8_t *pkt, int32_t len) {
 	const uint8_t **out_buf = *(const uint8_t ***)args[0];
 	int32_t *out_len = *(int32_t **)args[1];
+	if (len > 0) {
+		memcpy(buf, pkt, (size_t)len);
+	}
 	*out_buf = buf;
 	*out_len = len;
 }

@@ -260,7 +260,7 @@ void gdx_register_property(gdx_cptr cls, gdx_property_info *info, gdx_cptr sette
 void gdx_register_signal(gdx_cptr cls, gdx_cptr name, gdx_property_info *args, gdx_int argc);
 void gdx_unregister_class(gdx_cptr name);
 int gdx_editor_help(const char *xml, gdx_int len);
-void gdx_set_packet(const gdx_cptr *args, const uint8_t *buf, int32_t len);
+void gdx_hand_packet(const gdx_cptr *args, uint8_t *buf, const uint8_t *pkt, int32_t len);
 
 // One datagram of a batch: the index of its PacketPeerUDP in the objects
 // array and its length; the bytes lie back to back in the batch's buffer.

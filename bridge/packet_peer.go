@@ -68,10 +68,12 @@ func (p *packetBuffer) handOver(m string, out packetOut, pkt []byte) gdError {
 		}
 		slot.buf, slot.cap = nb, c
 	}
+	var data *C.uint8_t
 	if len(pkt) > 0 {
-		C.memcpy(slot.buf, unsafe.Pointer(&pkt[0]), C.size_t(len(pkt)))
+		data = (*C.uint8_t)(unsafe.Pointer(&pkt[0]))
 	}
-	C.gdx_set_packet((*unsafe.Pointer)(unsafe.Pointer(&out.a[0])), (*C.uint8_t)(slot.buf), C.int32_t(len(pkt)))
+	// the copy and the out-arguments in one call from Go
+	C.gdx_hand_packet((*unsafe.Pointer)(unsafe.Pointer(&out.a[0])), (*C.uint8_t)(slot.buf), data, C.int32_t(len(pkt)))
 	return errOK
 }
 
