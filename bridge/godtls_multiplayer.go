@@ -275,13 +275,7 @@ func (g *gdMultiplayer) getServer() result {
 // liveView is get_server()'s object, with a reference the caller drops
 // (obj.release), or nil if GDScript does not hold it.
 func (g *gdMultiplayer) liveView() *gdServer {
-	g.mu.Lock()
-	view := g.view
-	if view != nil {
-		view.pins.take()
-	}
-	g.mu.Unlock()
-	if view != nil && view.pins.retain(view.obj) {
+	if view, held := lookup(&g.mu, func() *gdServer { return g.view }); held {
 		return view
 	}
 	return nil

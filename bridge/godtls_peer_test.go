@@ -29,29 +29,18 @@ func TestFreeWaitsForPinnedLookups(t *testing.T) {
 		close(freed)
 	}()
 	// free takes gp out of the map first: no new pin can start
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, "free to take the object out of the map", func() bool {
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		_, still := s.peers[p]
-		s.mu.Unlock()
-		if !still {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("free never took the object out of the map")
-		}
-		time.Sleep(time.Millisecond)
-	}
+		return !still
+	})
 	s.mu.Lock()
 	if again := s.pinned(p); again != nil {
 		t.Fatal("an object being freed was pinned again")
 	}
 	s.mu.Unlock()
-	select {
-	case <-freed:
-		t.Fatal("free returned while a lookup still pinned the object")
-	case <-time.After(50 * time.Millisecond):
-	}
+	stillBlocked(t, freed, "free returned while a lookup still pinned the object")
 	gp.pins.release() // the lookup's retain is refused and lets go
 	<-freed
 }
@@ -73,26 +62,37 @@ func TestViewFreeWaitsForPinnedLookups(t *testing.T) {
 		view.free()
 		close(freed)
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, "free to take the view out of its multiplayer peer", func() bool {
 		g.mu.Lock()
-		still := g.view != nil
-		g.mu.Unlock()
-		if !still {
-			break
-		}
+		defer g.mu.Unlock()
+		return g.view == nil
+	})
+	stillBlocked(t, freed, "free returned while a lookup still pinned the view")
+	view.pins.release()
+	<-freed
+}
+
+// waitFor polls cond until it holds, failing after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("free never took the view out of its multiplayer peer")
+			t.Fatal("waited 10 s for " + what)
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// stillBlocked fails if done closes within 50 ms: what it guards must not
+// have finished (a slow machine can only make this pass, never fail).
+func stillBlocked(t *testing.T, done <-chan struct{}, failure string) {
+	t.Helper()
 	select {
-	case <-freed:
-		t.Fatal("free returned while a lookup still pinned the view")
+	case <-done:
+		t.Fatal(failure)
 	case <-time.After(50 * time.Millisecond):
 	}
-	view.pins.release()
-	<-freed
 }
 
 // pollAttached pins the take_connection(udp_peer) peers it lists and lets

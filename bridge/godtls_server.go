@@ -157,13 +157,18 @@ func (s *gdServer) refuseBorrowed(m string) bool {
 // done on the result: the live one if GDScript still holds it, otherwise a
 // fresh one.
 func (s *gdServer) peerObject(p *server.Peer) objResult {
-	s.mu.Lock()
-	known := s.pinned(p)
-	s.mu.Unlock()
-	if known != nil && known.pins.retain(known.obj) {
+	known, held := lookup(&s.mu, func() *gdPeer { return s.peers[p] })
+	if held {
 		return objResult{obj: known.obj, held: true}
 	}
 	return s.newObjectFor(p, known)
+}
+
+// peerArg is p's object as a signal argument.
+func (s *gdServer) peerArg(p *server.Peer) variant {
+	o := s.peerObject(p)
+	defer o.done()
+	return o.obj.variant()
 }
 
 // pinned is p's object in the map, pinned (pins.go). Call with s.mu held.
@@ -312,15 +317,9 @@ func (s *gdServer) nextReady(spent bool) (server.Event, bool) {
 func (s *gdServer) emitEvent(ev server.Event) {
 	switch ev.Kind {
 	case server.EventConnected:
-		o := s.peerObject(ev.Peer)
-		arg := o.obj.variant()
-		o.done()
-		s.obj.emit("peer_connected", arg)
+		s.obj.emit("peer_connected", s.peerArg(ev.Peer))
 	case server.EventDisconnected:
-		o := s.peerObject(ev.Peer)
-		arg := o.obj.variant()
-		o.done()
-		s.obj.emit("peer_disconnected", arg, variantString(ev.Reason))
+		s.obj.emit("peer_disconnected", s.peerArg(ev.Peer), variantString(ev.Reason))
 	case server.EventHandshakeFailed:
 		s.obj.emit("handshake_failed", variantString(ev.Addr.Addr().String()), variantInt(int64(ev.Addr.Port())), variantString(ev.Reason))
 	case server.EventDrained:

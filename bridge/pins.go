@@ -45,6 +45,23 @@ type shared interface {
 	shared() (*pins, object)
 }
 
+// lookup is the object slot (run with mu held) holds, and whether a
+// reference of ours to it was taken (false: there is none, or it is being
+// freed, and found is then the one going).
+func lookup[T shared](mu *sync.Mutex, slot func() T) (found T, held bool) {
+	var none T
+	mu.Lock()
+	found = slot()
+	if found == none {
+		mu.Unlock()
+		return none, false
+	}
+	p, obj := found.shared()
+	p.take()
+	mu.Unlock()
+	return found, p.retain(obj)
+}
+
 // claim puts made, an object just constructed that holds a reference of
 // ours, in its table slot (slot and fill run with mu held; slot's ok is false
 // once the table is gone), unless another thread put a live object there

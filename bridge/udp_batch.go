@@ -48,13 +48,18 @@ func exchangeUDP(list func([]*gdPeer) []*gdPeer, unlist func([]*gdPeer)) {
 	if unlist != nil {
 		defer unlist(listed)
 	}
-	b.peers, b.objs = listed[:0], b.objs[:0]
-	for _, gp := range listed {
+	// The peers with a PacketPeerUDP move to the front by swaps, not
+	// overwrites: listed still holds every peer once for unlist.
+	kept := 0
+	b.objs = b.objs[:0]
+	for i, gp := range listed {
 		if gp.udp.obj != nil && gp.p != nil {
-			b.peers = append(b.peers, gp)
+			listed[kept], listed[i] = gp, listed[kept]
+			kept++
 			b.objs = append(b.objs, uintptr(gp.udp.obj))
 		}
 	}
+	b.peers = listed[:kept]
 	if len(b.peers) == 0 {
 		return
 	}
