@@ -196,9 +196,10 @@ test_godot() {
 	say "multiplayer across processes with $godot (SceneMultiplayer, simulated bad networks)"
 	godot_project/tests/multiplayer_test.sh "$godot"
 	# GODOT_COMPAT: more engines to run the same suite on (space-separated);
-	# by default godot-compat on PATH, if there is one (on this project's
-	# machines: a 4.6-dev double-precision build)
-	local compat=${GODOT_COMPAT:-$(command -v godot-compat || true)}
+	# by default godot-compat and godot-nodep on PATH, those there are (on
+	# this project's machines: 4.6-dev builds, one with precision=double,
+	# one with deprecated=no)
+	local compat=${GODOT_COMPAT:-$(command -v godot-compat godot-nodep || true)}
 	for extra in $compat; do
 		say "Godot engine suite with $extra (compatibility)"
 		godot_project/tests/run.sh "$extra"
@@ -278,6 +279,19 @@ export_game() {
 	rm -rf "$(dirname "$pcklist")"
 }
 
+# The library's entry symbol against the interface tables of Godot builds
+# from 4.2 to 4.6, with and without deprecated=no (bridge/testdata/interface):
+# it takes each build's functions and asks for none a build lacks.
+test_interface() {
+	if [[ "$(go env GOOS)" != linux ]]; then
+		skipped "GDExtension interface test: it loads the Linux library"
+		return 0
+	fi
+	build_addon
+	say "the entry symbol against the interface of each Godot build (bridge/testdata/interface)"
+	bridge/testdata/interface/run.sh "$ADDON/bin/$(native_name)"
+}
+
 # The Windows build loaded under wine by a MinGW host program: exports only
 # the entry symbol, refuses a hostile get_proc_address cleanly, stays pinned.
 test_windows() {
@@ -313,6 +327,7 @@ build)
 	;;
 test)
 	test_go
+	test_interface
 	test_windows
 	test_godot
 	export_game

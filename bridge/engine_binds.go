@@ -19,7 +19,11 @@ import (
 type methodBind struct {
 	class, method string
 	hash          int64
-	ptr           unsafe.Pointer
+	// newer is the hash of a later signature, tried when this engine
+	// serves no hash (0: none). An engine built with deprecated=no serves
+	// only its own signature; the others serve the old hash as well.
+	newer int64
+	ptr   unsafe.Pointer
 }
 
 var (
@@ -36,8 +40,11 @@ var (
 	bindReference         = &methodBind{class: "RefCounted", method: "reference", hash: 2240911060}
 	bindUnreference       = &methodBind{class: "RefCounted", method: "unreference", hash: 2240911060}
 	bindEmitSignal        = &methodBind{class: "Object", method: "emit_signal", hash: 4047867050}
-	// 4.3–4.5's signature; 4.6 added a type argument and still serves this hash
-	bindAddCustomMonitor    = &methodBind{class: "Performance", method: "add_custom_monitor", hash: 4099036814}
+	bindNotification      = &methodBind{class: "Object", method: "notification", hash: 4023243586}
+	// 4.3–4.5's signature; 4.6 added a type argument with a default (called
+	// with three arguments either way) and serves this hash as well unless
+	// built with deprecated=no
+	bindAddCustomMonitor    = &methodBind{class: "Performance", method: "add_custom_monitor", hash: 4099036814, newer: 3655788610}
 	bindRemoveCustomMonitor = &methodBind{class: "Performance", method: "remove_custom_monitor", hash: 3304788590}
 	bindIsClass             = &methodBind{class: "Object", method: "is_class", hash: 3927539163}
 	bindGetPacket           = &methodBind{class: "PacketPeer", method: "get_packet", hash: 2115431945}
@@ -52,7 +59,7 @@ var (
 var engineBinds = []*methodBind{
 	bindTLSIsServer, bindTLSPrivateKey, bindTLSOwnCertificate, bindKeySaveToString, bindCertSaveToString,
 	bindTLSIsUnsafe, bindTLSTrustedChain, bindTLSNameOverride, bindCertLoadString,
-	bindInitRef, bindReference, bindUnreference, bindEmitSignal, bindIsClass, bindAddCustomMonitor, bindRemoveCustomMonitor,
+	bindInitRef, bindReference, bindUnreference, bindEmitSignal, bindNotification, bindIsClass, bindAddCustomMonitor, bindRemoveCustomMonitor,
 	bindGetPacket, bindPutPacket, bindAvailable, bindUDPPacketIP, bindUDPPacketPort, bindUDPIsConnected,
 	bindUDPLocalPort,
 }
@@ -63,6 +70,9 @@ func bindEngineMethods() {
 	for _, b := range engineBinds {
 		cls, m := C.CString(b.class), C.CString(b.method)
 		b.ptr = C.gdx_method_bind(cls, m, C.gdx_int(b.hash))
+		if b.ptr == nil && b.newer != 0 {
+			b.ptr = C.gdx_method_bind(cls, m, C.gdx_int(b.newer))
+		}
 		C.free(unsafe.Pointer(cls))
 		C.free(unsafe.Pointer(m))
 		if b.ptr == nil {
@@ -114,6 +124,20 @@ func releaseEach(objs []object) {
 // (an object is one pointer, to Godot's memory).
 func objectPointers(objs []object) *unsafe.Pointer {
 	return (*unsafe.Pointer)(unsafe.Pointer(&objs[0]))
+}
+
+// postinitialize sends NOTIFICATION_POSTINITIALIZE to an object gdx_construct
+// made, as the engine does to the objects it makes itself, where the engine
+// left it to us (classdb_construct_object2, 4.4+; construct_object sent it).
+func postinitialize(obj unsafe.Pointer) {
+	if C.gdx_construct_leaves_postinitialize() == 0 {
+		return
+	}
+	const notificationPostinitialize = 0
+	var a slots
+	*(*int64)(a.cell(0)) = notificationPostinitialize
+	*(*uint8)(a.cell(1)) = 0 // reversed: false
+	bindNotification.ptrcall(obj, &a, 2, nil)
 }
 
 // adopt takes the first reference of a RefCounted we just constructed.
@@ -213,6 +237,7 @@ func newX509Certificate(pemText string) object {
 	if obj == nil {
 		return null
 	}
+	postinitialize(obj)
 	var a slots
 	newString(a.cell(0), pemText)
 	defer destroyBuiltin(tString, a.cell(0))

@@ -43,9 +43,9 @@ typedef struct {
 
 #define FN(name) { #name, (void **)&gdx.name }
 
-// Every function the addon calls. A missing one refuses the library with
-// one error naming it (an engine built with deprecated=no lacks some), rather
-// than crashing on the first call.
+// Every function the addon calls but those that come in pairs (below). A
+// missing one refuses the library with one error naming it, rather than
+// crashing on the first call.
 static const gdx_function required[] = {
 	FN(print_warning_with_message),
 	FN(variant_new_copy),
@@ -75,9 +75,7 @@ static const gdx_function required[] = {
 	FN(global_get_singleton),
 	FN(ref_get_object),
 	FN(ref_set_object),
-	FN(classdb_construct_object),
 	FN(classdb_get_method_bind),
-	FN(classdb_register_extension_class2),
 	FN(classdb_register_extension_class_method),
 	FN(classdb_register_extension_class_integer_constant),
 	FN(classdb_register_extension_class_property),
@@ -94,8 +92,55 @@ static const gdx_function optional[] = {
 
 // refuse_missing reports an interface function this engine lacks.
 static void refuse_missing(const char *name) {
-	gdx.print_error_with_message("GoDTLS: this Godot build lacks a GDExtension function the addon needs (was it built with deprecated=no?)",
+	gdx.print_error_with_message("GoDTLS: this Godot build lacks a GDExtension function the addon needs (an engine newer than the addon, built with deprecated=no?)",
 			name, "dtls_server_library_init", __FILE__, __LINE__, 1);
+}
+
+// Asking get_proc_address for a name the engine lacks logs an error, so
+// each function below is asked for only where it exists: the version
+// first, then the functions of that version.
+
+// load_version reads the engine's version: get_godot_version (every build
+// but those made with deprecated=no from 4.5 on), else get_godot_version2
+// (4.5+). Those builds print one "non-existent interface function" error
+// for the first ask; any other order would print one on every 4.3 and 4.4.
+static gdx_bool load_version(gdx_get_proc_address get_proc) {
+	gdx.get_godot_version = (void *)get_proc("get_godot_version");
+	if (gdx.get_godot_version != NULL) {
+		gdx.get_godot_version(&gdx.version);
+		return 1;
+	}
+	gdx.get_godot_version2 = (void *)get_proc("get_godot_version2");
+	if (gdx.get_godot_version2 == NULL) {
+		return 0;
+	}
+	gdx_version2 v;
+	memset(&v, 0, sizeof(v));
+	gdx.get_godot_version2(&v);
+	gdx.version.major = v.major;
+	gdx.version.minor = v.minor;
+	gdx.version.patch = v.patch;
+	gdx.version.string = v.string;
+	return 1;
+}
+
+// load_classdb picks how classes are registered and objects constructed,
+// by version: from 4.4 on, register_extension_class5 (4.5+) or class4
+// (4.4) with construct_object2, which are what an engine built with
+// deprecated=no keeps; on 4.3, class2 with construct_object. The two go
+// together: class4/5's create_instance is told whether to send
+// NOTIFICATION_POSTINITIALIZE, which construct_object2 leaves to its
+// caller and construct_object sends itself.
+static gdx_bool load_classdb(gdx_get_proc_address get_proc) {
+	if (gdx.version.minor >= 4) {
+		gdx.classdb_register_extension_class4 = (void *)get_proc(
+				gdx.version.minor >= 5 ? "classdb_register_extension_class5" : "classdb_register_extension_class4");
+		gdx.classdb_construct_object2 = (void *)get_proc("classdb_construct_object2");
+		return gdx.classdb_register_extension_class4 != NULL && gdx.classdb_construct_object2 != NULL;
+	}
+	gdx.classdb_register_extension_class2 = (void *)get_proc("classdb_register_extension_class2");
+	gdx.classdb_construct_object = (void *)get_proc("classdb_construct_object");
+	return gdx.classdb_register_extension_class2 != NULL && gdx.classdb_construct_object != NULL;
 }
 
 // Entry symbol named in dtls_server.gdextension.
@@ -109,17 +154,14 @@ gdx_bool dtls_server_library_init(gdx_get_proc_address get_proc, void *library, 
 		return 0;
 	}
 	memset(&gdx, 0, sizeof(gdx));
-	gdx.get_godot_version = (void *)get_proc("get_godot_version");
 	gdx.print_error_with_message = (void *)get_proc("print_error_with_message");
 	if (gdx.print_error_with_message == NULL) {
 		return 0; // nothing to say it with
 	}
-	if (gdx.get_godot_version == NULL) {
-		// deprecated since 4.5 (get_godot_version2), so a deprecated=no build lacks it
-		refuse_missing("get_godot_version");
+	if (!load_version(get_proc)) {
+		refuse_missing("get_godot_version or get_godot_version2");
 		return 0;
 	}
-	gdx.get_godot_version(&gdx.version);
 	if (gdx.version.major != 4 || gdx.version.minor < 3) {
 		gdx.print_error_with_message("GoDTLS needs Godot 4.3 or newer", gdx.version.string ? gdx.version.string : "",
 				"dtls_server_library_init", __FILE__, __LINE__, 1);
@@ -131,6 +173,10 @@ gdx_bool dtls_server_library_init(gdx_get_proc_address get_proc, void *library, 
 			refuse_missing(required[i].name);
 			return 0;
 		}
+	}
+	if (!load_classdb(get_proc)) {
+		refuse_missing(gdx.version.minor >= 4 ? "classdb_register_extension_class4/5 or classdb_construct_object2" : "classdb_register_extension_class2 or classdb_construct_object");
+		return 0;
 	}
 	for (size_t i = 0; i < COUNT(optional); i++) {
 		*optional[i].field = (void *)get_proc(optional[i].name);
@@ -145,8 +191,15 @@ gdx_bool dtls_server_library_init(gdx_get_proc_address get_proc, void *library, 
 
 // ---- callbacks Godot calls ------------------------------------------------
 
+// create_instance2 (class4/5): the object is made with construct_object2,
+// and gets NOTIFICATION_POSTINITIALIZE from us if Godot asks for it.
+static gdx_ptr create_instance2(void *class_userdata, gdx_bool notify_postinitialize) {
+	return (gdx_ptr)goCreateInstance((uintptr_t)class_userdata, notify_postinitialize);
+}
+
+// create_instance (class2): construct_object has sent the notification.
 static gdx_ptr create_instance(void *class_userdata) {
-	return (gdx_ptr)goCreateInstance((uintptr_t)class_userdata);
+	return (gdx_ptr)goCreateInstance((uintptr_t)class_userdata, 0);
 }
 
 static void free_instance(void *class_userdata, gdx_ptr inst) {
@@ -155,6 +208,12 @@ static void free_instance(void *class_userdata, gdx_ptr inst) {
 
 static void *virtual_call_data(void *class_userdata, gdx_cptr name) {
 	return (void *)goVirtualData((uintptr_t)class_userdata, (void *)name);
+}
+
+// The virtuals are found by name; the hash of their signature is not
+// needed (each name has one signature in every engine the addon takes).
+static void *virtual_call_data2(void *class_userdata, gdx_cptr name, uint32_t hash) {
+	return virtual_call_data(class_userdata, name);
 }
 
 // The calls a game makes (methods, and the virtuals of PacketPeer and
@@ -548,9 +607,32 @@ void gdx_object_set_instance(gdx_ptr obj, gdx_cptr class_name, uintptr_t handle)
 }
 gdx_ptr gdx_ref_get(gdx_cptr slot) { return slot == NULL ? NULL : gdx.ref_get_object(slot); }
 void gdx_ref_set(gdx_ptr slot, gdx_ptr obj) { gdx.ref_set_object(slot, obj); }
-gdx_ptr gdx_construct(gdx_cptr class_name) { return gdx.classdb_construct_object(class_name); }
+gdx_ptr gdx_construct(gdx_cptr class_name) {
+	if (gdx.classdb_construct_object2 != NULL) {
+		return gdx.classdb_construct_object2(class_name);
+	}
+	return gdx.classdb_construct_object(class_name);
+}
+
+// gdx_construct_leaves_postinitialize: objects gdx_construct makes have not
+// had NOTIFICATION_POSTINITIALIZE (construct_object2); their maker sends it.
+gdx_bool gdx_construct_leaves_postinitialize(void) { return gdx.classdb_construct_object2 != NULL; }
 
 void gdx_register_class(gdx_cptr name, gdx_cptr parent, uintptr_t class_id, int with_virtuals) {
+	if (gdx.classdb_register_extension_class4 != NULL) {
+		gdx_class_info4 info;
+		memset(&info, 0, sizeof(info));
+		info.is_exposed = 1;
+		info.create_instance_func = create_instance2;
+		info.free_instance_func = free_instance;
+		if (with_virtuals) {
+			info.get_virtual_call_data_func = virtual_call_data2;
+			info.call_virtual_with_data_func = call_virtual;
+		}
+		info.class_userdata = (void *)class_id;
+		gdx.classdb_register_extension_class4(gdx.library, name, parent, &info);
+		return;
+	}
 	gdx_class_info2 info;
 	memset(&info, 0, sizeof(info));
 	info.is_exposed = 1;

@@ -88,6 +88,14 @@ typedef struct {
 	const char *string;
 } gdx_version;
 
+// get_godot_version2's answer (4.5+); its first three fields are gdx_version's.
+typedef struct {
+	uint32_t major, minor, patch, hex;
+	const char *status, *build, *hash;
+	uint64_t timestamp;
+	const char *string;
+} gdx_version2;
+
 typedef struct {
 	uint32_t type; // enum in C: 4 bytes
 	gdx_ptr name;       // StringName*
@@ -142,6 +150,37 @@ typedef struct {
 	void *class_userdata;
 } gdx_class_info2;
 
+// GDExtensionClassCreationInfo4 (4.4+), which classdb_register_extension_class5
+// (4.5+) takes as well: the layout an engine built with deprecated=no
+// accepts. create_instance_func gets whether to send
+// NOTIFICATION_POSTINITIALIZE, which objects made with
+// classdb_construct_object2 have not had.
+typedef struct {
+	gdx_bool is_virtual;
+	gdx_bool is_abstract;
+	gdx_bool is_exposed;
+	gdx_bool is_runtime;
+	gdx_cptr icon_path; // String*; NULL: none
+	void *set_func;
+	void *get_func;
+	void *get_property_list_func;
+	void *free_property_list_func;
+	void *property_can_revert_func;
+	void *property_get_revert_func;
+	void *validate_property_func;
+	void *notification_func;
+	void *to_string_func;
+	void *reference_func;
+	void *unreference_func;
+	gdx_ptr (*create_instance_func)(void *class_userdata, gdx_bool notify_postinitialize);
+	void (*free_instance_func)(void *class_userdata, gdx_ptr inst);
+	void *recreate_instance_func;
+	void *get_virtual_func;
+	void *(*get_virtual_call_data_func)(void *class_userdata, gdx_cptr name, uint32_t hash);
+	void (*call_virtual_with_data_func)(gdx_ptr inst, gdx_cptr name, void *vdata, const gdx_cptr *args, gdx_ptr r_ret);
+	void *class_userdata;
+} gdx_class_info4;
+
 typedef struct {
 	uint32_t minimum_initialization_level;
 	void *userdata;
@@ -156,6 +195,10 @@ typedef void *(*gdx_get_proc_address)(const char *name);
 typedef struct {
 	void *library;
 	gdx_version version;
+	// Of each pair below, the newer one is used where the engine has it;
+	// the older is deprecated there (missing from deprecated=no builds),
+	// and the only one 4.3 has.
+	void (*get_godot_version2)(gdx_version2 *); // 4.5+
 	void (*get_godot_version)(gdx_version *);
 	void (*print_error_with_message)(const char *, const char *, const char *, const char *, int32_t, gdx_bool);
 	void (*print_warning_with_message)(const char *, const char *, const char *, const char *, int32_t, gdx_bool);
@@ -186,8 +229,10 @@ typedef struct {
 	gdx_ptr (*global_get_singleton)(gdx_cptr);
 	gdx_ptr (*ref_get_object)(gdx_cptr);
 	void (*ref_set_object)(gdx_ptr, gdx_ptr);
+	gdx_ptr (*classdb_construct_object2)(gdx_cptr); // 4.4+, with register_extension_class4/5
 	gdx_ptr (*classdb_construct_object)(gdx_cptr);
 	gdx_ptr (*classdb_get_method_bind)(gdx_cptr, gdx_cptr, gdx_int);
+	void (*classdb_register_extension_class4)(void *, gdx_cptr, gdx_cptr, const gdx_class_info4 *); // class5 (4.5+) or class4 (4.4)
 	void (*classdb_register_extension_class2)(void *, gdx_cptr, gdx_cptr, const gdx_class_info2 *);
 	void (*classdb_register_extension_class_method)(void *, gdx_cptr, const gdx_method_info *);
 	void (*classdb_register_extension_class_integer_constant)(void *, gdx_cptr, gdx_cptr, gdx_cptr, gdx_int, gdx_bool);
@@ -253,6 +298,7 @@ void gdx_object_set_instance(gdx_ptr obj, gdx_cptr class_name, uintptr_t handle)
 gdx_ptr gdx_ref_get(gdx_cptr slot);
 void gdx_ref_set(gdx_ptr slot, gdx_ptr obj);
 gdx_ptr gdx_construct(gdx_cptr class_name);
+gdx_bool gdx_construct_leaves_postinitialize(void);
 void gdx_register_class(gdx_cptr name, gdx_cptr parent, uintptr_t class_id, int with_virtuals);
 void gdx_register_method(gdx_cptr cls, gdx_method_info *info, uintptr_t method_id);
 void gdx_register_constant(gdx_cptr cls, gdx_cptr enum_name, gdx_cptr name, gdx_int value);

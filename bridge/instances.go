@@ -28,8 +28,16 @@ var (
 )
 
 // construct makes a Godot object of class c: the parent engine object with
-// make's instance attached. GDScript's new() and Go code both come here.
+// make's instance attached. Go code comes here; GDScript's new() through
+// createInstance.
 func construct(c *classDef, make func(obj object) instance) (object, instance) {
+	return constructNotified(c, make, true)
+}
+
+// constructNotified is construct, sending NOTIFICATION_POSTINITIALIZE once
+// the instance is attached when notify asks for it and the engine left it
+// to us (postinitialize).
+func constructNotified(c *classDef, make func(obj object) instance, notify bool) (object, instance) {
 	obj := C.gdx_construct(sn(c.parent).ptr())
 	if obj == nil {
 		panic("cannot construct " + c.parent + " for " + c.name)
@@ -42,6 +50,9 @@ func construct(c *classDef, make func(obj object) instance) (object, instance) {
 	byObject[obj] = h
 	handlesMu.Unlock()
 	C.gdx_object_set_instance(obj, sn(c.name).ptr(), C.uintptr_t(h))
+	if notify {
+		postinitialize(obj)
+	}
 	return object{obj}, inst
 }
 
@@ -54,13 +65,14 @@ func constructNamed(class string, make func(obj object) instance) (object, insta
 	return construct(c, make)
 }
 
-// createInstance answers create_instance (GDScript's new()).
-func createInstance(classID uintptr) unsafe.Pointer {
+// createInstance answers create_instance (GDScript's new(), ClassDB's
+// instantiate()); notify is Godot's ask to send NOTIFICATION_POSTINITIALIZE.
+func createInstance(classID uintptr, notify bool) unsafe.Pointer {
 	c := classByID(classID)
 	if c == nil || c.create == nil {
 		return nil
 	}
-	obj, _ := construct(c, c.create)
+	obj, _ := constructNotified(c, c.create, notify)
 	return obj.p
 }
 

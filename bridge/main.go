@@ -76,9 +76,9 @@ func goDeinitialize(level C.uint32_t) {
 }
 
 //export goCreateInstance
-func goCreateInstance(classID C.uintptr_t) C.uintptr_t {
+func goCreateInstance(classID C.uintptr_t, notifyPostinitialize C.gdx_bool) C.uintptr_t {
 	defer guard("GoDTLS create_instance")
-	return C.uintptr_t(uintptr(createInstance(uintptr(classID))))
+	return C.uintptr_t(uintptr(createInstance(uintptr(classID), notifyPostinitialize != 0)))
 }
 
 //export goFreeInstance
