@@ -235,7 +235,13 @@ func TestRogueClients(t *testing.T) {
 	const (
 		genuineClients = 5
 		messages       = 140 // per genuine client and block
-		blocks         = 3   // of each kind, alternating
+		// blocks of each kind, alternating. Five, so that a kind's median
+		// is its third-worst block: with three, a CI run once failed when
+		// two of its attack blocks met load from outside the test (p99s
+		// 20.7 and 18.4 ms against quiet blocks of 12.5, 11.9 and 12.0;
+		// alone or beside the server package's tests this test measures
+		// 1.0–1.3×, and 2.0–2.25× with the peers' byte budget off).
+		blocks = 5
 		// gameFrame is the game loop's period (120 Hz): the reliable flood
 		// outruns what the game reads, so the flooder meets its inbox
 		// budget and SCTP's window holds it back.
@@ -244,7 +250,7 @@ func TestRogueClients(t *testing.T) {
 		// what the genuine clients send.
 		peerBudget = 128 << 10
 		// rogueGap spaces the illegal packets within an attack block
-		// (about 1.4 s long): seven of them over half of it.
+		// (about 1.4 s long): four or five of them over a third of it.
 		rogueGap = 100 * time.Millisecond
 		// floodBuffer is each flooder's send buffer, the attacker's own
 		// choice: what the server sees of a flood, reliable traffic past
@@ -253,7 +259,7 @@ func TestRogueClients(t *testing.T) {
 		// attacker spends on their own machine.
 		floodBuffer = 256 << 10
 	)
-	m := startServer(t, genuineClients+len(rogueCases)+4, Options{SetupTimeout: 2 * time.Second})
+	m := startServer(t, genuineClients+len(rogueCases)+blocks+1, Options{SetupTimeout: 2 * time.Second})
 	// Each peer's budget (server.Config.PeerByteRate): the flooder is held
 	// to it by the server's record layer, as its records authenticate.
 	cfg := m.DTLS().Config()
