@@ -19,11 +19,14 @@ import (
 type methodBind struct {
 	class, method string
 	hash          int64
-	// newer is the hash of a later signature, tried when this engine
-	// serves no hash (0: none). An engine built with deprecated=no serves
-	// only its own signature; the others serve the old hash as well.
-	newer int64
-	ptr   unsafe.Pointer
+	// newer is the hash of the signature engines from 4.newerSince on
+	// have (0: none). It is asked for first there, the old hash first on
+	// earlier engines, so that neither ask is refused where the other
+	// would be served: a refused hash prints an error, and an engine
+	// built with deprecated=no serves only its own signature's.
+	newer      int64
+	newerSince uint32
+	ptr        unsafe.Pointer
 }
 
 var (
@@ -44,7 +47,7 @@ var (
 	// 4.3–4.5's signature; 4.6 added a type argument with a default (called
 	// with three arguments either way) and serves this hash as well unless
 	// built with deprecated=no
-	bindAddCustomMonitor    = &methodBind{class: "Performance", method: "add_custom_monitor", hash: 4099036814, newer: 3655788610}
+	bindAddCustomMonitor    = &methodBind{class: "Performance", method: "add_custom_monitor", hash: 4099036814, newer: 3655788610, newerSince: 6}
 	bindRemoveCustomMonitor = &methodBind{class: "Performance", method: "remove_custom_monitor", hash: 3304788590}
 	bindIsClass             = &methodBind{class: "Object", method: "is_class", hash: 3927539163}
 	bindGetPacket           = &methodBind{class: "PacketPeer", method: "get_packet", hash: 2115431945}
@@ -69,9 +72,13 @@ var engineBinds = []*methodBind{
 func bindEngineMethods() {
 	for _, b := range engineBinds {
 		cls, m := C.CString(b.class), C.CString(b.method)
-		b.ptr = C.gdx_method_bind(cls, m, C.gdx_int(b.hash))
-		if b.ptr == nil && b.newer != 0 {
-			b.ptr = C.gdx_method_bind(cls, m, C.gdx_int(b.newer))
+		first, second := b.hash, b.newer
+		if b.newer != 0 && uint32(C.gdx_godot_minor()) >= b.newerSince {
+			first, second = b.newer, b.hash
+		}
+		b.ptr = C.gdx_method_bind(cls, m, C.gdx_int(first))
+		if b.ptr == nil && second != 0 {
+			b.ptr = C.gdx_method_bind(cls, m, C.gdx_int(second))
 		}
 		C.free(unsafe.Pointer(cls))
 		C.free(unsafe.Pointer(m))

@@ -618,6 +618,9 @@ gdx_ptr gdx_construct(gdx_cptr class_name) {
 // had NOTIFICATION_POSTINITIALIZE (construct_object2); their maker sends it.
 gdx_bool gdx_construct_leaves_postinitialize(void) { return gdx.classdb_construct_object2 != NULL; }
 
+// gdx_godot_minor is the engine's minor version (4.x).
+uint32_t gdx_godot_minor(void) { return gdx.version.minor; }
+
 void gdx_register_class(gdx_cptr name, gdx_cptr parent, uintptr_t class_id, int with_virtuals) {
 	if (gdx.classdb_register_extension_class4 != NULL) {
 		gdx_class_info4 info;

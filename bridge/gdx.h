@@ -299,6 +299,7 @@ gdx_ptr gdx_ref_get(gdx_cptr slot);
 void gdx_ref_set(gdx_ptr slot, gdx_ptr obj);
 gdx_ptr gdx_construct(gdx_cptr class_name);
 gdx_bool gdx_construct_leaves_postinitialize(void);
+uint32_t gdx_godot_minor(void);
 void gdx_register_class(gdx_cptr name, gdx_cptr parent, uintptr_t class_id, int with_virtuals);
 void gdx_register_method(gdx_cptr cls, gdx_method_info *info, uintptr_t method_id);
 void gdx_register_constant(gdx_cptr cls, gdx_cptr enum_name, gdx_cptr name, gdx_int value);
