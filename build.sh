@@ -276,6 +276,21 @@ export_game() {
 	else
 		skipped "double-precision export: needs $double (GODOT_TEMPLATE_DOUBLE)"
 	fi
+	# An engine built with deprecated=no, as size-optimized templates are:
+	# where a godot-nodep editor is on PATH, it exports with its own
+	# template (GODOT_TEMPLATE_NODEP, or beside it as scons names it with
+	# extra_suffix=nodep)
+	local nodep nodep_template
+	nodep=$(command -v godot-nodep || true)
+	if [[ -n "$nodep" ]]; then
+		nodep_template=${GODOT_TEMPLATE_NODEP:-$(dirname "$(readlink -f "$nodep")")/godot.linuxbsd.template_release.x86_64.nodep}
+		if [[ -f "$nodep_template" ]]; then
+			say "export: Linux, deprecated=no: $nodep with $nodep_template"
+			godot_project/tests/export_test.sh "$nodep" "$pcklist" Linux "$nodep_template" dist/export/linux-nodep
+		else
+			skipped "deprecated=no export: needs $nodep_template (GODOT_TEMPLATE_NODEP)"
+		fi
+	fi
 	rm -rf "$(dirname "$pcklist")"
 }
 
