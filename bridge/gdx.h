@@ -195,9 +195,11 @@ typedef void *(*gdx_get_proc_address)(const char *name);
 typedef struct {
 	void *library;
 	gdx_version version;
-	// Of each pair below, the newer one is used where the engine has it;
-	// the older is deprecated there (missing from deprecated=no builds),
-	// and the only one 4.3 has.
+	// Of each pair below (the version, the construction, the class
+	// registration) gdx.c loads one, by the engine's version and what it
+	// serves (load_version, load_classdb); the other stays NULL. The older
+	// of a pair is deprecated in later engines (missing from deprecated=no
+	// builds).
 	void (*get_godot_version2)(gdx_version2 *); // 4.5+
 	void (*get_godot_version)(gdx_version *);
 	void (*print_error_with_message)(const char *, const char *, const char *, const char *, int32_t, gdx_bool);
