@@ -6,5 +6,5 @@ lib=$(realpath "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"${CC:-cc}" -O2 -Wall -o "$work/host" "$here/host.c" -ldl || exit 1
+"${CC:-gcc}" -O2 -Wall -o "$work/host" "$here/host.c" -ldl || exit 1
 timeout 120 "$work/host" "$lib"
