@@ -164,3 +164,44 @@ func TestNothingFromAPeerAfterTheGameLetItGo(t *testing.T) {
 		t.Fatalf("the server's game read %q, want only what came before it let the peer go", read)
 	}
 }
+
+// What a graceful goodbye waits on, bufferedOut, never reads empty while a
+// message is on its way into SCTP: a pusher moves it from the outbox into
+// a stream, and a reading of the stream before that move and the outbox
+// after it saw neither, so the goodbye went out before the message (1 kick
+// in about 2,000 on a loaded machine). Through a relay that delays each
+// datagram 15 ms, nothing can be acknowledged within 10 ms of the send:
+// every reading until then must count the message.
+func TestWhatAGoodbyeWaitsOnCountsAMessageOnItsWayIntoSCTP(t *testing.T) {
+	m := startServer(t, 4, Options{})
+	relay, err := lossy.New(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port(m)}, lossy.Config{Delay: 15 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	c := dial(t, relay.Addr().Port, Options{Timeout: 30 * time.Second})
+	waitEvent(t, c, PeerConnected)
+	s := c.sess.Load()
+	const sends = 150
+	empty := 0
+	for i := 0; i < sends; i++ {
+		for deadline := time.Now().Add(5 * time.Second); s.bufferedOut() > 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("a message not acknowledged after 5 s")
+			}
+		}
+		sent := time.Now()
+		if err := c.Send(i%4, Reliable, []byte("on its way")); err != nil {
+			t.Fatal(err)
+		}
+		for time.Since(sent) < 10*time.Millisecond {
+			if s.bufferedOut() == 0 {
+				empty++
+				break
+			}
+		}
+	}
+	if empty > 0 {
+		t.Fatalf("%d of %d messages read as nothing waiting before they could be acknowledged", empty, sends)
+	}
+}

@@ -47,6 +47,7 @@ type outMsg struct {
 }
 
 type outbox struct {
+	// mu is taken before the session's mu (enqueue), never after.
 	mu        sync.Mutex
 	msgs      []outMsg
 	bytes     int  // of msgs and of the batch a pusher is writing
@@ -87,9 +88,13 @@ func (s *session) enqueue(index int, msg *outgoing, marked bool) (uint32, error)
 	if s.assoc.Load() == nil {
 		return 0, ErrNotReady
 	}
-	inStreams, inSCTP := s.streamsHold()
 	o := &s.outbox
 	o.mu.Lock()
+	// The streams are read with the outbox held: a pusher counts a message
+	// out of the outbox only after writing it into a stream (pushOutbox),
+	// so each message is counted in one of them, or both for a moment,
+	// never in neither (which would let the bound be passed).
+	inStreams, inSCTP := s.streamsHold()
 	waiting := inStreams + uint64(o.bytes+(o.count+inSCTP)*messageCost)
 	if waiting > 0 && waiting+uint64(len(msg.data)+messageCost) > uint64(s.sh.opts.SendBuffer) {
 		queued := o.count

@@ -123,10 +123,18 @@ func (s *session) write(index int, msg []byte, marked bool) error {
 }
 
 // bufferedOut is what waits in the outbox, and in our streams for sending
-// or acknowledgement.
+// or acknowledgement. The outbox is read first: a pusher counts a message
+// out of it only after writing it into a stream, so a message read as out
+// of the outbox is in a stream by the time the streams are read. Read the
+// other way round, a message pushed between the two readings was in
+// neither, and a graceful goodbye that waits for nothing to be buffered
+// (session.leave) went out before it: under the race detector, a tenth of
+// the sends read as nothing buffered before they could have been
+// acknowledged (TestWhatAGoodbyeWaitsOnCountsAMessageOnItsWayIntoSCTP).
 func (s *session) bufferedOut() uint64 {
-	bytes, _ := s.streamsHold()
-	return s.outboxBytes() + bytes
+	outbox := s.outboxBytes()
+	inStreams, _ := s.streamsHold()
+	return outbox + inStreams
 }
 
 // streamsHold is what waits in our streams for sending or acknowledgement:
