@@ -128,9 +128,10 @@ func (s *session) write(index int, msg []byte, marked bool) error {
 // of the outbox is in a stream by the time the streams are read. Read the
 // other way round, a message pushed between the two readings was in
 // neither, and a graceful goodbye that waits for nothing to be buffered
-// (session.leave) went out before it: under the race detector, a tenth of
-// the sends read as nothing buffered before they could have been
-// acknowledged (TestWhatAGoodbyeWaitsOnCountsAMessageOnItsWayIntoSCTP).
+// (session.leave) could go out before it: under the race detector, 100 of
+// 150 sends read as nothing buffered before they could have been
+// acknowledged (TestWhatAGoodbyeWaitsOnCountsAMessageOnItsWayIntoSCTP),
+// and one CI run lost a kick's last message that way.
 func (s *session) bufferedOut() uint64 {
 	outbox := s.outboxBytes()
 	inStreams, _ := s.streamsHold()
