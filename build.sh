@@ -196,10 +196,12 @@ test_godot() {
 	say "multiplayer across processes with $godot (SceneMultiplayer, simulated bad networks)"
 	godot_project/tests/multiplayer_test.sh "$godot"
 	# GODOT_COMPAT: more engines to run the same suite on (space-separated);
-	# by default godot-compat and godot-nodep on PATH, those there are (on
-	# this project's machines: 4.6-dev builds, one with precision=double,
-	# one with deprecated=no)
-	local compat=${GODOT_COMPAT:-$(command -v godot-compat godot-nodep || true)}
+	# by default godot-compat, godot-nodep and godot-nodep44 on PATH, those
+	# there are (on this project's machines: 4.6-dev builds, one with
+	# precision=double, one with deprecated=no; and 4.4.1 with
+	# deprecated=no, whose interface functions the library picks by a
+	# branch of its own)
+	local compat=${GODOT_COMPAT:-$(command -v godot-compat godot-nodep godot-nodep44 || true)}
 	for extra in $compat; do
 		say "Godot engine suite with $extra (compatibility)"
 		godot_project/tests/run.sh "$extra"
