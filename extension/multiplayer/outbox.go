@@ -47,7 +47,12 @@ type outMsg struct {
 }
 
 type outbox struct {
-	// mu is taken before the session's mu (enqueue), never after.
+	// mu is taken before the session's mu, never after. Whoever adds what
+	// the outbox holds to what the streams hold (enqueue, bufferedOut)
+	// reads the streams with mu held: a pusher counts a message out of the
+	// outbox only after writing it into a stream (pushOutbox), so each
+	// message is counted in one of them, or both for a moment, never in
+	// neither.
 	mu        sync.Mutex
 	msgs      []outMsg
 	bytes     int  // of msgs and of the batch a pusher is writing
@@ -90,11 +95,7 @@ func (s *session) enqueue(index int, msg *outgoing, marked bool) (uint32, error)
 	}
 	o := &s.outbox
 	o.mu.Lock()
-	// The streams are read with the outbox held: a pusher counts a message
-	// out of the outbox only after writing it into a stream (pushOutbox),
-	// so each message is counted in one of them, or both for a moment,
-	// never in neither (which would let the bound be passed).
-	inStreams, inSCTP := s.streamsHold()
+	inStreams, inSCTP := s.streamsHold() // with mu held (outbox.mu)
 	waiting := inStreams + uint64(o.bytes+(o.count+inSCTP)*messageCost)
 	if waiting > 0 && waiting+uint64(len(msg.data)+messageCost) > uint64(s.sh.opts.SendBuffer) {
 		queued := o.count
@@ -130,13 +131,6 @@ func (s *session) reliableSent() []uint32 {
 	s.outbox.mu.Lock()
 	defer s.outbox.mu.Unlock()
 	return append([]uint32(nil), s.outbox.numbered...)
-}
-
-// outboxBytes is what the outbox holds, including a batch being pushed.
-func (s *session) outboxBytes() uint64 {
-	s.outbox.mu.Lock()
-	defer s.outbox.mu.Unlock()
-	return uint64(s.outbox.bytes)
 }
 
 // pushOutbox writes what the session's outbox holds into SCTP, in order,

@@ -122,20 +122,20 @@ func (s *session) write(index int, msg []byte, marked bool) error {
 	return nil
 }
 
-// bufferedOut is what waits in the outbox, and in our streams for sending
-// or acknowledgement. The outbox is read first: a pusher counts a message
-// out of it only after writing it into a stream, so a message read as out
-// of the outbox is in a stream by the time the streams are read. Read the
-// other way round, a message pushed between the two readings was in
-// neither, and a graceful goodbye that waits for nothing to be buffered
-// (session.leave) could go out before it: under the race detector, 100 of
-// 150 sends read as nothing buffered before they could have been
-// acknowledged (TestWhatAGoodbyeWaitsOnCountsAMessageOnItsWayIntoSCTP),
-// and one CI run lost a kick's last message that way.
+// bufferedOut is what waits in the outbox (a batch being pushed included),
+// and in our streams for sending or acknowledgement. The streams are read
+// with the outbox's lock held (outbox.mu): read one after the other, a
+// message pushed between the two readings was in neither, and a graceful
+// goodbye that waits for nothing to be buffered (session.leave) could go
+// out before it: under the race detector, 100 of 150 sends read as nothing
+// buffered before they could have been acknowledged
+// (TestWhatAGoodbyeWaitsOnCountsAMessageOnItsWayIntoSCTP), and one CI run
+// lost a kick's last message that way.
 func (s *session) bufferedOut() uint64 {
-	outbox := s.outboxBytes()
+	s.outbox.mu.Lock()
+	defer s.outbox.mu.Unlock()
 	inStreams, _ := s.streamsHold()
-	return outbox + inStreams
+	return uint64(s.outbox.bytes) + inStreams
 }
 
 // streamsHold is what waits in our streams for sending or acknowledgement:
