@@ -8,6 +8,8 @@
 #                       MP_ONLY=1: only the multiplayer one
 #   ./build.sh all      the library for every target this machine can build
 #   ./build.sh package  dist/dtls_server-<version>.zip with addons/dtls_server/
+#   ./build.sh windows  the Windows DLL under wine: loaded by a stand-in host,
+#                       its sockets, and the Godot suite on a Windows template
 #   ./build.sh export   export the demo with templates built from source
 #                       (Linux; Windows run under wine; double precision;
 #                       what a Web export does) and run the exported game
@@ -237,6 +239,28 @@ test_godot() {
 	godot_project/tests/package_test.sh "$godot" "dist/dtls_server-$(cat VERSION).zip"
 }
 
+# The engine suite on a Windows engine: a Windows template_release (found as
+# export_game finds it) runs the suite under wine with the Windows DLL
+# (tests/wine_godot.sh). Godot's own export templates can run a project
+# folder and a script as the editor does.
+test_godot_windows() {
+	local godot windows
+	godot=$(find_godot || true)
+	windows=${GODOT_TEMPLATE_WINDOWS:-}
+	if [[ -z "$windows" && -n "$godot" ]]; then
+		windows=$(dirname "$(readlink -f "$godot")")/godot.windows.template_release.x86_64.exe
+	fi
+	if [[ -z "$windows" || ! -f "$windows" || ! -f "${windows%.exe}.console.exe" ]] ||
+		! command -v wine >/dev/null || ! command -v x86_64-w64-mingw32-gcc >/dev/null; then
+		skipped "Godot engine suite on Windows: needs a Windows template_release and its .console.exe (GODOT_TEMPLATE_WINDOWS, or beside the editor: ${windows:-no editor}), wine and MinGW"
+		return 0
+	fi
+	build_addon
+	lib windows amd64 x86_64-w64-mingw32-gcc dtls_server.windows.x86_64.dll
+	say "Godot engine suite on Windows: ${windows%.exe}.console.exe under wine, with the Windows DLL"
+	GODOT_WINDOWS=${windows%.exe}.console.exe godot_project/tests/run.sh "$PWD/godot_project/tests/wine_godot.sh"
+}
+
 # The demo exported as a game developer exports it, then the exported game
 # run as a server (tests/export_test.sh). Templates are found through
 # GODOT_TEMPLATE_LINUX / _WINDOWS / _DOUBLE, or beside the editor binary
@@ -347,9 +371,14 @@ test)
 	test_interface
 	test_windows
 	test_godot
+	test_godot_windows
 	export_game
 	;;
 export) export_game ;;
+windows)
+	test_windows
+	test_godot_windows
+	;;
 all) build_all ;;
 cgocheck)
 	# Every pointer passed between Go and C is checked (cgocheck2: also

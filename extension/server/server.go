@@ -3,7 +3,6 @@ package server
 import (
 	"container/list"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,7 +10,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/pion/logging"
@@ -221,7 +219,7 @@ func (s *Server) Listen(port int, bindAddress string) error {
 	}
 	sock, err := listen(laddr)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
+		if udpsock.AddrInUse(err) {
 			return fmt.Errorf("%w: %d", ErrPortInUse, port)
 		}
 		return err

@@ -10,6 +10,7 @@
 package udpsock
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 )
@@ -57,4 +58,12 @@ func Dial(raddr *net.UDPAddr) (net.Conn, error) {
 		return dialOwn(raddr)
 	}
 	return nil, err
+}
+
+// AddrInUse reports whether err is a bind refused because another socket
+// holds the address. Windows says so with WSAEADDRINUSE (10048), which Go's
+// syscall.EADDRINUSE is not there: on Windows that name is a number Go
+// made up for the Unix name, which no Windows call returns.
+func AddrInUse(err error) bool {
+	return errors.Is(err, errAddrInUse)
 }

@@ -121,3 +121,25 @@ func TestUnspecifiedAddressListens(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestPortInUse: a second socket on a taken port is refused, and AddrInUse
+// says why, on every socket a server may get (the server turns it into
+// ErrPortInUse, which the game sees as ERR_ALREADY_IN_USE). On Windows the
+// refusal is WSAEADDRINUSE, which errors.Is(err, syscall.EADDRINUSE) does
+// not match there.
+func TestPortInUse(t *testing.T) {
+	for name, listen := range map[string]func(*net.UDPAddr) (PacketConn, error){"Listen": Listen, "ListenUnpolled": ListenUnpolled} {
+		first, err := listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = listen(first.LocalAddr().(*net.UDPAddr))
+		if err == nil || !AddrInUse(err) {
+			t.Errorf("%s: a second socket on port %d: %v, want a refusal AddrInUse names", name, first.LocalAddr().(*net.UDPAddr).Port, err)
+		}
+		if AddrInUse(errors.New("bind: something else")) {
+			t.Errorf("AddrInUse names any error")
+		}
+		first.Close()
+	}
+}

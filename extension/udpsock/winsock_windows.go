@@ -28,6 +28,7 @@ const (
 	soRcvTimeo      = 0x1006
 
 	wsaeMsgSize  syscall.Errno = 10040
+	errAddrInUse syscall.Errno = 10048 // WSAEADDRINUSE; AddrInUse
 	wsaeNetReset syscall.Errno = 10052
 	wsaeTimedOut syscall.Errno = 10060
 

@@ -93,21 +93,8 @@ fi
 if [[ $preset == Windows ]]; then
 	export WINEPREFIX="$stage/wine" WINEDEBUG=-all
 	"$here/../bridge/testdata/windows/wineprefix.sh" "$WINEPREFIX" || fail "cannot make a wine prefix"
-	# Wine's desktop process (explorer.exe /desktop) is started by the
-	# session's first program that needs it. If that is the game, it joins
-	# the job of Godot's console wrapper, which waits for every process of
-	# its job to end: the game quits, and the wrapper waits for the desktop
-	# for good (5 of 6 runs of an exported game with --quit, with no addon
-	# loaded at all; docs/reliability.md). Started first, it is not the
-	# game's child. Real Windows has no such process.
-	# The session's own process list says when it is up (a desktop of the
-	# prefix's set-up may still be ending when this starts).
-	(wine explorer.exe /desktop >/dev/null 2>&1 &) # ended by wineserver -k
-	sleep 1
-	for _ in $(seq 1 30); do
-		winedbg --command "info process" 2>/dev/null | grep -q "'explorer.exe'" && break
-		sleep 0.5
-	done
+	# Wine's desktop first, or the console wrapper may never exit (desktop.sh)
+	"$here/../bridge/testdata/windows/desktop.sh" || fail "no Wine desktop"
 fi
 run() { # how the exported game is started
 	if [[ $preset == Windows ]]; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the GDScript suite in a headless Godot and fails on any failed test,
 # SCRIPT ERROR, leaked object or crash. Usage: tests/run.sh /path/to/godot
+# (or tests/wine_godot.sh, for a Windows engine under Wine)
 set -uo pipefail
 godot=${1:?usage: run.sh GODOT}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +37,8 @@ if grep -qi "Program crashed\|Segmentation fault\|panic:\|fatal error:" "$log"; 
 	echo "run.sh: crash"
 	fail=1
 fi
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+# (a Windows engine ends its lines with \r\n)
+summary=$(tr -d '\r' <"$log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
 if [[ -z $summary ]]; then
 	echo "run.sh: no summary line: the suite did not finish"
 	fail=1
