@@ -9,7 +9,8 @@
 #   ./build.sh all      the library for every target this machine can build
 #   ./build.sh package  dist/dtls_server-<version>.zip with addons/dtls_server/
 #   ./build.sh windows  the Windows DLL under wine: loaded by a stand-in host,
-#                       its sockets, and the Godot suite on a Windows template
+#                       its sockets, and the Godot suite and the multiplayer
+#                       test on a Windows template
 #   ./build.sh export   export the demo with templates built from source
 #                       (Linux; Windows run under wine; double precision;
 #                       what a Web export does) and run the exported game
@@ -259,6 +260,18 @@ test_godot_windows() {
 	lib windows amd64 x86_64-w64-mingw32-gcc dtls_server.windows.x86_64.dll
 	say "Godot engine suite on Windows: ${windows%.exe}.console.exe under wine, with the Windows DLL"
 	GODOT_WINDOWS=${windows%.exe}.console.exe godot_project/tests/run.sh "$PWD/godot_project/tests/wine_godot.sh"
+	# its processes share one Wine session: the server kills a client
+	say "multiplayer across processes on Windows (every process under wine, one Wine session)"
+	local session code=0
+	session=$(mktemp -d)
+	if ! bridge/testdata/windows/wineprefix.sh "$session" || ! WINEPREFIX=$session bridge/testdata/windows/desktop.sh ||
+		! WINEPREFIX=$session WINE_GODOT_SESSION=1 GODOT_WINDOWS=${windows%.exe}.console.exe \
+			godot_project/tests/multiplayer_test.sh "$PWD/godot_project/tests/wine_godot.sh"; then
+		code=1
+	fi
+	WINEPREFIX=$session wineserver -k 2>/dev/null || true
+	rm -rf "$session"
+	return "$code"
 }
 
 # The demo exported as a game developer exports it, then the exported game

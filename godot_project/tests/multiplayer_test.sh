@@ -5,7 +5,8 @@
 # reordering). The server process runs and judges the scenario
 # (tests/mp/mp_main.gd); this script starts everything, then checks every
 # log.
-# Usage: tests/multiplayer_test.sh GODOT
+# Usage: tests/multiplayer_test.sh GODOT (or tests/wine_godot.sh, with one
+# Wine session for every process: WINE_GODOT_SESSION)
 set -uo pipefail
 godot=${1:?usage: multiplayer_test.sh GODOT}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +28,7 @@ run_godot() { # name, then user arguments
 
 wait_line() { # file, pattern: prints the first matching line
 	for _ in $(seq 1 600); do
-		if line=$(grep -m1 -E "$2" "$1" 2>/dev/null); then
+		if line=$(tr -d '\r' <"$1" 2>/dev/null | grep -m1 -E "$2"); then # (\r: a Windows engine's line ends)
 			echo "$line"
 			return 0
 		fi
@@ -67,8 +68,8 @@ if [[ $server_code -ne 0 ]] || ! grep -q '^MP PASS' "$logs/server.log"; then
 	done
 	fail=1
 fi
-kicked=$(grep -m1 '^MP KICKED' "$logs/server.log" | cut -d' ' -f3)
-killed=$(grep -m1 '^MP KILLED' "$logs/server.log" | cut -d' ' -f3)
+kicked=$(grep -m1 '^MP KICKED' "$logs/server.log" | tr -d '\r' | cut -d' ' -f3)
+killed=$(grep -m1 '^MP KILLED' "$logs/server.log" | tr -d '\r' | cut -d' ' -f3)
 stayed=
 for n in play1 play2 play3; do
 	[[ $n != "$kicked" && $n != "$killed" ]] && stayed=$n
