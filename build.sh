@@ -240,10 +240,10 @@ test_godot() {
 	godot_project/tests/package_test.sh "$godot" "dist/dtls_server-$(cat VERSION).zip"
 }
 
-# The engine suite on a Windows engine: a Windows template_release (found as
-# export_game finds it) runs the suite under wine with the Windows DLL
-# (tests/wine_godot.sh). Godot's own export templates can run a project
-# folder and a script as the editor does.
+# The engine suite and the multiplayer test on a Windows engine: a Windows
+# template_release (found as export_game finds it) runs them under wine
+# with the Windows DLL (tests/wine_godot.sh). Godot's own export templates
+# can run a project folder and a script as the editor does.
 test_godot_windows() {
 	local godot windows
 	godot=$(find_godot || true)
