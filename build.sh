@@ -258,16 +258,17 @@ test_godot_windows() {
 	fi
 	build_addon
 	lib windows amd64 x86_64-w64-mingw32-gcc dtls_server.windows.x86_64.dll
-	say "Godot engine suite on Windows: ${windows%.exe}.console.exe under wine, with the Windows DLL"
-	GODOT_WINDOWS=${windows%.exe}.console.exe godot_project/tests/run.sh "$PWD/godot_project/tests/wine_godot.sh"
-	# its processes share one Wine session: the server kills a client
-	say "multiplayer across processes on Windows (every process under wine, one Wine session)"
-	local session code=0
+	# one Wine session for both: the multiplayer test's server kills a client
+	local session code=0 wine_godot=$PWD/godot_project/tests/wine_godot.sh
 	session=$(mktemp -d)
-	if ! bridge/testdata/windows/wineprefix.sh "$session" || ! WINEPREFIX=$session bridge/testdata/windows/desktop.sh ||
-		! WINEPREFIX=$session WINE_GODOT_SESSION=1 GODOT_WINDOWS=${windows%.exe}.console.exe \
-			godot_project/tests/multiplayer_test.sh "$PWD/godot_project/tests/wine_godot.sh"; then
+	if ! bridge/testdata/windows/wineprefix.sh "$session" || ! WINEPREFIX=$session bridge/testdata/windows/desktop.sh; then
+		echo "FAIL: no Wine session for the Windows engine in $session"
 		code=1
+	else
+		say "Godot engine suite on Windows: ${windows%.exe}.console.exe under wine, with the Windows DLL"
+		WINEPREFIX=$session GODOT_WINDOWS=${windows%.exe}.console.exe godot_project/tests/run.sh "$wine_godot" || code=1
+		say "multiplayer across processes on Windows (every process under wine)"
+		WINEPREFIX=$session GODOT_WINDOWS=${windows%.exe}.console.exe godot_project/tests/multiplayer_test.sh "$wine_godot" || code=1
 	fi
 	WINEPREFIX=$session wineserver -k 2>/dev/null || true
 	rm -rf "$session"

@@ -5,8 +5,8 @@
 # reordering). The server process runs and judges the scenario
 # (tests/mp/mp_main.gd); this script starts everything, then checks every
 # log.
-# Usage: tests/multiplayer_test.sh GODOT (or tests/wine_godot.sh, with one
-# Wine session for every process: WINE_GODOT_SESSION)
+# Usage: tests/multiplayer_test.sh GODOT (or tests/wine_godot.sh, for a
+# Windows engine under Wine)
 set -uo pipefail
 godot=${1:?usage: multiplayer_test.sh GODOT}
 here=$(cd "$(dirname "$0")/.." && pwd)
