@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"syscall"
 
 	"github.com/pion/dtls/v2/pkg/protocol/alert"
 
 	"godtls/extension/link"
+	"godtls/extension/udpsock"
 )
 
 // FailureKind says why a connection attempt failed or a connection ended.
@@ -93,7 +93,7 @@ func classify(ctx context.Context, err error, cfg Config) *Failure {
 	switch {
 	case errors.As(err, &dnsErr):
 		return &Failure{Kind: FailDNS, Detail: dnsErr.Error()}
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case udpsock.Unreachable(err):
 		return &Failure{Kind: FailUnreachable, Detail: "ICMP port unreachable"}
 	case errors.As(err, &hostErr):
 		return &Failure{Kind: FailHostname, Detail: fmt.Sprintf("expected %q", cfg.ServerName)}

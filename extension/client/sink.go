@@ -1,10 +1,10 @@
 package client
 
 import (
-	"errors"
-	"godtls/extension/link"
-	"syscall"
 	"time"
+
+	"godtls/extension/link"
+	"godtls/extension/udpsock"
 )
 
 // clientSink is what the read loop reports to.
@@ -29,7 +29,7 @@ func (cs *clientSink) Dropped() {}
 // report may be spoofed).
 func (cs *clientSink) Trouble(err error) bool {
 	c := (*Client)(cs)
-	if errors.Is(err, syscall.ECONNREFUSED) && c.refusals.Add(1) >= unreachableLimit {
+	if udpsock.Unreachable(err) && c.refusals.Add(1) >= unreachableLimit {
 		c.end(link.StatusError, &Failure{Kind: FailUnreachable, Detail: errTooManyRefusals.Error()}, false)
 		return true
 	}

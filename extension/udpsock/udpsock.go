@@ -52,12 +52,29 @@ func Listen(laddr *net.UDPAddr) (PacketConn, error) {
 func Dial(raddr *net.UDPAddr) (net.Conn, error) {
 	c, err := net.DialUDP("udp", nil, raddr)
 	if err == nil {
+		hearUnreachable(c)
 		return c, nil
 	}
 	if fallbackFor(err) {
 		return dialOwn(raddr)
 	}
 	return nil, err
+}
+
+// Unreachable reports whether err is a read that failed because the
+// dialed address answered an earlier datagram with ICMP port unreachable:
+// nothing listens there. Linux says ECONNREFUSED on a connected socket;
+// Windows says WSAECONNRESET (Go's overlapped receives get it too, through
+// WSAGetOverlappedResult), and Wine passes Linux's refusal on as
+// WSAECONNREFUSED. A dialed socket hears of it on every platform
+// (hearUnreachable); a listening one never does.
+func Unreachable(err error) bool {
+	for _, code := range errUnreachable {
+		if errors.Is(err, code) {
+			return true
+		}
+	}
+	return false
 }
 
 // AddrInUse reports whether err is a bind refused because another socket

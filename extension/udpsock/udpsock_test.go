@@ -143,3 +143,62 @@ func TestPortInUse(t *testing.T) {
 		t.Errorf("AddrInUse names any error")
 	}
 }
+
+// TestDialHearsUnreachable: a dialed socket's read fails, as Unreachable
+// names, once a datagram it sent drew ICMP port unreachable (the client
+// reports a closed port at once instead of at its timeout), while a
+// listening socket that sent to the same closed port goes on receiving.
+// Loopback answers a closed port with ICMP on Linux and under Wine; on
+// Windows itself the report is WSAECONNRESET, which only a socket with
+// SIO_UDP_CONNRESET on receives.
+func TestDialHearsUnreachable(t *testing.T) {
+	gone, err := Listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := gone.LocalAddr().(*net.UDPAddr)
+	gone.Close()
+
+	cli, err := Dial(closed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	buf := make([]byte, 64)
+	var readErr error
+	for try := 0; try < 5 && !Unreachable(readErr); try++ {
+		if _, err := cli.Write([]byte("anyone?")); err != nil {
+			t.Fatal(err)
+		}
+		_ = cli.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		_, readErr = cli.Read(buf)
+	}
+	if !Unreachable(readErr) {
+		t.Fatalf("a dialed socket's read after sends to closed port %d: %v, want a port-unreachable report", closed.Port, readErr)
+	}
+
+	srv, err := Listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if _, err := srv.WriteToUDPAddrPort([]byte("anyone?"), closed.AddrPort()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the ICMP report arrives first
+	peer, err := Dial(srv.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	if _, err := peer.Write([]byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := srv.ReadFromUDPAddrPort(buf)
+	if err != nil || string(buf[:n]) != "hello" {
+		t.Fatalf("a listening socket after sending to a closed port read %q, %v; want the next datagram", buf[:n], err)
+	}
+	if Unreachable(errors.New("read: something else")) {
+		t.Errorf("Unreachable names any error")
+	}
+}

@@ -27,16 +27,45 @@ const (
 	sioUDPNetReset  = syscall.IOC_IN | syscall.IOC_VENDOR | 15
 	soRcvTimeo      = 0x1006
 
-	wsaeMsgSize  syscall.Errno = 10040
-	errAddrInUse syscall.Errno = 10048 // WSAEADDRINUSE; AddrInUse
-	wsaeNetReset syscall.Errno = 10052
-	wsaeTimedOut syscall.Errno = 10060
+	wsaeMsgSize     syscall.Errno = 10040
+	errAddrInUse    syscall.Errno = 10048 // WSAEADDRINUSE; AddrInUse
+	wsaeNetReset    syscall.Errno = 10052
+	wsaeTimedOut    syscall.Errno = 10060
+	wsaeConnRefused syscall.Errno = 10061 // Wine's word for Linux's ECONNREFUSED
 
 	// pollInterval is how long one blocking receive waits before the read
 	// looks at its deadline and at Close again: the latency of a deadline
 	// or a Close, never of a datagram.
 	pollInterval = 50 * time.Millisecond
 )
+
+// errUnreachable is what a receive on a dialed socket fails with after
+// ICMP port unreachable (Unreachable).
+var errUnreachable = []error{syscall.WSAECONNRESET, wsaeConnRefused}
+
+// setICMPReports switches on or off whether a receive fails with an ICMP
+// error (port or network unreachable, TTL expired) that an earlier send
+// drew. Best effort: where the system lacks a code, nothing changes.
+func setICMPReports(fd syscall.Handle, codes []uint32, on bool) {
+	flag, ret := uint32(0), uint32(0)
+	if on {
+		flag = 1
+	}
+	for _, code := range codes {
+		_ = syscall.WSAIoctl(fd, code, (*byte)(unsafe.Pointer(&flag)), 4, nil, 0, &ret, nil, 0)
+	}
+}
+
+// hearUnreachable switches port-unreachable reports back on for a dialed
+// Go socket, which Go switched off: a client then learns that nothing
+// listens on the server's port at once, as on Linux, not at its timeout.
+// A listening socket keeps them off (one peer's report must not fail the
+// receive that serves every peer).
+func hearUnreachable(c *net.UDPConn) {
+	if rc, err := c.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { setICMPReports(syscall.Handle(fd), []uint32{sioUDPConnReset}, true) })
+	}
+}
 
 // sock is a blocking Winsock UDP socket whose receives time out every
 // pollInterval, which is how deadlines and Close reach a blocked read.
@@ -50,6 +79,10 @@ type sock struct {
 	mu           sync.RWMutex
 	closed       atomic.Bool
 	readDeadline atomic.Int64 // Unix nanoseconds; 0: none
+
+	// hearsUnreachable: a receive fails with a port-unreachable report
+	// instead of skipping it (a dialed socket's).
+	hearsUnreachable bool
 }
 
 func listenOwn(laddr *net.UDPAddr) (PacketConn, error) {
@@ -67,6 +100,15 @@ func dialOwn(raddr *net.UDPAddr) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Connected, as Go's dialed socket is: Wine hears of ICMP only on a
+	// connected socket (the Linux socket under it reports ECONNREFUSED
+	// there alone).
+	if err := syscall.Connect(s.fd, s.sockaddr(remote)); err != nil {
+		_ = syscall.Closesocket(s.fd)
+		return nil, opError("connect", raddr, err)
+	}
+	setICMPReports(s.fd, []uint32{sioUDPConnReset}, true)
+	s.hearsUnreachable = true
 	return &dialed{sock: s, remote: remote}, nil
 }
 
@@ -96,11 +138,9 @@ func open(laddr *net.UDPAddr) (*sock, error) {
 		_ = syscall.SetsockoptInt(fd, syscall.IPPROTO_IPV6, syscall.IPV6_V6ONLY, 0)
 	}
 	// What Go asks for, where the system has it: an ICMP error about an
-	// earlier datagram must not fail a later receive.
-	for _, code := range []uint32{sioUDPConnReset, sioUDPNetReset} {
-		off, ret := uint32(0), uint32(0)
-		_ = syscall.WSAIoctl(fd, code, (*byte)(unsafe.Pointer(&off)), 4, nil, 0, &ret, nil, 0)
-	}
+	// earlier datagram must not fail a later receive (dialOwn switches
+	// port unreachable back on for its one peer).
+	setICMPReports(fd, []uint32{sioUDPConnReset, sioUDPNetReset}, false)
 	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, soRcvTimeo, int(pollInterval/time.Millisecond)); err != nil {
 		return fail("setsockopt", err)
 	}
@@ -173,6 +213,8 @@ func (s *sock) ReadFromUDPAddrPort(b []byte) (int, netip.AddrPort, error) {
 		switch {
 		case err == nil:
 			return int(n), fromRaw(&rsa), nil
+		case s.hearsUnreachable && Unreachable(err):
+			return 0, netip.AddrPort{}, opError("wsarecvfrom", s.local, err)
 		case errors.Is(err, wsaeTimedOut), errors.Is(err, syscall.WSAECONNRESET),
 			errors.Is(err, wsaeNetReset), errors.Is(err, wsaeMsgSize):
 			// the poll tick; an ICMP report about an earlier send; a
