@@ -9,8 +9,9 @@
 #   ./build.sh all      the library for every target this machine can build
 #   ./build.sh package  dist/dtls_server-<version>.zip with addons/dtls_server/
 #   ./build.sh windows  the Windows DLL under wine: loaded by a stand-in host,
-#                       its sockets, and the Godot suite and the multiplayer
-#                       test on a Windows template
+#                       its sockets, and the Godot suite, the multiplayer
+#                       test and the dedicated-server test on a Windows
+#                       template
 #   ./build.sh export   export the demo with templates built from source
 #                       (Linux; Windows run under wine; double precision;
 #                       what a Web export does) and run the exported game
@@ -240,7 +241,8 @@ test_godot() {
 	godot_project/tests/package_test.sh "$godot" "dist/dtls_server-$(cat VERSION).zip"
 }
 
-# The engine suite and the multiplayer test on a Windows engine: a Windows
+# The engine suite, the multiplayer test and (with an Agones SDK server) the
+# dedicated-server test on a Windows engine: a Windows
 # template_release (found as export_game finds it) runs them under wine
 # with the Windows DLL (tests/wine_godot.sh). Godot's own export templates
 # can run a project folder and a script as the editor does.
@@ -258,7 +260,7 @@ test_godot_windows() {
 	fi
 	build_addon
 	lib windows amd64 x86_64-w64-mingw32-gcc dtls_server.windows.x86_64.dll
-	# one Wine session for both: the multiplayer test's server kills a client
+	# one Wine session for all three: the multiplayer test's server kills a client
 	local session code=0 wine_godot=$PWD/godot_project/tests/wine_godot.sh
 	session=$(mktemp -d)
 	if ! bridge/testdata/windows/wineprefix.sh "$session" || ! WINEPREFIX=$session bridge/testdata/windows/desktop.sh; then
@@ -269,6 +271,16 @@ test_godot_windows() {
 		WINEPREFIX=$session GODOT_WINDOWS=${windows%.exe}.console.exe godot_project/tests/run.sh "$wine_godot" || code=1
 		say "multiplayer across processes on Windows (every process under wine)"
 		WINEPREFIX=$session GODOT_WINDOWS=${windows%.exe}.console.exe godot_project/tests/multiplayer_test.sh "$wine_godot" || code=1
+		# the Linux SDK server on loopback, as an Agones sidecar beside a
+		# Windows game server; the engine's processes under wine
+		local sdk
+		sdk=$(find_sdk_server || true)
+		if [[ -n "$sdk" ]]; then
+			say "dedicated server on Agones on Windows: the example under wine against the real SDK server ($sdk --local)"
+			WINEPREFIX=$session GODOT_WINDOWS=${windows%.exe}.console.exe godot_project/tests/dedicated_test.sh "$wine_godot" "$sdk" || code=1
+		else
+			skipped "dedicated-server test on Windows: no Agones SDK server (set AGONES_SDK_SERVER or put sdk-server on PATH; docs/dedicated-servers.md builds it)"
+		fi
 	fi
 	WINEPREFIX=$session wineserver -k 2>/dev/null || true
 	rm -rf "$session"

@@ -144,14 +144,9 @@ echo "  openssl: $(grep -a Ciphersuite "$stage/openssl.log"), welcomed"
 for _ in $(seq 1 300); do kill -0 "$server" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$server" 2>/dev/null; then
 	cat "$stage/server.log"
-	if [[ $preset == Windows ]] && command -v winedbg >/dev/null; then
+	if [[ $preset == Windows ]]; then
 		# Which Windows processes are left, and where their threads wait.
-		echo "--- wine processes:"
-		winedbg --command "info process" 2>&1 | tee "$stage/wine-processes.txt"
-		for wpid in $(grep -i "'game" "$stage/wine-processes.txt" | awk '{print $1}'); do
-			echo "--- threads of wine process $wpid:"
-			timeout 60 winedbg --command "bt all" "0x$wpid" 2>&1 | head -200
-		done
+		"$here/../bridge/testdata/windows/hung.sh" game "$stage/wine-processes.txt"
 	fi
 	fail "the exported server did not quit after both players left"
 fi
