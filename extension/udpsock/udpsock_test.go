@@ -194,6 +194,9 @@ func TestDialHearsUnreachable(t *testing.T) {
 	if _, err := peer.Write([]byte("hello")); err != nil {
 		t.Fatal(err)
 	}
+	if d, ok := srv.(interface{ SetReadDeadline(time.Time) error }); ok {
+		_ = d.SetReadDeadline(time.Now().Add(5 * time.Second))
+	}
 	n, _, err := srv.ReadFromUDPAddrPort(buf)
 	if err != nil || string(buf[:n]) != "hello" {
 		t.Fatalf("a listening socket after sending to a closed port read %q, %v; want the next datagram", buf[:n], err)
