@@ -12,6 +12,8 @@
 #                       its sockets, and the Godot suite, the multiplayer
 #                       test and the dedicated-server test on a Windows
 #                       template
+#   ./build.sh arm64    the Linux arm64 library and every Go package's
+#                       tests, run under qemu-aarch64
 #   ./build.sh export   export the demo with templates built from source
 #                       (Linux; Windows run under wine; double precision;
 #                       what a Web export does) and run the exported game
@@ -359,6 +361,33 @@ test_interface() {
 	bridge/testdata/interface/run.sh "$ADDON/bin/$(native_name)"
 }
 
+# The Linux arm64 build (ARM servers, boards and handhelds), run under
+# qemu's user-mode emulation, since no arm64 Godot runs here: the library's
+# entry symbol against each Godot build's interface table, as
+# test_interface does for x86_64, and every Go package's tests built for
+# arm64 (ARM64_PACKAGES narrows them). It catches what differs by
+# architecture: x/crypto's arm64 assembly under the record layer, the
+# syscalls of the Linux sockets, the cgo build of the library.
+test_arm64() {
+	if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/dev/null; then
+		if [[ -n "${CI:-}" ]]; then
+			echo "FAIL: the arm64 test needs gcc-aarch64-linux-gnu and qemu-user (.ci/run installs them)"
+			return 1
+		fi
+		skipped "Linux arm64 test (apt-get install gcc-aarch64-linux-gnu qemu-user)"
+		return 0
+	fi
+	mkdir -p "$ADDON/bin"
+	lib linux arm64 aarch64-linux-gnu-gcc libdtls_server.linux.arm64.so
+	say "the arm64 library under qemu-aarch64: the entry symbol against the interface of each Godot build"
+	CC=aarch64-linux-gnu-gcc HOST_EXEC="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
+		bridge/testdata/interface/run.sh "$ADDON/bin/libdtls_server.linux.arm64.so" || return 1
+	local packages=${ARM64_PACKAGES:-./extension/...}
+	say "Go tests built for arm64, under qemu-aarch64: $packages"
+	# shellcheck disable=SC2086 # a list of packages
+	GOARCH=arm64 CGO_ENABLED=0 $GO test -count=1 -timeout 1200s -exec qemu-aarch64 $packages
+}
+
 # The Windows build loaded under wine by a MinGW host program: exports only
 # the entry symbol, refuses a hostile get_proc_address cleanly, stays pinned.
 test_windows() {
@@ -395,6 +424,7 @@ build)
 test)
 	test_go
 	test_interface
+	test_arm64
 	test_windows
 	test_godot
 	test_godot_windows
@@ -405,6 +435,7 @@ windows)
 	test_windows
 	test_godot_windows
 	;;
+arm64) test_arm64 ;;
 all) build_all ;;
 cgocheck)
 	# Every pointer passed between Go and C is checked (cgocheck2: also
