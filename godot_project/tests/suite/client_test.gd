@@ -19,6 +19,7 @@ func cases() -> Array:
 		["client: a handler that connects again hears nothing more of the old connection", test_client_reconnect_in_handler],
 		["client: openssl s_server with PSK", test_client_openssl],
 		["client: Godot's own DTLSServer, packets both ways, its close", test_client_godot_dtls_server],
+		["client: a server that vanishes without a word: unreachable after several reports, never one", test_client_server_vanishes],
 	]
 
 
@@ -431,3 +432,40 @@ func test_certificate_reload() -> void:
 	mc.disconnect_from_peer()
 	mp.close()
 
+
+# The server's socket closes without a close_notify (a crashed server
+# process): the client's next packets draw ICMP port unreachable, and the
+# connection ends as unreachable only after several in a row, since one
+# report may be spoofed. On a Windows engine too: the client's socket
+# switches those reports back on.
+func test_client_server_vanishes() -> void:
+	var udp := UDPServer.new()
+	check(udp.listen(0, "127.0.0.1") == OK_, "UDPServer listens")
+	var dtls := DTLSServer.new()
+	check(dtls.setup(TLSOptions.server(rsa_key, rsa_cert)) == OK_, "DTLSServer setup")
+	var c := GoDTLSClient.new()
+	var seen := watch(c)
+	c.connect_to_host("127.0.0.1", udp.get_local_port(), "localhost", TLSOptions.client(rsa_cert))
+	var held := {"peer": null}
+	var serve := func() -> void:
+		udp.poll()
+		if udp.is_connection_available():
+			held.peer = dtls.take_connection(udp.take_connection())
+		if held.peer:
+			held.peer.poll()
+	check(await wait_until(func() -> bool:
+		serve.call()
+		return seen.connected > 0 or not seen.failed.is_empty(), null, [c]) and seen.connected == 1, "connected (%s)" % [seen])
+	# the socket goes first, so the peer's close_notify on its way out has
+	# nowhere to go
+	udp.stop()
+	held.peer = null
+	var sent := {"n": 0}
+	check(await wait_until(func() -> bool:
+		if c.get_status() == GoDTLSClient.STATUS_CONNECTED and c.put_packet("anyone there?".to_utf8_buffer()) == OK_:
+			sent.n += 1
+		return not seen.disconnected.is_empty(), null, [c]), "the connection ended (%d packets sent)" % sent.n)
+	check(seen.disconnected.size() == 1 and seen.disconnected[0].contains("unreachable"), "reason %s" % [seen.disconnected])
+	check(sent.n >= 3, "%d packets were sent before it ended: one report must not end it" % sent.n)
+	print("  reason: %s, after %d packets" % [seen.disconnected[0] if not seen.disconnected.is_empty() else "", sent.n])
+	check(c.get_status() == GoDTLSClient.STATUS_ERROR, "status ERROR (%d)" % c.get_status())
