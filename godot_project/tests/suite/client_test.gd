@@ -278,13 +278,14 @@ func test_client_reconnect_in_handler() -> void:
 # Godot's own server (UDPServer + DTLSServer, mbedTLS), run on this thread:
 # packets both ways, and its close_notify ends the client with the packet
 # it sent just before still readable.
-func test_client_godot_dtls_server() -> void:
+# Godot's own DTLSServer on a UDPServer, and c connected to it:
+# {"udp": the UDPServer, "serve": a Callable that polls both and takes the
+# connection, "held": {"peer": the server's PacketPeerDTLS once taken}}.
+func connect_to_godot_dtls_server(c: GoDTLSClient, seen: Dictionary) -> Dictionary:
 	var udp := UDPServer.new()
 	check(udp.listen(0, "127.0.0.1") == OK_, "UDPServer listens")
 	var dtls := DTLSServer.new()
 	check(dtls.setup(TLSOptions.server(rsa_key, rsa_cert)) == OK_, "DTLSServer setup")
-	var c := GoDTLSClient.new()
-	var seen := watch(c)
 	check(c.connect_to_host("127.0.0.1", udp.get_local_port(), "localhost", TLSOptions.client(rsa_cert)) == OK_, "connect_to_host")
 	var held := {"peer": null}
 	var serve := func() -> void:
@@ -297,7 +298,16 @@ func test_client_godot_dtls_server() -> void:
 		serve.call()
 		return seen.connected > 0 or not seen.failed.is_empty(), null, [c]), "an outcome arrived")
 	check(seen.connected == 1, "connected to DTLSServer (%s)" % [seen])
-	var peer: PacketPeerDTLS = held.peer
+	return {"udp": udp, "serve": serve, "held": held}
+
+
+func test_client_godot_dtls_server() -> void:
+	var c := GoDTLSClient.new()
+	var seen := watch(c)
+	var server := await connect_to_godot_dtls_server(c, seen)
+	var udp: UDPServer = server.udp
+	var serve: Callable = server.serve
+	var peer: PacketPeerDTLS = server.held.peer
 	if peer == null:
 		check(false, "DTLSServer has the peer")
 		return
@@ -439,27 +449,13 @@ func test_certificate_reload() -> void:
 # report may be spoofed. On a Windows engine too: the client's socket
 # switches those reports back on.
 func test_client_server_vanishes() -> void:
-	var udp := UDPServer.new()
-	check(udp.listen(0, "127.0.0.1") == OK_, "UDPServer listens")
-	var dtls := DTLSServer.new()
-	check(dtls.setup(TLSOptions.server(rsa_key, rsa_cert)) == OK_, "DTLSServer setup")
 	var c := GoDTLSClient.new()
 	var seen := watch(c)
-	c.connect_to_host("127.0.0.1", udp.get_local_port(), "localhost", TLSOptions.client(rsa_cert))
-	var held := {"peer": null}
-	var serve := func() -> void:
-		udp.poll()
-		if udp.is_connection_available():
-			held.peer = dtls.take_connection(udp.take_connection())
-		if held.peer:
-			held.peer.poll()
-	check(await wait_until(func() -> bool:
-		serve.call()
-		return seen.connected > 0 or not seen.failed.is_empty(), null, [c]) and seen.connected == 1, "connected (%s)" % [seen])
+	var server := await connect_to_godot_dtls_server(c, seen)
 	# the socket goes first, so the peer's close_notify on its way out has
 	# nowhere to go
-	udp.stop()
-	held.peer = null
+	server.udp.stop()
+	server.held.peer = null
 	var sent := {"n": 0}
 	check(await wait_until(func() -> bool:
 		if c.get_status() == GoDTLSClient.STATUS_CONNECTED and c.put_packet("anyone there?".to_utf8_buffer()) == OK_:
