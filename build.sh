@@ -13,8 +13,7 @@
 #                       test and the dedicated-server test on a Windows
 #                       template
 #   ./build.sh arm64    the Linux arm64 library and every Go package's
-#                       tests, run under qemu-aarch64 (not in test: one
-#                       client test lost packets there once)
+#                       tests, run under qemu-aarch64 (also part of test)
 #   ./build.sh export   export the demo with templates built from source
 #                       (Linux; Windows run under wine; double precision;
 #                       what a Web export does) and run the exported game
@@ -425,6 +424,7 @@ build)
 test)
 	test_go
 	test_interface
+	test_arm64
 	test_windows
 	test_godot
 	test_godot_windows

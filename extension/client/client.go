@@ -62,6 +62,9 @@ type Client struct {
 	authFailed atomic.Uint64
 	// replayed counts records the record layer's replay window dropped.
 	replayed atomic.Uint64
+	// earlyDropped counts records the record layer never saw: they came
+	// before it took over, beyond the receive queue's bounds.
+	earlyDropped atomic.Uint64
 	// restarts counts handshakes started over (a stale cookie, a forged message).
 	restarts  atomic.Uint64
 	closeOnce sync.Once
@@ -251,7 +254,7 @@ func (c *Client) attempt(ctx context.Context, addr netip.AddrPort) (*dtls.Conn, 
 	}
 	udp := netsim.WrapConn(raw, c.cfg.Network)
 	offered, pcfg := c.pionConfig()
-	guard := &guardConn{Conn: udp, offered: offered}
+	guard := &guardConn{Conn: udp, offered: offered, early: newEarlyRecords(c.cfg)}
 	actx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	stop := guard.cookie.watch(actx, cancel, &guard.forgery)

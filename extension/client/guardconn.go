@@ -35,7 +35,7 @@ type guardConn struct {
 	reads                atomic.Int32
 	established          atomic.Bool
 	released             atomic.Bool // the engine's record layer owns the session
-	early                earlyRecords
+	early                *earlyRecords
 	postHandshakeDropped atomic.Uint64           // records no established server sends: wire.KeepEstablished removed them, or the record layer dropped them
 	garbage              atomic.Uint64           // datagrams that were not DTLS records
 	lingering            atomic.Bool             // see Close
@@ -56,7 +56,7 @@ func (g *guardConn) Read(b []byte) (int, error) {
 			return n, err
 		}
 		if g.released.Load() {
-			g.early.keep(b[:n])
+			g.early.keep(b[:n], suites.Initialized(g.offered))
 			continue
 		}
 		if suite := g.keysBeforeEstablished(); suite != nil {

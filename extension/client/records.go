@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/pion/dtls/v2"
-	"github.com/pion/dtls/v2/pkg/protocol"
 	"github.com/pion/dtls/v2/pkg/protocol/alert"
 
 	"godtls/extension/link"
@@ -40,32 +39,28 @@ import (
 // application data and alerts for the record layer (earlyRecords), which
 // opens them first; pion never consumes them.
 
-// earlyMax and earlyMaxBytes bound what is kept for the record layer until
-// it runs: a genuine server sends a few datagrams in that gap; a forger
-// on the server's address fills it and loses the rest.
-const (
-	earlyMax      = 16
-	earlyMaxBytes = 64 << 10
-)
-
-// earlyRecords are datagrams kept for the record layer.
+// earlyRecords are the server's records kept for the record layer until it
+// runs (record.Early: only those that authenticate, each once, within the
+// receive queue's bounds). A genuine server may send a burst in that gap,
+// a game's welcome or the world's state, and what is not kept is lost.
 type earlyRecords struct {
-	mu      sync.Mutex
-	kept    [][]byte
-	bytes   int
-	dropped int
+	mu    sync.Mutex
+	held  *record.Early
+	drops record.Drops
+	full  int // records dropped at the bounds
 }
 
-// keep stores a copy of datagram b, within the bounds.
-func (e *earlyRecords) keep(b []byte) {
+func newEarlyRecords(cfg Config) *earlyRecords {
+	return &earlyRecords{held: record.NewEarly(cfg.RecvQueue, cfg.RecvQueueBytes)}
+}
+
+// keep holds the records of datagram b that authenticate under suite.
+func (e *earlyRecords) keep(b []byte, suite *suites.ChaCha20Poly1305) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(e.kept) >= earlyMax || e.bytes+len(b) > earlyMaxBytes {
-		e.dropped++
-		return
-	}
-	e.kept = append(e.kept, append([]byte(nil), b...))
-	e.bytes += len(b)
+	d, full := e.held.Hold(b, suite)
+	e.drops.Add(d)
+	e.full += full
 }
 
 // divert keeps the epoch-1 application data and alerts of datagram b that
@@ -87,9 +82,7 @@ func (e *earlyRecords) divert(b []byte, suite *suites.ChaCha20Poly1305) []byte {
 		}
 		rest = next
 		if r.Epoch == record.Epoch && (r.ContentType == wire.ContentApplicationData || r.ContentType == wire.ContentAlert) {
-			if suite.Authentic(r.Whole, protocol.ContentType(r.ContentType), r.Epoch, r.Seq) {
-				mine = append(mine, r.Whole...)
-			}
+			mine = append(mine, r.Whole...)
 			diverted = true
 			continue
 		}
@@ -98,20 +91,18 @@ func (e *earlyRecords) divert(b []byte, suite *suites.ChaCha20Poly1305) []byte {
 	if !diverted {
 		return b
 	}
-	if mine != nil {
-		e.keep(mine)
-	}
+	e.keep(mine, suite)
 	return b[:w]
 }
 
-// take hands over what was kept, and how many datagrams the bounds
-// dropped.
-func (e *earlyRecords) take() ([][]byte, int) {
+// take hands over what was kept, what was dropped and why, and how many
+// records the bounds dropped.
+func (e *earlyRecords) take() ([][]byte, record.Drops, int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	kept, dropped := e.kept, e.dropped
-	e.kept, e.bytes, e.dropped = nil, 0, 0
-	return kept, dropped
+	d, full := e.drops, e.full
+	e.drops, e.full = record.Drops{}, 0
+	return e.held.Take(), d, full
 }
 
 // takeOver closes pion's connection and returns the record layer that
@@ -133,8 +124,9 @@ func (c *Client) readRecords(g *guardConn, rec *record.Conn) {
 			s.Failed(fmt.Sprintf("internal error: %v", r))
 		}
 	}()
-	early, dropped := g.early.take()
-	c.recordsDropped(g, record.Drops{Unexpected: dropped})
+	early, drops, full := g.early.take()
+	c.recordsDropped(g, drops)
+	c.earlyDropped.Add(uint64(full))
 	for _, d := range early {
 		c.recordsDropped(g, rec.Open(d, (*clientRecords)(c)))
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -145,28 +146,35 @@ func TestClientRecordLayerNonceAndReplay(t *testing.T) {
 		len(captured), records)
 }
 
-// greetingServer is the engine's server, which sends two packets to every
-// new peer and disconnects it (the close_notify follows them). Where the
-// handshake's end and those records race, they arrive before the client's
-// handshake has returned, in the gap before the record layer takes over.
-// (pion's own server would do, but pion v2's Close can drop its
-// close_notify: link's TestReadLoopDeliversAndCloses.)
-func greetingServer(t *testing.T) *net.UDPAddr {
+// greetingServer is the engine's server, which sends greeting (by default
+// two packets, "first" and "second") to every new peer and disconnects it
+// (the close_notify follows them). Where the handshake's end and those
+// records race, they arrive before the client's handshake has returned, in
+// the gap before the record layer takes over. (pion's own server would do,
+// but pion v2's Close can drop its close_notify: link's
+// TestReadLoopDeliversAndCloses.)
+func greetingServer(t *testing.T, greeting ...string) *net.UDPAddr {
+	if len(greeting) == 0 {
+		greeting = twoGreetings
+	}
 	s := engineServer(t, testcert.ECDSA(t), nil, func(s *server.Server) {
 		for p := s.TakeConnection(); p != nil; p = s.TakeConnection() {
-			_ = p.Send([]byte("first"))
-			_ = p.Send([]byte("second"))
+			for _, g := range greeting {
+				_ = p.Send([]byte(g))
+			}
 			p.Disconnect()
 		}
 	})
 	return &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s.LocalPort()}
 }
 
-// greetings returns what client c received of a greetingServer's two
+var twoGreetings = []string{"first", "second"}
+
+// greetings returns what client c received of a greetingServer's n
 // packets within wait.
-func greetings(c *Client) []string {
+func greetings(c *Client, n int) []string {
 	var got []string
-	for deadline := time.Now().Add(wait); len(got) < 2 && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(wait); len(got) < n && time.Now().Before(deadline); {
 		if b, ok := c.Receive(); ok {
 			got = append(got, string(b))
 			continue
@@ -178,9 +186,7 @@ func greetings(c *Client) []string {
 
 // greetedInOrder reports whether got is a greetingServer's two packets,
 // in order.
-func greetedInOrder(got []string) bool {
-	return len(got) == 2 && got[0] == "first" && got[1] == "second"
-}
+func greetedInOrder(got []string) bool { return slices.Equal(got, twoGreetings) }
 
 // mustBeClosedByServer fails unless c's next event is the server's close.
 func mustBeClosedByServer(t *testing.T, c *Client) {
@@ -202,7 +208,7 @@ func TestClientKeepsWhatArrivesBeforeTheTakeOver(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		port := srv.Port
 		if i%2 == 1 {
-			r := finishedLast(t, srv.String(), 0)
+			r := finishedLast(t, srv.String(), 0, false)
 			defer r.Close()
 			port = r.Port()
 		}
@@ -210,11 +216,42 @@ func TestClientKeepsWhatArrivesBeforeTheTakeOver(t *testing.T) {
 		if ev := outcome(t, c); ev.Kind != EventConnected { // and maybe closed already
 			t.Fatalf("connection %d failed: %v", i, ev.Failure)
 		}
-		if got := greetings(c); !greetedInOrder(got) {
+		if got := greetings(c, 2); !greetedInOrder(got) {
 			t.Fatalf("connection %d received %q, want [first second]", i, got)
 		}
 		mustBeClosedByServer(t, c)
 		c.Close()
+	}
+}
+
+// A burst from the server in the same gap (a game's welcome, the world's
+// state) is kept as the receive queue would keep it, not cut at a few
+// datagrams; a replay of each of its records from the server's address
+// takes no place and never reaches the game. (The receive queue holds the
+// burst and no more, so that replays kept would crowd the server's
+// records out.)
+func TestClientKeepsABurstBeforeTheTakeOver(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	const burst = 64
+	var greeting []string
+	for i := range burst {
+		greeting = append(greeting, fmt.Sprintf("packet %d", i))
+	}
+	srv := greetingServer(t, greeting...)
+	r := finishedLast(t, srv.String(), 0, true)
+	defer r.Close()
+	c := connect(t, r.Port(), Config{Insecure: true, RecvQueue: burst})
+	defer c.Close()
+	if ev := outcome(t, c); ev.Kind != EventConnected {
+		t.Fatalf("connection failed: %v", ev.Failure)
+	}
+	got := greetings(c, burst)
+	if !slices.Equal(got, greeting) {
+		t.Fatalf("received %d packets of %d (%q ...)", len(got), burst, got[:min(len(got), 4)])
+	}
+	mustBeClosedByServer(t, c)
+	if st := c.Stats(); st.Replayed != burst || st.Dropped != 0 || c.Available() != 0 {
+		t.Fatalf("%d replays counted, %d dropped, %d more queued; want %d, 0, 0", st.Replayed, st.Dropped, c.Available(), burst)
 	}
 }
 
@@ -225,15 +262,16 @@ func TestClientKeepsWhatArrivesBeforeTheTakeOver(t *testing.T) {
 func TestForgedRecordsCannotCrowdOutWhatArrivesBeforeTheTakeOver(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
 	srv := greetingServer(t)
-	const forged = 4 * earlyMax
-	r := finishedLast(t, srv.String(), forged)
+	const places = 16 // the receive queue's, and the gap's store's
+	const forged = 4 * places
+	r := finishedLast(t, srv.String(), forged, false)
 	defer r.Close()
-	c := connect(t, r.Port(), Config{Insecure: true})
+	c := connect(t, r.Port(), Config{Insecure: true, RecvQueue: places})
 	defer c.Close()
 	if ev := outcome(t, c); ev.Kind != EventConnected {
 		t.Fatalf("connection failed: %v", ev.Failure)
 	}
-	got := greetings(c)
+	got := greetings(c, 2)
 	st := c.Stats()
 	t.Logf("%d forged records sent before the server's Finished: %d failed authentication; received %q", forged, st.AuthFailed, got)
 	if !greetedInOrder(got) {
@@ -267,7 +305,7 @@ func TestForgedRecordsBeforeTheClientsKeysCrowdOutNothing(t *testing.T) {
 	}
 	// The server's Finished held back: its greetings and close arrive in
 	// the gap before the take-over, where the client keeps them.
-	held := finishedLast(t, srv.String(), 0)
+	held := finishedLast(t, srv.String(), 0, false)
 	defer held.Close()
 	r := beforeServerHello(t, held.Addr(), forged)
 	defer r.Close()
@@ -276,7 +314,7 @@ func TestForgedRecordsBeforeTheClientsKeysCrowdOutNothing(t *testing.T) {
 	if ev := outcome(t, c); ev.Kind != EventConnected {
 		t.Fatalf("connection failed: %v", ev.Failure)
 	}
-	got := greetings(c)
+	got := greetings(c, 2)
 	if !greetedInOrder(got) {
 		t.Fatalf("received %q, want [first second]", got)
 	}
@@ -287,8 +325,10 @@ func TestForgedRecordsBeforeTheClientsKeysCrowdOutNothing(t *testing.T) {
 // server's Finished (an epoch-1 handshake record) and sends it on 50 ms
 // later, after what the server sent next. With forged > 0 it first sends
 // the client that many forged application records of epoch 1, from the
-// server's address as the client sees it.
-func finishedLast(t *testing.T, server string, forged int) *udprelay.Relay {
+// server's address as the client sees it. With replay, every datagram of
+// the server's application data is sent twice, a replay from the server's
+// address.
+func finishedLast(t *testing.T, server string, forged int, replay bool) *udprelay.Relay {
 	var (
 		r    *udprelay.Relay
 		once sync.Once
@@ -296,6 +336,10 @@ func finishedLast(t *testing.T, server string, forged int) *udprelay.Relay {
 	)
 	r = udprelay.New(t, server, nil, func(b []byte) bool {
 		for _, rec := range testtool.EpochOneRecords([][]byte{b}) {
+			if replay && rec.ContentType == wire.ContentApplicationData {
+				_ = r.ToClient(b)
+				break
+			}
 			if rec.ContentType != wire.ContentHandshake {
 				continue
 			}

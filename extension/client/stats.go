@@ -30,7 +30,7 @@ func (c *Client) Stats() Stats {
 	}
 	return Stats{
 		PostHandshakeDropped: postHandshakeDropped, Garbage: garbage, AuthFailed: c.authFailed.Load(), Replayed: c.replayed.Load(),
-		Traffic: c.counts.Read(), Dropped: c.recv.Dropped(), Queued: c.recv.Len(),
+		Traffic: c.counts.Read(), Dropped: c.recv.Dropped() + c.earlyDropped.Load(), Queued: c.recv.Len(),
 		LastReceive: time.Unix(0, c.lastRecv.Load()),
 	}
 }

@@ -48,6 +48,14 @@ type Drops struct {
 // Total is the number of records (or datagram tails) dropped.
 func (d Drops) Total() int { return d.Replayed + d.Forged + d.Unexpected + d.Malformed }
 
+// Add adds o's counts to d's.
+func (d *Drops) Add(o Drops) {
+	d.Replayed += o.Replayed
+	d.Forged += o.Forged
+	d.Unexpected += o.Unexpected
+	d.Malformed += o.Malformed
+}
+
 // AddTo adds the drops to their owner's counters. Forged has none here:
 // the suite counts failed authentication itself.
 func (d Drops) AddTo(replayed, unexpected, malformed *atomic.Uint64) {

@@ -292,21 +292,7 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*sessi
 			// whoever reads the records once it has (handshake.go). Given
 			// to pion, a close_notify would end pion's connection, which
 			// the record layer then takes over unaware of it.
-			// Anyone can send from the client's address: where the keys
-			// are already known, only records that authenticate take a
-			// place (forged ones would crowd out the client's first).
-			suite := c.keys()
-			if !earlyAuthentic(suite, b) {
-				return nil, nil
-			}
-			if len(c.early) == earlyDatagrams {
-				c.vetEarly(suite)
-			}
-			if len(c.early) < earlyDatagrams && c.withinBudget(len(b)) {
-				c.early = append(c.early, append([]byte(nil), b...))
-			} else {
-				s.dropped.Add(1)
-			}
+			s.holdEarlyLocked(c, b)
 			return nil, nil
 		}
 		switch c.vetHandshake(b) {
@@ -338,11 +324,6 @@ func (s *Server) afterCookieLocked(c *session, b []byte, info wire.Info) (*sessi
 	}
 	return c, append([]byte(nil), kept...)
 }
-
-// earlyDatagrams bounds the application data and alerts held for a session
-// between the client's last flight and pion's goroutine returning the
-// connection.
-const earlyDatagrams = 16
 
 // refusedBeforePion reports, counting it, whether datagram b, on its way to
 // the pion of a handshake under way, is dropped: pion would drop it whole,

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -78,14 +79,14 @@ func TestForgedRecordsHeldBeforeTheKeysGiveWay(t *testing.T) {
 	player := handshakeReturns(t, connected)
 	defer player.Close()
 	st := firstReachesTheGame(t, s, got, player, open, "before the keys")
-	if st.AuthFailed != earlyDatagrams {
-		t.Errorf("%d forged records failed authentication, want the %d that filled the places: without them full, this test proves nothing", st.AuthFailed, earlyDatagrams)
+	if st.AuthFailed != blindDatagrams {
+		t.Errorf("%d forged records failed authentication, want the %d that filled the places: without them full, this test proves nothing", st.AuthFailed, blindDatagrams)
 	}
 }
 
 // forgedEarly is how many records the spoofer sends: more than the
 // places hold.
-const forgedEarly = 4 * earlyDatagrams
+const forgedEarly = 4 * blindDatagrams
 
 // forgedEarlyRecord is the spoofer's i-th: application data under the
 // client's epoch, at a sequence number of its own.
@@ -279,3 +280,94 @@ func handshakeFailsAtOnce(t *testing.T, connected <-chan dialed, start time.Time
 // clientKeyExchange is the handshake type of the message that opens a
 // client's last flight (RFC 5246 §7.4).
 const clientKeyExchange = 16
+
+// In the same window a client may send a burst (a game's join messages):
+// it is the client's, authenticated, and held as its receive queue would
+// hold it, not cut at a few datagrams (16 were, and a client's first 32
+// packets lost 16 on a slow machine). A spoofer replaying the client's
+// records from its address in the window takes no place and delivers
+// nothing twice. (The receive queue holds the burst and no more, so that
+// replays held would crowd the client's records out.)
+func TestAClientsBurstInTheWindowIsKept(t *testing.T) {
+	defer checkRoutines(t)()
+	const burst = 4 * blindDatagrams
+	s, _ := startServer(t, suites.ECDSAKey, Config{RecvQueue: burst})
+	defer s.Stop()
+	reads := make(chan string, 1024)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := gameLoop(ctx, s, func(_ *Peer, b []byte) { reads <- string(b) })
+	defer func() { cancel(); <-done }()
+	reached, open := holdAfterPion(t)
+	defer open()
+
+	var mu sync.Mutex
+	var records [][]byte // the client's application data, as it went
+	relay := udprelay.New(t, serverAddr(s), func(b []byte) bool {
+		if info := wire.Classify(b); info.Epoch == wire.EstablishedEpoch && info.ContentType == wire.ContentApplicationData {
+			mu.Lock()
+			records = append(records, append([]byte(nil), b...))
+			mu.Unlock()
+		}
+		return true
+	}, nil)
+	defer relay.Close()
+	connected := make(chan dialed, 1)
+	go func() {
+		c, _, err := dialUDP("127.0.0.1:0", relay.Addr(), clientConfig(suites.ECDSAKey))
+		connected <- dialed{c, err}
+	}()
+	waitOrFail(t, reached, "the handshake never finished")
+	player := handshakeReturns(t, connected)
+	defer player.Close()
+
+	for i := range burst {
+		if _, err := player.Write([]byte(fmt.Sprintf("packet %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(records)
+		mu.Unlock()
+		if n == burst {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the relay passed %d of the client's %d packets", n, burst)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	const replays = 3
+	mu.Lock()
+	for range replays {
+		for _, b := range records {
+			if err := relay.ToServer(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mu.Unlock()
+	time.Sleep(100 * time.Millisecond) // routed while pion's goroutine waits
+	open()
+
+	for i := range burst {
+		select {
+		case msg := <-reads:
+			if want := fmt.Sprintf("packet %d", i); msg != want {
+				t.Fatalf("the game read %q, want %q", msg, want)
+			}
+		case <-time.After(5 * time.Second):
+			st := s.Stats()
+			t.Fatalf("the game read %d of the client's %d packets (%d dropped, %d replays counted)", i, burst, st.Dropped, st.Replayed)
+		}
+	}
+	select {
+	case msg := <-reads:
+		t.Fatalf("the game read %q after the burst: a replay reached it", msg)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if st := s.Stats(); st.Replayed != replays*burst || st.Dropped != 0 {
+		t.Fatalf("%d replays counted, %d dropped; want %d and 0", st.Replayed, st.Dropped, replays*burst)
+	}
+}

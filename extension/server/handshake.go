@@ -185,10 +185,9 @@ func (s *Server) handshake(ctx context.Context, c *session) {
 	}
 	// What arrived while pion finished goes first, before anything the
 	// reader routes once the lock is released.
-	for _, b := range c.early {
+	for _, b := range s.heldEarlyLocked(c) {
 		c.take(b)
 	}
-	c.early = nil
 	c.mu.Lock()
 	fresh := c.peer == nil
 	c.peer = peer

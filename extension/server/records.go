@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pion/dtls/v2/pkg/protocol"
 	"github.com/pion/dtls/v2/pkg/protocol/alert"
 
 	"godtls/extension/link"
@@ -46,54 +45,66 @@ func (c *session) keys() *suites.ChaCha20Poly1305 {
 	return suites.Initialized(c.chacha)
 }
 
-// earlyAuthentic reports whether a datagram of records under the session's
-// keys, come before the record layer took the session over, may be held
-// for it (session.early). Once pion has derived the keys of a suite of
-// ours (suite, from session.keys), each of its records must authenticate
-// (suites.Authentic: the record layer opens them again, through its replay
-// window, once it owns the session): anyone can send from the client's
-// address, and forged records would take the places of the client's first.
-// Before the keys exist, and on pion's CBC fallback (suite nil), nothing
-// can tell, and the datagram is held as it came.
-func earlyAuthentic(suite *suites.ChaCha20Poly1305, b []byte) bool {
-	if suite == nil {
-		return true
-	}
-	for rest := b; len(rest) > 0; {
-		r, next, ok := wire.NextRecord(rest)
-		if !ok {
-			return false
-		}
-		if r.Epoch == wire.EstablishedEpoch && r.ContentType != wire.ContentChangeCipherSpec &&
-			!suite.Authentic(r.Whole, protocol.ContentType(r.ContentType), r.Epoch, r.Seq) {
-			return false
-		}
-		rest = next
-	}
-	return true
-}
+// blindDatagrams bounds what a session holds for its record layer before
+// pion has derived the keys (session.blind): nothing can tell the client's
+// records from a forger's then, and a genuine client sends none (it sends
+// application data only once it has the server's Finished, which comes
+// after the keys).
+const blindDatagrams = 16
 
-// vetEarly drops from session.early what was held before pion had the
-// session's keys and does not authenticate under them (suite, from
-// session.keys; nil: nothing can tell yet): a spoofer who sent records
-// from the client's address during the handshake would otherwise keep the
-// places of the client's first records until the take-over. Called with
-// srv.mu held, when the places are full: once the keys exist, every
-// datagram held later was checked as it came (earlyAuthentic), so one pass
-// is enough.
-func (c *session) vetEarly(suite *suites.ChaCha20Poly1305) {
-	if c.earlyVetted || suite == nil {
+// holdEarlyLocked keeps datagram b, application data or an alert under the
+// session's epoch that came between the client's last flight and pion's
+// goroutine handing the session over, for whoever reads the session's
+// records once it has (handshake.go): the record layer, or pion on its CBC
+// fallback. Once the keys exist, only what authenticates is held, each
+// record once, up to the receive queue's bounds (record.Early); before, and
+// on the CBC fallback (no keys of ours), a few datagrams as they came,
+// vetted when the keys appear. Called with s.mu held.
+func (s *Server) holdEarlyLocked(c *session, b []byte) {
+	suite := c.keys()
+	if suite == nil {
+		if len(c.blind) < blindDatagrams && c.withinBudget(len(b)) {
+			c.blind = append(c.blind, append([]byte(nil), b...))
+		} else {
+			s.dropped.Add(1)
+		}
 		return
 	}
-	kept := c.early[:0]
-	for _, b := range c.early {
-		if earlyAuthentic(suite, b) {
-			kept = append(kept, b)
+	s.countEarly(s.earlyLocked(c, suite).Hold(b, suite))
+}
+
+// earlyLocked returns the session's holder of authenticated early records,
+// made once the keys exist; what was held blind before goes through it
+// then, so that a spoofer who sent records from the client's address during
+// the handshake does not keep the places of the client's first records.
+// Called with s.mu held.
+func (s *Server) earlyLocked(c *session, suite *suites.ChaCha20Poly1305) *record.Early {
+	if c.early == nil {
+		c.early = record.NewEarly(s.cfg.RecvQueue, s.cfg.RecvQueueBytes)
+		for _, b := range c.blind {
+			s.countEarly(c.early.Hold(b, suite))
 		}
+		c.blind = nil
 	}
-	clear(c.early[len(kept):])
-	c.early = kept
-	c.earlyVetted = true
+	return c.early
+}
+
+func (s *Server) countEarly(d record.Drops, full int) {
+	d.AddTo(&s.replayed, &s.postHandshakeDropped, &s.garbage)
+	s.dropped.Add(uint64(full))
+}
+
+// heldEarlyLocked hands over what the session held for its reader, once it
+// is established. Called with s.mu held.
+func (s *Server) heldEarlyLocked(c *session) [][]byte {
+	if suite := c.keys(); suite != nil {
+		held := s.earlyLocked(c, suite).Take()
+		c.early = nil
+		return held
+	}
+	blind := c.blind
+	c.blind = nil
+	return blind
 }
 
 // takeOver makes the record layer the peer's: from now on pion's writes

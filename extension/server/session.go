@@ -13,6 +13,7 @@ import (
 
 	"godtls/extension/queue"
 	"godtls/extension/ratelimit"
+	"godtls/extension/record"
 	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
@@ -115,14 +116,14 @@ type session struct {
 	// phaseEstablished when pion negotiated a ChaCha20-Poly1305 suite of
 	// ours (nil on pion's CBC fallback, whose records pion keeps reading).
 	owner atomic.Pointer[Peer]
-	// early holds the epoch-1 application data and alerts that arrived
-	// while pion was finishing the handshake (phaseVerified), for the owner
-	// to open once it exists (guarded by srv.mu; bounded by the handshake
-	// budget).
-	early [][]byte
-	// earlyVetted: what early holds was all checked under the session's
-	// keys (vetEarly; guarded by srv.mu).
-	earlyVetted bool
+	// blind and early hold the epoch-1 application data and alerts that
+	// arrived while pion was finishing the handshake (phaseVerified), for
+	// whoever reads the session's records once it is established
+	// (Server.holdEarlyLocked): blind what came before the keys existed,
+	// as it came; early what authenticated once they did. Guarded by
+	// srv.mu.
+	blind [][]byte
+	early *record.Early
 	// released: pion's connection was let go (its handshake returned and
 	// the record layer took the session over, records.go); pion's writes
 	// are discarded and its Close ends only its own reads (pionGone), not
