@@ -65,5 +65,11 @@ func FuzzEstablishedRecordPath(f *testing.F) {
 		if peer.Status() != link.StatusConnected {
 			t.Fatalf("the session ended after %x: %s", b, peer.LastError())
 		}
+		// The server's goroutines that recover from a panic (the janitor,
+		// a writer) count it; the session may still echo, so only the
+		// counter tells.
+		if p := s.Stats().Panics; p != 0 {
+			t.Fatalf("the server recovered from %d panics, the last after %x", p, b)
+		}
 	})
 }

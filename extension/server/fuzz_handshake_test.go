@@ -56,6 +56,15 @@ func FuzzHandshakeWindow(f *testing.F) {
 	f.Cleanup(func() { stopEcho(); s.Stop() })
 
 	f.Fuzz(func(t *testing.T, ahead, behind []byte) {
+		// A panic the server recovered from (a handshake goroutine's, the
+		// janitor's, or the reader's, which drops the datagram) fails the
+		// input that was running: the handshake may still complete, so
+		// only the counter tells.
+		defer func() {
+			if n := s.Stats().Panics; n != 0 {
+				t.Fatalf("the server recovered from %d panics", n)
+			}
+		}()
 		relay, flight, connected := dialHoldingLastFlight(t, s)
 		defer relay.Close()
 		if len(ahead) > 0 {
