@@ -361,6 +361,24 @@ test_interface() {
 	bridge/testdata/interface/run.sh "$ADDON/bin/$(native_name)"
 }
 
+# have_tools WHAT PACKAGES TOOL...: 0 when every TOOL is on PATH. When one
+# is missing, in CI (which installs them: .ci/run) WHAT fails, status 1;
+# elsewhere it is SKIPPED, status 2. A caller returns $(($? == 1)): the
+# failure, or 0 for a skip.
+have_tools() {
+	local what=$1 packages=$2 tool
+	shift 2
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null && continue
+		if [[ -n "${CI:-}" ]]; then
+			echo "FAIL: the $what needs $tool (apt-get install $packages; .ci/run installs them)"
+			return 1
+		fi
+		skipped "$what (apt-get install $packages)"
+		return 2
+	done
+}
+
 # The Linux arm64 build (ARM servers, boards and handhelds), run under
 # qemu's user-mode emulation, since no arm64 Godot runs here: the library's
 # entry symbol against each Godot build's interface table, as
@@ -369,14 +387,7 @@ test_interface() {
 # architecture: x/crypto's arm64 assembly under the record layer, the
 # syscalls of the Linux sockets, the cgo build of the library.
 test_arm64() {
-	if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/dev/null; then
-		if [[ -n "${CI:-}" ]]; then
-			echo "FAIL: the arm64 test needs gcc-aarch64-linux-gnu and qemu-user (.ci/run installs them)"
-			return 1
-		fi
-		skipped "Linux arm64 test (apt-get install gcc-aarch64-linux-gnu qemu-user)"
-		return 0
-	fi
+	have_tools "Linux arm64 test" "gcc-aarch64-linux-gnu qemu-user" aarch64-linux-gnu-gcc qemu-aarch64 || return $(($? == 1))
 	mkdir -p "$ADDON/bin"
 	lib linux arm64 aarch64-linux-gnu-gcc libdtls_server.linux.arm64.so
 	say "the arm64 library under qemu-aarch64: the entry symbol against the interface of each Godot build"
@@ -391,14 +402,7 @@ test_arm64() {
 # The Windows build loaded under wine by a MinGW host program: exports only
 # the entry symbol, refuses a hostile get_proc_address cleanly, stays pinned.
 test_windows() {
-	if ! command -v x86_64-w64-mingw32-gcc >/dev/null || ! command -v wine >/dev/null; then
-		if [[ -n "${CI:-}" ]]; then
-			echo "FAIL: windows DLL test needs gcc-mingw-w64-x86-64 and wine (.ci/run installs them)"
-			return 1
-		fi
-		skipped "Windows DLL test (apt-get install gcc-mingw-w64-x86-64 wine64)"
-		return 0
-	fi
+	have_tools "Windows DLL test" "gcc-mingw-w64-x86-64 wine64" x86_64-w64-mingw32-gcc wine || return $(($? == 1))
 	mkdir -p "$ADDON/bin"
 	lib windows amd64 x86_64-w64-mingw32-gcc dtls_server.windows.x86_64.dll
 	say "Windows DLL under wine"
