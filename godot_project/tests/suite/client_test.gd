@@ -275,10 +275,8 @@ func test_client_reconnect_in_handler() -> void:
 	s2.stop()
 
 
-# Godot's own server (UDPServer + DTLSServer, mbedTLS), run on this thread:
-# packets both ways, and its close_notify ends the client with the packet
-# it sent just before still readable.
-# Godot's own DTLSServer on a UDPServer, and c connected to it:
+# Godot's own DTLSServer on a UDPServer (mbedTLS, run on this thread), and
+# c connected to it:
 # {"udp": the UDPServer, "serve": a Callable that polls both and takes the
 # connection, "held": {"peer": the server's PacketPeerDTLS once taken}}.
 func connect_to_godot_dtls_server(c: GoDTLSClient, seen: Dictionary) -> Dictionary:
@@ -301,6 +299,8 @@ func connect_to_godot_dtls_server(c: GoDTLSClient, seen: Dictionary) -> Dictiona
 	return {"udp": udp, "serve": serve, "held": held}
 
 
+# Godot's own server: packets both ways, and its close_notify ends the
+# client with the packet it sent just before still readable.
 func test_client_godot_dtls_server() -> void:
 	var c := GoDTLSClient.new()
 	var seen := watch(c)
