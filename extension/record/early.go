@@ -96,6 +96,3 @@ func (e *Early) Take() [][]byte {
 	e.held, e.records, e.bytes, e.others = nil, 0, 0, 0
 	return held
 }
-
-// Len is the number of datagrams held.
-func (e *Early) Len() int { return len(e.held) }
