@@ -260,6 +260,7 @@ func (c *Client) attempt(ctx context.Context, addr netip.AddrPort) (*dtls.Conn, 
 	stop := guard.cookie.watch(actx, cancel, &guard.forgery)
 	conn, err := dtls.ClientWithContext(actx, guard, pcfg)
 	stop()
+	guard.refusals.stop()
 	guard.release()
 	if err != nil {
 		_ = udp.Close()

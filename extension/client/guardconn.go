@@ -9,6 +9,7 @@ import (
 	"github.com/pion/dtls/v2"
 
 	"godtls/extension/suites"
+	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
 
@@ -20,7 +21,9 @@ import (
 // it keeps only the records a genuine server still sends
 // (wire.KeepEstablished): an epoch-0 alert or application data, or a forged
 // ChangeCipherSpec, from anyone who can spoof the server's address would
-// otherwise end or silently deafen the connection inside pion v2.
+// otherwise end or silently deafen the connection inside pion v2. An ICMP
+// port-unreachable report ends the handshake only several in a row
+// (refusals.go).
 //
 // On one of the engine's ChaCha20-Poly1305 suites the client takes the
 // session over from pion once the handshake returns (records.go). From the
@@ -42,6 +45,7 @@ type guardConn struct {
 	muted                atomic.Bool             // pion's writes are dropped: the client sent its close_notify itself
 	cookie               cookieWatch             // restart.go
 	forgery              forgeryWatch            // restart.go
+	refusals             refusalWatch            // refusals.go
 	epochZero            wire.EpochZeroNumbering // the server's epoch-0 records as pion reads them: a forged number must not move pion's replay window
 
 	slotMu   sync.Mutex
@@ -53,7 +57,13 @@ func (g *guardConn) Read(b []byte) (int, error) {
 	for {
 		n, err := g.Conn.Read(b)
 		if err != nil {
+			if !g.established.Load() && udpsock.Unreachable(err) && g.refusals.survive(g.Conn) {
+				continue
+			}
 			return n, err
+		}
+		if !g.established.Load() {
+			g.refusals.heard()
 		}
 		if g.released.Load() {
 			g.early.keep(b[:n], suites.Initialized(g.offered))
@@ -133,8 +143,14 @@ func (g *guardConn) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	g.release() // pion answered: its crypto for this flight is done
-	if !g.established.Load() {
-		g.cookie.wrote(b)
+	if g.established.Load() {
+		return g.Conn.Write(b)
 	}
-	return g.Conn.Write(b)
+	g.cookie.wrote(b)
+	g.refusals.wrote(b)
+	n, err := g.Conn.Write(b)
+	if err != nil && udpsock.Unreachable(err) && g.refusals.survive(g.Conn) {
+		return len(b), nil // a report the write took from the read; pion sends the flight again
+	}
+	return n, err
 }

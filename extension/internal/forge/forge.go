@@ -1,9 +1,10 @@
 // Package forge makes what an off-path attacker sends at a DTLS session:
 // records of every content type, epoch, body and sequence number (the
 // post-handshake matrix), epoch-0 records that seize pion's replay window
-// during a handshake (handshake.go), and raw UDP datagrams with any source address
-// (a connected player's or the server's exact ip:port), for the attack tests
-// of the server, the client and the multiplayer engine.
+// during a handshake (handshake.go), raw UDP datagrams with any source
+// address (a connected player's or the server's exact ip:port), and ICMP
+// port-unreachable reports (icmp.go), for the attack tests of the server,
+// the client and the multiplayer engine.
 package forge
 
 import (

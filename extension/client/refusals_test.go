@@ -1,0 +1,127 @@
+package client
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/transport/v2/test"
+
+	"godtls/extension/internal/forge"
+	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/udprelay"
+	"godtls/extension/link"
+)
+
+// An attacker who knows the client's port forges ICMP port-unreachable
+// reports from the server's address at every flight the client sends:
+// unreachableLimit-1 of them in a row, each time, before the flight reaches
+// the server. The handshake goes on and the client echoes; before the rule
+// of refusals.go the first report ended the attempt.
+func TestSpoofedUnreachableCannotEndTheHandshake(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	fs, err := forge.NewSender()
+	if err != nil {
+		t.Skipf("SKIPPED: %v", err)
+	}
+	defer fs.Close()
+	s := ourServer(t, testcert.ECDSA(t), nil)
+	var (
+		relay    atomic.Pointer[udprelay.Relay] // set before the client starts
+		mu       sync.Mutex
+		flights  [][]byte // the client's datagrams, each once
+		reported int
+	)
+	r := udprelay.New(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), func(b []byte) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if slices.ContainsFunc(flights, func(f []byte) bool { return bytes.Equal(f, b) }) {
+			return true // a probe: the datagram again, as it was
+		}
+		flights = append(flights, slices.Clone(b))
+		if len(flights) > 3 { // the ClientHello, with the cookie, the key exchange
+			return true
+		}
+		r := relay.Load()
+		client, server := r.LastClient().AddrPort(), netip.MustParseAddrPort(r.Addr())
+		for i := range unreachableLimit - 1 {
+			if i > 0 {
+				time.Sleep(30 * time.Millisecond) // the client's read takes the first
+			}
+			if err := fs.PortUnreachable(client, server); err != nil {
+				t.Error(err)
+			}
+			reported++
+		}
+		return true
+	}, nil)
+	relay.Store(r)
+	defer r.Close()
+	c := connect(t, r.Port(), Config{Insecure: true})
+	defer c.Close()
+	mustConnect(t, c)
+	echo(t, c, "after the forged reports")
+	mu.Lock()
+	defer mu.Unlock()
+	if reported != 3*(unreachableLimit-1) {
+		t.Fatalf("%d reports forged at %d flights, want %d", reported, len(flights), 3*(unreachableLimit-1))
+	}
+}
+
+// A port where nothing listens still fails as unreachable, and at once: a
+// report the client survives is followed by its last datagram again, as it
+// was (a probe), rather than by pion's retransmission a second later, which
+// is a new record. Here a socket answers each datagram with a forged report,
+// as a host does for a closed port, and keeps what it got.
+func TestUnreachablePortIsProbed(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	fs, err := forge.NewSender()
+	if err != nil {
+		t.Skipf("SKIPPED: %v", err)
+	}
+	defer fs.Close()
+	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][]byte
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := sock.ReadFromUDPAddrPort(buf)
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if err != nil {
+				continue
+			}
+			got = append(got, slices.Clone(buf[:n]))
+			if err := fs.PortUnreachable(from, sock.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	c := connect(t, sock.LocalAddr().(*net.UDPAddr).Port, Config{Insecure: true, HandshakeTimeout: wait})
+	f := mustFail(t, c, FailUnreachable, link.StatusError)
+	sock.Close()
+	<-done
+	probes := 0
+	for _, d := range got[1:] {
+		if bytes.Equal(d, got[0]) {
+			probes++
+		}
+	}
+	t.Logf("%d datagrams, %d of them probes; %v", len(got), probes, f)
+	if probes < unreachableLimit-1 {
+		t.Fatalf("%d datagrams before the failure, %d of them the ClientHello again as it was; want %d probes", len(got), probes, unreachableLimit-1)
+	}
+}
