@@ -5,6 +5,7 @@ import (
 
 	"godtls/extension/record"
 	"godtls/extension/suites"
+	"godtls/extension/udpsock"
 )
 
 // The client sends its own close_notify. pion v2's Conn.Close cancels its
@@ -36,6 +37,6 @@ func closeNotify(sealer *suites.ChaCha20Poly1305, guard *guardConn) bool {
 	if err != nil {
 		return false
 	}
-	_, err = guard.Conn.Write(rec)
+	_, err = udpsock.WriteDialed(guard.Conn, rec)
 	return err == nil
 }

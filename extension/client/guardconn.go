@@ -22,8 +22,8 @@ import (
 // (wire.KeepEstablished): an epoch-0 alert or application data, or a forged
 // ChangeCipherSpec, from anyone who can spoof the server's address would
 // otherwise end or silently deafen the connection inside pion v2. An ICMP
-// port-unreachable report ends the handshake only several in a row
-// (refusals.go).
+// error report ends the handshake only several in a row (refusals.go), and
+// a write a report failed is made again (udpsock.WriteDialed).
 //
 // On one of the engine's ChaCha20-Poly1305 suites the client takes the
 // session over from pion once the handshake returns (records.go). From the
@@ -57,7 +57,7 @@ func (g *guardConn) Read(b []byte) (int, error) {
 	for {
 		n, err := g.Conn.Read(b)
 		if err != nil {
-			if !g.established.Load() && udpsock.Unreachable(err) && g.refusals.survive(g.Conn) {
+			if !g.established.Load() && udpsock.Reported(err) && g.refusals.survive(g.Conn) {
 				continue
 			}
 			return n, err
@@ -144,13 +144,13 @@ func (g *guardConn) Write(b []byte) (int, error) {
 	}
 	g.release() // pion answered: its crypto for this flight is done
 	if g.established.Load() {
-		return g.Conn.Write(b)
+		return udpsock.WriteDialed(g.Conn, b)
 	}
 	g.cookie.wrote(b)
 	g.refusals.wrote(b)
-	n, err := g.Conn.Write(b)
-	if err != nil && udpsock.Unreachable(err) && g.refusals.survive(g.Conn) {
-		return len(b), nil // a report the write took from the read; pion sends the flight again
+	n, err := udpsock.WriteDialed(g.Conn, b)
+	if err != nil && udpsock.Reported(err) && g.refusals.survive(g.Conn) {
+		return len(b), nil // a second report in a row; pion sends the flight again
 	}
 	return n, err
 }

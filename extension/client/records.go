@@ -14,6 +14,7 @@ import (
 	"godtls/extension/link"
 	"godtls/extension/record"
 	"godtls/extension/suites"
+	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
 
@@ -220,7 +221,7 @@ func (w *recordWriter) send(b []byte) error {
 		return err
 	}
 	w.buf = out[:0]
-	_, err = w.sock.Write(out)
+	_, err = udpsock.WriteDialed(w.sock, out)
 	return err
 }
 

@@ -4,12 +4,16 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"godtls/extension/udpsock"
 )
 
-// During the handshake, as after it (sink.go), an ICMP port-unreachable
-// report ends the attempt only unreachableLimit in a row with no datagram
-// from the server between them. Anyone who can guess the client's port can
-// spoof one report; before this rule one ended the attempt.
+// During the handshake an ICMP error report (udpsock.Reported: port, host,
+// network or protocol unreachable, fragmentation needed...) ends the attempt
+// only unreachableLimit in a row with no datagram from the server between
+// them, as port unreachable ends a connection after it (sink.go). Anyone who
+// knows the client's port can forge a report; before this rule one ended
+// the attempt (pion ends its handshake on any error of its read).
 //
 // A port where nothing listens must still fail at once rather than at the
 // handshake timeout. pion v2 sends its flight again only after a second,
@@ -70,10 +74,7 @@ func (w *refusalWatch) sendProbe(sock net.Conn) {
 	w.probe = nil
 	b := append([]byte(nil), w.last...)
 	w.mu.Unlock()
-	// If this write fails with a report, the report was still waiting from
-	// an earlier datagram and the write took it from pion's read: it is not
-	// counted, and pion's next retransmission draws another.
-	_, _ = sock.Write(b)
+	_, _ = udpsock.WriteDialed(sock, b)
 }
 
 // stop ends the probes: the handshake returned, or its socket is closing.

@@ -14,6 +14,21 @@ const errAddrInUse = syscall.EADDRINUSE
 // ICMP port unreachable (Unreachable).
 var errUnreachable = []error{syscall.ECONNREFUSED}
 
+// errReported is what a read or write on a connected socket fails with when
+// an ICMP error report about an earlier datagram is waiting (Reported): the
+// reports the system holds to end a connection, which it hands to the next
+// call on a connected socket. Linux's table (icmp_err_convert) is the guide;
+// reportedHere adds what only some systems say.
+var errReported = append([]error{
+	syscall.ECONNREFUSED, // port unreachable
+	syscall.EHOSTUNREACH, // host or communication prohibited, precedence violation or cutoff
+	syscall.ENETUNREACH,  // network unknown or prohibited
+	syscall.EHOSTDOWN,    // host unknown
+	syscall.ENOPROTOOPT,  // protocol unreachable
+	syscall.EMSGSIZE,     // fragmentation needed
+	syscall.EPROTO,       // parameter problem
+}, reportedHere...)
+
 // hearUnreachable: a connected socket here reports ICMP port unreachable
 // by itself.
 func hearUnreachable(*net.UDPConn) {}

@@ -77,6 +77,32 @@ func Unreachable(err error) bool {
 	return false
 }
 
+// Reported reports whether err is an ICMP error report that the system
+// handed to a read or write on a dialed socket: an earlier datagram drew it
+// (port, host, network or protocol unreachable, fragmentation needed, a
+// parameter problem; Unreachable's is one of them). It says nothing of the
+// datagram of the call it failed, and anyone who knows both ends of the
+// connection can forge one: one report must not end a connection.
+func Reported(err error) bool {
+	for _, code := range errReported {
+		if errors.Is(err, code) {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteDialed writes b to dialed socket c. A write that fails with a report
+// (Reported) took it in place of the next read and did not send b, so b
+// is written once more: a forged report must not cost a datagram.
+func WriteDialed(c net.Conn, b []byte) (int, error) {
+	n, err := c.Write(b)
+	if err != nil && Reported(err) {
+		n, err = c.Write(b)
+	}
+	return n, err
+}
+
 // AddrInUse reports whether err is a bind refused because another socket
 // holds the address. Windows says so with WSAEADDRINUSE (10048), which Go's
 // syscall.EADDRINUSE is not there: on Windows that name is a number Go

@@ -43,6 +43,19 @@ const (
 // ICMP port unreachable (Unreachable).
 var errUnreachable = []error{syscall.WSAECONNRESET, wsaeConnRefused}
 
+// errReported is what a call on a dialed socket fails with when an ICMP
+// error report about an earlier datagram is waiting (Reported). Windows
+// reports port unreachable only (the dialed socket switches on
+// SIO_UDP_CONNRESET, not SIO_UDP_NETRESET). Under Wine or Proton the socket
+// is Linux's, and Wine 8 renames Linux's other reports: network unreachable
+// and host unreachable keep their names, and host unknown, host isolated
+// and a parameter problem come as WSAEINVAL (TestReportsAreRecognized).
+var errReported = append([]error{
+	syscall.Errno(10051), // WSAENETUNREACH
+	syscall.Errno(10065), // WSAEHOSTUNREACH
+	syscall.Errno(10022), // WSAEINVAL: Wine's name for the reports it has none for
+}, errUnreachable...)
+
 // setICMPReports switches on or off whether a receive fails with an ICMP
 // error (port or network unreachable, TTL expired) that an earlier send
 // drew. Best effort: where the system lacks a code, nothing changes.

@@ -4,30 +4,65 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"syscall"
 )
 
-// PortUnreachable sends the ICMP report a host makes when a UDP datagram
-// from sent to to finds nothing listening (type 3, code 3), as if to's host
-// sent it: what anyone who knows both ends of a connection can forge to make
-// its sender believe that nobody is there. The report quotes the datagram's
-// IP and UDP headers, by which the sender's system finds the socket.
-func (s *Sender) PortUnreachable(from, to netip.AddrPort) error {
+// ICMPReport is the kind of an ICMP error report: its type and code.
+type ICMPReport struct {
+	Type, Code byte
+	Name       string
+}
+
+// PortUnreachable is the report a host makes when a UDP datagram finds
+// nothing listening.
+var PortUnreachable = ICMPReport{3, 3, "port unreachable"}
+
+// HardReports are the ICMP error reports Linux hands to the next read or
+// write of a connected UDP socket (those its icmp_err_convert table calls
+// fatal, fragmentation needed on a socket that keeps its datagrams whole
+// or wants path MTU discovery, the default, and a parameter problem); the
+// others it keeps from the socket.
+var HardReports = []ICMPReport{
+	{3, 2, "protocol unreachable"},
+	PortUnreachable,
+	{3, 4, "fragmentation needed"},
+	{3, 6, "destination network unknown"},
+	{3, 7, "destination host unknown"},
+	{3, 8, "source host isolated"},
+	{3, 9, "network administratively prohibited"},
+	{3, 10, "host administratively prohibited"},
+	{3, 13, "communication administratively prohibited"},
+	{3, 14, "host precedence violation"},
+	{3, 15, "precedence cutoff in effect"},
+	{12, 0, "parameter problem"},
+}
+
+// ReportPacket is the IPv4 packet of ICMP error report r about a UDP
+// datagram from sent to to, as if to's host sent it: what anyone who knows
+// both ends of a connection can forge. The report quotes the datagram's IP
+// and UDP headers, by which the sender's system finds the socket. It goes
+// out through a raw socket with the IP header included.
+func ReportPacket(r ICMPReport, from, to netip.AddrPort) ([]byte, error) {
 	if !from.Addr().Is4() || !to.Addr().Is4() {
-		return fmt.Errorf("forge: IPv4 only (%v -> %v)", from, to)
+		return nil, fmt.Errorf("forge: IPv4 only (%v -> %v)", from, to)
 	}
 	src, dst := from.Addr().As4(), to.Addr().As4()
 	pkt := make([]byte, 20+8+20+8)
 	// the report's own IP header, from to's host to from's
-	pkt[0], pkt[8], pkt[9] = 0x45, 64, syscall.IPPROTO_ICMP
+	pkt[0], pkt[8], pkt[9] = 0x45, 64, protoICMP
 	binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
 	copy(pkt[12:], dst[:])
 	copy(pkt[16:], src[:])
 	icmp := pkt[20:]
-	icmp[0], icmp[1] = 3, 3 // destination unreachable: port unreachable
+	icmp[0], icmp[1] = r.Type, r.Code
+	if r.Type == 3 && r.Code == 4 {
+		// The next hop's MTU. The receiving system records it as the path's
+		// for ten minutes (at least 552); one above loopback's largest
+		// datagram changes nothing for the tests that run after.
+		binary.BigEndian.PutUint16(icmp[6:], 65535)
+	}
 	// the quoted datagram: its IP header and the first 8 bytes (UDP's header)
 	quoted := icmp[8:]
-	quoted[0], quoted[8], quoted[9] = 0x45, 64, syscall.IPPROTO_UDP
+	quoted[0], quoted[8], quoted[9] = 0x45, 64, protoUDP
 	binary.BigEndian.PutUint16(quoted[2:], 20+8)
 	copy(quoted[12:], src[:])
 	copy(quoted[16:], dst[:])
@@ -35,8 +70,14 @@ func (s *Sender) PortUnreachable(from, to netip.AddrPort) error {
 	binary.BigEndian.PutUint16(quoted[22:], to.Port())
 	binary.BigEndian.PutUint16(quoted[24:], 8)
 	binary.BigEndian.PutUint16(icmp[2:], checksum(icmp))
-	return syscall.Sendto(s.fd, pkt, 0, &syscall.SockaddrInet4{Addr: src})
+	return pkt, nil
 }
+
+// IP's protocol numbers, as every system numbers them.
+const (
+	protoICMP = 1
+	protoUDP  = 17
+)
 
 // checksum is the Internet checksum (RFC 1071) of b, whose checksum field
 // is zero.

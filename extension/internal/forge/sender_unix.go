@@ -1,0 +1,54 @@
+//go:build unix
+
+package forge
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"syscall"
+)
+
+// Sender forges IPv4 UDP datagrams with any source address through a raw
+// socket (root only).
+type Sender struct{ fd int }
+
+// NewSender opens the raw socket; the error says why it cannot (not root).
+func NewSender() (*Sender, error) {
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+	if err != nil {
+		return nil, fmt.Errorf("forging a source ip:port needs a raw socket (root): %w", err)
+	}
+	return &Sender{fd: fd}, nil
+}
+
+// Close closes the raw socket.
+func (s *Sender) Close() error { return syscall.Close(s.fd) }
+
+// Send sends payload from from to to, both IPv4.
+func (s *Sender) Send(from, to netip.AddrPort, payload []byte) error {
+	if !from.Addr().Is4() || !to.Addr().Is4() {
+		return fmt.Errorf("forge: IPv4 only (%v -> %v)", from, to)
+	}
+	pkt := make([]byte, 28+len(payload))
+	pkt[0], pkt[8], pkt[9] = 0x45, 64, syscall.IPPROTO_UDP
+	binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
+	src, dst := from.Addr().As4(), to.Addr().As4()
+	copy(pkt[12:], src[:])
+	copy(pkt[16:], dst[:])
+	binary.BigEndian.PutUint16(pkt[20:], from.Port())
+	binary.BigEndian.PutUint16(pkt[22:], to.Port())
+	binary.BigEndian.PutUint16(pkt[24:], uint16(8+len(payload)))
+	copy(pkt[28:], payload)
+	return syscall.Sendto(s.fd, pkt, 0, &syscall.SockaddrInet4{Addr: dst})
+}
+
+// Report sends the ICMP error report r about a UDP datagram from sent to
+// to, as if to's host sent it (ReportPacket).
+func (s *Sender) Report(r ICMPReport, from, to netip.AddrPort) error {
+	pkt, err := ReportPacket(r, from, to)
+	if err != nil {
+		return err
+	}
+	return syscall.Sendto(s.fd, pkt, 0, &syscall.SockaddrInet4{Addr: from.Addr().As4()})
+}
