@@ -45,21 +45,30 @@ func pool(t *testing.T, pemCerts ...[]byte) *x509.CertPool {
 // echo loop; it stops with the test.
 func ourServer(t testing.TB, pair testcert.Pair, psk map[string][]byte) *server.Server {
 	t.Helper()
-	return engineServer(t, pair, psk, func(s *server.Server) { // echo every packet of every peer
-		for p := s.TakeConnection(); p != nil; p = s.TakeConnection() {
+	return engineServer(t, pair, psk, echoFrame)
+}
+
+// echoFrame echoes every packet of every peer.
+func echoFrame(s *server.Server) {
+	for p := s.TakeConnection(); p != nil; p = s.TakeConnection() {
+	}
+	for _, p := range s.Peers() {
+		for b, ok := p.Receive(); ok; b, ok = p.Receive() {
+			_ = p.Send(b)
 		}
-		for _, p := range s.Peers() {
-			for b, ok := p.Receive(); ok; b, ok = p.Receive() {
-				_ = p.Send(b)
-			}
-		}
-	})
+	}
 }
 
 // engineServer starts the repository's engine with pair's credentials (or
 // psk) and runs frame every 2 ms, as a game's loop would; it stops with
 // the test.
 func engineServer(t testing.TB, pair testcert.Pair, psk map[string][]byte, frame func(*server.Server)) *server.Server {
+	t.Helper()
+	return engineServerAt(t, "127.0.0.1", pair, psk, frame)
+}
+
+// engineServerAt is engineServer listening on bind.
+func engineServerAt(t testing.TB, bind string, pair testcert.Pair, psk map[string][]byte, frame func(*server.Server)) *server.Server {
 	t.Helper()
 	s := server.New(server.Config{})
 	if psk != nil {
@@ -79,7 +88,7 @@ func engineServer(t testing.TB, pair testcert.Pair, psk map[string][]byte, frame
 			t.Fatal(err)
 		}
 	}
-	if err := s.Listen(0, "127.0.0.1"); err != nil {
+	if err := s.Listen(0, bind); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -101,7 +110,13 @@ func engineServer(t testing.TB, pair testcert.Pair, psk map[string][]byte, frame
 
 func connect(t testing.TB, port int, cfg Config) *Client {
 	t.Helper()
-	c, err := Connect("127.0.0.1", port, cfg)
+	return connectTo(t, "127.0.0.1", port, cfg)
+}
+
+// connectTo is connect to host.
+func connectTo(t testing.TB, host string, port int, cfg Config) *Client {
+	t.Helper()
+	c, err := Connect(host, port, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

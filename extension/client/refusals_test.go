@@ -23,12 +23,22 @@ import (
 	"godtls/extension/suites"
 )
 
+// families are the address families the report tests run over, each with
+// the reports Linux hands a connected socket there.
+var families = []struct {
+	name, loopback string
+	reports        []forge.ICMPReport
+}{
+	{"IPv4", "127.0.0.1", forge.HardReports},
+	{"IPv6", "::1", forge.HardReports6},
+}
+
 // An attacker who knows the client's port forges ICMP error reports from
 // the server's address at every flight the client sends: unreachableLimit-1
 // of them in a row, each time, before the flight reaches the server, of each
-// kind Linux hands to a connected socket. The handshake goes on and the
-// client echoes; before the rule of refusals.go the first report ended the
-// attempt.
+// kind Linux hands to a connected socket, over IPv4 and IPv6. The handshake
+// goes on and the client echoes; before the rule of refusals.go the first
+// report ended the attempt.
 func TestSpoofedReportsCannotEndTheHandshake(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
 	fs, err := forge.NewSender()
@@ -36,60 +46,63 @@ func TestSpoofedReportsCannotEndTheHandshake(t *testing.T) {
 		t.Skipf("SKIPPED: %v", err)
 	}
 	defer fs.Close()
-	s := ourServer(t, testcert.ECDSA(t), nil)
-	for _, report := range forge.HardReports {
-		t.Run(report.Name, func(t *testing.T) {
-			var (
-				relay    atomic.Pointer[udprelay.Relay] // set before the client starts
-				mu       sync.Mutex
-				flights  [][]byte // the client's datagrams, each once
-				reported int
-			)
-			r := udprelay.New(t, fmt.Sprintf("127.0.0.1:%d", s.LocalPort()), func(b []byte) bool {
+	for _, family := range families {
+		s := engineServerAt(t, family.loopback, testcert.ECDSA(t), nil, echoFrame)
+		server := net.JoinHostPort(family.loopback, fmt.Sprint(s.LocalPort()))
+		for _, report := range family.reports {
+			t.Run(family.name+"/"+report.Name, func(t *testing.T) {
+				var (
+					relay    atomic.Pointer[udprelay.Relay] // set before the client starts
+					mu       sync.Mutex
+					flights  [][]byte // the client's datagrams, each once
+					reported int
+				)
+				r := udprelay.New(t, server, func(b []byte) bool {
+					mu.Lock()
+					defer mu.Unlock()
+					if slices.ContainsFunc(flights, func(f []byte) bool { return bytes.Equal(f, b) }) {
+						return true // a probe: the datagram again, as it was
+					}
+					flights = append(flights, slices.Clone(b))
+					if len(flights) > 3 { // the ClientHello, with the cookie, the key exchange
+						return true
+					}
+					r := relay.Load()
+					client, front := r.LastClient().AddrPort(), netip.MustParseAddrPort(r.Addr())
+					for i := range unreachableLimit - 1 {
+						if i > 0 {
+							time.Sleep(30 * time.Millisecond) // the client's read takes the first
+						}
+						if err := fs.Report(report, client, front); err != nil {
+							t.Error(err)
+						}
+						reported++
+					}
+					return true
+				}, nil)
+				relay.Store(r)
+				defer r.Close()
+				c := connectTo(t, family.loopback, r.Port(), Config{Insecure: true})
+				defer c.Close()
+				mustConnect(t, c)
+				echo(t, c, "after the forged reports")
 				mu.Lock()
 				defer mu.Unlock()
-				if slices.ContainsFunc(flights, func(f []byte) bool { return bytes.Equal(f, b) }) {
-					return true // a probe: the datagram again, as it was
+				if reported != 3*(unreachableLimit-1) {
+					t.Fatalf("%d reports forged at %d flights, want %d", reported, len(flights), 3*(unreachableLimit-1))
 				}
-				flights = append(flights, slices.Clone(b))
-				if len(flights) > 3 { // the ClientHello, with the cookie, the key exchange
-					return true
-				}
-				r := relay.Load()
-				client, server := r.LastClient().AddrPort(), netip.MustParseAddrPort(r.Addr())
-				for i := range unreachableLimit - 1 {
-					if i > 0 {
-						time.Sleep(30 * time.Millisecond) // the client's read takes the first
-					}
-					if err := fs.Report(report, client, server); err != nil {
-						t.Error(err)
-					}
-					reported++
-				}
-				return true
-			}, nil)
-			relay.Store(r)
-			defer r.Close()
-			c := connect(t, r.Port(), Config{Insecure: true})
-			defer c.Close()
-			mustConnect(t, c)
-			echo(t, c, "after the forged reports")
-			mu.Lock()
-			defer mu.Unlock()
-			if reported != 3*(unreachableLimit-1) {
-				t.Fatalf("%d reports forged at %d flights, want %d", reported, len(flights), 3*(unreachableLimit-1))
-			}
-		})
+			})
+		}
 	}
 }
 
 // Once connected, a forged report costs no packet. The system hands a
 // report to the socket's next call, and when that is the client's write,
 // the write fails and its datagram is not sent: before udpsock.WriteDialed
-// a packet sent right after a report was lost in most tries. Here each kind
-// of report comes right before a packet, five times, on the engine's own
-// record layer and on pion's (a server that speaks only AES-CBC); every
-// packet must come back, and the connection stays.
+// a packet sent right after a report was lost. Here each kind of report
+// comes right before a packet, five times, over IPv4 and IPv6, on the
+// engine's own record layer and on pion's (a server that speaks only
+// AES-CBC); every packet must come back, and the connection stays.
 func TestSpoofedReportsCostNoPacket(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
 	fs, err := forge.NewSender()
@@ -97,50 +110,53 @@ func TestSpoofedReportsCostNoPacket(t *testing.T) {
 		t.Skipf("SKIPPED: %v", err)
 	}
 	defer fs.Close()
-	servers := map[string]struct {
-		port   int
-		chacha bool
-	}{
-		"the engine's record layer": {ourServer(t, testcert.ECDSA(t), nil).LocalPort(), true},
-		"pion's, on AES-CBC":        {cbcEchoServer(t), false},
-	}
-	for name, srv := range servers {
-		t.Run(name, func(t *testing.T) {
-			port := srv.port
-			c := connect(t, port, Config{Insecure: true})
-			defer c.Close()
-			mustConnect(t, c)
-			if suites.IsChaCha(c.CipherSuite()) != srv.chacha {
-				t.Fatalf("suite %v", c.CipherSuite())
-			}
-			client := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), c.LocalAddr().Port())
-			server := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
-			for _, report := range forge.HardReports {
-				for i := range 5 {
-					if err := fs.Report(report, client, server); err != nil {
-						t.Fatal(err)
-					}
-					echo(t, c, fmt.Sprintf("right after %s %d", report.Name, i))
+	for _, family := range families {
+		servers := []struct {
+			name   string
+			port   int
+			chacha bool
+		}{
+			{"the engine's record layer", engineServerAt(t, family.loopback, testcert.ECDSA(t), nil, echoFrame).LocalPort(), true},
+			{"pion's, on AES-CBC", cbcEchoServer(t, family.loopback), false},
+		}
+		for _, srv := range servers {
+			t.Run(family.name+"/"+srv.name, func(t *testing.T) {
+				c := connectTo(t, family.loopback, srv.port, Config{Insecure: true})
+				defer c.Close()
+				mustConnect(t, c)
+				if suites.IsChaCha(c.CipherSuite()) != srv.chacha {
+					t.Fatalf("suite %v", c.CipherSuite())
 				}
-			}
-			if c.Status() != link.StatusConnected {
-				t.Fatalf("status %v after the reports", c.Status())
-			}
-		})
+				loopback := netip.MustParseAddr(family.loopback)
+				client := netip.AddrPortFrom(loopback, c.LocalAddr().Port())
+				server := netip.AddrPortFrom(loopback, uint16(srv.port))
+				for _, report := range family.reports {
+					for i := range 5 {
+						if err := fs.Report(report, client, server); err != nil {
+							t.Fatal(err)
+						}
+						echo(t, c, fmt.Sprintf("right after %s %d", report.Name, i))
+					}
+				}
+				if c.Status() != link.StatusConnected {
+					t.Fatalf("status %v after the reports", c.Status())
+				}
+			})
+		}
 	}
 }
 
-// cbcEchoServer is a pion server that speaks only its AES-CBC suite, the
-// one on which a GoDTLSClient keeps pion's record layer; it echoes every
-// packet and stops with the test.
-func cbcEchoServer(t *testing.T) int {
+// cbcEchoServer is a pion server on bind that speaks only its AES-CBC
+// suite, the one on which a GoDTLSClient keeps pion's record layer; it
+// echoes every packet and stops with the test.
+func cbcEchoServer(t *testing.T, bind string) int {
 	t.Helper()
 	pair := testcert.ECDSA(t)
 	cert, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := dtls.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, &dtls.Config{
+	ln, err := dtls.Listen("udp", &net.UDPAddr{IP: net.ParseIP(bind)}, &dtls.Config{
 		Certificates:  []tls.Certificate{cert},
 		CipherSuites:  []dtls.CipherSuiteID{suites.CBCFallback(suites.ECDSAKey)},
 		LoggerFactory: link.Quiet,

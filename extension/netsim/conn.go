@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+
+	"godtls/extension/udpsock"
 )
 
 // Conn is a client's connected socket behind a Link. Its read deadline is
@@ -21,7 +23,7 @@ type Conn struct {
 // WrapConn puts l in front of conn. Close closes conn.
 func WrapConn(conn net.Conn, l *Link) *Conn {
 	w := &Conn{Conn: conn, deadlineChanged: make(chan struct{}, 1)}
-	w.c = newCore(l, func(d datagram) { _, _ = conn.Write(d.b) })
+	w.c = newCore(l, func(d datagram) { _, _ = udpsock.WriteDialed(conn, d.b) })
 	return w
 }
 

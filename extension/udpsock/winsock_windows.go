@@ -47,12 +47,14 @@ var errUnreachable = []error{syscall.WSAECONNRESET, wsaeConnRefused}
 // error report about an earlier datagram is waiting (Reported). Windows
 // reports port unreachable only (the dialed socket switches on
 // SIO_UDP_CONNRESET, not SIO_UDP_NETRESET). Under Wine or Proton the socket
-// is Linux's, and Wine 8 renames Linux's other reports: network unreachable
-// and host unreachable keep their names, and host unknown, host isolated
-// and a parameter problem come as WSAEINVAL (TestReportsAreRecognized).
+// is Linux's, and Wine 8 renames Linux's other reports: network and host
+// unreachable keep their names, IPv6's prohibited and rejected come as
+// WSAEACCES, and host unknown, host isolated and a parameter problem as
+// WSAEINVAL (TestReportsAreRecognized).
 var errReported = append([]error{
 	syscall.Errno(10051), // WSAENETUNREACH
 	syscall.Errno(10065), // WSAEHOSTUNREACH
+	syscall.Errno(10013), // WSAEACCES
 	syscall.Errno(10022), // WSAEINVAL: Wine's name for the reports it has none for
 }, errUnreachable...)
 

@@ -73,10 +73,63 @@ func ReportPacket(r ICMPReport, from, to netip.AddrPort) ([]byte, error) {
 	return pkt, nil
 }
 
+// HardReports6 are the ICMPv6 error reports Linux hands to the next read
+// or write of a connected UDP socket (icmpv6_err_convert's fatal ones, and
+// packet too big on a socket that wants path MTU discovery, the default).
+var HardReports6 = []ICMPReport{
+	{1, 1, "communication administratively prohibited"},
+	{1, 4, "port unreachable"},
+	{1, 5, "source address failed ingress/egress policy"},
+	{1, 6, "reject route to destination"},
+	{2, 0, "packet too big"},
+	{4, 0, "parameter problem"},
+}
+
+// ReportPacket6 is ReportPacket over IPv6: the packet of ICMPv6 error
+// report r about a UDP datagram from sent to to, IP header included.
+func ReportPacket6(r ICMPReport, from, to netip.AddrPort) ([]byte, error) {
+	if !from.Addr().Is6() || !to.Addr().Is6() || from.Addr().Is4In6() || to.Addr().Is4In6() {
+		return nil, fmt.Errorf("forge: IPv6 only (%v -> %v)", from, to)
+	}
+	src, dst := from.Addr().As16(), to.Addr().As16()
+	pkt := make([]byte, 40+8+40+8)
+	// the report's own IP header, from to's host to from's
+	pkt[0], pkt[6], pkt[7] = 0x60, protoICMPv6, 64
+	binary.BigEndian.PutUint16(pkt[4:], uint16(len(pkt)-40))
+	copy(pkt[8:], dst[:])
+	copy(pkt[24:], src[:])
+	icmp := pkt[40:]
+	icmp[0], icmp[1] = r.Type, r.Code
+	if r.Type == 2 {
+		// The next hop's MTU, recorded for the path as in ReportPacket:
+		// one above loopback's largest datagram changes nothing after.
+		binary.BigEndian.PutUint32(icmp[4:], 65535)
+	}
+	// the quoted datagram: its IP header and UDP's header
+	quoted := icmp[8:]
+	quoted[0], quoted[6], quoted[7] = 0x60, protoUDP, 64
+	binary.BigEndian.PutUint16(quoted[4:], 8)
+	copy(quoted[8:], src[:])
+	copy(quoted[24:], dst[:])
+	binary.BigEndian.PutUint16(quoted[40:], from.Port())
+	binary.BigEndian.PutUint16(quoted[42:], to.Port())
+	binary.BigEndian.PutUint16(quoted[44:], 8)
+	// ICMPv6's checksum covers a pseudo-header of the addresses, the length
+	// and the next header (RFC 8200 §8.1)
+	pseudo := make([]byte, 0, 40+len(icmp))
+	pseudo = append(pseudo, pkt[8:40]...)
+	pseudo = binary.BigEndian.AppendUint32(pseudo, uint32(len(icmp)))
+	pseudo = append(pseudo, 0, 0, 0, protoICMPv6)
+	pseudo = append(pseudo, icmp...)
+	binary.BigEndian.PutUint16(icmp[2:], checksum(pseudo))
+	return pkt, nil
+}
+
 // IP's protocol numbers, as every system numbers them.
 const (
-	protoICMP = 1
-	protoUDP  = 17
+	protoICMP   = 1
+	protoUDP    = 17
+	protoICMPv6 = 58
 )
 
 // checksum is the Internet checksum (RFC 1071) of b, whose checksum field

@@ -9,21 +9,35 @@ import (
 	"syscall"
 )
 
-// Sender forges IPv4 UDP datagrams with any source address through a raw
-// socket (root only).
-type Sender struct{ fd int }
+// Sender forges IPv4 UDP datagrams with any source address, and ICMP error
+// reports over IPv4 and IPv6, through raw sockets (root only).
+type Sender struct {
+	fd  int
+	fd6 int // -1: the system gave no IPv6 raw socket (Report6 says so)
+}
 
-// NewSender opens the raw socket; the error says why it cannot (not root).
+// NewSender opens the raw sockets; the error says why it cannot (not root).
 func NewSender() (*Sender, error) {
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
 	if err != nil {
 		return nil, fmt.Errorf("forging a source ip:port needs a raw socket (root): %w", err)
 	}
-	return &Sender{fd: fd}, nil
+	// An IPv6 raw socket of protocol "raw" takes the IP header from the
+	// caller, as the IPv4 one does.
+	fd6, err := syscall.Socket(syscall.AF_INET6, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+	if err != nil {
+		fd6 = -1
+	}
+	return &Sender{fd: fd, fd6: fd6}, nil
 }
 
-// Close closes the raw socket.
-func (s *Sender) Close() error { return syscall.Close(s.fd) }
+// Close closes the raw sockets.
+func (s *Sender) Close() error {
+	if s.fd6 >= 0 {
+		_ = syscall.Close(s.fd6)
+	}
+	return syscall.Close(s.fd)
+}
 
 // Send sends payload from from to to, both IPv4.
 func (s *Sender) Send(from, to netip.AddrPort, payload []byte) error {
@@ -44,8 +58,19 @@ func (s *Sender) Send(from, to netip.AddrPort, payload []byte) error {
 }
 
 // Report sends the ICMP error report r about a UDP datagram from sent to
-// to, as if to's host sent it (ReportPacket).
+// to, as if to's host sent it (ReportPacket); over IPv6, r is one of
+// HardReports6.
 func (s *Sender) Report(r ICMPReport, from, to netip.AddrPort) error {
+	if from.Addr().Is6() {
+		if s.fd6 < 0 {
+			return fmt.Errorf("forge: the system gave no IPv6 raw socket")
+		}
+		pkt, err := ReportPacket6(r, from, to)
+		if err != nil {
+			return err
+		}
+		return syscall.Sendto(s.fd6, pkt, 0, &syscall.SockaddrInet6{Addr: from.Addr().As16()})
+	}
 	pkt, err := ReportPacket(r, from, to)
 	if err != nil {
 		return err

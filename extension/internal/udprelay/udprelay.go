@@ -26,10 +26,15 @@ type Relay struct {
 	loops  sync.WaitGroup // the answer loops, one per server socket
 }
 
-// New starts a relay to server ("host:port").
+// New starts a relay to server ("host:port"). The client reaches it on
+// loopback in the server's address family.
 func New(t testing.TB, server string, up, down func([]byte) bool) *Relay {
 	t.Helper()
-	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	loopback := net.IPv4(127, 0, 0, 1)
+	if sa, err := net.ResolveUDPAddr("udp", server); err == nil && sa.IP.To4() == nil {
+		loopback = net.IPv6loopback
+	}
+	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: loopback})
 	if err != nil {
 		t.Fatal(err)
 	}
