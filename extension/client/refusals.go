@@ -37,7 +37,9 @@ type refusalWatch struct {
 // wrote keeps a copy of datagram b, which pion is writing.
 func (w *refusalWatch) wrote(b []byte) {
 	w.mu.Lock()
-	w.last = append(w.last[:0], b...)
+	if !w.stopped {
+		w.last = append(w.last[:0], b...)
+	}
 	w.mu.Unlock()
 }
 
@@ -77,11 +79,13 @@ func (w *refusalWatch) sendProbe(sock net.Conn) {
 	_, _ = udpsock.WriteDialed(sock, b)
 }
 
-// stop ends the probes: the handshake returned, or its socket is closing.
+// stop ends the probes when the handshake returns, and lets the last
+// datagram go.
 func (w *refusalWatch) stop() {
 	w.mu.Lock()
 	w.stopped = true
 	w.cancelProbeLocked()
+	w.last = nil
 	w.mu.Unlock()
 }
 

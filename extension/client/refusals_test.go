@@ -47,52 +47,55 @@ func TestSpoofedReportsCannotEndTheHandshake(t *testing.T) {
 	}
 	defer fs.Close()
 	for _, family := range families {
-		s := engineServerAt(t, family.loopback, testcert.ECDSA(t), nil, echoFrame)
-		server := net.JoinHostPort(family.loopback, fmt.Sprint(s.LocalPort()))
-		for _, report := range family.reports {
-			t.Run(family.name+"/"+report.Name, func(t *testing.T) {
-				var (
-					relay    atomic.Pointer[udprelay.Relay] // set before the client starts
-					mu       sync.Mutex
-					flights  [][]byte // the client's datagrams, each once
-					reported int
-				)
-				r := udprelay.New(t, server, func(b []byte) bool {
+		t.Run(family.name, func(t *testing.T) {
+			haveLoopback(t, family.loopback)
+			s := engineServerAt(t, family.loopback, testcert.ECDSA(t), nil, echoFrame)
+			server := net.JoinHostPort(family.loopback, fmt.Sprint(s.LocalPort()))
+			for _, report := range family.reports {
+				t.Run(report.Name, func(t *testing.T) {
+					var (
+						relay    atomic.Pointer[udprelay.Relay] // set before the client starts
+						mu       sync.Mutex
+						flights  [][]byte // the client's datagrams, each once
+						reported int
+					)
+					r := udprelay.New(t, server, func(b []byte) bool {
+						mu.Lock()
+						defer mu.Unlock()
+						if slices.ContainsFunc(flights, func(f []byte) bool { return bytes.Equal(f, b) }) {
+							return true // a probe: the datagram again, as it was
+						}
+						flights = append(flights, slices.Clone(b))
+						if len(flights) > 3 { // the ClientHello, with the cookie, the key exchange
+							return true
+						}
+						r := relay.Load()
+						client, front := r.LastClient().AddrPort(), netip.MustParseAddrPort(r.Addr())
+						for i := range unreachableLimit - 1 {
+							if i > 0 {
+								time.Sleep(30 * time.Millisecond) // the client's read takes the first
+							}
+							if err := fs.Report(report, client, front); err != nil {
+								t.Error(err)
+							}
+							reported++
+						}
+						return true
+					}, nil)
+					relay.Store(r)
+					defer r.Close()
+					c := connectTo(t, family.loopback, r.Port(), Config{Insecure: true})
+					defer c.Close()
+					mustConnect(t, c)
+					echo(t, c, "after the forged reports")
 					mu.Lock()
 					defer mu.Unlock()
-					if slices.ContainsFunc(flights, func(f []byte) bool { return bytes.Equal(f, b) }) {
-						return true // a probe: the datagram again, as it was
+					if reported != 3*(unreachableLimit-1) {
+						t.Fatalf("%d reports forged at %d flights, want %d", reported, len(flights), 3*(unreachableLimit-1))
 					}
-					flights = append(flights, slices.Clone(b))
-					if len(flights) > 3 { // the ClientHello, with the cookie, the key exchange
-						return true
-					}
-					r := relay.Load()
-					client, front := r.LastClient().AddrPort(), netip.MustParseAddrPort(r.Addr())
-					for i := range unreachableLimit - 1 {
-						if i > 0 {
-							time.Sleep(30 * time.Millisecond) // the client's read takes the first
-						}
-						if err := fs.Report(report, client, front); err != nil {
-							t.Error(err)
-						}
-						reported++
-					}
-					return true
-				}, nil)
-				relay.Store(r)
-				defer r.Close()
-				c := connectTo(t, family.loopback, r.Port(), Config{Insecure: true})
-				defer c.Close()
-				mustConnect(t, c)
-				echo(t, c, "after the forged reports")
-				mu.Lock()
-				defer mu.Unlock()
-				if reported != 3*(unreachableLimit-1) {
-					t.Fatalf("%d reports forged at %d flights, want %d", reported, len(flights), 3*(unreachableLimit-1))
-				}
-			})
-		}
+				})
+			}
+		})
 	}
 }
 
@@ -111,39 +114,53 @@ func TestSpoofedReportsCostNoPacket(t *testing.T) {
 	}
 	defer fs.Close()
 	for _, family := range families {
-		servers := []struct {
-			name   string
-			port   int
-			chacha bool
-		}{
-			{"the engine's record layer", engineServerAt(t, family.loopback, testcert.ECDSA(t), nil, echoFrame).LocalPort(), true},
-			{"pion's, on AES-CBC", cbcEchoServer(t, family.loopback), false},
-		}
-		for _, srv := range servers {
-			t.Run(family.name+"/"+srv.name, func(t *testing.T) {
-				c := connectTo(t, family.loopback, srv.port, Config{Insecure: true})
-				defer c.Close()
-				mustConnect(t, c)
-				if suites.IsChaCha(c.CipherSuite()) != srv.chacha {
-					t.Fatalf("suite %v", c.CipherSuite())
-				}
-				loopback := netip.MustParseAddr(family.loopback)
-				client := netip.AddrPortFrom(loopback, c.LocalAddr().Port())
-				server := netip.AddrPortFrom(loopback, uint16(srv.port))
-				for _, report := range family.reports {
-					for i := range 5 {
-						if err := fs.Report(report, client, server); err != nil {
-							t.Fatal(err)
-						}
-						echo(t, c, fmt.Sprintf("right after %s %d", report.Name, i))
+		t.Run(family.name, func(t *testing.T) {
+			haveLoopback(t, family.loopback)
+			servers := []struct {
+				name   string
+				port   int
+				chacha bool
+			}{
+				{"the engine's record layer", engineServerAt(t, family.loopback, testcert.ECDSA(t), nil, echoFrame).LocalPort(), true},
+				{"pion's, on AES-CBC", cbcEchoServer(t, family.loopback), false},
+			}
+			for _, srv := range servers {
+				t.Run(srv.name, func(t *testing.T) {
+					c := connectTo(t, family.loopback, srv.port, Config{Insecure: true})
+					defer c.Close()
+					mustConnect(t, c)
+					if suites.IsChaCha(c.CipherSuite()) != srv.chacha {
+						t.Fatalf("suite %v", c.CipherSuite())
 					}
-				}
-				if c.Status() != link.StatusConnected {
-					t.Fatalf("status %v after the reports", c.Status())
-				}
-			})
-		}
+					loopback := netip.MustParseAddr(family.loopback)
+					client := netip.AddrPortFrom(loopback, c.LocalAddr().Port())
+					server := netip.AddrPortFrom(loopback, uint16(srv.port))
+					for _, report := range family.reports {
+						for i := range 5 {
+							if err := fs.Report(report, client, server); err != nil {
+								t.Fatal(err)
+							}
+							echo(t, c, fmt.Sprintf("right after %s %d", report.Name, i))
+						}
+					}
+					if c.Status() != link.StatusConnected {
+						t.Fatalf("status %v after the reports", c.Status())
+					}
+				})
+			}
+		})
 	}
+}
+
+// haveLoopback skips the test, saying so, where the system has no
+// loopback address ip (IPv6 switched off).
+func haveLoopback(t *testing.T, ip string) {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
+	if err != nil {
+		t.Skipf("SKIPPED: no loopback %s here: %v", ip, err)
+	}
+	c.Close()
 }
 
 // cbcEchoServer is a pion server on bind that speaks only its AES-CBC

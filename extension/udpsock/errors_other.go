@@ -26,7 +26,7 @@ var errReported = append([]error{
 	syscall.ENETUNREACH,  // network unknown or prohibited
 	syscall.EHOSTDOWN,    // host unknown
 	syscall.ENOPROTOOPT,  // protocol unreachable
-	syscall.EMSGSIZE,     // fragmentation needed
+	syscall.EMSGSIZE,     // fragmentation needed, packet too big
 	syscall.EPROTO,       // parameter problem
 	syscall.EACCES,       // over IPv6: administratively prohibited, failed policy, reject route
 }, reportedHere...)
