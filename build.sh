@@ -182,7 +182,9 @@ test_go() {
 	say "go vet ./..."
 	$GO vet ./...
 	say "go test -race ./..."
-	$GO test -race -count=1 -timeout 20m ./...
+	# -json, so that testreport can name the tests that skipped: go test
+	# without -v shows them nowhere. pipefail keeps go test's own status.
+	$GO test -race -count=1 -timeout 20m -json ./... | $GO run ./extension/cmd/testreport
 }
 
 test_godot() {
