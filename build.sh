@@ -398,7 +398,8 @@ test_arm64() {
 	local packages=${ARM64_PACKAGES:-./extension/...}
 	say "Go tests built for arm64, under qemu-aarch64: $packages"
 	# shellcheck disable=SC2086 # a list of packages
-	GOARCH=arm64 CGO_ENABLED=0 $GO test -count=1 -timeout 1200s -exec qemu-aarch64 $packages
+	GOARCH=arm64 CGO_ENABLED=0 $GO test -count=1 -timeout 1200s -exec qemu-aarch64 -json $packages |
+		$GO run ./extension/cmd/testreport
 }
 
 # The Windows build loaded under wine by a MinGW host program: exports only
