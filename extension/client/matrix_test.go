@@ -27,24 +27,28 @@ import (
 // pionEchoServer is pion's own server on our ChaCha20 suite, echoing on a
 // goroutine per connection: no game-loop sleep between a packet and its echo.
 func pionEchoServer(t testing.TB) *net.UDPAddr {
-	return pionServer(t, func(c net.Conn) {
-		buf := make([]byte, 2048)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				return
-			}
-			if _, err := c.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-	})
+	return pionServer(t, "127.0.0.1", nil, echoConn)
 }
 
-// pionServer is pion's own server on our ChaCha20 suite (ECDSA), which
-// hands every connection to serve on a goroutine of its own and closes it
-// when serve returns; it stops with the test.
-func pionServer(t testing.TB, serve func(net.Conn)) *net.UDPAddr {
+// echoConn sends back every packet c reads until c fails.
+func echoConn(c net.Conn) {
+	buf := make([]byte, 2048)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		if _, err := c.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// pionServer is pion's own server on bind, on our ChaCha20 suite (ECDSA),
+// or on only the suites in only when there are any; it hands every
+// connection to serve on a goroutine of its own and closes it when serve
+// returns, and it stops with the test.
+func pionServer(t testing.TB, bind string, only []dtls.CipherSuiteID, serve func(net.Conn)) *net.UDPAddr {
 	t.Helper()
 	pair := testcert.ECDSA(t)
 	cert, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
@@ -56,8 +60,12 @@ func pionServer(t testing.TB, serve func(net.Conn)) *net.UDPAddr {
 		ExtendedMasterSecret: dtls.RequireExtendedMasterSecret,
 		LoggerFactory:        link.Quiet,
 	}
-	suites.Apply(cfg, suites.ECDSAKey, false, nil)
-	ln, err := dtls.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, cfg)
+	if only != nil {
+		cfg.CipherSuites = only
+	} else {
+		suites.Apply(cfg, suites.ECDSAKey, false, nil)
+	}
+	ln, err := dtls.Listen("udp", &net.UDPAddr{IP: net.ParseIP(bind)}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package client
 
 import (
 	"bytes"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -122,7 +121,7 @@ func TestSpoofedReportsCostNoPacket(t *testing.T) {
 				chacha bool
 			}{
 				{"the engine's record layer", engineServerAt(t, family.loopback, testcert.ECDSA(t), nil, echoFrame).LocalPort(), true},
-				{"pion's, on AES-CBC", cbcEchoServer(t, family.loopback), false},
+				{"pion's, on AES-CBC", pionServer(t, family.loopback, []dtls.CipherSuiteID{suites.CBCFallback(suites.ECDSAKey)}, echoConn).Port, false},
 			}
 			for _, srv := range servers {
 				t.Run(srv.name, func(t *testing.T) {
@@ -161,53 +160,6 @@ func haveLoopback(t *testing.T, ip string) {
 		t.Skipf("SKIPPED: no loopback %s here: %v", ip, err)
 	}
 	c.Close()
-}
-
-// cbcEchoServer is a pion server on bind that speaks only its AES-CBC
-// suite, the one on which a GoDTLSClient keeps pion's record layer; it
-// echoes every packet and stops with the test.
-func cbcEchoServer(t *testing.T, bind string) int {
-	t.Helper()
-	pair := testcert.ECDSA(t)
-	cert, err := tls.X509KeyPair(pair.CertPEM, pair.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := dtls.Listen("udp", &net.UDPAddr{IP: net.ParseIP(bind)}, &dtls.Config{
-		Certificates:  []tls.Certificate{cert},
-		CipherSuites:  []dtls.CipherSuiteID{suites.CBCFallback(suites.ECDSAKey)},
-		LoggerFactory: link.Quiet,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var serving sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		serving.Wait()
-	})
-	serving.Go(func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			serving.Go(func() {
-				defer conn.Close()
-				buf := make([]byte, 2048)
-				for {
-					n, err := conn.Read(buf)
-					if err != nil {
-						return
-					}
-					if _, err := conn.Write(buf[:n]); err != nil {
-						return
-					}
-				}
-			})
-		}
-	})
-	return ln.Addr().(*net.UDPAddr).Port
 }
 
 // A port where nothing listens still fails as unreachable, and at once: a
