@@ -109,11 +109,7 @@ func echoWithin(c *Client, msg string, within time.Duration) error {
 
 func TestForgedRecordMatrixClient(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
-	fs, err := forge.NewSender()
-	if err != nil {
-		t.Skipf("SKIPPED: %v", err)
-	}
-	defer fs.Close()
+	fs := forge.NeedSender(t)
 	srv := pionEchoServer(t)
 	c := connect(t, srv.Port, Config{Insecure: true})
 	mustConnect(t, c)

@@ -40,11 +40,7 @@ var families = []struct {
 // report ended the attempt.
 func TestSpoofedReportsCannotEndTheHandshake(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
-	fs, err := forge.NewSender()
-	if err != nil {
-		t.Skipf("SKIPPED: %v", err)
-	}
-	defer fs.Close()
+	fs := forge.NeedSender(t)
 	for _, family := range families {
 		t.Run(family.name, func(t *testing.T) {
 			haveLoopback(t, family.loopback)
@@ -107,11 +103,7 @@ func TestSpoofedReportsCannotEndTheHandshake(t *testing.T) {
 // AES-CBC); every packet must come back, and the connection stays.
 func TestSpoofedReportsCostNoPacket(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
-	fs, err := forge.NewSender()
-	if err != nil {
-		t.Skipf("SKIPPED: %v", err)
-	}
-	defer fs.Close()
+	fs := forge.NeedSender(t)
 	for _, family := range families {
 		t.Run(family.name, func(t *testing.T) {
 			haveLoopback(t, family.loopback)
@@ -169,11 +161,7 @@ func haveLoopback(t *testing.T, ip string) {
 // as a host does for a closed port, and keeps what it got.
 func TestUnreachablePortIsProbed(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
-	fs, err := forge.NewSender()
-	if err != nil {
-		t.Skipf("SKIPPED: %v", err)
-	}
-	defer fs.Close()
+	fs := forge.NeedSender(t)
 	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)

@@ -15,11 +15,7 @@ import (
 )
 
 func TestForgedRecordMatrixMultiplayer(t *testing.T) {
-	fs, err := forge.NewSender()
-	if err != nil {
-		t.Skipf("SKIPPED: %v", err)
-	}
-	defer fs.Close()
+	fs := forge.NeedSender(t)
 	m := startServer(t, 4, Options{})
 	c := dial(t, port(m), Options{})
 	waitEvent(t, c, PeerConnected)

@@ -68,12 +68,7 @@ type rawSender struct{ *forge.Sender }
 
 func newRawSender(t testing.TB) *rawSender {
 	t.Helper()
-	fs, err := forge.NewSender()
-	if err != nil {
-		t.Skipf("SKIPPED: %v", err)
-	}
-	t.Cleanup(func() { fs.Close() })
-	return &rawSender{fs}
+	return &rawSender{forge.NeedSender(t)}
 }
 
 func (r *rawSender) send(t testing.TB, from, to netip.AddrPort, payload []byte) {

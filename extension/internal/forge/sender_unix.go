@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"syscall"
+	"testing"
 )
 
 // Sender forges IPv4 UDP datagrams with any source address, and ICMP error
@@ -29,6 +30,18 @@ func NewSender() (*Sender, error) {
 		fd6 = -1
 	}
 	return &Sender{fd: fd, fd6: fd6}, nil
+}
+
+// NeedSender opens a Sender for t and closes it when t ends; where the
+// system gives no raw socket (not root) it skips t, saying so.
+func NeedSender(t testing.TB) *Sender {
+	t.Helper()
+	s, err := NewSender()
+	if err != nil {
+		t.Skipf("SKIPPED: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // Close closes the raw sockets.
