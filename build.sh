@@ -181,6 +181,11 @@ run_demo() {
 test_go() {
 	say "go vet ./..."
 	$GO vet ./...
+	# The pure-Go packages, their tests included, must build for the other
+	# desktops too: a game's developer on Windows or macOS runs them there.
+	say "go vet ./extension/... for Windows and macOS"
+	GOOS=windows $GO vet ./extension/...
+	GOOS=darwin $GO vet ./extension/...
 	say "go test -race ./..."
 	# -json, so that testreport can name the tests that skipped: go test
 	# without -v shows them nowhere. pipefail keeps go test's own status.
@@ -412,13 +417,17 @@ test_windows() {
 	bridge/testdata/windows/run.sh "$ADDON/bin/dtls_server.windows.x86_64.dll"
 	say "a Go DLL with live sockets exits under wine (bridge/testdata/windows/exitprobe)"
 	bridge/testdata/windows/exitprobe/exit.sh 3 || return 1
-	say "Windows UDP sockets under wine (Go's are refused there; the fallback of extension/udpsock)"
-	local w
+	# The packages with Windows code of their own: udpsock's sockets (Go's
+	# are refused under wine; its fallback) and testtool's process CPU.
+	say "Windows UDP sockets and process CPU under wine (extension/udpsock, extension/internal/testtool)"
+	local w pkg code=0
 	w=$(mktemp -d)
-	GOOS=windows GOARCH=amd64 $GO test -c -o "$w/udpsock.test.exe" ./extension/udpsock
 	bridge/testdata/windows/wineprefix.sh "$w/prefix"
-	WINEPREFIX="$w/prefix" WINEDEBUG=-all timeout 300 wine "$w/udpsock.test.exe" -test.v 2>&1 | tee "$w/out"
-	local code=${PIPESTATUS[0]}
+	for pkg in udpsock internal/testtool; do
+		GOOS=windows GOARCH=amd64 $GO test -c -o "$w/test.exe" "./extension/$pkg" || code=1
+		# pipefail: the test's own status, not tee's
+		WINEPREFIX="$w/prefix" WINEDEBUG=-all timeout 300 wine "$w/test.exe" -test.v 2>&1 | tee "$w/out" || code=1
+	done
 	rm -rf "$w"
 	return "$code"
 }

@@ -19,12 +19,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/internal/testtool"
 	"godtls/extension/link"
 )
 
@@ -184,13 +184,6 @@ func genuine(c *Client, tag string, n int) ([]time.Duration, error) {
 		rtts = append(rtts, time.Since(start))
 	}
 	return rtts, nil
-}
-
-// processCPU is the user and system CPU time of the whole process.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func p99(d []time.Duration) time.Duration {
@@ -398,10 +391,10 @@ func TestRogueClients(t *testing.T) {
 	var cpuQuiet, cpuAttack time.Duration
 	for block := range 2 * blocks {
 		attack := block%2 == 1
-		cpu0 := processCPU()
+		cpu0 := testtool.ProcessCPU()
 		if !attack {
 			quietP99 = append(quietP99, p99(measure("before", func() {})))
-			cpuQuiet += processCPU() - cpu0
+			cpuQuiet += testtool.ProcessCPU() - cpu0
 			continue
 		}
 		f := flooders[block/2]
@@ -427,7 +420,7 @@ func TestRogueClients(t *testing.T) {
 			_, ok := disconnected[f.ID()]
 			return ok
 		})
-		cpuAttack += processCPU() - cpu0
+		cpuAttack += testtool.ProcessCPU() - cpu0
 	}
 	close(stopFlood)
 	<-floodDone

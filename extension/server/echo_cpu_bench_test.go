@@ -6,13 +6,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"godtls/extension/credentials"
 	"godtls/extension/internal/pionecho"
 	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/testtool"
 	"godtls/extension/suites"
 )
 
@@ -94,9 +94,9 @@ func rawPionEcho(b *testing.B) (string, func()) {
 // echoCPU runs the load generator against addr and reports the process's
 // CPU per echoed packet over the run, in µs.
 func echoCPU(b *testing.B, loadgen, addr string) float64 {
-	cpu0 := processCPU()
+	cpu0 := testtool.ProcessCPU()
 	out, err := exec.Command(loadgen, "-addr", addr, "-clients", "50", "-echo", "5s", "-size", "1024", "-inflight", "8").Output()
-	cpu := processCPU() - cpu0
+	cpu := testtool.ProcessCPU() - cpu0
 	if err != nil {
 		b.Fatalf("loadgen: %v\n%s", err, out)
 	}
@@ -117,11 +117,4 @@ func echoCPU(b *testing.B, loadgen, addr string) float64 {
 	b.ReportMetric(float64(r.Echo.Lost), "lost")
 	b.Logf("%d clients, %s packets echoed, %.0f/s, %d lost, %.2f µs CPU each", r.Connected, strconv.FormatUint(r.Echo.Received, 10), r.Echo.PPS, r.Echo.Lost, us)
 	return us
-}
-
-// processCPU is this process's user + system time so far.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -1,7 +1,8 @@
 // Package testtool holds what tests of several packages share: finding an
 // external DTLS tool and reading its output while it runs (the interop
-// tests), a pool of workers and the heap after a GC (the churn tests), and
-// what the memory benchmarks read (Go heap and stacks, process RSS).
+// tests), a pool of workers and the heap after a GC (the churn tests),
+// what the memory benchmarks read (Go heap and stacks, process RSS), and the
+// process's CPU time (the CPU benchmarks and the rogue clients' costs).
 package testtool
 
 import (
