@@ -32,7 +32,10 @@ func TestDemultiplexerSurvivesAPanic(t *testing.T) {
 	}
 	routeHook.Store(&hook)
 	defer routeHook.Store(nil)
-	conn, _ := net.Dial("udp", serverAddr(s))
+	conn, err := net.Dial("udp", serverAddr(s))
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer conn.Close()
 	conn.Write(bomb)
 	ev := nextEvent(t, s, EventInternalError)

@@ -177,7 +177,10 @@ func TestSamePortReconnect(t *testing.T) {
 	defer echoing(s)()
 
 	// Pick a port, connect from it, then vanish without close_notify.
-	probe, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	probe, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	local := probe.LocalAddr().String()
 	probe.Close()
 	first, err := dialFrom(s, clientConfig(suites.ECDSAKey), local)
@@ -276,7 +279,10 @@ func TestGarbageDatagrams(t *testing.T) {
 	c := dial(t, s, clientConfig(suites.ECDSAKey))
 	defer c.Close()
 
-	g, _ := net.Dial("udp", serverAddr(s))
+	g, err := net.Dial("udp", serverAddr(s))
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer g.Close()
 	const n = 100000
 	buf := make([]byte, 200)
@@ -299,7 +305,6 @@ func TestGarbageDatagrams(t *testing.T) {
 	// request, 1 run in 3 with the race detector beside 3 CPU hogs, more
 	// often while the game's frame does the reading), so the request may
 	// need sending again, as a game's own reliable layer would.
-	var err error
 	for try := 0; try < 5; try++ {
 		if err = echoCheckWithin(c, fmt.Sprintf("still alive %d", try), 3*time.Second); err == nil {
 			break
