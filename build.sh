@@ -417,16 +417,20 @@ test_windows() {
 	bridge/testdata/windows/run.sh "$ADDON/bin/dtls_server.windows.x86_64.dll"
 	say "a Go DLL with live sockets exits under wine (bridge/testdata/windows/exitprobe)"
 	bridge/testdata/windows/exitprobe/exit.sh 3 || return 1
-	# The packages with Windows code of their own: udpsock's sockets (Go's
-	# are refused under wine; its fallback) and testtool's process CPU.
-	say "Windows UDP sockets and process CPU under wine (extension/udpsock, extension/internal/testtool)"
+	# The packages with Windows code of their own, udpsock's sockets (Go's
+	# are refused under wine; its fallback) and testtool's process CPU, and
+	# the multiplayer engine, whose tests open every socket through udpsock:
+	# sessions, SCTP, loss and the rogue clients over Windows sockets.
+	say "Go tests under wine: extension/udpsock, extension/internal/testtool, extension/multiplayer"
 	local w pkg code=0
 	w=$(mktemp -d)
 	bridge/testdata/windows/wineprefix.sh "$w/prefix"
-	for pkg in udpsock internal/testtool; do
+	for pkg in udpsock internal/testtool multiplayer; do
 		GOOS=windows GOARCH=amd64 $GO test -c -o "$w/test.exe" "./extension/$pkg" || code=1
-		# pipefail: the test's own status, not tee's
-		WINEPREFIX="$w/prefix" WINEDEBUG=-all timeout 300 wine "$w/test.exe" -test.v 2>&1 | tee "$w/out" || code=1
+		# through test2json to testreport, as the Linux run: a skipped test
+		# is named; pipefail keeps the test's own status
+		WINEPREFIX="$w/prefix" WINEDEBUG=-all timeout 900 $GO tool test2json -p "godtls/extension/$pkg" \
+			wine "$w/test.exe" -test.v=test2json -test.timeout 800s | $GO run ./extension/cmd/testreport || code=1
 	done
 	rm -rf "$w"
 	return "$code"

@@ -11,9 +11,10 @@ import (
 // send buffer takes them for d, beside a genuine client on the same server
 // that sends one 8-byte reliable message every millisecond. The server's
 // game reads every 8 ms. It returns the flooder's messages the game read
-// per second, what the server counted over the budget, and checks that the
-// genuine client's messages all arrived, in order.
-func floodOfOnes(t *testing.T, rate int, mode Mode, d time.Duration) (perSecond float64, overBudget uint64) {
+// per second, the flooder's datagrams that reached the server per second
+// (before any budget), what the server counted over the budget, and checks
+// that the genuine client's messages all arrived, in order.
+func floodOfOnes(t *testing.T, rate int, mode Mode, d time.Duration) (perSecond, arrivedPerSecond float64, overBudget uint64) {
 	t.Helper()
 	m := startServer(t, 4, Options{PeerMessageRate: rate})
 	flooder := dial(t, port(m), Options{})
@@ -105,7 +106,7 @@ func floodOfOnes(t *testing.T, rate int, mode Mode, d time.Duration) (perSecond 
 	if gst, _ := m.Stats(goodID); gst.OverBudget != 0 {
 		t.Errorf("the genuine client, at 1,000 messages a second, had %d packets dropped over a budget of %d", gst.OverBudget, rate)
 	}
-	return float64(flooded) / elapsed.Seconds(), st.OverBudget
+	return float64(flooded) / elapsed.Seconds(), float64(st.Traffic.PacketsIn) / elapsed.Seconds(), st.OverBudget
 }
 
 // One client's flood of one-byte messages: the byte budget lets tens of
@@ -118,16 +119,24 @@ func TestAPeersMessagesAreHeldToItsBudget(t *testing.T) {
 	}
 	const rate = 2000
 	const d = 3 * time.Second
-	unlimited, _ := floodOfOnes(t, NoLimit, Reliable, d)
+	unlimited, _, _ := floodOfOnes(t, NoLimit, Reliable, d)
 	t.Logf("no message budget: the game read %.0f of the flooder's one-byte reliable messages a second", unlimited)
 	if unlimited < 3*rate {
 		t.Fatalf("without a budget the flooder brought only %.0f messages a second: the test cannot tell a budget of %d", unlimited, rate)
 	}
 	for _, mode := range []Mode{Reliable, Unreliable} {
-		got, over := floodOfOnes(t, rate, mode, d)
-		t.Logf("mode %d, budget %d a second: the game read %.0f a second; %d dropped over the budget", mode, rate, got, over)
+		got, arrived, over := floodOfOnes(t, rate, mode, d)
+		t.Logf("mode %d, budget %d a second: the game read %.0f a second; %d dropped over the budget; %.0f datagrams a second arrived", mode, rate, got, over, arrived)
 		// The burst (half a second's worth) comes on top of the rate.
-		if limit := rate * (1 + 0.5/d.Seconds()) * 1.05; got > limit {
+		limit := rate * (1 + 0.5/d.Seconds()) * 1.05
+		if mode == Unreliable && over == 0 && arrived <= limit {
+			// Each unreliable message is a datagram of its own (a reliable
+			// flood's are bundled, so its datagrams say nothing). Under Wine,
+			// whose sockets carry about 2,000 a second here, the flood
+			// never exceeds the budget, and the test cannot tell one.
+			t.Skipf("SKIPPED: mode %d's flood reached the server at %.0f datagrams a second, within its budget of %d: this system's sockets cannot carry a flood (docs/reliability.md, \"The Go packages' tests on Windows\")", mode, arrived, rate)
+		}
+		if got > limit {
 			t.Errorf("mode %d: the game read %.0f of the flooder's messages a second, over its budget of %d (at most %.0f with the burst)", mode, got, rate, limit)
 		}
 		if over == 0 {

@@ -319,7 +319,10 @@ func TestUnreliableOrderedNeverGoesBack(t *testing.T) {
 			}
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
+	if !relay.WaitQuiet(300*time.Millisecond, 20*time.Second) {
+		t.Fatal("the relay was still forwarding after 20 s")
+	}
+	time.Sleep(50 * time.Millisecond) // the last datagrams' way from the relay into the inbox
 	last, ordered, unorderedLate := -1, 0, 0
 	lastUnordered := -1
 	for {

@@ -26,6 +26,7 @@ import (
 
 	"godtls/extension/internal/testtool"
 	"godtls/extension/link"
+	"godtls/extension/udpsock"
 )
 
 // rogueView is what a rogue knows of its association, and the server's
@@ -212,10 +213,16 @@ func roundAll(d []time.Duration) []time.Duration {
 // sends anything: no RTT probe, no SCTP.
 func quietClient(t *testing.T, port int) *dtls.Conn {
 	t.Helper()
-	raddr := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
-	conn, err := dtls.Dial("udp", raddr, &dtls.Config{InsecureSkipVerify: true, LoggerFactory: link.Quiet,
+	// udpsock's socket: Go's own, or under Wine (which refuses Go's) a
+	// Winsock one, so that this test runs there too.
+	udp, err := udpsock.Dial(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := dtls.Client(udp, &dtls.Config{InsecureSkipVerify: true, LoggerFactory: link.Quiet,
 		CipherSuites: []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}})
 	if err != nil {
+		udp.Close()
 		t.Fatal(err)
 	}
 	return conn

@@ -5,11 +5,15 @@
 package lossy
 
 import (
+	"errors"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"godtls/extension/udpsock"
 )
 
 // Config says how bad the network is.
@@ -25,11 +29,11 @@ type Config struct {
 type Relay struct {
 	cfg    Config
 	target *net.UDPAddr
-	front  *net.UDPConn
+	front  frontConn
 
 	mu    sync.Mutex
 	rng   *rand.Rand
-	backs map[netipKey]*net.UDPConn
+	backs map[netipKey]net.Conn
 
 	Forwarded, Dropped, Reordered, Duplicated atomic.Uint64
 
@@ -39,18 +43,32 @@ type Relay struct {
 
 type netipKey string
 
+// frontConn is what the relay needs of the socket its clients send to.
+// The relay's sockets are udpsock's: Go's own where they work, and under
+// Wine, which refuses Go's, udpsock's Winsock socket, so that the tests
+// that put the relay in the way run there too.
+type frontConn interface {
+	udpsock.PacketConn
+	SetReadDeadline(time.Time) error
+}
+
 // New starts a relay on 127.0.0.1 (a free port) towards target.
 func New(target *net.UDPAddr, cfg Config) (*Relay, error) {
-	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	sock, err := udpsock.Listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
+	}
+	front, ok := sock.(frontConn)
+	if !ok {
+		sock.Close()
+		return nil, errors.New("lossy: the socket takes no read deadline")
 	}
 	_ = front.SetReadBuffer(4 << 20)
 	seed := cfg.Seed
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	r := &Relay{cfg: cfg, target: target, front: front, backs: map[netipKey]*net.UDPConn{},
+	r := &Relay{cfg: cfg, target: target, front: front, backs: map[netipKey]net.Conn{},
 		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), closed: make(chan struct{})}
 	r.wg.Add(1)
 	go r.pumpUp()
@@ -122,7 +140,7 @@ func (r *Relay) pumpUp() {
 	shapers := map[netipKey]*shaper{}
 	for {
 		_ = r.front.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		n, from, err := r.front.ReadFromUDP(buf)
+		n, from, err := r.front.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			select {
 			case <-r.closed:
@@ -137,11 +155,13 @@ func (r *Relay) pumpUp() {
 		key := netipKey(from.String())
 		s := shapers[key]
 		if s == nil {
-			back, err := net.DialUDP("udp", nil, r.target)
+			back, err := udpsock.Dial(r.target)
 			if err != nil {
 				continue
 			}
-			_ = back.SetReadBuffer(1 << 20)
+			if b, ok := back.(interface{ SetReadBuffer(int) error }); ok {
+				_ = b.SetReadBuffer(1 << 20)
+			}
 			r.mu.Lock()
 			r.backs[key] = back
 			r.mu.Unlock()
@@ -155,10 +175,10 @@ func (r *Relay) pumpUp() {
 }
 
 // pumpDown moves one client's replies from the server back to it.
-func (r *Relay) pumpDown(back *net.UDPConn, client *net.UDPAddr) {
+func (r *Relay) pumpDown(back net.Conn, client netip.AddrPort) {
 	defer r.wg.Done()
 	buf := make([]byte, 65536)
-	s := &shaper{r: r, send: func(p []byte) { _, _ = r.front.WriteToUDP(p, client) }}
+	s := &shaper{r: r, send: func(p []byte) { _, _ = r.front.WriteToUDPAddrPort(p, client) }}
 	for {
 		_ = back.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 		n, err := back.Read(buf)
@@ -173,6 +193,24 @@ func (r *Relay) pumpDown(back *net.UDPConn, client *net.UDPAddr) {
 		}
 		s.push(append([]byte(nil), buf[:n]...))
 	}
+}
+
+// WaitQuiet returns once the relay has forwarded nothing for quiet, or
+// after limit: what was sent has then crossed, however slow the machine (a
+// fixed sleep was too short for a burst of thousands under Wine, whose
+// sockets are slower than Linux's). It reports whether the relay went quiet.
+func (r *Relay) WaitQuiet(quiet, limit time.Duration) bool {
+	end := time.Now().Add(limit)
+	last, since := r.Forwarded.Load(), time.Now()
+	for time.Now().Before(end) {
+		time.Sleep(quiet / 10)
+		if n := r.Forwarded.Load(); n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) >= quiet {
+			return true
+		}
+	}
+	return false
 }
 
 // Close stops the relay.
