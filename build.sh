@@ -417,20 +417,25 @@ test_windows() {
 	bridge/testdata/windows/run.sh "$ADDON/bin/dtls_server.windows.x86_64.dll"
 	say "a Go DLL with live sockets exits under wine (bridge/testdata/windows/exitprobe)"
 	bridge/testdata/windows/exitprobe/exit.sh 3 || return 1
-	# The packages with Windows code of their own, udpsock's sockets (Go's
-	# are refused under wine; its fallback) and testtool's process CPU, and
-	# the multiplayer engine, whose tests open every socket through udpsock:
-	# sessions, SCTP, loss and the rogue clients over Windows sockets.
-	say "Go tests under wine: extension/udpsock, extension/internal/testtool, extension/multiplayer"
+	# The Go packages with sockets, their tests opening every socket through
+	# udpsock (internal/testsock): the engines over the Windows sockets, and
+	# testtool's process CPU. What cannot run there skips, saying so (raw
+	# sockets, 127.0.0.x source addresses, which wine sends from 127.0.0.1,
+	# openssl and gnutls, the frame reads, which are Linux's). The churn
+	# tests are left to the Linux run: their thousands of handshakes take
+	# minutes under wine (the server's three) and test the engines' heap and
+	# goroutines, which no socket code touches.
+	say "Go tests under wine: extension/udpsock, internal/testtool, multiplayer, server, client"
 	local w pkg code=0
 	w=$(mktemp -d)
 	bridge/testdata/windows/wineprefix.sh "$w/prefix"
-	for pkg in udpsock internal/testtool multiplayer; do
+	for pkg in udpsock internal/testtool multiplayer server client; do
 		GOOS=windows GOARCH=amd64 $GO test -c -o "$w/test.exe" "./extension/$pkg" || code=1
 		# through test2json to testreport, as the Linux run: a skipped test
 		# is named; pipefail keeps the test's own status
 		WINEPREFIX="$w/prefix" WINEDEBUG=-all timeout 900 $GO tool test2json -p "godtls/extension/$pkg" \
-			wine "$w/test.exe" -test.v=test2json -test.timeout 800s | $GO run ./extension/cmd/testreport || code=1
+			wine "$w/test.exe" -test.v=test2json -test.timeout 800s -test.skip '^TestChurnLeaksNothing$' |
+			$GO run ./extension/cmd/testreport || code=1
 	done
 	rm -rf "$w"
 	return "$code"

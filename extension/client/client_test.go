@@ -18,6 +18,7 @@ import (
 	"godtls/extension/credentials"
 	"godtls/extension/internal/forge"
 	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/testsock"
 	"godtls/extension/internal/udprelay"
 	"godtls/extension/link"
 	"godtls/extension/server"
@@ -310,7 +311,7 @@ func TestPSK(t *testing.T) {
 // A server that reads and never answers.
 func TestTimeout(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
-	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	sock, err := testsock.ListenAt("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +323,7 @@ func TestTimeout(t *testing.T) {
 // Nothing listens: the kernel answers ICMP port unreachable.
 func TestPortUnreachable(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
-	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	sock, err := testsock.ListenAt("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,11 +369,16 @@ func TestServerAlert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := dtls.Listen("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, &dtls.Config{
+	inner, err := testsock.ListenDemux("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := dtls.NewListener(inner, &dtls.Config{
 		Certificates: []tls.Certificate{cert},
 		CipherSuites: []dtls.CipherSuiteID{dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
 	})
 	if err != nil {
+		inner.Close()
 		t.Fatal(err)
 	}
 	defer ln.Close()
@@ -415,7 +421,7 @@ func TestArgumentsRefused(t *testing.T) {
 // Closed mid-handshake (the server never answers): returns, goroutines end.
 func TestCloseMidHandshake(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
-	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	sock, err := testsock.ListenAt("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +432,7 @@ func TestCloseMidHandshake(t *testing.T) {
 	}
 	buf := make([]byte, 2048)
 	_ = sock.SetReadDeadline(time.Now().Add(wait))
-	if _, err := sock.Read(buf); err != nil { // the ClientHello arrived
+	if _, _, err := sock.ReadFrom(buf); err != nil { // the ClientHello arrived
 		t.Fatal(err)
 	}
 	c.Close()

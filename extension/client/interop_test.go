@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/testsock"
 	"godtls/extension/internal/testtool"
 	"godtls/extension/link"
 )
@@ -25,7 +26,7 @@ import (
 // freePort finds a UDP port nobody uses right now.
 func freePort(t *testing.T) int {
 	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	c, err := testsock.ListenAt("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"godtls/extension/internal/forge"
 	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/testsock"
 	"godtls/extension/link"
 	"godtls/extension/suites"
 )
@@ -65,8 +66,15 @@ func pionServer(t testing.TB, bind string, only []dtls.CipherSuiteID, serve func
 	} else {
 		suites.Apply(cfg, suites.ECDSAKey, false, nil)
 	}
-	ln, err := dtls.Listen("udp", &net.UDPAddr{IP: net.ParseIP(bind)}, cfg)
+	// pion's listener over a socket of udpsock's, which also opens under
+	// Wine (dtls.Listen's is Go's, which Wine refuses)
+	inner, err := testsock.ListenDemux(net.JoinHostPort(bind, "0"))
 	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := dtls.NewListener(inner, cfg)
+	if err != nil {
+		inner.Close()
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -17,6 +17,7 @@ import (
 
 	"godtls/extension/internal/forge"
 	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/testsock"
 	"godtls/extension/internal/udprelay"
 	"godtls/extension/link"
 	"godtls/extension/suites"
@@ -147,7 +148,7 @@ func TestSpoofedReportsCostNoPacket(t *testing.T) {
 // loopback address ip (IPv6 switched off).
 func haveLoopback(t *testing.T, ip string) {
 	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(ip)})
+	c, err := testsock.ListenAt(net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Skipf("SKIPPED: no loopback %s here: %v", ip, err)
 	}
@@ -162,7 +163,7 @@ func haveLoopback(t *testing.T, ip string) {
 func TestUnreachablePortIsProbed(t *testing.T) {
 	t.Cleanup(test.CheckRoutines(t))
 	fs := forge.NeedSender(t)
-	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	sock, err := testsock.ListenAt("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"godtls/extension/credentials"
 	"godtls/extension/internal/forge"
 	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/testsock"
 	"godtls/extension/internal/udprelay"
 	"godtls/extension/link"
 	"godtls/extension/server"
@@ -191,7 +192,7 @@ func TestARefusalFollowedBySilenceIsReportedAsTheRefusal(t *testing.T) {
 // answers another socket. It returns the socket's port.
 func refusesOnceThenQuiet(t *testing.T) int {
 	t.Helper()
-	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	sock, err := testsock.ListenAt("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/internal/testsock"
 	"godtls/extension/link"
 	"godtls/extension/suites"
 	"godtls/extension/wire"
@@ -22,7 +22,7 @@ import (
 // moves datagrams both ways. frame sets the loop period (60 Hz by default).
 type udpPump struct {
 	s     *Server
-	sock  *net.UDPConn
+	sock  testsock.Conn
 	frame time.Duration
 
 	mu    sync.Mutex
@@ -35,7 +35,7 @@ type udpPump struct {
 }
 
 func newPump(t testing.TB, s *Server, frame time.Duration) *udpPump {
-	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	sock, err := testsock.ListenAt("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +110,7 @@ func (u *udpPump) run(ctx context.Context) <-chan struct{} {
 }
 
 func dialPump(u *udpPump, cfg *dtls.Config) (*dtls.Conn, error) {
-	raddr, _ := net.ResolveUDPAddr("udp", u.addr())
-	udp, err := net.DialUDP("udp", nil, raddr)
+	udp, err := testsock.Dial("", u.addr())
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/pion/dtls/v2"
 
 	"godtls/extension/internal/forge"
+	"godtls/extension/internal/testsock"
 	"godtls/extension/wire"
 )
 
@@ -97,9 +98,7 @@ func (h *helloCounter) Write(b []byte) (int, error) {
 // dialCounting connects a pion client from local and reports how many
 // ClientHellos it needed.
 func dialCounting(s *Server, cfg *dtls.Config, local string) (*dtls.Conn, int, error) {
-	laddr, _ := net.ResolveUDPAddr("udp", local)
-	raddr, _ := net.ResolveUDPAddr("udp", serverAddr(s))
-	udp, err := net.DialUDP("udp", laddr, raddr)
+	udp, err := testsock.Dial(local, serverAddr(s))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -144,12 +143,7 @@ func cookieFor(t testing.TB, sock net.PacketConn, s *Server, hello []byte) []byt
 
 func listenOn(t testing.TB, addr string) net.PacketConn {
 	t.Helper()
-	c, err := net.ListenPacket("udp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	return testsock.Listen(t, addr)
 }
 
 func addrPort(t testing.TB, a net.Addr) netip.AddrPort {

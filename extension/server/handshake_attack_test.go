@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"godtls/extension/internal/forge"
+	"godtls/extension/internal/testsock"
 	"godtls/extension/suites"
 	"godtls/extension/wire"
 )
@@ -224,7 +225,7 @@ func TestRestartDuringHandshakeJoinsAtOnce(t *testing.T) {
 			s, _ := startServer(t, suites.ECDSAKey, Config{})
 			defer s.Stop()
 			hello := captureClientHello(t)
-			first, err := net.ListenPacket("udp", "127.0.0.1:0")
+			first, err := testsock.ListenAt("127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
 			}

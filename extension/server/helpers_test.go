@@ -18,6 +18,7 @@ import (
 
 	"godtls/extension/credentials"
 	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/testsock"
 	"godtls/extension/suites"
 )
 
@@ -106,15 +107,7 @@ func dialFrom(s *Server, cfg *dtls.Config, local string) (*dtls.Conn, error) {
 // dialUDP connects a pion client from local to remote; closing the
 // connection closes its socket.
 func dialUDP(local, remote string, cfg *dtls.Config) (*dtls.Conn, net.Conn, error) {
-	laddr, err := net.ResolveUDPAddr("udp", local)
-	if err != nil {
-		return nil, nil, err
-	}
-	raddr, err := net.ResolveUDPAddr("udp", remote)
-	if err != nil {
-		return nil, nil, err
-	}
-	udp, err := net.DialUDP("udp", laddr, raddr)
+	udp, err := testsock.Dial(local, remote)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,12 +5,12 @@ package server
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/internal/testsock"
 	"godtls/extension/suites"
 	"godtls/extension/wire"
 )
@@ -56,6 +56,7 @@ func TestMTUBoundIsWhatPionReads(t *testing.T) {
 // ---- limits -----------------------------------------------------------------
 
 func TestPerIPPeerCap(t *testing.T) {
+	testsock.NeedSourceAddress(t, "127.0.0.2") // the other host
 	defer checkRoutines(t)()
 	s, _ := startServer(t, suites.ECDSAKey, Config{MaxPeersPerIP: 2, HandshakeTimeout: 2 * time.Second})
 	defer s.Stop()
@@ -63,7 +64,7 @@ func TestPerIPPeerCap(t *testing.T) {
 	defer a.Close()
 	b := dial(t, s, clientConfig(suites.ECDSAKey))
 	defer b.Close()
-	udp, err := net.Dial("udp", serverAddr(s))
+	udp, err := testsock.Dial("", serverAddr(s))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,13 +4,13 @@ package server
 // hit, never the server or the game.
 
 import (
-	"net"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/internal/testsock"
 	"godtls/extension/suites"
 	"godtls/extension/wire"
 )
@@ -32,7 +32,7 @@ func TestDemultiplexerSurvivesAPanic(t *testing.T) {
 	}
 	routeHook.Store(&hook)
 	defer routeHook.Store(nil)
-	conn, err := net.Dial("udp", serverAddr(s))
+	conn, err := testsock.Dial("", serverAddr(s))
 	if err != nil {
 		t.Fatal(err)
 	}

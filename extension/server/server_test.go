@@ -13,6 +13,7 @@ import (
 
 	"godtls/extension/credentials"
 	"godtls/extension/internal/flood"
+	"godtls/extension/internal/testsock"
 	"godtls/extension/link"
 	"godtls/extension/suites"
 )
@@ -116,7 +117,7 @@ func TestManyClientsAtOnce(t *testing.T) {
 
 // halfHandshake sends one real ClientHello from a fresh port and walks away.
 func halfHandshake(t testing.TB, s *Server, hello []byte, from string) {
-	conn, err := net.ListenPacket("udp", from+":0")
+	conn, err := testsock.ListenAt(from + ":0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func TestSamePortReconnect(t *testing.T) {
 	defer echoing(s)()
 
 	// Pick a port, connect from it, then vanish without close_notify.
-	probe, err := net.ListenPacket("udp", "127.0.0.1:0")
+	probe, err := testsock.ListenAt("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +280,7 @@ func TestGarbageDatagrams(t *testing.T) {
 	c := dial(t, s, clientConfig(suites.ECDSAKey))
 	defer c.Close()
 
-	g, err := net.Dial("udp", serverAddr(s))
+	g, err := testsock.Dial("", serverAddr(s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,6 +325,7 @@ func TestGarbageDatagrams(t *testing.T) {
 }
 
 func TestSpoofedPortFloodBoundedAndRealClientGetsIn(t *testing.T) {
+	testsock.NeedSourceAddress(t, "127.0.0.2") // the flood's address
 	defer checkRoutines(t)()
 	const pendingCap = 64
 	s, _ := startServer(t, suites.ECDSAKey, Config{MaxPendingHandshakes: pendingCap, MaxPendingPerIP: 16, HandshakeTimeout: 20 * time.Second})

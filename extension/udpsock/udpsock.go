@@ -49,14 +49,19 @@ func Listen(laddr *net.UDPAddr) (PacketConn, error) {
 }
 
 // Dial opens a UDP socket that talks to raddr only.
-func Dial(raddr *net.UDPAddr) (net.Conn, error) {
-	c, err := net.DialUDP("udp", nil, raddr)
+func Dial(raddr *net.UDPAddr) (net.Conn, error) { return DialFrom(nil, raddr) }
+
+// DialFrom opens a UDP socket on laddr (nil: any address, a free port)
+// that talks to raddr only: a client that must send from a given address,
+// as the tests of a server's per-address rules do.
+func DialFrom(laddr, raddr *net.UDPAddr) (net.Conn, error) {
+	c, err := net.DialUDP("udp", laddr, raddr)
 	if err == nil {
 		hearUnreachable(c)
 		return c, nil
 	}
 	if fallbackFor(err) {
-		return dialOwn(raddr)
+		return dialOwn(laddr, raddr)
 	}
 	return nil, err
 }

@@ -104,14 +104,16 @@ func listenOwn(laddr *net.UDPAddr) (PacketConn, error) {
 	return open(laddr)
 }
 
-func dialOwn(raddr *net.UDPAddr) (net.Conn, error) {
+func dialOwn(laddr, raddr *net.UDPAddr) (net.Conn, error) {
 	remote := raddr.AddrPort()
 	remote = netip.AddrPortFrom(remote.Addr().Unmap(), remote.Port())
-	wildcard := &net.UDPAddr{IP: net.IPv4zero}
-	if remote.Addr().Is6() {
-		wildcard = &net.UDPAddr{IP: net.IPv6unspecified}
+	if laddr == nil {
+		laddr = &net.UDPAddr{IP: net.IPv4zero}
+		if remote.Addr().Is6() {
+			laddr = &net.UDPAddr{IP: net.IPv6unspecified}
+		}
 	}
-	s, err := open(wildcard)
+	s, err := open(laddr)
 	if err != nil {
 		return nil, err
 	}

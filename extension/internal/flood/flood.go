@@ -7,6 +7,7 @@ package flood
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -14,21 +15,30 @@ import (
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/udpsock"
 	"godtls/extension/wire"
 )
 
 // CaptureClientHello records the first datagram a pion client with cfg
 // sends, and returns once that client has given up.
 func CaptureClientHello(cfg *dtls.Config) ([]byte, error) {
-	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
+	// udpsock's sockets, which also open under Wine (Go's are refused there)
+	sock, err := udpsock.Listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
-	defer sink.Close()
+	defer sock.Close()
+	sink, ok := sock.(interface {
+		udpsock.PacketConn
+		SetReadDeadline(time.Time) error
+	})
+	if !ok {
+		return nil, errors.New("flood: the socket takes no read deadline")
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		c, err := net.Dial("udp", sink.LocalAddr().String())
+		c, err := udpsock.Dial(sink.LocalAddr().(*net.UDPAddr))
 		if err != nil {
 			return
 		}
@@ -40,7 +50,7 @@ func CaptureClientHello(cfg *dtls.Config) ([]byte, error) {
 	defer func() { <-done }()
 	buf := make([]byte, 4096)
 	_ = sink.SetReadDeadline(time.Now().Add(10 * time.Second))
-	n, _, err := sink.ReadFrom(buf)
+	n, _, err := sink.ReadFromUDPAddrPort(buf)
 	if err != nil {
 		return nil, err
 	}

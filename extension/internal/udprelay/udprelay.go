@@ -11,6 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"godtls/extension/internal/testsock"
+	"godtls/extension/udpsock"
 )
 
 // Relay forwards the datagrams of the last client heard to the server and
@@ -18,13 +21,17 @@ import (
 // datagram (the relay's buffer, valid during the call) and says whether it
 // goes on.
 type Relay struct {
-	front  *net.UDPConn                // where the client sends
-	back   atomic.Pointer[net.UDPConn] // connected to the server
+	front  testsock.Conn            // where the client sends
+	back   atomic.Pointer[backConn] // connected to the server
 	client atomic.Pointer[net.UDPAddr]
 	down   func([]byte) bool
 	upLoop sync.WaitGroup // the client's side: its filter may switch servers
 	loops  sync.WaitGroup // the answer loops, one per server socket
 }
+
+// backConn is the relay's socket towards the server. Its sockets are
+// udpsock's, so that the tests that use the relay run under Wine too.
+type backConn struct{ net.Conn }
 
 // New starts a relay to server ("host:port"). The client reaches it on
 // loopback in the server's address family.
@@ -34,7 +41,7 @@ func New(t testing.TB, server string, up, down func([]byte) bool) *Relay {
 	if sa, err := net.ResolveUDPAddr("udp", server); err == nil && sa.IP.To4() == nil {
 		loopback = net.IPv6loopback
 	}
-	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: loopback})
+	front, err := testsock.ListenAt((&net.UDPAddr{IP: loopback}).String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +55,11 @@ func New(t testing.TB, server string, up, down func([]byte) bool) *Relay {
 		defer r.upLoop.Done()
 		buf := make([]byte, 65536)
 		for {
-			n, from, err := front.ReadFromUDP(buf)
+			n, from, err := front.ReadFrom(buf)
 			if err != nil {
 				return
 			}
-			r.client.Store(from)
+			r.client.Store(from.(*net.UDPAddr))
 			// the server as it is after the filter: up may switch it
 			if up == nil || up(buf[:n]) {
 				_, _ = r.back.Load().Write(buf[:n])
@@ -70,10 +77,11 @@ func (r *Relay) SwitchTo(server string) error {
 	if err != nil {
 		return err
 	}
-	back, err := net.DialUDP("udp", nil, sa)
+	conn, err := udpsock.Dial(sa)
 	if err != nil {
 		return err
 	}
+	back := &backConn{conn}
 	if old := r.back.Swap(back); old != nil {
 		old.Close() // ends its answer loop
 	}
@@ -90,7 +98,7 @@ func (r *Relay) SwitchTo(server string) error {
 				continue // an ICMP error about an earlier datagram
 			}
 			if to := r.client.Load(); to != nil && (r.down == nil || r.down(buf[:n])) {
-				_, _ = r.front.WriteToUDP(buf[:n], to)
+				_, _ = r.front.WriteTo(buf[:n], to)
 			}
 		}
 	}()
@@ -113,7 +121,7 @@ func (r *Relay) ToClient(b []byte) error {
 	if to == nil {
 		return errors.New("udprelay: no client heard yet")
 	}
-	_, err := r.front.WriteToUDP(b, to)
+	_, err := r.front.WriteTo(b, to)
 	return err
 }
 
