@@ -425,11 +425,11 @@ test_windows() {
 	# tests are left to the Linux run: their thousands of handshakes take
 	# minutes under wine (the server's three) and test the engines' heap and
 	# goroutines, which no socket code touches.
-	say "Go tests under wine: extension/udpsock, internal/testtool, multiplayer, server, client"
+	say "Go tests under wine: extension/udpsock, internal/testtool, link, netsim, multiplayer, server, client"
 	local w pkg code=0
 	w=$(mktemp -d)
 	bridge/testdata/windows/wineprefix.sh "$w/prefix"
-	for pkg in udpsock internal/testtool multiplayer server client; do
+	for pkg in udpsock internal/testtool link netsim multiplayer server client; do
 		GOOS=windows GOARCH=amd64 $GO test -c -o "$w/test.exe" "./extension/$pkg" || code=1
 		# through test2json to testreport, as the Linux run: a skipped test
 		# is named; pipefail keeps the test's own status

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pion/dtls/v2"
 
+	"godtls/extension/internal/testsock"
 	"godtls/extension/queue"
 )
 
@@ -46,11 +47,11 @@ func pskPairWatched(t *testing.T) (srv, cli *dtls.Conn, sent *alertWatch) {
 		CipherSuites:    []dtls.CipherSuiteID{dtls.TLS_PSK_WITH_AES_128_GCM_SHA256},
 		LoggerFactory:   Quiet,
 	}
-	a, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	a, err := testsock.ListenAt("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := net.DialUDP("udp", nil, a.LocalAddr().(*net.UDPAddr))
+	b, err := testsock.Dial("", a.LocalAddr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,13 +65,13 @@ func pskPairWatched(t *testing.T) (srv, cli *dtls.Conn, sent *alertWatch) {
 	go func() {
 		defer wg.Done()
 		buf := make([]byte, 2048)
-		_, from, err := a.ReadFromUDP(buf)
+		_, from, err := a.ReadFrom(buf)
 		a.Close()
 		if err != nil {
 			serr = err
 			return
 		}
-		c, err := net.DialUDP("udp", a.LocalAddr().(*net.UDPAddr), from)
+		c, err := testsock.Dial(a.LocalAddr().String(), from.String())
 		if err != nil {
 			serr = err
 			return

@@ -2,6 +2,7 @@ package netsim
 
 import (
 	"errors"
+	"godtls/extension/internal/testsock"
 	"math"
 	"net"
 	"net/netip"
@@ -13,9 +14,9 @@ import (
 	"github.com/pion/transport/v2/test"
 )
 
-func listen(t *testing.T) *net.UDPConn {
+func listen(t *testing.T) testsock.Conn {
 	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	c, err := testsock.ListenAt("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,11 +24,11 @@ func listen(t *testing.T) *net.UDPConn {
 	return c
 }
 
-func addrOf(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
+func addrOf(c testsock.Conn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
 
 // count reads from c until it has been quiet for quiet, returning the
 // datagrams and bytes received.
-func count(c *net.UDPConn, quiet time.Duration) (n, bytes int) {
+func count(c testsock.Conn, quiet time.Duration) (n, bytes int) {
 	buf := make([]byte, 65536)
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(quiet))
@@ -224,7 +225,7 @@ func TestConnDeadlinesWhilePumping(t *testing.T) {
 	defer test.CheckRoutines(t)()
 	peer := listen(t)
 	defer peer.Close()
-	raw, err := net.DialUDP("udp", nil, peer.LocalAddr().(*net.UDPAddr))
+	raw, err := testsock.Dial("", peer.LocalAddr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
