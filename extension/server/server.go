@@ -213,11 +213,12 @@ func (s *Server) Listen(port int, bindAddress string) error {
 	// time, so the poller's wake-ups are not wasted there, and it keeps
 	// Go's socket, without the unpolled socket's extra system calls per
 	// wait (arming its one-shot, taking the event).
-	listen := udpsock.ListenUnpolled
+	var sock udpsock.PacketConn
 	if s.noFrameReads.Load() {
-		listen = udpsock.Listen
+		sock, err = udpsock.Listen(laddr)
+	} else {
+		sock, err = udpsock.ListenUnpolled(laddr)
 	}
-	sock, err := listen(laddr)
 	if err != nil {
 		if udpsock.AddrInUse(err) {
 			return fmt.Errorf("%w: %d", ErrPortInUse, port)

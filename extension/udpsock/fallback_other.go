@@ -12,5 +12,5 @@ func fallbackFor(error) bool { return false }
 
 var errNoFallback = errors.New("udpsock: no fallback socket on this platform")
 
-func listenOwn(*net.UDPAddr) (PacketConn, error)  { return nil, errNoFallback }
-func dialOwn(_, _ *net.UDPAddr) (net.Conn, error) { return nil, errNoFallback }
+func listenOwn(*net.UDPAddr) (DeadlineConn, error) { return nil, errNoFallback }
+func dialOwn(_, _ *net.UDPAddr) (net.Conn, error)  { return nil, errNoFallback }

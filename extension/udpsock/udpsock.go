@@ -13,6 +13,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"time"
 )
 
 // PacketConn is what the server needs of its socket; *net.UDPConn is one.
@@ -23,6 +24,14 @@ type PacketConn interface {
 	SetReadBuffer(bytes int) error
 	SetWriteBuffer(bytes int) error
 	Close() error
+}
+
+// DeadlineConn is a PacketConn whose reads take a deadline: what Listen
+// opens, Go's socket or the fallback. (ListenUnpolled's Linux socket has
+// none: the game's frame reads it without waiting.)
+type DeadlineConn interface {
+	PacketConn
+	SetReadDeadline(t time.Time) error
 }
 
 // ListenUnpolled opens a UDP socket on laddr for a server whose socket the
@@ -37,7 +46,7 @@ func ListenUnpolled(laddr *net.UDPAddr) (PacketConn, error) {
 }
 
 // Listen opens a UDP socket on laddr, Go's own where it works.
-func Listen(laddr *net.UDPAddr) (PacketConn, error) {
+func Listen(laddr *net.UDPAddr) (DeadlineConn, error) {
 	c, err := net.ListenUDP("udp", laddr)
 	if err == nil {
 		return c, nil

@@ -13,8 +13,8 @@ import (
 // dialed client and a listening server exchange datagrams both ways, a
 // stranger's datagram never reaches the dialed socket, a read deadline in
 // the past wakes a blocked read with a timeout, and Close ends a blocked
-// read with net.ErrClosed.
-func exercise(t *testing.T, listen func(*net.UDPAddr) (PacketConn, error), dial func(*net.UDPAddr) (net.Conn, error)) {
+// read with net.ErrClosed. Listen's sockets and ListenUnpolled's alike.
+func exercise[C PacketConn](t *testing.T, listen func(*net.UDPAddr) (C, error), dial func(*net.UDPAddr) (net.Conn, error)) {
 	srv, err := listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +128,8 @@ func TestUnspecifiedAddressListens(t *testing.T) {
 // refusal is WSAEADDRINUSE, which errors.Is(err, syscall.EADDRINUSE) does
 // not match there.
 func TestPortInUse(t *testing.T) {
-	for name, listen := range map[string]func(*net.UDPAddr) (PacketConn, error){"Listen": Listen, "ListenUnpolled": ListenUnpolled} {
+	listen := func(a *net.UDPAddr) (PacketConn, error) { return Listen(a) }
+	for name, listen := range map[string]func(*net.UDPAddr) (PacketConn, error){"Listen": listen, "ListenUnpolled": ListenUnpolled} {
 		first, err := listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
 			t.Fatal(err)

@@ -100,7 +100,7 @@ type sock struct {
 	hearsUnreachable bool
 }
 
-func listenOwn(laddr *net.UDPAddr) (PacketConn, error) {
+func listenOwn(laddr *net.UDPAddr) (DeadlineConn, error) {
 	return open(laddr)
 }
 

@@ -7,7 +7,6 @@ package flood
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -23,18 +22,11 @@ import (
 // sends, and returns once that client has given up.
 func CaptureClientHello(cfg *dtls.Config) ([]byte, error) {
 	// udpsock's sockets, which also open under Wine (Go's are refused there)
-	sock, err := udpsock.Listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	sink, err := udpsock.Listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
 	}
-	defer sock.Close()
-	sink, ok := sock.(interface {
-		udpsock.PacketConn
-		SetReadDeadline(time.Time) error
-	})
-	if !ok {
-		return nil, errors.New("flood: the socket takes no read deadline")
-	}
+	defer sink.Close()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -5,7 +5,6 @@
 package lossy
 
 import (
-	"errors"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -29,7 +28,7 @@ type Config struct {
 type Relay struct {
 	cfg    Config
 	target *net.UDPAddr
-	front  frontConn
+	front  udpsock.DeadlineConn // udpsock's: it opens under Wine too, where Go's are refused
 
 	mu    sync.Mutex
 	rng   *rand.Rand
@@ -43,25 +42,11 @@ type Relay struct {
 
 type netipKey string
 
-// frontConn is what the relay needs of the socket its clients send to.
-// The relay's sockets are udpsock's: Go's own where they work, and under
-// Wine, which refuses Go's, udpsock's Winsock socket, so that the tests
-// that put the relay in the way run there too.
-type frontConn interface {
-	udpsock.PacketConn
-	SetReadDeadline(time.Time) error
-}
-
 // New starts a relay on 127.0.0.1 (a free port) towards target.
 func New(target *net.UDPAddr, cfg Config) (*Relay, error) {
-	sock, err := udpsock.Listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	front, err := udpsock.Listen(&net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
-	}
-	front, ok := sock.(frontConn)
-	if !ok {
-		sock.Close()
-		return nil, errors.New("lossy: the socket takes no read deadline")
 	}
 	_ = front.SetReadBuffer(4 << 20)
 	seed := cfg.Seed

@@ -17,7 +17,7 @@ import (
 // Conn is a listening socket as the tests use it: udpsock's, with a read
 // deadline and net.PacketConn's methods.
 type Conn interface {
-	udpsock.PacketConn
+	udpsock.DeadlineConn
 	net.PacketConn
 }
 
@@ -51,12 +51,7 @@ func ListenAt(addr string) (Conn, error) {
 	if c, ok := sock.(Conn); ok { // Go's *net.UDPConn
 		return c, nil
 	}
-	r, ok := sock.(readDeadliner)
-	if !ok {
-		sock.Close()
-		return nil, errors.New("testsock: the socket takes no read deadline")
-	}
-	return adapted{sock, r}, nil
+	return adapted{sock}, nil
 }
 
 // Dial opens a socket from laddr ("ip:port", "" for any) that talks to
@@ -76,13 +71,8 @@ func Dial(laddr, raddr string) (net.Conn, error) {
 	return udpsock.DialFrom(local, remote)
 }
 
-type readDeadliner interface{ SetReadDeadline(time.Time) error }
-
 // adapted gives udpsock's own socket net.PacketConn's methods.
-type adapted struct {
-	udpsock.PacketConn
-	readDeadliner
-}
+type adapted struct{ udpsock.DeadlineConn }
 
 func (a adapted) ReadFrom(b []byte) (int, net.Addr, error) {
 	n, from, err := a.ReadFromUDPAddrPort(b)
