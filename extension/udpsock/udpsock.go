@@ -6,7 +6,9 @@
 // WSAIoctl calls and refuses the socket when either fails; Wine and Proton
 // (a Windows build of a game on Linux or a Steam Deck) do not implement
 // SIO_UDP_NETRESET, so every Go UDP socket fails there. When that is the
-// reason, the socket is opened here instead, with the same behaviour.
+// reason, the socket is opened here instead, with the same behaviour. On
+// Linux every socket opened here ignores forged path MTU reports
+// (pathmtu_linux.go).
 package udpsock
 
 import (
@@ -49,6 +51,7 @@ func ListenUnpolled(laddr *net.UDPAddr) (PacketConn, error) {
 func Listen(laddr *net.UDPAddr) (DeadlineConn, error) {
 	c, err := net.ListenUDP("udp", laddr)
 	if err == nil {
+		ignorePathMTUReportsOn(c)
 		return c, nil
 	}
 	if fallbackFor(err) {
@@ -67,6 +70,7 @@ func DialFrom(laddr, raddr *net.UDPAddr) (net.Conn, error) {
 	c, err := net.DialUDP("udp", laddr, raddr)
 	if err == nil {
 		hearUnreachable(c)
+		ignorePathMTUReportsOn(c)
 		return c, nil
 	}
 	if fallbackFor(err) {

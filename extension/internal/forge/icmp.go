@@ -1,6 +1,7 @@
 package forge
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -10,11 +11,20 @@ import (
 type ICMPReport struct {
 	Type, Code byte
 	Name       string
+	// NextHopMTU is the MTU a "fragmentation needed" or "packet too big"
+	// report names; 0 names 65,535 (ReportPacket says why).
+	NextHopMTU uint16
+}
+
+// FragmentationNeeded is IPv4's "fragmentation needed" report naming a
+// next hop of mtu bytes: the report that lowers a path's MTU.
+func FragmentationNeeded(mtu uint16) ICMPReport {
+	return ICMPReport{Type: 3, Code: 4, Name: "fragmentation needed", NextHopMTU: mtu}
 }
 
 // PortUnreachable is the report a host makes when a UDP datagram finds
 // nothing listening.
-var PortUnreachable = ICMPReport{3, 3, "port unreachable"}
+var PortUnreachable = ICMPReport{3, 3, "port unreachable", 0}
 
 // HardReports are the ICMP error reports Linux hands to the next read or
 // write of a connected UDP socket (those its icmp_err_convert table calls
@@ -22,18 +32,18 @@ var PortUnreachable = ICMPReport{3, 3, "port unreachable"}
 // or wants path MTU discovery, the default, and a parameter problem); the
 // others it keeps from the socket.
 var HardReports = []ICMPReport{
-	{3, 2, "protocol unreachable"},
+	{3, 2, "protocol unreachable", 0},
 	PortUnreachable,
-	{3, 4, "fragmentation needed"},
-	{3, 6, "destination network unknown"},
-	{3, 7, "destination host unknown"},
-	{3, 8, "source host isolated"},
-	{3, 9, "network administratively prohibited"},
-	{3, 10, "host administratively prohibited"},
-	{3, 13, "communication administratively prohibited"},
-	{3, 14, "host precedence violation"},
-	{3, 15, "precedence cutoff in effect"},
-	{12, 0, "parameter problem"},
+	{3, 4, "fragmentation needed", 0},
+	{3, 6, "destination network unknown", 0},
+	{3, 7, "destination host unknown", 0},
+	{3, 8, "source host isolated", 0},
+	{3, 9, "network administratively prohibited", 0},
+	{3, 10, "host administratively prohibited", 0},
+	{3, 13, "communication administratively prohibited", 0},
+	{3, 14, "host precedence violation", 0},
+	{3, 15, "precedence cutoff in effect", 0},
+	{12, 0, "parameter problem", 0},
 }
 
 // ReportPacket is the IPv4 packet of ICMP error report r about a UDP
@@ -55,10 +65,11 @@ func ReportPacket(r ICMPReport, from, to netip.AddrPort) ([]byte, error) {
 	icmp := pkt[20:]
 	icmp[0], icmp[1] = r.Type, r.Code
 	if r.Type == 3 && r.Code == 4 {
-		// The next hop's MTU. The receiving system records it as the path's
-		// for ten minutes (at least 552); one above loopback's largest
-		// datagram changes nothing for the tests that run after.
-		binary.BigEndian.PutUint16(icmp[6:], 65535)
+		// The next hop's MTU. A system that listens to the report records
+		// it as the path's for ten minutes (at least 552); by default one
+		// above loopback's largest datagram, which changes nothing for the
+		// tests that run after.
+		binary.BigEndian.PutUint16(icmp[6:], cmp.Or(r.NextHopMTU, 65535))
 	}
 	// the quoted datagram: its IP header and the first 8 bytes (UDP's header)
 	quoted := icmp[8:]
@@ -77,12 +88,12 @@ func ReportPacket(r ICMPReport, from, to netip.AddrPort) ([]byte, error) {
 // or write of a connected UDP socket (icmpv6_err_convert's fatal ones, and
 // packet too big on a socket that wants path MTU discovery, the default).
 var HardReports6 = []ICMPReport{
-	{1, 1, "communication administratively prohibited"},
-	{1, 4, "port unreachable"},
-	{1, 5, "source address failed ingress/egress policy"},
-	{1, 6, "reject route to destination"},
-	{2, 0, "packet too big"},
-	{4, 0, "parameter problem"},
+	{1, 1, "communication administratively prohibited", 0},
+	{1, 4, "port unreachable", 0},
+	{1, 5, "source address failed ingress/egress policy", 0},
+	{1, 6, "reject route to destination", 0},
+	{2, 0, "packet too big", 0},
+	{4, 0, "parameter problem", 0},
 }
 
 // ReportPacket6 is ReportPacket over IPv6: the packet of ICMPv6 error
@@ -102,8 +113,8 @@ func ReportPacket6(r ICMPReport, from, to netip.AddrPort) ([]byte, error) {
 	icmp[0], icmp[1] = r.Type, r.Code
 	if r.Type == 2 {
 		// The next hop's MTU, recorded for the path as in ReportPacket:
-		// one above loopback's largest datagram changes nothing after.
-		binary.BigEndian.PutUint32(icmp[4:], 65535)
+		// by default one above loopback's largest datagram.
+		binary.BigEndian.PutUint32(icmp[4:], uint32(cmp.Or(r.NextHopMTU, 65535)))
 	}
 	// the quoted datagram: its IP header and UDP's header
 	quoted := icmp[8:]

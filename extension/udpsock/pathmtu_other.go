@@ -1,0 +1,10 @@
+//go:build !linux
+
+package udpsock
+
+import "syscall"
+
+// ignorePathMTUReportsOn does nothing here: the option that keeps a forged
+// "fragmentation needed" report from lowering a path's MTU
+// (pathmtu_linux.go) is Linux's.
+func ignorePathMTUReportsOn(syscall.Conn) {}
