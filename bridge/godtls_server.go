@@ -99,16 +99,16 @@ type gdServer struct {
 	maxEndsPerPoll atomic.Int64
 	endBudget      atomic.Int64
 
-	// grown holds the UDPServer ports whose socket's receive buffer
-	// take_connection(udp_peer) has grown (udpsock.GrowReceiveBuffer).
-	grown map[int]bool
+	// adopted holds the UDPServer ports whose socket take_connection(udp_peer)
+	// has set up (adoptUDPServerSocket).
+	adopted map[int]bool
 }
 
 func newGDServer(obj object) *gdServer {
 	// Cheap and side-effect free: the editor instantiates classes to read
 	// their defaults. No socket, no goroutine until listen().
 	srv := server.New(server.Config{})
-	s := &gdServer{obj: obj, srv: srv, cfg: srv.Config(), peers: map[*server.Peer]*gdPeer{}, grown: map[int]bool{}}
+	s := &gdServer{obj: obj, srv: srv, cfg: srv.Config(), peers: map[*server.Peer]*gdPeer{}, adopted: map[int]bool{}}
 	s.maxEndsPerPoll.Store(defaultMaxEndsPerPoll)
 	s.endBudget.Store(int64(defaultEndBudget))
 	return s
@@ -356,7 +356,7 @@ func (s *gdServer) attach(obj object) result {
 		pushError(m, "udp_peer is not connected to a remote address; pass the PacketPeerUDP returned by UDPServer.take_connection()")
 		return nil
 	}
-	s.growUDPServerBuffer(u.localPort())
+	s.adoptUDPServerSocket(u.localPort())
 	// UDPServer.poll() already queued the first datagram (the ClientHello):
 	// it carries the remote address.
 	var first [][]byte
@@ -449,17 +449,21 @@ func (s *gdServer) pollAttached() {
 // echo benchmark lost in this mode was a kernel "receive buffer error").
 const udpServerBuffer = 4 << 20
 
-// growUDPServerBuffer grows the receive buffer of the UDPServer socket on
-// port, once per port. Where the process's sockets cannot be found by port
-// (Windows) or the system caps the size (net.core.rmem_max), it does what
-// it can and says nothing: the game works as before.
-func (s *gdServer) growUDPServerBuffer(port int) {
+// adoptUDPServerSocket sets up the UDPServer socket on port, once per port,
+// as listen() sets up its own: it grows its receive buffer and, on Linux,
+// makes it ignore "fragmentation needed" reports about its IPv4 datagrams,
+// which anyone can forge to lower the path MTU to a player
+// (udpsock/pathmtu_linux.go). Where the process's sockets cannot be found
+// by port (Windows) or the system refuses (net.core.rmem_max caps the
+// buffer), it does what it can and says nothing: the game works as before.
+func (s *gdServer) adoptUDPServerSocket(port int) {
 	s.mu.Lock()
-	done := s.grown[port]
-	s.grown[port] = true
+	done := s.adopted[port]
+	s.adopted[port] = true
 	s.mu.Unlock()
 	if !done && port > 0 {
 		_, _ = udpsock.GrowReceiveBuffer(port, udpServerBuffer)
+		_, _ = udpsock.IgnorePathMTUReportsAt(port)
 	}
 }
 

@@ -16,6 +16,19 @@ import (
 // on Linux) is lost in the kernel before the game sees it. Only the
 // buffer size changes; the socket stays Godot's.
 func GrowReceiveBuffer(port, bytes int) (int, error) {
+	return socketsOn(port, func(fd int) bool {
+		if have, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF); err == nil && have >= bytes {
+			return true
+		}
+		return syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, bytes) == nil
+	})
+}
+
+// socketsOn calls do with every UDP socket of this process bound to port
+// (found through /dev/fd: a socket the process did not open through this
+// package, such as a Godot UDPServer's) and returns for how many do
+// returned true.
+func socketsOn(port int, do func(fd int) bool) (int, error) {
 	entries, err := os.ReadDir("/dev/fd")
 	if err != nil {
 		return 0, err
@@ -40,14 +53,7 @@ func GrowReceiveBuffer(port, bytes int) (int, error) {
 		case *syscall.SockaddrInet6:
 			bound = a.Port
 		}
-		if bound != port {
-			continue
-		}
-		if have, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF); err == nil && have >= bytes {
-			n++
-			continue
-		}
-		if syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF, bytes) == nil {
+		if bound == port && do(fd) {
 			n++
 		}
 	}

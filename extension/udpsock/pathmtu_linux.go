@@ -27,10 +27,19 @@ import (
 // path's MTU for good, and a forged one can lower the path's MTU only to
 // 1,280 bytes, which every IPv6 link carries.
 //
-// Best effort: a kernel without the option (EINVAL) leaves the socket as
-// it was, and an IPv6-only socket has no IPv4 option to set.
-func ignorePathMTUReports(fd int) {
-	_ = unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_OMIT)
+// Best effort where the library opens the socket: a kernel without the
+// option (EINVAL) leaves the socket as it was, and an IPv6-only socket has
+// no IPv4 option to set.
+func ignorePathMTUReports(fd int) error {
+	return unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_OMIT)
+}
+
+// IgnorePathMTUReportsAt does what ignorePathMTUReports does to every UDP
+// socket of this process bound to port, and returns how many it found: a
+// Godot UDPServer's socket, whose peers take_connection(udp_peer) serves.
+// Only that option changes; the socket stays Godot's.
+func IgnorePathMTUReportsAt(port int) (int, error) {
+	return socketsOn(port, func(fd int) bool { return ignorePathMTUReports(fd) == nil })
 }
 
 // ignorePathMTUReportsOn is ignorePathMTUReports for one of Go's sockets.
@@ -39,5 +48,5 @@ func ignorePathMTUReportsOn(c syscall.Conn) {
 	if err != nil {
 		return
 	}
-	_ = raw.Control(func(fd uintptr) { ignorePathMTUReports(int(fd)) })
+	_ = raw.Control(func(fd uintptr) { _ = ignorePathMTUReports(int(fd)) })
 }

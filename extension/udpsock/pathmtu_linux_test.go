@@ -1,6 +1,7 @@
 package udpsock
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -18,7 +19,8 @@ const forgedMTU = 600
 
 // A forged "fragmentation needed" report about a datagram of one of the
 // library's sockets leaves the path's MTU to the peer as it was, on every
-// kind of socket the library opens for IPv4 peers. Beside each, a control:
+// kind of socket the library opens for IPv4 peers, and on a socket it
+// finds by port. Beside each, a control:
 // the same report about a plain socket's datagram, which must lower its
 // path's MTU here, or the system ignores forged reports anyway and the
 // test says so and skips. Every peer is a fresh random loopback address, so
@@ -51,6 +53,17 @@ func TestForgedFragmentationNeededKeepsThePathMTU(t *testing.T) {
 		{"Listen, dual-stack, an IPv4 peer", listening(func() (PacketConn, error) { return Listen(nil) })},
 		{"ListenUnpolled, IPv4", listening(func() (PacketConn, error) { return ListenUnpolled(ipv4) })},
 		{"ListenUnpolled, dual-stack, an IPv4 peer", listening(func() (PacketConn, error) { return ListenUnpolled(nil) })},
+		{"a socket found by port (a UDPServer's)", listening(func() (PacketConn, error) {
+			c, err := net.ListenUDP("udp", ipv4)
+			if err != nil {
+				return nil, err
+			}
+			if n, err := IgnorePathMTUReportsAt(c.LocalAddr().(*net.UDPAddr).Port); n != 1 {
+				c.Close()
+				return nil, fmt.Errorf("found %d sockets by port (%v), want 1", n, err)
+			}
+			return c, nil
+		})},
 		{"DialFrom", func(peer netip.AddrPort) (netip.AddrPort, func(), error) {
 			c, err := DialFrom(ipv4, net.UDPAddrFromAddrPort(peer))
 			if err != nil {

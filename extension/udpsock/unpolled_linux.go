@@ -103,7 +103,7 @@ func listenUnpolled(laddr *net.UDPAddr) (c PacketConn, ok bool, err error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BROADCAST, 1); err != nil {
 		return fail("setsockopt", err)
 	}
-	ignorePathMTUReports(fd)
+	_ = ignorePathMTUReports(fd)
 	var sa unix.Sockaddr
 	if family == unix.AF_INET {
 		a := &unix.SockaddrInet4{Port: laddr.Port}
