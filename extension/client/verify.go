@@ -18,7 +18,7 @@ import (
 // offered is the list of our suite instances, to learn which one was chosen.
 func (c *Client) pionConfig() (offered []dtls.CipherSuite, cfg *dtls.Config) {
 	cfg = &dtls.Config{
-		MTU:                  c.cfg.MTU,
+		MTU:                  link.PionMTU(c.cfg.MTU),
 		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
 		FlightInterval:       time.Second,
 		LoggerFactory:        link.Quiet,

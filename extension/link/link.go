@@ -49,6 +49,13 @@ func MaxPayload(mtu int, suite dtls.CipherSuiteID) int {
 	return mtu - cbcOverhead
 }
 
+// PionMTU is the MTU to give pion's configuration so that no datagram of
+// its handshake is larger than mtu. pion cuts a handshake message into
+// fragments of up to its MTU and then adds the handshake and record headers
+// to each: given mtu itself, it sent datagrams 25 bytes larger, which at
+// the largest MTU a pion peer can read no pion peer could.
+func PionMTU(mtu int) int { return mtu - wire.RecordHeaderLen - wire.HandshakeHeaderLen }
+
 // NegotiatedSuite returns the suite pion initialised among our ChaCha20
 // instances (the ones handed to its CustomCipherSuites), or 0 when it chose
 // its CBC fallback (pion v2 does not expose that ID).

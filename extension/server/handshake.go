@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -17,10 +18,30 @@ import (
 	"godtls/extension/suites"
 )
 
+// ipv6HandshakeMTU is the largest datagram the handshake sends an IPv6
+// peer: 1,280 bytes, the least MTU every IPv6 link carries, less the IPv6
+// and UDP headers (the size DNS settled on for the same reason).
+const ipv6HandshakeMTU = 1280 - 40 - 8
+
+// handshakeMTU is the largest datagram the handshake may send peer. Over
+// IPv6 it is at most ipv6HandshakeMTU: an ICMPv6 "packet too big", which
+// anyone can forge, lowers the path MTU to that peer to 1,280 for ten
+// minutes, and then a larger datagram leaves in IP fragments, which many
+// networks drop; a genuine narrower path (a VPN's) does the same. Over IPv4
+// the sockets ignore the forged report instead (udpsock/pathmtu_linux.go),
+// which IPv6 cannot afford: its routers never fragment. Application data
+// keeps the configured MTU.
+func handshakeMTU(mtu int, peer netip.Addr) int {
+	if peer.Is6() && !peer.Is4In6() {
+		return min(mtu, ipv6HandshakeMTU)
+	}
+	return mtu
+}
+
 // pionConfig is the pion configuration of one session. Called with s.mu held.
 func (s *Server) pionConfig(c *session) *dtls.Config {
 	cfg := &dtls.Config{
-		MTU:                  s.cfg.MTU,
+		MTU:                  link.PionMTU(handshakeMTU(s.cfg.MTU, c.addr.Addr())),
 		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
 		LoggerFactory:        s.loggers,
 		FlightInterval:       time.Second,

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"godtls/extension/credentials"
+	"godtls/extension/internal/testcert"
+	"godtls/extension/internal/testsock"
+	"godtls/extension/internal/udprelay"
+	"godtls/extension/suites"
+)
+
+// No datagram of the handshake is larger than the configured MTU, and none
+// sent to an IPv6 peer larger than 1,232 bytes, whatever the MTU, so that a
+// forged (or genuine) ICMPv6 "packet too big", which lowers a path's MTU to
+// 1,280, never cuts a flight into IP fragments. The flight (a certificate
+// naming 40 hosts) is large enough for both bounds to matter: over IPv4
+// its datagrams reach more than 1,232 bytes. Before, pion's fragments went
+// 25 bytes over the MTU (1,425 at 1,400) and the IPv6 bound did not exist.
+func TestHandshakeDatagramsFitTheMTU(t *testing.T) {
+	defer checkRoutines(t)()
+	const mtu = 1400
+	// a certificate naming 40 hosts: more than one 1,232-byte datagram
+	hosts := make([]string, 40)
+	for i := range hosts {
+		hosts[i] = fmt.Sprintf("server-%02d.region.example.com", i)
+	}
+	issued := testcert.Issue(t, testcert.Leaf{Hosts: hosts})
+	bigCert, err := credentials.FromPEM(issued.KeyPEM, issued.CertPEM, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, family := range []struct {
+		name, host string
+		bound      int // the largest datagram allowed
+	}{
+		{"IPv6", "::1", ipv6HandshakeMTU},
+		{"IPv4", "127.0.0.1", mtu},
+	} {
+		t.Run(family.name, func(t *testing.T) {
+			if c, err := testsock.ListenAt(net.JoinHostPort(family.host, "0")); err != nil {
+				t.Skipf("SKIPPED: no loopback %s here: %v", family.host, err)
+			} else {
+				c.Close()
+			}
+			s := New(Config{MTU: mtu})
+			defer s.Stop()
+			if err := s.SetCertificate(bigCert); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Listen(0, family.host); err != nil {
+				t.Fatal(err)
+			}
+			var (
+				mu      sync.Mutex
+				largest int // the server's largest datagram
+			)
+			relay := udprelay.New(t, net.JoinHostPort(family.host, strconv.Itoa(s.LocalPort())), nil, func(b []byte) bool {
+				mu.Lock()
+				largest = max(largest, len(b))
+				mu.Unlock()
+				return true
+			})
+			defer relay.Close()
+			c, _, err := dialUDP(net.JoinHostPort(family.host, "0"), relay.Addr(), clientConfig(suites.ECDSAKey))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			t.Logf("largest datagram from the server: %d bytes", largest)
+			if largest > family.bound {
+				t.Fatalf("the server sent a %d-byte datagram; at most %d allowed", largest, family.bound)
+			}
+			if largest <= ipv6HandshakeMTU && family.bound > ipv6HandshakeMTU {
+				t.Fatalf("the largest datagram of the flight was %d bytes: too small a flight to test the bounds", largest)
+			}
+		})
+	}
+}
