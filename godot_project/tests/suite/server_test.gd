@@ -10,6 +10,7 @@ func cases() -> Array:
 		["listen errors", test_listen_errors],
 		["RSA TLSOptions: connect, signals, packets, vars", test_rsa_roundtrip],
 		["ECDSA PEM setup_pem", test_ecdsa_pem],
+		["IPv6: PacketPeerDTLS and GoDTLSClient over ::1", test_ipv6],
 		["PSK setup", test_psk_setup],
 		["properties", test_properties],
 		["oversize packet keeps the connection", test_oversize],
@@ -133,6 +134,46 @@ func test_ecdsa_pem() -> void:
 		c.put_packet("ecdsa".to_utf8_buffer())
 		check(await wait_until(func() -> bool: return peer.get_available_packet_count() == 1, s, [c]), "packet arrived")
 		check(peer.get_packet().get_string_from_utf8() == "ecdsa", "payload")
+	s.stop()
+
+
+# A server bound to ::1 serves Godot's own client and a GoDTLSClient over
+# IPv6. (Its handshakes with IPv6 peers send datagrams of at most 1,232
+# bytes: server/handshake_mtu_test.go measures that.)
+func test_ipv6() -> void:
+	var probe := PacketPeerUDP.new()
+	if probe.bind(0, "::1") != OK_:
+		skip("no IPv6 loopback (::1) on this machine", false)
+		return
+	probe.close()
+	var s := GoDTLSServer.new()
+	check(s.setup(TLSOptions.server(rsa_key, rsa_cert)) == OK_, "setup")
+	check(s.listen(0, "::1") == OK_, "listen on ::1")
+	var udp := PacketPeerUDP.new()
+	check(udp.connect_to_host("::1", s.get_local_port()) == OK_, "UDP to ::1")
+	var godot_client := PacketPeerDTLS.new()
+	check(godot_client.connect_to_peer(udp, "localhost", TLSOptions.client_unsafe()) == OK_, "PacketPeerDTLS to ::1")
+	var go_client := GoDTLSClient.new()
+	check(go_client.connect_to_host("::1", s.get_local_port(), "localhost", TLSOptions.client_unsafe()) == OK_, "GoDTLSClient to ::1")
+	var clients := [godot_client, go_client]
+	check(await wait_until(all_connected(clients), s, clients), "both clients connected over IPv6")
+	var peers := await take_all(s, clients, 2)
+	check(peers.size() == 2, "two peers taken")
+	for i in peers.size():
+		var peer: GoDTLSPeer = peers[i]
+		check(peer.get_packet_ip() == "::1" and peer.get_packet_port() > 0, "peer %d's address is ::1 (%s)" % [i, peer.get_packet_ip()])
+		check(peer.put_packet(("to %d" % i).to_utf8_buffer()) == OK_, "put_packet to peer %d" % i)
+	for c in clients:
+		c.put_packet("from a client".to_utf8_buffer())
+	check(await wait_until(func() -> bool:
+		return godot_client.get_available_packet_count() == 1 and go_client.get_available_packet_count() == 1 \
+			and peers.all(func(p: GoDTLSPeer) -> bool: return p.get_available_packet_count() == 1), s, clients), "a packet each way")
+	for c in clients:
+		check(c.get_packet().get_string_from_utf8().begins_with("to "), "the client read the server's packet")
+	for peer in peers:
+		check(peer.get_packet().get_string_from_utf8() == "from a client", "the server read the client's packet")
+	go_client.disconnect_from_peer()
+	godot_client.disconnect_from_peer()
 	s.stop()
 
 
