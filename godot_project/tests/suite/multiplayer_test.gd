@@ -8,6 +8,7 @@ func cases() -> Array:
 		["multiplayer: class, defaults, bad arguments", test_mp_api],
 		["multiplayer: server and client peers, modes, channels, get_server, reasons", test_mp_pair],
 		["multiplayer: PSK, full server, refused connections", test_mp_psk_and_refusals],
+		["multiplayer: over IPv6, a client of ::1 on a server bound to * (both families)", test_mp_ipv6],
 		["simulate_network: arguments, and reliable RPCs in order at 30 % loss, 150 ± 50 ms", test_mp_simulated_bad_link],
 		["multiplayer: SceneMultiplayer authentication, a client's messages that overtake its completion wait for it", test_mp_auth_completion_overtaken],
 		["multiplayer: a burst of ends spread over polls (max_disconnects_per_poll, disconnect_budget_ms), sends to peers that left", test_mp_disconnect_burst],
@@ -120,6 +121,57 @@ func test_mp_pair() -> void:
 	check(c.get_connection_status() == MultiplayerPeer.CONNECTION_DISCONNECTED, "closed at once")
 	check(await mp_wait(func() -> bool: return seen.left == [id], [s]), "server: peer_disconnected(%d)" % id)
 	check(seen.reasons == ["the client left"], "reason %s" % [seen.reasons])
+	s.close()
+
+
+# A server bound to "*" takes IPv4 and IPv6 clients on one socket; here one
+# of each, the IPv6 one through ::1, and every mode crosses both ways for
+# both, and a 64 KiB reliable message (SCTP fragments it into many records).
+func test_mp_ipv6() -> void:
+	var probe := PacketPeerUDP.new()
+	if probe.bind(0, "::1") != OK_:
+		skip("no IPv6 loopback (::1) on this machine", false)
+		return
+	probe.close()
+	var s := GoDTLSMultiplayerPeer.new()
+	check(s.create_server(0, TLSOptions.server(rsa_key, rsa_cert), "*") == OK_, "create_server on *")
+	var port := s.get_server().get_local_port()
+	var clients := {}
+	for address in ["::1", "127.0.0.1"]:
+		var c := GoDTLSMultiplayerPeer.new()
+		check(c.create_client(address, port, "localhost", TLSOptions.client(rsa_cert)) == OK_, "create_client to %s" % address)
+		clients[address] = c
+	var all: Array = [s] + clients.values()
+	check(await mp_wait(func() -> bool:
+		return clients.values().all(func(c) -> bool: return c.get_connection_status() == MultiplayerPeer.CONNECTION_CONNECTED), all),
+		"both clients connected")
+	var big := PackedByteArray()
+	big.resize(64 * 1024)
+	for i in big.size():
+		big[i] = i % 253
+	for address: String in clients:
+		var c: GoDTLSMultiplayerPeer = clients[address]
+		var id := c.get_unique_id()
+		if id < 2:
+			check(false, "the client to %s has no id" % address)
+			continue
+		for mode in [MultiplayerPeer.TRANSFER_MODE_UNRELIABLE, MultiplayerPeer.TRANSFER_MODE_UNRELIABLE_ORDERED, MultiplayerPeer.TRANSFER_MODE_RELIABLE]:
+			var msg: PackedByteArray = PackedByteArray([mode, 6, 42]) + address.to_utf8_buffer()
+			c.transfer_mode = mode
+			check(c.put_packet(msg) == OK_, "client put_packet")
+			check(await mp_wait(func() -> bool: return s.get_available_packet_count() > 0, all), "server got mode %d from %s" % [mode, address])
+			check(s.get_packet_peer() == id and s.get_packet() == msg, "sender and payload from %s" % address)
+			s.transfer_mode = mode
+			s.set_target_peer(id)
+			check(s.put_packet(msg) == OK_, "server put_packet")
+			check(await mp_wait(func() -> bool: return c.get_available_packet_count() > 0, all), "%s got mode %d" % [address, mode])
+			check(c.get_packet() == msg, "payload to %s" % address)
+		c.transfer_mode = MultiplayerPeer.TRANSFER_MODE_RELIABLE
+		check(c.put_packet(big) == OK_, "64 KiB put_packet")
+		check(await mp_wait(func() -> bool: return s.get_available_packet_count() > 0, all), "64 KiB from %s arrived" % address)
+		check(s.get_packet() == big, "64 KiB from %s intact" % address)
+	for c in clients.values():
+		c.close()
 	s.close()
 
 
