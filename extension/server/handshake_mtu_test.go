@@ -22,6 +22,8 @@ import (
 // naming 40 hosts) is large enough for both bounds to matter: over IPv4
 // its datagrams reach more than 1,232 bytes. Before, pion's fragments went
 // 25 bytes over the MTU (1,425 at 1,400) and the IPv6 bound did not exist.
+// After the handshake, the largest packet a peer takes fills a datagram of
+// exactly the MTU, over both.
 func TestHandshakeDatagramsFitTheMTU(t *testing.T) {
 	defer checkRoutines(t)()
 	const mtu = 1400
@@ -71,15 +73,36 @@ func TestHandshakeDatagramsFitTheMTU(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.Close()
+			defer c.Close()
+			mu.Lock()
+			handshake := largest
+			largest = 0
+			mu.Unlock()
+			t.Logf("largest datagram of the handshake from the server: %d bytes", handshake)
+			if handshake > family.bound {
+				t.Fatalf("the server sent a %d-byte datagram; at most %d allowed", handshake, family.bound)
+			}
+			if handshake <= ipv6HandshakeMTU && family.bound > ipv6HandshakeMTU {
+				t.Fatalf("the largest datagram of the flight was %d bytes: too small a flight to test the bounds", handshake)
+			}
+			// application data keeps the configured MTU, to the byte: the
+			// largest packet a peer takes fills one datagram of mtu bytes
+			var p *Peer
+			waitFor(t, "the peer", func() bool { p = s.TakeConnection(); return p != nil })
+			if err := p.Send(make([]byte, p.MaxPayload())); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 2*mtu)
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			n, err := c.Read(buf)
+			_ = c.SetReadDeadline(time.Time{}) // ends pion's deadline timer
+			if err != nil || n != p.MaxPayload() {
+				t.Fatalf("the client read %d bytes (%v), want %d", n, err, p.MaxPayload())
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			t.Logf("largest datagram from the server: %d bytes", largest)
-			if largest > family.bound {
-				t.Fatalf("the server sent a %d-byte datagram; at most %d allowed", largest, family.bound)
-			}
-			if largest <= ipv6HandshakeMTU && family.bound > ipv6HandshakeMTU {
-				t.Fatalf("the largest datagram of the flight was %d bytes: too small a flight to test the bounds", largest)
+			if largest != mtu {
+				t.Fatalf("the largest packet went in a %d-byte datagram, want %d (the MTU)", largest, mtu)
 			}
 		})
 	}
