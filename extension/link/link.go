@@ -52,8 +52,9 @@ func MaxPayload(mtu int, suite dtls.CipherSuiteID) int {
 // PionMTU is the MTU to give pion's configuration so that no datagram of
 // its handshake is larger than mtu. pion cuts a handshake message into
 // fragments of up to its MTU and then adds the handshake and record headers
-// to each: given mtu itself, it sent datagrams 25 bytes larger, which at
-// the largest MTU a pion peer can read no pion peer could.
+// to each. Given mtu itself, it sent datagrams 25 bytes larger; at the
+// largest MTU, all a pion peer reads in one datagram, no pion peer could
+// have read them.
 func PionMTU(mtu int) int { return mtu - wire.RecordHeaderLen - wire.HandshakeHeaderLen }
 
 // NegotiatedSuite returns the suite pion initialised among our ChaCha20
