@@ -58,6 +58,9 @@ type Client struct {
 	counts   link.Counters
 	lastRecv atomic.Int64
 	refusals atomic.Int32
+	// refusedSince is when the first of the refusals in a row came (unix
+	// nanoseconds; 0: none since the server was last heard).
+	refusedSince atomic.Int64
 	// authFailed counts records that failed authentication (our suites).
 	authFailed atomic.Uint64
 	// replayed counts records the record layer's replay window dropped.

@@ -26,9 +26,14 @@ const (
 	sendQueue               = 8192
 	sendQueueBytes          = 16 << 20
 	// unreachableLimit is how many ICMP port-unreachable reports in a row,
-	// with no packet from the server between them, end a connection: one
-	// spoofed report must not.
+	// with no packet from the server between them, end a connection (over
+	// at least refusedFor) or a handshake (refusals.go): one spoofed report
+	// must not.
 	unreachableLimit = 3
+	// refusedFor is the least time the reports in a row must span to end a
+	// connection: a forged burst comes at once, a vanished server's reports
+	// as long as the game sends.
+	refusedFor = 2 * time.Second
 )
 
 // Config describes one connection attempt. Certificates are verified

@@ -144,6 +144,43 @@ func TestSpoofedReportsCostNoPacket(t *testing.T) {
 	}
 }
 
+// Once connected, a burst of forged port-unreachable reports, with the
+// server silent meanwhile (nothing to reset the count), does not end the
+// connection: the reports in a row must also span refusedFor. Before that
+// rule three reports ended it, so an attacker who guessed the client's port
+// (a NAT's mapping: at most 65,536 tries of three datagrams each) could end
+// any player's connection without seeing a packet of it. Over IPv4 and
+// IPv6, 20 reports 5 ms apart.
+func TestABurstOfForgedUnreachablesCannotEndAConnection(t *testing.T) {
+	t.Cleanup(test.CheckRoutines(t))
+	fs := forge.NeedSender(t)
+	for _, family := range families {
+		t.Run(family.name, func(t *testing.T) {
+			haveLoopback(t, family.loopback)
+			s := engineServerAt(t, family.loopback, testcert.ECDSA(t), nil, echoFrame)
+			c := connectTo(t, family.loopback, s.LocalPort(), Config{Insecure: true})
+			defer c.Close()
+			mustConnect(t, c)
+			echo(t, c, "before the reports")
+			loopback := netip.MustParseAddr(family.loopback)
+			client := netip.AddrPortFrom(loopback, c.LocalAddr().Port())
+			server := netip.AddrPortFrom(loopback, uint16(s.LocalPort()))
+			unreachable := family.reports[slices.IndexFunc(family.reports, func(r forge.ICMPReport) bool { return r.Name == "port unreachable" })]
+			for range 20 {
+				if err := fs.Report(unreachable, client, server); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond) // the read loop takes the last ones
+			if c.Status() != link.StatusConnected {
+				t.Fatalf("status %v after a burst of forged reports: %s", c.Status(), c.LastError())
+			}
+			echo(t, c, "after the reports")
+		})
+	}
+}
+
 // haveLoopback skips the test, saying so, where the system has no
 // loopback address ip (IPv6 switched off).
 func haveLoopback(t *testing.T, ip string) {

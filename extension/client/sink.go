@@ -17,6 +17,7 @@ func (cs *clientSink) Received(n int) {
 	c := (*Client)(cs)
 	c.lastRecv.Store(time.Now().UnixNano())
 	c.refusals.Store(0)
+	c.refusedSince.Store(0)
 	c.counts.PacketsIn.Add(1)
 	c.counts.BytesIn.Add(uint64(n))
 }
@@ -24,12 +25,19 @@ func (cs *clientSink) Received(n int) {
 func (cs *clientSink) Dropped() {}
 
 // Trouble: warning alerts and unusable records are survived. ICMP port
-// unreachable reports end the connection only several in a row, with no
-// packet from the server between them (the server is gone; a single
-// report may be spoofed).
+// unreachable reports end the connection (the server is gone) only
+// unreachableLimit in a row over at least refusedFor, with no packet from
+// the server between them. Anyone who knows the client's port can forge
+// them, and need not see a packet of the connection to send several at
+// once: a count alone let a burst of three end it.
 func (cs *clientSink) Trouble(err error) bool {
 	c := (*Client)(cs)
-	if udpsock.Unreachable(err) && c.refusals.Add(1) >= unreachableLimit {
+	if !udpsock.Unreachable(err) {
+		return false
+	}
+	now := time.Now().UnixNano()
+	c.refusedSince.CompareAndSwap(0, now)
+	if c.refusals.Add(1) >= unreachableLimit && now-c.refusedSince.Load() >= int64(refusedFor) {
 		c.end(link.StatusError, &Failure{Kind: FailUnreachable, Detail: errTooManyRefusals.Error()}, false)
 		return true
 	}
