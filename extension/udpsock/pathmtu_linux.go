@@ -25,11 +25,12 @@ import (
 // IPv6 keeps Linux's default: its routers never fragment, so a socket that
 // ignored "packet too big" would lose every datagram above a narrower
 // path's MTU for good, and a forged one can lower the path's MTU only to
-// 1,280 bytes, which every IPv6 link carries.
+// 1,280 bytes, which every IPv6 link carries (the server keeps its
+// handshakes with IPv6 peers within that: server/handshake.go).
 //
 // Best effort where the library opens the socket: a kernel without the
-// option (EINVAL) leaves the socket as it was, and an IPv6-only socket has
-// no IPv4 option to set.
+// option (EINVAL) leaves the socket as it was; on an IPv6-only socket the
+// option has no IPv4 datagram to act on.
 func ignorePathMTUReports(fd int) error {
 	return unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_OMIT)
 }

@@ -7,8 +7,8 @@
 // (a Windows build of a game on Linux or a Steam Deck) do not implement
 // SIO_UDP_NETRESET, so every Go UDP socket fails there. When that is the
 // reason, the socket is opened here instead, with the same behaviour. On
-// Linux every socket opened here ignores forged path MTU reports
-// (pathmtu_linux.go).
+// Linux every socket opened here ignores "fragmentation needed" reports
+// about its IPv4 datagrams, which anyone can forge (pathmtu_linux.go).
 package udpsock
 
 import (
