@@ -1,6 +1,7 @@
 package udpsock
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -150,6 +151,11 @@ func pathMTU(t *testing.T, peer netip.AddrPort) int {
 	var getErr error
 	if err := raw.Control(func(fd uintptr) { mtu, getErr = unix.GetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MTU) }); err != nil {
 		t.Fatal(err)
+	}
+	if errors.Is(getErr, unix.ENOPROTOOPT) {
+		// qemu's user-mode emulation (the arm64 leg of ./build.sh test)
+		// passes IP_MTU_DISCOVER on but does not emulate reading IP_MTU
+		t.Skipf("SKIPPED: this system cannot read a path's MTU (getsockopt IP_MTU: %v)", getErr)
 	}
 	if getErr != nil {
 		t.Fatal(getErr)
