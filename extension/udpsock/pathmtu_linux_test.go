@@ -21,11 +21,11 @@ const forgedMTU = 600
 // A forged "fragmentation needed" report about a datagram of one of the
 // library's sockets leaves the path's MTU to the peer as it was, on every
 // kind of socket the library opens for IPv4 peers, and on a socket it
-// finds by port. Beside each, a control:
-// the same report about a plain socket's datagram, which must lower its
-// path's MTU here, or the system ignores forged reports anyway and the
-// test says so and skips. Every peer is a fresh random loopback address, so
-// a lowered MTU, which Linux keeps for ten minutes, reaches no other test.
+// finds by port. Beside each, a control: the same report about a plain
+// socket's datagram, which must lower its path's MTU here, or the system
+// ignores forged reports anyway and the test says so and skips. Every peer
+// is a fresh random loopback address, so a lowered MTU, which Linux keeps
+// for ten minutes, reaches no other test.
 func TestForgedFragmentationNeededKeepsThePathMTU(t *testing.T) {
 	fs := forge.NeedSender(t)
 	loopback := netip.MustParseAddr("127.0.0.1")
