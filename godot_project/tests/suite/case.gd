@@ -46,6 +46,18 @@ func skip(why: String, ci_can_provide := true) -> void:
 	runner.skip(why, ci_can_provide)
 
 
+# has_ipv6_loopback says whether a socket can bind ::1 here; where it
+# cannot, it marks the running case skipped (IPv6 switched off on the
+# machine: nothing CI could install).
+func has_ipv6_loopback() -> bool:
+	var probe := PacketPeerUDP.new()
+	if probe.bind(0, "::1") != OK_:
+		skip("no IPv6 loopback (::1) on this machine", false)
+		return false
+	probe.close()
+	return true
+
+
 func wait_until(cond: Callable, server: GoDTLSServer, clients: Array, timeout_s := 20.0) -> bool:
 	var deadline := Time.get_ticks_msec() + int(timeout_s * 1000)
 	while Time.get_ticks_msec() < deadline:
