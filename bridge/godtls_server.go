@@ -450,11 +450,11 @@ func (s *gdServer) pollAttached() {
 const udpServerBuffer = 4 << 20
 
 // adoptUDPServerSocket sets up the UDPServer socket on port, once per port,
-// as listen() sets up its own: it grows its receive buffer and, on Linux,
-// makes it ignore "fragmentation needed" reports about its IPv4 datagrams,
-// which anyone can forge to lower the path MTU to a player
-// (udpsock/pathmtu_linux.go). Where the process's sockets cannot be found
-// by port (Windows) or the system refuses (net.core.rmem_max caps the
+// as listen() sets up its own (udpsock.AdoptServerSocket): it grows its
+// receive buffer and, on Linux, makes it ignore "fragmentation needed"
+// reports about its IPv4 datagrams, which anyone can forge to lower the
+// path MTU to a player. Where the process's sockets cannot be found by
+// port (Windows) or the system refuses (net.core.rmem_max caps the
 // buffer), it does what it can and says nothing: the game works as before.
 func (s *gdServer) adoptUDPServerSocket(port int) {
 	s.mu.Lock()
@@ -462,8 +462,7 @@ func (s *gdServer) adoptUDPServerSocket(port int) {
 	s.adopted[port] = true
 	s.mu.Unlock()
 	if !done && port > 0 {
-		_, _ = udpsock.GrowReceiveBuffer(port, udpServerBuffer)
-		_, _ = udpsock.IgnorePathMTUReportsAt(port)
+		_, _ = udpsock.AdoptServerSocket(port, udpServerBuffer)
 	}
 }
 

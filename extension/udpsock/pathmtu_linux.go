@@ -35,14 +35,6 @@ func ignorePathMTUReports(fd int) error {
 	return unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_OMIT)
 }
 
-// IgnorePathMTUReportsAt does what ignorePathMTUReports does to every UDP
-// socket of this process bound to port, and returns how many it found: a
-// Godot UDPServer's socket, whose peers take_connection(udp_peer) serves.
-// Only that option changes; the socket stays Godot's.
-func IgnorePathMTUReportsAt(port int) (int, error) {
-	return socketsOn(port, func(fd int) bool { return ignorePathMTUReports(fd) == nil })
-}
-
 // ignorePathMTUReportsOn is ignorePathMTUReports for one of Go's sockets.
 func ignorePathMTUReportsOn(c syscall.Conn) {
 	raw, err := c.SyscallConn()

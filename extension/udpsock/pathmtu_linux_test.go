@@ -59,7 +59,7 @@ func TestForgedFragmentationNeededKeepsThePathMTU(t *testing.T) {
 			if err != nil {
 				return nil, err
 			}
-			if n, err := IgnorePathMTUReportsAt(c.LocalAddr().(*net.UDPAddr).Port); n != 1 {
+			if n, err := AdoptServerSocket(c.LocalAddr().(*net.UDPAddr).Port, 1<<20); n != 1 {
 				c.Close()
 				return nil, fmt.Errorf("found %d sockets by port (%v), want 1", n, err)
 			}

@@ -8,15 +8,21 @@ import (
 	"syscall"
 )
 
-// GrowReceiveBuffer sets the receive buffer of every UDP socket of this
-// process bound to port to bytes (capped by the system: on Linux
-// net.core.rmem_max) and returns how many it found. The socket of a Godot
-// UDPServer is the case: Godot drains it once per frame, has no setting
-// for its buffer, and a burst larger than the system's default (208 KiB
-// on Linux) is lost in the kernel before the game sees it. Only the
-// buffer size changes; the socket stays Godot's.
-func GrowReceiveBuffer(port, bytes int) (int, error) {
+// AdoptServerSocket sets up every UDP socket of this process bound to port
+// as the library sets up its own, in one pass over the process's
+// descriptors, and returns how many it found with a receive buffer of at
+// least bytes. The socket of a Godot UDPServer is the case, in
+// take_connection(udp_peer) mode; only these options change, and the
+// socket stays Godot's:
+//   - its receive buffer grows to bytes (capped by the system: on Linux
+//     net.core.rmem_max). Godot drains the socket once per frame, has no
+//     setting for its buffer, and a burst larger than the system's default
+//     (208 KiB on Linux) is lost in the kernel before the game sees it;
+//   - on Linux it ignores forged "fragmentation needed" reports about its
+//     IPv4 datagrams (pathmtu_linux.go).
+func AdoptServerSocket(port, bytes int) (int, error) {
 	return socketsOn(port, func(fd int) bool {
+		_ = ignorePathMTUReports(fd)
 		if have, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_RCVBUF); err == nil && have >= bytes {
 			return true
 		}

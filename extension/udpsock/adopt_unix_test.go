@@ -8,10 +8,11 @@ import (
 	"testing"
 )
 
-// TestGrowReceiveBuffer finds a socket this process did not open through
-// this package by its port and grows its receive buffer; a port nobody
-// holds finds nothing.
-func TestGrowReceiveBuffer(t *testing.T) {
+// TestAdoptServerSocketGrowsItsBuffer finds a socket this process did not
+// open through this package by its port and grows its receive buffer; a
+// port nobody holds finds nothing. (pathmtu_linux_test.go forges reports
+// at a socket it sets up.)
+func TestAdoptServerSocketGrowsItsBuffer(t *testing.T) {
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -27,14 +28,14 @@ func TestGrowReceiveBuffer(t *testing.T) {
 	}
 	before := size()
 	port := c.LocalAddr().(*net.UDPAddr).Port
-	n, err := GrowReceiveBuffer(port, 1<<20)
+	n, err := AdoptServerSocket(port, 1<<20)
 	if err != nil || n != 1 {
 		t.Fatalf("found %d sockets on port %d (%v), want 1", n, port, err)
 	}
 	if after := size(); after <= before {
 		t.Fatalf("receive buffer %d bytes after growing, %d before", after, before)
 	}
-	if n, _ := GrowReceiveBuffer(1, 1<<20); n != 0 {
+	if n, _ := AdoptServerSocket(1, 1<<20); n != 0 {
 		t.Fatalf("found %d sockets on port 1", n)
 	}
 }
