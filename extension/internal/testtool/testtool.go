@@ -24,13 +24,13 @@ import (
 func Need(t *testing.T, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" && runtime.GOOS != "windows" {
-			t.Fatalf("%s not found: .ci/run must install it", name)
-		}
-		if runtime.GOOS == "windows" {
-			t.Skipf("SKIPPED: %s not found: a Windows build of it is needed", name)
-		}
+	switch {
+	case err == nil:
+	case runtime.GOOS == "windows":
+		t.Skipf("SKIPPED: %s not found: a Windows build of it is needed", name)
+	case os.Getenv("CI") != "":
+		t.Fatalf("%s not found: .ci/run must install it", name)
+	default:
 		t.Skipf("SKIPPED: %s not installed (apt-get install openssl gnutls-bin)", name)
 	}
 	return path
