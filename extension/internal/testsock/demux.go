@@ -130,24 +130,32 @@ func (p *peerConn) Read(b []byte) (int, error) {
 		p.mu.Lock()
 		deadline, changed := p.deadline, p.changed
 		p.mu.Unlock()
+		var timer *time.Timer
 		var expired <-chan time.Time
 		if !deadline.IsZero() {
 			wait := time.Until(deadline)
 			if wait <= 0 {
 				return 0, os.ErrDeadlineExceeded
 			}
-			t := time.NewTimer(wait)
-			expired = t.C
-			defer t.Stop()
+			timer = time.NewTimer(wait)
+			expired = timer.C
 		}
+		n, err, again := 0, error(nil), false
 		select {
 		case pkt := <-p.in:
-			return copy(b, pkt), nil
+			n = copy(b, pkt)
 		case <-p.closed:
-			return 0, net.ErrClosed
+			err = net.ErrClosed
 		case <-expired:
-			return 0, os.ErrDeadlineExceeded
-		case <-changed:
+			err = os.ErrDeadlineExceeded
+		case <-changed: // the deadline changed: wait again for the new one
+			again = true
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if !again {
+			return n, err
 		}
 	}
 }

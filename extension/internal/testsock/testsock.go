@@ -116,7 +116,7 @@ func NeedSourceAddress(t testing.TB, ip string) {
 
 // probeSource sends one datagram from a socket bound to ip and says where
 // it came from, or nil if from ip.
-func probeSource(ip string) any {
+func probeSource(ip string) error {
 	to, err := ListenAt("127.0.0.1:0")
 	if err != nil {
 		return err
