@@ -44,7 +44,7 @@ func TestSpoofedReportsCannotEndTheHandshake(t *testing.T) {
 	fs := forge.NeedSender(t)
 	for _, family := range families {
 		t.Run(family.name, func(t *testing.T) {
-			haveLoopback(t, family.loopback)
+			testsock.NeedLoopback(t, family.loopback)
 			s := engineServerAt(t, family.loopback, testcert.ECDSA(t), nil, echoFrame)
 			server := net.JoinHostPort(family.loopback, fmt.Sprint(s.LocalPort()))
 			for _, report := range family.reports {
@@ -107,7 +107,7 @@ func TestSpoofedReportsCostNoPacket(t *testing.T) {
 	fs := forge.NeedSender(t)
 	for _, family := range families {
 		t.Run(family.name, func(t *testing.T) {
-			haveLoopback(t, family.loopback)
+			testsock.NeedLoopback(t, family.loopback)
 			servers := []struct {
 				name   string
 				port   int
@@ -156,7 +156,7 @@ func TestABurstOfForgedUnreachablesCannotEndAConnection(t *testing.T) {
 	fs := forge.NeedSender(t)
 	for _, family := range families {
 		t.Run(family.name, func(t *testing.T) {
-			haveLoopback(t, family.loopback)
+			testsock.NeedLoopback(t, family.loopback)
 			s := engineServerAt(t, family.loopback, testcert.ECDSA(t), nil, echoFrame)
 			c := connectTo(t, family.loopback, s.LocalPort(), Config{Insecure: true})
 			defer c.Close()
@@ -179,17 +179,6 @@ func TestABurstOfForgedUnreachablesCannotEndAConnection(t *testing.T) {
 			echo(t, c, "after the reports")
 		})
 	}
-}
-
-// haveLoopback skips the test, saying so, where the system has no
-// loopback address ip (IPv6 switched off).
-func haveLoopback(t *testing.T, ip string) {
-	t.Helper()
-	c, err := testsock.ListenAt(net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Skipf("SKIPPED: no loopback %s here: %v", ip, err)
-	}
-	c.Close()
 }
 
 // A port where nothing listens still fails as unreachable, and at once: a

@@ -45,11 +45,7 @@ func TestHandshakeDatagramsFitTheMTU(t *testing.T) {
 		{"IPv4", "127.0.0.1", mtu},
 	} {
 		t.Run(family.name, func(t *testing.T) {
-			if c, err := testsock.ListenAt(net.JoinHostPort(family.host, "0")); err != nil {
-				t.Skipf("SKIPPED: no loopback %s here: %v", family.host, err)
-			} else {
-				c.Close()
-			}
+			testsock.NeedLoopback(t, family.host)
 			s := New(Config{MTU: mtu})
 			defer s.Stop()
 			if err := s.SetCertificate(bigCert); err != nil {

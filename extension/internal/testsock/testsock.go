@@ -96,6 +96,17 @@ func (a adapted) SetDeadline(t time.Time) error { return a.SetReadDeadline(t) }
 // SetWriteDeadline does nothing: a UDP write does not wait.
 func (a adapted) SetWriteDeadline(time.Time) error { return nil }
 
+// NeedLoopback skips t, saying so, where the system has no loopback address
+// ip (IPv6 switched off, for ::1).
+func NeedLoopback(t testing.TB, ip string) {
+	t.Helper()
+	c, err := ListenAt(net.JoinHostPort(ip, "0"))
+	if err != nil {
+		t.Skipf("SKIPPED: no loopback %s here: %v", ip, err)
+	}
+	c.Close()
+}
+
 // sendsFrom caches, per address, whether a socket bound there sends from it.
 var sendsFrom sync.Map // string -> error (nil: it does)
 
