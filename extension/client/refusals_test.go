@@ -24,13 +24,15 @@ import (
 )
 
 // families are the address families the report tests run over, each with
-// the reports Linux hands a connected socket there.
+// the reports Linux hands a connected socket there, and its port
+// unreachable among them.
 var families = []struct {
 	name, loopback string
 	reports        []forge.ICMPReport
+	unreachable    forge.ICMPReport
 }{
-	{"IPv4", "127.0.0.1", forge.HardReports},
-	{"IPv6", "::1", forge.HardReports6},
+	{"IPv4", "127.0.0.1", forge.HardReports, forge.PortUnreachable},
+	{"IPv6", "::1", forge.HardReports6, forge.PortUnreachable6},
 }
 
 // An attacker who knows the client's port forges ICMP error reports from
@@ -165,9 +167,8 @@ func TestABurstOfForgedUnreachablesCannotEndAConnection(t *testing.T) {
 			loopback := netip.MustParseAddr(family.loopback)
 			client := netip.AddrPortFrom(loopback, c.LocalAddr().Port())
 			server := netip.AddrPortFrom(loopback, uint16(s.LocalPort()))
-			unreachable := family.reports[slices.IndexFunc(family.reports, func(r forge.ICMPReport) bool { return r.Name == "port unreachable" })]
 			for range 20 {
-				if err := fs.Report(unreachable, client, server); err != nil {
+				if err := fs.Report(family.unreachable, client, server); err != nil {
 					t.Fatal(err)
 				}
 				time.Sleep(5 * time.Millisecond)

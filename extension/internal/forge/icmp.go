@@ -89,12 +89,15 @@ func ReportPacket(r ICMPReport, from, to netip.AddrPort) ([]byte, error) {
 // packet too big on a socket that wants path MTU discovery, the default).
 var HardReports6 = []ICMPReport{
 	{1, 1, "communication administratively prohibited", 0},
-	{1, 4, "port unreachable", 0},
+	PortUnreachable6,
 	{1, 5, "source address failed ingress/egress policy", 0},
 	{1, 6, "reject route to destination", 0},
 	{2, 0, "packet too big", 0},
 	{4, 0, "parameter problem", 0},
 }
+
+// PortUnreachable6 is PortUnreachable over IPv6.
+var PortUnreachable6 = ICMPReport{1, 4, "port unreachable", 0}
 
 // ReportPacket6 is ReportPacket over IPv6: the packet of ICMPv6 error
 // report r about a UDP datagram from sent to to, IP header included.
